@@ -1,0 +1,349 @@
+"""The challenge record: frozen dataclasses mirroring ``schemas/challenge.schema.json``.
+
+The JSON form (``to_dict`` / ``from_dict``) is the public interchange format; the
+dataclasses are what the pure core works on. ``from_dict`` expects a record that has
+already passed the schema (``formflow.schema.validate_challenge``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+REFERENCE_PATTERN = re.compile(r"^PC-[0-9]{4}-[0-9A-HJKMNP-TV-Z]{6}$")
+# Crockford's base32: no I, L, O or U, so a reference read aloud or retyped survives.
+_REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+class Stage(StrEnum):
+    INFORMAL = "informal"
+    ONE = "1"
+    TWO = "2"
+    THREE = "3"
+    FOUR = "4"
+
+    @property
+    def label(self) -> str:
+        return "Informal" if self is Stage.INFORMAL else f"Stage {self.value}"
+
+
+STAGE_ORDER: tuple[Stage, ...] = tuple(Stage)
+
+
+class Role(StrEnum):
+    IRO = "IRO"
+    CP_CHAIR = "CP chair"
+
+
+class LegalStatus(StrEnum):
+    CHILD_IN_CARE = "child in care"
+    CHILD_PROTECTION_PLAN = "child protection plan"
+    BOTH = "both"
+
+    @property
+    def in_care(self) -> bool:
+        return self is not LegalStatus.CHILD_PROTECTION_PLAN
+
+
+class StageOutcome(StrEnum):
+    RESOLVED = "resolved"
+    NOT_RESOLVED = "not resolved"
+    RESPONSE_OVERDUE = "response overdue"
+    ACTIONS_NOT_IMPLEMENTED = "actions not implemented"
+    BYPASSED = "bypassed"
+
+
+THEMES: dict[str, str] = {
+    "voice_of_child": "Inadequate voice of the child/young person",
+    "drift_delay_planning": "Drift and delay in progressing the child's planning",
+    "management_oversight": "Lack of management oversight",
+    "drift_delay_legal": "Drift and delay in legal planning/escalation",
+    "placement": "Placement concerns",
+    "safeguarding": "Safeguarding concerns",
+}
+
+
+def new_reference(year: int) -> str:
+    """A fresh reference such as ``PC-2025-7KQ3XM``: random, so forms made offline never clash."""
+    suffix = "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(6))
+    return f"PC-{year:04d}-{suffix}"
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str | None = None
+    role: str | None = None
+
+
+@dataclass(frozen=True)
+class RaisedBy:
+    name: str
+    role: Role
+
+
+@dataclass(frozen=True)
+class Child:
+    name: str
+    date_of_birth: dt.date
+    case_number: str
+    legal_status: LegalStatus
+
+
+@dataclass(frozen=True)
+class Informal:
+    date: dt.date | None = None
+    discussed_with: str | None = None
+    outcome: str | None = None
+
+
+@dataclass(frozen=True)
+class Cafcass:
+    requested: bool = False
+    request_date: dt.date | None = None
+    prerequisites: dict[str, dt.date | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Action:
+    action: str
+    by_when: dt.date | None = None
+    by_whom: str | None = None
+
+
+@dataclass(frozen=True)
+class Response:
+    text: str | None = None
+    date: dt.date | None = None
+    by: str | None = None
+    resolved: bool | None = None
+
+
+@dataclass(frozen=True)
+class FinalComments:
+    text: str | None = None
+    date: dt.date | None = None
+
+
+class ClosureKind(StrEnum):
+    RESOLVED = "resolved"
+    CLOSED_UNRESOLVED = "closed unresolved"
+    REFERRED_TO_CAFCASS = "referred to CAFCASS"
+
+
+@dataclass(frozen=True)
+class Closure:
+    date: dt.date
+    kind: ClosureKind
+    reason: str
+
+
+@dataclass(frozen=True)
+class StageRecord:
+    """One earlier stage of the same challenge, as it ended."""
+
+    stage: Stage
+    raised_on: dt.date
+    outcome: StageOutcome
+    due: dt.date | None = None
+    addressed_to: Person | None = None
+    concern: str | None = None
+    actions: tuple[Action, ...] = ()
+    response: Response | None = None
+
+
+@dataclass(frozen=True)
+class Challenge:
+    policy: str
+    date_of_notification: dt.date
+    raised_by: RaisedBy
+    child: Child
+    stage: Stage
+    concern: str
+    reference: str | None = None
+    addressed_to: Person | None = None
+    social_worker: str | None = None
+    team: str | None = None
+    team_manager: str | None = None
+    informal: Informal | None = None
+    cafcass: Cafcass = field(default_factory=Cafcass)
+    outcome_impact: str | None = None
+    themes: frozenset[str] = frozenset()
+    actions: tuple[Action, ...] = ()
+    response: Response | None = None
+    final_comments: FinalComments | None = None
+    closure: Closure | None = None
+    history: tuple[StageRecord, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return challenge_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Challenge:
+        return challenge_from_dict(data)
+
+
+# --- JSON <-> dataclasses -------------------------------------------------------------
+
+
+def _date(value: Any) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
+
+
+def _iso(value: dt.date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _person(data: dict[str, Any] | None) -> Person | None:
+    return Person(data.get("name"), data.get("role")) if data else None
+
+
+def _action(data: dict[str, Any]) -> Action:
+    return Action(data["action"], _date(data.get("by_when")), data.get("by_whom"))
+
+
+def _response(data: dict[str, Any] | None) -> Response | None:
+    if not data:
+        return None
+    return Response(data.get("text"), _date(data.get("date")), data.get("by"), data.get("resolved"))
+
+
+def _stage_record(data: dict[str, Any]) -> StageRecord:
+    return StageRecord(
+        stage=Stage(data["stage"]),
+        raised_on=dt.date.fromisoformat(data["raised_on"]),
+        outcome=StageOutcome(data["outcome"]),
+        due=_date(data.get("due")),
+        addressed_to=_person(data.get("addressed_to")),
+        concern=data.get("concern"),
+        actions=tuple(_action(a) for a in data.get("actions", [])),
+        response=_response(data.get("response")),
+    )
+
+
+def challenge_from_dict(data: dict[str, Any]) -> Challenge:
+    child = data["child"]
+    cafcass = data.get("cafcass") or {"requested": False}
+    informal = data.get("informal")
+    final = data.get("final_comments")
+    closure = data.get("closure")
+    return Challenge(
+        reference=data.get("reference") or None,
+        policy=data["policy"],
+        date_of_notification=dt.date.fromisoformat(data["date_of_notification"]),
+        raised_by=RaisedBy(data["raised_by"]["name"], Role(data["raised_by"]["role"])),
+        addressed_to=_person(data.get("addressed_to")),
+        child=Child(
+            name=child["name"],
+            date_of_birth=dt.date.fromisoformat(child["date_of_birth"]),
+            case_number=child["case_number"],
+            legal_status=LegalStatus(child["legal_status"]),
+        ),
+        social_worker=data.get("social_worker"),
+        team=data.get("team"),
+        team_manager=data.get("team_manager"),
+        stage=Stage(data["stage"]),
+        informal=Informal(
+            _date(informal.get("date")), informal.get("discussed_with"), informal.get("outcome")
+        )
+        if informal
+        else None,
+        cafcass=Cafcass(
+            requested=cafcass["requested"],
+            request_date=_date(cafcass.get("request_date")),
+            prerequisites={k: _date(v) for k, v in cafcass.get("prerequisites", {}).items()},
+        ),
+        concern=data["concern"],
+        outcome_impact=data.get("outcome_impact"),
+        themes=frozenset(k for k, v in data.get("themes", {}).items() if v),
+        actions=tuple(_action(a) for a in data.get("actions", [])),
+        response=_response(data.get("response")),
+        final_comments=FinalComments(final.get("text"), _date(final.get("date")))
+        if final
+        else None,
+        closure=Closure(
+            dt.date.fromisoformat(closure["date"]), ClosureKind(closure["kind"]), closure["reason"]
+        )
+        if closure
+        else None,
+        history=tuple(_stage_record(h) for h in data.get("history", [])),
+    )
+
+
+def _person_dict(p: Person | None) -> dict[str, Any] | None:
+    return {"name": p.name, "role": p.role} if p else None
+
+
+def _action_dict(a: Action) -> dict[str, Any]:
+    return {"action": a.action, "by_when": _iso(a.by_when), "by_whom": a.by_whom}
+
+
+def _response_dict(r: Response | None) -> dict[str, Any] | None:
+    if r is None:
+        return None
+    return {"text": r.text, "date": _iso(r.date), "by": r.by, "resolved": r.resolved}
+
+
+def _stage_record_dict(h: StageRecord) -> dict[str, Any]:
+    return {
+        "stage": h.stage.value,
+        "raised_on": h.raised_on.isoformat(),
+        "due": _iso(h.due),
+        "addressed_to": _person_dict(h.addressed_to),
+        "concern": h.concern,
+        "actions": [_action_dict(a) for a in h.actions],
+        "response": _response_dict(h.response),
+        "outcome": h.outcome.value,
+    }
+
+
+def challenge_to_dict(c: Challenge) -> dict[str, Any]:
+    """The record as JSON-ready data, keys in the schema's order."""
+    return {
+        "reference": c.reference,
+        "policy": c.policy,
+        "date_of_notification": c.date_of_notification.isoformat(),
+        "raised_by": {"name": c.raised_by.name, "role": c.raised_by.role.value},
+        "addressed_to": _person_dict(c.addressed_to),
+        "child": {
+            "name": c.child.name,
+            "date_of_birth": c.child.date_of_birth.isoformat(),
+            "case_number": c.child.case_number,
+            "legal_status": c.child.legal_status.value,
+        },
+        "social_worker": c.social_worker,
+        "team": c.team,
+        "team_manager": c.team_manager,
+        "stage": c.stage.value,
+        "informal": {
+            "date": _iso(c.informal.date),
+            "discussed_with": c.informal.discussed_with,
+            "outcome": c.informal.outcome,
+        }
+        if c.informal
+        else None,
+        "cafcass": {
+            "requested": c.cafcass.requested,
+            "request_date": _iso(c.cafcass.request_date),
+            "prerequisites": {k: _iso(v) for k, v in sorted(c.cafcass.prerequisites.items())},
+        },
+        "concern": c.concern,
+        "outcome_impact": c.outcome_impact,
+        "themes": {key: key in c.themes for key in THEMES},
+        "actions": [_action_dict(a) for a in c.actions],
+        "response": _response_dict(c.response),
+        "final_comments": {"text": c.final_comments.text, "date": _iso(c.final_comments.date)}
+        if c.final_comments
+        else None,
+        "closure": {
+            "date": c.closure.date.isoformat(),
+            "kind": c.closure.kind.value,
+            "reason": c.closure.reason,
+        }
+        if c.closure
+        else None,
+        "history": [_stage_record_dict(h) for h in c.history],
+    }

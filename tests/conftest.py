@@ -1,0 +1,41 @@
+"""Shared fixtures: fictional people only, never real data."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from formflow.calendar import WorkingCalendar
+from formflow.policy import Policy, load_policy
+from formflow.record import Challenge, Child, LegalStatus, RaisedBy, Role, Stage
+
+
+@pytest.fixture
+def calendar() -> WorkingCalendar:
+    return WorkingCalendar()
+
+
+@pytest.fixture(params=["nelincs", "rotherham", "ops-flowchart", "cic-issues"])
+def any_policy(request: pytest.FixtureRequest) -> Policy:
+    return load_policy(request.param)
+
+
+def make_challenge(**overrides: object) -> Challenge:
+    """A fictional stage 1 challenge for a child in care; override any field."""
+    base: dict[str, object] = {
+        "reference": "PC-2025-7KQ3XM",
+        "policy": "nelincs",
+        "date_of_notification": dt.date(2025, 11, 3),
+        "raised_by": RaisedBy("Morwenna Pentreath", Role.IRO),
+        "child": Child(
+            "Tegan Example", dt.date(2014, 2, 9), "LCS-000123", LegalStatus.CHILD_IN_CARE
+        ),
+        "stage": Stage.ONE,
+        "concern": "The pathway plan has not been reviewed since the placement move.",
+        "social_worker": "Ifan Jenkins",
+        "team": "Children in Care Team 2",
+        "team_manager": "Priya Raman",
+    }
+    base.update(overrides)
+    return Challenge(**base)  # type: ignore[arg-type]

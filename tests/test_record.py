@@ -1,0 +1,69 @@
+"""The challenge record round-trips through its JSON form and the schema."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from conftest import make_challenge
+from formflow.record import (
+    REFERENCE_PATTERN,
+    Action,
+    Cafcass,
+    Challenge,
+    Closure,
+    ClosureKind,
+    Person,
+    Response,
+    Stage,
+    StageOutcome,
+    StageRecord,
+    new_reference,
+)
+from formflow.schema import schema_errors
+
+
+def test_minimal_record_round_trips_and_passes_the_schema() -> None:
+    challenge = make_challenge()
+    data = challenge.to_dict()
+    assert schema_errors("challenge", data) == []
+    assert Challenge.from_dict(data) == challenge
+
+
+def test_full_record_round_trips_and_passes_the_schema() -> None:
+    challenge = make_challenge(
+        stage=Stage.TWO,
+        addressed_to=Person("Dafydd Morgan", "Service Manager"),
+        themes=frozenset({"voice_of_child", "placement"}),
+        actions=(Action("Review the pathway plan", dt.date(2025, 11, 14), "Ifan Jenkins"),),
+        response=Response("Agreed; plan booked.", dt.date(2025, 11, 7), "Dafydd Morgan", True),
+        cafcass=Cafcass(True, dt.date(2025, 11, 20), {"nominated_officer_informed": None}),
+        closure=Closure(dt.date(2025, 11, 7), ClosureKind.RESOLVED, "Agreed at stage 2."),
+        history=(
+            StageRecord(
+                Stage.ONE,
+                dt.date(2025, 10, 27),
+                StageOutcome.NOT_RESOLVED,
+                due=dt.date(2025, 11, 3),
+                addressed_to=Person("Priya Raman", "Team Manager"),
+                response=Response("We disagree.", dt.date(2025, 10, 31), "Priya Raman", False),
+            ),
+        ),
+    )
+    data = challenge.to_dict()
+    assert schema_errors("challenge", data) == []
+    assert Challenge.from_dict(data) == challenge
+
+
+def test_new_references_are_well_formed_and_distinct() -> None:
+    references = {new_reference(2025) for _ in range(200)}
+    assert len(references) == 200
+    assert all(REFERENCE_PATTERN.match(r) for r in references)
+
+
+def test_schema_rejects_a_month_first_date_and_an_unknown_stage() -> None:
+    data = make_challenge().to_dict()
+    data["date_of_notification"] = "2025-13-03"
+    data["stage"] = "5"
+    paths = {tuple(e.absolute_path) for e in schema_errors("challenge", data)}
+    assert ("date_of_notification",) in paths
+    assert ("stage",) in paths
