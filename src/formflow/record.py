@@ -105,6 +105,9 @@ class Cafcass:
     requested: bool = False
     request_date: dt.date | None = None
     prerequisites: dict[str, dt.date | None] = field(default_factory=dict)
+    consideration_date: dt.date | None = None
+    """Set when the last stage ended unresolved for a child in care: the IRO now decides
+    whether to refer."""
 
 
 @dataclass(frozen=True)
@@ -255,6 +258,7 @@ def challenge_from_dict(data: dict[str, Any]) -> Challenge:
             requested=cafcass["requested"],
             request_date=_date(cafcass.get("request_date")),
             prerequisites={k: _date(v) for k, v in cafcass.get("prerequisites", {}).items()},
+            consideration_date=_date(cafcass.get("consideration_date")),
         ),
         concern=data["concern"],
         outcome_impact=data.get("outcome_impact"),
@@ -329,6 +333,7 @@ def challenge_to_dict(c: Challenge) -> dict[str, Any]:
             "requested": c.cafcass.requested,
             "request_date": _iso(c.cafcass.request_date),
             "prerequisites": {k: _iso(v) for k, v in sorted(c.cafcass.prerequisites.items())},
+            "consideration_date": _iso(c.cafcass.consideration_date),
         },
         "concern": c.concern,
         "outcome_impact": c.outcome_impact,
