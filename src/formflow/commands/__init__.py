@@ -1,1 +1,1 @@
-"""The CLI\x27s command groups, one module per area; ``formflow.cli`` assembles them."""
+"""The CLI's command groups, one module per area; ``formflow.cli`` assembles them."""
