@@ -10,6 +10,7 @@ from __future__ import annotations
 import click
 
 from formflow import __version__
+from formflow.commands import procedure
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -21,3 +22,7 @@ def main() -> None:
     Example:
       formflow due --policy nelincs --stage 1 --from 2025-11-03
     """
+
+
+main.add_command(procedure.due)
+main.add_command(procedure.policies)

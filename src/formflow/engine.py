@@ -159,13 +159,40 @@ def challenge_start(challenge: Challenge) -> dt.date:
     return challenge.date_of_notification
 
 
-def overall_target(
-    challenge: Challenge, policy: Policy, calendar: WorkingCalendar
-) -> dt.date | None:
-    cumulative = policy.stage(challenge.stage).cumulative_working_days
-    if cumulative is None:
-        return None
-    return calendar.add_working_days(challenge_start(challenge), cumulative)
+@dataclass(frozen=True)
+class Deadline:
+    day_zero: dt.date
+    due: dt.date
+    overall_target: dt.date | None
+    """The cumulative target from the start of the challenge, where the policy states one."""
+    first_contact_due: dt.date | None
+    warnings: tuple[str, ...]
+
+
+def deadline(
+    policy: Policy,
+    stage: Stage,
+    raised_on: dt.date,
+    calendar: WorkingCalendar,
+    challenge_started: dt.date | None = None,
+) -> Deadline:
+    """When a response to ``stage`` raised on ``raised_on`` is due under ``policy``."""
+    rules = policy.stage(stage)
+    due = stage_due(rules, raised_on, calendar)
+    target = (
+        calendar.add_working_days(challenge_started or raised_on, rules.cumulative_working_days)
+        if rules.cumulative_working_days is not None
+        else None
+    )
+    contact = first_contact_due(rules, raised_on, calendar)
+    dates = [d for d in (due, target, contact) if d is not None]
+    return Deadline(
+        day_zero=calendar.day_zero(raised_on),
+        due=due,
+        overall_target=target,
+        first_contact_due=contact,
+        warnings=tuple(calendar.warnings(dates)),
+    )
 
 
 # --- assessment ---------------------------------------------------------------------
@@ -189,17 +216,22 @@ def assess(
     stage = policy.stage(challenge.stage)
     status = status_of(challenge)
     awaiting = status is Status.AWAITING_RESPONSE
-    due = stage_due(stage, challenge.date_of_notification, calendar) if awaiting else None
-    target = overall_target(challenge, policy, calendar) if awaiting else None
-    contact = (
-        first_contact_due(stage, challenge.date_of_notification, calendar) if awaiting else None
+    when = (
+        deadline(
+            policy,
+            challenge.stage,
+            challenge.date_of_notification,
+            calendar,
+            challenge_start(challenge),
+        )
+        if awaiting
+        else None
     )
     checks = (
         tuple(a for a in challenge.actions if a.by_when is not None and a.by_when <= today)
         if status is Status.RESOLVED
         else ()
     )
-    dates = [d for d in (due, target, contact) if d is not None]
     return Assessment(
         status=status,
         stage=challenge.stage,
@@ -207,12 +239,12 @@ def assess(
         responder_name=challenge.addressed_to.name if awaiting and challenge.addressed_to else None,
         copy_to=stage.copy_to,
         raised_on=challenge.date_of_notification,
-        due=due,
-        overall_target=target,
-        first_contact_due=contact,
-        overdue=due is not None and today > due,
+        due=when.due if when else None,
+        overall_target=when.overall_target if when else None,
+        first_contact_due=when.first_contact_due if when else None,
+        overdue=when is not None and today > when.due,
         actions_to_check=checks,
-        warnings=tuple(calendar.warnings(dates)),
+        warnings=when.warnings if when else (),
     )
 
 
@@ -275,7 +307,12 @@ def _raise(
             f"The {policy.id} procedure has no {event.stage.label.lower()} stage; "
             f"start at {policy.first_stage.label}."
         )
-    blocking = [s for s in _skipped_stages(policy, event.stage) if not s.may_be_bypassed]
+    done = {h.stage for h in challenge.history}
+    blocking = [
+        s
+        for s in _skipped_stages(policy, event.stage)
+        if not s.may_be_bypassed and s.stage not in done
+    ]
     if blocking:
         raise TransitionError(
             f"The {policy.id} procedure does not allow {blocking[0].stage.label} to be "

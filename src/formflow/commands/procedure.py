@@ -1,0 +1,191 @@
+"""``formflow due`` and ``formflow policies``: the procedures and their deadlines."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import click
+
+from formflow.config import load_settings
+from formflow.engine import deadline
+from formflow.errors import FormflowError
+from formflow.policy import (
+    available_policies,
+    load_policy,
+    load_policy_file,
+    statutory_warnings,
+)
+from formflow.record import Stage
+
+STAGE_CHOICE = click.Choice([s.value for s in Stage], case_sensitive=False)
+
+
+def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date: write it as YYYY-MM-DD.") from None
+
+
+def _fail(exc: FormflowError) -> click.ClickException:
+    return click.ClickException(str(exc))
+
+
+@click.command()
+@click.option("--policy", "policy_id", required=True, help="Procedure id, such as nelincs.")
+@click.option("--stage", required=True, type=STAGE_CHOICE, help="informal, 1, 2, 3 or 4.")
+@click.option(
+    "--from", "raised_on", required=True, callback=_date, help="Date raised (YYYY-MM-DD)."
+)
+@click.option(
+    "--challenge-start",
+    callback=_date,
+    help="When the formal challenge began, for cumulative targets (default: --from).",
+)
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Settings file (default: ./formflow.toml if present).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
+def due(
+    policy_id: str,
+    stage: str,
+    raised_on: dt.date,
+    challenge_start: dt.date | None,
+    config: Path | None,
+    as_json: bool,
+) -> None:
+    """Say when a response is due; the first line printed is the due date.
+
+    Day 0 is the day of notification (or the next working day, if it fell on a weekend,
+    bank holiday or closure day); the response is due by the end of the Nth working day
+    after it.
+
+    \b
+    Example:
+      formflow due --policy nelincs --stage 2 --from 2025-12-22 --challenge-start 2025-12-15
+    """
+    try:
+        settings = load_settings(config)
+        policy = load_policy(policy_id)
+        when = deadline(policy, Stage(stage), raised_on, settings.calendar, challenge_start)
+    except FormflowError as exc:
+        raise _fail(exc) from exc
+    for warning in when.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    rules = policy.stage(Stage(stage))
+    if as_json:
+        payload = {
+            "due": when.due.isoformat(),
+            "overall_target": when.overall_target.isoformat() if when.overall_target else None,
+            "first_contact_due": (
+                when.first_contact_due.isoformat() if when.first_contact_due else None
+            ),
+            "day_zero": when.day_zero.isoformat(),
+            "policy": policy.id,
+            "stage": stage,
+            "responder": rules.responder,
+            "working_days": rules.timescale_working_days,
+            "warnings": list(when.warnings),
+        }
+        click.echo(json.dumps(payload, indent=2))
+        return
+    click.echo(when.due.isoformat())
+    click.echo(
+        f"{Stage(stage).label} under {policy.id}: the {rules.responder} responds within "
+        f"{rules.timescale_working_days} working days of {when.day_zero:%A %-d %B %Y} (day 0)."
+    )
+    if when.first_contact_due:
+        click.echo(f"First contact due: {when.first_contact_due.isoformat()}")
+    if when.overall_target:
+        click.echo(
+            f"Overall target ({rules.cumulative_working_days} working days from the start): "
+            f"{when.overall_target.isoformat()}"
+        )
+
+
+@click.group()
+def policies() -> None:
+    """List, show and check the council procedures formflow follows.
+
+    \b
+    Example:
+      formflow policies list
+    """
+
+
+@policies.command("list")
+def list_policies() -> None:
+    """List the procedures available, one per line: id and name.
+
+    \b
+    Example:
+      formflow policies list
+    """
+    try:
+        for policy_id in available_policies():
+            click.echo(f"{policy_id}\t{load_policy(policy_id).name}")
+    except FormflowError as exc:
+        raise _fail(exc) from exc
+
+
+@policies.command("show")
+@click.argument("policy_id")
+def show_policy(policy_id: str) -> None:
+    """Show one procedure: its stages, timescales, CAFCASS rules and notes.
+
+    \b
+    Example:
+      formflow policies show rotherham
+    """
+    try:
+        policy = load_policy(policy_id)
+    except FormflowError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"{policy.name} ({policy.id})")
+    click.echo(f"Source: {', '.join(policy.source_files)}")
+    for s in policy.stages:
+        cumulative = (
+            f", {s.cumulative_working_days} from the start" if s.cumulative_working_days else ""
+        )
+        bypass = "may be bypassed" if s.may_be_bypassed else "may not be bypassed"
+        click.echo(
+            f"  {s.stage.label}: {s.responder}, {s.timescale_working_days} working days"
+            f"{cumulative}; {bypass}"
+        )
+        if s.copy_to:
+            click.echo(f"    copy to: {', '.join(s.copy_to)}")
+    cafcass = policy.cafcass
+    when = "at any time" if cafcass.when == "any_time" else "after the last stage"
+    concurrent = "alongside the escalation" if cafcass.concurrent else "instead of escalating"
+    click.echo(f"  CAFCASS: {when}, {concurrent}")
+    for p in cafcass.prerequisites:
+        click.echo(f"    first: {p.label}")
+    for note in policy.notes:
+        click.echo(f"  Note - {note.topic}: {note.choice}")
+
+
+@policies.command("check")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def check_policy(file: Path) -> None:
+    """Validate a procedure file and warn where it departs from statutory guidance.
+
+    Exits 1 when the file is invalid; warnings alone exit 0.
+
+    \b
+    Example:
+      formflow policies check policies/rotherham.json
+    """
+    try:
+        policy = load_policy_file(file)
+    except FormflowError as exc:
+        raise _fail(exc) from exc
+    warnings = statutory_warnings(policy)
+    for warning in warnings:
+        click.echo(f"Warning: {warning}")
+    click.echo(f"{file.name}: valid policy '{policy.id}' with {len(warnings)} warning(s).")
