@@ -1,0 +1,158 @@
+"""formflow due and formflow policies, through the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from formflow.cli import main
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_due_prints_the_iso_date_first() -> None:
+    code, out, _ = invoke("due", "--policy", "nelincs", "--stage", "1", "--from", "2025-12-22")
+    assert code == 0
+    assert out.splitlines()[0] == "2025-12-31"
+
+
+def test_due_json_has_due_and_overall_target() -> None:
+    code, out, _ = invoke(
+        "due",
+        "--policy",
+        "nelincs",
+        "--stage",
+        "3",
+        "--from",
+        "2025-11-17",
+        "--challenge-start",
+        "2025-11-03",
+        "--json",
+    )
+    assert code == 0
+    data = json.loads(out)
+    assert data["due"] == "2025-11-24"
+    assert data["overall_target"] == "2025-11-24"
+    assert data["responder"] == "Head of Service"
+
+
+def test_due_reads_closure_days_from_the_config(tmp_path: Path) -> None:
+    config = tmp_path / "formflow.toml"
+    config.write_text('[calendar]\nclosure_days = ["2025-12-29", "2025-12-30", "2025-12-31"]\n')
+    code, out, _ = invoke(
+        "due",
+        "--policy",
+        "nelincs",
+        "--stage",
+        "1",
+        "--from",
+        "2025-12-22",
+        "--config",
+        str(config),
+    )
+    assert code == 0
+    assert out.splitlines()[0] == "2026-01-06"
+
+
+def test_due_warns_about_unconfirmed_years_on_stderr() -> None:
+    code, out, err = invoke("due", "--policy", "nelincs", "--stage", "1", "--from", "2028-03-01")
+    assert code == 0
+    assert out.splitlines()[0] == "2028-03-08"
+    assert "not yet confirmed" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ("--policy", "nowhere", "--stage", "1", "--from", "2025-11-03"),
+            "There is no policy 'nowhere'",
+        ),
+        (("--policy", "nelincs", "--stage", "1", "--from", "03/11/2025"), "write it as YYYY-MM-DD"),
+        (
+            ("--policy", "ops-flowchart", "--stage", "informal", "--from", "2025-11-03"),
+            "no informal stage",
+        ),
+    ],
+)
+def test_due_errors_are_plain_english(args: tuple[str, ...], message: str) -> None:
+    code, _, err = invoke("due", *args)
+    assert code != 0
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_bad_config_is_explained(tmp_path: Path) -> None:
+    config = tmp_path / "formflow.toml"
+    config.write_text('[calendar]\nclosure_days = ["29/12/2025"]\n')
+    code, _, err = invoke(
+        "due",
+        "--policy",
+        "nelincs",
+        "--stage",
+        "1",
+        "--from",
+        "2025-12-22",
+        "--config",
+        str(config),
+    )
+    assert code == 1
+    assert "not a date" in err
+
+
+def test_policies_list_and_show() -> None:
+    code, out, _ = invoke("policies", "list")
+    assert code == 0
+    assert [line.split("\t")[0] for line in out.splitlines()] == [
+        "cic-issues",
+        "nelincs",
+        "ops-flowchart",
+        "rotherham",
+    ]
+    code, out, _ = invoke("policies", "show", "rotherham")
+    assert code == 0
+    assert "Stage 4: Director of CYPS" in out and "10 working days" in out
+
+
+def test_policies_check_warns_but_passes(tmp_path: Path) -> None:
+    repo = Path(__file__).resolve().parents[1]
+    code, out, _ = invoke("policies", "check", str(repo / "policies" / "rotherham.json"))
+    assert code == 0
+    assert "total 25 working days" in out
+
+
+def test_policies_check_fails_on_an_invalid_file(tmp_path: Path) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text("{}")
+    code, _, err = invoke("policies", "check", str(path))
+    assert code == 1
+    assert "is not a valid policy" in err
+
+
+def _commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
+    found = []
+    for name, command in group.commands.items():
+        found.append((f"{prefix}{name}", command))
+        if isinstance(command, click.Group):
+            found.extend(_commands(command, f"{prefix}{name} "))
+    return found
+
+
+@pytest.mark.parametrize(("name", "command"), _commands(main))
+def test_every_command_has_help_with_an_example(name: str, command: click.Command) -> None:
+    assert command.help, f"{name} has no help"
+    assert "Example" in command.help, f"{name}'s help has no example"
+
+
+def test_every_command_is_in_the_readme() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    for name, command in _commands(main):
+        if not isinstance(command, click.Group):
+            assert f"formflow {name}" in readme, f"README does not mention 'formflow {name}'"

@@ -1,0 +1,496 @@
+"""The stage engine: a transition table per policy covering every event, and properties."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from conftest import make_challenge
+from formflow.calendar import WorkingCalendar
+from formflow.engine import (
+    ActionsNotImplemented,
+    CloseUnresolved,
+    Document,
+    Event,
+    Raise,
+    RequestCafcass,
+    Respond,
+    ResponseOverdue,
+    Status,
+    apply,
+    assess,
+    events_for,
+    status_of,
+)
+from formflow.errors import TransitionError
+from formflow.policy import load_policy
+from formflow.record import (
+    STAGE_ORDER,
+    Action,
+    Cafcass,
+    Challenge,
+    LegalStatus,
+    RaisedBy,
+    Response,
+    Role,
+    Stage,
+    StageOutcome,
+)
+
+CALENDAR = WorkingCalendar()
+MON = dt.date(2025, 11, 3)  # a Monday with no bank holiday near it
+ALL_PREREQUISITES = {
+    "iro_manager_consulted": MON,
+    "nominated_officer_informed": MON,
+    "service_manager_agreement": MON,
+    "head_of_service_approval": MON,
+}
+
+
+def raised(policy_id: str, stage: Stage, **overrides: object) -> Challenge:
+    """A challenge just raised at ``stage`` under ``policy_id`` on MON."""
+    challenge = make_challenge(policy=policy_id, **overrides)
+    return apply(challenge, Raise(stage, MON), load_policy(policy_id), CALENDAR).challenge
+
+
+def run(challenge: Challenge, *events: Event) -> Challenge:
+    policy = load_policy(challenge.policy)
+    for event in events:
+        challenge = apply(challenge, event, policy, CALENDAR).challenge
+    return challenge
+
+
+def later(days: int) -> dt.date:
+    return MON + dt.timedelta(days=days)
+
+
+NOT_RESOLVED = Respond(later(2), resolved=False, text="We do not agree.", by="A Manager")
+RESOLVED = Respond(
+    later(2),
+    resolved=True,
+    text="Agreed.",
+    by="A Manager",
+    actions=(Action("Convene a review", later(10), "Social Worker"),),
+)
+CP_CHILD = {
+    "child": replace(make_challenge().child, legal_status=LegalStatus.CHILD_PROTECTION_PLAN)
+}
+CP_CHAIR = {"raised_by": RaisedBy("Harriet Oduya", Role.CP_CHAIR)}
+PREREQUISITES_MET = {"cafcass": Cafcass(prerequisites=ALL_PREREQUISITES)}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of a policy's transition table."""
+
+    name: str
+    policy: str
+    start: Stage
+    events: tuple[Event, ...]
+    status: Status | None = None
+    stage: Stage | None = None
+    outcomes: tuple[StageOutcome, ...] = ()
+    error: str | None = None
+    overrides: tuple[tuple[str, object], ...] = ()
+
+
+def row(name: str, policy: str, start: Stage, *events: Event, **expect: object) -> Row:
+    overrides = expect.pop("overrides", {})
+    assert isinstance(overrides, dict)
+    return Row(name, policy, start, events, overrides=tuple(overrides.items()), **expect)  # type: ignore[arg-type]
+
+
+AWAIT = Status.AWAITING_RESPONSE
+S = Stage
+TABLE = [
+    # nelincs: informal then four stages, all bypassable, CAFCASS any time and concurrent
+    row("raise informally", "nelincs", S.INFORMAL, status=AWAIT, stage=S.INFORMAL),
+    row("bypass to stage 3", "nelincs", S.THREE, status=AWAIT, stage=S.THREE),
+    row(
+        "informal not resolved",
+        "nelincs",
+        S.INFORMAL,
+        NOT_RESOLVED,
+        stage=S.ONE,
+        outcomes=(StageOutcome.NOT_RESOLVED,),
+    ),
+    row("stage 1 resolved", "nelincs", S.ONE, RESOLVED, status=Status.RESOLVED, stage=S.ONE),
+    row("stage 1 not resolved", "nelincs", S.ONE, NOT_RESOLVED, status=AWAIT, stage=S.TWO),
+    row(
+        "stage 2 overdue",
+        "nelincs",
+        S.TWO,
+        ResponseOverdue(later(8)),
+        stage=S.THREE,
+        outcomes=(StageOutcome.RESPONSE_OVERDUE,),
+    ),
+    row(
+        "overdue too early",
+        "nelincs",
+        S.TWO,
+        ResponseOverdue(later(7)),
+        error="not overdue until after 2025-11-10",
+    ),
+    row(
+        "stage 2 actions not implemented",
+        "nelincs",
+        S.TWO,
+        RESOLVED,
+        ActionsNotImplemented(later(14)),
+        stage=S.THREE,
+        outcomes=(StageOutcome.ACTIONS_NOT_IMPLEMENTED,),
+    ),
+    row(
+        "stage 4 actions not implemented",
+        "nelincs",
+        S.FOUR,
+        RESOLVED,
+        ActionsNotImplemented(later(14)),
+        stage=S.FOUR,
+        status=AWAIT,
+    ),
+    row(
+        "actions not implemented before resolution",
+        "nelincs",
+        S.ONE,
+        ActionsNotImplemented(later(3)),
+        error="awaiting response",
+    ),
+    row(
+        "stage 4 not resolved, child in care",
+        "nelincs",
+        S.FOUR,
+        NOT_RESOLVED,
+        status=Status.CAFCASS_CONSIDERATION,
+        stage=S.FOUR,
+    ),
+    row(
+        "stage 4 not resolved, child protection",
+        "nelincs",
+        S.FOUR,
+        NOT_RESOLVED,
+        status=Status.CLOSED_UNRESOLVED,
+        overrides=CP_CHILD,
+    ),
+    row(
+        "CAFCASS without prerequisites",
+        "nelincs",
+        S.ONE,
+        RequestCafcass(later(1)),
+        error="Nominated Officer",
+    ),
+    row(
+        "CAFCASS concurrent",
+        "nelincs",
+        S.ONE,
+        RequestCafcass(later(1)),
+        status=AWAIT,
+        stage=S.ONE,
+        overrides=PREREQUISITES_MET,
+    ),
+    row(
+        "CAFCASS for a child protection plan",
+        "nelincs",
+        S.ONE,
+        RequestCafcass(later(1)),
+        error="only for a child in care",
+        overrides=CP_CHILD,
+    ),
+    row(
+        "CAFCASS after consideration",
+        "nelincs",
+        S.FOUR,
+        NOT_RESOLVED,
+        RequestCafcass(later(3)),
+        status=Status.REFERRED_TO_CAFCASS,
+        overrides=PREREQUISITES_MET,
+    ),
+    row(
+        "close after consideration",
+        "nelincs",
+        S.FOUR,
+        NOT_RESOLVED,
+        CloseUnresolved(later(3), "IRO decided not to refer."),
+        status=Status.CLOSED_UNRESOLVED,
+    ),
+    row("respond twice", "nelincs", S.ONE, RESOLVED, RESOLVED, error="is resolved"),
+    row(
+        "response dated before raising",
+        "nelincs",
+        S.ONE,
+        Respond(later(-3), resolved=True),
+        error="before the challenge was raised",
+    ),
+    # rotherham: no bypass, reverts to the stage last exited, stage 4 back to 3, CAFCASS not concurrent
+    row("bypass refused", "rotherham", S.TWO, error="does not allow Stage 1 to be bypassed"),
+    row("informal may be skipped", "rotherham", S.ONE, status=AWAIT, stage=S.ONE),
+    row("informal not resolved", "rotherham", S.INFORMAL, NOT_RESOLVED, stage=S.ONE),
+    row(
+        "stage 1 actions not implemented",
+        "rotherham",
+        S.ONE,
+        RESOLVED,
+        ActionsNotImplemented(later(14)),
+        stage=S.TWO,
+    ),
+    row(
+        "stage 2 actions not implemented",
+        "rotherham",
+        S.ONE,
+        NOT_RESOLVED,
+        RESOLVED,
+        ActionsNotImplemented(later(14)),
+        stage=S.TWO,
+        outcomes=(StageOutcome.NOT_RESOLVED, StageOutcome.ACTIONS_NOT_IMPLEMENTED),
+    ),
+    row(
+        "stage 4 actions not implemented",
+        "rotherham",
+        S.ONE,
+        NOT_RESOLVED,
+        NOT_RESOLVED,
+        NOT_RESOLVED,
+        RESOLVED,
+        ActionsNotImplemented(later(20)),
+        stage=S.THREE,
+    ),
+    row(
+        "stage 4 overdue after ten days",
+        "rotherham",
+        S.ONE,
+        NOT_RESOLVED,
+        NOT_RESOLVED,
+        NOT_RESOLVED,
+        ResponseOverdue(dt.date(2025, 11, 20)),
+        status=Status.CAFCASS_CONSIDERATION,
+        overrides={},
+    ),
+    row(
+        "CAFCASS ends the escalation",
+        "rotherham",
+        S.ONE,
+        RequestCafcass(later(1)),
+        status=Status.REFERRED_TO_CAFCASS,
+        overrides=PREREQUISITES_MET,
+    ),
+    row(
+        "CAFCASS needs head of service approval",
+        "rotherham",
+        S.ONE,
+        RequestCafcass(later(1)),
+        error="Head of Service",
+        overrides={"cafcass": Cafcass(prerequisites={"service_manager_agreement": MON})},
+    ),
+    # ops-flowchart: no informal stage, CAFCASS only after stage 4
+    row("no informal stage", "ops-flowchart", S.INFORMAL, error="has no informal stage"),
+    row(
+        "CAFCASS before stage 4", "ops-flowchart", S.TWO, RequestCafcass(later(1)), error="bypassed"
+    ),
+    row(
+        "CAFCASS too early",
+        "ops-flowchart",
+        S.ONE,
+        RequestCafcass(later(1)),
+        error="only after the last stage",
+    ),
+    row(
+        "stage 4 then CAFCASS",
+        "ops-flowchart",
+        S.ONE,
+        NOT_RESOLVED,
+        NOT_RESOLVED,
+        NOT_RESOLVED,
+        NOT_RESOLVED,
+        RequestCafcass(later(4)),
+        status=Status.REFERRED_TO_CAFCASS,
+    ),
+    row(
+        "stage 4 child protection closes",
+        "ops-flowchart",
+        S.ONE,
+        NOT_RESOLVED,
+        NOT_RESOLVED,
+        NOT_RESOLVED,
+        NOT_RESOLVED,
+        status=Status.CLOSED_UNRESOLVED,
+        overrides=CP_CHILD,
+    ),
+    row(
+        "stage 3 actions not implemented",
+        "ops-flowchart",
+        S.ONE,
+        NOT_RESOLVED,
+        NOT_RESOLVED,
+        RESOLVED,
+        ActionsNotImplemented(later(14)),
+        stage=S.FOUR,
+    ),
+    row("stage 1 overdue", "ops-flowchart", S.ONE, ResponseOverdue(later(8)), stage=S.TWO),
+    # cic-issues: IRO only, children in care only, any level, CAFCASS concurrent with no prerequisites
+    row("CP chair refused", "cic-issues", S.ONE, error="raised by an IRO", overrides=CP_CHAIR),
+    row(
+        "child protection plan refused",
+        "cic-issues",
+        S.ONE,
+        error="does not cover",
+        overrides=CP_CHILD,
+    ),
+    row("start at stage 4", "cic-issues", S.FOUR, status=AWAIT, stage=S.FOUR),
+    row(
+        "concurrent CAFCASS",
+        "cic-issues",
+        S.TWO,
+        RequestCafcass(later(1)),
+        status=AWAIT,
+        stage=S.TWO,
+    ),
+    row(
+        "stage 4 not resolved",
+        "cic-issues",
+        S.FOUR,
+        NOT_RESOLVED,
+        status=Status.CAFCASS_CONSIDERATION,
+    ),
+    row(
+        "stage 3 actions not implemented",
+        "cic-issues",
+        S.THREE,
+        RESOLVED,
+        ActionsNotImplemented(later(14)),
+        stage=S.FOUR,
+    ),
+    row("informal overdue", "cic-issues", S.INFORMAL, ResponseOverdue(later(8)), stage=S.ONE),
+]
+
+
+@pytest.mark.parametrize("case", TABLE, ids=[f"{r.policy}: {r.name}" for r in TABLE])
+def test_transition_table(case: Row) -> None:
+    def play() -> Challenge:
+        challenge = raised(case.policy, case.start, **dict(case.overrides))
+        return run(challenge, *case.events)
+
+    if case.error:
+        with pytest.raises(TransitionError, match=case.error):
+            play()
+        return
+    result = play()
+    if case.status:
+        assert status_of(result) is case.status
+    if case.stage:
+        assert result.stage is case.stage
+    if case.outcomes:
+        assert tuple(h.outcome for h in result.history) == case.outcomes
+
+
+def test_every_event_kind_appears_in_every_policy_table() -> None:
+    kinds = {Raise, Respond, ResponseOverdue, ActionsNotImplemented, RequestCafcass}
+    for policy_id in ("nelincs", "rotherham", "ops-flowchart", "cic-issues"):
+        seen = {type(e) for r in TABLE if r.policy == policy_id for e in r.events} | {Raise}
+        assert kinds <= seen, policy_id
+
+
+def test_escalation_records_the_stage_that_ended() -> None:
+    challenge = raised("nelincs", Stage.ONE, addressed_to=None)
+    transition = apply(challenge, NOT_RESOLVED, load_policy("nelincs"), CALENDAR)
+    [ended] = transition.challenge.history
+    assert ended.stage is Stage.ONE
+    assert ended.raised_on == MON
+    assert ended.due == dt.date(2025, 11, 10)
+    assert ended.response == Response("We do not agree.", later(2), "A Manager", False)
+    assert transition.challenge.addressed_to is not None
+    assert transition.challenge.addressed_to.role == "Service Manager"
+    assert transition.documents == (Document.NEXT_STAGE_FORM,)
+    assert "Tegan" not in transition.message
+
+
+def test_resolution_finalises_and_tracks_actions() -> None:
+    challenge = run(raised("nelincs", Stage.ONE), RESOLVED)
+    assert challenge.closure is not None
+    before = assess(challenge, load_policy("nelincs"), CALENDAR, later(9))
+    due = assess(challenge, load_policy("nelincs"), CALENDAR, later(10))
+    assert before.actions_to_check == ()
+    assert [a.action for a in due.actions_to_check] == ["Convene a review"]
+    assert due.responder is None and due.due is None
+
+
+def test_assessment_names_responder_due_date_and_overall_target() -> None:
+    policy = load_policy("nelincs")
+    challenge = run(raised("nelincs", Stage.ONE), NOT_RESOLVED)
+    assessment = assess(challenge, policy, CALENDAR, later(8))
+    assert assessment.status is Status.AWAITING_RESPONSE
+    assert assessment.responder == "Service Manager"
+    assert assessment.due == dt.date(2025, 11, 12)  # raised Wed 5 Nov, 5 working days
+    assert assessment.overall_target == dt.date(2025, 11, 17)  # 10 from Mon 3 Nov
+    assert assessment.overdue is False
+    assert assess(challenge, policy, CALENDAR, dt.date(2025, 11, 13)).overdue is True
+
+
+def test_rotherham_copy_list_comes_from_the_policy() -> None:
+    challenge = raised("rotherham", Stage.ONE)
+    assessment = assess(challenge, load_policy("rotherham"), CALENDAR, MON)
+    assert assessment.copy_to == (
+        "Social Worker",
+        "Service Manager of the responsible team",
+        "IRO/CPC Service Manager",
+    )
+
+
+def test_an_event_under_the_wrong_policy_is_refused() -> None:
+    with pytest.raises(TransitionError, match="follows the nelincs procedure"):
+        apply(make_challenge(), Raise(Stage.ONE, MON), load_policy("rotherham"), CALENDAR)
+
+
+# --- what a dropped form means ------------------------------------------------------
+
+
+def test_a_new_form_is_raised_at_its_stage() -> None:
+    incoming = make_challenge(stage=Stage.TWO)
+    assert events_for(None, incoming, MON) == [Raise(Stage.TWO, incoming.date_of_notification)]
+
+
+def test_a_returned_form_with_a_response_is_a_response() -> None:
+    previous = raised("nelincs", Stage.ONE)
+    incoming = replace(previous, response=Response("Agreed.", None, "A Manager", True))
+    assert events_for(previous, incoming, later(3)) == [
+        Respond(later(3), True, "Agreed.", "A Manager", ())
+    ]
+
+
+def test_a_returned_form_that_adds_nothing_has_no_events() -> None:
+    previous = raised("nelincs", Stage.ONE)
+    assert events_for(previous, previous, later(3)) == []
+
+
+def test_a_form_for_another_stage_is_refused() -> None:
+    previous = raised("nelincs", Stage.ONE)
+    with pytest.raises(TransitionError, match="fill in the latest form"):
+        events_for(previous, replace(previous, stage=Stage.THREE), later(3))
+
+
+# --- properties ---------------------------------------------------------------------
+
+outcomes = st.lists(st.booleans(), min_size=1, max_size=6)
+
+
+@given(outcomes, st.sampled_from(["nelincs", "rotherham", "ops-flowchart", "cic-issues"]))
+def test_any_run_of_responses_climbs_the_ladder_and_ends_cleanly(
+    answers: list[bool], policy_id: str
+) -> None:
+    policy = load_policy(policy_id)
+    challenge = raised(policy_id, policy.first_stage)
+    day = MON
+    for resolved in answers:
+        if status_of(challenge) is not Status.AWAITING_RESPONSE:
+            break
+        day += dt.timedelta(days=1)
+        before = challenge.stage
+        challenge = apply(challenge, Respond(day, resolved), policy, CALENDAR).challenge
+        if not resolved and status_of(challenge) is Status.AWAITING_RESPONSE:
+            assert STAGE_ORDER.index(challenge.stage) > STAGE_ORDER.index(before)
+    status = status_of(challenge)
+    assert status in set(Status)
+    assert len(challenge.history) <= len(policy.stages)

@@ -1,0 +1,155 @@
+"""Policy files: every shipped procedure validates, and a council's own file is checked."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from formflow.errors import PolicyError
+from formflow.policy import (
+    available_policies,
+    load_policy,
+    load_policy_file,
+    statutory_warnings,
+)
+from formflow.record import Stage
+from formflow.resources import policies_dir
+
+SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
+
+
+def test_the_four_seed_procedures_are_shipped() -> None:
+    assert available_policies() == ["cic-issues", "nelincs", "ops-flowchart", "rotherham"]
+
+
+@pytest.mark.parametrize("policy_id", available_policies())
+def test_every_policy_file_validates_and_names_its_seed(policy_id: str) -> None:
+    policy = load_policy(policy_id)
+    assert policy.id == policy_id
+    assert policy.notes, "every seed has inconsistencies worth recording"
+    for source in policy.source_files:
+        assert (SEEDS / source).is_file(), f"{policy_id} names a missing seed {source}"
+
+
+@pytest.mark.parametrize(
+    ("policy_id", "timescales"),
+    [
+        ("nelincs", {"informal": 1, "1": 5, "2": 5, "3": 5, "4": 5}),
+        ("rotherham", {"informal": 10, "1": 5, "2": 5, "3": 5, "4": 10}),
+        ("ops-flowchart", {"1": 5, "2": 5, "3": 5, "4": 5}),
+        ("cic-issues", {"informal": 5, "1": 5, "2": 5, "3": 5, "4": 5}),
+    ],
+)
+def test_timescales_follow_the_seeds(policy_id: str, timescales: dict[str, int]) -> None:
+    policy = load_policy(policy_id)
+    assert {s.stage.value: s.timescale_working_days for s in policy.stages} == timescales
+
+
+def test_nelincs_cumulative_targets() -> None:
+    policy = load_policy("nelincs")
+    assert [policy.stage(s).cumulative_working_days for s in Stage] == [None, None, 10, 15, 20]
+
+
+def test_cic_issues_first_contact_within_48_hours() -> None:
+    assert load_policy("cic-issues").stage(Stage.INFORMAL).first_contact_within_hours == 48
+
+
+@pytest.mark.parametrize(
+    ("policy_id", "expected"),
+    [
+        ("nelincs", []),
+        ("cic-issues", []),
+        (
+            "ops-flowchart",
+            ["Stage 1 may not", "Stage 2 may not", "Stage 3 may not", "Stage 4 may not"],
+        ),
+        (
+            "rotherham",
+            [
+                "total 25 working days",
+                "Stage 1 may not",
+                "Stage 2 may not",
+                "Stage 3 may not",
+                "Stage 4 may not",
+            ],
+        ),
+    ],
+)
+def test_statutory_warnings(policy_id: str, expected: list[str]) -> None:
+    warnings = statutory_warnings(load_policy(policy_id))
+    assert len(warnings) == len(expected)
+    for fragment, warning in zip(expected, warnings, strict=True):
+        assert fragment in warning
+
+
+def _council_policy(tmp_path: Path, **changes: object) -> Path:
+    data = json.loads((policies_dir() / "nelincs.json").read_text())
+    data.update({"id": "northtown", "name": "Northtown procedure"})
+    data.update(changes)
+    path = tmp_path / "northtown.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_a_council_adds_its_own_procedure_without_code(tmp_path: Path) -> None:
+    _council_policy(tmp_path)
+    assert available_policies(tmp_path) == ["northtown"]
+    assert load_policy("northtown", tmp_path).name == "Northtown procedure"
+
+
+def test_cafcass_open_to_children_not_in_care_is_warned(tmp_path: Path) -> None:
+    data = json.loads((policies_dir() / "nelincs.json").read_text())
+    cafcass = {**data["cafcass"], "eligible": ["child in care", "child protection plan"]}
+    policy = load_policy_file(_council_policy(tmp_path, cafcass=cafcass))
+    [warning] = statutory_warnings(policy)
+    assert "not in care" in warning and "child protection plan" in warning
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"stages": []}, "stages"),
+        ({"raised_by_roles": ["Social Worker"]}, "raised_by_roles"),
+        ({"id": "Not An Id"}, "id"),
+    ],
+)
+def test_invalid_policies_are_refused_with_the_place(
+    tmp_path: Path, changes: dict[str, object], message: str
+) -> None:
+    with pytest.raises(PolicyError, match=message):
+        load_policy_file(_council_policy(tmp_path, **changes))
+
+
+def test_stages_out_of_order_are_refused(tmp_path: Path) -> None:
+    data = json.loads((policies_dir() / "nelincs.json").read_text())
+    stages = list(reversed(data["stages"]))
+    with pytest.raises(PolicyError, match="in order"):
+        load_policy_file(_council_policy(tmp_path, stages=stages))
+
+
+def test_a_revert_to_a_missing_stage_is_refused(tmp_path: Path) -> None:
+    data = json.loads((policies_dir() / "ops-flowchart.json").read_text())
+    data["stages"][3]["on_actions_not_implemented"] = "informal"
+    with pytest.raises(PolicyError, match="does not have"):
+        load_policy_file(_council_policy(tmp_path, stages=data["stages"]))
+
+
+def test_file_name_must_match_id(tmp_path: Path) -> None:
+    path = _council_policy(tmp_path)
+    path.rename(tmp_path / "other.json")
+    with pytest.raises(PolicyError, match=r"name the file northtown\.json"):
+        load_policy_file(tmp_path / "other.json")
+
+
+def test_not_json_is_refused_with_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "broken.json"
+    path.write_text('{"id": "broken",\n  oops}')
+    with pytest.raises(PolicyError, match="line 2"):
+        load_policy_file(path)
+
+
+def test_unknown_policy_lists_the_known_ones() -> None:
+    with pytest.raises(PolicyError, match="nelincs, ops-flowchart, rotherham"):
+        load_policy("nowhere")
