@@ -1,0 +1,158 @@
+"""The intake: one dropped file in, a valid challenge record or a list of reasons out.
+
+    read_form(path)
+      ├── safety     size cap, type by magic bytes, zip and XML checks (no parser yet)
+      ├── docx_reader | pdf_reader   fields by tag, legacy name, or printed label
+      ├── normalise  UK dates, ticks, whitespace, team split -> schema-shaped data
+      └── validate   rules across fields, then the JSON Schema
+
+Every problem becomes one plain-English sentence naming the form's own label; all of
+them are collected and raised together as ``RejectedForm``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from formflow import form
+from formflow.config import Settings
+from formflow.errors import PolicyError, RejectedForm
+from formflow.intake.catalogue import RawForm, is_known_tag, label_index
+from formflow.intake.docx_reader import read_docx
+from formflow.intake.labels import Block, read_labels
+from formflow.intake.normalise import build_record, clean_line
+from formflow.intake.pdf_reader import read_pdf
+from formflow.intake.safety import (
+    MAX_FILE_BYTES,
+    FileKind,
+    check_size,
+    file_kind,
+    open_package,
+    suffix_note,
+)
+from formflow.intake.validate import rule_problems, schema_problems
+from formflow.policy import Policy, load_policy
+from formflow.record import Challenge
+
+__all__ = ["ACCEPTED_SUFFIXES", "MAX_FILE_BYTES", "accepts", "read_form", "read_form_bytes"]
+
+ACCEPTED_SUFFIXES = (".docx", ".pdf")
+
+RECOGNISED_MINIMUM = 3
+"""Fields of the form that must be present (filled or not) before a file counts as one."""
+
+
+def accepts(path: Path) -> bool:
+    """Whether the watcher should hand this file to ``read_form`` (by name; content decides later)."""
+    return path.suffix.lower() in ACCEPTED_SUFFIXES
+
+
+def read_form(
+    path: Path,
+    *,
+    policy_id: str | None = None,
+    settings: Settings | None = None,
+    today: dt.date | None = None,
+) -> Challenge:
+    """Parse, normalise and validate one dropped file. Raises RejectedForm(reasons) with every problem found, each one plain-English sentence."""
+    return read_form_bytes(
+        _read_capped(path),
+        suffix=path.suffix,
+        policy_id=policy_id,
+        settings=settings or Settings(),
+        today=today or dt.date.today(),
+    )
+
+
+def _read_capped(path: Path) -> bytes:
+    try:
+        with path.open("rb") as stream:
+            check_size(path.stat().st_size)
+            data = stream.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise RejectedForm(
+            [
+                f"formflow could not open this file ({exc.strerror}): check it is still there and drop it again."
+            ]
+        ) from exc
+    check_size(len(data))
+    return data
+
+
+def read_form_bytes(
+    data: bytes, *, suffix: str, policy_id: str | None, settings: Settings, today: dt.date
+) -> Challenge:
+    """``read_form`` for bytes already read; ``suffix`` is only used to explain a mismatch."""
+    kind = file_kind(data)
+    try:
+        return _challenge(data, kind, policy_id, settings, today)
+    except RejectedForm as rejection:
+        note = suffix_note(suffix, kind)
+        if note is None:
+            raise
+        raise RejectedForm([note, *rejection.reasons]) from rejection
+
+
+def _challenge(
+    data: bytes, kind: FileKind, policy_id: str | None, settings: Settings, today: dt.date
+) -> Challenge:
+    document: list[Block] = []
+    if kind is FileKind.DOCX:
+        raw, document = read_docx(open_package(data))
+    else:
+        raw = read_pdf(data)
+    raw = {tag: value for tag, value in raw.items() if is_known_tag(tag)}
+    if sum(1 for tag in raw if tag in _CORE_TAGS) < RECOGNISED_MINIMUM:
+        raise RejectedForm([_not_a_form(kind)])
+    policy, problems = _policy(raw, policy_id, settings)
+    chosen = policy.id if policy else clean_line(str(raw.get("policy", "")))
+    prerequisites = policy.cafcass.prerequisites if policy else ()
+    if document and prerequisites:
+        raw = {**_prerequisite_labels(document, policy), **raw}
+    data_, found = build_record(raw, chosen, prerequisites, today)
+    problems += found + rule_problems(data_, policy, today)
+    if not problems:
+        problems = schema_problems(data_)
+    if problems:
+        raise RejectedForm(problems)
+    return Challenge.from_dict(data_)
+
+
+_CORE_TAGS = frozenset(
+    f.tag for f in (*form.HEADER_FIELDS, *form.STAGE_FIELDS.values(), *form.BODY_FIELDS)
+)
+
+
+def _not_a_form(kind: FileKind) -> str:
+    return (
+        f"This {kind.value} is not a challenge form: formflow found none of the form's "
+        "fields (such as 'Date of Notification' or 'Name of Child'). Please fill in the "
+        "challenge form and drop that instead."
+    )
+
+
+def _policy(
+    raw: RawForm, policy_id: str | None, settings: Settings
+) -> tuple[Policy | None, list[str]]:
+    """The procedure: the override, else the form's 'Procedure', else the configured default.
+
+    An unknown override or default is a configuration error for the operator (PolicyError);
+    an unknown procedure typed on the form is a problem for the person who filled it.
+    """
+    typed = raw.get("policy")
+    on_form = clean_line(typed).lower() if isinstance(typed, str) else ""
+    if policy_id or not on_form:
+        return load_policy(policy_id or settings.default_policy), []
+    try:
+        return load_policy(on_form), []
+    except PolicyError as exc:
+        label = form.HEADER_FIELDS[1].label
+        return None, [f"'{label}' has '{on_form}', which formflow does not know. {exc}"]
+
+
+def _prerequisite_labels(document: list[Block], policy: Policy | None) -> dict[str, str]:
+    """The CAFCASS prerequisite rows, whose labels come from the procedure, not the form."""
+    assert policy is not None
+    fields = [form.prerequisite_field(p.id, p.label) for p in policy.cafcass.prerequisites]
+    return read_labels(document, label_index(fields), structure=False)

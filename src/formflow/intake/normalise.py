@@ -1,0 +1,391 @@
+"""From field values as typed to the challenge record's data, with a sentence for each problem.
+
+Short text has all its whitespace collapsed to single spaces; long text keeps its line
+breaks (spaces within a line collapsed, runs of blank lines cut to one). Text is kept
+verbatim otherwise: template syntax such as ``{{ 7*7 }}`` is data, made harmless when a
+document is rendered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from formflow import form
+from formflow.form import Field, FieldKind
+from formflow.intake.catalogue import RawForm, normalise_label
+from formflow.intake.catalogue import field as _field
+from formflow.intake.dates import DateError, DateProblem, parse_uk_date
+from formflow.policy import Prerequisite
+from formflow.record import THEMES, LegalStatus, Role, Stage, StageOutcome
+
+_TICKED = frozenset({"☒", "☑", "✓", "✔", "x", "yes", "y", "true", "1", "on"})
+_UNTICKED = frozenset({"", "☐", "no", "n", "false", "0", "off"})
+_SPACES = re.compile(r"[^\S\n]+")
+_BLANK_RUNS = re.compile(r"\n{3,}")
+
+
+def clean_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def clean_long(text: str) -> str:
+    lines = [_SPACES.sub(" ", line).strip() for line in text.replace("\r\n", "\n").split("\n")]
+    return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip("\n")
+
+
+@dataclass
+class FormValues:
+    """The raw values with a running list of problems, each one sentence naming a label."""
+
+    raw: RawForm
+    today: dt.date
+    problems: list[str] = field(default_factory=list)
+
+    def text(self, item: Field, *, required: bool = False, where: str = "") -> str | None:
+        value = self.raw.get(item.tag, "")
+        value = "" if isinstance(value, bool) else value
+        cleaned = clean_long(value) if item.kind is FieldKind.LONG_TEXT else clean_line(value)
+        if not cleaned and required:
+            self.problems.append(_empty(item, where))
+        return cleaned or None
+
+    def date(self, item: Field, *, required: bool = False, where: str = "") -> dt.date | None:
+        typed = self.text(item, required=required, where=where)
+        if typed is None:
+            return None
+        try:
+            return parse_uk_date(typed, self.today)
+        except DateError as exc:
+            self.problems.append(_date_problem(item, where, typed, exc.problem))
+            return None
+
+    def ticked(self, item: Field) -> bool:
+        value = self.raw.get(item.tag, False)
+        if isinstance(value, bool):
+            return value
+        mark = clean_line(value).lower()
+        if mark in _TICKED or mark in _UNTICKED:
+            return mark in _TICKED
+        self.problems.append(
+            f"'{item.label}' has '{clean_line(value)}' in its tick box: mark it with X if it "
+            "applies, or leave it empty."
+        )
+        return False
+
+
+def _empty(item: Field, where: str) -> str:
+    what = item.hint or "fill it in"
+    return f"'{item.label}'{where} is empty: {what}."
+
+
+_DATE_ADVICE = {
+    DateProblem.UNREADABLE: "is not a date formflow can read: write it day first",
+    DateProblem.NO_YEAR: "has no year: write the full date",
+    DateProblem.SHORT_YEAR: "has a two-digit year that could be in the 1900s: write the year in full",
+    DateProblem.NOT_ON_CALENDAR: "is not a date on the calendar: check the day and the month (day first)",
+}
+
+
+def _date_problem(item: Field, where: str, typed: str, problem: DateProblem) -> str:
+    return f"'{item.label}'{where} has '{typed}', which {_DATE_ADVICE[problem]}, {form.DATE_HINT}."
+
+
+def iso(value: dt.date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+# --- the record --------------------------------------------------------------------------
+
+
+def build_record(
+    raw: RawForm, policy_id: str, prerequisites: tuple[Prerequisite, ...], today: dt.date
+) -> tuple[dict[str, Any], list[str]]:
+    """The record's data (schema-shaped) and every problem found while reading the fields."""
+    values = FormValues(raw, today)
+    team, team_manager = _team(values)
+    reference = values.text(_field("reference"))
+    data: dict[str, Any] = {
+        "reference": reference.upper() if reference else None,
+        "policy": policy_id,
+        "date_of_notification": iso(values.date(_field("date_of_notification"), required=True)),
+        "raised_by": _raised_by(values),
+        "addressed_to": _person(values, _field("addressed_to_name"), _field("addressed_to_role")),
+        "child": _child(values),
+        "social_worker": values.text(_field("social_worker")),
+        "team": team,
+        "team_manager": team_manager,
+        "stage": _stage(values),
+        "informal": _informal(values),
+        "cafcass": _cafcass(values, prerequisites),
+        "concern": values.text(_field("concern"), required=True),
+        "outcome_impact": values.text(_field("outcome_impact")),
+        "themes": {key: values.ticked(form.THEME_FIELDS[key]) for key in THEMES},
+        "actions": _actions(values, form.action_fields),
+        "response": _response(values),
+        "final_comments": _final_comments(values),
+        "closure": None,
+        "history": _history(values),
+    }
+    return data, values.problems
+
+
+_ROLE_WORDS = {
+    Role.IRO: re.compile(r"\bIRO\b|independent reviewing officer", re.IGNORECASE),
+    Role.CP_CHAIR: re.compile(
+        r"\bCP\s*chair\b|\bCPC\b|conference chair|child protection chair", re.IGNORECASE
+    ),
+}
+_TRAILING_ROLE = re.compile(
+    r"\s*(?:[,(\-–]\s*)?(?:IRO|CP\s*chair|CPC|child protection (?:conference )?chair)\s*\)?\s*$",
+    re.IGNORECASE,
+)
+
+
+def _raised_by(values: FormValues) -> dict[str, Any]:
+    name_field = _field("raised_by_name")
+    name = values.text(name_field, required=True) or ""
+    iro = values.ticked(_field("raised_by_iro"))
+    chair = values.ticked(_field("raised_by_cp_chair"))
+    roles = [role for role, ticked in ((Role.IRO, iro), (Role.CP_CHAIR, chair)) if ticked]
+    if not roles:
+        # The seed 003 form has no role boxes: "Jo Bloggs (IRO)" in From says it unambiguously.
+        roles = [role for role, pattern in _ROLE_WORDS.items() if pattern.search(name)]
+        if len(roles) == 1:
+            name = _TRAILING_ROLE.sub("", name) or name
+    if len(roles) != 1:
+        values.problems.append(_role_problem(bool(iro and chair)))
+        return {"name": name or None, "role": None}
+    return {"name": name or None, "role": roles[0].value}
+
+
+def _role_problem(both: bool) -> str:
+    iro, chair = _field("raised_by_iro").label, _field("raised_by_cp_chair").label
+    if both:
+        return f"Both '{iro}' and '{chair}' are ticked: tick only the one that applies."
+    return (
+        f"Neither '{iro}' nor '{chair}' is ticked: tick the one that applies (or, on the "
+        f"older form, write IRO or CP chair after the name in '{_field('raised_by_name').label}')."
+    )
+
+
+def _person(values: FormValues, name: Field, role: Field) -> dict[str, Any] | None:
+    person = {"name": values.text(name), "role": values.text(role)}
+    return person if any(person.values()) else None
+
+
+def _child(values: FormValues) -> dict[str, Any]:
+    return {
+        "name": values.text(_field("child_name"), required=True),
+        "date_of_birth": iso(values.date(_field("child_date_of_birth"), required=True)),
+        "case_number": values.text(_field("child_case_number"), required=True),
+        "legal_status": _legal_status(values),
+    }
+
+
+def _legal_status(values: FormValues) -> str | None:
+    in_care = values.ticked(_field("status_child_in_care"))
+    plan = values.ticked(_field("status_cp_plan"))
+    if in_care and plan:
+        return LegalStatus.BOTH.value
+    if in_care or plan:
+        return (LegalStatus.CHILD_IN_CARE if in_care else LegalStatus.CHILD_PROTECTION_PLAN).value
+    values.problems.append(
+        f"Neither '{_field('status_child_in_care').label}' nor "
+        f"'{_field('status_cp_plan').label}' is ticked: tick whichever applies to the child "
+        "(both if both do)."
+    )
+    return None
+
+
+def _stage(values: FormValues) -> str | None:
+    ticked = [stage for stage, item in form.STAGE_FIELDS.items() if values.ticked(item)]
+    if len(ticked) == 1:
+        return ticked[0].value
+    labels = [f"'{item.label}'" for item in form.STAGE_FIELDS.values()]
+    if not ticked:
+        values.problems.append(
+            f"No stage is ticked: tick one of {', '.join(labels[:-1])} or {labels[-1]}."
+        )
+    else:
+        chosen = " and ".join(f"'{stage.label}'" for stage in ticked)
+        values.problems.append(
+            f"More than one stage is ticked ({chosen}): tick only the stage this challenge is at."
+        )
+    return None
+
+
+# The seed form's "Team and Team Manager" is split only when its shape leaves no doubt.
+_TEAM_WORDS = re.compile(
+    r"\b(team|service|unit|hub|care|children|safeguarding|assessment|disabilit\w*|leaving|"
+    r"court|locality|mash|cin|cic|lac|edge|family|families|support)\b",
+    re.IGNORECASE,
+)
+_KEYED = re.compile(
+    r"^team\s*:\s*(?P<team>.+?)\s*[;,]\s*(?:team manager|manager|tm)\s*:\s*(?P<manager>.+)$",
+    re.IGNORECASE,
+)
+_MARKED = re.compile(
+    r"^(?P<team>.+?)\s*(?:[-–,;(]\s*)?\b(?:team manager|manager|tm)\s*:\s*(?P<manager>[^()]+?)\)?$",
+    re.IGNORECASE,
+)
+_PERSON = re.compile(r"^[A-Z][\w'’-]*(?: [A-Z][\w'’-]*){1,3}$")
+
+
+def split_team(text: str) -> tuple[str, str | None]:
+    """(team, manager) from one 'Team and Team Manager' box, or the text whole and None.
+
+    It splits "Team: X; Manager: Y", "X - TM: Y" or "X (Manager: Y)", and "X / Y" when X
+    names a team and Y is a person's name (2-4 capitalised words, no team words).
+    """
+    for pattern in (_KEYED, _MARKED):
+        match = pattern.match(text)
+        if match:
+            return match.group("team").strip(" -–,;"), match.group("manager").strip()
+    parts = text.split(" / ")
+    if len(parts) == 2:
+        team, manager = (part.strip() for part in parts)
+        if _TEAM_WORDS.search(team) and _PERSON.match(manager) and not _TEAM_WORDS.search(manager):
+            return team, manager
+    return text, None
+
+
+def _team(values: FormValues) -> tuple[str | None, str | None]:
+    team = values.text(_field("team"))
+    manager = values.text(_field("team_manager"))
+    combined = values.text(form.SEED_TEAM_AND_MANAGER)
+    if team or manager or not combined:
+        return team, manager
+    return split_team(combined)
+
+
+def _informal(values: FormValues) -> dict[str, Any] | None:
+    date_f, with_f, outcome_f = form.INFORMAL_FIELDS
+    informal = {
+        "date": iso(values.date(date_f)),
+        "discussed_with": values.text(with_f),
+        "outcome": values.text(outcome_f),
+    }
+    return informal if any(informal.values()) else None
+
+
+def _cafcass(values: FormValues, prerequisites: tuple[Prerequisite, ...]) -> dict[str, Any]:
+    requested_f, date_f = form.CAFCASS_FIELDS
+    requested = values.ticked(requested_f)
+    dates = {p.id: iso(values.date(form.prerequisite_field(p.id, p.label))) for p in prerequisites}
+    return {
+        "requested": requested,
+        "request_date": iso(values.date(date_f)),
+        # Listed when they matter: on a request, or once any has been dated.
+        "prerequisites": dates if requested or any(dates.values()) else {},
+    }
+
+
+def _actions(values: FormValues, row_fields: Any, where: str = "") -> list[dict[str, Any]]:
+    actions = []
+    for row in range(1, form.MAX_ACTIONS + 1):
+        action_f, when_f, whom_f = row_fields(row)
+        place = f" for action {row}{where}"
+        action = {
+            "action": values.text(action_f),
+            "by_when": iso(values.date(when_f, where=place)),
+            "by_whom": values.text(whom_f),
+        }
+        if action["action"]:
+            actions.append(action)
+        elif action["by_when"] or action["by_whom"]:
+            values.problems.append(
+                f"Action {row}{where} has a 'By when' or 'By whom' but no 'Action': describe "
+                "the action, or clear the row."
+            )
+    return actions
+
+
+def _response(values: FormValues) -> dict[str, Any] | None:
+    text_f, by_f, date_f, resolved_f, not_resolved_f = form.RESPONSE_FIELDS
+    resolved, not_resolved = values.ticked(resolved_f), values.ticked(not_resolved_f)
+    if resolved and not_resolved:
+        values.problems.append(
+            f"Both '{resolved_f.label}' and '{not_resolved_f.label}' are ticked: tick only the one that applies."
+        )
+    response = {
+        "text": values.text(text_f),
+        "date": iso(values.date(date_f)),
+        "by": values.text(by_f),
+        "resolved": True if resolved and not not_resolved else False if not_resolved else None,
+    }
+    return response if any(v is not None for v in response.values()) else None
+
+
+def _final_comments(values: FormValues) -> dict[str, Any] | None:
+    text_f, date_f = form.FINAL_FIELDS
+    final = {"text": values.text(text_f), "date": iso(values.date(date_f))}
+    return final if any(final.values()) else None
+
+
+# --- earlier stages -------------------------------------------------------------------------
+
+
+def _history(values: FormValues) -> list[dict[str, Any]]:
+    entries = []
+    for entry in range(1, form.MAX_HISTORY + 1):
+        tags = [f.tag for f in form.history_fields(entry)]
+        tags += [
+            t.tag
+            for r in range(1, form.MAX_ACTIONS + 1)
+            for t in form.history_action_fields(entry, r)
+        ]
+        if any(_filled(values.raw.get(tag)) for tag in tags):
+            entries.append(_stage_record(values, entry))
+    return entries
+
+
+def _filled(value: str | bool | None) -> bool:
+    return value is True or (isinstance(value, str) and bool(value.strip()))
+
+
+def _stage_record(values: FormValues, entry: int) -> dict[str, Any]:
+    (stage_f, raised_f, due_f, to_f, role_f, concern_f, response_f, by_f, date_f, outcome_f) = (
+        form.history_fields(entry)
+    )
+    where = f" in earlier stage {entry}"
+    response = {
+        "text": values.text(response_f),
+        "date": iso(values.date(date_f, where=where)),
+        "by": values.text(by_f),
+        "resolved": None,
+    }
+    return {
+        "stage": _history_stage(values, stage_f, where),
+        "raised_on": iso(values.date(raised_f, required=True, where=where)),
+        "due": iso(values.date(due_f, where=where)),
+        "addressed_to": _person(values, to_f, role_f),
+        "concern": values.text(concern_f),
+        "actions": _actions(values, lambda row: form.history_action_fields(entry, row), where),
+        "response": response if any(response.values()) else None,
+        "outcome": _history_outcome(values, outcome_f, where),
+    }
+
+
+def _history_stage(values: FormValues, item: Field, where: str) -> str | None:
+    typed = values.text(item) or ""
+    key = normalise_label(typed).removeprefix("stage ")
+    for stage in Stage:
+        if key == stage.value:
+            return stage.value
+    values.problems.append(
+        f"'{item.label}'{where} has '{typed}': write Informal, or Stage 1, 2, 3 or 4."
+    )
+    return None
+
+
+def _history_outcome(values: FormValues, item: Field, where: str) -> str | None:
+    typed = values.text(item) or ""
+    for outcome in StageOutcome:
+        if normalise_label(typed) == normalise_label(outcome.value):
+            return outcome.value
+    choices = ", ".join(o.value for o in StageOutcome)
+    values.problems.append(f"'{item.label}'{where} has '{typed}': write one of {choices}.")
+    return None
