@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from formflow import __version__
-from formflow.commands import procedure
+from formflow.commands import parse, procedure
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -26,3 +26,4 @@ def main() -> None:
 
 main.add_command(procedure.due)
 main.add_command(procedure.policies)
+main.add_command(parse.parse)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import resource
 import warnings
 from multiprocessing.connection import Connection
@@ -29,6 +30,8 @@ def serve(connection: Connection, data: bytes, cpu_seconds: int) -> None:
     """The child's whole life: limit itself, read the fields, send one JSON reply."""
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
+    # pypdf logs each repair of a sloppy file; the person is told the outcome instead.
+    logging.disable(logging.CRITICAL)
     try:
         reply: dict[str, Any] = {"fields": read_fields(data)}
     except _Encrypted:

@@ -41,13 +41,14 @@ class LabelIndex:
     fuzzy: tuple[tuple[str, Field], ...]
 
     def match(self, text: str) -> Field | None:
+        return self.match_exact(text) or self.match_fuzzy(text)
+
+    def match_exact(self, text: str) -> Field | None:
+        return self.exact.get(normalise_label(text))
+
+    def match_fuzzy(self, text: str) -> Field | None:
         key = normalise_label(text)
-        if not key:
-            return None
-        hit = self.exact.get(key)
-        if hit is not None or len(key) < FUZZY_MIN_LENGTH:
-            return hit
-        return self._closest(key)
+        return self._closest(key) if len(key) >= FUZZY_MIN_LENGTH else None
 
     def _closest(self, key: str) -> Field | None:
         digits = _DIGITS.findall(key)

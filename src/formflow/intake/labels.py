@@ -79,30 +79,39 @@ def _record(found: dict[str, str], tag: str, value: str) -> None:
 
 
 def label_in(text: str, index: LabelIndex) -> LabelHit | None:
-    """The field whose label opens ``text``, trying the longest run of lines first."""
+    """The field whose label opens ``text``.
+
+    A label may run over several lines ("From:" then "(Allocated ... Chair/IRO)"). The
+    longest run of lines that matches exactly wins; failing that, the shortest that
+    matches loosely, so a loose match never swallows the value typed under the label.
+    """
     tick = None
     prefixed = _TICK_PREFIX.match(text)
     if prefixed:
         tick, text = prefixed.group(1), prefixed.group(2)
     lines = [line.strip() for line in text.split("\n") if line.strip()]
-    for count in range(min(MAX_LABEL_LINES, len(lines)), 0, -1):
-        hit = _label_lines(lines, count, index)
-        if hit is not None:
-            field, rest = hit
-            return LabelHit(field, tick, rest)
+    counts = range(1, min(MAX_LABEL_LINES, len(lines)) + 1)
+    for exact, order in ((True, reversed(counts)), (False, counts)):
+        for count in order:
+            hit = _label_lines(lines, count, index, exact)
+            if hit is not None:
+                return LabelHit(hit[0], tick, hit[1])
     return None
 
 
-def _label_lines(lines: list[str], count: int, index: LabelIndex) -> tuple[Field, str] | None:
+def _label_lines(
+    lines: list[str], count: int, index: LabelIndex, exact: bool
+) -> tuple[Field, str] | None:
+    match = index.match_exact if exact else index.match_fuzzy
     head = " ".join(lines[:count])
     below = "\n".join(_without_guidance(lines[count:]))
     for candidate in (head, _without_brackets(head)):
-        field = index.match(candidate)
+        field = match(candidate)
         if field is not None:
             return field, below
     if count == 1 and ":" in head:
         label, _, inline = head.partition(":")
-        field = index.match(label)
+        field = match(label)
         if field is not None:
             return field, "\n".join(filter(None, [inline.strip(), below]))
     return None

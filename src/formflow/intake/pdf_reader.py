@@ -1,8 +1,10 @@
 """A fillable PDF's fields, read by a limited child process (see ``_pdf_worker``).
 
-Children come from a forkserver that has already imported pypdf, so each file costs a
-fork rather than a new interpreter; the parent waits at most ``PDF_SECONDS`` and kills
-the child if it has not answered.
+Children come from a forkserver that has already imported pypdf (importing it takes
+over half a second), so each file costs a fork rather than a new interpreter; the parent
+waits at most ``PDF_SECONDS`` and kills the child if it has not answered. As with any
+multiprocessing use, a program calling this must keep its work under
+``if __name__ == "__main__":`` (the forkserver imports the main module once).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ UNREADABLE = (
 @cache
 def _context() -> BaseContext:
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([_pdf_worker.__name__])
+    context.set_forkserver_preload(["__main__", _pdf_worker.__name__])
     return context
 
 
@@ -60,8 +62,10 @@ def _ask_worker(data: bytes, seconds: int) -> dict[str, Any]:
     worker = context.Process(  # type: ignore[attr-defined]
         target=_pdf_worker.serve, args=(sender, data, seconds), daemon=True
     )
+    started = False
     try:
         worker.start()
+        started = True
         sender.close()
         if not receiver.poll(seconds):
             raise RejectedForm([UNREADABLE])
@@ -71,8 +75,8 @@ def _ask_worker(data: bytes, seconds: int) -> dict[str, Any]:
     finally:
         sender.close()
         receiver.close()
-        if worker.is_alive():
+        if started:
             worker.kill()
-        worker.join()
-        worker.close()
+            worker.join()
+            worker.close()
     return reply if isinstance(reply, dict) else {}
