@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from formflow import __version__
-from formflow.commands import parse, procedure
+from formflow.commands import parse, procedure, service
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -27,3 +27,5 @@ def main() -> None:
 main.add_command(procedure.due)
 main.add_command(procedure.policies)
 main.add_command(parse.parse)
+for _command in service.COMMANDS:
+    main.add_command(_command)

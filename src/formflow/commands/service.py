@@ -1,0 +1,323 @@
+"""The service commands: watch, process, tick, status, show, export, report.
+
+Each takes ``--home DIR`` (default: the current folder), which holds ``inbox/``,
+``outbox/``, ``var/`` and an optional ``formflow.toml``. Thin over the library: errors
+become "Error: ..." with exit status 1. Output names references, never children.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+import click
+
+from formflow import reports
+from formflow.config import Settings, load_settings
+from formflow.errors import FormflowError
+from formflow.pipeline import Outcome, Pipeline, Result, Services
+from formflow.policy import load_policy
+from formflow.register import Register
+from formflow.watch.folders import Home
+from formflow.watch.supervisor import Watcher, watch_options
+
+
+def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date: write it as YYYY-MM-DD.") from None
+
+
+home_option = click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Folder holding inbox/, outbox/, var/ and formflow.toml.",
+)
+verbose_option = click.option("-v", "--verbose", is_flag=True, help="Log each decision to stderr.")
+
+
+@dataclass
+class Context:
+    home: Home
+    settings: Settings
+    register: Register
+    pipeline: Pipeline
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@contextmanager
+def _opened(home_dir: Path, *, create: bool = True) -> Iterator[Context]:
+    os.umask(0o077)  # children's records: everything written is the service account's only
+    home = Home(home_dir.resolve())
+    try:
+        settings = load_settings(home=home.root)
+        if create:
+            home.create()
+        elif not home.database.exists():
+            raise FormflowError(
+                f"There is no register in {home.root}: run `formflow watch --home {home_dir}` "
+                "or `formflow process` there first."
+            )
+        register = Register(home.database)
+    except FormflowError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        yield Context(home, settings, register, Pipeline(register, Services(home, settings)))
+    except FormflowError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        register.close()
+
+
+def _echo_result(result: Result) -> None:
+    click.echo(result.line(dt.datetime.now()))
+
+
+@click.command()
+@home_option
+@click.option(
+    "--poll",
+    type=click.FloatRange(min=0.1),
+    help="Poll every SECONDS instead of native events (SMB/CIFS/NFS shares).",
+)
+@click.option(
+    "--settle",
+    type=click.FloatRange(min=0),
+    help="Read a file once its size and time are unchanged this long (default 2).",
+)
+@verbose_option
+def watch(home: Path, poll: float | None, settle: float | None, verbose: bool) -> None:
+    """Watch HOME/inbox and process each form dropped there, until stopped.
+
+    Prints one line per file: time, file name, outcome, reference. Outputs go to
+    outbox/REFERENCE/, originals to var/archive/REFERENCE/, unusable files to
+    inbox/rejected/ with NAME.errors.txt. Deadlines are chased every hour.
+
+    \b
+    Example:
+      formflow watch --home /srv/formflow --poll 5
+    """
+    _logging(verbose)
+    with _opened(home) as ctx:
+        try:
+            options = watch_options(ctx.settings, poll=poll, settle=settle)
+        except FormflowError as exc:
+            raise click.ClickException(str(exc)) from exc
+        stop = threading.Event()
+
+        def _stop(_signum: int, _frame: FrameType | None) -> None:
+            stop.set()
+
+        signal.signal(signal.SIGTERM, _stop)
+        click.echo(f"Watching {ctx.home.inbox} (Ctrl+C to stop)", err=True)
+        try:
+            Watcher(ctx.pipeline, options, report=_echo_result).run(stop)
+        except KeyboardInterrupt:
+            stop.set()
+        click.echo("Stopped.", err=True)
+
+
+@click.command()
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@home_option
+@verbose_option
+def process(files: tuple[Path, ...], home: Path, verbose: bool) -> None:
+    """Process FILES once, through the same steps as watch.
+
+    Each file is first moved into HOME/inbox (so it is claimed, archived or rejected
+    like any dropped form). Exit status 1 when any file was rejected.
+
+    \b
+    Example:
+      formflow process --home . ~/Downloads/challenge-stage1.docx
+    """
+    from rich.progress import Progress
+
+    _logging(verbose)
+    results: list[Result] = []
+    with _opened(home) as ctx:
+        ctx.pipeline.recover()
+        with Progress(transient=True, disable=len(files) < 5) as progress:
+            task = progress.add_task("Processing", total=len(files))
+            for file in files:
+                dropped = ctx.home.inbox / file.name
+                if file.resolve() != dropped.resolve():
+                    if dropped.exists():
+                        raise click.ClickException(
+                            f"{dropped} already exists in the inbox; the watcher will handle it."
+                        )
+                    dropped.write_bytes(file.read_bytes())
+                result = ctx.pipeline.handle(dropped)
+                results.append(result)
+                progress.console.print(result.line(dt.datetime.now()), highlight=False)
+                progress.advance(task)
+        ctx.pipeline.send_notices()
+    if any(r.outcome in {Outcome.REJECTED, Outcome.RETRY} for r in results):
+        sys.exit(1)
+
+
+@click.command()
+@home_option
+@click.option("--today", callback=_date, help="The date to chase deadlines as of (YYYY-MM-DD).")
+@verbose_option
+def tick(home: Path, today: dt.date | None, verbose: bool) -> None:
+    """Chase deadlines once: overdue responses move on, the IRO is reminded of actions due.
+
+    \b
+    Example:
+      formflow tick --home . --today 2025-11-20
+    """
+    _logging(verbose)
+    with _opened(home) as ctx:
+        ctx.pipeline.recover()
+        results = ctx.pipeline.chase_deadlines(today or dt.date.today())
+        for result in results:
+            click.echo(f"{result.reference}  {result.message}")
+        ctx.pipeline.send_notices()
+        if not results:
+            click.echo("Nothing is overdue.")
+
+
+@click.command()
+@home_option
+@click.option("--today", callback=_date, help="Judge overdue as of this date (YYYY-MM-DD).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def status(home: Path, today: dt.date | None, as_json: bool) -> None:
+    """List open challenges: who must respond and by when; overdue ones in red.
+
+    \b
+    Example:
+      formflow status --home .
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    with _opened(home, create=False) as ctx:
+        rows = reports.status_rows(
+            ctx.register.challenges(open_only=True),
+            load_policy,
+            ctx.settings.calendar,
+            today or dt.date.today(),
+        )
+    if as_json:
+        click.echo(json.dumps([r.__dict__ for r in rows], indent=2))
+        return
+    table = Table(title=f"Open challenges ({len(rows)})")
+    for column in ("Reference", "Child", "Stage", "Status", "Responder", "Due"):
+        table.add_column(column)
+    for r in rows:
+        style = "bold red" if r.overdue else None
+        due = f"{r.due} (overdue)" if r.overdue else r.due
+        table.add_row(r.reference, r.child, r.stage, r.status, r.responder, due, style=style)
+    Console().print(table)
+
+
+@click.command()
+@click.argument("reference")
+@home_option
+def show(reference: str, home: Path) -> None:
+    """Show one challenge's timeline: stages, files received, documents, reminders.
+
+    \b
+    Example:
+      formflow show PC-2025-7KQ3XM --home .
+    """
+    with _opened(home, create=False) as ctx:
+        challenge = ctx.register.challenge(reference.upper())
+        if challenge is None:
+            raise click.ClickException(f"There is no challenge {reference} in the register.")
+        entries = reports.timeline(challenge, ctx.register.events(challenge.reference))
+        documents = ctx.register.documents(challenge.reference)
+    click.echo(f"{challenge.reference}  {challenge.policy}  {challenge.stage.label}")
+    for entry in entries:
+        click.echo(f"  {entry.when}  {entry.what}")
+    for document in documents:
+        click.echo(f"  document: outbox/{document.path} ({document.kind})")
+
+
+@click.command()
+@home_option
+@click.option("--csv", "csv_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--xlsx", "xlsx_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--today", callback=_date, help="Judge due dates as of this date.")
+def export(
+    home: Path, csv_file: Path | None, xlsx_file: Path | None, today: dt.date | None
+) -> None:
+    """Write the tracking spreadsheet business support keep: one row per challenge.
+
+    \b
+    Example:
+      formflow export --home . --xlsx challenges.xlsx
+    """
+    if csv_file is None and xlsx_file is None:
+        raise click.UsageError("Give --csv FILE or --xlsx FILE (or both).")
+    with _opened(home, create=False) as ctx:
+        rows = reports.export_rows(
+            ctx.register.challenges(), load_policy, ctx.settings.calendar, today or dt.date.today()
+        )
+    if csv_file:
+        reports.write_csv(rows, csv_file)
+        click.echo(f"Wrote {len(rows)} challenge(s) to {csv_file}")
+    if xlsx_file:
+        reports.write_xlsx(rows, xlsx_file)
+        click.echo(f"Wrote {len(rows)} challenge(s) to {xlsx_file}")
+
+
+@click.command()
+@home_option
+@click.option("--year", type=int, required=True, help="Challenges raised in this year.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def report(home: Path, year: int, as_json: bool) -> None:
+    """Figures for a year: raised, resolved at each stage, themes, time to resolve, CAFCASS.
+
+    \b
+    Example:
+      formflow report --home . --year 2025 --json
+    """
+    with _opened(home, create=False) as ctx:
+        figures = reports.year_report(ctx.register.challenges(), year, ctx.settings.calendar)
+    if as_json:
+        click.echo(json.dumps(figures.as_dict(), indent=2))
+        return
+    click.echo(f"Challenges raised in {year}: {figures.raised}")
+    for stage, count in figures.resolved_by_stage.items():
+        click.echo(f"  resolved at {stage}: {count}")
+    click.echo(f"  still open: {figures.still_open}")
+    click.echo(f"  closed unresolved: {figures.closed_unresolved}")
+    click.echo(f"  referred to CAFCASS: {figures.cafcass_referrals}")
+    if figures.median_working_days_to_resolve is not None:
+        click.echo(f"Median working days to resolve: {figures.median_working_days_to_resolve:g}")
+    if figures.resolved_within_timescale is not None:
+        click.echo(
+            f"Resolved within {reports.STATUTORY_TOTAL_WORKING_DAYS} working days: "
+            f"{figures.resolved_within_timescale:.0%}"
+        )
+    for theme, count in figures.themes.items():
+        click.echo(f"  theme: {theme}: {count}")
+
+
+COMMANDS = (watch, process, tick, status, show, export, report)

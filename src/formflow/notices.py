@@ -1,0 +1,289 @@
+"""Covering emails: an ``.eml`` draft for every document, sent over SMTP when configured.
+
+Who receives what (roles come from the challenge's policy)::
+
+    next-stage form   To: the stage's responder     Cc: the policy's copy-to roles, the IRO
+    final record      To: the IRO / CP chair        Cc: the responder, copy-to roles
+    CAFCASS pack      To: the IRO                   Cc: the policy's CAFCASS notifications
+    closure note      To: the IRO / CP chair        Cc: the responder
+    action reminder   To: the IRO / CP chair
+
+Addresses come from an optional ``[directory]`` table in formflow.toml, role → address::
+
+    [directory]
+    "Team Manager" = "cic-team-managers@northtown.example"
+    "IRO" = "iro-service@northtown.example"
+
+A role with no address is written as an empty address group (``Team Manager:;``): a
+valid header that names the role and sends nowhere, so the draft shows business support
+whom to address it to. Subjects carry the reference and stage, never the child's name;
+the body gives the child's initials only.
+
+Sending: only when ``[smtp]`` is configured::
+
+    [smtp]
+    host = "smtp.northtown.example"
+    port = 587
+    from = "formflow@northtown.example"
+    starttls = true
+    username = "formflow"
+    password_env = "FORMFLOW_SMTP_PASSWORD"   # the variable's name, never the password
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+import smtplib
+import ssl
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from email import message_from_bytes
+from email import policy as email_policy
+from email.headerregistry import Address, Group
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+from typing import Any
+
+from formflow.config import Settings
+from formflow.engine import Document
+from formflow.errors import FormflowError
+from formflow.policy import Policy
+from formflow.record import Action, Challenge
+
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+class NoticeError(FormflowError):
+    """A notice could not be drafted or sent."""
+
+
+@dataclass(frozen=True)
+class Recipients:
+    to: tuple[str, ...]
+    cc: tuple[str, ...] = ()
+
+
+def initials(name: str) -> str:
+    """``Tegan Example`` → ``T.E.``: all the body ever says about who the child is."""
+    parts = [p for p in name.replace("-", " ").split() if p[:1].isalpha()]
+    return "".join(f"{p[0].upper()}." for p in parts) or "?"
+
+
+def _unique(roles: Sequence[str | None], drop: Sequence[str] = ()) -> tuple[str, ...]:
+    seen: list[str] = []
+    for role in roles:
+        if role and role not in seen and role not in drop:
+            seen.append(role)
+    return tuple(seen)
+
+
+def recipients_for(kind: Document, challenge: Challenge, policy: Policy) -> Recipients:
+    stage = policy.stage(challenge.stage)
+    raiser = challenge.raised_by.role.value
+    match kind:
+        case Document.NEXT_STAGE_FORM:
+            to = (stage.responder,)
+            return Recipients(to, _unique([*stage.copy_to, raiser], drop=to))
+        case Document.FINAL_RECORD:
+            to = (raiser,)
+            return Recipients(to, _unique([stage.responder, *stage.copy_to], drop=to))
+        case Document.CAFCASS_PACK:
+            to = (raiser,)
+            return Recipients(to, _unique(list(policy.cafcass.notifications), drop=to))
+        case Document.CLOSURE_NOTE:
+            to = (raiser,)
+            return Recipients(to, _unique([stage.responder], drop=to))
+
+
+def directory_from(settings: Settings) -> dict[str, str]:
+    table = settings.raw.get("directory", {})
+    if not isinstance(table, dict):
+        raise NoticeError("[directory] in formflow.toml must map roles to email addresses.")
+    return {str(k): str(v) for k, v in table.items()}
+
+
+def _header(roles: Sequence[str], directory: Mapping[str, str]) -> list[Address | Group]:
+    out: list[Address | Group] = []
+    for role in roles:
+        address = directory.get(role)
+        out.append(Address(role, addr_spec=address) if address else Group(role))
+    return out
+
+
+def _subject(challenge: Challenge, what: str) -> str:
+    return f"{challenge.reference} {challenge.stage.label}: {what}"
+
+
+def _attach(message: EmailMessage, path: Path) -> None:
+    data = path.read_bytes()
+    kind = DOCX_TYPE if path.suffix == ".docx" else mimetypes.guess_type(path.name)[0]
+    maintype, _, subtype = (kind or "application/octet-stream").partition("/")
+    message.add_attachment(data, maintype=maintype, subtype=subtype, filename=path.name)
+
+
+def _message(
+    settings: Settings,
+    subject: str,
+    recipients: Recipients,
+    body: str,
+    attachments: Sequence[Path] = (),
+) -> EmailMessage:
+    directory = directory_from(settings)
+    message = EmailMessage()
+    sender = smtp_settings(settings)
+    if sender is not None:
+        message["From"] = sender.sender
+    message["To"] = _header(recipients.to, directory)
+    if recipients.cc:
+        message["Cc"] = _header(recipients.cc, directory)
+    message["Subject"] = subject
+    message["Date"] = formatdate(localtime=True)
+    message["Message-ID"] = make_msgid(domain="formflow.invalid")
+    message["X-Unsent"] = "1"  # Outlook opens the draft ready to send
+    message.set_content(body)
+    for path in attachments:
+        _attach(message, path)
+    return message
+
+
+_WHAT = {
+    Document.NEXT_STAGE_FORM: "challenge form for the {responder}",
+    Document.FINAL_RECORD: "final record",
+    Document.CAFCASS_PACK: "CAFCASS referral pack",
+    Document.CLOSURE_NOTE: "closure note",
+}
+
+
+def covering_email(
+    challenge: Challenge,
+    policy: Policy,
+    settings: Settings,
+    kind: Document,
+    attachments: Sequence[Path],
+    *,
+    summary: str,
+    due: str | None = None,
+) -> EmailMessage:
+    """The covering email for one document; ``summary`` is the transition's message."""
+    stage = policy.stage(challenge.stage)
+    what = _WHAT[kind].format(responder=stage.responder)
+    recipients = recipients_for(kind, challenge, policy)
+    lines = [
+        f"Professional challenge {challenge.reference} ({policy.name}), {challenge.stage.label}.",
+        f"Child: {initials(challenge.child.name)}",
+        "",
+        summary,
+    ]
+    if due:
+        lines.append(f"Response due by the end of {due}.")
+    lines += [
+        "",
+        "Attached: " + ", ".join(p.name for p in attachments) if attachments else "",
+        "",
+        f"Drafted by formflow for {settings.council_name}.",
+    ]
+    return _message(settings, _subject(challenge, what), recipients, "\n".join(lines), attachments)
+
+
+def reminder_email(
+    challenge: Challenge, policy: Policy, settings: Settings, action: Action
+) -> EmailMessage:
+    """The reminder to the IRO that an agreed action's by-when date has come."""
+    when = action.by_when.isoformat() if action.by_when else "now"
+    body = "\n".join(
+        [
+            f"Professional challenge {challenge.reference} ({policy.name}), "
+            f"resolved at {challenge.stage.label}.",
+            f"Child: {initials(challenge.child.name)}",
+            "",
+            f"An agreed action was due by {when}: {action.action}",
+            f"By whom: {action.by_whom or 'not stated'}.",
+            "",
+            "Please check it was done and was effective. If not, drop the form back into "
+            "the inbox with the challenge re-opened, or escalate as the procedure says.",
+            "",
+            f"Drafted by formflow for {settings.council_name}.",
+        ]
+    )
+    recipients = Recipients((challenge.raised_by.role.value,))
+    return _message(settings, _subject(challenge, "agreed action due"), recipients, body)
+
+
+def recipients_text(message: EmailMessage) -> str:
+    return "; ".join(f"{h}: {message[h]}" for h in ("To", "Cc") if message[h])
+
+
+# --- SMTP -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int = 587
+    sender: str = "formflow@localhost"
+    starttls: bool = True
+    username: str | None = None
+    password_env: str | None = None
+    timeout: float = 30.0
+
+
+def smtp_settings(settings: Settings) -> SmtpSettings | None:
+    """The ``[smtp]`` section, or None: nothing is sent unless it is configured."""
+    section: Any = settings.raw.get("smtp")
+    if not section:
+        return None
+    if not isinstance(section, dict) or not section.get("host"):
+        raise NoticeError('[smtp] in formflow.toml needs at least host = "...".')
+    return SmtpSettings(
+        host=str(section["host"]),
+        port=int(section.get("port", 587)),
+        sender=str(section.get("from", "formflow@localhost")),
+        starttls=bool(section.get("starttls", True)),
+        username=section.get("username"),
+        password_env=section.get("password_env"),
+        timeout=float(section.get("timeout", 30.0)),
+    )
+
+
+def addressed(message: EmailMessage) -> list[str]:
+    """The real addresses a message goes to (empty role groups send nowhere)."""
+    out: list[str] = []
+    for header in ("To", "Cc"):
+        if message[header] is not None:
+            out += [a.addr_spec for a in message[header].addresses if a.addr_spec]
+    return out
+
+
+def read_eml(path: Path) -> EmailMessage:
+    parsed = message_from_bytes(path.read_bytes(), policy=email_policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
+
+
+def send(
+    message: EmailMessage,
+    smtp: SmtpSettings,
+    environ: Callable[[str], str | None] = os.environ.get,
+) -> list[str]:
+    """Send a draft; returns the addresses it went to ([] when it has none)."""
+    to = addressed(message)
+    if not to:
+        return []
+    try:
+        with smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout) as client:
+            if smtp.starttls:
+                client.starttls(context=ssl.create_default_context())
+            if smtp.username:
+                password = environ(smtp.password_env or "") if smtp.password_env else None
+                if password is None:
+                    raise NoticeError(
+                        f"[smtp] username is set but the variable {smtp.password_env!r} "
+                        "holding the password is not."
+                    )
+                client.login(smtp.username, password)
+            client.send_message(message, from_addr=smtp.sender, to_addrs=to)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise NoticeError(f"Could not send through {smtp.host}:{smtp.port}: {exc}") from exc
+    return to

@@ -1,0 +1,721 @@
+"""From a claimed file to the register and the outbox: one explicit list of steps.
+
+    claim        os.rename into inbox/.processing/ (formflow.watch.folders.claim)
+    ── run_claimed, holding an exclusive flock on the claimed file ───────────────────
+    hash_file            SHA-256 of the bytes
+    note_claim           register: the file and its attempt number      COMMIT
+    give_up_if_crashing  a file that stopped formflow 3 times is rejected
+    read_form            intake: a Challenge, or RejectedForm(reasons)
+    ── one register transaction (BEGIN IMMEDIATE: one writer at a time) ─────────────
+    check_duplicate      the same bytes already processed → duplicate
+    plan                 engine: events_for + apply → the new record and transitions
+    write_documents      render into outbox/.staging/CLAIM/REFERENCE/
+    draft_notices        one covering .eml per document, staged beside it
+    record               challenge, events, documents, notices, file outcome   COMMIT
+    ── after the commit, each step safe to repeat ──────────────────────────────────
+    publish              staged files → outbox/REFERENCE/ (os.replace, never overwriting)
+    file_original        archive to var/archive/REFERENCE/ or move to inbox/rejected/
+
+Crash safety (kill -9 at any instant, then a restart):
+
+* Before the claim: the file is still in the inbox; the start-up rescan finds it.
+* Claimed, before the commit: the transaction never happened. The claimed file is
+  still in ``.processing/``; recovery (start-up and every rescan) takes its flock, throws
+  away whatever was staged for it (nothing staged is in the register), and runs the steps
+  again. ``note_claim`` counts attempts, so a file that kills formflow every time is
+  rejected after three instead of looping for ever.
+* After the commit: the register says how the file ended. Recovery publishes whatever
+  is still staged (only files the register lists; ``publish`` is idempotent because a
+  moved file is no longer staged) and archives or rejects the original (archive names
+  are the unique claim name; ``reject`` recognises the note it already wrote).
+
+So every input ends archived once or rejected once; a new challenge's reference exists
+in the outbox only if the register has it; nothing is left in ``.processing/``.
+Outputs are only ever staged inside a register transaction, so recovery of
+``outbox/.staging`` under that same lock never discards a live job's files.
+
+Two watchers may share one home on one machine (flock and SQLite locking are local);
+SQLite must not live on a network share. The inbox itself may be a share (use --poll).
+
+Deadline chasing (``chase_deadlines``) uses the same write/draft/record/publish steps.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import logging
+import secrets
+import shutil
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from email.message import EmailMessage
+from enum import StrEnum
+from pathlib import Path
+from typing import Protocol
+
+from formflow import notices
+from formflow.calendar import WorkingCalendar
+from formflow.config import Settings
+from formflow.engine import (
+    Document,
+    Event,
+    ResponseOverdue,
+    Transition,
+    apply,
+    assess,
+    events_for,
+    with_form_updates,
+)
+from formflow.errors import FormflowError, RejectedForm
+from formflow.policy import Policy, load_policy
+from formflow.record import Action, Challenge
+from formflow.register import Register
+from formflow.watch import folders
+from formflow.watch.folders import Home
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3
+ACCEPTED_SUFFIXES = (".docx", ".pdf")
+
+
+class Outcome(StrEnum):
+    PROCESSED = "processed"
+    REJECTED = "rejected"
+    DUPLICATE = "duplicate"
+    SKIPPED = "skipped"
+    """Another watcher claimed the file first, or is working on it now."""
+    RETRY = "retry"
+    """An unexpected error: the file stays claimed and is tried again at the next rescan."""
+
+
+@dataclass(frozen=True)
+class Result:
+    name: str
+    outcome: Outcome
+    reference: str | None = None
+    message: str = ""
+    where: Path | None = None
+
+    def line(self, at: dt.datetime) -> str:
+        """The one line ``watch`` prints: time, file, outcome, reference (never a child)."""
+        reference = self.reference or "-"
+        extra = ""
+        if self.outcome is Outcome.REJECTED and self.where is not None:
+            extra = f"  (see rejected/{self.where.name}{folders.NOTE_SUFFIX})"
+        return f"{at:%Y-%m-%d %H:%M:%S}  {self.name}  {self.outcome.value}  {reference}{extra}"
+
+
+class FormReader(Protocol):
+    def __call__(self, path: Path, *, settings: Settings, today: dt.date) -> Challenge: ...
+
+
+class DocumentWriter(Protocol):
+    def __call__(
+        self,
+        challenge: Challenge,
+        policy: Policy,
+        settings: Settings,
+        outdir: Path,
+        *,
+        today: dt.date,
+    ) -> list[Path]: ...
+
+
+def _real_reader(path: Path, *, settings: Settings, today: dt.date) -> Challenge:
+    from formflow.intake import read_form
+
+    return read_form(path, settings=settings, today=today)
+
+
+def _real_writers() -> Mapping[Document, DocumentWriter]:
+    render = importlib.import_module("formflow.render")
+    writers: Mapping[Document, DocumentWriter] = render.document_writers()
+    return writers
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything the pipeline reaches outside itself; tests pass simple callables."""
+
+    home: Home
+    settings: Settings
+    read_form: FormReader = _real_reader
+    writers: Mapping[Document, DocumentWriter] | None = None
+    now: Callable[[], dt.datetime] = dt.datetime.now
+    policy: Callable[[str], Policy] = load_policy
+    max_attempts: int = MAX_ATTEMPTS
+
+    def writer(self, kind: Document) -> DocumentWriter:
+        writers = self.writers if self.writers is not None else _real_writers()
+        try:
+            return writers[kind]
+        except KeyError:
+            raise FormflowError(f"formflow has no writer for a {kind.value}.") from None
+
+
+# --- the pure part: what a form means ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Plan:
+    challenge: Challenge
+    transitions: tuple[Transition, ...]
+    message: str
+
+
+def plan_form(
+    previous: Challenge | None,
+    incoming: Challenge,
+    received: dt.date,
+    policy: Policy,
+    calendar: WorkingCalendar,
+) -> Plan:
+    """What a form does to the register's record: the events it carries, applied in turn.
+    Raises TransitionError (as the engine does) when the policy refuses one."""
+    events: list[Event] = events_for(previous, incoming, received)
+    state = with_form_updates(previous, incoming) if previous is not None else incoming
+    transitions: list[Transition] = []
+    for event in events:
+        transition = apply(state, event, policy, calendar)
+        transitions.append(transition)
+        state = transition.challenge
+    if transitions:
+        message = " ".join(t.message for t in transitions)
+    elif previous is not None and state != previous:
+        message = "The form updates the record; the stage is unchanged."
+    else:
+        message = "The form adds nothing new; the record is unchanged."
+    return Plan(state, tuple(transitions), message)
+
+
+@dataclass(frozen=True)
+class Reminder:
+    reference: str
+    key: str
+    action: Action
+
+
+@dataclass(frozen=True)
+class Chase:
+    """What the deadline sweep does for one challenge."""
+
+    reference: str
+    overdue: bool
+    reminders: tuple[Reminder, ...] = ()
+
+
+def action_key(index: int, action: Action) -> str:
+    when = action.by_when.isoformat() if action.by_when else "-"
+    return f"{index}:{when}:{action.action[:60]}"
+
+
+def chases(
+    challenges: Sequence[Challenge],
+    policies: Callable[[str], Policy],
+    settings: Settings,
+    today: dt.date,
+    reminded: Callable[[str, str], bool],
+) -> list[Chase]:
+    """For each challenge: is the response overdue, and which agreed actions whose date
+    has come has the IRO not yet been reminded of."""
+    out: list[Chase] = []
+    for challenge in challenges:
+        assert challenge.reference is not None
+        assessment = assess(challenge, policies(challenge.policy), settings.calendar, today)
+        due_actions = tuple(
+            Reminder(challenge.reference, key, action)
+            for i, action in enumerate(challenge.actions, start=1)
+            if action in assessment.actions_to_check
+            and not reminded(challenge.reference, key := action_key(i, action))
+        )
+        if assessment.overdue or due_actions:
+            out.append(Chase(challenge.reference, assessment.overdue, due_actions))
+    return out
+
+
+# --- the job -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Staged:
+    """One file staged for the outbox, with what the register records for it."""
+
+    reference: str
+    path: str
+    """Under outbox/: ``REFERENCE/NAME``."""
+    kind: Document | None = None
+    """The document kind; None for a covering email."""
+    subject: str = ""
+    recipients: str = ""
+
+
+@dataclass(frozen=True)
+class Written:
+    transition: Transition
+    kind: Document
+    paths: tuple[Path, ...]
+
+
+@dataclass
+class Job:
+    claimed: Path
+    name: str
+    sha256: str = ""
+    attempts: int = 0
+    incoming: Challenge | None = None
+    plan: Plan | None = None
+    outcome: Outcome | None = None
+    reference: str | None = None
+    message: str = ""
+    written: list[Written] = field(default_factory=list)
+    staged: list[Staged] = field(default_factory=list)
+
+    @property
+    def claim(self) -> str:
+        return self.claimed.name
+
+
+def _rejection_note(job: Job) -> str:
+    return (
+        f"formflow could not use {job.name}.\n\n{job.message}\n\n"
+        "Correct the form and drop it into the inbox again.\n"
+    )
+
+
+class Pipeline:
+    """The steps, over one register and one home folder."""
+
+    def __init__(self, register: Register, services: Services) -> None:
+        self.register = register
+        self.services = services
+        self.home = services.home
+
+    # --- entry points --------------------------------------------------------------
+
+    def handle(self, path: Path) -> Result:
+        """Claim ``path`` from the inbox and run it through the steps."""
+        claimed = folders.claim(path, self.home.claims, self.services.now())
+        if claimed is None:
+            return Result(path.name, Outcome.SKIPPED, message="claimed by another watcher")
+        return self.run_claimed(claimed)
+
+    def run_claimed(self, claimed: Path) -> Result:
+        """The steps for a file already in the claim folder (a new claim, or recovery)."""
+        job = Job(claimed, folders.original_name(claimed))
+        with folders.held(claimed) as mine:
+            if not mine:
+                return Result(job.name, Outcome.SKIPPED, message="another watcher has it")
+            try:
+                return self._run(job)
+            except Exception:
+                log.exception("%s: unexpected error; it stays claimed and is retried", job.claim)
+                return Result(job.name, Outcome.RETRY, message="unexpected error, see the log")
+
+    def recover(self) -> list[Result]:
+        """Finish what a killed process left: staged outputs, then claimed files."""
+        self.publish_staged()
+        results: list[Result] = []
+        if not self.home.claims.exists():
+            return results
+        for claimed in sorted(self.home.claims.iterdir()):
+            if claimed.is_file() and not claimed.name.startswith("."):
+                result = self.run_claimed(claimed)
+                if result.outcome is not Outcome.SKIPPED:
+                    log.info("%s: recovered as %s", claimed.name, result.outcome.value)
+                    results.append(result)
+        return results
+
+    def publish_staged(self) -> None:
+        """Publish or discard every staged job. Files are staged only inside a register
+        transaction, so at the start of one, anything staged but not in the register
+        belongs to a job that died: it is safe to discard."""
+        if not self.home.staging.exists():
+            return
+        for job_dir in sorted(p for p in self.home.staging.iterdir() if p.is_dir()):
+            with self.register.transaction():
+                self._publish(job_dir)
+
+    # --- the steps ----------------------------------------------------------------
+
+    def _run(self, job: Job) -> Result:
+        record = self.register.file(job.claim)
+        if record is None or record.outcome is None:
+            for step in (self.hash_file, self.note_claim, self.give_up_if_crashing):
+                step(job)
+                if job.outcome is not None:
+                    break
+            else:
+                self._steps_to_commit(job)
+        else:
+            job.outcome = Outcome(record.outcome)
+            job.reference = record.reference
+            job.message = record.message or ""
+            log.info("%s: finishing after a restart (%s)", job.claim, job.outcome.value)
+        for step in (self.publish, self.file_original):
+            step(job)
+        assert job.outcome is not None
+        return Result(job.name, job.outcome, job.reference, job.message, job.claimed)
+
+    def _steps_to_commit(self, job: Job) -> None:
+        try:
+            with self.register.transaction():
+                self.check_duplicate(job)
+            if job.outcome is not None:
+                return
+            self.read_form(job)
+            with self.register.transaction():
+                self._discard_staged(job)
+                for step in (
+                    self.check_duplicate,
+                    self.plan,
+                    self.write_documents,
+                    self.draft_notices,
+                    self.record,
+                ):
+                    step(job)
+                    if job.outcome is not None:
+                        break
+        except FormflowError as exc:
+            reasons = exc.reasons if isinstance(exc, RejectedForm) else [str(exc)]
+            job.outcome = Outcome.REJECTED
+            job.reference = job.incoming.reference if job.incoming else None
+            job.message = "\n".join(f"- {r}" if len(reasons) > 1 else r for r in reasons)
+            log.info("%s: rejected (%s)", job.claim, type(exc).__name__)
+            with self.register.transaction():
+                self._discard_staged(job)
+                self.register.finish_file(
+                    job.claim,
+                    outcome=job.outcome.value,
+                    reference=job.reference,
+                    message=job.message,
+                    at=self.services.now(),
+                )
+
+    def hash_file(self, job: Job) -> None:
+        job.sha256 = folders.sha256_of(job.claimed)
+
+    def note_claim(self, job: Job) -> None:
+        job.attempts = self.register.note_claim(
+            job.claim, job.name, job.sha256, self.services.now()
+        )
+
+    def give_up_if_crashing(self, job: Job) -> None:
+        if job.attempts <= self.services.max_attempts:
+            return
+        job.outcome = Outcome.REJECTED
+        job.message = (
+            f"formflow stopped {job.attempts - 1} times while reading this file, so it has "
+            "been set aside. Ask IT support to look at the service log."
+        )
+        log.warning("%s: rejected after %d attempts", job.claim, job.attempts - 1)
+        with self.register.transaction():
+            self._discard_staged(job)
+            self.register.finish_file(
+                job.claim,
+                outcome=job.outcome.value,
+                reference=None,
+                message=job.message,
+                at=self.services.now(),
+            )
+
+    def read_form(self, job: Job) -> None:
+        suffix = job.claimed.suffix.lower()
+        if suffix not in ACCEPTED_SUFFIXES:
+            raise RejectedForm(
+                [
+                    "formflow reads Word (.docx) and PDF challenge forms; this file is "
+                    f"{suffix or 'without an extension'}."
+                ]
+            )
+        received = self.services.now().date()
+        job.incoming = self.services.read_form(
+            job.claimed, settings=self.services.settings, today=received
+        )
+
+    def check_duplicate(self, job: Job) -> None:
+        earlier = self.register.processed_copy(job.sha256)
+        if earlier is None:
+            return
+        on = (earlier.finished_at or earlier.claimed_at)[:10]
+        job.outcome = Outcome.DUPLICATE
+        job.reference = earlier.reference
+        job.message = (
+            f"This file was already processed on {on} as {earlier.reference}, so it has not "
+            "been processed again."
+        )
+        log.info("%s: duplicate of %s (%s)", job.claim, earlier.claim, earlier.reference)
+        self.register.finish_file(
+            job.claim,
+            outcome=job.outcome.value,
+            reference=job.reference,
+            message=job.message,
+            at=self.services.now(),
+        )
+
+    def plan(self, job: Job) -> None:
+        assert job.incoming is not None
+        incoming = job.incoming
+        previous = self.register.challenge(incoming.reference) if incoming.reference else None
+        if incoming.reference is None:
+            reference = self.register.assign_reference(incoming.date_of_notification.year)
+            incoming = replace(incoming, reference=reference)
+            log.info("%s: new challenge, reference %s assigned", job.claim, reference)
+        policy = self.services.policy(incoming.policy)
+        received = self.services.now().date()
+        job.plan = plan_form(previous, incoming, received, policy, self.services.settings.calendar)
+        job.reference = job.plan.challenge.reference
+        job.message = job.plan.message
+
+    def write_documents(self, job: Job) -> None:
+        assert job.plan is not None
+        for transition in job.plan.transitions:
+            job.written += self._write(self._job_dir(job.claim), transition, job.staged)
+
+    def draft_notices(self, job: Job) -> None:
+        for written in job.written:
+            self._draft(self._job_dir(job.claim), written, job.staged)
+
+    def record(self, job: Job) -> None:
+        assert job.plan is not None and job.reference is not None
+        self._record_state(job.plan.challenge, job.plan.transitions, job.staged, job.claim)
+        job.outcome = Outcome.PROCESSED
+        self.register.finish_file(
+            job.claim,
+            outcome=job.outcome.value,
+            reference=job.reference,
+            message=job.message,
+            at=self.services.now(),
+        )
+        log.info("%s: processed as %s: %s", job.claim, job.reference, job.message)
+
+    def publish(self, job: Job) -> None:
+        job_dir = self.home.staging / job.claim
+        if job_dir.exists():
+            self._publish(job_dir)
+
+    def file_original(self, job: Job) -> None:
+        if job.outcome is Outcome.PROCESSED:
+            assert job.reference is not None
+            job.claimed = folders.archive(job.claimed, self.home.archive / job.reference)
+            return
+        note = job.message if job.outcome is Outcome.DUPLICATE else _rejection_note(job)
+        job.claimed = folders.reject(job.claimed, self.home.rejected, note)
+
+    # --- shared by files and the deadline sweep ---------------------------------------
+
+    def _job_dir(self, job: str) -> Path:
+        return folders.job_dir(self.home, job)
+
+    def _discard_staged(self, job: Job) -> None:
+        job.staged.clear()
+        job.written.clear()
+        job_dir = self.home.staging / job.claim
+        if job_dir.exists():
+            shutil.rmtree(job_dir)
+
+    def _publish(self, job_dir: Path) -> None:
+        published, discarded = folders.publish(job_dir, self.home.outbox, self.register.has_output)
+        for path in discarded:
+            log.info("discarded %s: never committed", path.name)
+        for path in published:
+            log.debug("published %s", path.name)
+
+    def _taken(self, staged: Sequence[Staged], reference: str) -> set[str]:
+        return {s.path.split("/", 1)[1] for s in staged if s.reference == reference}
+
+    def _write(self, job_dir: Path, transition: Transition, staged: list[Staged]) -> list[Written]:
+        """Render a transition's documents into ``job_dir/REFERENCE/`` under names free in
+        the outbox, so publishing never overwrites an earlier document."""
+        challenge = transition.challenge
+        reference = challenge.reference
+        assert reference is not None
+        policy = self.services.policy(challenge.policy)
+        today = self.services.now().date()
+        target = folders.private_dir(job_dir / reference)
+        outbox = self.home.outbox_for(reference)
+        out: list[Written] = []
+        for kind in transition.documents:
+            scratch = folders.private_dir(job_dir / f".scratch-{secrets.token_hex(4)}")
+            try:
+                written = self.services.writer(kind)(
+                    challenge, policy, self.services.settings, scratch, today=today
+                )
+                moved: list[Path] = []
+                for path in written:
+                    name = folders.free_name(outbox, path.name, self._taken(staged, reference))
+                    final = target / name
+                    path.replace(final)
+                    final.chmod(0o600)
+                    moved.append(final)
+                    staged.append(Staged(reference, f"{reference}/{name}", kind))
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
+            out.append(Written(transition, kind, tuple(moved)))
+        return out
+
+    def _draft(self, job_dir: Path, written: Written, staged: list[Staged]) -> None:
+        challenge = written.transition.challenge
+        assert challenge.reference is not None
+        policy = self.services.policy(challenge.policy)
+        due = assess(
+            challenge, policy, self.services.settings.calendar, self.services.now().date()
+        ).due
+        email = notices.covering_email(
+            challenge,
+            policy,
+            self.services.settings,
+            written.kind,
+            written.paths,
+            summary=written.transition.message,
+            due=due.isoformat() if due and written.kind is Document.NEXT_STAGE_FORM else None,
+        )
+        slug = written.kind.value.lower().replace(" ", "-")
+        self._stage_email(job_dir, challenge.reference, slug, email, staged)
+
+    def _stage_email(
+        self,
+        job_dir: Path,
+        reference: str,
+        slug: str,
+        email: EmailMessage,
+        staged: list[Staged],
+    ) -> None:
+        target = folders.private_dir(job_dir / reference)
+        name = folders.free_name(
+            self.home.outbox_for(reference),
+            f"{reference}-{slug}.eml",
+            self._taken(staged, reference),
+        )
+        folders.write_private(target / name, email.as_bytes())
+        staged.append(
+            Staged(
+                reference,
+                f"{reference}/{name}",
+                None,
+                str(email["Subject"]),
+                notices.recipients_text(email),
+            )
+        )
+
+    def _record_state(
+        self,
+        challenge: Challenge,
+        transitions: Sequence[Transition],
+        staged: Sequence[Staged],
+        file: str | None,
+    ) -> None:
+        reference = challenge.reference
+        assert reference is not None
+        at = self.services.now()
+        policy = self.services.policy(challenge.policy)
+        assessment = assess(challenge, policy, self.services.settings.calendar, at.date())
+        self.register.save_challenge(challenge, assessment, at)
+        for transition in transitions:
+            self.register.add_event(
+                reference,
+                "transition",
+                at,
+                file=file,
+                outcome=assessment.status.value,
+                message=transition.message,
+            )
+        for item in staged:
+            if item.kind is not None:
+                self.register.add_document(item.reference, item.kind.value, item.path, at)
+            else:
+                self.register.add_notice(
+                    item.reference, item.path, item.subject, item.recipients, at
+                )
+
+    # --- deadlines --------------------------------------------------------------------
+
+    def chase_deadlines(self, today: dt.date) -> list[Result]:
+        """Move on every challenge whose response is overdue, and remind the IRO of agreed
+        actions whose date has come (once each). Each challenge in its own transaction."""
+        results: list[Result] = []
+        for chase in chases(
+            self.register.challenges(),
+            self.services.policy,
+            self.services.settings,
+            today,
+            self.register.reminded,
+        ):
+            job = f"tick-{self.services.now():%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
+            job_dir = self.home.staging / job
+            try:
+                with self.register.transaction():
+                    messages = self._chase_one(chase.reference, today, job_dir)
+            except FormflowError as exc:
+                log.warning("%s: deadline not chased: %s", chase.reference, exc)
+                shutil.rmtree(job_dir, ignore_errors=True)
+                continue
+            if job_dir.exists():
+                self._publish(job_dir)
+            for message in messages:
+                results.append(Result("(deadline)", Outcome.PROCESSED, chase.reference, message))
+        return results
+
+    def _chase_one(self, reference: str, today: dt.date, job_dir: Path) -> list[str]:
+        challenge = self.register.challenge(reference)
+        if challenge is None:
+            return []
+        # Decide again under the lock: another watcher may have chased it a moment ago.
+        fresh = chases(
+            [challenge], self.services.policy, self.services.settings, today, self.register.reminded
+        )
+        if not fresh:
+            return []
+        chase = fresh[0]
+        messages: list[str] = []
+        staged: list[Staged] = []
+        policy = self.services.policy(challenge.policy)
+        transitions: list[Transition] = []
+        if chase.overdue:
+            transition = apply(
+                challenge, ResponseOverdue(today), policy, self.services.settings.calendar
+            )
+            for written in self._write(job_dir, transition, staged):
+                self._draft(job_dir, written, staged)
+            transitions.append(transition)
+            messages.append(transition.message)
+            challenge = transition.challenge
+            log.info("%s: response overdue: %s", reference, transition.message)
+        for reminder in chase.reminders:
+            email = notices.reminder_email(
+                challenge, policy, self.services.settings, reminder.action
+            )
+            self._stage_email(job_dir, reference, "action-reminder", email, staged)
+            self.register.add_reminder(reference, reminder.key, today)
+            when = reminder.action.by_when.isoformat() if reminder.action.by_when else "now"
+            self.register.add_event(
+                reference,
+                "reminder",
+                self.services.now(),
+                message=f"IRO reminded to check an agreed action due {when}.",
+            )
+            messages.append(f"IRO reminded to check an agreed action due {when}.")
+            log.info("%s: IRO reminded of action %s", reference, reminder.key)
+        self._record_state(challenge, transitions, staged, None)
+        return messages
+
+    # --- notices ----------------------------------------------------------------------
+
+    def send_notices(self) -> int:
+        """Send every unsent draft that has a real address, when [smtp] is configured."""
+        smtp = notices.smtp_settings(self.services.settings)
+        if smtp is None:
+            return 0
+        sent = 0
+        for notice in self.register.unsent_notices():
+            path = self.home.outbox / notice.path
+            if not path.exists():
+                continue
+            message = notices.read_eml(path)
+            to = notices.send(message, smtp)
+            if to:
+                self.register.mark_sent(notice.id, self.services.now())
+                log.info("%s: notice %s sent", notice.reference, path.name)
+                sent += 1
+        return sent

@@ -1,0 +1,547 @@
+"""The register: every challenge, every file received and every document made, in SQLite.
+
+One database per home folder (``var/formflow.db`` by default), in WAL mode so ``status``
+and ``export`` read while the watcher writes. The connection is injected:
+``Register(":memory:")`` gives a fresh register for tests.
+
+Tables::
+
+    challenges  one row per reference: the record JSON (the source of truth), and the
+                policy, status, stage, due date and dates raised/closed copied out of it
+                for queries
+    files       one row per claimed file (its claim name, original name, SHA-256,
+                attempts, and once finished its outcome, reference and message)
+    events      the audit trail: what happened, when, from which file and hash, outcome
+    documents   each document written to the outbox (reference, kind, path)
+    notices     each covering email drafted, and when it was sent
+    deadlines   the current dates to watch per challenge (response due, overall target,
+                agreed actions' by-when dates)
+    reminders   one row per agreed action the IRO was reminded of, so never twice
+
+Writes go through ``transaction()`` (``BEGIN IMMEDIATE``): a transaction holds
+SQLite's write lock from its first statement, so two watchers on one home serialise on
+it, and a process killed inside one leaves nothing behind. Transactions nest by joining
+the outermost. Schema changes are a list of SQL scripts applied in one transaction and
+counted by ``PRAGMA user_version``.
+
+Log lines and messages name the reference, never the child.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from formflow.engine import Assessment
+from formflow.errors import FormflowError
+from formflow.record import Challenge, new_reference
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT_SECONDS = 120.0
+"""How long a writer waits for another process's transaction (a watcher rendering a file)."""
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the first schema.
+    """
+    CREATE TABLE challenges (
+        reference TEXT PRIMARY KEY,
+        policy    TEXT NOT NULL,
+        record    TEXT NOT NULL,
+        status    TEXT NOT NULL,
+        stage     TEXT NOT NULL,
+        due       TEXT,
+        raised_on TEXT NOT NULL,
+        closed_on TEXT,
+        created   TEXT NOT NULL,
+        updated   TEXT NOT NULL
+    );
+    CREATE TABLE files (
+        claim         TEXT PRIMARY KEY,
+        original_name TEXT NOT NULL,
+        sha256        TEXT NOT NULL,
+        claimed_at    TEXT NOT NULL,
+        attempts      INTEGER NOT NULL DEFAULT 1,
+        outcome       TEXT,
+        reference     TEXT,
+        message       TEXT,
+        finished_at   TEXT
+    );
+    CREATE INDEX files_by_hash ON files (sha256, outcome);
+    CREATE TABLE events (
+        id        INTEGER PRIMARY KEY,
+        reference TEXT,
+        at        TEXT NOT NULL,
+        what      TEXT NOT NULL,
+        file      TEXT,
+        sha256    TEXT,
+        outcome   TEXT,
+        message   TEXT
+    );
+    CREATE INDEX events_by_reference ON events (reference, id);
+    CREATE UNIQUE INDEX one_outcome_per_file ON events (file)
+        WHERE what = 'file' AND file IS NOT NULL;
+    CREATE TABLE documents (
+        id        INTEGER PRIMARY KEY,
+        reference TEXT NOT NULL,
+        kind      TEXT NOT NULL,
+        path      TEXT NOT NULL,
+        created   TEXT NOT NULL
+    );
+    CREATE TABLE notices (
+        id         INTEGER PRIMARY KEY,
+        reference  TEXT NOT NULL,
+        path       TEXT NOT NULL UNIQUE,
+        subject    TEXT NOT NULL,
+        recipients TEXT NOT NULL,
+        created    TEXT NOT NULL,
+        sent_at    TEXT
+    );
+    CREATE TABLE deadlines (
+        reference TEXT NOT NULL,
+        kind      TEXT NOT NULL,
+        due       TEXT NOT NULL,
+        PRIMARY KEY (reference, kind)
+    );
+    CREATE TABLE reminders (
+        reference  TEXT NOT NULL,
+        action_key TEXT NOT NULL,
+        sent_on    TEXT NOT NULL,
+        PRIMARY KEY (reference, action_key)
+    );
+    """,
+)
+
+
+class RegisterError(FormflowError):
+    """The register cannot be opened or is from a newer formflow."""
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    claim: str
+    original_name: str
+    sha256: str
+    claimed_at: str
+    attempts: int
+    outcome: str | None
+    reference: str | None
+    message: str | None
+    finished_at: str | None
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    id: int
+    reference: str | None
+    at: str
+    what: str
+    file: str | None
+    sha256: str | None
+    outcome: str | None
+    message: str | None
+
+
+@dataclass(frozen=True)
+class NoticeRecord:
+    id: int
+    reference: str
+    path: str
+    subject: str
+    recipients: str
+    created: str
+    sent_at: str | None
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    reference: str
+    kind: str
+    path: str
+    created: str
+
+
+def _statements(script: str) -> Iterator[str]:
+    """The statements of a script, one by one: ``executescript`` would commit midway."""
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            yield pending.strip()
+            pending = ""
+    if pending.strip():
+        raise RegisterError(f"Unfinished SQL statement in a migration: {pending.strip()[:60]}")
+
+
+def _private_file(path: Path) -> None:
+    """Create the database file owner-only before SQLite opens it (WAL files follow it)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    os.close(fd)
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+class Register:
+    """The register over one SQLite connection (opened here, or injected)."""
+
+    def __init__(
+        self,
+        database: str | Path | sqlite3.Connection,
+        *,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        migrations: tuple[str, ...] = MIGRATIONS,
+    ) -> None:
+        if isinstance(database, sqlite3.Connection):
+            self._db = database
+            self._owned = False
+        else:
+            if str(database) != ":memory:":
+                _private_file(Path(database))
+            try:
+                self._db = sqlite3.connect(
+                    database, timeout=timeout, isolation_level=None, check_same_thread=True
+                )
+            except sqlite3.Error as exc:
+                raise RegisterError(f"Cannot open the register {database}: {exc}.") from exc
+            self._owned = True
+        self._db.isolation_level = None  # transactions are explicit, below
+        self._db.row_factory = sqlite3.Row
+        self._depth = 0
+        self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        self._db.execute("PRAGMA foreign_keys = ON")
+        if str(database) != ":memory:" and not isinstance(database, sqlite3.Connection):
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = FULL")
+        self.migrate(migrations)
+
+    # --- life cycle ---------------------------------------------------------------------
+
+    def close(self) -> None:
+        if self._owned:
+            self._db.close()
+
+    def __enter__(self) -> Register:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        row = self._db.execute("PRAGMA user_version").fetchone()
+        return int(row[0])
+
+    def migrate(self, migrations: tuple[str, ...] = MIGRATIONS) -> None:
+        """Apply the scripts beyond ``user_version``, all in one transaction."""
+        with self.transaction():
+            current = self.schema_version
+            if current > len(migrations):
+                raise RegisterError(
+                    f"The register is at schema version {current}, newer than this "
+                    f"formflow knows ({len(migrations)}): upgrade formflow."
+                )
+            for number, script in enumerate(migrations[current:], start=current + 1):
+                for statement in _statements(script):
+                    self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {number}")
+                log.info("register migrated to schema version %d", number)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT``, or ``ROLLBACK`` on any exception; nested calls
+        join the outermost transaction."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._depth = 0
+            self._db.execute("ROLLBACK")
+            raise
+        self._depth = 0
+        self._db.execute("COMMIT")
+
+    def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        return self._db.execute(sql, params)
+
+    # --- challenges ---------------------------------------------------------------------
+
+    def challenge(self, reference: str) -> Challenge | None:
+        row = self._execute(
+            "SELECT record FROM challenges WHERE reference = ?", (reference,)
+        ).fetchone()
+        return Challenge.from_dict(json.loads(row["record"])) if row else None
+
+    def challenges(self, *, open_only: bool = False) -> list[Challenge]:
+        sql = "SELECT record FROM challenges"
+        if open_only:
+            sql += " WHERE closed_on IS NULL"
+        sql += " ORDER BY raised_on, reference"
+        return [Challenge.from_dict(json.loads(r["record"])) for r in self._execute(sql)]
+
+    def references(self) -> list[str]:
+        return [r[0] for r in self._execute("SELECT reference FROM challenges ORDER BY 1")]
+
+    def reference_taken(self, reference: str) -> bool:
+        known = self._execute(
+            "SELECT 1 FROM challenges WHERE reference = ? "
+            "UNION SELECT 1 FROM files WHERE reference = ?",
+            (reference, reference),
+        ).fetchone()
+        return known is not None
+
+    def assign_reference(
+        self, year: int, make: Callable[[int], str] = new_reference, tries: int = 20
+    ) -> str:
+        """A reference no challenge has yet; ``make`` is retried on a collision."""
+        for _ in range(tries):
+            candidate = make(year)
+            if not self.reference_taken(candidate):
+                return candidate
+            log.warning("reference %s already taken; drawing another", candidate)
+        raise RegisterError(f"Could not find a free reference for {year} in {tries} tries.")
+
+    def save_challenge(self, challenge: Challenge, assessment: Assessment, at: dt.datetime) -> None:
+        """Insert or replace the record, and its deadlines, in one transaction."""
+        if challenge.reference is None:
+            raise RegisterError("A challenge must have a reference before it is registered.")
+        ref = challenge.reference
+        record = json.dumps(challenge.to_dict(), ensure_ascii=False, sort_keys=False)
+        closed = challenge.closure.date.isoformat() if challenge.closure else None
+        with self.transaction():
+            self._execute(
+                """
+                INSERT INTO challenges
+                    (reference, policy, record, status, stage, due, raised_on, closed_on,
+                     created, updated)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (reference) DO UPDATE SET
+                    policy = excluded.policy, record = excluded.record,
+                    status = excluded.status, stage = excluded.stage, due = excluded.due,
+                    closed_on = excluded.closed_on, updated = excluded.updated
+                """,
+                (
+                    ref,
+                    challenge.policy,
+                    record,
+                    assessment.status.value,
+                    challenge.stage.value,
+                    assessment.due.isoformat() if assessment.due else None,
+                    _raised_on(challenge).isoformat(),
+                    closed,
+                    _iso(at),
+                    _iso(at),
+                ),
+            )
+            self._execute("DELETE FROM deadlines WHERE reference = ?", (ref,))
+            dates: dict[str, dt.date | None] = {
+                "response": assessment.due,
+                "overall target": assessment.overall_target,
+                "first contact": assessment.first_contact_due,
+            }
+            if assessment.status.value == "resolved":
+                for i, action in enumerate(challenge.actions, start=1):
+                    dates[f"action {i}"] = action.by_when
+            for kind, when in dates.items():
+                if when is not None:
+                    self._execute(
+                        "INSERT INTO deadlines (reference, kind, due) VALUES (?, ?, ?)",
+                        (ref, kind, when.isoformat()),
+                    )
+
+    def deadlines(self, reference: str) -> dict[str, dt.date]:
+        rows = self._execute(
+            "SELECT kind, due FROM deadlines WHERE reference = ? ORDER BY due", (reference,)
+        )
+        return {r["kind"]: dt.date.fromisoformat(r["due"]) for r in rows}
+
+    # --- files --------------------------------------------------------------------------
+
+    def note_claim(self, claim: str, original_name: str, sha256: str, at: dt.datetime) -> int:
+        """Record a claimed file (committed before any work on it); the attempt number."""
+        with self.transaction():
+            self._execute(
+                """
+                INSERT INTO files (claim, original_name, sha256, claimed_at)
+                VALUES (?, ?, ?, ?)
+                ON CONFLICT (claim) DO UPDATE SET attempts = attempts + 1
+                    WHERE outcome IS NULL
+                """,
+                (claim, original_name, sha256, _iso(at)),
+            )
+            row = self._execute("SELECT attempts FROM files WHERE claim = ?", (claim,)).fetchone()
+        return int(row["attempts"])
+
+    def file(self, claim: str) -> FileRecord | None:
+        row = self._execute("SELECT * FROM files WHERE claim = ?", (claim,)).fetchone()
+        return FileRecord(**dict(row)) if row else None
+
+    def processed_copy(self, sha256: str) -> FileRecord | None:
+        """The first file with these bytes that became (part of) a challenge."""
+        row = self._execute(
+            "SELECT * FROM files WHERE sha256 = ? AND outcome = 'processed' "
+            "ORDER BY finished_at, claim LIMIT 1",
+            (sha256,),
+        ).fetchone()
+        return FileRecord(**dict(row)) if row else None
+
+    def finish_file(
+        self,
+        claim: str,
+        *,
+        outcome: str,
+        reference: str | None,
+        message: str,
+        at: dt.datetime,
+    ) -> None:
+        """The file's outcome, and its 'file' event: once only per claim."""
+        with self.transaction():
+            row = self.file(claim)
+            if row is None:
+                raise RegisterError(f"No claimed file {claim} in the register.")
+            if row.outcome is not None:
+                raise RegisterError(f"{claim} was already finished as {row.outcome}.")
+            self._execute(
+                "UPDATE files SET outcome = ?, reference = ?, message = ?, finished_at = ? "
+                "WHERE claim = ?",
+                (outcome, reference, message, _iso(at), claim),
+            )
+            self.add_event(
+                reference,
+                "file",
+                at,
+                file=claim,
+                sha256=row.sha256,
+                outcome=outcome,
+                message=message,
+            )
+
+    def files(self) -> list[FileRecord]:
+        return [
+            FileRecord(**dict(r)) for r in self._execute("SELECT * FROM files ORDER BY claimed_at")
+        ]
+
+    # --- events, documents, notices, reminders -----------------------------------------
+
+    def add_event(
+        self,
+        reference: str | None,
+        what: str,
+        at: dt.datetime,
+        *,
+        file: str | None = None,
+        sha256: str | None = None,
+        outcome: str | None = None,
+        message: str | None = None,
+    ) -> int:
+        with self.transaction():
+            cursor = self._execute(
+                "INSERT INTO events (reference, at, what, file, sha256, outcome, message) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (reference, _iso(at), what, file, sha256, outcome, message),
+            )
+        return int(cursor.lastrowid or 0)
+
+    def events(self, reference: str | None = None) -> list[EventRecord]:
+        if reference is None:
+            rows = self._execute("SELECT * FROM events ORDER BY id")
+        else:
+            rows = self._execute(
+                "SELECT * FROM events WHERE reference = ? ORDER BY id", (reference,)
+            )
+        return [EventRecord(**dict(r)) for r in rows]
+
+    def add_document(self, reference: str, kind: str, path: str, at: dt.datetime) -> None:
+        with self.transaction():
+            self._execute(
+                "INSERT INTO documents (reference, kind, path, created) VALUES (?, ?, ?, ?)",
+                (reference, kind, path, _iso(at)),
+            )
+
+    def documents(self, reference: str | None = None) -> list[DocumentRecord]:
+        sql = "SELECT reference, kind, path, created FROM documents"
+        params: tuple[Any, ...] = ()
+        if reference is not None:
+            sql += " WHERE reference = ?"
+            params = (reference,)
+        return [DocumentRecord(**dict(r)) for r in self._execute(sql + " ORDER BY id", params)]
+
+    def add_notice(
+        self, reference: str, path: str, subject: str, recipients: str, at: dt.datetime
+    ) -> None:
+        with self.transaction():
+            self._execute(
+                "INSERT INTO notices (reference, path, subject, recipients, created) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (path) DO NOTHING",
+                (reference, path, subject, recipients, _iso(at)),
+            )
+
+    def unsent_notices(self) -> list[NoticeRecord]:
+        rows = self._execute("SELECT * FROM notices WHERE sent_at IS NULL ORDER BY id")
+        return [NoticeRecord(**dict(r)) for r in rows]
+
+    def notices(self, reference: str | None = None) -> list[NoticeRecord]:
+        if reference is None:
+            rows = self._execute("SELECT * FROM notices ORDER BY id")
+        else:
+            rows = self._execute(
+                "SELECT * FROM notices WHERE reference = ? ORDER BY id", (reference,)
+            )
+        return [NoticeRecord(**dict(r)) for r in rows]
+
+    def mark_sent(self, notice_id: int, at: dt.datetime) -> None:
+        with self.transaction():
+            self._execute("UPDATE notices SET sent_at = ? WHERE id = ?", (_iso(at), notice_id))
+
+    def has_output(self, path: str) -> bool:
+        """Whether ``REFERENCE/NAME`` under outbox/ is a committed document or notice."""
+        row = self._execute(
+            "SELECT 1 FROM documents WHERE path = ? UNION SELECT 1 FROM notices WHERE path = ?",
+            (path, path),
+        ).fetchone()
+        return row is not None
+
+    def reminded(self, reference: str, action_key: str) -> bool:
+        row = self._execute(
+            "SELECT 1 FROM reminders WHERE reference = ? AND action_key = ?",
+            (reference, action_key),
+        ).fetchone()
+        return row is not None
+
+    def add_reminder(self, reference: str, action_key: str, on: dt.date) -> None:
+        with self.transaction():
+            self._execute(
+                "INSERT INTO reminders (reference, action_key, sent_on) VALUES (?, ?, ?)",
+                (reference, action_key, on.isoformat()),
+            )
+
+
+def _raised_on(challenge: Challenge) -> dt.date:
+    """When the challenge began: its first stage in history, or now."""
+    if challenge.history:
+        return challenge.history[0].raised_on
+    return challenge.date_of_notification

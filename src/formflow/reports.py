@@ -1,0 +1,253 @@
+"""What the register says: open challenges, a timeline, the tracking spreadsheet, a year.
+
+Pure functions over challenge records (and events), so the figures are tested without a
+database; the commands read the register and pass the records in. Only the child's
+initials and case number ever appear, never a name.
+
+Yearly figures are for the challenges *raised* in the year (their first stage's date):
+how many, where they were resolved, their themes, the median working days from raising
+to resolution, the share resolved within the statutory total of 20 working days
+(IRO Handbook 6.2), and referrals to CAFCASS.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from formflow.calendar import WorkingCalendar
+from formflow.engine import Status, assess, status_of
+from formflow.notices import initials
+from formflow.policy import Policy
+from formflow.record import STAGE_ORDER, THEMES, Challenge, ClosureKind
+from formflow.register import EventRecord
+from formflow.watch.folders import private_dir
+
+STATUTORY_TOTAL_WORKING_DAYS = 20
+
+
+def raised_on(challenge: Challenge) -> dt.date:
+    if challenge.history:
+        return challenge.history[0].raised_on
+    return challenge.date_of_notification
+
+
+# --- status -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    reference: str
+    child: str
+    stage: str
+    status: str
+    responder: str
+    due: str
+    overdue: bool
+
+
+def status_rows(
+    challenges: Sequence[Challenge],
+    policies: Callable[[str], Policy],
+    calendar: WorkingCalendar,
+    today: dt.date,
+) -> list[StatusRow]:
+    rows = []
+    for c in challenges:
+        a = assess(c, policies(c.policy), calendar, today)
+        if a.status in {Status.RESOLVED, Status.CLOSED_UNRESOLVED, Status.REFERRED_TO_CAFCASS}:
+            continue
+        rows.append(
+            StatusRow(
+                reference=c.reference or "",
+                child=initials(c.child.name),
+                stage=c.stage.label,
+                status=a.status.value,
+                responder=a.responder
+                or ("IRO" if a.status is Status.CAFCASS_CONSIDERATION else ""),
+                due=a.due.isoformat() if a.due else "",
+                overdue=a.overdue,
+            )
+        )
+    return sorted(rows, key=lambda r: (r.due or "9999", r.reference))
+
+
+# --- timeline -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    when: str
+    what: str
+
+
+def timeline(challenge: Challenge, events: Sequence[EventRecord]) -> list[TimelineEntry]:
+    """The stages as the record tells them, then the register's audit trail."""
+    out = [
+        TimelineEntry(h.raised_on.isoformat(), f"{h.stage.label} raised; ended {h.outcome.value}")
+        for h in challenge.history
+    ]
+    out.append(
+        TimelineEntry(
+            challenge.date_of_notification.isoformat(), f"{challenge.stage.label} raised (current)"
+        )
+    )
+    if challenge.closure:
+        out.append(
+            TimelineEntry(
+                challenge.closure.date.isoformat(),
+                f"{challenge.closure.kind.value}: {challenge.closure.reason}",
+            )
+        )
+    for e in events:
+        detail = e.message or ""
+        if e.what == "file":
+            detail = f"file {e.outcome}: {detail}"
+        out.append(
+            TimelineEntry(e.at.replace("T", " "), detail.splitlines()[0] if detail else e.what)
+        )
+    return out
+
+
+# --- the tracking spreadsheet --------------------------------------------------------
+
+EXPORT_COLUMNS: tuple[str, ...] = (
+    "Reference",
+    "Date raised",
+    "IRO / CP chair",
+    "Child initials",
+    "Case number",
+    "Team",
+    "Stage",
+    "Responder",
+    "Due",
+    "Status",
+    "Themes",
+    "Outcome",
+    "Closed",
+)
+
+
+def export_rows(
+    challenges: Sequence[Challenge],
+    policies: Callable[[str], Policy],
+    calendar: WorkingCalendar,
+    today: dt.date,
+) -> list[list[str]]:
+    rows = []
+    for c in sorted(challenges, key=lambda c: (raised_on(c), c.reference or "")):
+        a = assess(c, policies(c.policy), calendar, today)
+        rows.append(
+            [
+                c.reference or "",
+                raised_on(c).isoformat(),
+                f"{c.raised_by.name} ({c.raised_by.role.value})",
+                initials(c.child.name),
+                c.child.case_number,
+                c.team or "",
+                c.stage.label,
+                a.responder or "",
+                a.due.isoformat() if a.due else "",
+                a.status.value,
+                "; ".join(THEMES[t] for t in sorted(c.themes) if t in THEMES),
+                c.closure.reason if c.closure else "",
+                c.closure.date.isoformat() if c.closure else "",
+            ]
+        )
+    return rows
+
+
+def write_csv(rows: Sequence[Sequence[str]], path: Path) -> Path:
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(EXPORT_COLUMNS)
+    writer.writerows(rows)
+    return _write(path, buffer.getvalue().encode("utf-8-sig"))
+
+
+def write_xlsx(rows: Sequence[Sequence[str]], path: Path) -> Path:
+    import io
+
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Challenges"
+    sheet.append(list(EXPORT_COLUMNS))
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        sheet.append(list(row))
+    sheet.freeze_panes = "A2"
+    for column, name in zip(sheet.columns, EXPORT_COLUMNS, strict=True):
+        width = max([len(name), *(len(str(c.value or "")) for c in column)])
+        sheet.column_dimensions[column[0].column_letter].width = min(width + 2, 60)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return _write(path, buffer.getvalue())
+
+
+def _write(path: Path, data: bytes) -> Path:
+    from formflow.watch.folders import write_private
+
+    private_dir(path.parent)
+    return write_private(path, data)
+
+
+# --- the year ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class YearReport:
+    year: int
+    raised: int
+    resolved_by_stage: dict[str, int]
+    still_open: int
+    closed_unresolved: int
+    themes: dict[str, int]
+    median_working_days_to_resolve: float | None
+    resolved_within_timescale: float | None
+    """Share (0-1) of resolved challenges resolved within 20 working days of raising."""
+    cafcass_referrals: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def year_report(
+    challenges: Sequence[Challenge], year: int, calendar: WorkingCalendar
+) -> YearReport:
+    cohort = [c for c in challenges if raised_on(c).year == year]
+    resolved = [
+        c for c in cohort if c.closure is not None and c.closure.kind is ClosureKind.RESOLVED
+    ]
+    by_stage = Counter(c.stage for c in resolved)
+    days = [
+        calendar.working_days_between(raised_on(c), c.closure.date)
+        for c in resolved
+        if c.closure is not None
+    ]
+    themes = Counter(t for c in cohort for t in c.themes)
+    statuses = Counter(status_of(c) for c in cohort)
+    return YearReport(
+        year=year,
+        raised=len(cohort),
+        resolved_by_stage={s.label: by_stage[s] for s in STAGE_ORDER if by_stage[s]},
+        still_open=statuses[Status.AWAITING_RESPONSE] + statuses[Status.CAFCASS_CONSIDERATION],
+        closed_unresolved=statuses[Status.CLOSED_UNRESOLVED],
+        themes={THEMES[t]: themes[t] for t in THEMES if themes[t]},
+        median_working_days_to_resolve=float(statistics.median(days)) if days else None,
+        resolved_within_timescale=(
+            sum(d <= STATUTORY_TOTAL_WORKING_DAYS for d in days) / len(days) if days else None
+        ),
+        cafcass_referrals=sum(1 for c in cohort if c.cafcass.requested),
+    )

@@ -1,0 +1,328 @@
+"""The home folder's layout and the file moves, each atomic and safe to repeat.
+
+    HOME/
+      formflow.toml            optional settings
+      inbox/                   forms are dropped here
+        .processing/           claimed files (TIMESTAMP-RANDOM--original name)
+        rejected/              NAME beside NAME.errors.txt, in plain English
+      outbox/
+        REFERENCE/             documents and covering .eml drafts for one challenge
+        .staging/JOB/REFERENCE/  outputs written but not yet published
+      var/
+        formflow.db            the register (SQLite, WAL)
+        archive/REFERENCE/     each original form, under its claim name
+
+Every directory is created owner-only (0o700) and every file formflow writes is 0o600.
+
+A watcher claims a file by ``os.rename`` into ``inbox/.processing/`` under a unique
+name: rename is atomic within one file system, so of two watchers only one succeeds;
+the other gets ``FileNotFoundError`` and moves on. The claim folder sits inside the inbox
+so the rename never crosses file systems (an inbox on a share, var/ on a local disk).
+While working on a claimed file a process holds an exclusive ``flock`` on it; recovery
+takes over a claim only if it can take that lock, so a live watcher's work is never
+picked up by another (flock is released by the kernel when a process dies, even by
+``kill -9``). Locks need the watchers on one machine; see ``formflow.pipeline``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import errno
+import fcntl
+import hashlib
+import logging
+import os
+import re
+import secrets
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+CLAIM_SEPARATOR = "--"
+NOTE_SUFFIX = ".errors.txt"
+_CLAIM_NAME = re.compile(r"^\d{8}T\d{6}-[0-9a-f]{8}--(?P<name>.+)$")
+
+
+@dataclass(frozen=True)
+class Home:
+    """Where one formflow service keeps its folders."""
+
+    root: Path
+
+    @property
+    def inbox(self) -> Path:
+        return self.root / "inbox"
+
+    @property
+    def claims(self) -> Path:
+        return self.inbox / ".processing"
+
+    @property
+    def rejected(self) -> Path:
+        return self.inbox / "rejected"
+
+    @property
+    def outbox(self) -> Path:
+        return self.root / "outbox"
+
+    @property
+    def staging(self) -> Path:
+        return self.outbox / ".staging"
+
+    @property
+    def var(self) -> Path:
+        return self.root / "var"
+
+    @property
+    def archive(self) -> Path:
+        return self.var / "archive"
+
+    @property
+    def database(self) -> Path:
+        return self.var / "formflow.db"
+
+    def create(self) -> None:
+        for folder in (
+            self.inbox,
+            self.claims,
+            self.rejected,
+            self.outbox,
+            self.staging,
+            self.var,
+            self.archive,
+        ):
+            private_dir(folder)
+
+    def outbox_for(self, reference: str) -> Path:
+        return self.outbox / reference
+
+
+# --- small atomic primitives ------------------------------------------------------------
+
+
+def private_dir(path: Path) -> Path:
+    """Create ``path`` (and parents) owner-only; an existing folder is left as it is."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
+def write_private(path: Path, data: bytes | str) -> Path:
+    """Write ``data`` to ``path`` whole or not at all: a temporary name, fsync, rename."""
+    private_dir(path.parent)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            temporary.unlink()
+        raise
+    return path
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 16), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def held(path: Path) -> Iterator[bool]:
+    """Hold an exclusive ``flock`` on ``path`` for the block: True when this process has it
+    and the path still names the file locked; False when another process holds it or the
+    file has gone (another watcher finished it)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        yield False
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            now = os.stat(path)
+            opened = os.fstat(fd)
+            same = (now.st_dev, now.st_ino) == (opened.st_dev, opened.st_ino)
+        except FileNotFoundError:
+            same = False
+        yield same
+    finally:
+        os.close(fd)
+
+
+def _move_no_clobber(source: Path, target: Path) -> None:
+    """Rename that never replaces an existing ``target`` (``FileExistsError`` instead)."""
+    try:
+        os.link(source, target)
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        if exc.errno not in {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK}:
+            raise
+        # No hard links (some shares): a check then a rename; the window is tiny.
+        if os.path.lexists(target):
+            raise FileExistsError(errno.EEXIST, "exists", str(target)) from None
+        os.rename(source, target)
+        return
+    os.unlink(source)
+
+
+# --- claim ----------------------------------------------------------------------------
+
+
+def claim_name(original: str, now: dt.datetime) -> str:
+    return f"{now:%Y%m%dT%H%M%S}-{secrets.token_hex(4)}{CLAIM_SEPARATOR}{original}"
+
+
+def original_name(claimed: Path | str) -> str:
+    """The name the file was dropped under."""
+    name = claimed if isinstance(claimed, str) else claimed.name
+    match = _CLAIM_NAME.match(name)
+    return match["name"] if match else name
+
+
+def claim(path: Path, claims: Path, now: dt.datetime) -> Path | None:
+    """Move ``path`` into the claim folder under a unique name; None if another watcher
+    (or the person who dropped it) took it first."""
+    target = claims / claim_name(path.name, now)
+    try:
+        os.rename(path, target)
+    except FileNotFoundError:
+        log.info("%s: gone before it could be claimed (another watcher has it)", path.name)
+        return None
+    return target
+
+
+# --- outputs ---------------------------------------------------------------------------
+
+
+def job_dir(home: Home, job: str) -> Path:
+    return private_dir(home.staging / job)
+
+
+def free_name(folder: Path, name: str, taken: set[str]) -> str:
+    """``name``, or ``stem (2).suffix`` and so on: a name not in ``folder`` nor ``taken``."""
+    stem, dot, suffix = name.partition(".")
+    candidate, n = name, 1
+    while candidate in taken or (folder / candidate).exists():
+        n += 1
+        candidate = f"{stem} ({n}){dot}{suffix}"
+    return candidate
+
+
+def publish(
+    staged: Path, outbox: Path, committed: Callable[[str], bool]
+) -> tuple[list[Path], list[Path]]:
+    """Move each ``staged/REFERENCE/NAME`` to ``outbox/REFERENCE/NAME`` when the register
+    has it (``committed("REFERENCE/NAME")``), else delete it; then remove ``staged``.
+
+    Safe to repeat after a crash at any point: a moved file is no longer staged."""
+    published: list[Path] = []
+    discarded: list[Path] = []
+    # Another process may publish the same job at the same time (the owner just after its
+    # commit, recovery under the lock): every step tolerates the file already gone.
+    with contextlib.suppress(FileNotFoundError):
+        for folder in sorted(p for p in staged.iterdir() if p.is_dir()):
+            with contextlib.suppress(FileNotFoundError):
+                for item in sorted(folder.iterdir()):
+                    relative = f"{folder.name}/{item.name}"
+                    with contextlib.suppress(FileNotFoundError):
+                        if item.name.startswith(".") or not committed(relative):
+                            if item.is_dir():
+                                shutil.rmtree(item)
+                            else:
+                                item.unlink()
+                            discarded.append(item)
+                            continue
+                        target = private_dir(outbox / folder.name) / item.name
+                        os.replace(item, target)
+                        published.append(target)
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        for leftover in staged.iterdir():  # scratch folders, stray files
+            with contextlib.suppress(FileNotFoundError):
+                if leftover.is_dir():
+                    shutil.rmtree(leftover)
+                else:
+                    leftover.unlink()
+                discarded.append(leftover)
+    with contextlib.suppress(OSError):
+        staged.rmdir()
+    return published, discarded
+
+
+# --- archive and reject -----------------------------------------------------------------
+
+
+def archive(claimed: Path, folder: Path) -> Path:
+    """Move the claimed original into ``folder`` under its (unique) claim name."""
+    private_dir(folder)
+    target = folder / claimed.name
+    try:
+        os.replace(claimed, target)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        temporary = folder / f".{claimed.name}.tmp"
+        shutil.copyfile(claimed, temporary)
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, target)
+        claimed.unlink()
+    return target
+
+
+def _slot(original: str, n: int) -> str:
+    if n == 1:
+        return original
+    stem, dot, suffix = original.partition(".")
+    return f"{stem} ({n}){dot}{suffix}"
+
+
+def reject(claimed: Path, folder: Path, note: str) -> Path:
+    """Move the claimed file to ``folder/NAME`` beside ``NAME.errors.txt`` holding ``note``;
+    on a clash ``NAME (2)`` and so on, never overwriting. Repeating it after a crash
+    finds the note it already wrote."""
+    private_dir(folder)
+    name = original_name(claimed)
+    text = note if note.endswith("\n") else note + "\n"
+    for n in range(1, 100_000):
+        target = folder / _slot(name, n)
+        note_path = folder / (target.name + NOTE_SUFFIX)
+        if os.path.lexists(target):
+            continue
+        if note_path.exists():
+            try:
+                mine = note_path.read_text(encoding="utf-8") == text
+            except OSError:
+                mine = False
+            if not mine:
+                continue
+        else:
+            try:
+                fd = os.open(note_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                continue
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+        try:
+            _move_no_clobber(claimed, target)
+        except FileExistsError:
+            continue
+        return target
+    raise OSError(f"No free name for {name} in {folder}")

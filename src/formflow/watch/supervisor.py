@@ -1,0 +1,294 @@
+"""The watch loop: a supervised watchdog observer feeding a stability tracker.
+
+    observer thread ──paths──► queue ──► main loop: tracker (stable?) ──► pipeline.handle
+                                          ├─ every supervise_seconds: observer alive? else restart
+                                          ├─ every rescan_seconds: recover claims, list the inbox
+                                          ├─ every tick_seconds: chase deadlines
+                                          └─ after work: send notices when [smtp] is set
+
+Events only say "look at this path"; whether and when to read it is decided here, on
+the file's current state, so a missed or duplicated event costs nothing. watchdog's
+emitter can die silently on an OSError from a share that went away (issue #1065), so
+the loop checks the observer and its emitter threads and starts a fresh one. The
+periodic rescan catches anything the observer missed (polling intervals, restarts).
+
+Settings (``[watch]`` in formflow.toml; command-line options win)::
+
+    [watch]
+    poll_seconds = 5         # use the polling observer (SMB/CIFS/NFS shares)
+    settle_seconds = 2       # unchanged size and mtime for this long before reading
+    rescan_seconds = 300     # full rescan of the inbox and the claim folder
+    tick_seconds = 3600      # deadline sweep
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
+from watchdog.observers.polling import PollingObserver
+
+from formflow.config import Settings
+from formflow.errors import ConfigError, FormflowError
+from formflow.pipeline import Outcome, Pipeline, Result
+from formflow.watch.junk import judge_path
+from formflow.watch.stability import Signature, StabilityTracker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WatchOptions:
+    poll_seconds: float | None = None
+    """None: native events (inotify and friends); a number: the polling observer."""
+    settle_seconds: float = 2.0
+    rescan_seconds: float = 300.0
+    tick_seconds: float = 3600.0
+    supervise_seconds: float = 5.0
+    check_seconds: float = 0.2
+    """How often the loop looks at the files it is waiting on."""
+
+
+def watch_options(
+    settings: Settings, *, poll: float | None = None, settle: float | None = None
+) -> WatchOptions:
+    section: Any = settings.raw.get("watch", {})
+    if not isinstance(section, dict):
+        raise ConfigError("[watch] in formflow.toml must be a table of settings.")
+
+    def number(key: str, default: float | None) -> float | None:
+        value = section.get(key, default)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise ConfigError(f"[watch] {key} must be a number of seconds, not {value!r}.")
+        return float(value)
+
+    defaults = WatchOptions()
+    settle_value = (
+        settle if settle is not None else number("settle_seconds", defaults.settle_seconds)
+    )
+    return WatchOptions(
+        poll_seconds=poll if poll is not None else number("poll_seconds", None),
+        settle_seconds=settle_value if settle_value is not None else defaults.settle_seconds,
+        rescan_seconds=number("rescan_seconds", defaults.rescan_seconds) or defaults.rescan_seconds,
+        tick_seconds=number("tick_seconds", defaults.tick_seconds) or defaults.tick_seconds,
+    )
+
+
+class _InboxEvents(FileSystemEventHandler):
+    """Turns every event into "look at this path"; moved-in files by their new name."""
+
+    def __init__(self, paths: queue.SimpleQueue[Path]) -> None:
+        self.paths = paths
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.is_directory:
+            return
+        for raw in (event.src_path, getattr(event, "dest_path", "")):
+            if raw:
+                self.paths.put(Path(os.fsdecode(raw)))
+
+
+class ObserverSupervisor:
+    """Starts a watchdog observer on the inbox and restarts it when it dies."""
+
+    def __init__(
+        self,
+        inbox: Path,
+        poll_seconds: float | None,
+        paths: queue.SimpleQueue[Path],
+    ) -> None:
+        self.inbox = inbox
+        self.poll_seconds = poll_seconds
+        self.paths = paths
+        self.observer: BaseObserver | None = None
+        self.restarts = 0
+
+    def _new(self) -> BaseObserver:
+        if self.poll_seconds is not None:
+            return PollingObserver(timeout=self.poll_seconds)
+        return Observer()
+
+    def start(self) -> bool:
+        observer = self._new()
+        try:
+            observer.schedule(_InboxEvents(self.paths), str(self.inbox), recursive=False)
+            observer.start()
+        except OSError as exc:
+            log.error("cannot watch %s (%s); retrying", self.inbox, exc.strerror or exc)
+            observer.stop()
+            return False
+        self.observer = observer
+        kind = f"polling every {self.poll_seconds}s" if self.poll_seconds else "native events"
+        log.info("watching %s (%s)", self.inbox, kind)
+        return True
+
+    def healthy(self) -> bool:
+        observer = self.observer
+        if observer is None or not observer.is_alive():
+            return False
+        emitters = list(observer.emitters)
+        return bool(emitters) and all(e.is_alive() for e in emitters)
+
+    def ensure(self) -> bool:
+        """Restart the observer if it (or an emitter) died; True when it was restarted."""
+        if self.healthy():
+            return False
+        log.warning("the inbox observer stopped; starting a new one")
+        self.stop()
+        self.restarts += 1
+        return self.start()
+
+    def stop(self) -> None:
+        observer, self.observer = self.observer, None
+        if observer is None:
+            return
+        try:
+            observer.stop()
+            if observer.is_alive():
+                observer.join(timeout=10)
+        except (OSError, RuntimeError) as exc:  # an observer that never started
+            log.debug("stopping the observer: %s", exc)
+
+
+class Watcher:
+    """The loop; ``run(stop)`` returns when ``stop`` is set."""
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        options: WatchOptions,
+        report: Callable[[Result], None] = lambda _r: None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.pipeline = pipeline
+        self.options = options
+        self.report = report
+        self.clock = clock
+        self.home = pipeline.home
+        self.paths: queue.SimpleQueue[Path] = queue.SimpleQueue()
+        self.tracker = StabilityTracker(options.settle_seconds, clock)
+        self.supervisor = ObserverSupervisor(self.home.inbox, options.poll_seconds, self.paths)
+        self.handled = 0
+
+    def rescan(self) -> None:
+        """Recover claims a dead process left, then look at every file in the inbox."""
+        for result in self.pipeline.recover():
+            self._report(result)
+        try:
+            entries = list(os.scandir(self.home.inbox))
+        except OSError as exc:
+            log.error("cannot list %s: %s", self.home.inbox, exc.strerror or exc)
+            return
+        for entry in entries:
+            self.paths.put(Path(entry.path))
+
+    def _report(self, result: Result) -> None:
+        if result.outcome is not Outcome.SKIPPED:
+            self.handled += 1
+        self.report(result)
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                path = self.paths.get_nowait()
+            except queue.Empty:
+                return
+            verdict = judge_path(self.home.inbox, path)
+            if not verdict.read:
+                log.debug("%s: %s", path.name, verdict.reason)
+                continue
+            if path not in self.tracker:
+                self._look(path)
+
+    def _look(self, path: Path) -> bool:
+        """Stat ``path`` and tell the tracker; True when it is ready to read."""
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            self.tracker.forget(path)
+            return False
+        except OSError as exc:
+            log.warning("%s: cannot look at it yet (%s)", path.name, exc.strerror or exc)
+            return False
+        if not os.path.isfile(path):
+            self.tracker.forget(path)
+            return False
+        return self.tracker.update(path, Signature.of(stat))
+
+    def check_files(self) -> None:
+        """Hand every file that has settled to the pipeline."""
+        self._drain()
+        for key in self.tracker.waiting():
+            path = Path(str(key))
+            if not self._look(path):
+                continue
+            self.tracker.forget(path)
+            try:
+                result = self.pipeline.handle(path)
+            except OSError as exc:  # locked by the writer (SMB), permissions: try later
+                log.warning("%s: not claimed yet (%s)", path.name, exc.strerror or exc)
+                self.paths.put(path)
+                continue
+            self._report(result)
+
+    def chase(self) -> None:
+        try:
+            for result in self.pipeline.chase_deadlines(self.pipeline.services.now().date()):
+                self._report(result)
+        except FormflowError as exc:
+            log.error("deadline sweep failed: %s", exc)
+
+    def send(self) -> None:
+        try:
+            self.pipeline.send_notices()
+        except FormflowError as exc:
+            log.error("notices not sent: %s", exc)
+
+    def run(self, stop: threading.Event) -> None:
+        self.home.create()
+        self.supervisor.start()
+        self.rescan()
+        self.chase()
+        now = self.clock()
+        next_rescan = now + self.options.rescan_seconds
+        next_tick = now + self.options.tick_seconds
+        next_supervise = now + self.options.supervise_seconds
+        try:
+            while not stop.is_set():
+                before = self.handled
+                self.check_files()
+                now = self.clock()
+                if now >= next_supervise:
+                    next_supervise = now + self.options.supervise_seconds
+                    if self.supervisor.ensure():
+                        self.rescan()
+                if now >= next_rescan:
+                    next_rescan = now + self.options.rescan_seconds
+                    self.rescan()
+                if now >= next_tick:
+                    next_tick = now + self.options.tick_seconds
+                    self.chase()
+                if self.handled != before:
+                    self.send()
+                if not self.paths.empty():
+                    continue
+                stop.wait(self.options.check_seconds)
+        finally:
+            self.supervisor.stop()
+
+
+def now_line(result: Result) -> str:
+    return result.line(dt.datetime.now())
