@@ -218,13 +218,11 @@ def _value_beside(
     index: LabelIndex,
     used: set[tuple[int, int]],
 ) -> str:
-    """The cell to the right, else the cell below in the same grid column."""
+    """The cell to the right (whatever it says: a role may read like a label), else the
+    cell below in the same grid column, unless that is another label."""
     if c + 1 < len(rows[r]):
-        right = rows[r][c + 1]
-        if label_in(right.text, index) is not None:
-            return ""
         used.add((r, c + 1))
-        return right.text
+        return rows[r][c + 1].text
     column = rows[r][c].column
     for below_r in range(r + 1, len(rows)):
         for below_c, cell in enumerate(rows[below_r]):
