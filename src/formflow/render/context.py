@@ -1,0 +1,316 @@
+"""The challenge form's context: every field of ``formflow.form`` by tag, and what frames it.
+
+Pure functions over the record, the policy and an assessment. One context renders the
+Word form (docxtpl) and the PDF form (WeasyPrint), so both carry the same values. Field
+values are strings in the form's own format (dates dd/mm/yyyy, as the form asks);
+prose (the summary box, banners) uses UK long dates, "3 November 2025".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from formflow.engine import Assessment
+from formflow.errors import RenderError
+from formflow.form import (
+    MAX_ACTIONS,
+    MAX_HISTORY,
+    STAGE_FIELDS,
+    action_fields,
+    prerequisite_field,
+)
+from formflow.policy import Policy
+from formflow.record import (
+    THEMES,
+    Action,
+    Challenge,
+    LegalStatus,
+    Person,
+    Response,
+    Role,
+    Stage,
+    StageRecord,
+)
+
+FieldValue = str | bool
+
+
+def uk_date(day: dt.date | None) -> str:
+    """``3 November 2025``, the way council letters write dates."""
+    return f"{day.day} {day:%B %Y}" if day else ""
+
+
+def form_date(day: dt.date | None) -> str:
+    """``03/11/2025``, the format the form asks people to type."""
+    return f"{day:%d/%m/%Y}" if day else ""
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    value: str
+
+
+# --- field values ---------------------------------------------------------------------
+
+
+def _header_values(c: Challenge) -> dict[str, FieldValue]:
+    status = c.child.legal_status
+    to = c.addressed_to or Person()
+    return {
+        "reference": c.reference or "",
+        "policy": c.policy,
+        "date_of_notification": form_date(c.date_of_notification),
+        "raised_by_name": c.raised_by.name,
+        "raised_by_iro": c.raised_by.role is Role.IRO,
+        "raised_by_cp_chair": c.raised_by.role is Role.CP_CHAIR,
+        "addressed_to_name": to.name or "",
+        "addressed_to_role": to.role or "",
+        "child_name": c.child.name,
+        "child_date_of_birth": form_date(c.child.date_of_birth),
+        "child_case_number": c.child.case_number,
+        "status_child_in_care": status in {LegalStatus.CHILD_IN_CARE, LegalStatus.BOTH},
+        "status_cp_plan": status in {LegalStatus.CHILD_PROTECTION_PLAN, LegalStatus.BOTH},
+        "social_worker": c.social_worker or "",
+        "team": c.team or "",
+        "team_manager": c.team_manager or "",
+    }
+
+
+def _action_values(actions: Sequence[Action], prefix: str = "") -> dict[str, FieldValue]:
+    values: dict[str, FieldValue] = {}
+    for n, action in enumerate(actions, start=1):
+        what, when, whom = action_fields(n)
+        values[prefix + what.tag] = action.action
+        values[prefix + when.tag] = form_date(action.by_when)
+        values[prefix + whom.tag] = action.by_whom or ""
+    return values
+
+
+def _response_values(response: Response | None) -> dict[str, FieldValue]:
+    r = response or Response()
+    return {
+        "response_text": r.text or "",
+        "response_by": r.by or "",
+        "response_date": form_date(r.date),
+        "response_resolved": r.resolved is True,
+        "response_not_resolved": r.resolved is False,
+    }
+
+
+def field_values(c: Challenge) -> dict[str, FieldValue]:
+    """Every form field of the challenge's current stage, by tag."""
+    if len(c.actions) > MAX_ACTIONS:
+        raise RenderError(
+            f"The challenge has {len(c.actions)} actions; the form holds {MAX_ACTIONS}. "
+            "Combine actions before the form is written."
+        )
+    informal = c.informal
+    final = c.final_comments
+    values: dict[str, FieldValue] = {
+        **_header_values(c),
+        **{field.tag: stage is c.stage for stage, field in STAGE_FIELDS.items()},
+        "cafcass_requested": c.cafcass.requested,
+        "cafcass_request_date": form_date(c.cafcass.request_date),
+        "informal_date": form_date(informal.date) if informal else "",
+        "informal_with": (informal.discussed_with or "") if informal else "",
+        "informal_outcome": (informal.outcome or "") if informal else "",
+        "concern": c.concern,
+        "outcome_impact": c.outcome_impact or "",
+        **{f"theme_{key}": key in c.themes for key in THEMES},
+        **_action_values(c.actions),
+        **_response_values(c.response),
+        "final_comments": (final.text or "") if final else "",
+        "final_comments_date": form_date(final.date) if final else "",
+    }
+    return values
+
+
+# --- history ----------------------------------------------------------------------------
+
+
+def history_entry(n: int, h: StageRecord) -> dict[str, Any]:
+    """Earlier stage ``n`` as the form's locked history table shows it."""
+    to = h.addressed_to or Person()
+    response = h.response or Response()
+    return {
+        "n": n,
+        "title": f"{h.stage.label}, {h.outcome.value}",
+        "stage": h.stage.label,
+        "raised_on": form_date(h.raised_on),
+        "due": form_date(h.due),
+        "addressed_to_name": to.name or "",
+        "addressed_to_role": to.role or "",
+        "concern": h.concern or "",
+        "response_text": response.text or "",
+        "response_by": response.by or "",
+        "response_date": form_date(response.date),
+        "outcome": h.outcome.value,
+        "actions": [
+            {
+                "n": i,
+                "action": a.action,
+                "by_when": form_date(a.by_when),
+                "by_whom": a.by_whom or "",
+            }
+            for i, a in enumerate(h.actions, start=1)
+        ],
+    }
+
+
+def history_entries(c: Challenge) -> list[dict[str, Any]]:
+    if len(c.history) > MAX_HISTORY:
+        raise RenderError(
+            f"The challenge has {len(c.history)} earlier stages; a form carries {MAX_HISTORY}."
+        )
+    return [history_entry(n, h) for n, h in enumerate(c.history, start=1)]
+
+
+# --- the procedure's words --------------------------------------------------------------
+
+
+def stage_guidance(policy: Policy) -> dict[str, str]:
+    """The text beside each stage's tick box: who responds, within how long."""
+    guidance = {}
+    for stage, field in STAGE_FIELDS.items():
+        if policy.has_stage(stage):
+            rule = policy.stage(stage)
+            guidance[field.tag] = (
+                f"{rule.responder} – within {rule.timescale_working_days} working days"
+            )
+        else:
+            guidance[field.tag] = f"Not a stage of the {policy.id} procedure"
+    cafcass = policy.cafcass
+    if not cafcass.available:
+        guidance["cafcass_requested"] = f"Not available under the {policy.id} procedure"
+    elif cafcass.when == "after_final_stage":
+        guidance["cafcass_requested"] = (
+            "Children in care only, after the last stage ends unresolved (Regulation 45)"
+        )
+    else:
+        guidance["cafcass_requested"] = (
+            "Children in care only, at any point (Regulation 45); complete section 10"
+        )
+    return guidance
+
+
+def prerequisite_rows(policy: Policy, challenge: Challenge | None) -> list[dict[str, str]]:
+    """The policy's CAFCASS prerequisites as date fields; none for a child not in care."""
+    if not policy.cafcass.available:
+        return []
+    if challenge is not None and not challenge.child.legal_status.in_care:
+        return []
+    done = challenge.cafcass.prerequisites if challenge else {}
+    return [
+        {
+            "tag": prerequisite_field(p.id, p.label).tag,
+            "label": p.label,
+            "value": form_date(done.get(p.id)),
+        }
+        for p in policy.cafcass.prerequisites
+    ]
+
+
+def form_context(
+    challenge: Challenge | None,
+    policy: Policy,
+    council_name: str,
+    *,
+    banner: str = "",
+    summary: Sequence[Row] = (),
+) -> dict[str, Any]:
+    """Everything the form templates read. ``challenge=None`` is the blank form."""
+    values: dict[str, FieldValue] = field_values(challenge) if challenge else {"policy": policy.id}
+    return {
+        **values,
+        "council_name": council_name,
+        "procedure_line": f"Procedure: {policy.name}.",
+        "stage_guidance": stage_guidance(policy),
+        "prerequisites": prerequisite_rows(policy, challenge),
+        "history": history_entries(challenge) if challenge else [],
+        "banner": banner,
+        "summary": [{"label": r.label, "value": r.value} for r in summary],
+    }
+
+
+# --- what frames a next-stage or final form ----------------------------------------------
+
+
+def addressee(assessment: Assessment) -> str:
+    role = assessment.responder or ""
+    return f"{assessment.responder_name}, {role}" if assessment.responder_name else role
+
+
+def next_stage_summary(c: Challenge, policy: Policy, a: Assessment) -> list[Row]:
+    rule = policy.stage(c.stage)
+    rows = [
+        Row("For the attention of", addressee(a)),
+        Row("Copies to", "; ".join(a.copy_to) or "No copies: the procedure names none"),
+        Row("Stage", f"{c.stage.label}, raised on {uk_date(c.date_of_notification)}"),
+        Row(
+            "Response due by",
+            f"{uk_date(a.due)} ({rule.timescale_working_days} working days)",
+        ),
+    ]
+    if a.first_contact_due:
+        rows.append(Row("First discussion by", uk_date(a.first_contact_due)))
+    if a.overall_target:
+        rows.append(Row("Overall target", f"{uk_date(a.overall_target)}, from the start"))
+    if rule.meeting:
+        rows.append(Row("Meeting", "The procedure expects a meeting to agree the action plan."))
+    rows.extend(Row("Before this stage", step) for step in rule.before_raising)
+    rows.append(Row("Procedure followed", policy.name))
+    return rows
+
+
+def next_stage_banner(c: Challenge, a: Assessment) -> str:
+    earlier = f" after {len(c.history)} earlier stage(s)" if c.history else ""
+    return (
+        f"{c.stage.label.upper()}: this challenge comes to you{earlier}. "
+        f"Please respond by {uk_date(a.due)}."
+    )
+
+
+def final_summary(c: Challenge, policy: Policy) -> list[Row]:
+    response = c.response or Response()
+    rows = [
+        Row("Resolved at", f"{c.stage.label}, raised on {uk_date(c.date_of_notification)}"),
+        Row("Agreed by", response.by or "Not recorded"),
+        Row("Finalised on", uk_date(c.closure.date if c.closure else response.date)),
+    ]
+    for n, action in enumerate(c.actions, start=1):
+        who = f", by {action.by_whom}" if action.by_whom else ""
+        when = uk_date(action.by_when) or "no date agreed"
+        rows.append(Row(f"Action {n} falls due", f"{when}{who}"))
+    if not c.actions:
+        rows.append(Row("Actions agreed", "None recorded"))
+    rows.append(
+        Row(
+            "If actions are not implemented",
+            _return_rule(c.stage, policy),
+        )
+    )
+    rows.append(Row("Procedure followed", policy.name))
+    return rows
+
+
+def _return_rule(stage: Stage, policy: Policy) -> str:
+    rule = policy.stage(stage).on_actions_not_implemented
+    if rule == "same":
+        target = stage
+    elif rule == "next":
+        target = policy.next_stage(stage) or stage
+    else:
+        target = Stage(rule)
+    return (
+        f"The IRO/CP chair checks each action on the date it falls due; the challenge returns "
+        f"to {target.label} if they are not carried out or do not work."
+    )
+
+
+def final_banner(c: Challenge) -> str:
+    when = uk_date(c.closure.date) if c.closure else ""
+    return f"FINAL: resolved at {c.stage.label} on {when}. The agreed plan is recorded below."

@@ -1,0 +1,36 @@
+"""Word documents from the docxtpl templates in ``templates/``."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+from docxtpl import DocxTemplate
+from jinja2 import TemplateError
+
+from formflow.errors import RenderError
+from formflow.render.safety import docx_environment
+from formflow.resources import templates_dir
+
+FORM_TEMPLATE = "challenge.docx"
+DOCUMENT_TEMPLATE = "document.docx"
+
+
+def template_path(name: str) -> Path:
+    path = templates_dir() / name
+    if not path.is_file():
+        raise RenderError(f"The Word template {name} is missing from {path.parent}.")
+    return path
+
+
+def render_docx(template: str, context: dict[str, Any]) -> bytes:
+    """The template rendered in the sandbox with autoescaping, as .docx bytes."""
+    document = DocxTemplate(template_path(template))
+    try:
+        document.render(context, jinja_env=docx_environment(), autoescape=True)
+    except TemplateError as exc:
+        raise RenderError(f"The Word template {template} could not be filled: {exc}") from exc
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()

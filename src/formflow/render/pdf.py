@@ -1,0 +1,224 @@
+"""PDFs from the HTML templates in ``templates/html`` with WeasyPrint, offline and sandboxed.
+
+The fillable form uses WeasyPrint's AcroForm support (``pdf_forms=True``): ``<input>`` and
+``<textarea>`` named by the form.py tags. Checked by experiment on WeasyPrint 70.0: a
+checkbox's on-state is ``/on``, the HTML ``checked`` attribute is honoured (``/V`` and
+``/AS`` are ``/on``), text ``value`` and textarea content become ``/V``, and
+``readonly`` is ignored, so the history fields are made read-only here with pypdf.
+"""
+
+from __future__ import annotations
+
+import io
+from functools import cache
+from typing import Any, cast
+
+from jinja2 import TemplateError
+from markupsafe import Markup
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import DictionaryObject, NameObject, NumberObject, TextStringObject
+from weasyprint import HTML
+from weasyprint.urls import FatalURLFetchingError
+
+from formflow.errors import RenderError
+from formflow.form import (
+    BODY_FIELDS,
+    CAFCASS_FIELDS,
+    FINAL_FIELDS,
+    HEADER_FIELDS,
+    INFORMAL_FIELDS,
+    MAX_ACTIONS,
+    RESPONSE_FIELDS,
+    STAGE_FIELDS,
+    THEME_FIELDS,
+    Field,
+    FieldKind,
+    action_fields,
+    history_action_fields,
+    history_fields,
+)
+from formflow.render.safety import html_environment, url_fetcher
+from formflow.resources import templates_dir
+
+READ_ONLY = 1
+HISTORY_PREFIX = "history_"
+
+_DETAILS = (
+    "reference",
+    "policy",
+    "date_of_notification",
+    "raised_by_name",
+    "raised_by_iro",
+    "raised_by_cp_chair",
+    "addressed_to_name",
+    "addressed_to_role",
+)
+_CHILD = (
+    "child_name",
+    "child_date_of_birth",
+    "child_case_number",
+    "status_child_in_care",
+    "status_cp_plan",
+    "social_worker",
+    "team",
+    "team_manager",
+)
+
+
+def _html_template(name: str) -> str:
+    path = templates_dir() / "html" / name
+    if not path.is_file():
+        raise RenderError(f"The HTML template {name} is missing from {path.parent}.")
+    return path.read_text(encoding="utf-8")
+
+
+@cache
+def _css() -> str:
+    return _html_template("formflow.css")
+
+
+def render_html(template: str, context: dict[str, Any]) -> str:
+    env = html_environment()
+    try:
+        # The stylesheet is formflow's own file, not typed text: trusted, so not escaped.
+        css = Markup(_css())
+        return env.from_string(_html_template(template)).render({**context, "css": css})
+    except TemplateError as exc:
+        raise RenderError(f"The HTML template {template} could not be filled: {exc}") from exc
+
+
+def html_to_pdf(html: str, *, fillable: bool = False) -> bytes:
+    """The PDF of ``html``; nothing is fetched (see ``safety.url_fetcher``)."""
+    try:
+        document = HTML(string=html, url_fetcher=url_fetcher(), base_url=None)
+        data: bytes = document.write_pdf(pdf_forms=fillable)
+    except FatalURLFetchingError as exc:
+        # A BaseException in WeasyPrint: turn it into the domain error.
+        raise RenderError(f"The document tried to fetch a resource: {exc}") from exc
+    return data
+
+
+def _field(field: Field, values: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "tag": field.tag,
+        "label": field.label,
+        "value": values.get(field.tag, False if field.kind is FieldKind.CHECKBOX else ""),
+        "checkbox": field.kind is FieldKind.CHECKBOX,
+        "long": field.kind is FieldKind.LONG_TEXT,
+    }
+
+
+def form_fields(values: dict[str, Any]) -> dict[str, Any]:
+    """The form's fields grouped by section, with the values of ``values`` (tag -> value)."""
+    header = {f.tag: f for f in HEADER_FIELDS}
+    cafcass_box, cafcass_date = CAFCASS_FIELDS
+    return {
+        "details": [_field(header[t], values) for t in _DETAILS],
+        "child": [_field(header[t], values) for t in _CHILD],
+        "stages": [_field(f, values) for f in (*STAGE_FIELDS.values(), cafcass_box)],
+        "cafcass_date": _field(cafcass_date, values),
+        "informal": [_field(f, values) for f in INFORMAL_FIELDS],
+        "body": [_field(f, values) for f in BODY_FIELDS],
+        "themes": [_field(f, values) for f in THEME_FIELDS.values()],
+        "actions": [
+            [_field(f, values) for f in action_fields(n)] for n in range(1, MAX_ACTIONS + 1)
+        ],
+        "response": [_field(f, values) for f in RESPONSE_FIELDS],
+        "final": [_field(f, values) for f in FINAL_FIELDS],
+    }
+
+
+def form_html(context: dict[str, Any], *, fillable: bool) -> str:
+    history_labels = [
+        {
+            "suffix": f.tag.removeprefix("history_1_"),
+            "label": f.label,
+            "long": f.kind is FieldKind.LONG_TEXT,
+        }
+        for f in history_fields(1)
+    ]
+    return render_html(
+        "challenge.html",
+        {
+            **context,
+            "fillable": fillable,
+            "title": "Challenge and resolution form",
+            "fields": form_fields(context),
+            "history_labels": history_labels,
+            "action_labels": [f.label for f in action_fields(1)],
+        },
+    )
+
+
+def _checkbox_font(writer: PdfWriter) -> None:
+    """ZapfDingbats in the form's resources, for viewers that redraw checkboxes."""
+    form = cast(DictionaryObject, writer.root_object["/AcroForm"].get_object())
+    resources = cast(DictionaryObject, form["/DR"].get_object())
+    fonts = resources.setdefault(NameObject("/Font"), DictionaryObject()).get_object()
+    fonts[NameObject("/ZaDb")] = writer._add_object(
+        DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Font"),
+                NameObject("/Subtype"): NameObject("/Type1"),
+                NameObject("/BaseFont"): NameObject("/ZapfDingbats"),
+            }
+        )
+    )
+
+
+def finish_form(pdf: bytes, labels: dict[str, str]) -> bytes:
+    """What WeasyPrint leaves out of a form, added with pypdf.
+
+    Tooltips (``/TU``) are the printed labels, not the tags. Checkboxes get a
+    ZapfDingbats tick (``/DA``, ``/MK /CA``): WeasyPrint sets ``NeedAppearances``, and a
+    viewer that redraws fields (poppler, Acrobat) otherwise shows a ticked box empty. The
+    earlier stages' fields are read-only: they are the record, not for editing."""
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
+    _checkbox_font(writer)
+    for page in writer.pages:
+        for annotation in page.get("/Annots") or ():
+            widget = annotation.get_object()
+            name = str(widget.get("/T", ""))
+            if name in labels:
+                widget[NameObject("/TU")] = TextStringObject(labels[name])
+            if widget.get("/FT") == "/Btn":
+                widget[NameObject("/DA")] = TextStringObject("/ZaDb 0 Tf 0 g")
+                appearance = widget.setdefault(NameObject("/MK"), DictionaryObject())
+                appearance.get_object()[NameObject("/CA")] = TextStringObject("4")
+            if name.startswith(HISTORY_PREFIX):
+                flags = int(widget.get("/Ff", 0))
+                widget[NameObject("/Ff")] = NumberObject(flags | READ_ONLY)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+def form_pdf(context: dict[str, Any], *, fillable: bool = True) -> bytes:
+    pdf = html_to_pdf(form_html(context, fillable=fillable), fillable=fillable)
+    return finish_form(pdf, field_labels(context)) if fillable else pdf
+
+
+def field_labels(context: dict[str, Any]) -> dict[str, str]:
+    """Every field's printed label by tag, for the PDF's tooltips."""
+    labels = {f.tag: f.label for f in all_fields()}
+    for p in context.get("prerequisites") or ():
+        labels[p["tag"]] = p["label"]
+    for h in context.get("history") or ():
+        labels.update({f.tag: f.label for f in history_fields(h["n"])})
+        for a in h["actions"]:
+            labels.update({f.tag: f.label for f in history_action_fields(h["n"], a["n"])})
+    return labels
+
+
+def all_fields() -> list[Field]:
+    return [
+        *HEADER_FIELDS,
+        *STAGE_FIELDS.values(),
+        *CAFCASS_FIELDS,
+        *INFORMAL_FIELDS,
+        *BODY_FIELDS,
+        *THEME_FIELDS.values(),
+        *(f for n in range(1, MAX_ACTIONS + 1) for f in action_fields(n)),
+        *RESPONSE_FIELDS,
+        *FINAL_FIELDS,
+    ]

@@ -1,0 +1,78 @@
+"""What keeps a typed value a value: sandboxed, autoescaping Jinja and a fetcher that fetches nothing.
+
+Whatever a person typed into a form (``{{ 7*7 }}``, ``<w:p>``, ``& < >``) reaches a
+template only as data: the sandbox refuses unsafe attribute access, autoescaping turns
+markup into text, and docxtpl's own post-render marker replacements are defused.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from jinja2 import ChainableUndefined
+from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup, escape
+from weasyprint.urls import URLFetcher
+
+# XML 1.0 forbids most C0 controls; docxtpl turns \a and \f into paragraphs and pages.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# docxtpl replaces "{_{", "}_}", "{_%" and "%_}" after rendering (its escape for literal
+# braces in templates); a character reference keeps a typed "{_" as typed.
+_DOCXTPL_MARKERS = re.compile(r"(?<=[{%])_|_(?=[}%])")
+
+
+def clean_text(value: str) -> str:
+    """Typed text as it may appear in a document: Windows line ends made one, controls removed."""
+    return _CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def _checked(value: object) -> str:
+    return "1" if value is True else "0"
+
+
+def _box(value: object) -> str:
+    return "☒" if value is True else "☐"
+
+
+def _docx_finalize(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return Markup(_DOCXTPL_MARKERS.sub("&#95;", str(escape(clean_text(value)))))
+    return value
+
+
+def _html_finalize(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return clean_text(value)
+    return value
+
+
+def _environment(finalize: Any) -> SandboxedEnvironment:
+    # ChainableUndefined: a blank form is the template rendered with no context at all.
+    env = SandboxedEnvironment(
+        autoescape=True, undefined=ChainableUndefined, finalize=finalize, keep_trailing_newline=True
+    )
+    env.filters["checked"] = _checked
+    env.filters["box"] = _box
+    return env
+
+
+def docx_environment() -> SandboxedEnvironment:
+    """For docxtpl: escapes values for XML and keeps docxtpl's markers out of typed text."""
+    return _environment(_docx_finalize)
+
+
+def html_environment() -> SandboxedEnvironment:
+    return _environment(_html_finalize)
+
+
+def url_fetcher() -> URLFetcher:
+    """WeasyPrint's fetcher for formflow: ``data:`` URLs only, and a refusal stops the render.
+
+    No ``file://`` (a template or value must never pull a local file into a document) and
+    no network (nothing is sent anywhere). WeasyPrint raises ``FatalURLFetchingError``."""
+    return URLFetcher(allowed_protocols={"data"}, fail_on_errors=True, allow_redirects=False)
