@@ -1,0 +1,104 @@
+"""Helpers for the service tests: fictional challenges, a fake clock, simple stand-ins for
+the form reader and document writers (unit tests of the pipeline's own logic only; the
+end-to-end tests use the real intake and render)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from formflow.config import Settings
+from formflow.engine import Document
+from formflow.errors import RejectedForm
+from formflow.pipeline import DocumentWriter, Pipeline, Services
+from formflow.policy import Policy
+from formflow.record import Challenge
+from formflow.register import Register
+from formflow.watch.folders import Home
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from conftest import make_challenge  # noqa: E402
+
+__all__ = ["FakeClock", "make_challenge"]
+
+CHILD_NAME = "Tegan Example"
+
+
+class FakeClock:
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class FixedNow:
+    def __init__(self, at: dt.datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> dt.datetime:
+        return self.at
+
+
+def json_reader(path: Path, *, settings: Settings, today: dt.date) -> Challenge:
+    """Stand-in for intake.read_form: the file holds the record as JSON."""
+    try:
+        return Challenge.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise RejectedForm(["This is not a challenge form: no fields could be read."]) from exc
+
+
+def _writer(kind: Document) -> DocumentWriter:
+    def write(
+        challenge: Challenge, policy: Policy, settings: Settings, outdir: Path, *, today: dt.date
+    ) -> list[Path]:
+        slug = kind.value.replace(" ", "-").lower()
+        path = outdir / f"{challenge.reference}-stage-{challenge.stage.value}-{slug}.docx"
+        path.write_bytes(f"{kind.value} for {challenge.reference}".encode())
+        return [path]
+
+    return write
+
+
+FAKE_WRITERS: Mapping[Document, DocumentWriter] = {kind: _writer(kind) for kind in Document}
+
+
+def drop_json(folder: Path, name: str, challenge: Challenge) -> Path:
+    path = folder / name
+    path.write_text(json.dumps(challenge.to_dict()), encoding="utf-8")
+    return path
+
+
+def fake_pipeline(
+    root: Path,
+    register: Register,
+    *,
+    now: dt.datetime = dt.datetime(2025, 11, 3, 10, 0),
+    settings: Settings | None = None,
+) -> Pipeline:
+    home = Home(root)
+    home.create()
+    services = Services(
+        home=home,
+        settings=settings or Settings(),
+        read_form=json_reader,
+        writers=FAKE_WRITERS,
+        now=FixedNow(now),
+    )
+    return Pipeline(register, services)
+
+
+def outbox_references(home: Home) -> set[str]:
+    return {p.name for p in home.outbox.iterdir() if p.is_dir() and not p.name.startswith(".")}
+
+
+def files_in(folder: Path) -> list[Path]:
+    if not folder.exists():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))

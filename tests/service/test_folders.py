@@ -1,0 +1,117 @@
+"""Claiming, rejecting, archiving and publishing: atomic, never overwriting, repeatable."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import stat
+import threading
+from pathlib import Path
+
+from formflow.watch import folders
+from formflow.watch.folders import Home
+
+NOW = dt.datetime(2025, 11, 3, 10, 0)
+
+
+def test_only_one_of_many_racing_claimers_gets_a_file(tmp_path: Path) -> None:
+    home = Home(tmp_path)
+    home.create()
+    for round_ in range(20):
+        dropped = home.inbox / f"form{round_}.docx"
+        dropped.write_bytes(b"x")
+        barrier = threading.Barrier(4)
+        results: list[Path | None] = []
+
+        def racer(path: Path = dropped, barrier: threading.Barrier = barrier) -> None:
+            barrier.wait()
+            results.append(folders.claim(path, home.claims, NOW))
+
+        threads = [threading.Thread(target=racer) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=10)
+        winners = [r for r in results if r is not None]
+        assert len(winners) == 1 and len(results) == 4
+        assert folders.original_name(winners[0]) == f"form{round_}.docx"
+    assert len(list(home.claims.iterdir())) == 20
+
+
+def test_a_claimed_file_is_held_by_one_process_at_a_time(tmp_path: Path) -> None:
+    path = tmp_path / "claimed.docx"
+    path.write_bytes(b"x")
+    with folders.held(path) as first:
+        assert first
+        # flock is per open file description: a second open in the same process conflicts
+        with folders.held(path) as second:
+            assert not second
+    with folders.held(tmp_path / "gone.docx") as missing:
+        assert not missing
+
+
+def test_rejected_names_never_clash_and_notes_sit_beside_them(tmp_path: Path) -> None:
+    home = Home(tmp_path)
+    home.create()
+    targets = []
+    for i in range(3):
+        claimed = home.claims / folders.claim_name("form.docx", NOW)
+        claimed.write_bytes(f"version {i}".encode())
+        targets.append(folders.reject(claimed, home.rejected, f"Problem {i}."))
+    assert [t.name for t in targets] == ["form.docx", "form (2).docx", "form (3).docx"]
+    assert (home.rejected / "form (2).docx.errors.txt").read_text() == "Problem 1.\n"
+    assert (home.rejected / "form (3).docx").read_bytes() == b"version 2"
+    assert stat.S_IMODE((home.rejected / "form.docx.errors.txt").stat().st_mode) == 0o600
+
+
+def test_rejecting_again_after_a_crash_reuses_the_note_it_wrote(tmp_path: Path) -> None:
+    home = Home(tmp_path)
+    home.create()
+    claimed = home.claims / folders.claim_name("form.docx", NOW)
+    claimed.write_bytes(b"x")
+    (home.rejected / "form.docx.errors.txt").write_text("Problem.\n")  # written, then killed
+    target = folders.reject(claimed, home.rejected, "Problem.")
+    assert target.name == "form.docx"
+    assert sorted(p.name for p in home.rejected.iterdir()) == ["form.docx", "form.docx.errors.txt"]
+
+
+def test_archiving_is_repeatable_under_the_unique_claim_name(tmp_path: Path) -> None:
+    home = Home(tmp_path)
+    home.create()
+    claimed = home.claims / folders.claim_name("form.docx", NOW)
+    claimed.write_bytes(b"x")
+    target = folders.archive(claimed, home.archive / "PC-2025-7KQ3XM")
+    assert target.name == claimed.name and not claimed.exists()
+
+
+def test_publish_moves_committed_files_and_discards_the_rest(tmp_path: Path) -> None:
+    home = Home(tmp_path)
+    home.create()
+    job = folders.job_dir(home, "job1")
+    (job / "PC-2025-7KQ3XM").mkdir()
+    (job / "PC-2025-7KQ3XM" / "kept.docx").write_bytes(b"k")
+    (job / "PC-2025-7KQ3XM" / "orphan.docx").write_bytes(b"o")
+    (job / ".scratch-1").mkdir()
+    (job / ".scratch-1" / "half.docx").write_bytes(b"h")
+    published, discarded = folders.publish(
+        job, home.outbox, lambda rel: rel == "PC-2025-7KQ3XM/kept.docx"
+    )
+    assert [p.name for p in published] == ["kept.docx"]
+    assert (home.outbox / "PC-2025-7KQ3XM" / "kept.docx").read_bytes() == b"k"
+    assert not (home.outbox / "PC-2025-7KQ3XM" / "orphan.docx").exists()
+    assert not job.exists() and len(discarded) == 2
+    assert folders.publish(job, home.outbox, lambda _rel: True) == ([], [])  # repeatable
+
+
+def test_free_names_never_overwrite(tmp_path: Path) -> None:
+    (tmp_path / "a.docx").write_bytes(b"")
+    assert folders.free_name(tmp_path, "a.docx", set()) == "a (2).docx"
+    assert folders.free_name(tmp_path, "a.docx", {"a (2).docx"}) == "a (3).docx"
+    assert folders.free_name(tmp_path, "b.docx", set()) == "b.docx"
+
+
+def test_write_private_leaves_no_temporary_file(tmp_path: Path) -> None:
+    target = folders.write_private(tmp_path / "sub" / "note.txt", "hello")
+    assert target.read_text() == "hello"
+    assert os.listdir(tmp_path / "sub") == ["note.txt"]
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600

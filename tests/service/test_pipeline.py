@@ -1,0 +1,303 @@
+"""The pipeline's own logic, with simple stand-ins for the reader and writers: outcomes,
+duplicates, references, and exactly-once recovery after a crash at every step."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from formflow.engine import Document
+from formflow.pipeline import Outcome, Pipeline, chases
+from formflow.policy import load_policy
+from formflow.record import Action, Response
+from formflow.register import Register
+from formflow.config import Settings
+from formflow.watch import folders
+from service_support import (
+    CHILD_NAME,
+    drop_json,
+    fake_pipeline,
+    files_in,
+    make_challenge,
+    outbox_references,
+)
+
+
+class Crash(BaseException):
+    """Stands for kill -9: nothing after it runs, no except Exception catches it."""
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "var" / "formflow.db"
+
+
+@pytest.fixture
+def register(db: Path) -> Iterator[Register]:
+    with Register(db) as r:
+        yield r
+
+
+def new_form(**overrides: object) -> object:
+    return make_challenge(reference=None, **overrides)
+
+
+def assert_exactly_once(root: Path, register: Register, dropped: int) -> None:
+    """Every input ended once; the register and the outbox agree; nothing is left over."""
+    home = folders.Home(root)
+    assert files_in(home.inbox) == []
+    assert files_in(home.claims) == []
+    assert not home.staging.exists() or list(home.staging.iterdir()) == []
+    outcomes = [f.outcome for f in register.files()]
+    assert None not in outcomes
+    archived = [p for p in home.archive.rglob("*") if p.is_file()]
+    rejected = [p for p in files_in(home.rejected) if not p.name.endswith(".errors.txt")]
+    assert len(archived) + len(rejected) == dropped
+    assert outcomes.count("processed") == len(archived)
+    assert outcomes.count("rejected") + outcomes.count("duplicate") == len(rejected)
+    assert outbox_references(home) == set(register.references())
+    listed = {d.path for d in register.documents()} | {n.path for n in register.notices()}
+    on_disk = {
+        f"{p.parent.name}/{p.name}"
+        for p in home.outbox.glob("*/*")
+        if p.is_file() and not p.parent.name.startswith(".")
+    }
+    assert listed == on_disk
+
+
+def test_a_new_form_gets_a_reference_documents_and_a_covering_email(
+    tmp_path: Path, register: Register
+) -> None:
+    pipeline = fake_pipeline(tmp_path, register)
+    dropped = drop_json(pipeline.home.inbox, "challenge.docx", new_form())
+    result = pipeline.handle(dropped)
+    assert result.outcome is Outcome.PROCESSED
+    reference = result.reference
+    assert reference and reference.startswith("PC-2025-")
+    outputs = sorted(p.name for p in (pipeline.home.outbox / reference).iterdir())
+    assert outputs == [
+        f"{reference}-next-stage-form.eml",
+        f"{reference}-stage-1-next-stage-form.docx",
+    ]
+    assert register.challenge(reference) is not None
+    assert [e.what for e in register.events(reference)] == ["transition", "file"]
+    assert_exactly_once(tmp_path, register, 1)
+
+
+def test_the_response_form_moves_the_same_challenge_on(tmp_path: Path, register: Register) -> None:
+    pipeline = fake_pipeline(tmp_path, register)
+    first = pipeline.handle(drop_json(pipeline.home.inbox, "a.docx", new_form()))
+    assert first.reference is not None
+    stored = register.challenge(first.reference)
+    assert stored is not None
+    answered = dataclasses.replace(
+        stored, response=Response("We disagree.", dt.date(2025, 11, 5), "Priya Raman", False)
+    )
+    second = pipeline.handle(drop_json(pipeline.home.inbox, "b.docx", answered))
+    assert second.outcome is Outcome.PROCESSED and second.reference == first.reference
+    now = register.challenge(first.reference)
+    assert now is not None and now.stage.value == "2"
+    assert len(list((pipeline.home.outbox / first.reference).glob("*.docx"))) == 2
+    assert_exactly_once(tmp_path, register, 2)
+
+
+def test_the_same_bytes_twice_are_a_duplicate_with_a_plain_note(
+    tmp_path: Path, register: Register
+) -> None:
+    pipeline = fake_pipeline(tmp_path, register)
+    challenge = new_form()
+    first = pipeline.handle(drop_json(pipeline.home.inbox, "a.docx", challenge))
+    second = pipeline.handle(drop_json(pipeline.home.inbox, "a.docx", challenge))
+    assert second.outcome is Outcome.DUPLICATE and second.reference == first.reference
+    note = (pipeline.home.rejected / "a.docx.errors.txt").read_text()
+    assert note.startswith(f"This file was already processed on 2025-11-03 as {first.reference}")
+    assert "Traceback" not in note
+    assert_exactly_once(tmp_path, register, 2)
+
+
+def test_an_unreadable_file_is_rejected_with_its_reasons(
+    tmp_path: Path, register: Register
+) -> None:
+    pipeline = fake_pipeline(tmp_path, register)
+    (pipeline.home.inbox / "scan.docx").write_bytes(b"not a form")
+    (pipeline.home.inbox / "notes.txt").write_bytes(b"hello")
+    assert pipeline.handle(pipeline.home.inbox / "scan.docx").outcome is Outcome.REJECTED
+    assert pipeline.handle(pipeline.home.inbox / "notes.txt").outcome is Outcome.REJECTED
+    note = (pipeline.home.rejected / "scan.docx.errors.txt").read_text()
+    assert "no fields could be read" in note and "Traceback" not in note
+    assert "Word (.docx) and PDF" in (pipeline.home.rejected / "notes.txt.errors.txt").read_text()
+    assert_exactly_once(tmp_path, register, 2)
+
+
+def test_a_transition_the_policy_refuses_is_rejected(tmp_path: Path, register: Register) -> None:
+    pipeline = fake_pipeline(tmp_path, register)
+    first = pipeline.handle(drop_json(pipeline.home.inbox, "a.docx", new_form()))
+    stored = register.challenge(first.reference or "")
+    assert stored is not None
+    wrong = dataclasses.replace(stored, stage=load_policy("nelincs").stages[-1].stage)
+    result = pipeline.handle(drop_json(pipeline.home.inbox, "b.docx", wrong))
+    assert result.outcome is Outcome.REJECTED
+    assert "fill in the latest form" in (pipeline.home.rejected / "b.docx.errors.txt").read_text()
+    assert_exactly_once(tmp_path, register, 2)
+
+
+def test_logs_name_references_never_the_child(
+    tmp_path: Path, register: Register, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    pipeline = fake_pipeline(tmp_path, register)
+    result = pipeline.handle(drop_json(pipeline.home.inbox, "a.docx", new_form()))
+    assert result.reference and any(result.reference in r.getMessage() for r in caplog.records)
+    assert not any(CHILD_NAME in r.getMessage() for r in caplog.records)
+    assert CHILD_NAME not in result.line(dt.datetime(2025, 11, 3))
+
+
+# --- exactly once after a crash at each step -------------------------------------------
+
+CRASH_POINTS = [
+    "hash_file",
+    "note_claim",
+    "read_form",
+    "check_duplicate",
+    "plan",
+    "write_documents",
+    "draft_notices",
+    "record",
+    "publish",
+    "file_original",
+]
+
+
+def _crash_at(monkeypatch: pytest.MonkeyPatch, step: str, after: bool) -> None:
+    original = getattr(Pipeline, step)
+
+    def crashing(self: Pipeline, job: object) -> None:
+        if after:
+            original(self, job)
+        raise Crash(step)
+
+    monkeypatch.setattr(Pipeline, step, crashing)
+
+
+@pytest.mark.parametrize("after", [False, True], ids=["before", "after"])
+@pytest.mark.parametrize("step", CRASH_POINTS)
+@pytest.mark.parametrize("valid", [True, False], ids=["valid", "invalid"])
+def test_a_crash_at_any_step_ends_exactly_once_after_recovery(
+    tmp_path: Path, db: Path, monkeypatch: pytest.MonkeyPatch, step: str, after: bool, valid: bool
+) -> None:
+    with Register(db) as register:
+        pipeline = fake_pipeline(tmp_path, register)
+        inbox = pipeline.home.inbox
+        drop_json(inbox, "earlier.docx", new_form())
+        assert pipeline.handle(inbox / "earlier.docx").outcome is Outcome.PROCESSED
+        if valid:
+            drop_json(inbox, "form.docx", new_form(concern="Contact has not restarted."))
+        else:
+            (inbox / "form.docx").write_bytes(b"garbage")
+        with monkeypatch.context() as patch:
+            _crash_at(patch, step, after)
+            try:
+                pipeline.handle(inbox / "form.docx")
+            except Crash:
+                pass
+    with Register(db) as register:  # the restart
+        results = fake_pipeline(tmp_path, register).recover()
+        assert len(results) <= 1
+        assert_exactly_once(tmp_path, register, 2)
+        outcome = register.files()[-1].outcome
+        assert outcome == ("processed" if valid else "rejected")
+        if valid:
+            assert len(register.references()) == 2
+
+
+def test_a_file_that_crashes_formflow_every_time_is_set_aside(
+    tmp_path: Path, db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(Pipeline, "read_form", lambda self, job: (_ for _ in ()).throw(Crash()))
+    with Register(db) as register:
+        pipeline = fake_pipeline(tmp_path, register)
+        drop_json(pipeline.home.inbox, "poison.docx", new_form())
+        with pytest.raises(Crash):
+            pipeline.handle(pipeline.home.inbox / "poison.docx")
+        for _ in range(2):
+            with pytest.raises(Crash):
+                pipeline.recover()
+        results = pipeline.recover()
+    assert [r.outcome for r in results] == [Outcome.REJECTED]
+    note = (tmp_path / "inbox" / "rejected" / "poison.docx.errors.txt").read_text()
+    assert "stopped 3 times" in note
+
+
+def test_a_live_watchers_claim_is_not_taken_over(tmp_path: Path, register: Register) -> None:
+    pipeline = fake_pipeline(tmp_path, register)
+    claimed = pipeline.home.claims / folders.claim_name("busy.docx", dt.datetime(2025, 11, 3))
+    drop_json(pipeline.home.claims, claimed.name, new_form())
+    with folders.held(claimed) as mine:
+        assert mine
+        assert pipeline.recover() == []  # another process holds it
+    assert [r.outcome for r in pipeline.recover()] == [Outcome.PROCESSED]
+
+
+# --- deadlines ------------------------------------------------------------------------
+
+
+def test_an_overdue_response_moves_on_once(tmp_path: Path, register: Register) -> None:
+    pipeline = fake_pipeline(tmp_path, register)
+    first = pipeline.handle(drop_json(pipeline.home.inbox, "a.docx", new_form()))
+    reference = first.reference or ""
+    assert pipeline.chase_deadlines(dt.date(2025, 11, 10)) == []  # due that day
+    results = pipeline.chase_deadlines(dt.date(2025, 11, 11))
+    assert [r.reference for r in results] == [reference]
+    assert "escalated to Stage 2" in results[0].message
+    assert pipeline.chase_deadlines(dt.date(2025, 11, 11)) == []
+    stored = register.challenge(reference)
+    assert stored is not None and stored.stage.value == "2"
+    emails = sorted((pipeline.home.outbox / reference).glob("*.eml"))
+    assert len(emails) == 2
+    assert_exactly_once(tmp_path, register, 1)
+
+
+def test_agreed_actions_due_remind_the_iro_once_each(tmp_path: Path, register: Register) -> None:
+    pipeline = fake_pipeline(tmp_path, register)
+    first = pipeline.handle(drop_json(pipeline.home.inbox, "a.docx", new_form()))
+    stored = register.challenge(first.reference or "")
+    assert stored is not None
+    actions = (
+        Action("Review the pathway plan", dt.date(2025, 11, 20), "Priya Raman"),
+        Action("Arrange family time", dt.date(2025, 12, 5), "Ifan Jenkins"),
+    )
+    resolved = dataclasses.replace(
+        stored,
+        response=Response("Agreed.", dt.date(2025, 11, 5), "Priya Raman", True),
+        actions=actions,
+    )
+    pipeline.handle(drop_json(pipeline.home.inbox, "b.docx", resolved))
+    assert pipeline.chase_deadlines(dt.date(2025, 11, 19)) == []
+    assert len(pipeline.chase_deadlines(dt.date(2025, 11, 21))) == 1
+    assert pipeline.chase_deadlines(dt.date(2025, 11, 21)) == []
+    assert len(pipeline.chase_deadlines(dt.date(2025, 12, 8))) == 1
+    reminders = [e for e in register.events(first.reference) if e.what == "reminder"]
+    assert len(reminders) == 2
+    assert_exactly_once(tmp_path, register, 2)
+
+
+def test_chases_is_a_pure_decision() -> None:
+    challenge = make_challenge()
+    decided = chases(
+        [challenge], load_policy, Settings(), dt.date(2025, 11, 11), lambda _r, _k: False
+    )
+    assert [(c.reference, c.overdue, c.reminders) for c in decided] == [
+        ("PC-2025-7KQ3XM", True, ())
+    ]
+    assert chases([challenge], load_policy, Settings(), dt.date(2025, 11, 10), lambda *_: False) == []
+
+
+def test_every_document_kind_has_a_stand_in() -> None:
+    from service_support import FAKE_WRITERS
+
+    assert set(FAKE_WRITERS) == set(Document)

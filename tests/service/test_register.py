@@ -1,0 +1,129 @@
+"""The register: migrations, references, the record round trip, one outcome per file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from formflow.engine import assess
+from formflow.policy import load_policy
+from formflow.register import MIGRATIONS, Register, RegisterError
+from formflow.calendar import WorkingCalendar
+from service_support import make_challenge
+
+AT = dt.datetime(2025, 11, 3, 10, 0)
+
+
+@pytest.fixture
+def register() -> Iterator[Register]:
+    with Register(":memory:") as r:
+        yield r
+
+
+def test_a_fresh_register_is_at_the_latest_schema(register: Register) -> None:
+    assert register.schema_version == len(MIGRATIONS)
+
+
+def test_migrations_apply_once_and_only_the_new_ones(tmp_path: Path) -> None:
+    db = tmp_path / "r.db"
+    with Register(db, migrations=MIGRATIONS):
+        pass
+    extra = (*MIGRATIONS, "CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT);")
+    with Register(db, migrations=extra) as r:
+        assert r.schema_version == len(MIGRATIONS) + 1
+    with Register(db, migrations=extra) as r:  # nothing to do the second time
+        assert r.schema_version == len(MIGRATIONS) + 1
+
+
+def test_a_failing_migration_leaves_nothing_behind(tmp_path: Path) -> None:
+    db = tmp_path / "r.db"
+    broken = (*MIGRATIONS, "CREATE TABLE half (id INTEGER);\nCREATE TABLE oops (;")
+    with pytest.raises(sqlite3.Error):
+        Register(db, migrations=broken)
+    connection = sqlite3.connect(db)
+    try:
+        tables = {r[0] for r in connection.execute("SELECT name FROM sqlite_master")}
+        assert "half" not in tables and "challenges" not in tables
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == 0
+    finally:
+        connection.close()
+
+
+def test_a_register_from_a_newer_formflow_is_refused(tmp_path: Path) -> None:
+    db = tmp_path / "r.db"
+    with Register(db, migrations=(*MIGRATIONS, "CREATE TABLE later (id INTEGER);")):
+        pass
+    with pytest.raises(RegisterError, match="newer"):
+        Register(db)
+
+
+def test_the_database_file_is_private_and_in_wal_mode(tmp_path: Path) -> None:
+    db = tmp_path / "var" / "formflow.db"
+    with Register(db) as r:
+        mode = r._db.execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+    assert stat.S_IMODE(db.stat().st_mode) == 0o600
+    assert stat.S_IMODE(db.parent.stat().st_mode) == 0o700
+
+
+def test_an_injected_connection_is_used_and_left_open() -> None:
+    connection = sqlite3.connect(":memory:")
+    try:
+        with Register(connection) as r:
+            assert r.schema_version == len(MIGRATIONS)
+        assert connection.execute("SELECT count(*) FROM challenges").fetchone()[0] == 0
+    finally:
+        connection.close()
+
+
+def test_a_new_reference_is_drawn_again_on_a_collision(register: Register) -> None:
+    challenge = make_challenge(reference="PC-2025-AAAAAA")
+    policy = load_policy("nelincs")
+    register.save_challenge(challenge, assess(challenge, policy, WorkingCalendar(), AT.date()), AT)
+    draws = iter(["PC-2025-AAAAAA", "PC-2025-AAAAAA", "PC-2025-BBBBBB"])
+    assert register.assign_reference(2025, lambda _year: next(draws)) == "PC-2025-BBBBBB"
+
+
+def test_the_record_round_trips_with_its_deadlines(register: Register) -> None:
+    challenge = make_challenge()
+    policy = load_policy("nelincs")
+    assessment = assess(challenge, policy, WorkingCalendar(), AT.date())
+    register.save_challenge(challenge, assessment, AT)
+    assert register.challenge("PC-2025-7KQ3XM") == challenge
+    assert register.deadlines("PC-2025-7KQ3XM")["response"] == assessment.due
+    assert register.challenges(open_only=True) == [challenge]
+
+
+def test_a_file_has_one_outcome_and_its_attempts_are_counted(register: Register) -> None:
+    assert register.note_claim("c1", "form.docx", "ab" * 32, AT) == 1
+    assert register.note_claim("c1", "form.docx", "ab" * 32, AT) == 2
+    register.finish_file("c1", outcome="rejected", reference=None, message="No.", at=AT)
+    with pytest.raises(RegisterError):
+        register.finish_file("c1", outcome="processed", reference=None, message="x", at=AT)
+    assert register.note_claim("c1", "form.docx", "ab" * 32, AT) == 2  # finished: unchanged
+    events = register.events()
+    assert [(e.what, e.outcome, e.file) for e in events] == [("file", "rejected", "c1")]
+
+
+def test_a_transaction_rolls_back_everything_on_an_error(register: Register) -> None:
+    with pytest.raises(RuntimeError), register.transaction():
+        register.add_event("PC-2025-7KQ3XM", "note", AT, message="one")
+        with register.transaction():  # nested: joins the outer one
+            register.add_event("PC-2025-7KQ3XM", "note", AT, message="two")
+        raise RuntimeError("crash")
+    assert register.events() == []
+
+
+def test_processed_copy_finds_only_processed_files(register: Register) -> None:
+    register.note_claim("c1", "a.docx", "f" * 64, AT)
+    register.finish_file("c1", outcome="rejected", reference=None, message="x", at=AT)
+    assert register.processed_copy("f" * 64) is None
+    register.note_claim("c2", "a.docx", "f" * 64, AT)
+    register.finish_file("c2", outcome="processed", reference="PC-2025-7KQ3XM", message="ok", at=AT)
+    found = register.processed_copy("f" * 64)
+    assert found is not None and found.reference == "PC-2025-7KQ3XM"
