@@ -29,7 +29,7 @@ from intake_cases import (
 from lxml import etree
 
 from formflow.form import Field
-from formflow.intake.docx_reader import W, W14, legacy_checked
+from formflow.intake.docx_reader import W14, W, control_value, legacy_checked
 
 
 @pytest.mark.parametrize("style", list(Style))
@@ -88,9 +88,7 @@ def test_checkbox_control_values(value: str, ticked: bool) -> None:
     box = checkbox_sdt("stage_1", ticked=True)
     box.find(f".//{W14}checked").set(f"{W14}val", value)
     props = box.find(f"{W}sdtPr")
-    from formflow.intake.docx_reader import _control_value
-
-    assert _control_value(box, props) is ticked
+    assert control_value(box, props) is ticked
 
 
 @pytest.mark.parametrize(

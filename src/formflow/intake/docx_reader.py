@@ -69,11 +69,11 @@ def _content_controls(body: etree._Element) -> RawForm:
         tag = _val(props.find(W + "tag")) if props is not None else None
         if props is None or tag is None or not is_known_tag(tag) or tag in found:
             continue
-        found[tag] = _control_value(sdt, props)
+        found[tag] = control_value(sdt, props)
     return found
 
 
-def _control_value(sdt: etree._Element, props: etree._Element) -> str | bool:
+def control_value(sdt: etree._Element, props: etree._Element) -> str | bool:
     checkbox = props.find(W14 + "checkbox")
     if checkbox is not None:
         return _checkbox_state(checkbox)

@@ -63,6 +63,10 @@ class FormValues:
             return None
 
     def ticked(self, item: Field) -> bool:
+        return self.tick(item) is True
+
+    def tick(self, item: Field) -> bool | None:
+        """The box's state; None when what is typed in it is unclear (already reported)."""
         value = self.raw.get(item.tag, False)
         if isinstance(value, bool):
             return value
@@ -73,7 +77,7 @@ class FormValues:
             f"'{item.label}' has '{clean_line(value)}' in its tick box: mark it with X if it "
             "applies, or leave it empty."
         )
-        return False
+        return None
 
 
 def _empty(item: Field, where: str) -> str:
@@ -147,8 +151,10 @@ _TRAILING_ROLE = re.compile(
 def _raised_by(values: FormValues) -> dict[str, Any]:
     name_field = _field("raised_by_name")
     name = values.text(name_field, required=True) or ""
-    iro = values.ticked(_field("raised_by_iro"))
-    chair = values.ticked(_field("raised_by_cp_chair"))
+    iro = values.tick(_field("raised_by_iro"))
+    chair = values.tick(_field("raised_by_cp_chair"))
+    if iro is None or chair is None:
+        return {"name": name or None, "role": None}
     roles = [role for role, ticked in ((Role.IRO, iro), (Role.CP_CHAIR, chair)) if ticked]
     if not roles:
         # The seed 003 form has no role boxes: "Jo Bloggs (IRO)" in From says it unambiguously.
@@ -186,8 +192,10 @@ def _child(values: FormValues) -> dict[str, Any]:
 
 
 def _legal_status(values: FormValues) -> str | None:
-    in_care = values.ticked(_field("status_child_in_care"))
-    plan = values.ticked(_field("status_cp_plan"))
+    in_care = values.tick(_field("status_child_in_care"))
+    plan = values.tick(_field("status_cp_plan"))
+    if in_care is None or plan is None:
+        return None
     if in_care and plan:
         return LegalStatus.BOTH.value
     if in_care or plan:
@@ -201,9 +209,12 @@ def _legal_status(values: FormValues) -> str | None:
 
 
 def _stage(values: FormValues) -> str | None:
-    ticked = [stage for stage, item in form.STAGE_FIELDS.items() if values.ticked(item)]
+    marks = {stage: values.tick(item) for stage, item in form.STAGE_FIELDS.items()}
+    ticked = [stage for stage, mark in marks.items() if mark]
     if len(ticked) == 1:
         return ticked[0].value
+    if not ticked and None in marks.values():
+        return None
     labels = [f"'{item.label}'" for item in form.STAGE_FIELDS.values()]
     if not ticked:
         values.problems.append(
