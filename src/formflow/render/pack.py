@@ -181,7 +181,7 @@ def build_bundle(
             break
         index_pages = len(index.pages)
     writer = PdfWriter()
-    writer.append(index)
+    writer.append(index, import_outline=False)
     writer.add_outline_item(title="Index", page_number=0)
     for item in items:
         title = f"{item.number}. {CAFCASS_ITEMS[item.number - 1][:60]}"

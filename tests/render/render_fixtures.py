@@ -1,0 +1,75 @@
+"""Shared by the render tests: a fictional challenge moved to stage 2 by the engine."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import zipfile
+from dataclasses import replace
+from pathlib import Path
+
+from conftest import make_challenge
+from formflow.config import Settings
+from formflow.engine import Respond, apply
+from formflow.policy import load_policy
+from formflow.record import Action, Challenge, Person, StageRecord
+
+TODAY = dt.date(2025, 11, 7)
+SETTINGS = Settings(council_name="Northtown Council")
+NELINCS = load_policy("nelincs")
+
+
+def stage_one(**overrides: object) -> Challenge:
+    base: dict[str, object] = {
+        "addressed_to": Person("Priya Raman", "Team Manager"),
+        "themes": frozenset({"voice_of_child", "placement"}),
+        "outcome_impact": "Tegan does not know where she will live next year.",
+        "actions": (Action("Review the pathway plan", dt.date(2025, 11, 10), "Ifan Jenkins"),),
+    }
+    return make_challenge(**{**base, **overrides})
+
+
+def stage_two(**overrides: object) -> Challenge:
+    """Stage 1 answered not resolved on 7 November 2025: now at stage 2 with one earlier stage."""
+    answer = Respond(TODAY, False, "We cannot agree the plan.\nA second line.", "Priya Raman")
+    moved = apply(stage_one(**overrides), answer, NELINCS, SETTINGS.calendar).challenge
+    return replace(moved, addressed_to=Person("Sam Okafor", moved.addressed_to.role))
+
+
+def as_form_carries(challenge: Challenge) -> Challenge:
+    """The record as a form can carry it: form.py has no field for an earlier stage's
+    resolved flag, so the reader gives None there (its outcome field says it)."""
+
+    def entry(h: StageRecord) -> StageRecord:
+        response = replace(h.response, resolved=None) if h.response else None
+        return replace(h, response=response)
+
+    return replace(challenge, history=tuple(entry(h) for h in challenge.history))
+
+
+def document_xml(path: Path) -> str:
+    return zipfile.ZipFile(path).read("word/document.xml").decode("utf-8")
+
+
+def docx_text(path: Path) -> str:
+    """The visible text of a .docx, line breaks as newlines."""
+    xml = re.sub(r"<w:br/>", "\n", document_xml(path))
+    xml = re.sub(r"</w:p>", "\n", xml)
+    return (
+        re.sub(r"<[^>]+>", "", xml).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    )
+
+
+def strip_tags(path: Path, target: Path) -> Path:
+    """The .docx as LibreOffice saves it: every content control's w:tag and w:alias gone."""
+    source = zipfile.ZipFile(path)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as out:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "word/document.xml":
+                data = re.sub(rb'<w:(?:tag|alias) w:val="[^"]*"/>', b"", data)
+            out.writestr(item, data)
+    target.write_bytes(buffer.getvalue())
+    return target

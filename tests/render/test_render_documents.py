@@ -1,0 +1,206 @@
+"""What each document says, and that what a person typed stays text everywhere."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import os
+import stat
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from docxtpl import DocxTemplate
+from pypdf import PdfReader
+from render_fixtures import NELINCS, SETTINGS, TODAY, docx_text, stage_one, stage_two
+
+from formflow.engine import Document, Respond, apply
+from formflow.errors import RenderError
+from formflow.record import Action, Closure, ClosureKind, LegalStatus
+from formflow.render import (
+    document_writers,
+    write_cafcass_pack,
+    write_closure_note,
+    write_final_record,
+    write_form,
+    write_next_stage,
+)
+from formflow.render.context import form_context
+from formflow.render.output import document_name, inside
+from formflow.render.pdf import all_fields, form_html, html_to_pdf
+from formflow.render.safety import docx_environment
+from formflow.resources import templates_dir
+
+TYPED = "{{ 7*7 }} {% for x in y %} & < > <w:p> {_{ Siôn Llŷr 😀\nsecond line"
+TYPED_PDF = TYPED.replace(" 😀", "")  # no emoji font on the machine; the rest must survive
+
+
+def pdf_text(path: Path) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(path).pages)
+
+
+def test_committed_templates_equal_what_the_script_builds() -> None:
+    spec = importlib.util.spec_from_file_location(
+        "build_templates", templates_dir().parent / "tools" / "build_templates.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for name, data in module.build_all().items():
+        assert (templates_dir() / name).read_bytes() == data, f"rebuild templates/{name}"
+
+
+@pytest.mark.parametrize("name", ["challenge.docx", "document.docx"])
+def test_templates_use_only_the_context_the_renderer_gives(name: str) -> None:
+    variables = DocxTemplate(templates_dir() / name).get_undeclared_template_variables(
+        docx_environment()
+    )
+    if name == "challenge.docx":
+        known = set(form_context(stage_two(), NELINCS, "x")) | {f.tag for f in all_fields()}
+    else:
+        known = {"title", "reference", "council_name", "banner", "summary", "sections"}
+    assert variables <= known
+
+
+def test_blank_form_has_every_field_and_no_template_syntax(tmp_path: Path) -> None:
+    path = write_form(None, NELINCS, SETTINGS, tmp_path / "blank.docx", today=TODAY)
+    text = docx_text(path)
+    assert "{{" not in text and "{%" not in text
+    assert "CHALLENGE AND RESOLUTION FORM" in text and "Northtown Council" in text
+    xml = path.read_bytes()
+    assert len(xml) > 0
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_next_stage_form_addresses_the_new_responder(tmp_path: Path) -> None:
+    docx, pdf = write_next_stage(stage_two(), NELINCS, SETTINGS, tmp_path, today=TODAY)
+    assert docx.name == "PC-2025-7KQ3XM-stage-2-form.docx"
+    assert pdf.name == "PC-2025-7KQ3XM-stage-2-form.pdf"
+    text = docx_text(docx)
+    assert "Sam Okafor, Service Manager" in text
+    assert "Response due by" in text and "14 November 2025" in text
+    assert "Overall target" in text and "17 November 2025" in text  # 10 days from 3 Nov
+    assert "Earlier stage 1: Stage 1, not resolved" in text
+    assert "We cannot agree the plan.\nA second line." in text
+    assert "Review the pathway plan" in text
+    assert NELINCS.name in text
+    html = form_html(form_context(stage_two(), NELINCS, "N"), fillable=True)
+    assert 'name="history_1_action_1"' in html
+
+
+def test_copy_list_comes_from_the_policy(tmp_path: Path) -> None:
+    from formflow.policy import load_policy
+
+    rotherham = load_policy("rotherham")
+    challenge = replace(stage_two(), policy="rotherham")
+    docx, _ = write_next_stage(challenge, rotherham, SETTINGS, tmp_path, today=TODAY)
+    text = docx_text(docx)
+    assert "Head of Service; IRO/CPC; Social Worker; Team Manager" in text
+
+
+def test_typed_text_stays_text_in_docx_pdf_and_html(tmp_path: Path) -> None:
+    challenge = stage_two(concern=TYPED, child=replace(stage_one().child, name="Siôn Llŷr"))
+    challenge = replace(challenge, concern=TYPED)
+    docx, pdf = write_next_stage(challenge, NELINCS, SETTINGS, tmp_path, today=TODAY)
+    assert TYPED in docx_text(docx)
+    fields = PdfReader(pdf).get_fields() or {}
+    assert fields["concern"]["/V"] == TYPED
+    assert fields["child_name"]["/V"] == "Siôn Llŷr"
+    html = form_html(form_context(challenge, NELINCS, "N"), fillable=False)
+    assert "{{ 7*7 }} {% for x in y %} &amp; &lt; &gt; &lt;w:p&gt;" in html
+    resolved = apply(challenge, Respond(TODAY, True, TYPED, "Sam"), NELINCS, SETTINGS.calendar)
+    _, final_pdf = write_final_record(resolved.challenge, NELINCS, SETTINGS, tmp_path, today=TODAY)
+    text = pdf_text(final_pdf)
+    for line in TYPED_PDF.split("\n"):
+        assert line in text
+
+
+def test_pdf_fetches_no_files_and_no_network() -> None:
+    for url in ("file:///etc/passwd", "http://example.invalid/x.png"):
+        with pytest.raises(RenderError, match="fetch"):
+            html_to_pdf(f'<img src="{url}">')
+    assert html_to_pdf('<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">').startswith(b"%PDF")
+
+
+def test_file_names_stay_inside_the_output_folder(tmp_path: Path) -> None:
+    with pytest.raises(RenderError):
+        document_name("../etc/passwd", "form", ".docx")
+    with pytest.raises(RenderError):
+        document_name("PC-2025-7KQ3XM", "../x", ".docx")
+    with pytest.raises(RenderError):
+        inside(tmp_path, "../escape.docx")
+
+
+def test_final_record_is_marked_final_with_when_actions_fall_due(tmp_path: Path) -> None:
+    plan = (Action("Hold the review", dt.date(2025, 11, 20), "Ifan Jenkins"),)
+    answer = Respond(dt.date(2025, 11, 12), True, "Agreed.", "Sam Okafor", actions=plan)
+    resolved = apply(stage_two(), answer, NELINCS, SETTINGS.calendar).challenge
+    docx, pdf = write_final_record(resolved, NELINCS, SETTINGS, tmp_path, today=TODAY)
+    for text in (docx_text(docx), pdf_text(pdf)):
+        assert "FINAL: resolved at Stage 2 on 12 November 2025" in text
+        assert "Action 1 falls due" in text
+        assert "20 November 2025, by Ifan Jenkins" in text
+        assert "Earlier stage 1" in text
+        assert "Hold the review" in text
+
+
+def test_closure_note_says_why(tmp_path: Path) -> None:
+    challenge = replace(
+        stage_two(),
+        child=replace(stage_one().child, legal_status=LegalStatus.CHILD_PROTECTION_PLAN),
+        closure=Closure(
+            dt.date(2025, 12, 1), ClosureKind.CLOSED_UNRESOLVED, "Stage 4 not resolved."
+        ),
+    )
+    docx, pdf = write_closure_note(challenge, NELINCS, SETTINGS, tmp_path, today=TODAY)
+    for text in (docx_text(docx), pdf_text(pdf)):
+        assert "Stage 4 not resolved." in text
+        assert "only for a child in care" in text.replace("\n", " ")
+
+
+def test_no_cafcass_pack_for_a_child_not_in_care(tmp_path: Path) -> None:
+    challenge = replace(
+        stage_two(),
+        child=replace(stage_one().child, legal_status=LegalStatus.CHILD_PROTECTION_PLAN),
+    )
+    with pytest.raises(RenderError, match="only for a child in care"):
+        write_cafcass_pack(challenge, NELINCS, SETTINGS, tmp_path, today=TODAY)
+
+
+def test_cafcass_pack_lists_every_item_and_flags_problems(tmp_path: Path) -> None:
+    folder = tmp_path / "supplied"
+    folder.mkdir()
+    write_form(None, NELINCS, SETTINGS, folder / "1 Care Order.pdf", today=TODAY, pdf=True)
+    (folder / "item-3 review records.docx").write_bytes(b"not a pdf")
+    (folder / "7 care plan.pdf").write_bytes(b"%PDF-1.4 broken")
+    (folder / "~$draft.docx").write_bytes(b"junk")
+    out = tmp_path / "out"
+    paths = write_cafcass_pack(stage_two(), NELINCS, SETTINGS, out, today=TODAY, supplied=folder)
+    names = sorted(p.name for p in paths)
+    assert names == [
+        "PC-2025-7KQ3XM-cafcass-bundle.pdf",
+        "PC-2025-7KQ3XM-cafcass-checklist.docx",
+        "PC-2025-7KQ3XM-cafcass-checklist.pdf",
+        "PC-2025-7KQ3XM-cafcass-iro-report-draft.docx",
+    ]
+    checklist = docx_text(out / "PC-2025-7KQ3XM-cafcass-checklist.docx")
+    assert "1. PROVIDED" in checklist and "2. MISSING" in checklist
+    assert "needs converting to PDF" in checklist
+    assert "cannot be read as a PDF" in checklist
+    assert "Cafcass Legal, initially by telephone" in checklist
+    assert "NOT RECORDED" in checklist
+    bundle = PdfReader(out / "PC-2025-7KQ3XM-cafcass-bundle.pdf")
+    pages = len(bundle.pages)
+    assert [o.title for o in bundle.outline][:2] == [
+        "Index",
+        "1. Final Care Order and final Care Plan filed in proceedings",
+    ]
+    assert len(bundle.outline) == 8
+    assert "MISSING" in bundle.outline[2].title
+    assert f"Page {pages} of {pages}" in bundle.pages[-1].extract_text()
+    report = docx_text(out / "PC-2025-7KQ3XM-cafcass-iro-report-draft.docx")
+    assert "3 November 2025" in report and "Stage 1 raised with Priya Raman" in report
+
+
+def test_every_engine_document_has_a_writer() -> None:
+    assert set(document_writers()) == set(Document)
