@@ -20,7 +20,7 @@ from formflow.register import Register
 from formflow.watch.folders import Home
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from conftest import make_challenge  # noqa: E402
+from conftest import make_challenge
 
 __all__ = ["FakeClock", "make_challenge"]
 

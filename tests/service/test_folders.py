@@ -23,7 +23,11 @@ def test_only_one_of_many_racing_claimers_gets_a_file(tmp_path: Path) -> None:
         barrier = threading.Barrier(4)
         results: list[Path | None] = []
 
-        def racer(path: Path = dropped, barrier: threading.Barrier = barrier) -> None:
+        def racer(
+            path: Path = dropped,
+            barrier: threading.Barrier = barrier,
+            results: list[Path | None] = results,
+        ) -> None:
             barrier.wait()
             results.append(folders.claim(path, home.claims, NOW))
 

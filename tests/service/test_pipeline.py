@@ -3,6 +3,7 @@ duplicates, references, and exactly-once recovery after a crash at every step.""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import logging
@@ -10,14 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from formflow.engine import Document
-from formflow.pipeline import Outcome, Pipeline, chases
-from formflow.policy import load_policy
-from formflow.record import Action, Response
-from formflow.register import Register
-from formflow.config import Settings
-from formflow.watch import folders
 from service_support import (
     CHILD_NAME,
     drop_json,
@@ -26,6 +19,14 @@ from service_support import (
     make_challenge,
     outbox_references,
 )
+
+from formflow.config import Settings
+from formflow.engine import Document
+from formflow.pipeline import Outcome, Pipeline, chases
+from formflow.policy import load_policy
+from formflow.record import Action, Response
+from formflow.register import Register
+from formflow.watch import folders
 
 
 class Crash(BaseException):
@@ -201,10 +202,8 @@ def test_a_crash_at_any_step_ends_exactly_once_after_recovery(
             (inbox / "form.docx").write_bytes(b"garbage")
         with monkeypatch.context() as patch:
             _crash_at(patch, step, after)
-            try:
+            with contextlib.suppress(Crash):
                 pipeline.handle(inbox / "form.docx")
-            except Crash:
-                pass
     with Register(db) as register:  # the restart
         results = fake_pipeline(tmp_path, register).recover()
         assert len(results) <= 1
@@ -294,7 +293,9 @@ def test_chases_is_a_pure_decision() -> None:
     assert [(c.reference, c.overdue, c.reminders) for c in decided] == [
         ("PC-2025-7KQ3XM", True, ())
     ]
-    assert chases([challenge], load_policy, Settings(), dt.date(2025, 11, 10), lambda *_: False) == []
+    assert (
+        chases([challenge], load_policy, Settings(), dt.date(2025, 11, 10), lambda *_: False) == []
+    )
 
 
 def test_every_document_kind_has_a_stand_in() -> None:

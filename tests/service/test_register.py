@@ -9,12 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from service_support import make_challenge
 
+from formflow.calendar import WorkingCalendar
 from formflow.engine import assess
 from formflow.policy import load_policy
 from formflow.register import MIGRATIONS, Register, RegisterError
-from formflow.calendar import WorkingCalendar
-from service_support import make_challenge
 
 AT = dt.datetime(2025, 11, 3, 10, 0)
 

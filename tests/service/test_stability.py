@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from service_support import FakeClock
 
 from formflow.watch.stability import Signature, StabilityTracker
-from service_support import FakeClock
 
 A = Signature(100, 1)
 B = Signature(200, 2)

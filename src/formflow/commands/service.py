@@ -65,6 +65,8 @@ def _logging(verbose: bool) -> None:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("weasyprint").setLevel(logging.WARNING)
+    logging.getLogger("fontTools").setLevel(logging.WARNING)
 
 
 @contextmanager
@@ -227,8 +229,10 @@ def status(home: Path, today: dt.date | None, as_json: bool) -> None:
         click.echo(json.dumps([r.__dict__ for r in rows], indent=2))
         return
     table = Table(title=f"Open challenges ({len(rows)})")
-    for column in ("Reference", "Child", "Stage", "Status", "Responder", "Due"):
+    table.add_column("Reference", no_wrap=True)
+    for column in ("Child", "Stage", "Status", "Responder"):
         table.add_column(column)
+    table.add_column("Due", no_wrap=True)
     for r in rows:
         style = "bold red" if r.overdue else None
         due = f"{r.due} (overdue)" if r.overdue else r.due

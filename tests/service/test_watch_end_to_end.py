@@ -1,0 +1,343 @@
+"""End to end with the real watchdog observers, the real intake and the real renderers.
+
+Forms are made with ``formflow.render.write_form`` from fictional challenges. Waits are
+bounded: every wait polls a condition with a deadline and fails with what it saw.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from service_support import files_in, make_challenge, outbox_references
+
+from formflow.config import Settings
+from formflow.pipeline import Pipeline, Result, Services
+from formflow.policy import load_policy
+from formflow.register import Register
+from formflow.render import write_form
+from formflow.watch.folders import Home
+from formflow.watch.supervisor import Watcher, WatchOptions
+
+pytestmark = pytest.mark.slow
+
+TODAY = dt.date.today()
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class Forms:
+    """Valid forms, each with different content (so different bytes), made once."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.made: list[Path] = []
+
+    def valid(self, n: int) -> Path:
+        while len(self.made) <= n:
+            i = len(self.made)
+            challenge = make_challenge(
+                reference=None,
+                date_of_notification=TODAY,
+                concern=f"Contact plan {i} has not been reviewed since the placement move.",
+            )
+            path = self.folder / f"valid-{i}.docx"
+            write_form(challenge, load_policy("nelincs"), Settings(), path, today=TODAY)
+            self.made.append(path)
+        return self.made[n]
+
+
+@pytest.fixture(scope="module")
+def forms(tmp_path_factory: pytest.TempPathFactory) -> Forms:
+    return Forms(tmp_path_factory.mktemp("forms"))
+
+
+def drop(forms: Forms, inbox: Path, name: str, kind: str, n: int) -> None:
+    """Drop a form: write under a hidden name, then rename in (as a copy program does)."""
+    temporary = inbox / f".{name}.partial"
+    if kind == "valid" or kind == "duplicate":
+        shutil.copyfile(forms.valid(n), temporary)
+    else:
+        temporary.write_bytes(b"PK\x03\x04 this is not a real Word file " + str(n).encode())
+    os.rename(temporary, inbox / name)
+
+
+@dataclass
+class Tally:
+    processed: int
+    rejected: int
+    duplicates: int
+    leftovers: list[str]
+
+
+def tally(home: Home) -> Tally:
+    with Register(home.database) as register:
+        outcomes = [f.outcome for f in register.files()]
+        assert outbox_references(home) == set(register.references())
+        listed = {d.path for d in register.documents()} | {n.path for n in register.notices()}
+    on_disk = {
+        f"{p.parent.name}/{p.name}"
+        for p in home.outbox.glob("*/*")
+        if p.is_file() and not p.parent.name.startswith(".")
+    }
+    assert listed == on_disk
+    archived = [p for p in home.archive.rglob("*") if p.is_file()]
+    rejected = [p for p in files_in(home.rejected) if not p.name.endswith(".errors.txt")]
+    assert outcomes.count("processed") == len(archived)
+    assert outcomes.count("rejected") + outcomes.count("duplicate") == len(rejected)
+    leftovers = [p.name for p in files_in(home.inbox) + files_in(home.claims)]
+    if home.staging.exists():
+        leftovers += [p.name for p in home.staging.iterdir()]
+    return Tally(
+        outcomes.count("processed"),
+        outcomes.count("rejected"),
+        outcomes.count("duplicate"),
+        leftovers,
+    )
+
+
+def accounted(home: Home) -> int:
+    archived = sum(1 for p in home.archive.rglob("*") if p.is_file())
+    rejected = sum(1 for p in files_in(home.rejected) if not p.name.endswith(".errors.txt"))
+    return archived + rejected
+
+
+@pytest.fixture
+def running(tmp_path: Path) -> Iterator[Callable[..., tuple[Home, list[Result]]]]:
+    """Start an in-process watcher thread; stopped and joined at the end of the test."""
+    threads: list[tuple[threading.Thread, threading.Event]] = []
+    failures: list[BaseException] = []
+
+    def start(poll: float | None = None, settle: float = 0.3) -> tuple[Home, list[Result]]:
+        home = Home(tmp_path / "home")
+        home.create()
+        results: list[Result] = []
+        stop = threading.Event()
+
+        def run() -> None:
+            try:
+                with Register(home.database) as register:
+                    pipeline = Pipeline(register, Services(home, Settings()))
+                    options = WatchOptions(
+                        poll_seconds=poll,
+                        settle_seconds=settle,
+                        rescan_seconds=3.0,
+                        supervise_seconds=0.5,
+                        check_seconds=0.05,
+                    )
+                    Watcher(pipeline, options, report=results.append).run(stop)
+            except BaseException as exc:  # surfaced in the test, not lost in the thread
+                failures.append(exc)
+
+        thread = threading.Thread(target=run, name="watcher")
+        thread.start()
+        threads.append((thread, stop))
+        wait_for(home.database.exists, 10, "the watcher to open the register")
+        return home, results
+
+    yield start
+    for thread, stop in threads:
+        stop.set()
+        thread.join(timeout=30)
+        assert not thread.is_alive()
+    assert failures == []
+
+
+@pytest.mark.parametrize("poll", [None, 0.2], ids=["native", "polling"])
+def test_a_file_written_slowly_in_chunks_is_not_read_early(
+    running: Callable[..., tuple[Home, list[Result]]], forms: Forms, poll: float | None
+) -> None:
+    home, results = running(poll=poll, settle=0.6)
+    data = forms.valid(0).read_bytes()
+    target = home.inbox / "slow.docx"
+    chunks = [data[i : i + len(data) // 8 + 1] for i in range(0, len(data), len(data) // 8 + 1)]
+    with target.open("wb") as handle:
+        for chunk in chunks:
+            handle.write(chunk)
+            handle.flush()
+            time.sleep(0.25)
+            assert target.exists(), "claimed while still being written"
+            assert files_in(home.claims) == []
+    wait_for(lambda: accounted(home) == 1, 30, "the slow file to be handled")
+    assert [r.outcome.value for r in results] == ["processed"]
+    assert tally(home).leftovers == []
+
+
+@pytest.mark.parametrize("poll", [None, 0.2], ids=["native", "polling"])
+def test_lock_and_junk_files_are_ignored_and_moved_in_files_are_read(
+    running: Callable[..., tuple[Home, list[Result]]], forms: Forms, poll: float | None
+) -> None:
+    home, results = running(poll=poll)
+    junk = [
+        "~$allenge.docx",
+        ".~lock.challenge.docx#",
+        "~WRL0001.tmp",
+        "._challenge.docx",
+        ".DS_Store",
+        "Thumbs.db",
+        "desktop.ini",
+        "upload.tmp",
+        ".hidden.docx",
+    ]
+    for name in junk:
+        (home.inbox / name).write_bytes(b"junk")
+    (home.inbox / "drafts").mkdir()
+    (home.inbox / "drafts" / "draft.docx").write_bytes(forms.valid(0).read_bytes())
+    # Word saves through a temporary file and a rename: the moved-in name is read.
+    shutil.copyfile(forms.valid(1), home.inbox / "~WRL0002.tmp")
+    os.rename(home.inbox / "~WRL0002.tmp", home.inbox / "saved by word.docx")
+    outside = home.root / "elsewhere.docx"
+    shutil.copyfile(forms.valid(2), outside)
+    os.rename(outside, home.inbox / "moved in.docx")
+    wait_for(lambda: accounted(home) == 2, 30, "the two moved-in forms")
+    time.sleep(0.5)  # a further settle period: the junk must still be untouched
+    assert sorted(r.name for r in results) == ["moved in.docx", "saved by word.docx"]
+    left = {p.name for p in home.inbox.iterdir() if p.is_file()}
+    assert left == set(junk)
+    assert (home.inbox / "drafts" / "draft.docx").exists()
+    assert files_in(home.claims) == []
+
+
+def test_two_hundred_mixed_files_are_each_accounted_for(
+    running: Callable[..., tuple[Home, list[Result]]], forms: Forms
+) -> None:
+    home, results = running(settle=0.2)
+    kinds = ["valid"] * 8 + ["invalid"] * 100 + ["duplicate"] * 92
+    started = time.monotonic()
+    for i, kind in enumerate(kinds):
+        n = i if kind == "valid" else i % 8
+        drop(forms, home.inbox, f"form-{i:03d}.docx", kind, n)
+    wait_for(lambda: accounted(home) == 200, 80, "all 200 files to be handled")
+    elapsed = time.monotonic() - started
+    seen = tally(home)
+    assert seen.leftovers == []
+    assert (seen.processed, seen.rejected, seen.duplicates) == (8, 100, 92)
+    assert seen.processed + seen.rejected + seen.duplicates == 200
+    assert len(results) == 200
+    print(f"200 files in {elapsed:.1f}s")
+
+
+def test_a_dead_observer_is_restarted(
+    running: Callable[..., tuple[Home, list[Result]]], forms: Forms
+) -> None:
+    home, results = running(settle=0.2)
+    time.sleep(0.3)
+    # Simulate watchdog issue #1065: the emitter thread stops without a word.
+    import gc
+
+    watchers = [o for o in gc.get_objects() if isinstance(o, Watcher)]
+    assert watchers
+    supervisor = watchers[-1].supervisor
+    assert supervisor.observer is not None
+    for emitter in list(supervisor.observer.emitters):
+        emitter.stop()
+        emitter.join(timeout=5)
+    wait_for(lambda: supervisor.restarts >= 1, 10, "the observer to be restarted")
+    drop(forms, home.inbox, "after restart.docx", "valid", 3)
+    wait_for(lambda: accounted(home) == 1, 30, "a form dropped after the restart")
+    assert [r.outcome.value for r in results] == ["processed"]
+
+
+# --- separate processes: kill -9, and two watchers on one folder -------------------------
+
+
+def start_watch(home: Path, log: Path) -> subprocess.Popen[bytes]:
+    command = [
+        sys.executable,
+        "-c",
+        "from formflow.cli import main; main()",
+        "watch",
+        "--home",
+        str(home),
+        "--settle",
+        "0.2",
+    ]
+    with log.open("ab") as out:
+        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+
+
+def stop_watch(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def test_kill_9_mid_batch_then_restart_ends_exactly_once(tmp_path: Path, forms: Forms) -> None:
+    home = Home(tmp_path / "home")
+    home.create()
+    log = tmp_path / "watch.log"
+    kinds = ["valid"] * 6 + ["invalid"] * 4 + ["duplicate"] * 4
+    for i, kind in enumerate(kinds):
+        drop(forms, home.inbox, f"form-{i:02d}.docx", kind, i % 6)
+    for kill_after in (2, 6):
+
+        def in_progress(n: int = kill_after) -> bool:
+            return accounted(home) >= n and files_in(home.claims) != []
+
+        process = start_watch(home.root, log)
+        try:
+            wait_for(in_progress, 40, "work in progress to kill")
+        finally:
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=10)
+    process = start_watch(home.root, log)
+    try:
+        wait_for(
+            lambda: accounted(home) == len(kinds) and files_in(home.claims) == [],
+            60,
+            f"every file to be handled after the restart; log:\n{log.read_text()}",
+        )
+    finally:
+        stop_watch(process)
+    seen = tally(home)
+    assert seen.leftovers == []
+    assert (seen.processed, seen.rejected, seen.duplicates) == (6, 4, 4)
+    assert "Tegan" not in log.read_text()
+
+
+def test_two_watchers_on_one_folder_never_process_a_file_twice(
+    tmp_path: Path, forms: Forms
+) -> None:
+    home = Home(tmp_path / "home")
+    home.create()
+    logs = [tmp_path / "a.log", tmp_path / "b.log"]
+    processes = [start_watch(home.root, log) for log in logs]
+    try:
+        kinds = ["valid"] * 6 + ["invalid"] * 16 + ["duplicate"] * 18
+        for i, kind in enumerate(kinds):
+            drop(forms, home.inbox, f"form-{i:02d}.docx", kind, i % 6)
+        wait_for(lambda: accounted(home) == len(kinds), 60, "both watchers to finish")
+    finally:
+        for process in processes:
+            stop_watch(process)
+    seen = tally(home)
+    assert seen.leftovers == []
+    assert (seen.processed, seen.rejected, seen.duplicates) == (6, 16, 18)
+    lines = [
+        line
+        for log in logs
+        for line in log.read_text().splitlines()
+        if " processed " in line or " rejected " in line or " duplicate " in line
+    ]
+    assert len(lines) == len(kinds)
