@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from formflow import __version__
-from formflow.commands import parse, procedure, service
+from formflow.commands import documents, parse, procedure, service
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -28,4 +28,6 @@ main.add_command(procedure.due)
 main.add_command(procedure.policies)
 main.add_command(parse.parse)
 for _command in service.COMMANDS:
+    main.add_command(_command)
+for _command in documents.COMMANDS:
     main.add_command(_command)

@@ -1,0 +1,213 @@
+"""``formflow new``, ``formflow render`` and ``formflow pack``: the documents, from the shell."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import click
+
+from formflow.config import Settings, load_settings
+from formflow.errors import FormflowError
+from formflow.intake import read_form
+from formflow.policy import load_policy
+from formflow.record import (
+    Challenge,
+    Child,
+    LegalStatus,
+    Person,
+    RaisedBy,
+    Role,
+    Stage,
+    new_reference,
+)
+from formflow.render import (
+    write_cafcass_pack,
+    write_closure_note,
+    write_final_record,
+    write_form,
+    write_next_stage,
+)
+from formflow.schema import schema_errors
+
+CONFIG = click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Settings file (default: ./formflow.toml if present).",
+)
+KINDS = {
+    "next-stage": write_next_stage,
+    "final": write_final_record,
+    "closure": write_closure_note,
+    "cafcass": write_cafcass_pack,
+}
+
+
+def _iso(value: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
+
+
+@click.command()
+@click.option("--policy", "policy_id", help="Procedure id (default: the settings' default).")
+@click.option("--pdf", is_flag=True, help="Write a fillable PDF instead of a Word form.")
+@click.option("--child-name", help="Pre-fill: the child's full name.")
+@click.option("--child-dob", help="Pre-fill: the child's date of birth, YYYY-MM-DD.")
+@click.option("--case-number", help="Pre-fill: the LCS/case number.")
+@click.option(
+    "--legal-status",
+    type=click.Choice([s.value for s in LegalStatus]),
+    default=LegalStatus.CHILD_IN_CARE.value,
+    show_default=True,
+)
+@click.option("--raised-by", help="Pre-fill: the IRO or CP chair raising the challenge.")
+@click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.IRO.value)
+@click.option("--stage", type=click.Choice([s.value for s in Stage]), default=Stage.ONE.value)
+@click.option("--to", "addressed_to", help="Pre-fill: the manager the challenge goes to.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@CONFIG
+def new(
+    policy_id: str | None,
+    pdf: bool,
+    child_name: str | None,
+    child_dob: str | None,
+    case_number: str | None,
+    legal_status: str,
+    raised_by: str | None,
+    role: str,
+    stage: str,
+    addressed_to: str | None,
+    output: Path,
+    config: Path | None,
+) -> None:
+    """Write a challenge form with a new reference: blank, or pre-filled from the options.
+
+    A form is pre-filled when the child's name, date of birth, case number and the person
+    raising it are all given; otherwise only the reference and procedure are filled.
+
+    \b
+    Example:
+      formflow new -o challenge.docx
+      formflow new --policy rotherham --pdf --child-name "Tegan Example" \\
+        --child-dob 2014-02-09 --case-number LCS-000123 --raised-by "Morwenna Pentreath" \\
+        --role IRO --stage 1 -o challenge.pdf
+    """
+    try:
+        settings = load_settings(config)
+        policy = load_policy(policy_id or settings.default_policy)
+        today = dt.date.today()
+        reference = new_reference(today.year)
+        challenge = None
+        dob = _iso(child_dob)
+        if child_name and dob and case_number and raised_by:
+            challenge = Challenge(
+                reference=reference,
+                policy=policy.id,
+                date_of_notification=today,
+                raised_by=RaisedBy(raised_by, Role(role)),
+                child=Child(child_name, dob, case_number, LegalStatus(legal_status)),
+                stage=Stage(stage),
+                concern="",
+            )
+            if addressed_to:
+                challenge = replace(
+                    challenge,
+                    addressed_to=Person(addressed_to, policy.stage(Stage(stage)).responder),
+                )
+        written = write_form(challenge, policy, settings, output, today=today, pdf=pdf)
+        if challenge is None:
+            click.echo(f"Blank form written to {written}; its reference is given on intake.")
+        else:
+            click.echo(f"Form {reference} written to {written}.")
+    except (FormflowError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _load_challenge(record: Path | None, form: Path | None, settings: Settings) -> Challenge:
+    if (record is None) == (form is None):
+        raise click.UsageError("Give exactly one of --from FILE.json or --form FILE.")
+    if form is not None:
+        return read_form(form, settings=settings)
+    assert record is not None
+    try:
+        data = json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise click.ClickException(
+            f"Cannot read {record.name} as a challenge record: {exc}"
+        ) from exc
+    errors = schema_errors("challenge", data)
+    if errors:
+        raise click.ClickException(
+            f"{record.name} is not a valid challenge record: "
+            + "; ".join(e.message for e in errors)
+        )
+    return Challenge.from_dict(data)
+
+
+@click.command()
+@click.option("--from", "record", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--form", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--kind", type=click.Choice(sorted(KINDS)), default="next-stage", show_default=True)
+@click.option("-o", "--outdir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@CONFIG
+def render(
+    record: Path | None, form: Path | None, kind: str, outdir: Path, config: Path | None
+) -> None:
+    """Write a challenge's documents, from a record (JSON) or a completed form.
+
+    \b
+    Example:
+      formflow render --from PC-2025-7KQ3XM.json --kind next-stage -o outbox/
+      formflow render --form inbox/challenge.docx --kind cafcass -o outbox/
+    """
+    try:
+        settings = load_settings(config)
+        challenge = _load_challenge(record, form, settings)
+        policy = load_policy(challenge.policy)
+        for path in KINDS[kind](challenge, policy, settings, outdir, today=dt.date.today()):
+            click.echo(str(path))
+    except FormflowError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--challenge",
+    "record",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="The challenge: a record (.json) or a completed form (.docx, .pdf).",
+)
+@click.option("-o", "--outdir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@CONFIG
+def pack(folder: Path, record: Path, outdir: Path, config: Path | None) -> None:
+    """Build the CAFCASS referral pack from the IRO's folder of documents.
+
+    Name each file, or its sub-folder, starting with its item number 1 to 7 (for example
+    "1 Care Order.pdf", "item-3 review records.pdf", "5 wishes/letter.pdf"). Only PDFs go
+    into the bundle; the checklist marks every item provided or MISSING and lists files
+    that need converting to PDF or cannot be read.
+
+    \b
+    Example:
+      formflow pack "S:/Challenges/PC-2025-7KQ3XM/CAFCASS" --challenge PC-2025-7KQ3XM.json -o outbox/
+    """
+    try:
+        settings = load_settings(config)
+        is_form = record.suffix.lower() in {".docx", ".pdf"}
+        challenge = _load_challenge(
+            None if is_form else record, record if is_form else None, settings
+        )
+        policy = load_policy(challenge.policy)
+        written = write_cafcass_pack(
+            challenge, policy, settings, outdir, today=dt.date.today(), supplied=folder
+        )
+        for path in written:
+            click.echo(str(path))
+    except FormflowError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+COMMANDS = (new, render, pack)
