@@ -24,7 +24,7 @@ from formflow.config import Settings
 from formflow.engine import Document
 from formflow.pipeline import Outcome, Pipeline, chases
 from formflow.policy import load_policy
-from formflow.record import Action, Response
+from formflow.record import Action, Challenge, Response
 from formflow.register import Register
 from formflow.watch import folders
 
@@ -44,7 +44,7 @@ def register(db: Path) -> Iterator[Register]:
         yield r
 
 
-def new_form(**overrides: object) -> object:
+def new_form(**overrides: object) -> Challenge:
     return make_challenge(reference=None, **overrides)
 
 

@@ -71,7 +71,8 @@ def _logging(verbose: bool) -> None:
 
 @contextmanager
 def _opened(home_dir: Path, *, create: bool = True) -> Iterator[Context]:
-    os.umask(0o077)  # children's records: everything written is the service account's only
+    if create:
+        os.umask(0o077)  # children's records: everything written is the service account's only
     home = Home(home_dir.resolve())
     try:
         settings = load_settings(home=home.root)

@@ -1,0 +1,186 @@
+"""Covering emails: recipients by role, no child's name in the subject, attachments, and
+sending through a small local SMTP server when [smtp] is configured."""
+
+from __future__ import annotations
+
+import datetime as dt
+import socketserver
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from service_support import CHILD_NAME, drop_json, fake_pipeline, make_challenge
+
+from formflow.config import Settings
+from formflow.engine import Document
+from formflow.notices import (
+    covering_email,
+    initials,
+    read_eml,
+    recipients_for,
+    reminder_email,
+    send,
+    smtp_settings,
+)
+from formflow.policy import load_policy
+from formflow.record import Action
+from formflow.register import Register
+
+DIRECTORY = {
+    "directory": {"Team Manager": "cic-tm@northtown.example", "IRO": "iro@northtown.example"}
+}
+
+
+def test_initials_only() -> None:
+    assert initials("Tegan Example") == "T.E."
+    assert initials("Mary-Jane o'Neill Smith") == "M.J.O.S."
+
+
+@pytest.mark.parametrize("kind", list(Document))
+def test_no_child_name_in_the_subject_and_initials_in_the_body(
+    tmp_path: Path, kind: Document
+) -> None:
+    attachment = tmp_path / "PC-2025-7KQ3XM-stage-1-form.docx"
+    attachment.write_bytes(b"docx bytes")
+    message = covering_email(
+        make_challenge(),
+        load_policy("nelincs"),
+        Settings(raw=DIRECTORY),
+        kind,
+        [attachment],
+        summary="Raised at Stage 1.",
+        due="2025-11-10",
+    )
+    subject = str(message["Subject"])
+    assert subject.startswith("PC-2025-7KQ3XM Stage 1:")
+    for part in CHILD_NAME.split():
+        assert part not in subject
+    body = message.get_body(("plain",))
+    assert body is not None
+    text = body.get_content()
+    assert "T.E." in text and CHILD_NAME not in text and "Tegan" not in text
+    assert [a.get_filename() for a in message.iter_attachments()] == [attachment.name]
+
+
+def test_recipients_follow_the_policy_and_the_directory() -> None:
+    challenge = make_challenge()
+    policy = load_policy("nelincs")
+    who = recipients_for(Document.NEXT_STAGE_FORM, challenge, policy)
+    assert who.to == ("Team Manager",)
+    assert "IRO" in who.cc
+    message = covering_email(
+        challenge, policy, Settings(raw=DIRECTORY), Document.NEXT_STAGE_FORM, [], summary="x"
+    )
+    assert str(message["To"]) == "Team Manager <cic-tm@northtown.example>"
+    assert "IRO <iro@northtown.example>" in str(message["Cc"])
+
+
+def test_a_role_without_an_address_is_named_and_sends_nowhere() -> None:
+    message = covering_email(
+        make_challenge(), load_policy("nelincs"), Settings(), Document.FINAL_RECORD, [], summary="x"
+    )
+    assert str(message["To"]) == "IRO:;"
+    assert "From" not in message  # drafts: the sender's own mail client fills it in
+
+
+def test_the_reminder_names_the_action_not_the_child() -> None:
+    action = Action("Review the pathway plan", dt.date(2025, 11, 20), "Priya Raman")
+    message = reminder_email(make_challenge(), load_policy("nelincs"), Settings(), action)
+    assert "agreed action due" in str(message["Subject"])
+    assert CHILD_NAME not in message.as_string()
+
+
+class _Smtp(socketserver.StreamRequestHandler):
+    """Just enough SMTP for smtplib: no TLS, no auth; keeps what it was sent."""
+
+    received: list[tuple[list[str], bytes]]
+
+    def handle(self) -> None:
+        self.connection.settimeout(10)
+        recipients: list[str] = []
+        self.wfile.write(b"220 test ESMTP\r\n")
+        while line := self.rfile.readline():
+            verb = line[:4].upper()
+            if verb in {b"EHLO", b"HELO"}:
+                self.wfile.write(b"250 test\r\n")
+            elif verb == b"MAIL":
+                self.wfile.write(b"250 ok\r\n")
+            elif verb == b"RCPT":
+                recipients.append(line.split(b"<", 1)[1].split(b">", 1)[0].decode())
+                self.wfile.write(b"250 ok\r\n")
+            elif verb == b"DATA":
+                self.wfile.write(b"354 go\r\n")
+                data = b""
+                while (chunk := self.rfile.readline()) not in {b".\r\n", b""}:
+                    data += chunk
+                type(self).received.append((recipients, data))
+                recipients = []
+                self.wfile.write(b"250 queued\r\n")
+            elif verb == b"QUIT":
+                self.wfile.write(b"221 bye\r\n")
+                return
+            else:
+                self.wfile.write(b"250 ok\r\n")
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[int, list[tuple[list[str], bytes]]]]:
+    received: list[tuple[list[str], bytes]] = []
+    handler = type("Handler", (_Smtp,), {"received": received})
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield server.server_address[1], received
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_drafts_are_sent_over_smtp_once_when_configured(
+    tmp_path: Path, smtp_server: tuple[int, list[tuple[list[str], bytes]]]
+) -> None:
+    port, received = smtp_server
+    raw = {
+        **DIRECTORY,
+        "smtp": {
+            "host": "127.0.0.1",
+            "port": port,
+            "from": "formflow@northtown.example",
+            "starttls": False,
+        },
+    }
+    settings = Settings(raw=raw)
+    assert smtp_settings(settings) is not None
+    with Register(tmp_path / "var" / "formflow.db") as register:
+        pipeline = fake_pipeline(tmp_path, register, settings=settings)
+        result = pipeline.handle(
+            drop_json(pipeline.home.inbox, "a.docx", make_challenge(reference=None))
+        )
+        assert pipeline.send_notices() == 1
+        assert pipeline.send_notices() == 0  # marked sent: never twice
+        notice = register.notices(result.reference)[0]
+        assert notice.sent_at is not None
+    assert len(received) == 1
+    recipients, data = received[0]
+    assert recipients == ["cic-tm@northtown.example", "iro@northtown.example"]
+    assert b"Tegan" not in data
+    eml = read_eml(tmp_path / "outbox" / notice.path)
+    assert str(eml["Subject"]).startswith(f"{result.reference} Stage 1")
+
+
+def test_a_draft_with_no_address_is_not_sent(
+    smtp_server: tuple[int, list[tuple[list[str], bytes]]],
+) -> None:
+    port, received = smtp_server
+    settings = Settings(raw={"smtp": {"host": "127.0.0.1", "port": port, "starttls": False}})
+    message = covering_email(
+        make_challenge(), load_policy("nelincs"), settings, Document.FINAL_RECORD, [], summary="x"
+    )
+    smtp = smtp_settings(settings)
+    assert smtp is not None
+    assert send(message, smtp) == []
+    assert received == []

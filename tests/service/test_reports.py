@@ -1,0 +1,189 @@
+"""Status rows, the tracking spreadsheet and the yearly figures, from records alone; and
+the commands over a register."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from openpyxl import load_workbook
+from service_support import CHILD_NAME, make_challenge
+
+from formflow.calendar import WorkingCalendar
+from formflow.cli import main
+from formflow.commands.service import COMMANDS
+from formflow.engine import assess
+from formflow.policy import load_policy
+from formflow.record import (
+    Cafcass,
+    Challenge,
+    Closure,
+    ClosureKind,
+    Stage,
+    StageOutcome,
+    StageRecord,
+)
+from formflow.register import Register
+from formflow.reports import (
+    EXPORT_COLUMNS,
+    export_rows,
+    status_rows,
+    write_csv,
+    write_xlsx,
+    year_report,
+)
+
+CAL = WorkingCalendar()
+TODAY = dt.date(2025, 11, 20)
+
+
+def records() -> list[Challenge]:
+    open_overdue = make_challenge(reference="PC-2025-AAAAAA", themes=frozenset({"placement"}))
+    resolved_fast = make_challenge(
+        reference="PC-2025-BBBBBB",
+        themes=frozenset({"placement", "voice_of_child"}),
+        closure=Closure(dt.date(2025, 11, 7), ClosureKind.RESOLVED, "Resolved at Stage 1."),
+    )
+    resolved_slow = make_challenge(
+        reference="PC-2025-CCCCCC",
+        stage=Stage.TWO,
+        date_of_notification=dt.date(2025, 12, 1),
+        history=(StageRecord(Stage.ONE, dt.date(2025, 10, 1), StageOutcome.NOT_RESOLVED),),
+        closure=Closure(dt.date(2025, 12, 3), ClosureKind.RESOLVED, "Resolved at Stage 2."),
+    )
+    referred = make_challenge(
+        reference="PC-2025-DDDDDD",
+        cafcass=Cafcass(requested=True, request_date=dt.date(2025, 11, 5)),
+        closure=Closure(dt.date(2025, 11, 5), ClosureKind.REFERRED_TO_CAFCASS, "Referred."),
+    )
+    last_year = make_challenge(reference="PC-2024-EEEEEE", date_of_notification=dt.date(2024, 6, 3))
+    return [open_overdue, resolved_fast, resolved_slow, referred, last_year]
+
+
+def test_status_lists_open_challenges_with_overdue_marked() -> None:
+    rows = status_rows(records(), load_policy, CAL, TODAY)
+    assert [(r.reference, r.overdue) for r in rows] == [
+        ("PC-2024-EEEEEE", True),
+        ("PC-2025-AAAAAA", True),
+    ]
+    assert rows[1].child == "T.E." and rows[1].responder == "Team Manager"
+    assert rows[1].due == "2025-11-10"
+
+
+def test_the_year_report_figures() -> None:
+    report = year_report(records(), 2025, CAL)
+    assert report.raised == 4
+    assert report.resolved_by_stage == {"Stage 1": 1, "Stage 2": 1}
+    assert report.still_open == 1
+    assert report.cafcass_referrals == 1
+    assert report.themes == {
+        "Inadequate voice of the child/young person": 1,
+        "Placement concerns": 2,
+    }
+    fast = CAL.working_days_between(dt.date(2025, 11, 3), dt.date(2025, 11, 7))
+    slow = CAL.working_days_between(dt.date(2025, 10, 1), dt.date(2025, 12, 3))
+    assert (fast, slow) == (4, 45)
+    assert report.median_working_days_to_resolve == (fast + slow) / 2
+    assert report.resolved_within_timescale == 0.5
+    assert year_report(records(), 2030, CAL).median_working_days_to_resolve is None
+
+
+def test_the_spreadsheet_has_initials_and_case_number_never_the_name(tmp_path: Path) -> None:
+    rows = export_rows(records(), load_policy, CAL, TODAY)
+    csv_path = write_csv(rows, tmp_path / "out" / "challenges.csv")
+    xlsx_path = write_xlsx(rows, tmp_path / "out" / "challenges.xlsx")
+    with csv_path.open(encoding="utf-8-sig", newline="") as handle:
+        table = list(csv.reader(handle))
+    assert tuple(table[0]) == EXPORT_COLUMNS
+    first = dict(zip(EXPORT_COLUMNS, table[1], strict=True))
+    assert first["Reference"] == "PC-2024-EEEEEE"
+    by_reference = {r[0]: dict(zip(EXPORT_COLUMNS, r, strict=True)) for r in table[1:]}
+    fast = by_reference["PC-2025-BBBBBB"]
+    assert fast["Child initials"] == "T.E." and fast["Case number"] == "LCS-000123"
+    assert fast["Status"] == "resolved" and fast["Closed"] == "2025-11-07"
+    assert fast["Themes"] == "Placement concerns; Inadequate voice of the child/young person" or (
+        fast["Themes"] == "Inadequate voice of the child/young person; Placement concerns"
+    )
+    assert by_reference["PC-2025-CCCCCC"]["Date raised"] == "2025-10-01"
+    assert CHILD_NAME not in csv_path.read_text(encoding="utf-8-sig")
+    sheet = load_workbook(xlsx_path).active
+    assert sheet is not None
+    assert [c.value for c in sheet[1]] == list(EXPORT_COLUMNS)
+    assert sheet.max_row == len(rows) + 1
+
+
+# --- the commands --------------------------------------------------------------------
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    with Register(tmp_path / "var" / "formflow.db") as register:
+        for challenge in records():
+            policy = load_policy(challenge.policy)
+            register.save_challenge(
+                challenge, assess(challenge, policy, CAL, TODAY), dt.datetime(2025, 11, 3, 9)
+            )
+            register.add_event(
+                challenge.reference,
+                "transition",
+                dt.datetime(2025, 11, 3, 9),
+                message="Raised at Stage 1.",
+            )
+    return tmp_path
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c.name or "")
+def test_every_command_has_help_with_an_example_and_home(command: object) -> None:
+    import click
+
+    assert isinstance(command, click.Command)
+    result = CliRunner().invoke(main, [str(command.name), "--help"])
+    assert result.exit_code == 0
+    assert "Example:" in result.output and "--home" in result.output
+
+
+def test_status_json_and_table(home: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["status", "--home", str(home), "--json", "--today", "2025-11-20"]
+    )
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert [r["reference"] for r in rows] == ["PC-2024-EEEEEE", "PC-2025-AAAAAA"]
+    table = CliRunner().invoke(main, ["status", "--home", str(home), "--today", "2025-11-20"])
+    assert "PC-2025-AAAAAA" in table.output and "Tegan" not in table.output
+
+
+def test_show_export_report(home: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    shown = runner.invoke(main, ["show", "PC-2025-CCCCCC", "--home", str(home)])
+    assert shown.exit_code == 0, shown.output
+    assert "2025-10-01  Stage 1 raised; ended not resolved" in shown.output
+    assert "Tegan" not in shown.output
+    missing = runner.invoke(main, ["show", "PC-2025-ZZZZZZ", "--home", str(home)])
+    assert missing.exit_code == 1 and "no challenge" in missing.output
+    out = tmp_path / "export.xlsx"
+    exported = runner.invoke(main, ["export", "--home", str(home), "--xlsx", str(out)])
+    assert exported.exit_code == 0 and out.exists()
+    reported = runner.invoke(main, ["report", "--home", str(home), "--year", "2025", "--json"])
+    assert json.loads(reported.output)["raised"] == 4
+
+
+def test_commands_on_an_empty_folder_say_what_to_do(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["status", "--home", str(tmp_path)])
+    assert result.exit_code == 1 and "formflow watch" in result.output
+
+
+def test_a_record_round_trips_through_the_register() -> None:
+    challenge = dataclasses.replace(records()[2])
+    with Register(":memory:") as register:
+        register.save_challenge(
+            challenge,
+            assess(challenge, load_policy("nelincs"), CAL, TODAY),
+            dt.datetime(2025, 12, 3),
+        )
+        assert register.challenge("PC-2025-CCCCCC") == challenge
