@@ -13,12 +13,13 @@ them are collected and raised together as ``RejectedForm``.
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 from pathlib import Path
 
 from formflow import form
 from formflow.config import Settings
 from formflow.errors import PolicyError, RejectedForm
-from formflow.intake.catalogue import RawForm, is_known_tag, label_index
+from formflow.intake.catalogue import RawForm, is_known_tag, prerequisite_index
 from formflow.intake.docx_reader import read_docx
 from formflow.intake.labels import Block, read_labels
 from formflow.intake.normalise import build_record, clean_line
@@ -34,6 +35,7 @@ from formflow.intake.safety import (
 from formflow.intake.validate import rule_problems, schema_problems
 from formflow.policy import Policy, load_policy
 from formflow.record import Challenge
+from formflow.resources import policies_dir
 
 __all__ = ["ACCEPTED_SUFFIXES", "MAX_FILE_BYTES", "accepts", "read_form", "read_form_bytes"]
 
@@ -143,9 +145,9 @@ def _policy(
     typed = raw.get("policy")
     on_form = clean_line(typed).lower() if isinstance(typed, str) else ""
     if policy_id or not on_form:
-        return load_policy(policy_id or settings.default_policy), []
+        return _load_policy(policy_id or settings.default_policy), []
     try:
-        return load_policy(on_form), []
+        return _load_policy(on_form), []
     except PolicyError as exc:
         label = form.HEADER_FIELDS[1].label
         return None, [f"'{label}' has '{on_form}', which formflow does not know. {exc}"]
@@ -154,5 +156,20 @@ def _policy(
 def _prerequisite_labels(document: list[Block], policy: Policy | None) -> dict[str, str]:
     """The CAFCASS prerequisite rows, whose labels come from the procedure, not the form."""
     assert policy is not None
-    fields = [form.prerequisite_field(p.id, p.label) for p in policy.cafcass.prerequisites]
-    return read_labels(document, label_index(fields), structure=False)
+    index = prerequisite_index(policy.cafcass.prerequisites)
+    return read_labels(document, index, structure=False)
+
+
+def _load_policy(policy_id: str) -> Policy:
+    """A procedure, read again only when its file changes (validating it costs milliseconds)."""
+    directory = policies_dir()
+    try:
+        stamp = (directory / f"{policy_id}.json").stat().st_mtime_ns
+    except OSError:
+        stamp = 0
+    return _cached_policy(directory, policy_id, stamp)
+
+
+@lru_cache(maxsize=32)
+def _cached_policy(directory: Path, policy_id: str, stamp: int) -> Policy:
+    return load_policy(policy_id, directory)

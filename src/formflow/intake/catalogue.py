@@ -16,6 +16,7 @@ from functools import cache
 
 from formflow import form
 from formflow.form import Field
+from formflow.policy import Prerequisite
 
 RawForm = dict[str, str | bool]
 """Field values as read from a file, by tag: text as typed, or a checkbox's state."""
@@ -33,7 +34,7 @@ def normalise_label(text: str) -> str:
     return _NOT_WORD.sub(" ", _APOSTROPHES.sub("", text.lower())).strip()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LabelIndex:
     """Normalised label (and alias) to field, for one table's or the whole form's fields."""
 
@@ -59,7 +60,10 @@ class LabelIndex:
             # The ratio can never exceed this bound; skipping early keeps matching cheap.
             if 2 * min(len(key), len(label)) / (len(key) + len(label)) < FUZZY_THRESHOLD:
                 continue
-            ratio = SequenceMatcher(None, key, label).ratio()
+            matcher = SequenceMatcher(None, key, label, autojunk=False)
+            if matcher.quick_ratio() < FUZZY_THRESHOLD:
+                continue
+            ratio = matcher.ratio()
             if ratio >= FUZZY_THRESHOLD:
                 scored.append((ratio, candidate))
         scored.sort(key=lambda pair: pair[0], reverse=True)
@@ -100,6 +104,12 @@ def main_index() -> LabelIndex:
 @cache
 def history_index(entry: int) -> LabelIndex:
     return label_index(form.history_fields(entry))
+
+
+@cache
+def prerequisite_index(prerequisites: tuple[Prerequisite, ...]) -> LabelIndex:
+    """The CAFCASS prerequisite rows of one procedure, whose labels the procedure sets."""
+    return label_index(form.prerequisite_field(p.id, p.label) for p in prerequisites)
 
 
 def action_tags(row: int, history_entry: int | None = None) -> tuple[str, str, str]:

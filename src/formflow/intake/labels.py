@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 from formflow.form import MAX_ACTIONS, MAX_HISTORY, Field, FieldKind
 from formflow.intake.catalogue import LabelIndex, action_tags, history_index, normalise_label
@@ -78,8 +79,9 @@ def _record(found: dict[str, str], tag: str, value: str) -> None:
         found[tag] = value
 
 
+@lru_cache(maxsize=16384)
 def label_in(text: str, index: LabelIndex) -> LabelHit | None:
-    """The field whose label opens ``text``.
+    """The field whose label opens ``text`` (cached: every form repeats the same labels).
 
     A label may run over several lines ("From:" then "(Allocated ... Chair/IRO)"). The
     longest run of lines that matches exactly wins; failing that, the shortest that
