@@ -26,10 +26,9 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-# Until the watcher lands, `make run` demonstrates the deadline calculator.
+# The main job: watch ./inbox, write to ./outbox, keep the register in ./var.
 run: $(STAMP) system-packages
-	$(BIN)/formflow policies list
-	$(BIN)/formflow due --policy nelincs --stage 1 --from $$(date +%F)
+	$(BIN)/formflow watch --home .
 
 test: $(STAMP) system-packages
 	$(BIN)/ruff check src tests bench
