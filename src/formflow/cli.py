@@ -1,19 +1,57 @@
 """The ``formflow`` command: thin over the library.
 
 Each command parses its options, calls the library and turns ``FormflowError`` into
-"Error: ..." on stderr with exit status 1. Command groups live beside their library
-modules' names in ``formflow.commands``; this module only assembles them.
+"Error: ..." on stderr with exit status 1. Commands live in ``formflow.commands`` and are
+imported only when run: the document commands pull in WeasyPrint (about a second), which
+``formflow status`` or ``formflow due`` should not wait for, and the PDF reader's worker
+process re-imports this module.
 """
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
 from formflow import __version__
-from formflow.commands import documents, parse, procedure, service
+
+COMMANDS: dict[str, str] = {
+    "due": "formflow.commands.procedure:due",
+    "policies": "formflow.commands.procedure:policies",
+    "parse": "formflow.commands.parse:parse",
+    "new": "formflow.commands.documents:new",
+    "render": "formflow.commands.documents:render",
+    "pack": "formflow.commands.documents:pack",
+    "watch": "formflow.commands.service:watch",
+    "process": "formflow.commands.service:process",
+    "tick": "formflow.commands.service:tick",
+    "status": "formflow.commands.service:status",
+    "show": "formflow.commands.service:show",
+    "export": "formflow.commands.service:export",
+    "report": "formflow.commands.service:report",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class LazyGroup(click.Group):
+    """A group whose sub-commands are imported on first use, from ``COMMANDS``."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, attribute = target.split(":")
+        command = getattr(importlib.import_module(module), attribute)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="formflow")
 def main() -> None:
     """formflow: professional challenges in children's services, from form to deadline.
@@ -24,10 +62,5 @@ def main() -> None:
     """
 
 
-main.add_command(procedure.due)
-main.add_command(procedure.policies)
-main.add_command(parse.parse)
-for _command in service.COMMANDS:
-    main.add_command(_command)
-for _command in documents.COMMANDS:
-    main.add_command(_command)
+if __name__ == "__main__":
+    main()

@@ -15,8 +15,7 @@ from openpyxl import load_workbook
 from service_support import CHILD_NAME, make_challenge
 
 from formflow.calendar import WorkingCalendar
-from formflow.cli import main
-from formflow.commands.service import COMMANDS
+from formflow.cli import COMMANDS, main
 from formflow.engine import assess
 from formflow.policy import load_policy
 from formflow.record import (
@@ -137,12 +136,14 @@ def home(tmp_path: Path) -> Path:
     return tmp_path
 
 
-@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: c.name or "")
-def test_every_command_has_help_with_an_example_and_home(command: object) -> None:
-    import click
+SERVICE_COMMANDS = [
+    name for name, target in COMMANDS.items() if target.startswith("formflow.commands.service:")
+]
 
-    assert isinstance(command, click.Command)
-    result = CliRunner().invoke(main, [str(command.name), "--help"])
+
+@pytest.mark.parametrize("command", SERVICE_COMMANDS)
+def test_every_command_has_help_with_an_example_and_home(command: str) -> None:
+    result = CliRunner().invoke(main, [command, "--help"])
     assert result.exit_code == 0
     assert "Example:" in result.output and "--home" in result.output
 

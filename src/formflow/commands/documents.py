@@ -208,6 +208,3 @@ def pack(folder: Path, record: Path, outdir: Path, config: Path | None) -> None:
             click.echo(str(path))
     except FormflowError as exc:
         raise click.ClickException(str(exc)) from exc
-
-
-COMMANDS = (new, render, pack)

@@ -323,6 +323,3 @@ def report(home: Path, year: int, as_json: bool) -> None:
         )
     for theme, count in figures.themes.items():
         click.echo(f"  theme: {theme}: {count}")
-
-
-COMMANDS = (watch, process, tick, status, show, export, report)
