@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from conftest import make_challenge
 from formflow.record import (
     REFERENCE_PATTERN,
@@ -67,3 +69,19 @@ def test_schema_rejects_a_month_first_date_and_an_unknown_stage() -> None:
     paths = {tuple(e.absolute_path) for e in schema_errors("challenge", data)}
     assert ("date_of_notification",) in paths
     assert ("stage",) in paths
+
+
+@pytest.mark.parametrize(
+    ("outcome", "resolved"),
+    [
+        (StageOutcome.RESOLVED, True),
+        (StageOutcome.ACTIONS_NOT_IMPLEMENTED, True),
+        (StageOutcome.NOT_RESOLVED, False),
+        (StageOutcome.RESPONSE_OVERDUE, None),
+        (StageOutcome.BYPASSED, None),
+    ],
+)
+def test_an_earlier_stage_outcome_implies_its_answer(
+    outcome: StageOutcome, resolved: bool | None
+) -> None:
+    assert outcome.response_resolved is resolved

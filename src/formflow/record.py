@@ -56,6 +56,16 @@ class StageOutcome(StrEnum):
     ACTIONS_NOT_IMPLEMENTED = "actions not implemented"
     BYPASSED = "bypassed"
 
+    @property
+    def response_resolved(self) -> bool | None:
+        """Whether the stage's response said resolved, as its outcome implies: agreed
+        actions can only go unimplemented after a response that resolved the stage."""
+        return {
+            StageOutcome.RESOLVED: True,
+            StageOutcome.ACTIONS_NOT_IMPLEMENTED: True,
+            StageOutcome.NOT_RESOLVED: False,
+        }.get(self)
+
 
 THEMES: dict[str, str] = {
     "voice_of_child": "Inadequate voice of the child/young person",

@@ -162,7 +162,7 @@ EXPECTED_NEXT_STAGE = replace(
             concern="The pathway plan has not been reviewed.",
             actions=(Action("Review the pathway plan", dt.date(2025, 12, 1), "Ifan Jenkins"),),
             response=Response(
-                "We will review it next month.", dt.date(2025, 11, 7), "Priya Raman", None
+                "We will review it next month.", dt.date(2025, 11, 7), "Priya Raman", False
             ),
         ),
     ),

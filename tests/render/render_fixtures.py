@@ -13,7 +13,7 @@ from conftest import make_challenge
 from formflow.config import Settings
 from formflow.engine import Respond, apply
 from formflow.policy import load_policy
-from formflow.record import Action, Challenge, Person, StageRecord
+from formflow.record import Action, Challenge, Person
 
 TODAY = dt.date(2025, 11, 7)
 SETTINGS = Settings(council_name="Northtown Council")
@@ -35,17 +35,6 @@ def stage_two(**overrides: object) -> Challenge:
     answer = Respond(TODAY, False, "We cannot agree the plan.\nA second line.", "Priya Raman")
     moved = apply(stage_one(**overrides), answer, NELINCS, SETTINGS.calendar).challenge
     return replace(moved, addressed_to=Person("Sam Okafor", moved.addressed_to.role))
-
-
-def as_form_carries(challenge: Challenge) -> Challenge:
-    """The record as a form can carry it: form.py has no field for an earlier stage's
-    resolved flag, so the reader gives None there (its outcome field says it)."""
-
-    def entry(h: StageRecord) -> StageRecord:
-        response = replace(h.response, resolved=None) if h.response else None
-        return replace(h, response=response)
-
-    return replace(challenge, history=tuple(entry(h) for h in challenge.history))
 
 
 def document_xml(path: Path) -> str:

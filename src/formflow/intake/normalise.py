@@ -362,12 +362,14 @@ def _stage_record(values: FormValues, entry: int) -> dict[str, Any]:
         form.history_fields(entry)
     )
     where = f" in earlier stage {entry}"
+    outcome = _history_outcome(values, outcome_f, where)
     response = {
         "text": values.text(response_f),
         "date": iso(values.date(date_f, where=where)),
         "by": values.text(by_f),
-        "resolved": None,
     }
+    # The form has no tick for an earlier stage's answer: its outcome says it.
+    response["resolved"] = StageOutcome(outcome).response_resolved if outcome else None
     return {
         "stage": _history_stage(values, stage_f, where),
         "raised_on": iso(values.date(raised_f, required=True, where=where)),
@@ -375,8 +377,8 @@ def _stage_record(values: FormValues, entry: int) -> dict[str, Any]:
         "addressed_to": _person(values, to_f, role_f),
         "concern": values.text(concern_f),
         "actions": _actions(values, lambda row: form.history_action_fields(entry, row), where),
-        "response": response if any(response.values()) else None,
-        "outcome": _history_outcome(values, outcome_f, where),
+        "response": response if any(v is not None for v in response.values()) else None,
+        "outcome": outcome,
     }
 
 
