@@ -363,13 +363,13 @@ def _stage_record(values: FormValues, entry: int) -> dict[str, Any]:
     )
     where = f" in earlier stage {entry}"
     outcome = _history_outcome(values, outcome_f, where)
-    response = {
+    # The form has no tick for an earlier stage's answer: its outcome says it.
+    response: dict[str, str | bool | None] = {
         "text": values.text(response_f),
         "date": iso(values.date(date_f, where=where)),
         "by": values.text(by_f),
+        "resolved": StageOutcome(outcome).response_resolved if outcome else None,
     }
-    # The form has no tick for an earlier stage's answer: its outcome says it.
-    response["resolved"] = StageOutcome(outcome).response_resolved if outcome else None
     return {
         "stage": _history_stage(values, stage_f, where),
         "raised_on": iso(values.date(raised_f, required=True, where=where)),
