@@ -1,0 +1,70 @@
+"""Measuring helpers for ``make bench``: timings, resident memory and CPU time of a process."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One line of the benchmark table."""
+
+    name: str
+    value: float
+    unit: str
+    target: str = ""
+    met: bool | None = None
+    detail: str = ""
+    p95: float | None = None
+
+
+def timings(action: Callable[[], object], runs: int, warmup: int = 3) -> list[float]:
+    """Wall-clock seconds of ``runs`` calls of ``action``, after ``warmup`` unmeasured ones."""
+    for _ in range(warmup):
+        action()
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        action()
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def median(samples: list[float]) -> float:
+    return statistics.median(samples)
+
+
+def p95(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def rss_mb(pid: int | None = None) -> float:
+    """Resident set size of a process now, in MB, from /proc."""
+    status = f"/proc/{pid or os.getpid()}/status"
+    with open(status, encoding="ascii") as lines:
+        for line in lines:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS in {status}")
+
+
+def peak_rss_mb(pid: int | None = None) -> float:
+    status = f"/proc/{pid or os.getpid()}/status"
+    with open(status, encoding="ascii") as lines:
+        for line in lines:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmHWM in {status}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process (and its reaped children) has used."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    ticks = sum(int(v) for v in fields[11:15])  # utime, stime, cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")

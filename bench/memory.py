@@ -1,0 +1,66 @@
+"""Resident memory of the in-process pipeline over many forms, in a process of its own.
+
+    python -m bench.memory TEMPLATE.docx HOME FORMS SECONDS
+
+Runs ``Pipeline.handle`` on up to FORMS new forms (stopping after SECONDS), reading
+VmRSS after form ``WARMUP`` and at the end, and VmHWM (the peak); prints one JSON object.
+A process of its own, so nothing else the benchmark did is in its memory.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from bench.forms import Variants
+from bench.measure import peak_rss_mb, rss_mb
+from formflow.config import Settings
+from formflow.pipeline import Outcome, Pipeline, Services
+from formflow.register import Register
+from formflow.watch.folders import Home
+
+WARMUP = 50
+SAMPLE_EVERY = 50
+
+
+def run(template: Path, root: Path, forms: int, seconds: float) -> dict[str, object]:
+    variants = Variants(template)
+    home = Home(root)
+    home.create()
+    register = Register(home.database)
+    pipeline = Pipeline(register, Services(home, Settings()))
+    start = time.perf_counter()
+    samples: list[tuple[int, float]] = [(0, rss_mb())]
+    after_warmup: float | None = None
+    outcomes: dict[str, int] = {}
+    done = 0
+    try:
+        while done < forms and time.perf_counter() - start < seconds:
+            path = variants.write(500_000 + done, home.inbox / f"memory-{done:05d}.docx")
+            result = pipeline.handle(path)
+            outcomes[result.outcome.value] = outcomes.get(result.outcome.value, 0) + 1
+            done += 1
+            if done == WARMUP:
+                after_warmup = rss_mb()
+            if done % SAMPLE_EVERY == 0:
+                samples.append((done, rss_mb()))
+    finally:
+        register.close()
+    end = rss_mb()
+    return {
+        "forms": done,
+        "seconds": time.perf_counter() - start,
+        "rss_after_warmup_mb": after_warmup,
+        "rss_end_mb": end,
+        "peak_mb": peak_rss_mb(),
+        "samples": samples,
+        "outcomes": outcomes,
+        "processed": outcomes.get(Outcome.PROCESSED.value, 0),
+    }
+
+
+if __name__ == "__main__":
+    template, root, forms, seconds = sys.argv[1:5]
+    print(json.dumps(run(Path(template), Path(root), int(forms), float(seconds))))
