@@ -12,6 +12,9 @@ table cell to its left, so a form that LibreOffice saved (tags gone) still reads
 Jinja placeholders sit inside the controls, one run each: rendered with no context it is
 the blank form; with a challenge it is the pre-filled, next-stage or final form.
 
+challenge-form.docx and challenge-form.pdf are the blank official form rendered from it,
+for staff to copy; both are written by this script too.
+
 document.docx is the letter-like layout for the other documents (closure note, CAFCASS
 checklist, draft IRO report): title, banner, summary table and sections of paragraphs and
 three-column tables, all driven by a document model built in ``formflow.render.model``.
@@ -745,10 +748,25 @@ def build_all() -> dict[str, bytes]:
     }
 
 
+def write_blank_forms() -> None:
+    """The official blank form staff copy from the shared drive, as Word and fillable PDF,
+    for the default procedure (``formflow new --policy ID`` makes one for another)."""
+    from formflow.config import Settings
+    from formflow.policy import load_policy
+    from formflow.render import write_form
+
+    settings = Settings()
+    policy = load_policy(settings.default_policy)
+    for name, pdf in (("challenge-form.docx", False), ("challenge-form.pdf", True)):
+        write_form(None, policy, settings, TEMPLATES / name, today=dt.date.today(), pdf=pdf)
+        print(f"wrote templates/{name}")
+
+
 def main() -> int:
     for name, data in build_all().items():
         (TEMPLATES / name).write_bytes(data)
         print(f"wrote templates/{name} ({len(data)} bytes)")
+    write_blank_forms()
     return 0
 
 

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 from docxtpl import DocxTemplate
 from pypdf import PdfReader
-from render_fixtures import NELINCS, SETTINGS, TODAY, docx_text, stage_one, stage_two
+from render_fixtures import NELINCS, SETTINGS, TODAY, document_xml, docx_text, stage_one, stage_two
 
 from formflow.engine import Document, Respond, apply
-from formflow.errors import RenderError
+from formflow.errors import RejectedForm, RenderError
+from formflow.intake import read_form
 from formflow.record import Action, Closure, ClosureKind, LegalStatus
 from formflow.render import (
     document_writers,
@@ -204,3 +205,18 @@ def test_cafcass_pack_lists_every_item_and_flags_problems(tmp_path: Path) -> Non
 
 def test_every_engine_document_has_a_writer() -> None:
     assert set(document_writers()) == set(Document)
+
+
+def test_the_blank_official_form_is_fillable_and_reads_as_empty() -> None:
+    """templates/challenge-form.docx and .pdf are what staff copy: every field present as
+    a content control or AcroForm field, and nothing filled in."""
+    docx_form = templates_dir() / "challenge-form.docx"
+    xml = document_xml(docx_form)
+    fixed = [f for f in all_fields() if not f.tag.startswith(("history_", "cafcass_prerequisite_"))]
+    for field in fixed:
+        assert f'w:val="{field.tag}"' in xml, f"no content control tagged {field.tag}"
+    pdf_fields = PdfReader(templates_dir() / "challenge-form.pdf").get_fields() or {}
+    assert {f.tag for f in fixed} <= set(pdf_fields)
+    for blank in (docx_form, templates_dir() / "challenge-form.pdf"):
+        with pytest.raises(RejectedForm, match="'Date of Notification' is empty"):
+            read_form(blank, settings=SETTINGS, today=TODAY)
