@@ -9,14 +9,13 @@ checkbox's on-state is ``/on``, the HTML ``checked`` attribute is honoured (``/V
 
 from __future__ import annotations
 
-import io
+from collections.abc import Callable
 from functools import cache
-from typing import Any, cast
+from typing import Any
 
-from jinja2 import TemplateError
+import pydyf
+from jinja2 import Template, TemplateError
 from markupsafe import Markup
-from pypdf import PdfReader, PdfWriter
-from pypdf.generic import DictionaryObject, NameObject, NumberObject, TextStringObject
 from weasyprint import HTML
 from weasyprint.urls import FatalURLFetchingError
 
@@ -77,21 +76,34 @@ def _css() -> str:
     return _html_template("formflow.css")
 
 
+@cache
+def _compiled(template: str) -> Template:
+    """Each HTML template compiled once per process: compiling costs more than rendering."""
+    try:
+        return html_environment().from_string(_html_template(template))
+    except TemplateError as exc:
+        raise RenderError(f"The HTML template {template} is not valid: {exc}") from exc
+
+
 def render_html(template: str, context: dict[str, Any]) -> str:
-    env = html_environment()
     try:
         # The stylesheet is formflow's own file, not typed text: trusted, so not escaped.
         css = Markup(_css())
-        return env.from_string(_html_template(template)).render({**context, "css": css})
+        return _compiled(template).render({**context, "css": css})
     except TemplateError as exc:
         raise RenderError(f"The HTML template {template} could not be filled: {exc}") from exc
 
 
-def html_to_pdf(html: str, *, fillable: bool = False) -> bytes:
+def html_to_pdf(
+    html: str,
+    *,
+    fillable: bool = False,
+    finisher: Callable[[object, pydyf.PDF], None] | None = None,
+) -> bytes:
     """The PDF of ``html``; nothing is fetched (see ``safety.url_fetcher``)."""
     try:
         document = HTML(string=html, url_fetcher=url_fetcher(), base_url=None)
-        data: bytes = document.write_pdf(pdf_forms=fillable)
+        data: bytes = document.write_pdf(pdf_forms=fillable, finisher=finisher)
     except FatalURLFetchingError as exc:
         # A BaseException in WeasyPrint: turn it into the domain error.
         raise RenderError(f"The document tried to fetch a resource: {exc}") from exc
@@ -150,52 +162,45 @@ def form_html(context: dict[str, Any], *, fillable: bool) -> str:
     )
 
 
-def _checkbox_font(writer: PdfWriter) -> None:
-    """ZapfDingbats in the form's resources, for viewers that redraw checkboxes."""
-    form = cast(DictionaryObject, writer.root_object["/AcroForm"].get_object())
-    resources = cast(DictionaryObject, form["/DR"].get_object())
-    fonts = resources.setdefault(NameObject("/Font"), DictionaryObject()).get_object()
-    fonts[NameObject("/ZaDb")] = writer._add_object(
-        DictionaryObject(
-            {
-                NameObject("/Type"): NameObject("/Font"),
-                NameObject("/Subtype"): NameObject("/Type1"),
-                NameObject("/BaseFont"): NameObject("/ZapfDingbats"),
-            }
-        )
-    )
-
-
-def finish_form(pdf: bytes, labels: dict[str, str]) -> bytes:
-    """What WeasyPrint leaves out of a form, added with pypdf.
+def _form_finisher(labels: dict[str, str]) -> Callable[[object, pydyf.PDF], None]:
+    """What WeasyPrint leaves out of a form, added to its PDF objects before they are
+    written (a second pass through pypdf cost more than a quarter of the form's time).
 
     Tooltips (``/TU``) are the printed labels, not the tags. Checkboxes get a
     ZapfDingbats tick (``/DA``, ``/MK /CA``): WeasyPrint sets ``NeedAppearances``, and a
     viewer that redraws fields (poppler, Acrobat) otherwise shows a ticked box empty. The
     earlier stages' fields are read-only: they are the record, not for editing."""
-    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
-    _checkbox_font(writer)
-    for page in writer.pages:
-        for annotation in page.get("/Annots") or ():
-            widget = annotation.get_object()
-            name = str(widget.get("/T", ""))
-            if name in labels:
-                widget[NameObject("/TU")] = TextStringObject(labels[name])
-            if widget.get("/FT") == "/Btn":
-                widget[NameObject("/DA")] = TextStringObject("/ZaDb 0 Tf 0 g")
-                appearance = widget.setdefault(NameObject("/MK"), DictionaryObject())
-                appearance.get_object()[NameObject("/CA")] = TextStringObject("4")
-            if name.startswith(HISTORY_PREFIX):
-                flags = int(widget.get("/Ff", 0))
-                widget[NameObject("/Ff")] = NumberObject(flags | READ_ONLY)
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    return buffer.getvalue()
+
+    def finish(_document: object, pdf: pydyf.PDF) -> None:
+        form = pdf.catalog.get("AcroForm")
+        if form is None:
+            return
+        by_reference = {o.reference: o for o in pdf.objects if isinstance(o, pydyf.Object)}
+        zapf = pydyf.Dictionary({"Type": "/Font", "Subtype": "/Type1", "BaseFont": "/ZapfDingbats"})
+        pdf.add_object(zapf)
+        resources = by_reference[form["DR"]]
+        by_reference[resources["Font"]]["ZaDb"] = zapf.reference
+        for widget in by_reference.values():
+            if isinstance(widget, pydyf.Dictionary) and widget.get("Subtype") == "/Widget":
+                _finish_widget(widget, labels)
+
+    return finish
+
+
+def _finish_widget(widget: pydyf.Dictionary, labels: dict[str, str]) -> None:
+    name = widget["T"].string
+    if name in labels:
+        widget["TU"] = pydyf.String(labels[name])
+    if widget.get("FT") == "/Btn":
+        widget["DA"] = pydyf.String("/ZaDb 0 Tf 0 g")
+        widget.setdefault("MK", pydyf.Dictionary())["CA"] = pydyf.String("4")
+    if name.startswith(HISTORY_PREFIX):
+        widget["Ff"] = int(widget.get("Ff", 0)) | READ_ONLY
 
 
 def form_pdf(context: dict[str, Any], *, fillable: bool = True) -> bytes:
-    pdf = html_to_pdf(form_html(context, fillable=fillable), fillable=fillable)
-    return finish_form(pdf, field_labels(context)) if fillable else pdf
+    finisher = _form_finisher(field_labels(context)) if fillable else None
+    return html_to_pdf(form_html(context, fillable=fillable), fillable=fillable, finisher=finisher)
 
 
 def field_labels(context: dict[str, Any]) -> dict[str, str]:
