@@ -54,7 +54,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
-from formflow import notices
+from formflow import files, notices
 from formflow.calendar import WorkingCalendar
 from formflow.config import Settings
 from formflow.engine import (
@@ -533,11 +533,11 @@ class Pipeline:
         assert reference is not None
         policy = self.services.policy(challenge.policy)
         today = self.services.now().date()
-        target = folders.private_dir(job_dir / reference)
+        target = files.private_dir(job_dir / reference)
         outbox = self.home.outbox_for(reference)
         out: list[Written] = []
         for kind in transition.documents:
-            scratch = folders.private_dir(job_dir / f".scratch-{secrets.token_hex(4)}")
+            scratch = files.private_dir(job_dir / f".scratch-{secrets.token_hex(4)}")
             try:
                 written = self.services.writer(kind)(
                     challenge, policy, self.services.settings, scratch, today=today
@@ -582,13 +582,13 @@ class Pipeline:
         email: EmailMessage,
         staged: list[Staged],
     ) -> None:
-        target = folders.private_dir(job_dir / reference)
+        target = files.private_dir(job_dir / reference)
         name = folders.free_name(
             self.home.outbox_for(reference),
             f"{reference}-{slug}.eml",
             self._taken(staged, reference),
         )
-        folders.write_private(target / name, email.as_bytes())
+        files.write_private(target / name, email.as_bytes())
         staged.append(
             Staged(
                 reference,

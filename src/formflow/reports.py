@@ -22,11 +22,11 @@ from typing import Any
 
 from formflow.calendar import WorkingCalendar
 from formflow.engine import Status, assess, status_of
+from formflow.files import write_private
 from formflow.notices import initials
 from formflow.policy import Policy
 from formflow.record import STAGE_ORDER, THEMES, Challenge, ClosureKind
 from formflow.register import EventRecord
-from formflow.watch.folders import private_dir
 
 STATUTORY_TOTAL_WORKING_DAYS = 20
 
@@ -170,7 +170,7 @@ def write_csv(rows: Sequence[Sequence[str]], path: Path) -> Path:
     writer = csv.writer(buffer)
     writer.writerow(EXPORT_COLUMNS)
     writer.writerows(rows)
-    return _write(path, buffer.getvalue().encode("utf-8-sig"))
+    return write_private(path, buffer.getvalue().encode("utf-8-sig"))
 
 
 def write_xlsx(rows: Sequence[Sequence[str]], path: Path) -> Path:
@@ -193,14 +193,7 @@ def write_xlsx(rows: Sequence[Sequence[str]], path: Path) -> Path:
         sheet.column_dimensions[column[0].column_letter].width = min(width + 2, 60)
     buffer = io.BytesIO()
     book.save(buffer)
-    return _write(path, buffer.getvalue())
-
-
-def _write(path: Path, data: bytes) -> Path:
-    from formflow.watch.folders import write_private
-
-    private_dir(path.parent)
-    return write_private(path, data)
+    return write_private(path, buffer.getvalue())
 
 
 # --- the year ----------------------------------------------------------------------

@@ -41,3 +41,19 @@ def test_render_refuses_a_file_that_is_not_a_record(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["render", "--from", str(record), "-o", str(tmp_path)])
     assert result.exit_code == 1
     assert "Error: Cannot read record.json" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--child-name", "Tegan Example"], "missing: --child-dob, --case-number, --raised-by"),
+        (["--child-dob", "09/02/2014"], "write it as YYYY-MM-DD"),
+    ],
+)
+def test_new_explains_an_incomplete_or_wrong_prefill(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    result = CliRunner().invoke(main, ["new", *args, "-o", str(tmp_path / "form.docx")])
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert not (tmp_path / "form.docx").exists()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import stat
 import threading
 from pathlib import Path
@@ -112,10 +111,3 @@ def test_free_names_never_overwrite(tmp_path: Path) -> None:
     assert folders.free_name(tmp_path, "a.docx", set()) == "a (2).docx"
     assert folders.free_name(tmp_path, "a.docx", {"a (2).docx"}) == "a (3).docx"
     assert folders.free_name(tmp_path, "b.docx", set()) == "b.docx"
-
-
-def test_write_private_leaves_no_temporary_file(tmp_path: Path) -> None:
-    target = folders.write_private(tmp_path / "sub" / "note.txt", "hello")
-    assert target.read_text() == "hello"
-    assert os.listdir(tmp_path / "sub") == ["note.txt"]
-    assert stat.S_IMODE(target.stat().st_mode) == 0o600

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from formflow.commands.options import iso_date
 from formflow.config import Settings, load_settings
 from formflow.errors import FormflowError
 from formflow.intake import read_form
@@ -45,15 +46,13 @@ KINDS = {
 }
 
 
-def _iso(value: str | None) -> dt.date | None:
-    return dt.date.fromisoformat(value) if value else None
-
-
 @click.command()
 @click.option("--policy", "policy_id", help="Procedure id (default: the settings' default).")
 @click.option("--pdf", is_flag=True, help="Write a fillable PDF instead of a Word form.")
 @click.option("--child-name", help="Pre-fill: the child's full name.")
-@click.option("--child-dob", help="Pre-fill: the child's date of birth, YYYY-MM-DD.")
+@click.option(
+    "--child-dob", callback=iso_date, help="Pre-fill: the child's date of birth, YYYY-MM-DD."
+)
 @click.option("--case-number", help="Pre-fill: the LCS/case number.")
 @click.option(
     "--legal-status",
@@ -71,7 +70,7 @@ def new(
     policy_id: str | None,
     pdf: bool,
     child_name: str | None,
-    child_dob: str | None,
+    child_dob: dt.date | None,
     case_number: str | None,
     legal_status: str,
     raised_by: str | None,
@@ -83,8 +82,8 @@ def new(
 ) -> None:
     """Write a challenge form with a new reference: blank, or pre-filled from the options.
 
-    A form is pre-filled when the child's name, date of birth, case number and the person
-    raising it are all given; otherwise only the reference and procedure are filled.
+    To pre-fill, give the child's name, date of birth, case number and the person raising
+    it together; with none of them the form is blank but for its reference and procedure.
 
     \b
     Example:
@@ -99,14 +98,25 @@ def new(
         today = dt.date.today()
         reference = new_reference(today.year)
         challenge = None
-        dob = _iso(child_dob)
-        if child_name and dob and case_number and raised_by:
+        prefill = {
+            "--child-name": child_name,
+            "--child-dob": child_dob,
+            "--case-number": case_number,
+            "--raised-by": raised_by,
+        }
+        missing = [option for option, value in prefill.items() if not value]
+        if missing and len(missing) < len(prefill):
+            raise click.UsageError(
+                "To pre-fill a form give all of --child-name, --child-dob, --case-number and "
+                f"--raised-by; missing: {', '.join(missing)}."
+            )
+        if child_name and child_dob and case_number and raised_by:
             challenge = Challenge(
                 reference=reference,
                 policy=policy.id,
                 date_of_notification=today,
                 raised_by=RaisedBy(raised_by, Role(role)),
-                child=Child(child_name, dob, case_number, LegalStatus(legal_status)),
+                child=Child(child_name, child_dob, case_number, LegalStatus(legal_status)),
                 stage=Stage(stage),
                 concern="",
             )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from formflow.commands.options import iso_date
 from formflow.config import load_settings
 from formflow.engine import deadline
 from formflow.errors import FormflowError
@@ -22,15 +23,6 @@ from formflow.record import Stage
 STAGE_CHOICE = click.Choice([s.value for s in Stage], case_sensitive=False)
 
 
-def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date: write it as YYYY-MM-DD.") from None
-
-
 def _fail(exc: FormflowError) -> click.ClickException:
     return click.ClickException(str(exc))
 
@@ -39,11 +31,11 @@ def _fail(exc: FormflowError) -> click.ClickException:
 @click.option("--policy", "policy_id", required=True, help="Procedure id, such as nelincs.")
 @click.option("--stage", required=True, type=STAGE_CHOICE, help="informal, 1, 2, 3 or 4.")
 @click.option(
-    "--from", "raised_on", required=True, callback=_date, help="Date raised (YYYY-MM-DD)."
+    "--from", "raised_on", required=True, callback=iso_date, help="Date raised (YYYY-MM-DD)."
 )
 @click.option(
     "--challenge-start",
-    callback=_date,
+    callback=iso_date,
     help="When the formal challenge began, for cumulative targets (default: --from).",
 )
 @click.option(

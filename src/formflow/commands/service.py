@@ -23,6 +23,7 @@ from types import FrameType
 import click
 
 from formflow import reports
+from formflow.commands.options import iso_date
 from formflow.config import Settings, load_settings
 from formflow.errors import FormflowError
 from formflow.pipeline import Outcome, Pipeline, Result, Services
@@ -30,16 +31,6 @@ from formflow.policy import load_policy
 from formflow.register import Register
 from formflow.watch.folders import Home
 from formflow.watch.supervisor import Watcher, watch_options
-
-
-def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date: write it as YYYY-MM-DD.") from None
-
 
 home_option = click.option(
     "--home",
@@ -185,7 +176,7 @@ def process(files: tuple[Path, ...], home: Path, verbose: bool) -> None:
 
 @click.command()
 @home_option
-@click.option("--today", callback=_date, help="The date to chase deadlines as of (YYYY-MM-DD).")
+@click.option("--today", callback=iso_date, help="The date to chase deadlines as of (YYYY-MM-DD).")
 @verbose_option
 def tick(home: Path, today: dt.date | None, verbose: bool) -> None:
     """Chase deadlines once: overdue responses move on, the IRO is reminded of actions due.
@@ -207,7 +198,7 @@ def tick(home: Path, today: dt.date | None, verbose: bool) -> None:
 
 @click.command()
 @home_option
-@click.option("--today", callback=_date, help="Judge overdue as of this date (YYYY-MM-DD).")
+@click.option("--today", callback=iso_date, help="Judge overdue as of this date (YYYY-MM-DD).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def status(home: Path, today: dt.date | None, as_json: bool) -> None:
     """List open challenges: who must respond and by when; overdue ones in red.
@@ -268,7 +259,7 @@ def show(reference: str, home: Path) -> None:
 @home_option
 @click.option("--csv", "csv_file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--xlsx", "xlsx_file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--today", callback=_date, help="Judge due dates as of this date.")
+@click.option("--today", callback=iso_date, help="Judge due dates as of this date.")
 def export(
     home: Path, csv_file: Path | None, xlsx_file: Path | None, today: dt.date | None
 ) -> None:

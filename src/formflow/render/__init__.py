@@ -19,6 +19,7 @@ from pathlib import Path
 from formflow.config import Settings
 from formflow.engine import Assessment, Document, Status, assess
 from formflow.errors import RenderError
+from formflow.files import write_private
 from formflow.policy import Policy
 from formflow.record import Challenge, ClosureKind
 from formflow.render import model
@@ -30,7 +31,7 @@ from formflow.render.context import (
     next_stage_summary,
 )
 from formflow.render.docx import DOCUMENT_TEMPLATE, FORM_TEMPLATE, render_docx
-from formflow.render.output import document_name, inside, write_atomically
+from formflow.render.output import document_name, inside
 from formflow.render.pack import write_bundle
 from formflow.render.pdf import form_pdf, html_to_pdf, render_html
 
@@ -60,13 +61,13 @@ def write_form(
     del today
     context = form_context(challenge, policy, settings.council_name)
     data = form_pdf(context) if pdf else render_docx(FORM_TEMPLATE, context)
-    return write_atomically(path, data)
+    return write_private(path, data)
 
 
 def _pair(outdir: Path, reference: str | None, kind: str, docx: bytes, pdf: bytes) -> list[Path]:
     return [
-        write_atomically(inside(outdir, document_name(reference, kind, ".docx")), docx),
-        write_atomically(inside(outdir, document_name(reference, kind, ".pdf")), pdf),
+        write_private(inside(outdir, document_name(reference, kind, ".docx")), docx),
+        write_private(inside(outdir, document_name(reference, kind, ".pdf")), pdf),
     ]
 
 
@@ -158,9 +159,7 @@ def write_cafcass_pack(
     report = model.iro_report(challenge, policy, settings.council_name, today)
     report_name = document_name(challenge.reference, "cafcass-iro-report-draft", ".docx")
     written = [
-        write_atomically(
-            inside(outdir, report_name), render_docx(DOCUMENT_TEMPLATE, report.context())
-        )
+        write_private(inside(outdir, report_name), render_docx(DOCUMENT_TEMPLATE, report.context()))
     ]
     items: tuple[model.ItemStatus, ...] = ()
     if supplied is not None:

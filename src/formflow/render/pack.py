@@ -21,9 +21,9 @@ from pypdf import PdfReader, PdfWriter, Transformation
 from pypdf.errors import PdfReadError, PyPdfError
 
 from formflow.errors import RenderError
+from formflow.files import write_private
 from formflow.record import Challenge
 from formflow.render.model import CAFCASS_ITEMS, DocumentModel, ItemStatus, Section, Table
-from formflow.render.output import write_atomically
 from formflow.render.pdf import html_to_pdf, render_html
 
 _ITEM = re.compile(r"^\s*(?:item[\s._-]*)?([1-7])(?![0-9])", re.IGNORECASE)
@@ -211,5 +211,5 @@ def write_bundle(
     challenge: Challenge, council_name: str, folder: Path, path: Path
 ) -> tuple[ItemStatus, ...]:
     data, items = build_bundle(challenge, council_name, folder)
-    write_atomically(path, data)
+    write_private(path, data)
     return items

@@ -40,6 +40,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from formflow.files import private_dir
+
 log = logging.getLogger(__name__)
 
 CLAIM_SEPARATOR = "--"
@@ -102,31 +104,6 @@ class Home:
 
 
 # --- small atomic primitives ------------------------------------------------------------
-
-
-def private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) owner-only; an existing folder is left as it is."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return path
-
-
-def write_private(path: Path, data: bytes | str) -> Path:
-    """Write ``data`` to ``path`` whole or not at all: a temporary name, fsync, rename."""
-    private_dir(path.parent)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            temporary.unlink()
-        raise
-    return path
 
 
 def sha256_of(path: Path) -> str:

@@ -1,0 +1,41 @@
+"""Writing files that hold children's records: whole or not at all, owner-only.
+
+Every document, register export and staged output goes through ``write_private``: a
+temporary name in the same folder, fsync, then ``os.replace``, so a reader (the watcher,
+a person opening the outbox) never sees half a file, and a crash leaves no partial one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from pathlib import Path
+
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+
+
+def private_dir(path: Path) -> Path:
+    """Create ``path`` (and parents) owner-only; an existing folder is left as it is."""
+    path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    return path
+
+
+def write_private(path: Path, data: bytes | str) -> Path:
+    """Write ``data`` to ``path`` whole or not at all: a temporary name, fsync, rename."""
+    private_dir(path.parent)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            temporary.unlink()
+        raise
+    return path
