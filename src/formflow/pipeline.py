@@ -385,13 +385,18 @@ class Pipeline:
             log.info("%s: rejected (%s)", job.claim, type(exc).__name__)
             with self.register.transaction():
                 self._discard_staged(job)
-                self.register.finish_file(
-                    job.claim,
-                    outcome=job.outcome.value,
-                    reference=job.reference,
-                    message=job.message,
-                    at=self.services.now(),
-                )
+                self._finish(job)
+
+    def _finish(self, job: Job) -> None:
+        """Record how the file ended (inside the caller's transaction)."""
+        assert job.outcome is not None
+        self.register.finish_file(
+            job.claim,
+            outcome=job.outcome.value,
+            reference=job.reference,
+            message=job.message,
+            at=self.services.now(),
+        )
 
     def hash_file(self, job: Job) -> None:
         job.sha256 = folders.sha256_of(job.claimed)
@@ -412,13 +417,7 @@ class Pipeline:
         log.warning("%s: rejected after %d attempts", job.claim, job.attempts - 1)
         with self.register.transaction():
             self._discard_staged(job)
-            self.register.finish_file(
-                job.claim,
-                outcome=job.outcome.value,
-                reference=None,
-                message=job.message,
-                at=self.services.now(),
-            )
+            self._finish(job)
 
     def read_form(self, job: Job) -> None:
         suffix = job.claimed.suffix.lower()
@@ -446,13 +445,7 @@ class Pipeline:
             "been processed again."
         )
         log.info("%s: duplicate of %s (%s)", job.claim, earlier.claim, earlier.reference)
-        self.register.finish_file(
-            job.claim,
-            outcome=job.outcome.value,
-            reference=job.reference,
-            message=job.message,
-            at=self.services.now(),
-        )
+        self._finish(job)
 
     def plan(self, job: Job) -> None:
         assert job.incoming is not None
