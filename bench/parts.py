@@ -405,7 +405,9 @@ def memory_start(run: Run, forms: int, seconds: float) -> subprocess.Popen[bytes
     )
 
 
-def memory_finish(child: subprocess.Popen[bytes], forms: int, timeout: float) -> list[Figure]:
+def memory_finish(
+    run: Run, child: subprocess.Popen[bytes], forms: int, timeout: float
+) -> list[Figure]:
     try:
         out, err = child.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -415,6 +417,7 @@ def memory_finish(child: subprocess.Popen[bytes], forms: int, timeout: float) ->
     if child.returncode != 0:
         raise RuntimeError(f"the memory run failed: {err.decode(errors='replace')[-400:]}")
     result = json.loads(out.decode().strip().splitlines()[-1])
+    run.extra["memory"] = result
     done = result["forms"]
     warm, end, peak = result["rss_after_warmup_mb"], result["rss_end_mb"], result["peak_mb"]
     scope = f"{done} forms in {result['seconds']:.0f} s"
@@ -432,7 +435,8 @@ def memory_finish(child: subprocess.Popen[bytes], forms: int, timeout: float) ->
             "%",
             "< 10 % over 2,000 forms",
             (growth < 10 and done >= forms) if warm else None,
-            f"{warm:.0f} MB after form 50 -> {end:.0f} MB after form {done}"
+            f"{warm:.0f} MB after form 50 -> {end:.0f} MB after form {done}; RSS every 50 "
+            f"forms: {', '.join(f'{mb:.0f}' for _n, mb in result['samples'])} MB"
             if warm
             else "fewer than 50 forms ran",
         ),
