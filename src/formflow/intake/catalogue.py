@@ -134,6 +134,16 @@ def known_tags() -> frozenset[str]:
     return frozenset(tags)
 
 
+@cache
+def official_form_tags() -> frozenset[str]:
+    """The tags formflow's own form carries outside its earlier-stage tables: a document
+    with a content control for each of them has nothing left for the label reader."""
+    tags = {f.tag for f in main_fields() if f is not form.SEED_TEAM_AND_MANAGER}
+    for row in range(1, form.MAX_ACTIONS + 1):
+        tags.update(action_tags(row))
+    return frozenset(tags)
+
+
 def is_known_tag(tag: str) -> bool:
     return tag in known_tags() or tag.startswith(form.PREREQUISITE_TAG_PREFIX)
 

@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
-from formflow.intake.catalogue import RawForm, is_known_tag, known_tags, main_index
+from formflow.intake.catalogue import (
+    RawForm,
+    is_known_tag,
+    known_tags,
+    main_index,
+    official_form_tags,
+)
 from formflow.intake.labels import Block, Cell, Table, read_labels
 from formflow.intake.safety import Package, parse_xml
 
@@ -52,10 +58,15 @@ def read_docx(package: Package) -> tuple[RawForm, list[Block]]:
     body = parse_xml(package.parts[package.main_part]).find(W + "body")
     if body is None:
         return {}, []
+    controls = _content_controls(body)
+    if official_form_tags() <= controls.keys():
+        # Every field came from a tagged control, which outranks any label or legacy
+        # field: walking the tables for labels (most of the time spent) would add nothing.
+        return controls, []
     document = list(blocks(body))
     found: RawForm = dict(read_labels(document, main_index()))
     found.update(_legacy_fields(body))
-    found.update(_content_controls(body))
+    found.update(controls)
     return found, document
 
 

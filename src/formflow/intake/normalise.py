@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from formflow import form
@@ -340,17 +341,20 @@ def _final_comments(values: FormValues) -> dict[str, Any] | None:
 
 
 def _history(values: FormValues) -> list[dict[str, Any]]:
-    entries = []
-    for entry in range(1, form.MAX_HISTORY + 1):
-        tags = [f.tag for f in form.history_fields(entry)]
-        tags += [
-            t.tag
-            for r in range(1, form.MAX_ACTIONS + 1)
-            for t in form.history_action_fields(entry, r)
-        ]
-        if any(_filled(values.raw.get(tag)) for tag in tags):
-            entries.append(_stage_record(values, entry))
-    return entries
+    return [
+        _stage_record(values, entry)
+        for entry in range(1, form.MAX_HISTORY + 1)
+        if any(_filled(values.raw.get(tag)) for tag in _history_tags(entry))
+    ]
+
+
+@cache
+def _history_tags(entry: int) -> tuple[str, ...]:
+    """Every tag of earlier stage ``entry``: any of them filled means the entry exists."""
+    fields = [*form.history_fields(entry)]
+    for row in range(1, form.MAX_ACTIONS + 1):
+        fields += form.history_action_fields(entry, row)
+    return tuple(f.tag for f in fields)
 
 
 def _filled(value: str | bool | None) -> bool:

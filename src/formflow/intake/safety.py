@@ -11,6 +11,7 @@ other settings, expand entities.
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from dataclasses import dataclass
 from enum import StrEnum
@@ -47,6 +48,9 @@ _DECLARATIONS = tuple(
     for marker in ("<!doctype", "<!entity")
     for encoding in ("ascii", "utf-16-le", "utf-16-be")
 )
+# One case-blind search in C instead of lowering a copy of every part: in UTF-16 each
+# letter is still one ASCII byte beside a zero, so IGNORECASE covers all three encodings.
+_DECLARATION = re.compile(b"|".join(re.escape(m) for m in _DECLARATIONS), re.IGNORECASE)
 
 DAMAGED = (
     "This file is damaged or incomplete (it may not have finished copying): "
@@ -196,8 +200,7 @@ def _is_xml(name: str) -> bool:
 
 def _check_declarations(parts: dict[str, bytes]) -> None:
     for data in parts.values():
-        head = data.lower()
-        if any(marker in head for marker in _DECLARATIONS):
+        if _DECLARATION.search(data):
             raise RejectedForm(
                 [
                     "This file contains XML declarations (DOCTYPE or ENTITY) that Word never "
