@@ -14,7 +14,7 @@ from pypdf import PdfWriter
 
 from formflow.errors import RejectedForm
 from formflow.intake import MAX_FILE_BYTES, read_form
-from formflow.intake.pdf_reader import UNREADABLE, read_pdf
+from formflow.intake.pdf_reader import UNREADABLE, WORKER, read_pdf
 from formflow.intake.safety import DAMAGED
 
 FORM = official_form(OFFICIAL, Style.CONTROLS)
@@ -214,3 +214,24 @@ def test_odd_file_names_work(tmp_path: Path, name: str) -> None:
     path = tmp_path / name
     path.write_bytes(FORM)
     assert read_form(path, today=TODAY).to_dict() == EXPECTED_OFFICIAL.to_dict()
+
+
+def test_one_pdf_worker_serves_many_files_and_a_late_one_is_replaced() -> None:
+    """Starting a process per file cost more than reading the form; a worker that fails
+    or is late is killed, and the next file is read by a fresh one."""
+    assert WORKER.ask(_blank_pdf(), 5) == {"fields": {}}
+    first = WORKER.pid
+    assert WORKER.ask(_blank_pdf(), 5) == {"fields": {}}
+    assert WORKER.pid == first
+    with pytest.raises(RejectedForm):
+        WORKER.ask(_blank_pdf(), 0)
+    assert WORKER.pid is None
+    assert WORKER.ask(_blank_pdf(), 5) == {"fields": {}}
+    assert WORKER.pid not in (None, first)
+
+
+def test_a_hostile_pdf_retires_the_worker() -> None:
+    WORKER.ask(_blank_pdf(), 5)
+    before = WORKER.pid
+    assert rejection(LOOPING_PDF, ".pdf")
+    assert WORKER.pid != before

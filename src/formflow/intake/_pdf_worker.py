@@ -1,9 +1,9 @@
-"""Reading a PDF's form fields inside a child process with memory and CPU limits.
+"""Reading a PDF's form fields inside a child process with a memory limit.
 
 pypdf raises ordinary exceptions on malformed files and has had infinite-loop bugs, so an
-untrusted PDF is only ever opened here: the parent gives the child a time limit and reads
-back plain JSON (never a pickle), and the child caps its own address space and CPU time
-before it looks at a byte of the file.
+untrusted PDF is only ever opened here: the child caps its own address space before it
+looks at a byte of any file, the parent gives each file a time limit and reads back plain
+JSON (never a pickle), and replaces the child after any failure (see ``pdf_reader``).
 """
 
 from __future__ import annotations
@@ -26,20 +26,27 @@ ENCRYPTED = "encrypted"
 DAMAGED = "damaged"
 
 
-def serve(connection: Connection, data: bytes, cpu_seconds: int) -> None:
-    """The child's whole life: limit itself, read the fields, send one JSON reply."""
+def serve(connection: Connection) -> None:
+    """The child's whole life: limit itself, then answer one PDF at a time until the parent
+    closes the pipe. Any failure is answered and then the parent retires this child."""
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
     # pypdf logs each repair of a sloppy file; the person is told the outcome instead.
     logging.disable(logging.CRITICAL)
+    while True:
+        try:
+            data = connection.recv_bytes()
+        except EOFError:
+            return
+        connection.send_bytes(json.dumps(_answer(data)).encode("utf-8"))
+
+
+def _answer(data: bytes) -> dict[str, Any]:
     try:
-        reply: dict[str, Any] = {"fields": read_fields(data)}
+        return {"fields": read_fields(data)}
     except _Encrypted:
-        reply = {"error": ENCRYPTED}
+        return {"error": ENCRYPTED}
     except Exception:  # any failure of pypdf on hostile bytes means the same to the person
-        reply = {"error": DAMAGED}
-    connection.send_bytes(json.dumps(reply).encode("utf-8"))
-    connection.close()
+        return {"error": DAMAGED}
 
 
 class _Encrypted(Exception):

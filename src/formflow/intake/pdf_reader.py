@@ -1,18 +1,22 @@
 """A fillable PDF's fields, read by a limited child process (see ``_pdf_worker``).
 
-Children come from a forkserver that has already imported pypdf (importing it takes
-over half a second), so each file costs a fork rather than a new interpreter; the parent
-waits at most ``PDF_SECONDS`` and kills the child if it has not answered. As with any
+One long-lived child reads the PDFs, one at a time: starting a process per file cost
+about 30 ms, more than reading a form. The parent waits at most ``PDF_SECONDS`` for each
+answer; a child that is late, dies, or fails on a file is killed and the next file gets a
+fresh one, so a hostile file can neither hang the service nor leave state behind. The
+child comes from a forkserver that has already imported pypdf; as with any
 multiprocessing use, a program calling this must keep its work under
-``if __name__ == "__main__":`` (the forkserver imports the main module once).
+``if __name__ == "__main__":``.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import multiprocessing
-from functools import cache
-from multiprocessing.context import BaseContext
+import threading
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from typing import Any
 
 from formflow.errors import RejectedForm
@@ -36,15 +40,62 @@ UNREADABLE = (
 )
 
 
-@cache
-def _context() -> BaseContext:
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["__main__", _pdf_worker.__name__])
-    return context
+class PdfWorker:
+    """The child process that reads PDFs, started on first use and replaced after a failure."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._process: BaseProcess | None = None
+        self._connection: Connection | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def ask(self, data: bytes, seconds: float) -> dict[str, Any]:
+        """The child's JSON reply for ``data``; UNREADABLE when it is late or dies."""
+        with self._lock:
+            connection = self._connection or self._start()
+            try:
+                connection.send_bytes(data)
+                if not connection.poll(seconds):
+                    raise TimeoutError(f"no answer in {seconds} s")
+                reply = json.loads(connection.recv_bytes(MAX_REPLY_BYTES))
+            except (EOFError, OSError, ValueError, TimeoutError) as exc:
+                self.stop()
+                raise RejectedForm([UNREADABLE]) from exc
+            if not isinstance(reply, dict) or "error" in reply:
+                self.stop()  # whatever the file did to the child, the next file gets a new one
+            return reply if isinstance(reply, dict) else {}
+
+    def _start(self) -> Connection:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["__main__", _pdf_worker.__name__])
+        ours, theirs = context.Pipe(duplex=True)
+        process = context.Process(
+            target=_pdf_worker.serve, args=(theirs,), daemon=True, name="formflow-pdf"
+        )
+        process.start()
+        theirs.close()
+        self._process, self._connection = process, ours
+        return ours
+
+    def stop(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+        if self._process is not None:
+            self._process.kill()
+            self._process.join()
+            self._process.close()
+        self._process = self._connection = None
 
 
-def read_pdf(data: bytes, seconds: int = PDF_SECONDS) -> RawForm:
-    reply = _ask_worker(data, seconds)
+WORKER = PdfWorker()
+atexit.register(WORKER.stop)
+
+
+def read_pdf(data: bytes, seconds: float = PDF_SECONDS) -> RawForm:
+    reply = WORKER.ask(data, seconds)
     error = reply.get("error")
     if error == _pdf_worker.ENCRYPTED:
         raise RejectedForm([ENCRYPTED])
@@ -54,29 +105,3 @@ def read_pdf(data: bytes, seconds: int = PDF_SECONDS) -> RawForm:
     if not fields:
         raise RejectedForm([NO_FIELDS])
     return {str(k): v for k, v in fields.items() if isinstance(v, str | bool)}
-
-
-def _ask_worker(data: bytes, seconds: int) -> dict[str, Any]:
-    context = _context()
-    receiver, sender = context.Pipe(duplex=False)
-    worker = context.Process(  # type: ignore[attr-defined]
-        target=_pdf_worker.serve, args=(sender, data, seconds), daemon=True
-    )
-    started = False
-    try:
-        worker.start()
-        started = True
-        sender.close()
-        if not receiver.poll(seconds):
-            raise RejectedForm([UNREADABLE])
-        reply = json.loads(receiver.recv_bytes(MAX_REPLY_BYTES))
-    except (EOFError, OSError, ValueError) as exc:
-        raise RejectedForm([UNREADABLE]) from exc
-    finally:
-        sender.close()
-        receiver.close()
-        if started:
-            worker.kill()
-            worker.join()
-            worker.close()
-    return reply if isinstance(reply, dict) else {}
