@@ -6,25 +6,22 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint bench clean system-packages
 
-# WeasyPrint subsets fonts with HarfBuzz's subsetter when it is present; without it every
-# PDF embeds whole fonts and takes several times longer. Installed when we can (root),
-# otherwise said, since formflow still works without it.
-SYSTEM_PACKAGES := libharfbuzz-subset0
+# System packages the PDFs need, installed when we can (root), otherwise named:
+# - libharfbuzz-subset0: WeasyPrint subsets fonts with it; without it every PDF embeds
+#   whole fonts and takes several times longer.
+# - fonts-liberation2: the Arial-metric sans the print CSS asks for, so a PDF looks the
+#   same on every machine (DejaVu Sans stands in where it is missing).
+# formflow works without them, so a failure is said, not fatal.
+SYSTEM_PACKAGES := libharfbuzz-subset0 fonts-liberation2
 system-packages:
-	@if ! ldconfig -p | grep -q 'libharfbuzz-subset.so.0'; then \
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES)) >/dev/null \
-	      || echo "Note: could not install $(SYSTEM_PACKAGES); PDFs will be slower."; \
-	  else echo "Note: install $(SYSTEM_PACKAGES) (apt) for fast PDF output."; fi; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null \
+	      || echo "Note: could not install $$missing; PDFs will be slower or use another font."; \
+	  else echo "Note: install $$missing (apt) for fast PDFs in the intended font."; fi; \
 	fi
-
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
-	touch $(STAMP)
 
 # The main job: watch ./inbox, write to ./outbox, keep the register in ./var.
 run: $(STAMP) system-packages
