@@ -153,3 +153,10 @@ def test_not_json_is_refused_with_line_and_column(tmp_path: Path) -> None:
 def test_unknown_policy_lists_the_known_ones() -> None:
     with pytest.raises(PolicyError, match="nelincs, ops-flowchart, rotherham"):
         load_policy("nowhere")
+
+
+def test_a_policy_file_is_read_again_when_it_changes(tmp_path: Path) -> None:
+    path = _council_policy(tmp_path)
+    assert load_policy_file(path) is load_policy_file(path)
+    _council_policy(tmp_path, name="Northtown procedure, revised")
+    assert load_policy_file(path).name == "Northtown procedure, revised"

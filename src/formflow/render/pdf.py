@@ -14,7 +14,7 @@ from functools import cache
 from typing import Any
 
 import pydyf
-from jinja2 import Template, TemplateError
+from jinja2 import TemplateError
 from markupsafe import Markup
 from weasyprint import HTML
 from weasyprint.text.fonts import FontConfiguration
@@ -85,20 +85,12 @@ def _font_config() -> FontConfiguration:
     return FontConfiguration()
 
 
-@cache
-def _compiled(template: str) -> Template:
-    """Each HTML template compiled once per process: compiling costs more than rendering."""
-    try:
-        return html_environment().from_string(_html_template(template))
-    except TemplateError as exc:
-        raise RenderError(f"The HTML template {template} is not valid: {exc}") from exc
-
-
 def render_html(template: str, context: dict[str, Any]) -> str:
     try:
         # The stylesheet is formflow's own file, not typed text: trusted, so not escaped.
         css = Markup(_css())
-        return _compiled(template).render({**context, "css": css})
+        compiled = html_environment().from_string(_html_template(template))
+        return compiled.render({**context, "css": css})
     except TemplateError as exc:
         raise RenderError(f"The HTML template {template} could not be filled: {exc}") from exc
 
