@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+import os
+import signal
 import struct
+import time
 import zipfile
 from pathlib import Path
 
@@ -235,3 +238,27 @@ def test_a_hostile_pdf_retires_the_worker() -> None:
     before = WORKER.pid
     assert rejection(LOOPING_PDF, ".pdf")
     assert WORKER.pid != before
+
+
+def test_a_pdf_worker_killed_between_files_does_not_reject_the_next() -> None:
+    WORKER.ask(_blank_pdf(), 5)
+    killed = WORKER.pid
+    assert killed is not None
+    os.kill(killed, signal.SIGKILL)
+    _wait_until_dead(killed)
+    assert WORKER.ask(_blank_pdf(), 5) == {"fields": {}}
+    assert WORKER.pid != killed
+
+
+def _wait_until_dead(pid: int, seconds: float = 5) -> None:
+    """Until the kernel shows ``pid`` as a zombie or gone (bounded)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return
+        if state in ("Z", "X"):
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"process {pid} still running after {seconds} s")

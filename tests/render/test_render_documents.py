@@ -6,7 +6,11 @@ import datetime as dt
 import importlib.util
 import os
 import stat
+import threading
+import time
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
+from multiprocessing import active_children
 from pathlib import Path
 
 import pytest
@@ -28,7 +32,7 @@ from formflow.render import (
 )
 from formflow.render.context import form_context
 from formflow.render.output import document_name, inside
-from formflow.render.pdf import all_fields, form_html, html_to_pdf
+from formflow.render.pdf import all_fields, form_html, html_to_pdf, pdf_process
 from formflow.render.safety import docx_environment
 from formflow.resources import templates_dir
 
@@ -220,3 +224,22 @@ def test_the_blank_official_form_is_fillable_and_reads_as_empty() -> None:
     for blank in (docx_form, templates_dir() / "challenge-form.pdf"):
         with pytest.raises(RejectedForm, match="'Date of Notification' is empty"):
             read_form(blank, settings=SETTINGS, today=TODAY)
+
+
+@pytest.mark.parametrize("when", ["before the document", "during the document"])
+def test_a_dead_pdf_process_loses_no_document(tmp_path: Path, when: str) -> None:
+    """The PDF process can be killed (for memory, say); the document is still written and
+    the next one gets a new process."""
+    pool = pdf_process()
+    if when == "before the document":
+        with pytest.raises(BrokenProcessPool):
+            pool.submit(os._exit, 1).result()
+        paths = write_next_stage(stage_two(), NELINCS, SETTINGS, tmp_path, today=TODAY)
+    else:
+        pool.submit(time.sleep, 0.3)
+        threading.Timer(0.1, lambda: [p.kill() for p in active_children()]).start()
+        paths = write_next_stage(stage_two(), NELINCS, SETTINGS, tmp_path, today=TODAY)
+    assert [p.suffix for p in paths] == [".docx", ".pdf"]
+    assert paths[1].read_bytes().startswith(b"%PDF")
+    assert pdf_process() is not pool
+    assert pdf_process().submit(int, "7").result() == 7

@@ -55,6 +55,8 @@ class PdfWorker:
     def ask(self, data: bytes, seconds: float) -> dict[str, Any]:
         """The child's JSON reply for ``data``; UNREADABLE when it is late or dies."""
         with self._lock:
+            if self._process is not None and not self._process.is_alive():
+                self.stop()  # it died between files (killed from outside): not this file's doing
             connection = self._connection or self._start()
             try:
                 connection.send_bytes(data)

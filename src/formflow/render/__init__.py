@@ -33,7 +33,7 @@ from formflow.render.context import (
 from formflow.render.docx import DOCUMENT_TEMPLATE, FORM_TEMPLATE, render_docx
 from formflow.render.output import document_name, inside
 from formflow.render.pack import write_bundle
-from formflow.render.pdf import form_pdf, html_to_pdf, render_html
+from formflow.render.pdf import form_pdf, html_to_pdf, pdf_later, render_html
 
 __all__ = [
     "document_writers",
@@ -64,10 +64,14 @@ def write_form(
     return write_private(path, data)
 
 
-def _pair(outdir: Path, reference: str | None, kind: str, docx: bytes, pdf: bytes) -> list[Path]:
+def _pair(
+    outdir: Path, reference: str | None, kind: str, docx: bytes, pdf: Callable[[], bytes]
+) -> list[Path]:
+    """The Word and PDF copies of one document; the PDF was started in the PDF process
+    before the Word document was rendered, so the two are made side by side."""
     return [
         write_private(inside(outdir, document_name(reference, kind, ".docx")), docx),
-        write_private(inside(outdir, document_name(reference, kind, ".pdf")), pdf),
+        write_private(inside(outdir, document_name(reference, kind, ".pdf")), pdf()),
     ]
 
 
@@ -96,9 +100,8 @@ def write_next_stage(
         summary=next_stage_summary(challenge, policy, assessment),
     )
     kind = f"{challenge.stage.label.lower().replace(' ', '-')}-form"
-    return _pair(
-        outdir, challenge.reference, kind, render_docx(FORM_TEMPLATE, context), form_pdf(context)
-    )
+    pdf = pdf_later(form_pdf, context)
+    return _pair(outdir, challenge.reference, kind, render_docx(FORM_TEMPLATE, context), pdf)
 
 
 def write_final_record(
@@ -115,24 +118,16 @@ def write_final_record(
         banner=final_banner(challenge),
         summary=final_summary(challenge, policy),
     )
+    pdf = pdf_later(form_pdf, context, fillable=False)
     return _pair(
-        outdir,
-        challenge.reference,
-        "final-record",
-        render_docx(FORM_TEMPLATE, context),
-        form_pdf(context, fillable=False),
+        outdir, challenge.reference, "final-record", render_docx(FORM_TEMPLATE, context), pdf
     )
 
 
 def _document(outdir: Path, kind: str, document: model.DocumentModel) -> list[Path]:
     context = document.context()
-    return _pair(
-        outdir,
-        document.reference,
-        kind,
-        render_docx(DOCUMENT_TEMPLATE, context),
-        html_to_pdf(render_html("document.html", context)),
-    )
+    pdf = pdf_later(html_to_pdf, render_html("document.html", context))
+    return _pair(outdir, document.reference, kind, render_docx(DOCUMENT_TEMPLATE, context), pdf)
 
 
 def write_closure_note(

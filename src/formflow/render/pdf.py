@@ -9,7 +9,11 @@ checkbox's on-state is ``/on``, the HTML ``checked`` attribute is honoured (``/V
 
 from __future__ import annotations
 
+import atexit
+import multiprocessing
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from functools import cache
 from typing import Any
 
@@ -75,6 +79,39 @@ def _html_template(name: str) -> str:
 @cache
 def _css() -> str:
     return _html_template("formflow.css")
+
+
+@cache
+def pdf_process() -> ProcessPoolExecutor:
+    """A second process for PDF layout, which is most of a document's cost and all CPU:
+    while it lays out the PDF, this one writes the Word document and the notices."""
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("forkserver"))
+    atexit.register(pool.shutdown, cancel_futures=True)
+    return pool
+
+
+def pdf_later(render: Callable[..., bytes], *args: Any, **options: Any) -> Callable[[], bytes]:
+    """Start ``render(*args, **options)`` in the PDF process; call the result for the bytes.
+
+    If the PDF process has died (killed for memory, say), a new one is made for the next
+    document and this one is rendered here instead, so a dead helper never loses a form."""
+
+    def here() -> bytes:
+        pdf_process.cache_clear()
+        return render(*args, **options)
+
+    try:
+        future = pdf_process().submit(render, *args, **options)
+    except BrokenProcessPool:  # it died after the last document
+        return here
+
+    def result() -> bytes:
+        try:
+            return future.result()
+        except BrokenProcessPool:  # it died on this one
+            return here()
+
+    return result
 
 
 @cache
