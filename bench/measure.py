@@ -68,3 +68,41 @@ def cpu_seconds(pid: int) -> float:
         fields = stat.read().rsplit(")", 1)[1].split()
     ticks = sum(int(v) for v in fields[11:15])  # utime, stime, cutime, cstime
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def descendants(pid: int | None = None) -> list[int]:
+    """``pid`` (default: this process) and every process below it, from /proc."""
+    root = pid or os.getpid()
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="ascii") as stat:
+                    parents[int(entry)] = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError):
+                continue
+    family, frontier = [root], [root]
+    while frontier:
+        frontier = [child for child, parent in parents.items() if parent in frontier]
+        family.extend(frontier)
+    return family
+
+
+def _family_sum(read: Callable[[int], float], pid: int | None) -> float:
+    total = 0.0
+    for member in descendants(pid):
+        try:
+            total += read(member)
+        except (OSError, RuntimeError):
+            continue  # it ended between listing and reading
+    return total
+
+
+def family_rss_mb(pid: int | None = None) -> float:
+    """Resident memory of a process and all its helpers (PDF layout, PDF reading)."""
+    return _family_sum(rss_mb, pid)
+
+
+def family_peak_rss_mb(pid: int | None = None) -> float:
+    """The sum of each process's own peak: an upper bound on the family's peak."""
+    return _family_sum(peak_rss_mb, pid)
