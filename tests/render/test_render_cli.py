@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from render_fixtures import stage_two
+from render_fixtures import NELINCS, SETTINGS, TODAY, stage_two
 
 from formflow.cli import main
+from formflow.engine import assess
+from formflow.register import Register
+from formflow.watch.folders import Home
 
 
 @pytest.mark.parametrize("command", ["new", "render", "pack"])
@@ -57,3 +61,63 @@ def test_new_explains_an_incomplete_or_wrong_prefill(
     assert result.exit_code == 2
     assert message in result.stderr
     assert not (tmp_path / "form.docx").exists()
+
+
+@pytest.fixture
+def service_home(tmp_path: Path) -> Path:
+    """A service home whose register holds the fictional stage 2 challenge."""
+    challenge = stage_two()
+    with Register(Home(tmp_path).database) as register:
+        assessment = assess(challenge, NELINCS, SETTINGS.calendar, TODAY)
+        register.save_challenge(challenge, assessment, dt.datetime(2025, 11, 7, 9))
+    return tmp_path
+
+
+def test_render_from_the_register(service_home: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main,
+        ["render", "--reference", "PC-2025-7KQ3XM", "--home", str(service_home), "-o", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == [
+        "PC-2025-7KQ3XM-stage-2-form.docx",
+        "PC-2025-7KQ3XM-stage-2-form.pdf",
+    ]
+
+
+def test_pack_from_the_register(service_home: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "CAFCASS"
+    folder.mkdir()
+    (folder / "3 review records.docx").write_bytes(b"not converted")
+    out = tmp_path / "out"
+    source = ["--reference", "PC-2025-7KQ3XM", "--home", str(service_home)]
+    result = CliRunner().invoke(main, ["pack", str(folder), *source, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / "PC-2025-7KQ3XM-cafcass-bundle.pdf").is_file()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--reference", "PC-2025-AAAAAA"], "has no challenge PC-2025-AAAAAA"),
+        ([], "Give exactly one challenge"),
+    ],
+)
+def test_render_explains_a_missing_challenge(
+    service_home: Path, tmp_path: Path, args: list[str], message: str
+) -> None:
+    result = CliRunner().invoke(
+        main, ["render", *args, "--home", str(service_home), "-o", str(tmp_path / "out")]
+    )
+    assert result.exit_code != 0
+    assert message in result.stderr
+
+
+def test_render_without_a_register_says_where_to_look(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main,
+        ["render", "--reference", "PC-2025-7KQ3XM", "--home", str(tmp_path), "-o", str(tmp_path)],
+    )
+    assert result.exit_code == 1
+    assert "There is no register in" in result.stderr

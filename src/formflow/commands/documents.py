@@ -24,6 +24,7 @@ from formflow.record import (
     Stage,
     new_reference,
 )
+from formflow.register import Register
 from formflow.render import (
     write_cafcass_pack,
     write_closure_note,
@@ -32,6 +33,7 @@ from formflow.render import (
     write_next_stage,
 )
 from formflow.schema import schema_errors
+from formflow.watch.folders import Home
 
 CONFIG = click.option(
     "--config",
@@ -134,12 +136,33 @@ def new(
         raise click.ClickException(str(exc)) from exc
 
 
-def _load_challenge(record: Path | None, form: Path | None, settings: Settings) -> Challenge:
-    if (record is None) == (form is None):
-        raise click.UsageError("Give exactly one of --from FILE.json or --form FILE.")
-    if form is not None:
-        return read_form(form, settings=settings)
-    assert record is not None
+REFERENCE = click.option(
+    "--reference", help="A challenge in the register, such as PC-2025-7KQ3XM (with --home)."
+)
+HOME = click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="The service's home folder, whose register --reference reads.",
+)
+
+
+def _from_register(reference: str, home: Path) -> Challenge:
+    """The register's current record of ``reference``, read without changing anything."""
+    database = Home(home.resolve()).database
+    if not database.is_file():
+        raise click.ClickException(
+            f"There is no register in {home}: give --home the folder formflow watch runs in."
+        )
+    with Register(database) as register:
+        challenge = register.challenge(reference)
+    if challenge is None:
+        raise click.ClickException(f"The register in {home} has no challenge {reference}.")
+    return challenge
+
+
+def _from_record(record: Path) -> Challenge:
     try:
         data = json.loads(record.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
@@ -155,25 +178,51 @@ def _load_challenge(record: Path | None, form: Path | None, settings: Settings) 
     return Challenge.from_dict(data)
 
 
+def _load_challenge(
+    source: Path | None, reference: str | None, home: Path, settings: Settings
+) -> Challenge:
+    """From exactly one of: a record (.json), a completed form (.docx, .pdf), the register."""
+    if (source is None) == (reference is None):
+        raise click.UsageError("Give exactly one challenge: a file, or --reference with --home.")
+    if reference is not None:
+        return _from_register(reference, home)
+    assert source is not None
+    if source.suffix.lower() in {".docx", ".pdf"}:
+        return read_form(source, settings=settings)
+    return _from_record(source)
+
+
 @click.command()
-@click.option("--from", "record", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--form", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--from",
+    "source",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A record (.json) or a completed form (.docx, .pdf).",
+)
+@REFERENCE
+@HOME
 @click.option("--kind", type=click.Choice(sorted(KINDS)), default="next-stage", show_default=True)
 @click.option("-o", "--outdir", type=click.Path(file_okay=False, path_type=Path), required=True)
 @CONFIG
 def render(
-    record: Path | None, form: Path | None, kind: str, outdir: Path, config: Path | None
+    source: Path | None,
+    reference: str | None,
+    home: Path,
+    kind: str,
+    outdir: Path,
+    config: Path | None,
 ) -> None:
-    """Write a challenge's documents, from a record (JSON) or a completed form.
+    """Write a challenge's documents, from a record, a completed form or the register.
 
     \b
     Example:
       formflow render --from PC-2025-7KQ3XM.json --kind next-stage -o outbox/
-      formflow render --form inbox/challenge.docx --kind cafcass -o outbox/
+      formflow render --from inbox/challenge.docx --kind cafcass -o outbox/
+      formflow render --reference PC-2025-7KQ3XM --home /srv/formflow --kind final -o out/
     """
     try:
-        settings = load_settings(config)
-        challenge = _load_challenge(record, form, settings)
+        settings = load_settings(config, home=home)
+        challenge = _load_challenge(source, reference, home, settings)
         policy = load_policy(challenge.policy)
         for path in KINDS[kind](challenge, policy, settings, outdir, today=dt.date.today()):
             click.echo(str(path))
@@ -185,14 +234,22 @@ def render(
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option(
     "--challenge",
-    "record",
+    "source",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    required=True,
     help="The challenge: a record (.json) or a completed form (.docx, .pdf).",
 )
+@REFERENCE
+@HOME
 @click.option("-o", "--outdir", type=click.Path(file_okay=False, path_type=Path), required=True)
 @CONFIG
-def pack(folder: Path, record: Path, outdir: Path, config: Path | None) -> None:
+def pack(
+    folder: Path,
+    source: Path | None,
+    reference: str | None,
+    home: Path,
+    outdir: Path,
+    config: Path | None,
+) -> None:
     """Build the CAFCASS referral pack from the IRO's folder of documents.
 
     Name each file, or its sub-folder, starting with its item number 1 to 7 (for example
@@ -203,13 +260,11 @@ def pack(folder: Path, record: Path, outdir: Path, config: Path | None) -> None:
     \b
     Example:
       formflow pack "S:/Challenges/PC-2025-7KQ3XM/CAFCASS" --challenge PC-2025-7KQ3XM.json -o outbox/
+      formflow pack "S:/Challenges/PC-2025-7KQ3XM/CAFCASS" --reference PC-2025-7KQ3XM --home /srv/formflow -o outbox/
     """
     try:
-        settings = load_settings(config)
-        is_form = record.suffix.lower() in {".docx", ".pdf"}
-        challenge = _load_challenge(
-            None if is_form else record, record if is_form else None, settings
-        )
+        settings = load_settings(config, home=home)
+        challenge = _load_challenge(source, reference, home, settings)
         policy = load_policy(challenge.policy)
         written = write_cafcass_pack(
             challenge, policy, settings, outdir, today=dt.date.today(), supplied=folder
