@@ -23,6 +23,14 @@ system-packages:
 	  else echo "Note: install $$missing (apt) for fast PDFs in the intended font."; fi; \
 	fi
 
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
 # The main job: watch ./inbox, write to ./outbox, keep the register in ./var.
 run: $(STAMP) system-packages
 	$(BIN)/formflow watch --home .
