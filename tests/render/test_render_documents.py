@@ -24,6 +24,7 @@ from formflow.intake import read_form
 from formflow.record import Action, Closure, ClosureKind, LegalStatus
 from formflow.render import (
     document_writers,
+    pack,
     write_cafcass_pack,
     write_closure_note,
     write_final_record,
@@ -243,3 +244,17 @@ def test_a_dead_pdf_process_loses_no_document(tmp_path: Path, when: str) -> None
     assert paths[1].read_bytes().startswith(b"%PDF")
     assert pdf_process() is not pool
     assert pdf_process().submit(int, "7").result() == 7
+
+
+def test_a_bundle_that_takes_too_long_is_stopped_with_a_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Supplied PDFs are read in a child with a memory cap and a time limit; a limit of
+    zero stands in for a file that makes pypdf loop."""
+    folder = tmp_path / "supplied"
+    folder.mkdir()
+    write_form(None, NELINCS, SETTINGS, folder / "1 Care Order.pdf", today=TODAY, pdf=True)
+    monkeypatch.setattr(pack, "BUNDLE_SECONDS", 0)
+    with pytest.raises(RenderError, match="was not built within 0 minutes"):
+        pack.write_bundle(stage_two(), "Northtown", folder, tmp_path / "bundle.pdf")
+    assert not (tmp_path / "bundle.pdf").exists()

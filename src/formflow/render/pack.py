@@ -13,9 +13,13 @@ MISSING in the index and bookmarked there, never dropped silently.
 from __future__ import annotations
 
 import io
+import multiprocessing
 import re
+import resource
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import cast
 
 from pypdf import PdfReader, PdfWriter, Transformation
 from pypdf.errors import PdfReadError, PyPdfError
@@ -207,9 +211,55 @@ def _stamp(writer: PdfWriter, reference: str) -> None:
         page.merge_transformed_page(stamp, shift)
 
 
+BUNDLE_SECONDS = 300
+"""Time for one bundle: a year of review records can run to hundreds of pages."""
+BUNDLE_MEMORY_BYTES = 2 * 1024 * 1024 * 1024
+
+
+def _build_in_child(
+    connection: Connection, challenge: Challenge, council_name: str, folder: Path
+) -> None:
+    """The child's whole life: cap its memory, build the bundle, send it back."""
+    resource.setrlimit(resource.RLIMIT_AS, (BUNDLE_MEMORY_BYTES, BUNDLE_MEMORY_BYTES))
+    try:
+        connection.send(build_bundle(challenge, council_name, folder))
+    except Exception as exc:  # the parent turns any failure into one plain sentence
+        connection.send(exc if isinstance(exc, RenderError) else RenderError(str(exc)))
+    finally:
+        connection.close()
+
+
 def write_bundle(
     challenge: Challenge, council_name: str, folder: Path, path: Path
 ) -> tuple[ItemStatus, ...]:
-    data, items = build_bundle(challenge, council_name, folder)
+    """Build the bundle in a child process with a memory cap and a time limit: the PDFs
+    are whatever the IRO was sent, and pypdf has had infinite-loop bugs on hostile files."""
+    context = multiprocessing.get_context("forkserver")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(
+        target=_build_in_child, args=(sender, challenge, council_name, folder), daemon=True
+    )
+    child.start()
+    sender.close()
+    try:
+        if not receiver.poll(BUNDLE_SECONDS):
+            raise RenderError(
+                f"The CAFCASS bundle was not built within {BUNDLE_SECONDS // 60} minutes: one "
+                "of the supplied PDFs may be damaged. Open each in a PDF reader, save a copy, "
+                "and build the pack again."
+            )
+        result = receiver.recv()
+    except EOFError as exc:
+        raise RenderError(
+            "The CAFCASS bundle could not be built: a supplied PDF needed more memory than "
+            "allowed. Open each in a PDF reader, save a copy, and build the pack again."
+        ) from exc
+    finally:
+        receiver.close()
+        child.kill()
+        child.join()
+    if isinstance(result, RenderError):
+        raise result
+    data, items = cast(tuple[bytes, tuple[ItemStatus, ...]], result)
     write_private(path, data)
     return items
