@@ -6,6 +6,8 @@ import datetime as dt
 import importlib.util
 import os
 import stat
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures.process import BrokenProcessPool
@@ -33,7 +35,13 @@ from formflow.render import (
 )
 from formflow.render.context import form_context
 from formflow.render.output import document_name, inside
-from formflow.render.pdf import all_fields, form_html, html_to_pdf, pdf_process
+from formflow.render.pdf import (
+    PARENT_CHECK_SECONDS,
+    all_fields,
+    form_html,
+    html_to_pdf,
+    pdf_process,
+)
 from formflow.render.safety import docx_environment
 from formflow.resources import templates_dir
 
@@ -258,3 +266,31 @@ def test_a_bundle_that_takes_too_long_is_stopped_with_a_reason(
     with pytest.raises(RenderError, match="was not built within 0 minutes"):
         pack.write_bundle(stage_two(), "Northtown", folder, tmp_path / "bundle.pdf")
     assert not (tmp_path / "bundle.pdf").exists()
+
+
+def test_the_pdf_process_leaves_when_the_service_is_killed(tmp_path: Path) -> None:
+    """After kill -9 of the service, its PDF process must not live on as an orphan."""
+    script = (
+        "import os, sys, time\n"
+        "from formflow.render.pdf import pdf_process\n"
+        "if __name__ == '__main__':\n"
+        "    print(pdf_process().submit(os.getpid).result(), flush=True)\n"
+        "    time.sleep(60)\n"
+    )
+    (tmp_path / "service.py").write_text(script)
+    service = subprocess.Popen(
+        [sys.executable, str(tmp_path / "service.py")], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert service.stdout is not None
+        worker = int(service.stdout.readline())
+        service.kill()
+        service.wait(timeout=10)
+        service.stdout.close()
+        deadline = time.monotonic() + 10 * PARENT_CHECK_SECONDS
+        while Path(f"/proc/{worker}").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not Path(f"/proc/{worker}").exists(), "the PDF process outlived the service"
+    finally:
+        if service.poll() is None:
+            service.kill()

@@ -258,7 +258,15 @@ def test_a_dead_observer_is_restarted(
 # --- separate processes: kill -9, and two watchers on one folder -------------------------
 
 
-def start_watch(home: Path, log: Path) -> subprocess.Popen[bytes]:
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def start_watch(
+    home: Path, log: Path, *, as_background_job: bool = False
+) -> subprocess.Popen[bytes]:
+    """``formflow watch`` in a process of its own; a background job starts with SIGINT
+    ignored, as a shell starts ``make run &``."""
     command = [
         sys.executable,
         "-c",
@@ -270,7 +278,12 @@ def start_watch(home: Path, log: Path) -> subprocess.Popen[bytes]:
         "0.2",
     ]
     with log.open("ab") as out:
-        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            command,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_ignore_sigint if as_background_job else None,
+        )
 
 
 def stop_watch(process: subprocess.Popen[bytes]) -> None:
@@ -341,3 +354,19 @@ def test_two_watchers_on_one_folder_never_process_a_file_twice(
         if " processed " in line or " rejected " in line or " duplicate " in line
     ]
     assert len(lines) == len(kinds)
+
+
+@pytest.mark.parametrize("as_background_job", [False, True])
+def test_ctrl_c_stops_the_watcher_cleanly(tmp_path: Path, as_background_job: bool) -> None:
+    home = Home(tmp_path / "home")
+    home.create()
+    log = tmp_path / "watch.log"
+    process = start_watch(home.root, log, as_background_job=as_background_job)
+    try:
+        wait_for(lambda: "Watching" in log.read_text(), 30, "the watcher to start")
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+    finally:
+        stop_watch(process)
+    assert "Stopped." in log.read_text()
+    assert "Traceback" not in log.read_text()

@@ -124,12 +124,12 @@ def watch(home: Path, poll: float | None, settle: float | None, verbose: bool) -
         def _stop(_signum: int, _frame: FrameType | None) -> None:
             stop.set()
 
+        # Both end the watch between files: Ctrl+C never lands in the middle of a step,
+        # and a watcher started with SIGINT ignored (a background job) still stops on it.
         signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
         click.echo(f"Watching {ctx.home.inbox} (Ctrl+C to stop)", err=True)
-        try:
-            Watcher(ctx.pipeline, options, report=_echo_result).run(stop)
-        except KeyboardInterrupt:
-            stop.set()
+        Watcher(ctx.pipeline, options, report=_echo_result).run(stop)
         click.echo("Stopped.", err=True)
 
 

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import atexit
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -81,11 +84,35 @@ def _css() -> str:
     return _html_template("formflow.css")
 
 
+PARENT_CHECK_SECONDS = 2.0
+
+
+def _exit_with(parent: int) -> None:
+    """In the PDF process: leave when the process that started it is gone. A pool worker
+    never notices on its own (it holds both ends of its task queue), so after a kill -9
+    of the service it would otherwise live on, holding 100 MB, for ever."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_CHECK_SECONDS)
+            try:
+                os.kill(parent, 0)
+            except ProcessLookupError:
+                os._exit(0)
+
+    threading.Thread(target=watch, name="formflow-parent-watch", daemon=True).start()
+
+
 @cache
 def pdf_process() -> ProcessPoolExecutor:
     """A second process for PDF layout, which is most of a document's cost and all CPU:
     while it lays out the PDF, this one writes the Word document and the notices."""
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("forkserver"))
+    pool = ProcessPoolExecutor(
+        max_workers=1,
+        mp_context=multiprocessing.get_context("forkserver"),
+        initializer=_exit_with,
+        initargs=(os.getpid(),),
+    )
     atexit.register(pool.shutdown, cancel_futures=True)
     return pool
 
