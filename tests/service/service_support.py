@@ -98,6 +98,18 @@ def outbox_references(home: Home) -> set[str]:
     return {p.name for p in home.outbox.iterdir() if p.is_dir() and not p.name.startswith(".")}
 
 
+def assert_outbox_matches_register(home: Home, register: Register) -> None:
+    """Every reference and file in the outbox is the register's, and nothing it lists is missing."""
+    assert outbox_references(home) == set(register.references())
+    listed = {d.path for d in register.documents()} | {n.path for n in register.notices()}
+    on_disk = {
+        f"{p.parent.name}/{p.name}"
+        for p in home.outbox.glob("*/*")
+        if p.is_file() and not p.parent.name.startswith(".")
+    }
+    assert listed == on_disk
+
+
 def files_in(folder: Path) -> list[Path]:
     if not folder.exists():
         return []

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from service_support import (
     CHILD_NAME,
+    assert_outbox_matches_register,
     drop_json,
     fake_pipeline,
     files_in,
     make_challenge,
-    outbox_references,
 )
 
 from formflow.config import Settings
@@ -61,14 +61,7 @@ def assert_exactly_once(root: Path, register: Register, dropped: int) -> None:
     assert len(archived) + len(rejected) == dropped
     assert outcomes.count("processed") == len(archived)
     assert outcomes.count("rejected") + outcomes.count("duplicate") == len(rejected)
-    assert outbox_references(home) == set(register.references())
-    listed = {d.path for d in register.documents()} | {n.path for n in register.notices()}
-    on_disk = {
-        f"{p.parent.name}/{p.name}"
-        for p in home.outbox.glob("*/*")
-        if p.is_file() and not p.parent.name.startswith(".")
-    }
-    assert listed == on_disk
+    assert_outbox_matches_register(home, register)
 
 
 def test_a_new_form_gets_a_reference_documents_and_a_covering_email(

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from service_support import files_in, make_challenge, outbox_references
+from service_support import assert_outbox_matches_register, files_in, make_challenge
 
 from formflow.config import Settings
 from formflow.pipeline import Pipeline, Result, Services
@@ -90,14 +90,7 @@ class Tally:
 def tally(home: Home) -> Tally:
     with Register(home.database) as register:
         outcomes = [f.outcome for f in register.files()]
-        assert outbox_references(home) == set(register.references())
-        listed = {d.path for d in register.documents()} | {n.path for n in register.notices()}
-    on_disk = {
-        f"{p.parent.name}/{p.name}"
-        for p in home.outbox.glob("*/*")
-        if p.is_file() and not p.parent.name.startswith(".")
-    }
-    assert listed == on_disk
+        assert_outbox_matches_register(home, register)
     archived = [p for p in home.archive.rglob("*") if p.is_file()]
     rejected = [p for p in files_in(home.rejected) if not p.name.endswith(".errors.txt")]
     assert outcomes.count("processed") == len(archived)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from formflow.commands.options import iso_date
+from formflow.commands.options import home_option, iso_date
 from formflow.config import Settings, load_settings
 from formflow.errors import FormflowError
 from formflow.intake import read_form
@@ -139,13 +139,6 @@ def new(
 REFERENCE = click.option(
     "--reference", help="A challenge in the register, such as PC-2025-7KQ3XM (with --home)."
 )
-HOME = click.option(
-    "--home",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="The service's home folder, whose register --reference reads.",
-)
 
 
 def _from_register(reference: str, home: Path) -> Challenge:
@@ -200,7 +193,7 @@ def _load_challenge(
     help="A record (.json) or a completed form (.docx, .pdf).",
 )
 @REFERENCE
-@HOME
+@home_option
 @click.option("--kind", type=click.Choice(sorted(KINDS)), default="next-stage", show_default=True)
 @click.option("-o", "--outdir", type=click.Path(file_okay=False, path_type=Path), required=True)
 @CONFIG
@@ -239,7 +232,7 @@ def render(
     help="The challenge: a record (.json) or a completed form (.docx, .pdf).",
 )
 @REFERENCE
-@HOME
+@home_option
 @click.option("-o", "--outdir", type=click.Path(file_okay=False, path_type=Path), required=True)
 @CONFIG
 def pack(

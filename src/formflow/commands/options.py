@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import click
+
+home_option = click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Folder holding inbox/, outbox/, var/ (the register) and formflow.toml.",
+)
 
 
 def iso_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:

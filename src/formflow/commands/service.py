@@ -23,7 +23,7 @@ from types import FrameType
 import click
 
 from formflow import reports
-from formflow.commands.options import iso_date
+from formflow.commands.options import home_option, iso_date
 from formflow.config import Settings, load_settings
 from formflow.errors import FormflowError
 from formflow.pipeline import Outcome, Pipeline, Result, Services
@@ -32,13 +32,6 @@ from formflow.register import Register
 from formflow.watch.folders import Home
 from formflow.watch.supervisor import Watcher, watch_options
 
-home_option = click.option(
-    "--home",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="Folder holding inbox/, outbox/, var/ and formflow.toml.",
-)
 verbose_option = click.option("-v", "--verbose", is_flag=True, help="Log each decision to stderr.")
 
 
