@@ -7,6 +7,8 @@ import stat
 import threading
 from pathlib import Path
 
+import pytest
+
 from formflow.watch import folders
 from formflow.watch.folders import Home
 
@@ -111,3 +113,27 @@ def test_free_names_never_overwrite(tmp_path: Path) -> None:
     assert folders.free_name(tmp_path, "a.docx", set()) == "a (2).docx"
     assert folders.free_name(tmp_path, "a.docx", {"a (2).docx"}) == "a (3).docx"
     assert folders.free_name(tmp_path, "b.docx", set()) == "b.docx"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Ä" * 120 + ".docx", "x" * 254, "challenge." + "d" * 240, "short name.docx"],
+    ids=["long unicode", "long without suffix", "long suffix", "short"],
+)
+def test_any_name_can_be_claimed_and_rejected_beside_its_note(tmp_path: Path, name: str) -> None:
+    """A name near the 255-byte limit still fits with the claim prefix, ' (2)' and
+    '.errors.txt': the start of it and its suffix are kept."""
+    inbox, claims, rejected = tmp_path / "inbox", tmp_path / "claims", tmp_path / "rejected"
+    inbox.mkdir()
+    claims.mkdir()
+    for attempt in (1, 2):  # the second file of the same name is rejected as 'NAME (2)'
+        (inbox / name).write_bytes(b"not a form %d" % attempt)
+        claimed = folders.claim(inbox / name, claims, dt.datetime(2025, 11, 3, 9))
+        assert claimed is not None
+        kept = folders.original_name(claimed)
+        assert len(kept.encode()) <= folders.MAX_KEPT_NAME_BYTES
+        assert kept == name or kept.endswith(("~.docx", "~"))
+        moved = folders.reject(claimed, rejected, "It is not a form.")
+        assert moved.read_bytes() == b"not a form %d" % attempt
+        assert (rejected / (moved.name + ".errors.txt")).is_file()
+    assert len(list(rejected.iterdir())) == 4

@@ -161,8 +161,25 @@ def _move_no_clobber(source: Path, target: Path) -> None:
 # --- claim ----------------------------------------------------------------------------
 
 
+MAX_KEPT_NAME_BYTES = 200
+"""How much of a dropped file's name is kept: room, inside the 255-byte limit on a file
+name, for the claim prefix and for ' (n)' and '.errors.txt' beside a rejected file."""
+
+
+def fit_name(name: str) -> str:
+    """``name``, or its start and its suffix joined by '~' when it is too long to keep."""
+    data = name.encode("utf-8")
+    if len(data) <= MAX_KEPT_NAME_BYTES:
+        return name
+    suffix = Path(name).suffix
+    if len(suffix.encode("utf-8")) > 16:  # not a real suffix: keep the start of the name only
+        suffix = ""
+    keep = MAX_KEPT_NAME_BYTES - len(suffix.encode("utf-8")) - 1
+    return f"{data[:keep].decode('utf-8', errors='ignore')}~{suffix}"
+
+
 def claim_name(original: str, now: dt.datetime) -> str:
-    return f"{now:%Y%m%dT%H%M%S}-{secrets.token_hex(4)}{CLAIM_SEPARATOR}{original}"
+    return f"{now:%Y%m%dT%H%M%S}-{secrets.token_hex(4)}{CLAIM_SEPARATOR}{fit_name(original)}"
 
 
 def original_name(claimed: Path | str) -> str:
