@@ -93,3 +93,8 @@ class WorkingCalendar:
             "in formflow.toml."
             for year in years
         ]
+
+
+def uk_date(day: dt.date | None) -> str:
+    """``3 November 2025``, the way council letters write dates."""
+    return f"{day.day} {day:%B %Y}" if day else ""

@@ -32,6 +32,7 @@ Sending: only when ``[smtp]`` is configured::
 
 from __future__ import annotations
 
+import datetime as dt
 import mimetypes
 import os
 import smtplib
@@ -46,6 +47,7 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any
 
+from formflow.calendar import uk_date
 from formflow.config import Settings
 from formflow.engine import Document
 from formflow.errors import FormflowError
@@ -164,7 +166,7 @@ def covering_email(
     attachments: Sequence[Path],
     *,
     summary: str,
-    due: str | None = None,
+    due: dt.date | None = None,
 ) -> EmailMessage:
     """The covering email for one document; ``summary`` is the transition's message."""
     stage = policy.stage(challenge.stage)
@@ -177,7 +179,7 @@ def covering_email(
         summary,
     ]
     if due:
-        lines.append(f"Response due by the end of {due}.")
+        lines.append(f"Response due by the end of {uk_date(due)}.")
     lines += [
         "",
         "Attached: " + ", ".join(p.name for p in attachments) if attachments else "",
@@ -191,7 +193,7 @@ def reminder_email(
     challenge: Challenge, policy: Policy, settings: Settings, action: Action
 ) -> EmailMessage:
     """The reminder to the IRO that an agreed action's by-when date has come."""
-    when = action.by_when.isoformat() if action.by_when else "now"
+    when = uk_date(action.by_when) if action.by_when else "now"
     body = "\n".join(
         [
             f"Professional challenge {challenge.reference} ({policy.name}), "

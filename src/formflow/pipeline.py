@@ -562,7 +562,7 @@ class Pipeline:
             written.kind,
             written.paths,
             summary=written.transition.message,
-            due=due.isoformat() if due and written.kind is Document.NEXT_STAGE_FORM else None,
+            due=due if written.kind is Document.NEXT_STAGE_FORM else None,
         )
         slug = written.kind.value.lower().replace(" ", "-")
         self._stage_email(job_dir, challenge.reference, slug, email, staged)

@@ -50,7 +50,7 @@ def test_no_child_name_in_the_subject_and_initials_in_the_body(
         kind,
         [attachment],
         summary="Raised at Stage 1.",
-        due="2025-11-10",
+        due=dt.date(2025, 11, 10),
     )
     subject = str(message["Subject"])
     assert subject.startswith("PC-2025-7KQ3XM Stage 1:")
@@ -60,6 +60,7 @@ def test_no_child_name_in_the_subject_and_initials_in_the_body(
     assert body is not None
     text = body.get_content()
     assert "T.E." in text and CHILD_NAME not in text and "Tegan" not in text
+    assert "Response due by the end of 10 November 2025." in text
     assert [a.get_filename() for a in message.iter_attachments()] == [attachment.name]
 
 

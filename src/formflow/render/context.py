@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from formflow.calendar import uk_date
 from formflow.engine import Assessment
 from formflow.errors import RenderError
 from formflow.form import (
@@ -36,11 +37,6 @@ from formflow.record import (
 )
 
 FieldValue = str | bool
-
-
-def uk_date(day: dt.date | None) -> str:
-    """``3 November 2025``, the way council letters write dates."""
-    return f"{day.day} {day:%B %Y}" if day else ""
 
 
 def form_date(day: dt.date | None) -> str:

@@ -8,10 +8,11 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from formflow.calendar import uk_date
 from formflow.errors import RenderError
 from formflow.policy import Policy
 from formflow.record import THEMES, Challenge, ClosureKind, Stage, StageRecord
-from formflow.render.context import Row, uk_date
+from formflow.render.context import Row
 
 CAFCASS_ITEMS: tuple[str, ...] = (
     "Final Care Order and final Care Plan filed in proceedings",
