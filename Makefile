@@ -36,14 +36,14 @@ run: $(STAMP) system-packages
 	$(BIN)/formflow watch --home .
 
 test: $(STAMP) system-packages
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench tools samples
+	$(BIN)/ruff format --check src tests bench tools samples
 	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench tools samples
+	$(BIN)/ruff format --check src tests bench tools samples
 	$(BIN)/mypy
 
 bench: $(STAMP) system-packages
