@@ -43,23 +43,24 @@ def p95(samples: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
-def rss_mb(pid: int | None = None) -> float:
-    """Resident set size of a process now, in MB, from /proc."""
+def _status_mb(field: str, pid: int | None) -> float:
+    """A memory figure of a process's /proc status (VmRSS, VmHWM), in MB."""
     status = f"/proc/{pid or os.getpid()}/status"
     with open(status, encoding="ascii") as lines:
         for line in lines:
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmRSS in {status}")
+    raise RuntimeError(f"no {field} in {status}")
+
+
+def rss_mb(pid: int | None = None) -> float:
+    """Resident set size of a process now, in MB."""
+    return _status_mb("VmRSS", pid)
 
 
 def peak_rss_mb(pid: int | None = None) -> float:
-    status = f"/proc/{pid or os.getpid()}/status"
-    with open(status, encoding="ascii") as lines:
-        for line in lines:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmHWM in {status}")
+    """The highest resident set size the process has had, in MB."""
+    return _status_mb("VmHWM", pid)
 
 
 def cpu_seconds(pid: int) -> float:

@@ -43,10 +43,11 @@ def test_due_json_has_due_and_overall_target() -> None:
     assert data["responder"] == "Head of Service"
 
 
-def test_due_reads_closure_days_from_the_config(tmp_path: Path) -> None:
+def due_with_config(tmp_path: Path, toml: str) -> tuple[int, str, str]:
+    """formflow due for a stage 1 raised on 22 December 2025, with ``toml`` as settings."""
     config = tmp_path / "formflow.toml"
-    config.write_text('[calendar]\nclosure_days = ["2025-12-29", "2025-12-30", "2025-12-31"]\n')
-    code, out, _ = invoke(
+    config.write_text(toml)
+    return invoke(
         "due",
         "--policy",
         "nelincs",
@@ -57,6 +58,11 @@ def test_due_reads_closure_days_from_the_config(tmp_path: Path) -> None:
         "--config",
         str(config),
     )
+
+
+def test_due_reads_closure_days_from_the_config(tmp_path: Path) -> None:
+    closures = '[calendar]\nclosure_days = ["2025-12-29", "2025-12-30", "2025-12-31"]\n'
+    code, out, _ = due_with_config(tmp_path, closures)
     assert code == 0
     assert out.splitlines()[0] == "2026-01-06"
 
@@ -90,19 +96,7 @@ def test_due_errors_are_plain_english(args: tuple[str, ...], message: str) -> No
 
 
 def test_bad_config_is_explained(tmp_path: Path) -> None:
-    config = tmp_path / "formflow.toml"
-    config.write_text('[calendar]\nclosure_days = ["29/12/2025"]\n')
-    code, _, err = invoke(
-        "due",
-        "--policy",
-        "nelincs",
-        "--stage",
-        "1",
-        "--from",
-        "2025-12-22",
-        "--config",
-        str(config),
-    )
+    code, _, err = due_with_config(tmp_path, '[calendar]\nclosure_days = ["29/12/2025"]\n')
     assert code == 1
     assert "not a date" in err
 
