@@ -262,3 +262,22 @@ def _wait_until_dead(pid: int, seconds: float = 5) -> None:
             return
         time.sleep(0.01)
     raise AssertionError(f"process {pid} still running after {seconds} s")
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        "<w:tbl>" + "<w:tr><w:tc><w:p/></w:tc><w:tc><w:p/></w:tc></w:tr>" * 2500 + "</w:tbl>",
+        "<w:p><w:r><w:t>Lorem</w:t></w:r></w:p>" * 4500,
+    ],
+    ids=["5,000 table cells", "4,500 paragraphs"],
+)
+def test_a_document_far_larger_than_a_form_is_refused_before_reading(block: str) -> None:
+    """Label reading is linear in the document (60,000 table rows took 30 s): a document
+    that cannot be a challenge form is refused before it can hold the watcher."""
+    form = official_form(OFFICIAL, Style.CONTROLS)
+    xml = zipfile.ZipFile(io.BytesIO(form)).read("word/document.xml")
+    body = xml.index(b"<w:body>") + len(b"<w:body>")
+    data = replace_part(form, "word/document.xml", xml[:body] + block.encode() + xml[body:])
+    [reason] = rejection(data, ".docx")
+    assert "far more than a challenge form" in reason
