@@ -122,25 +122,30 @@ def action_tags(row: int, history_entry: int | None = None) -> tuple[str, str, s
 
 
 @cache
-def known_tags() -> frozenset[str]:
-    """Every fixed tag on the form; prerequisite tags are recognised by their prefix."""
-    tags = {f.tag for f in main_fields()}
-    for row in range(1, form.MAX_ACTIONS + 1):
-        tags.update(action_tags(row))
-    for entry in range(1, form.MAX_HISTORY + 1):
-        tags.update(f.tag for f in form.history_fields(entry))
-        for row in range(1, form.MAX_ACTIONS + 1):
-            tags.update(action_tags(row, entry))
-    return frozenset(tags)
-
-
-@cache
 def official_form_tags() -> frozenset[str]:
     """The tags formflow's own form carries outside its earlier-stage tables: a document
     with a content control for each of them has nothing left for the label reader."""
     tags = {f.tag for f in main_fields() if f is not form.SEED_TEAM_AND_MANAGER}
     for row in range(1, form.MAX_ACTIONS + 1):
         tags.update(action_tags(row))
+    return frozenset(tags)
+
+
+@cache
+def history_tags(entry: int) -> tuple[str, ...]:
+    """Every tag of earlier stage ``entry`` (1-based) on a next-stage form."""
+    tags = [f.tag for f in form.history_fields(entry)]
+    for row in range(1, form.MAX_ACTIONS + 1):
+        tags += action_tags(row, entry)
+    return tuple(tags)
+
+
+@cache
+def known_tags() -> frozenset[str]:
+    """Every fixed tag on the form; prerequisite tags are recognised by their prefix."""
+    tags = {*official_form_tags(), form.SEED_TEAM_AND_MANAGER.tag}
+    for entry in range(1, form.MAX_HISTORY + 1):
+        tags.update(history_tags(entry))
     return frozenset(tags)
 
 

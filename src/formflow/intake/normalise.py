@@ -11,12 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 from formflow import form
 from formflow.form import Field, FieldKind
-from formflow.intake.catalogue import RawForm, normalise_label
+from formflow.intake.catalogue import RawForm, history_tags, normalise_label
 from formflow.intake.catalogue import field as _field
 from formflow.intake.dates import DateError, DateProblem, parse_uk_date
 from formflow.policy import Prerequisite
@@ -341,20 +340,12 @@ def _final_comments(values: FormValues) -> dict[str, Any] | None:
 
 
 def _history(values: FormValues) -> list[dict[str, Any]]:
+    # Any of an earlier stage's fields filled in means the entry exists.
     return [
         _stage_record(values, entry)
         for entry in range(1, form.MAX_HISTORY + 1)
-        if any(_filled(values.raw.get(tag)) for tag in _history_tags(entry))
+        if any(_filled(values.raw.get(tag)) for tag in history_tags(entry))
     ]
-
-
-@cache
-def _history_tags(entry: int) -> tuple[str, ...]:
-    """Every tag of earlier stage ``entry``: any of them filled means the entry exists."""
-    fields = [*form.history_fields(entry)]
-    for row in range(1, form.MAX_ACTIONS + 1):
-        fields += form.history_action_fields(entry, row)
-    return tuple(f.tag for f in fields)
 
 
 def _filled(value: str | bool | None) -> bool:

@@ -23,7 +23,6 @@ Settings (``[watch]`` in formflow.toml; command-line options win)::
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import os
 import queue
@@ -288,7 +287,3 @@ class Watcher:
                 stop.wait(self.options.check_seconds)
         finally:
             self.supervisor.stop()
-
-
-def now_line(result: Result) -> str:
-    return result.line(dt.datetime.now())
