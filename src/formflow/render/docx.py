@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +25,24 @@ def template_path(name: str) -> Path:
     return path
 
 
+@lru_cache(maxsize=8)
+def _patched(xml: str) -> str:
+    patched: str = DocxTemplate.patch_xml(_Template.__new__(_Template), xml)
+    return patched
+
+
+class _Template(DocxTemplate):  # type: ignore[misc]  # docxtpl has no type hints
+    """docxtpl's template with its XML clean-up done once per template text, not per
+    render: ``patch_xml`` is regular expressions over the part's XML alone (no state of the
+    template), and took half of each form's Word rendering (about 50 ms of 110)."""
+
+    def patch_xml(self, src_xml: str) -> str:
+        return _patched(src_xml)
+
+
 def render_docx(template: str, context: dict[str, Any]) -> bytes:
     """The template rendered in the sandbox with autoescaping, as .docx bytes."""
-    document = DocxTemplate(template_path(template))
+    document = _Template(template_path(template))
     try:
         document.render(context, jinja_env=docx_environment(), autoescape=True)
     except TemplateError as exc:
