@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import multiprocessing
 import os
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -22,8 +23,8 @@ from typing import Any
 
 import pydyf
 from jinja2 import TemplateError
-from markupsafe import Markup
-from weasyprint import HTML
+from weasyprint import CSS, HTML
+from weasyprint.html import UA, UA_COUNTER_STYLE, UA_FORM_STYLESHEET
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError
 
@@ -80,8 +81,33 @@ def _html_template(name: str) -> str:
 
 
 @cache
-def _css() -> str:
-    return _html_template("formflow.css")
+def _stylesheet() -> CSS:
+    """formflow's print stylesheet, parsed once for the process rather than per document."""
+    return CSS(string=_html_template("formflow.css"), url_fetcher=url_fetcher())
+
+
+# WeasyPrint's default stylesheet gives every element six pseudo-elements (::marker and
+# the footnote and note calls and markers) whose styles are computed for each element:
+# 1,900 of a form's 2,270 style computations, for features formflow never uses. Without
+# them a form's PDF takes about 13 % less time. Markers are kept for list items.
+_UNUSED_UA_RULES = re.compile(r"^::(?:footnote|note)-[a-z-]+ \{[^}]*\}\n", re.MULTILINE)
+
+
+def lighter_user_agent_css() -> str:
+    """WeasyPrint's default stylesheet without the rules for every element's notes."""
+    return _UNUSED_UA_RULES.sub("", UA).replace("\n::marker {", "\nli::marker {")
+
+
+@cache
+def _user_agent() -> CSS:
+    return CSS(string=lighter_user_agent_css(), counter_style=UA_COUNTER_STYLE)
+
+
+class _Html(HTML):  # type: ignore[misc]  # WeasyPrint has no type hints
+    """WeasyPrint's HTML document with the lighter default stylesheet."""
+
+    def _ua_stylesheets(self, forms: bool = False) -> list[CSS]:
+        return [_user_agent(), UA_FORM_STYLESHEET] if forms else [_user_agent()]
 
 
 PARENT_CHECK_SECONDS = 2.0
@@ -117,25 +143,40 @@ def pdf_process() -> ProcessPoolExecutor:
     return pool
 
 
+_process_free = threading.Semaphore(1)
+"""Held while a document is with the PDF process (it lays out one at a time)."""
+_here = threading.Lock()
+"""One layout at a time in this process: WeasyPrint's shared font configuration is not
+made for threads, and the GIL would run two layouts no faster than one."""
+
+
 def pdf_later(render: Callable[..., bytes], *args: Any, **options: Any) -> Callable[[], bytes]:
     """Start ``render(*args, **options)`` in the PDF process; call the result for the bytes.
 
-    If the PDF process has died (killed for memory, say), a new one is made for the next
+    When the PDF process is busy with another job's document (the watcher runs jobs side
+    by side), this one is laid out here instead of queueing, so both cores work. If the
+    PDF process has died (killed for memory, say), a new one is made for the next
     document and this one is rendered here instead, so a dead helper never loses a form."""
 
     def here() -> bytes:
-        pdf_process.cache_clear()
-        return render(*args, **options)
+        with _here:
+            return render(*args, **options)
 
+    if not _process_free.acquire(blocking=False):
+        return here
     try:
         future = pdf_process().submit(render, *args, **options)
     except BrokenProcessPool:  # it died after the last document
+        _process_free.release()
+        pdf_process.cache_clear()
         return here
+    future.add_done_callback(lambda _done: _process_free.release())
 
     def result() -> bytes:
         try:
             return future.result()
         except BrokenProcessPool:  # it died on this one
+            pdf_process.cache_clear()
             return here()
 
     return result
@@ -151,10 +192,8 @@ def _font_config() -> FontConfiguration:
 
 def render_html(template: str, context: dict[str, Any]) -> str:
     try:
-        # The stylesheet is formflow's own file, not typed text: trusted, so not escaped.
-        css = Markup(_css())
         compiled = html_environment().from_string(_html_template(template))
-        return compiled.render({**context, "css": css})
+        return compiled.render(context)
     except TemplateError as exc:
         raise RenderError(f"The HTML template {template} could not be filled: {exc}") from exc
 
@@ -167,8 +206,9 @@ def html_to_pdf(
 ) -> bytes:
     """The PDF of ``html``; nothing is fetched (see ``safety.url_fetcher``)."""
     try:
-        document = HTML(string=html, url_fetcher=url_fetcher(), base_url=None)
+        document = _Html(string=html, url_fetcher=url_fetcher(), base_url=None)
         data: bytes = document.write_pdf(
+            stylesheets=[_stylesheet()],
             pdf_forms=fillable,
             finisher=finisher,
             font_config=_font_config(),
