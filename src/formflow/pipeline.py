@@ -5,16 +5,26 @@
     hash_file            SHA-256 of the bytes
     note_claim           register: the file and its attempt number      COMMIT
     give_up_if_crashing  a file that stopped formflow 3 times is rejected
-    read_form            intake: a Challenge, or RejectedForm(reasons)
-    ── one register transaction (BEGIN IMMEDIATE: one writer at a time) ─────────────
     check_duplicate      the same bytes already processed → duplicate
+    read_form            intake: a Challenge, or RejectedForm(reasons)
+    ── repeated until the register did not change under it (at most 5 times) ──────────
     plan                 engine: events_for + apply → the new record and transitions
-    write_documents      render into outbox/.staging/CLAIM/REFERENCE/
+                         (a short transaction, for a consistent read of the record)
+    write_documents      render into outbox/.staging/CLAIM/REFERENCE/   (no lock held)
     draft_notices        one covering .eml per document, staged beside it
+    ── one register transaction (BEGIN IMMEDIATE: one writer at a time) ─────────────
+    check_duplicate      again: another job may have had the same bytes
+    still_current        the record is as plan read it, the file names still free;
+                         else discard what was staged and plan again
     record               challenge, events, documents, notices, file outcome   COMMIT
     ── after the commit, each step safe to repeat ──────────────────────────────────
     publish              staged files → outbox/REFERENCE/ (os.replace, never overwriting)
     file_original        archive to var/archive/REFERENCE/ or move to inbox/rejected/
+
+Rendering is most of a form's time, so it happens outside the write lock: several jobs
+(threads of one watcher, or two watchers) render at once and take turns only to commit.
+``still_current`` is what makes that safe: a plan made from a record that has since
+changed is never committed.
 
 Crash safety (kill -9 at any instant, then a restart):
 
@@ -31,8 +41,10 @@ Crash safety (kill -9 at any instant, then a restart):
 
 So every input ends archived once or rejected once; a new challenge's reference exists
 in the outbox only if the register has it; nothing is left in ``.processing/``.
-Outputs are only ever staged inside a register transaction, so recovery of
-``outbox/.staging`` under that same lock never discards a live job's files.
+A file's outputs are staged in ``outbox/.staging/CLAIM/`` only while its job holds the
+claim's flock, so recovery leaves a staging folder alone while that flock is held (a
+live job) and otherwise publishes what the register lists and discards the rest. The
+deadline sweep stages inside its transaction, so recovery under the same lock is safe.
 
 Two watchers may share one home on one machine (flock and SQLite locking are local);
 SQLite must not live on a network share. The inbox itself may be a share (use --poll).
@@ -77,7 +89,14 @@ from formflow.watch.folders import Home
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
+MAX_PLANS = 5
+"""Times a job plans and renders again because another job changed its challenge first."""
 ACCEPTED_SUFFIXES = (".docx", ".pdf")
+
+
+class ChallengeBusy(Exception):
+    """Other jobs kept changing a challenge while this one rendered; not the form's
+    fault, so the file stays claimed and is tried again (Outcome.RETRY), never rejected."""
 
 
 class Outcome(StrEnum):
@@ -266,6 +285,10 @@ class Job:
     attempts: int = 0
     incoming: Challenge | None = None
     plan: Plan | None = None
+    previous: Challenge | None = None
+    """The register's record when the plan was made (None for a new challenge)."""
+    stale: bool = False
+    """Set by still_current: the register changed after the plan; plan again."""
     outcome: Outcome | None = None
     reference: str | None = None
     message: str = ""
@@ -328,14 +351,23 @@ class Pipeline:
         return results
 
     def publish_staged(self) -> None:
-        """Publish or discard every staged job. Files are staged only inside a register
-        transaction, so at the start of one, anything staged but not in the register
-        belongs to a job that died: it is safe to discard."""
+        """Publish what the register lists of each dead job's staging folder and discard
+        the rest. A file's job stages only while it holds its claim's flock, so a folder
+        whose claim is locked belongs to a live job (this process's or another's) and is
+        left alone; the deadline sweep stages inside a transaction, so under the same
+        lock its leftovers are dead too."""
         if not self.home.staging.exists():
             return
         for job_dir in sorted(p for p in self.home.staging.iterdir() if p.is_dir()):
-            with self.register.transaction():
-                self._publish(job_dir)
+            claimed = self.home.claims / job_dir.name
+            if not claimed.exists():
+                with self.register.transaction():
+                    self._publish(job_dir)
+                continue
+            with folders.held(claimed) as mine:
+                if mine:
+                    with self.register.transaction():
+                        self._publish(job_dir)
 
     # --- the steps ----------------------------------------------------------------
 
@@ -365,18 +397,14 @@ class Pipeline:
             if job.outcome is not None:
                 return
             self.read_form(job)
-            with self.register.transaction():
-                self._discard_staged(job)
-                for step in (
-                    self.check_duplicate,
-                    self.plan,
-                    self.write_documents,
-                    self.draft_notices,
-                    self.record,
-                ):
-                    step(job)
-                    if job.outcome is not None:
-                        break
+            for _ in range(MAX_PLANS):
+                self._render_then_commit(job)
+                if job.outcome is not None:
+                    return
+            raise ChallengeBusy(
+                f"{job.claim}: {job.reference} changed {MAX_PLANS} times while this form's "
+                "documents were written; it is tried again at the next rescan"
+            )
         except FormflowError as exc:
             reasons = exc.reasons if isinstance(exc, RejectedForm) else [str(exc)]
             job.outcome = Outcome.REJECTED
@@ -386,6 +414,21 @@ class Pipeline:
             with self.register.transaction():
                 self._discard_staged(job)
                 self._finish(job)
+
+    def _render_then_commit(self, job: Job) -> None:
+        """Plan from the register as it is, render without the write lock, then commit
+        unless the register changed meanwhile (``job.outcome`` stays None: plan again)."""
+        self._discard_staged(job)
+        job.stale = False
+        with self.register.transaction():
+            self.plan(job)
+        self.write_documents(job)
+        self.draft_notices(job)
+        with self.register.transaction():
+            for step in (self.check_duplicate, self.still_current, self.record):
+                step(job)
+                if job.outcome is not None or job.stale:
+                    break
 
     def _finish(self, job: Job) -> None:
         """Record how the file ended (inside the caller's transaction)."""
@@ -451,6 +494,7 @@ class Pipeline:
         assert job.incoming is not None
         incoming = job.incoming
         previous = self.register.challenge(incoming.reference) if incoming.reference else None
+        job.previous = previous
         if incoming.reference is None:
             reference = self.register.assign_reference(incoming.date_of_notification.year)
             incoming = replace(incoming, reference=reference)
@@ -469,6 +513,22 @@ class Pipeline:
     def draft_notices(self, job: Job) -> None:
         for written in job.written:
             self._draft(self._job_dir(job.claim), written, job.staged)
+
+    def still_current(self, job: Job) -> None:
+        """In the commit's transaction: is the register still as ``plan`` read it? The
+        same record (or, for a new challenge, its reference still free), and no document
+        name the job chose taken by a job that committed first."""
+        assert job.reference is not None
+        record = self.register.challenge(job.reference)
+        names_taken = any(self.register.has_output(s.path) for s in job.staged)
+        if record == job.previous and not names_taken:
+            return
+        job.stale = True
+        log.info(
+            "%s: %s changed while its documents were written; planning again",
+            job.claim,
+            job.reference,
+        )
 
     def record(self, job: Job) -> None:
         assert job.plan is not None and job.reference is not None

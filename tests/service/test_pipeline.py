@@ -161,6 +161,7 @@ CRASH_POINTS = [
     "plan",
     "write_documents",
     "draft_notices",
+    "still_current",
     "record",
     "publish",
     "file_original",
@@ -233,6 +234,92 @@ def test_a_live_watchers_claim_is_not_taken_over(tmp_path: Path, register: Regis
         assert mine
         assert pipeline.recover() == []  # another process holds it
     assert [r.outcome for r in pipeline.recover()] == [Outcome.PROCESSED]
+
+
+# --- jobs that render at the same time ---------------------------------------------------
+
+
+def _answer(register: Register, reference: str, name: str) -> Challenge:
+    stored = register.challenge(reference)
+    assert stored is not None
+    return dataclasses.replace(
+        stored,
+        response=Response(f"Answer from {name}.", dt.date(2025, 11, 5), "Priya Raman", False),
+    )
+
+
+def test_a_plan_overtaken_while_rendering_is_made_again_not_committed(
+    tmp_path: Path, db: Path, register: Register, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two stage 1 responses to one challenge, the second committed by another job while
+    the first renders (without the write lock, or this would wait for ever): the first
+    plans again from the new record, where stage 1 is over, so it is refused. Committing
+    its stale plan would have undone the other job's escalation."""
+    pipeline = fake_pipeline(tmp_path, register)
+    reference = pipeline.handle(drop_json(pipeline.home.inbox, "new.docx", new_form())).reference
+    assert reference is not None
+    inbox = pipeline.home.inbox
+    drop_json(inbox, "slow.docx", _answer(register, reference, "slow"))
+    drop_json(inbox, "quick.docx", _answer(register, reference, "quick"))
+    original = Pipeline.write_documents
+    overtaken: list[Outcome] = []
+
+    def render_while_another_commits(self: Pipeline, job: object) -> None:
+        if self is pipeline and not overtaken:
+            with Register(db) as other:
+                overtaken.append(
+                    fake_pipeline(tmp_path, other).handle(inbox / "quick.docx").outcome
+                )
+        original(self, job)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Pipeline, "write_documents", render_while_another_commits)
+    slow = pipeline.handle(inbox / "slow.docx")
+    assert overtaken == [Outcome.PROCESSED]
+    assert slow.outcome is Outcome.REJECTED
+    assert "latest form" in slow.message
+    record = register.challenge(reference)
+    assert record is not None and record.stage.value == "2"
+    assert_exactly_once(tmp_path, register, 3)
+
+
+def test_a_document_name_taken_meanwhile_is_chosen_again(
+    tmp_path: Path, db: Path, register: Register, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two updates to one challenge that both stand: the second plans again and picks
+    the next free name, so neither document overwrites the other."""
+    pipeline = fake_pipeline(tmp_path, register)
+    reference = pipeline.handle(drop_json(pipeline.home.inbox, "new.docx", new_form())).reference
+    assert reference is not None
+    original = Pipeline.still_current
+    stale_once: list[bool] = []
+
+    def overtaken_once(self: Pipeline, job: object) -> None:
+        original(self, job)  # type: ignore[arg-type]
+        if not stale_once:
+            stale_once.append(True)
+            job.stale = True  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(Pipeline, "still_current", overtaken_once)
+    answered = pipeline.handle(
+        drop_json(pipeline.home.inbox, "b.docx", _answer(register, reference, "b"))
+    )
+    assert answered.outcome is Outcome.PROCESSED and stale_once == [True]
+    assert_exactly_once(tmp_path, register, 2)
+
+
+def test_recovery_leaves_a_live_jobs_staging_alone(tmp_path: Path, register: Register) -> None:
+    pipeline = fake_pipeline(tmp_path, register)
+    claimed = pipeline.home.claims / folders.claim_name("busy.docx", dt.datetime(2025, 11, 3))
+    drop_json(pipeline.home.claims, claimed.name, new_form())
+    staged = pipeline.home.staging / claimed.name / "PC-2025-AAAAAA" / "form.docx"
+    staged.parent.mkdir(parents=True)
+    staged.write_bytes(b"being written")
+    with folders.held(claimed) as mine:
+        assert mine
+        pipeline.publish_staged()
+        assert staged.read_bytes() == b"being written"  # its job is alive: untouched
+    pipeline.publish_staged()
+    assert not staged.exists()  # its job died before committing: discarded
 
 
 # --- deadlines ------------------------------------------------------------------------
