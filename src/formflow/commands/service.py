@@ -30,7 +30,7 @@ from formflow.pipeline import Outcome, Pipeline, Result, Services
 from formflow.policy import load_policy
 from formflow.register import Register
 from formflow.watch.folders import Home
-from formflow.watch.supervisor import Watcher, watch_options
+from formflow.watch.supervisor import MAX_JOBS, Watcher, watch_options
 
 verbose_option = click.option("-v", "--verbose", is_flag=True, help="Log each decision to stderr.")
 
@@ -94,8 +94,15 @@ def _echo_result(result: Result) -> None:
     type=click.FloatRange(min=0),
     help="Read a file once its size and time are unchanged this long (default 2).",
 )
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1, max=MAX_JOBS),
+    help="Process up to N files side by side (default 2).",
+)
 @verbose_option
-def watch(home: Path, poll: float | None, settle: float | None, verbose: bool) -> None:
+def watch(
+    home: Path, poll: float | None, settle: float | None, jobs: int | None, verbose: bool
+) -> None:
     """Watch HOME/inbox and process each form dropped there, until stopped.
 
     Prints one line per file: time, file name, outcome, reference. Outputs go to
@@ -109,7 +116,7 @@ def watch(home: Path, poll: float | None, settle: float | None, verbose: bool) -
     _logging(verbose)
     with _opened(home) as ctx:
         try:
-            options = watch_options(ctx.settings, poll=poll, settle=settle)
+            options = watch_options(ctx.settings, poll=poll, settle=settle, jobs=jobs)
         except FormflowError as exc:
             raise click.ClickException(str(exc)) from exc
         stop = threading.Event()

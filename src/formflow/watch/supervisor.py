@@ -1,6 +1,7 @@
 """The watch loop: a supervised watchdog observer feeding a stability tracker.
 
-    observer thread ──paths──► queue ──► main loop: tracker (stable?) ──► pipeline.handle
+    observer thread ──paths──► queue ──► main loop: tracker (stable?) ──► job workers
+                                          │    (formflow.watch.jobs: pipeline.handle, 2 at once)
                                           ├─ every supervise_seconds: observer alive? else restart
                                           ├─ every rescan_seconds: recover claims, list the inbox
                                           ├─ every tick_seconds: chase deadlines
@@ -19,6 +20,7 @@ Settings (``[watch]`` in formflow.toml; command-line options win)::
     settle_seconds = 2       # unchanged size and mtime for this long before reading
     rescan_seconds = 300     # full rescan of the inbox and the claim folder
     tick_seconds = 3600      # deadline sweep
+    jobs = 2                 # files processed side by side (one per core is plenty)
 """
 
 from __future__ import annotations
@@ -41,10 +43,13 @@ from watchdog.observers.polling import PollingObserver
 from formflow.config import Settings
 from formflow.errors import ConfigError, FormflowError
 from formflow.pipeline import Outcome, Pipeline, Result
+from formflow.watch.jobs import Finished, JobRunner
 from formflow.watch.junk import judge_path
 from formflow.watch.stability import Signature, StabilityTracker
 
 log = logging.getLogger(__name__)
+
+MAX_JOBS = 8
 
 
 @dataclass(frozen=True)
@@ -57,10 +62,16 @@ class WatchOptions:
     supervise_seconds: float = 5.0
     check_seconds: float = 0.2
     """How often the loop looks at the files it is waiting on."""
+    jobs: int = 2
+    """Files processed side by side."""
 
 
 def watch_options(
-    settings: Settings, *, poll: float | None = None, settle: float | None = None
+    settings: Settings,
+    *,
+    poll: float | None = None,
+    settle: float | None = None,
+    jobs: int | None = None,
 ) -> WatchOptions:
     section: Any = settings.raw.get("watch", {})
     if not isinstance(section, dict):
@@ -83,7 +94,16 @@ def watch_options(
         settle_seconds=settle_value if settle_value is not None else defaults.settle_seconds,
         rescan_seconds=number("rescan_seconds", defaults.rescan_seconds) or defaults.rescan_seconds,
         tick_seconds=number("tick_seconds", defaults.tick_seconds) or defaults.tick_seconds,
+        jobs=jobs if jobs is not None else _jobs(section.get("jobs", defaults.jobs)),
     )
+
+
+def _jobs(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_JOBS:
+        raise ConfigError(
+            f"[watch] jobs must be a whole number from 1 to {MAX_JOBS}, not {value!r}."
+        )
+    return value
 
 
 class _InboxEvents(FileSystemEventHandler):
@@ -180,6 +200,7 @@ class Watcher:
         self.paths: queue.SimpleQueue[Path] = queue.SimpleQueue()
         self.tracker = StabilityTracker(options.settle_seconds, clock)
         self.supervisor = ObserverSupervisor(self.home.inbox, options.poll_seconds, self.paths)
+        self.jobs = JobRunner(pipeline.services, options.jobs)
         self.handled = 0
 
     def rescan(self) -> None:
@@ -228,20 +249,26 @@ class Watcher:
         return self.tracker.update(path, Signature.of(stat))
 
     def check_files(self) -> None:
-        """Hand every file that has settled to the pipeline."""
+        """Hand each file that has settled to a free job worker; the rest wait their turn."""
         self._drain()
         for key in self.tracker.waiting():
+            if not self.jobs.has_room():
+                return
             path = Path(str(key))
-            if not self._look(path):
+            if self.jobs.busy(path) or not self._look(path):
                 continue
             self.tracker.forget(path)
-            try:
-                result = self.pipeline.handle(path)
-            except OSError as exc:  # locked by the writer (SMB), permissions: try later
-                log.warning("%s: not claimed yet (%s)", path.name, exc.strerror or exc)
-                self.paths.put(path)
-                continue
-            self._report(result)
+            self.jobs.submit(path)
+
+    def finish(self, finished: list[Finished]) -> None:
+        for item in finished:
+            if item.error is not None:
+                log.warning(
+                    "%s: not claimed yet (%s)", item.path.name, item.error.strerror or item.error
+                )
+                self.paths.put(item.path)
+            elif item.result is not None:
+                self._report(item.result)
 
     def chase(self) -> None:
         try:
@@ -256,19 +283,29 @@ class Watcher:
         except FormflowError as exc:
             log.error("notices not sent: %s", exc)
 
+    def _wait(self, stop: threading.Event) -> None:
+        """Until the next look: woken early by a worker finishing, so it is never idle
+        while files wait."""
+        if self.jobs.in_flight():
+            self.finish(self.jobs.collect(self.options.check_seconds))
+        else:
+            stop.wait(self.options.check_seconds)
+
     def run(self, stop: threading.Event) -> None:
         self.home.create()
-        self.supervisor.start()
-        self.rescan()
-        self.chase()
-        now = self.clock()
-        next_rescan = now + self.options.rescan_seconds
-        next_tick = now + self.options.tick_seconds
-        next_supervise = now + self.options.supervise_seconds
         try:
+            self.jobs.start()
+            self.supervisor.start()
+            self.rescan()
+            self.chase()
+            now = self.clock()
+            next_rescan = now + self.options.rescan_seconds
+            next_tick = now + self.options.tick_seconds
+            next_supervise = now + self.options.supervise_seconds
             while not stop.is_set():
                 before = self.handled
                 self.check_files()
+                self.finish(self.jobs.collect(None))
                 now = self.clock()
                 if now >= next_supervise:
                     next_supervise = now + self.options.supervise_seconds
@@ -280,10 +317,10 @@ class Watcher:
                 if now >= next_tick:
                     next_tick = now + self.options.tick_seconds
                     self.chase()
+                if self.paths.empty():
+                    self._wait(stop)
                 if self.handled != before:
                     self.send()
-                if not self.paths.empty():
-                    continue
-                stop.wait(self.options.check_seconds)
         finally:
             self.supervisor.stop()
+            self.finish(self.jobs.stop())
