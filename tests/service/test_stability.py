@@ -76,3 +76,36 @@ def test_waiting_lists_oldest_first() -> None:
     clock.advance(1)
     tracker.update("a", A)
     assert tracker.waiting() == ["b", "a"]
+
+
+def test_a_closed_file_needs_only_the_short_settle() -> None:
+    clock = FakeClock()
+    tracker = StabilityTracker(2.0, clock, closed_settle_seconds=0.2)
+    assert not tracker.update("f", A)
+    tracker.closed("f", A)
+    clock.advance(0.1)
+    assert not tracker.update("f", A)
+    clock.advance(0.1)
+    assert tracker.update("f", A)
+
+
+def test_a_file_changed_after_its_close_waits_the_full_settle_again() -> None:
+    """A writer that closes and then appends (or a second copy over the first)."""
+    clock = FakeClock()
+    tracker = StabilityTracker(2.0, clock, closed_settle_seconds=0.2)
+    tracker.update("f", A)
+    tracker.closed("f", A)
+    clock.advance(0.1)
+    assert not tracker.update("f", B)
+    clock.advance(1.0)
+    assert not tracker.update("f", B)
+    clock.advance(1.0)
+    assert tracker.update("f", B)
+
+
+def test_a_close_never_makes_the_wait_longer_than_the_settle_time() -> None:
+    clock = FakeClock()
+    tracker = StabilityTracker(0.1, clock, closed_settle_seconds=0.2)
+    tracker.closed("f", A)
+    clock.advance(0.1)
+    assert tracker.update("f", A)

@@ -92,7 +92,8 @@ def _echo_result(result: Result) -> None:
 @click.option(
     "--settle",
     type=click.FloatRange(min=0),
-    help="Read a file once its size and time are unchanged this long (default 2).",
+    help="Read a file once its size and time are unchanged this long (default 2; 0.2 "
+    "once native events see its writer close it).",
 )
 @click.option(
     "--jobs",

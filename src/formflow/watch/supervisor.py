@@ -18,6 +18,7 @@ Settings (``[watch]`` in formflow.toml; command-line options win)::
     [watch]
     poll_seconds = 5         # use the polling observer (SMB/CIFS/NFS shares)
     settle_seconds = 2       # unchanged size and mtime for this long before reading
+                             # (0.2 s after a native close-after-write or rename)
     rescan_seconds = 300     # full rescan of the inbox and the claim folder
     tick_seconds = 3600      # deadline sweep
     jobs = 2                 # files processed side by side (one per core is plenty)
@@ -35,7 +36,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.events import (
+    EVENT_TYPE_CLOSED,
+    EVENT_TYPE_MOVED,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
@@ -109,8 +115,9 @@ def _jobs(value: object) -> int:
 class _InboxEvents(FileSystemEventHandler):
     """Turns every event into "look at this path"; moved-in files by their new name."""
 
-    def __init__(self, paths: queue.SimpleQueue[Path]) -> None:
+    def __init__(self, paths: queue.SimpleQueue[Path], closed: queue.SimpleQueue[Path]) -> None:
         self.paths = paths
+        self.closed = closed
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         if event.is_directory:
@@ -118,6 +125,12 @@ class _InboxEvents(FileSystemEventHandler):
         for raw in (event.src_path, getattr(event, "dest_path", "")):
             if raw:
                 self.paths.put(Path(os.fsdecode(raw)))
+        # Written and closed, or renamed in whole: complete now (inotify only; polling
+        # observers never say, and those files wait the full settle time).
+        if event.event_type == EVENT_TYPE_CLOSED:
+            self.closed.put(Path(os.fsdecode(event.src_path)))
+        elif event.event_type == EVENT_TYPE_MOVED:
+            self.closed.put(Path(os.fsdecode(event.dest_path)))
 
 
 class ObserverSupervisor:
@@ -128,10 +141,12 @@ class ObserverSupervisor:
         inbox: Path,
         poll_seconds: float | None,
         paths: queue.SimpleQueue[Path],
+        closed: queue.SimpleQueue[Path],
     ) -> None:
         self.inbox = inbox
         self.poll_seconds = poll_seconds
         self.paths = paths
+        self.closed = closed
         self.observer: BaseObserver | None = None
         self.restarts = 0
 
@@ -143,7 +158,9 @@ class ObserverSupervisor:
     def start(self) -> bool:
         observer = self._new()
         try:
-            observer.schedule(_InboxEvents(self.paths), str(self.inbox), recursive=False)
+            observer.schedule(
+                _InboxEvents(self.paths, self.closed), str(self.inbox), recursive=False
+            )
             observer.start()
         except OSError as exc:
             log.error("cannot watch %s (%s); retrying", self.inbox, exc.strerror or exc)
@@ -198,8 +215,11 @@ class Watcher:
         self.clock = clock
         self.home = pipeline.home
         self.paths: queue.SimpleQueue[Path] = queue.SimpleQueue()
+        self.closed: queue.SimpleQueue[Path] = queue.SimpleQueue()
         self.tracker = StabilityTracker(options.settle_seconds, clock)
-        self.supervisor = ObserverSupervisor(self.home.inbox, options.poll_seconds, self.paths)
+        self.supervisor = ObserverSupervisor(
+            self.home.inbox, options.poll_seconds, self.paths, self.closed
+        )
         self.jobs = JobRunner(pipeline.services, options.jobs)
         self.handled = 0
 
@@ -225,13 +245,28 @@ class Watcher:
             try:
                 path = self.paths.get_nowait()
             except queue.Empty:
-                return
+                break
             verdict = judge_path(self.home.inbox, path)
             if not verdict.read:
                 log.debug("%s: %s", path.name, verdict.reason)
                 continue
             if path not in self.tracker:
                 self._look(path)
+        self._note_closed()
+
+    def _note_closed(self) -> None:
+        """Files the observer saw finished: a short settle from their present state."""
+        while True:
+            try:
+                path = self.closed.get_nowait()
+            except queue.Empty:
+                return
+            if path not in self.tracker:  # junk, gone, or already handed to a worker
+                continue
+            try:
+                self.tracker.closed(path, Signature.of(path.stat()))
+            except OSError:
+                self.tracker.forget(path)
 
     def _look(self, path: Path) -> bool:
         """Stat ``path`` and tell the tracker; True when it is ready to read."""
