@@ -211,17 +211,20 @@ def test_lock_and_junk_files_are_ignored_and_moved_in_files_are_read(
 def test_a_file_closed_by_its_writer_is_read_without_the_full_settle_time(
     running: Callable[..., tuple[Home, list[Result]]], forms: Forms
 ) -> None:
-    """Native events see the writer close the file, or rename it within the inbox as Word
-    does: read after the short settle, not the configured 30 s. (A polling observer, or a
-    file moved in from elsewhere, which inotify reports as created, waits the full time.)"""
+    """Native events see the writer close the file, or rename it into the inbox (as Word
+    saves, or a copy program's last step): read after the short settle, not the
+    configured 30 s. A polling observer sees neither and waits the full time."""
     home, results = running(settle=30)
     started = time.monotonic()
     (home.inbox / "saved.docx").write_bytes(forms.valid(0).read_bytes())
     shutil.copyfile(forms.valid(1), home.inbox / "~WRL0003.tmp")
     os.rename(home.inbox / "~WRL0003.tmp", home.inbox / "saved by word.docx")
-    wait_for(lambda: accounted(home) == 2, 20, "both forms, long before the 30 s settle")
+    shutil.copyfile(forms.valid(2), home.root / "elsewhere.docx")
+    os.rename(home.root / "elsewhere.docx", home.inbox / "moved in.docx")
+    wait_for(lambda: accounted(home) == 3, 20, "all three, long before the 30 s settle")
     assert time.monotonic() - started < 20
-    assert sorted(r.name for r in results) == ["saved by word.docx", "saved.docx"]
+    names = sorted(r.name for r in results)
+    assert names == ["moved in.docx", "saved by word.docx", "saved.docx"]
 
 
 def test_two_hundred_mixed_files_are_each_accounted_for(

@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -129,7 +130,7 @@ class _InboxEvents(FileSystemEventHandler):
         # observers never say, and those files wait the full settle time).
         if event.event_type == EVENT_TYPE_CLOSED:
             self.closed.put(Path(os.fsdecode(event.src_path)))
-        elif event.event_type == EVENT_TYPE_MOVED:
+        elif event.event_type == EVENT_TYPE_MOVED and event.dest_path:
             self.closed.put(Path(os.fsdecode(event.dest_path)))
 
 
@@ -153,6 +154,12 @@ class ObserverSupervisor:
     def _new(self) -> BaseObserver:
         if self.poll_seconds is not None:
             return PollingObserver(timeout=self.poll_seconds)
+        if sys.platform.startswith("linux"):
+            from watchdog.observers.inotify import InotifyObserver
+
+            # Full events: a file renamed in from another folder is a move (whole at
+            # once), where plain inotify events would call it created (maybe half written).
+            return InotifyObserver(generate_full_events=True)
         return Observer()
 
     def start(self) -> bool:
