@@ -45,6 +45,7 @@ from formflow.form import (
     history_action_fields,
     history_fields,
 )
+from formflow.render.fonts import field_font_css
 from formflow.render.safety import html_environment, url_fetcher
 from formflow.resources import templates_dir
 
@@ -83,7 +84,8 @@ def _html_template(name: str) -> str:
 @cache
 def _stylesheet() -> CSS:
     """formflow's print stylesheet, parsed once for the process rather than per document."""
-    return CSS(string=_html_template("formflow.css"), url_fetcher=url_fetcher())
+    css = _html_template("formflow.css") + field_font_css()
+    return CSS(string=css, url_fetcher=url_fetcher(), font_config=_font_config())
 
 
 # WeasyPrint's default stylesheet gives every element six pseudo-elements (::marker and
