@@ -98,7 +98,7 @@ def _echo_result(result: Result) -> None:
 @click.option(
     "--jobs",
     type=click.IntRange(min=1, max=MAX_JOBS),
-    help="Process up to N files side by side (default 2).",
+    help="Process up to N files side by side (default 3).",
 )
 @verbose_option
 def watch(
