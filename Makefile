@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean system-packages
+.PHONY: run test lint bench bench-memory clean system-packages
 
 # System packages the PDFs need, installed when we can (root), otherwise named:
 # - libharfbuzz-subset0: WeasyPrint subsets fonts with it; without it every PDF embeds
@@ -48,6 +48,9 @@ lint: $(STAMP)
 
 bench: $(STAMP) system-packages
 	$(BIN)/python -m bench
+
+bench-memory: $(STAMP) system-packages
+	$(BIN)/python -m bench.memory 2000
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info
