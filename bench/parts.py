@@ -39,6 +39,7 @@ from formflow.pipeline import Pipeline, Services
 from formflow.policy import load_policy
 from formflow.register import Register
 from formflow.watch.folders import Home
+from formflow.watch.supervisor import WatchOptions
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -395,7 +396,7 @@ def throughput(run: Run, forms: int, box: float) -> list[Figure]:
             detail,
         ),
         Figure(
-            "peak memory of the watcher under that load (3 jobs side by side)",
+            f"peak memory of the watcher under that load ({WatchOptions().jobs} jobs side by side)",
             most,
             "MB",
             "< 300 MB",

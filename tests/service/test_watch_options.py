@@ -15,7 +15,7 @@ def _options(section: dict[str, object], **overrides: float | int | None) -> Wat
 
 def test_defaults_when_the_file_says_nothing() -> None:
     options = _options({})
-    assert (options.poll_seconds, options.settle_seconds, options.jobs) == (None, 2.0, 3)
+    assert (options.poll_seconds, options.settle_seconds, options.jobs) == (None, 2.0, 4)
 
 
 @pytest.mark.parametrize(

@@ -98,7 +98,7 @@ def _echo_result(result: Result) -> None:
 @click.option(
     "--jobs",
     type=click.IntRange(min=1, max=MAX_JOBS),
-    help="Process up to N files side by side (default 3).",
+    help="Process up to N files side by side (default 4).",
 )
 @verbose_option
 def watch(

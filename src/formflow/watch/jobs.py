@@ -4,8 +4,8 @@ Each worker has its own register connection (an SQLite connection belongs to the
 that opened it) and so its own Pipeline. The pipeline renders without the register's
 write lock and commits only a plan the register still agrees with, so workers never
 undo one another; what they share is the PDF process, and a document that finds it full
-is laid out in this process instead (formflow.render.pdf.pdf_later). Three workers keep
-both cores of a two-core machine busy: two PDFs with the PDF process, one here.
+is laid out in this process instead (formflow.render.pdf.pdf_later). Four workers keep
+both cores of a two-core machine busy: three PDFs with the PDF process, one here.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The watch loop: a supervised watchdog observer feeding a stability tracker.
 
     observer thread ──paths──► queue ──► main loop: tracker (stable?) ──► job workers
-                                          │    (formflow.watch.jobs: pipeline.handle, 3 at once)
+                                          │    (formflow.watch.jobs: pipeline.handle, 4 at once)
                                           ├─ every supervise_seconds: observer alive? else restart
                                           ├─ every rescan_seconds: recover claims, list the inbox
                                           ├─ every tick_seconds: chase deadlines
@@ -21,7 +21,7 @@ Settings (``[watch]`` in formflow.toml; command-line options win)::
                              # (0.2 s after a native close-after-write or rename)
     rescan_seconds = 300     # full rescan of the inbox and the claim folder
     tick_seconds = 3600      # deadline sweep
-    jobs = 3                 # files processed side by side (3 keeps 2 cores busy)
+    jobs = 4                 # files processed side by side (4 keeps 2 cores busy)
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ class WatchOptions:
     supervise_seconds: float = 5.0
     check_seconds: float = 0.2
     """How often the loop looks at the files it is waiting on."""
-    jobs: int = 3
+    jobs: int = 4
     """Files processed side by side."""
 
 
