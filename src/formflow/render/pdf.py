@@ -151,9 +151,9 @@ _process_free = threading.Semaphore(PDF_PROCESS_QUEUE)
 never waits for a job between documents. With four jobs, three of every four PDFs go
 there and one is laid out here, which balances the two processes: this one also writes
 every Word document and email and reads every form. Measured with 200 forms dropped at
-once: one at a time with two jobs, 2.7-2.9 forms/s (this process at 97 % of a core
-laying out every other PDF, the PDF process idle a quarter of the time); two with three
-jobs, 2.9-3.6; three with four jobs, 3.5-3.6."""
+once: one at a time with two jobs, 2.7-2.9 forms/s (this process at 80-94 % of a core,
+the PDF process at 66 %); two with three jobs, 2.9-3.6 (97 % against 76 %); three with
+four jobs, 3.5-3.6."""
 _here = threading.Lock()
 """One layout at a time in this process: WeasyPrint's shared font configuration is not
 made for threads, and the GIL would run two layouts no faster than one."""
