@@ -534,13 +534,7 @@ class Pipeline:
         assert job.plan is not None and job.reference is not None
         self._record_state(job.plan.challenge, job.plan.transitions, job.staged, job.claim)
         job.outcome = Outcome.PROCESSED
-        self.register.finish_file(
-            job.claim,
-            outcome=job.outcome.value,
-            reference=job.reference,
-            message=job.message,
-            at=self.services.now(),
-        )
+        self._finish(job)
         log.info("%s: processed as %s: %s", job.claim, job.reference, job.message)
 
     def publish(self, job: Job) -> None:

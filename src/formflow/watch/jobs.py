@@ -13,13 +13,26 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from formflow.pipeline import Pipeline, Result, Services
 from formflow.register import Register
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+def drained(items: queue.SimpleQueue[T]) -> Iterator[T]:
+    """What ``items`` holds now, taken one by one without waiting."""
+    while True:
+        try:
+            yield items.get_nowait()
+        except queue.Empty:
+            return
 
 
 @dataclass(frozen=True)
@@ -66,15 +79,12 @@ class JobRunner:
         """What finished since the last call; waits up to ``timeout`` for the first one
         when nothing has (None: do not wait)."""
         finished: list[Finished] = []
-        try:
-            if timeout is None:
-                finished.append(self.done.get_nowait())
-            else:
+        if timeout is not None:
+            try:
                 finished.append(self.done.get(timeout=timeout))
-            while True:
-                finished.append(self.done.get_nowait())
-        except queue.Empty:
-            pass
+            except queue.Empty:
+                return []
+        finished += drained(self.done)
         for item in finished:
             self._busy.discard(item.path)
         return finished

@@ -50,7 +50,7 @@ from watchdog.observers.polling import PollingObserver
 from formflow.config import Settings
 from formflow.errors import ConfigError, FormflowError
 from formflow.pipeline import Outcome, Pipeline, Result
-from formflow.watch.jobs import Finished, JobRunner
+from formflow.watch.jobs import Finished, JobRunner, drained
 from formflow.watch.junk import judge_path
 from formflow.watch.stability import Signature, StabilityTracker
 
@@ -248,11 +248,7 @@ class Watcher:
         self.report(result)
 
     def _drain(self) -> None:
-        while True:
-            try:
-                path = self.paths.get_nowait()
-            except queue.Empty:
-                break
+        for path in drained(self.paths):
             verdict = judge_path(self.home.inbox, path)
             if not verdict.read:
                 log.debug("%s: %s", path.name, verdict.reason)
@@ -263,11 +259,7 @@ class Watcher:
 
     def _note_closed(self) -> None:
         """Files the observer saw finished: a short settle from their present state."""
-        while True:
-            try:
-                path = self.closed.get_nowait()
-            except queue.Empty:
-                return
+        for path in drained(self.closed):
             if path not in self.tracker:  # junk, gone, or already handed to a worker
                 continue
             try:
