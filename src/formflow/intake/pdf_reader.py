@@ -4,7 +4,7 @@ One long-lived child reads the PDFs, one at a time: starting a process per file 
 about 30 ms, more than reading a form. The parent waits at most ``PDF_SECONDS`` for each
 answer; a child that is late, dies, or fails on a file is killed and the next file gets a
 fresh one, so a hostile file can neither hang the service nor leave state behind. The
-child comes from a forkserver that has already imported pypdf; as with any
+child comes from a forkserver that has already imported pikepdf; as with any
 multiprocessing use, a program calling this must keep its work under
 ``if __name__ == "__main__":``.
 """
