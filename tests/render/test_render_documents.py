@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
+import io
 import os
 import stat
 import subprocess
@@ -17,10 +18,12 @@ from multiprocessing import active_children
 from pathlib import Path
 from typing import cast
 
+import pikepdf
 import pytest
 from docxtpl import DocxTemplate
 from pypdf import PdfReader
 from render_fixtures import NELINCS, SETTINGS, TODAY, document_xml, docx_text, stage_one, stage_two
+from weasyprint import HTML
 from weasyprint.html import UA
 
 from formflow.engine import Document, Respond, apply
@@ -38,18 +41,21 @@ from formflow.render import (
 )
 from formflow.render import pdf as pdf_module
 from formflow.render.context import form_context
+from formflow.render.model import checklist
 from formflow.render.output import document_name, inside
 from formflow.render.pdf import (
     PARENT_CHECK_SECONDS,
     PDF_PROCESS_QUEUE,
     all_fields,
     form_html,
+    form_pdf,
     html_to_pdf,
     lighter_user_agent_css,
     pdf_later,
     pdf_process,
+    render_html,
 )
-from formflow.render.safety import docx_environment
+from formflow.render.safety import docx_environment, url_fetcher
 from formflow.resources import templates_dir
 
 TYPED = "{{ 7*7 }} {% for x in y %} & < > <w:p> {_{ Siôn Llŷr 😀\nsecond line"
@@ -136,11 +142,65 @@ def test_typed_text_stays_text_in_docx_pdf_and_html(tmp_path: Path) -> None:
         assert line in text
 
 
+class _ParsedAsHtml5(pdf_module._Html):
+    """A document as WeasyPrint's own parser, tinyhtml5, reads it."""
+
+    def __init__(self, xhtml: str) -> None:
+        HTML.__init__(self, string=xhtml, url_fetcher=url_fetcher(), base_url=None)
+
+
+def _drawn(data: bytes) -> list[object]:
+    """What a PDF shows: each page's drawing and each field, without object numbers."""
+    shown: list[object] = []
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        for page in pdf.pages:
+            shown.append(page.Contents.read_bytes())
+            for widget in page.obj.get("/Annots", None) or []:
+                shown.append({k: str(v) for k, v in widget.items() if k not in ("/P", "/AP")})
+    return shown
+
+
+def _odd_text() -> str:
+    """Typed text with markup, template syntax, accents, line ends and characters XML forbids."""
+    return TYPED_PDF + "\r\nvertical\vtab, form\x0cfeed, \ufffe \udc80 end"
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: form_pdf(form_context(stage_two(concern=_odd_text()), NELINCS, "N")),
+        lambda: form_pdf(
+            form_context(stage_two(concern=_odd_text()), NELINCS, "N"), fillable=False
+        ),
+        lambda: form_pdf(form_context(None, NELINCS, "N")),
+        lambda: html_to_pdf(
+            render_html(
+                "document.html",
+                checklist(stage_two(), NELINCS, "N", (), "draft-report.docx").context(),
+            )
+        ),
+    ],
+    ids=["next-stage form", "final record", "blank form", "CAFCASS checklist"],
+)
+def test_our_xhtml_reading_draws_what_weasyprints_own_parser_draws(
+    make: Callable[[], bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ours = _drawn(make())
+    monkeypatch.setattr(pdf_module, "_Html", _ParsedAsHtml5)
+    assert _drawn(make()) == ours
+
+
+def test_html_that_is_not_well_formed_is_a_render_error() -> None:
+    with pytest.raises(RenderError, match="not well-formed XHTML"):
+        html_to_pdf("<html><body><p>unclosed</body></html>")
+
+
 def test_pdf_fetches_no_files_and_no_network() -> None:
     for url in ("file:///etc/passwd", "http://example.invalid/x.png"):
         with pytest.raises(RenderError, match="fetch"):
-            html_to_pdf(f'<img src="{url}">')
-    assert html_to_pdf('<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">').startswith(b"%PDF")
+            html_to_pdf(f'<html><body><img src="{url}"/></body></html>')
+    gif = "data:image/gif;base64,R0lGODlhAQABAAAAACw="
+    assert html_to_pdf(f'<html><body><img src="{gif}"/></body></html>').startswith(b"%PDF")
 
 
 def test_file_names_stay_inside_the_output_folder(tmp_path: Path) -> None:
@@ -275,7 +335,7 @@ def test_the_lighter_default_stylesheet_drops_only_the_rules_for_notes(
     used: list[bool] = []
     original = pdf_module._user_agent
     monkeypatch.setattr(pdf_module, "_user_agent", lambda: used.append(True) or original())
-    assert html_to_pdf("<p>Checked</p>").startswith(b"%PDF")
+    assert html_to_pdf("<html><body><p>Checked</p></body></html>").startswith(b"%PDF")
     assert used
 
 

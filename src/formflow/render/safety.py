@@ -17,8 +17,9 @@ from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 from weasyprint.urls import URLFetcher
 
-# XML 1.0 forbids most C0 controls; docxtpl turns \a and \f into paragraphs and pages.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# XML 1.0 forbids most C0 controls, lone surrogates and U+FFFE/U+FFFF; docxtpl turns
+# \a and \f into paragraphs and pages. Word and the PDFs' XHTML are both XML.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 # docxtpl replaces "{_{", "}_}", "{_%" and "%_}" after rendering (its escape for literal
 # braces in templates); a character reference keeps a typed "{_" as typed.
 _DOCXTPL_MARKERS = re.compile(r"(?<=[{%])_|_(?=[}%])")
