@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 import warnings
 from collections.abc import Callable
 from functools import cache
@@ -141,3 +143,14 @@ def test_flattened_pdf_has_no_fields_to_read() -> None:
     with pytest.raises(RejectedForm) as caught:
         parse(out.getvalue(), ".pdf")
     assert caught.value.reasons == [NO_FIELDS]
+
+
+def test_only_the_reading_child_loads_qpdf() -> None:
+    """The service never opens a PDF form itself; qpdf would cost it 5 MB for nothing."""
+    loaded = (
+        "import sys, formflow.cli, formflow.intake, formflow.pipeline, formflow.render; "
+        "print('pikepdf' in sys.modules)"
+    )
+    found = subprocess.run([sys.executable, "-c", loaded], capture_output=True, check=True)
+    assert found.stdout.strip() == b"False"
+    assert parse(official_pdf(), ".pdf") == EXPECTED_OFFICIAL  # and the child still reads

@@ -20,11 +20,11 @@ from typing import Any
 
 import pikepdf
 
+from formflow.intake.pdf_reader import REPLY_DAMAGED, REPLY_ENCRYPTED
+
 MEMORY_LIMIT_BYTES = 1024 * 1024 * 1024
 """Address space for the child, interpreter and qpdf included (about 30 MB of it)."""
 
-ENCRYPTED = "encrypted"
-DAMAGED = "damaged"
 UNTICKED = ("", "/Off", "Off")
 
 
@@ -48,9 +48,9 @@ def _answer(data: bytes) -> dict[str, Any]:
     try:
         return {"fields": read_fields(data)}
     except pikepdf.PasswordError:
-        return {"error": ENCRYPTED}
+        return {"error": REPLY_ENCRYPTED}
     except Exception:  # any failure of qpdf on hostile bytes means the same to the person
-        return {"error": DAMAGED}
+        return {"error": REPLY_DAMAGED}
 
 
 def read_fields(data: bytes) -> dict[str, str | bool]:

@@ -3,10 +3,12 @@
 One long-lived child reads the PDFs, one at a time: starting a process per file cost
 about 30 ms, more than reading a form. The parent waits at most ``PDF_SECONDS`` for each
 answer; a child that is late, dies, or fails on a file is killed and the next file gets a
-fresh one, so a hostile file can neither hang the service nor leave state behind. The
-child comes from a forkserver that has already imported pikepdf; as with any
-multiprocessing use, a program calling this must keep its work under
+fresh one, so a hostile file can neither hang the service nor leave state behind. As
+with any multiprocessing use, a program calling this must keep its work under
 ``if __name__ == "__main__":``.
+
+Only the child imports pikepdf (``_pdf_worker``): the service never opens a PDF form
+itself, and qpdf would cost it 5 MB of resident memory for nothing.
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from formflow.errors import RejectedForm
-from formflow.intake import _pdf_worker
 from formflow.intake.catalogue import RawForm
 
 PDF_SECONDS = 5
 MAX_REPLY_BYTES = 8 * 1024 * 1024
+REPLY_ENCRYPTED = "encrypted"
+REPLY_DAMAGED = "damaged"
 
 NO_FIELDS = (
     "This PDF has no form fields to read: it may have been printed or flattened. "
@@ -72,10 +75,10 @@ class PdfWorker:
 
     def _start(self) -> Connection:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["__main__", _pdf_worker.__name__])
+        context.set_forkserver_preload(["__main__"])
         ours, theirs = context.Pipe(duplex=True)
         process = context.Process(
-            target=_pdf_worker.serve, args=(theirs,), daemon=True, name="formflow-pdf"
+            target=_serve_in_child, args=(theirs,), daemon=True, name="formflow-pdf"
         )
         process.start()
         theirs.close()
@@ -92,6 +95,12 @@ class PdfWorker:
         self._process = self._connection = None
 
 
+def _serve_in_child(connection: Connection) -> None:
+    from formflow.intake import _pdf_worker  # here, not above: only the child loads qpdf
+
+    _pdf_worker.serve(connection)
+
+
 WORKER = PdfWorker()
 atexit.register(WORKER.stop)
 
@@ -99,7 +108,7 @@ atexit.register(WORKER.stop)
 def read_pdf(data: bytes, seconds: float = PDF_SECONDS) -> RawForm:
     reply = WORKER.ask(data, seconds)
     error = reply.get("error")
-    if error == _pdf_worker.ENCRYPTED:
+    if error == REPLY_ENCRYPTED:
         raise RejectedForm([ENCRYPTED])
     fields = reply.get("fields")
     if error is not None or not isinstance(fields, dict):
