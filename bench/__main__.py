@@ -95,7 +95,9 @@ def main() -> int:
         guarded("LibreOffice", lambda: parts.libreoffice(run), figures)
         guarded("latency", lambda: parts.latency(run, "0.2", 100, box=240), figures)
         guarded("latency, default settle", lambda: parts.latency(run, None, 10, 60), figures)
-        guarded("throughput", lambda: parts.throughput(run, 500, box=90), figures)
+        # 150 s: all 500 forms at 3.4 forms/s or more, so the figure is over the 500 the
+        # issue asks for; the memory part below takes what time is left.
+        guarded("throughput", lambda: parts.throughput(run, 500, box=150), figures)
 
         memory_forms = 2000
         memory_seconds = max(80.0, run.remaining() - 15)
