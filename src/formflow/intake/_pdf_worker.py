@@ -61,7 +61,8 @@ def read_fields(data: bytes) -> dict[str, str | bool]:
     """
     with pikepdf.open(io.BytesIO(data)) as pdf:
         fields = pdf.acroform.fields or _catalogue_mended(pdf).fields
-        return {_own_name(field): _value(field) for field in fields if _own_name(field)}
+        named = ((_own_name(field), field) for field in fields)
+        return {name: _value(field) for name, field in named if name}
 
 
 def _own_name(field: pikepdf.AcroFormField) -> str:
@@ -73,7 +74,9 @@ def _own_name(field: pikepdf.AcroFormField) -> str:
 def _value(field: pikepdf.AcroFormField) -> str | bool:
     """qpdf resolves what a field inherits from its parents (its type, its value)."""
     if field.field_type == "/Btn":
-        state = field.value if field.value is not None else _appearance_state(field.obj)
+        state = field.value
+        if state is None:
+            state = _appearance_state(field.obj)
         # States in the wild are /Yes, /On, /on, /1 or any name: all but /Off tick.
         return state is not None and str(state) not in UNTICKED
     return field.value_as_string.replace("\r\n", "\n").replace("\r", "\n")
