@@ -60,6 +60,7 @@ import logging
 import secrets
 import shutil
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
 from enum import StrEnum
@@ -360,12 +361,9 @@ class Pipeline:
             return
         for job_dir in sorted(p for p in self.home.staging.iterdir() if p.is_dir()):
             claimed = self.home.claims / job_dir.name
-            if not claimed.exists():
-                with self.register.transaction():
-                    self._publish(job_dir)
-                continue
-            with folders.held(claimed) as mine:
-                if mine:
+            unclaimed = folders.held(claimed) if claimed.exists() else nullcontext(True)
+            with unclaimed as dead:
+                if dead:
                     with self.register.transaction():
                         self._publish(job_dir)
 
