@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import importlib.util
 import io
 import os
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
@@ -54,6 +56,7 @@ from formflow.render.pdf import (
     pdf_later,
     pdf_process,
     render_html,
+    settle_heap,
 )
 from formflow.render.safety import docx_environment, url_fetcher
 from formflow.resources import templates_dir
@@ -368,6 +371,57 @@ def test_a_bundle_that_takes_too_long_is_stopped_with_a_reason(
     with pytest.raises(RenderError, match="was not built within 0 minutes"):
         pack.write_bundle(stage_two(), "Northtown", folder, tmp_path / "bundle.pdf")
     assert not (tmp_path / "bundle.pdf").exists()
+
+
+def test_the_pdf_process_collects_garbage_once_after_each_document() -> None:
+    """Its start-up objects are frozen and automatic collection is off: the collection
+    after each document (``_one_document``) is the only one."""
+    assert pdf_process().submit(gc.isenabled).result() is False
+    assert pdf_process().submit(gc.get_freeze_count).result() > 10_000
+
+
+class _Box:
+    """A layout object that refers to itself, as WeasyPrint's boxes do to their parents."""
+
+    def __init__(self) -> None:
+        self.parent = self
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_a_documents_garbage_is_freed_after_it_with_collection_off(fails: bool) -> None:
+    left: list[weakref.ref[_Box]] = []
+
+    def render() -> bytes:
+        left.append(weakref.ref(_Box()))  # garbage at once, that only a collection frees
+        if fails:
+            raise RenderError("the layout failed")
+        return b"%PDF"
+
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        if fails:
+            with pytest.raises(RenderError):
+                pdf_module._one_document(render)
+        else:
+            assert pdf_module._one_document(render) == b"%PDF"
+    finally:
+        if was_enabled:
+            gc.enable()
+    assert left[0]() is None, "a cycle made by the document outlived it"
+
+
+def test_settle_heap_makes_the_layout_objects_then_freezes_everything() -> None:
+    made_before = _Box()
+    try:
+        settle_heap()
+        assert pdf_module._stylesheet.cache_info().currsize == 1
+        assert pdf_module._font_config.cache_info().currsize == 1
+        assert gc.get_freeze_count() > 10_000
+        assert not any(o is made_before for o in gc.get_objects())
+    finally:
+        gc.unfreeze()
+    assert any(o is made_before for o in gc.get_objects())
 
 
 def test_the_pdf_process_leaves_when_the_service_is_killed(tmp_path: Path) -> None:

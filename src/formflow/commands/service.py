@@ -29,6 +29,7 @@ from formflow.errors import FormflowError
 from formflow.pipeline import Outcome, Pipeline, Result, Services
 from formflow.policy import load_policy
 from formflow.register import Register
+from formflow.render.pdf import settle_heap
 from formflow.watch.folders import Home
 from formflow.watch.supervisor import MAX_JOBS, Watcher, watch_options
 
@@ -129,6 +130,9 @@ def watch(
         # and a watcher started with SIGINT ignored (a background job) still stops on it.
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
+        # Everything made so far lives as long as the watch: out of the collector's sight,
+        # it is not walked again by each full collection while forms are laid out here.
+        settle_heap()
         click.echo(f"Watching {ctx.home.inbox} (Ctrl+C to stop)", err=True)
         Watcher(ctx.pipeline, options, report=_echo_result).run(stop)
         click.echo("Stopped.", err=True)

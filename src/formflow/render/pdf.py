@@ -10,6 +10,7 @@ checkbox's on-state is ``/on``, the HTML ``checked`` attribute is honoured (``/V
 from __future__ import annotations
 
 import atexit
+import gc
 import multiprocessing
 import os
 import re
@@ -152,6 +153,41 @@ def _exit_with(parent: int) -> None:
     threading.Thread(target=watch, name="formflow-parent-watch", daemon=True).start()
 
 
+def settle_heap() -> None:
+    """Make the layout objects a process keeps (stylesheets, fonts) now, then take every
+    object made so far out of the garbage collector's sight (``gc.freeze``).
+
+    A full collection walks every tracked object, and a PDF's layout makes enough garbage
+    to start one every few documents. Without this, each walked the process's 100,000 or
+    so start-up objects again: measured on the form, 28 ms of every PDF went to full
+    collections, 8 ms after. Frozen objects are never freed, so this is for objects that
+    live as long as the process anyway; the collection first frees what start-up left."""
+    _stylesheet()
+    _user_agent()
+    _font_config()
+    gc.collect()
+    gc.freeze()
+
+
+def _start_pdf_process(parent: int) -> None:
+    """The PDF process's set-up. It lays out one document at a time and does nothing
+    else, so instead of the forty or so automatic collections during each document, it
+    collects once after each one (``_one_document``). Measured on the form: 10 ms of
+    collection per PDF, against 38 ms with the defaults, and a peak 8 MB lower, since
+    the garbage of one document is all there ever is."""
+    _exit_with(parent)
+    settle_heap()
+    gc.disable()
+
+
+def _one_document(render: Callable[..., bytes], *args: Any, **options: Any) -> bytes:
+    """In the PDF process: ``render(*args, **options)``, then the collection of its garbage."""
+    try:
+        return render(*args, **options)
+    finally:
+        gc.collect()
+
+
 @cache
 def pdf_process() -> ProcessPoolExecutor:
     """A second process for PDF layout, which is most of a document's cost and all CPU:
@@ -159,7 +195,7 @@ def pdf_process() -> ProcessPoolExecutor:
     pool = ProcessPoolExecutor(
         max_workers=1,
         mp_context=multiprocessing.get_context("forkserver"),
-        initializer=_exit_with,
+        initializer=_start_pdf_process,
         initargs=(os.getpid(),),
     )
     atexit.register(pool.shutdown, cancel_futures=True)
@@ -195,7 +231,7 @@ def pdf_later(render: Callable[..., bytes], *args: Any, **options: Any) -> Calla
     if not _process_free.acquire(blocking=False):
         return here
     try:
-        future = pdf_process().submit(render, *args, **options)
+        future = pdf_process().submit(_one_document, render, *args, **options)
     except BrokenProcessPool:  # it died after the last document
         _process_free.release()
         pdf_process.cache_clear()
