@@ -342,6 +342,21 @@ def test_the_lighter_default_stylesheet_drops_only_the_rules_for_notes(
     assert used
 
 
+def test_the_lighter_default_stylesheet_is_read_without_warnings_and_keeps_list_markers(
+    caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    """The watcher reads it at start, so a warning there would greet every operator."""
+    with caplog.at_level("WARNING"):
+        pdf_module._user_agent.__wrapped__()
+    assert caplog.records == []
+    path = tmp_path / "list.pdf"
+    path.write_bytes(
+        html_to_pdf("<html><body><ol><li>First</li><li>Second</li></ol></body></html>")
+    )
+    text = pdf_text(path)
+    assert "1. \n2. " in text and "Second" in text  # decimal markers, drawn apart from items
+
+
 def test_a_document_is_laid_out_here_while_the_pdf_process_is_busy() -> None:
     """With jobs side by side, a second document does not queue behind the first one in
     the PDF process: it is rendered in this process, so both cores work."""

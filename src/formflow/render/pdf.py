@@ -27,7 +27,8 @@ import pydyf
 from cssselect2 import ElementWrapper
 from jinja2 import TemplateError
 from weasyprint import CSS, HTML
-from weasyprint.html import UA, UA_COUNTER_STYLE, UA_FORM_STYLESHEET
+from weasyprint.css.counters import CounterStyle
+from weasyprint.html import UA, UA_FORM_STYLESHEET
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError
 
@@ -105,7 +106,10 @@ def lighter_user_agent_css() -> str:
 
 @cache
 def _user_agent() -> CSS:
-    return CSS(string=lighter_user_agent_css(), counter_style=UA_COUNTER_STYLE)
+    # Layout takes the default counter styles from WeasyPrint's own UA_COUNTER_STYLE
+    # (HTML._ua_counter_style), filled when WeasyPrint read this stylesheet. Read into it
+    # again, "decimal" and "disc" would be refused with a warning at every start.
+    return CSS(string=lighter_user_agent_css(), counter_style=CounterStyle())
 
 
 class _Html(HTML):  # type: ignore[misc]  # WeasyPrint has no type hints
