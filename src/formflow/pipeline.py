@@ -1,7 +1,8 @@
 """From a claimed file to the register and the outbox: one explicit list of steps.
 
+    lock         an exclusive flock on the dropped file, held to the end
     claim        os.rename into inbox/.processing/ (formflow.watch.folders.claim)
-    ── run_claimed, holding an exclusive flock on the claimed file ───────────────────
+    ── the steps, with that flock held (recovery takes it on a claim left behind) ──
     hash_file            SHA-256 of the bytes
     note_claim           register: the file and its attempt number      COMMIT
     give_up_if_crashing  a file that stopped formflow 3 times is rejected
@@ -319,23 +320,32 @@ class Pipeline:
     # --- entry points --------------------------------------------------------------
 
     def handle(self, path: Path) -> Result:
-        """Claim ``path`` from the inbox and run it through the steps."""
-        claimed = folders.claim(path, self.home.claims, self.services.now())
-        if claimed is None:
-            return Result(path.name, Outcome.SKIPPED, message="claimed by another watcher")
-        return self.run_claimed(claimed)
+        """Lock ``path`` in the inbox, claim it, and run it through the steps.
+
+        The lock comes before the claim: flock holds the file, not its name, so it moves
+        with the rename and a live job's claim is never unlocked. Claimed first, a file
+        could be taken over by recovery (this watcher's rescan or another watcher's)
+        between the rename and the lock, and its own job would end as skipped."""
+        with folders.held(path) as mine:
+            claimed = folders.claim(path, self.home.claims, self.services.now()) if mine else None
+            if claimed is None:
+                return Result(path.name, Outcome.SKIPPED, message="claimed by another watcher")
+            return self._run_locked(Job(claimed, folders.original_name(claimed)))
 
     def run_claimed(self, claimed: Path) -> Result:
-        """The steps for a file already in the claim folder (a new claim, or recovery)."""
+        """The steps for a file left in the claim folder (recovery), once its lock is free."""
         job = Job(claimed, folders.original_name(claimed))
         with folders.held(claimed) as mine:
             if not mine:
                 return Result(job.name, Outcome.SKIPPED, message="another watcher has it")
-            try:
-                return self._run(job)
-            except Exception:
-                log.exception("%s: unexpected error; it stays claimed and is retried", job.claim)
-                return Result(job.name, Outcome.RETRY, message="unexpected error, see the log")
+            return self._run_locked(job)
+
+    def _run_locked(self, job: Job) -> Result:
+        try:
+            return self._run(job)
+        except Exception:
+            log.exception("%s: unexpected error; it stays claimed and is retried", job.claim)
+            return Result(job.name, Outcome.RETRY, message="unexpected error, see the log")
 
     def recover(self) -> list[Result]:
         """Finish what a killed process left: staged outputs, then claimed files."""

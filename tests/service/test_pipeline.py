@@ -236,6 +236,28 @@ def test_a_live_watchers_claim_is_not_taken_over(tmp_path: Path, register: Regis
     assert [r.outcome for r in pipeline.recover()] == [Outcome.PROCESSED]
 
 
+def test_a_claim_is_locked_from_the_moment_it_is_made(
+    tmp_path: Path, register: Register, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rescan's recovery that runs just after a job's rename (it did under load) must
+    find the claim locked, not take the file over and leave its job to report a skip."""
+    pipeline = fake_pipeline(tmp_path, register)
+    dropped = drop_json(pipeline.home.inbox, "working.docx", new_form())
+    claim = folders.claim
+    recovered: list[object] = []
+
+    def claim_then_recover(path: Path, claims: Path, now: dt.datetime) -> Path | None:
+        claimed = claim(path, claims, now)
+        recovered.extend(pipeline.recover())
+        return claimed
+
+    monkeypatch.setattr(folders, "claim", claim_then_recover)
+    result = pipeline.handle(dropped)
+    assert recovered == []
+    assert result.outcome is Outcome.PROCESSED
+    assert_exactly_once(tmp_path, register, 1)
+
+
 # --- jobs that render at the same time ---------------------------------------------------
 
 

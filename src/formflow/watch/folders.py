@@ -18,10 +18,12 @@ A watcher claims a file by ``os.rename`` into ``inbox/.processing/`` under a uni
 name: rename is atomic within one file system, so of two watchers only one succeeds;
 the other gets ``FileNotFoundError`` and moves on. The claim folder sits inside the inbox
 so the rename never crosses file systems (an inbox on a share, var/ on a local disk).
-While working on a claimed file a process holds an exclusive ``flock`` on it; recovery
-takes over a claim only if it can take that lock, so a live watcher's work is never
-picked up by another (flock is released by the kernel when a process dies, even by
-``kill -9``). Locks need the watchers on one machine; see ``formflow.pipeline``.
+A process takes an exclusive ``flock`` on a file before it claims it and holds it for as
+long as it works on it (the lock is on the file, so it follows it through the rename).
+Recovery takes over a claim only if it can take that lock, so a live watcher's work is
+never picked up by another, nor by its own rescan (flock is released by the kernel when
+a process dies, even by ``kill -9``). Locks need the watchers on one machine; see
+``formflow.pipeline``.
 """
 
 from __future__ import annotations
