@@ -748,25 +748,31 @@ def build_all() -> dict[str, bytes]:
     }
 
 
-def write_blank_forms() -> None:
+def write_blank_forms(folder: Path) -> list[Path]:
     """The official blank form staff copy from the shared drive, as Word and fillable PDF,
-    for the default procedure (``formflow new --policy ID`` makes one for another)."""
+    for the default procedure (``formflow new --policy ID`` makes one for another). The
+    same bytes on every build, so a rebuild with no change to the layout changes nothing."""
     from formflow.config import Settings
     from formflow.policy import load_policy
     from formflow.render import write_form
 
     settings = Settings()
     policy = load_policy(settings.default_policy)
+    written = []
     for name, pdf in (("challenge-form.docx", False), ("challenge-form.pdf", True)):
-        write_form(None, policy, settings, TEMPLATES / name, today=dt.date.today(), pdf=pdf)
-        print(f"wrote templates/{name}")
+        path = write_form(None, policy, settings, folder / name, today=dt.date.today(), pdf=pdf)
+        if not pdf:
+            path.write_bytes(deterministic(path.read_bytes()))
+        written.append(path)
+    return written
 
 
 def main() -> int:
     for name, data in build_all().items():
         (TEMPLATES / name).write_bytes(data)
         print(f"wrote templates/{name} ({len(data)} bytes)")
-    write_blank_forms()
+    for path in write_blank_forms(TEMPLATES):
+        print(f"wrote templates/{path.name}")
     return 0
 
 

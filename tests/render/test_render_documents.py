@@ -18,7 +18,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from multiprocessing import active_children
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import pikepdf
 import pytest
@@ -69,15 +69,53 @@ def pdf_text(path: Path) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(path).pages)
 
 
-def test_committed_templates_equal_what_the_script_builds() -> None:
+@pytest.fixture(scope="module")
+def build_templates() -> Any:
     spec = importlib.util.spec_from_file_location(
         "build_templates", templates_dir().parent / "tools" / "build_templates.py"
     )
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    for name, data in module.build_all().items():
+    return module
+
+
+def test_committed_templates_equal_what_the_script_builds(build_templates: Any) -> None:
+    for name, data in build_templates.build_all().items():
         assert (templates_dir() / name).read_bytes() == data, f"rebuild templates/{name}"
+
+
+def _field_boxes(path: Path) -> dict[str, tuple[int, list[float]]]:
+    """Each field of a PDF form: its page and its rectangle."""
+    boxes = {}
+    for number, page in enumerate(PdfReader(path).pages):
+        for annotation in page.get("/Annots") or ():
+            widget = annotation.get_object()
+            boxes[str(widget["/T"])] = (number, [float(x) for x in widget["/Rect"]])
+    return boxes
+
+
+def test_the_blank_forms_on_the_shared_drive_are_the_current_layout(
+    build_templates: Any, tmp_path: Path
+) -> None:
+    """A layout change without a rebuild once left staff copying a stale blank PDF. The
+    Word form is the same bytes on every build; the PDF's fields must sit where a build
+    puts them now (within half a point: its bytes depend on the installed fonts and
+    WeasyPrint's release, its layout only on a real change)."""
+    built = {path.name: path for path in build_templates.write_blank_forms(tmp_path)}
+    committed_docx = templates_dir() / "challenge-form.docx"
+    assert committed_docx.read_bytes() == built["challenge-form.docx"].read_bytes(), (
+        "rebuild templates/challenge-form.docx (python tools/build_templates.py)"
+    )
+    committed, fresh = (
+        _field_boxes(templates_dir() / "challenge-form.pdf"),
+        _field_boxes(built["challenge-form.pdf"]),
+    )
+    assert len(fresh) == 70 and committed.keys() == fresh.keys()
+    for tag, (page, box) in fresh.items():
+        assert committed[tag][0] == page, f"{tag} is on another page: rebuild the blank PDF"
+        moved = max(abs(a - b) for a, b in zip(committed[tag][1], box, strict=True))
+        assert moved < 0.5, f"{tag} moved {moved:.2f} pt: rebuild templates/challenge-form.pdf"
 
 
 @pytest.mark.parametrize("name", ["challenge.docx", "document.docx"])

@@ -48,7 +48,7 @@ def field_font(source: Path) -> bytes:
     # timestamps) is a table fontTools cannot cut: dropping them makes the cut 3x quicker.
     options.layout_features = []
     options.drop_tables += ["FFTM", "GSUB", "GPOS", "kern"]
-    font = TTFont(source)
+    font = TTFont(source, recalcTimestamp=False)
     wanted = {c for c in font.getBestCmap() if any(c in r for r in FIELD_CHARACTERS)}
     cutter = subset.Subsetter(options)
     cutter.populate(unicodes=wanted)
