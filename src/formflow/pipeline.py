@@ -2,6 +2,7 @@
 
     lock         an exclusive flock on the dropped file, held to the end
     claim        os.rename into inbox/.processing/ (formflow.watch.folders.claim)
+                 (a link or special file: claimed unopened, then refuse_special)
     ── the steps, with that flock held (recovery takes it on a claim left behind) ──
     hash_file            SHA-256 of the bytes
     note_claim           register: the file and its attempt number      COMMIT
@@ -302,6 +303,12 @@ class Job:
         return self.claimed.name
 
 
+SPECIAL_FILE = (
+    "This is a link (a shortcut) or a special file, not a form saved in the inbox, so "
+    "formflow did not open it. Save the form itself into the inbox, or copy it there."
+)
+
+
 def _rejection_note(job: Job) -> str:
     return (
         f"formflow could not use {job.name}.\n\n{job.message}\n\n"
@@ -326,11 +333,27 @@ class Pipeline:
         with the rename and a live job's claim is never unlocked. Claimed first, a file
         could be taken over by recovery (this watcher's rescan or another watcher's)
         between the rename and the lock, and its own job would end as skipped."""
-        with folders.held(path) as mine:
+        special = folders.is_special(path)  # never opened, so never locked
+        with nullcontext(True) if special else folders.held(path) as mine:
             claimed = folders.claim(path, self.home.claims, self.services.now()) if mine else None
             if claimed is None:
                 return Result(path.name, Outcome.SKIPPED, message="claimed by another watcher")
+            if special:
+                return self.refuse_special(claimed)
             return self._run_locked(Job(claimed, folders.original_name(claimed)))
+
+    def refuse_special(self, claimed: Path) -> Result:
+        """Reject a claimed link, named pipe, socket or device without opening it: a link's
+        file lives elsewhere (anything on this machine the service can read) and a pipe
+        never ends. The entry itself is moved, never what it points to."""
+        job = Job(claimed, folders.original_name(claimed), outcome=Outcome.REJECTED)
+        job.message = SPECIAL_FILE
+        try:
+            self.file_original(job)
+        except FileNotFoundError:  # recovery elsewhere filed it between claim and now
+            return Result(job.name, Outcome.SKIPPED, message="another watcher has it")
+        log.info("%s: rejected (a link or special file, not opened)", job.claim)
+        return Result(job.name, Outcome.REJECTED, None, job.message, job.claimed)
 
     def run_claimed(self, claimed: Path) -> Result:
         """The steps for a file left in the claim folder (recovery), once its lock is free."""
@@ -354,11 +377,17 @@ class Pipeline:
         if not self.home.claims.exists():
             return results
         for claimed in sorted(self.home.claims.iterdir()):
-            if claimed.is_file() and not claimed.name.startswith("."):
+            if claimed.name.startswith("."):
+                continue
+            if folders.is_special(claimed):
+                result = self.refuse_special(claimed)
+            elif claimed.is_file():
                 result = self.run_claimed(claimed)
-                if result.outcome is not Outcome.SKIPPED:
-                    log.info("%s: recovered as %s", claimed.name, result.outcome.value)
-                    results.append(result)
+            else:
+                continue
+            if result.outcome is not Outcome.SKIPPED:
+                log.info("%s: recovered as %s", claimed.name, result.outcome.value)
+                results.append(result)
         return results
 
     def publish_staged(self) -> None:

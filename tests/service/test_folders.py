@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import stat
 import threading
 from pathlib import Path
@@ -67,6 +68,38 @@ def test_rejected_names_never_clash_and_notes_sit_beside_them(tmp_path: Path) ->
     assert (home.rejected / "form (2).docx.errors.txt").read_text() == "Problem 1.\n"
     assert (home.rejected / "form (3).docx").read_bytes() == b"version 2"
     assert stat.S_IMODE((home.rejected / "form.docx.errors.txt").stat().st_mode) == 0o600
+
+
+def test_rejecting_a_file_another_process_filed_first_leaves_no_note(tmp_path: Path) -> None:
+    home = Home(tmp_path)
+    home.create()
+    gone = home.claims / folders.claim_name("form.docx", NOW)
+    with pytest.raises(FileNotFoundError):
+        folders.reject(gone, home.rejected, "Problem.")
+    assert list(home.rejected.iterdir()) == []
+
+
+@pytest.mark.parametrize("kind", ["link", "named pipe", "link to a folder"])
+def test_only_links_and_special_files_are_special(tmp_path: Path, kind: str) -> None:
+    (tmp_path / "form.docx").write_bytes(b"x")
+    entry = tmp_path / "entry"
+    if kind == "named pipe":
+        os.mkfifo(entry)
+    else:
+        entry.symlink_to(tmp_path if kind == "link to a folder" else tmp_path / "form.docx")
+    assert folders.is_special(entry)
+    assert not folders.is_special(tmp_path / "form.docx")
+    assert not folders.is_special(tmp_path)  # a folder is left to the watcher's own rule
+    assert not folders.is_special(tmp_path / "gone.docx")
+
+
+def test_a_link_is_never_held(tmp_path: Path) -> None:
+    (tmp_path / "form.docx").write_bytes(b"x")
+    (tmp_path / "link.docx").symlink_to(tmp_path / "form.docx")
+    with folders.held(tmp_path / "link.docx") as mine:
+        assert not mine
+    with folders.held(tmp_path / "form.docx") as mine:
+        assert mine
 
 
 def test_rejecting_again_after_a_crash_reuses_the_note_it_wrote(tmp_path: Path) -> None:

@@ -6,7 +6,11 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import json
 import logging
+import os
+import stat
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -126,6 +130,52 @@ def test_an_unreadable_file_is_rejected_with_its_reasons(
     assert "no fields could be read" in note and "Traceback" not in note
     assert "Word (.docx) and PDF" in (pipeline.home.rejected / "notes.txt.errors.txt").read_text()
     assert_exactly_once(tmp_path, register, 2)
+
+
+def test_a_link_is_rejected_as_itself_and_what_it_points_to_is_never_read(
+    tmp_path: Path, register: Register
+) -> None:
+    """A link in a shared inbox can point at anything the service may read (another
+    council's form, the register itself): it is filed as a link, its target untouched."""
+    pipeline = fake_pipeline(tmp_path, register)
+    elsewhere = drop_json(tmp_path, "kept elsewhere.docx", new_form())
+    link = pipeline.home.inbox / "shortcut.docx"
+    link.symlink_to(elsewhere)
+    result = pipeline.handle(link)
+    assert result.outcome is Outcome.REJECTED
+    assert (pipeline.home.rejected / "shortcut.docx").readlink() == elsewhere
+    note = (pipeline.home.rejected / "shortcut.docx.errors.txt").read_text()
+    assert "link (a shortcut) or a special file" in note and "Save the form itself" in note
+    assert elsewhere.read_text() == json.dumps(new_form().to_dict())
+    assert register.files() == [] and register.references() == []
+    assert files_in(pipeline.home.claims) == [] and files_in(pipeline.home.inbox) == []
+
+
+def test_a_named_pipe_is_rejected_without_waiting_for_a_writer(
+    tmp_path: Path, register: Register
+) -> None:
+    pipeline = fake_pipeline(tmp_path, register)
+    pipe = pipeline.home.inbox / "pipe.docx"
+    os.mkfifo(pipe)
+    results: list[Outcome] = []
+    worker = threading.Thread(target=lambda: results.append(pipeline.handle(pipe).outcome))
+    worker.start()
+    worker.join(timeout=10)
+    assert not worker.is_alive(), "handle() blocked opening a named pipe"
+    assert results == [Outcome.REJECTED]
+    assert stat.S_ISFIFO((pipeline.home.rejected / "pipe.docx").lstat().st_mode)
+
+
+def test_a_link_claimed_before_a_crash_is_rejected_by_recovery(
+    tmp_path: Path, register: Register
+) -> None:
+    pipeline = fake_pipeline(tmp_path, register)
+    elsewhere = drop_json(tmp_path, "kept elsewhere.docx", new_form())
+    claimed = pipeline.home.claims / folders.claim_name("shortcut.docx", dt.datetime(2025, 11, 3))
+    claimed.symlink_to(elsewhere)
+    assert [r.outcome for r in pipeline.recover()] == [Outcome.REJECTED]
+    assert (pipeline.home.rejected / "shortcut.docx").is_symlink()
+    assert not os.path.lexists(claimed) and register.files() == []
 
 
 def test_a_transition_the_policy_refuses_is_rejected(tmp_path: Path, register: Register) -> None:

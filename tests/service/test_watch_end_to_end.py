@@ -22,7 +22,7 @@ import pytest
 from service_support import assert_outbox_matches_register, files_in, make_challenge
 
 from formflow.config import Settings
-from formflow.pipeline import Pipeline, Result, Services
+from formflow.pipeline import Outcome, Pipeline, Result, Services
 from formflow.policy import load_policy
 from formflow.register import Register
 from formflow.render import write_form
@@ -214,6 +214,27 @@ def test_lock_and_junk_files_are_ignored_and_moved_in_files_are_read(
     assert left == set(junk)
     assert (home.inbox / "drafts" / "draft.docx").exists()
     assert files_in(home.claims) == []
+
+
+@pytest.mark.parametrize("poll", [None, 0.2], ids=["native", "polling"])
+def test_a_link_and_a_named_pipe_dropped_in_are_rejected_unopened(
+    running: Callable[..., tuple[Home, list[Result]]], forms: Forms, poll: float | None
+) -> None:
+    home, results = running(poll=poll)
+    elsewhere = home.root / "kept elsewhere.docx"
+    shutil.copyfile(forms.valid(3), elsewhere)
+    (home.inbox / "shortcut.docx").symlink_to(elsewhere)
+    os.mkfifo(home.inbox / "pipe.docx")
+    wait_for(lambda: len(results) == 2, 30, "the link and the pipe to be handled")
+    assert {(r.name, r.outcome) for r in results} == {
+        ("shortcut.docx", Outcome.REJECTED),
+        ("pipe.docx", Outcome.REJECTED),
+    }
+    for name in ("shortcut.docx", "pipe.docx"):
+        assert "special file" in (home.rejected / f"{name}.errors.txt").read_text()
+    assert (home.rejected / "shortcut.docx").is_symlink()
+    assert elsewhere.read_bytes() == forms.valid(3).read_bytes()
+    assert not home.archive.exists() or list(home.archive.iterdir()) == []
 
 
 def test_a_file_closed_by_its_writer_is_read_without_the_full_settle_time(

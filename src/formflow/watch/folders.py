@@ -38,6 +38,7 @@ import os
 import re
 import secrets
 import shutil
+import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,14 +117,28 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def is_special(path: Path) -> bool:
+    """True for a link, a named pipe, a socket or a device: an entry that is not itself a
+    file, whose "content" is somewhere else or never ends. False for a file, or a path
+    that has gone."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+
+
 @contextlib.contextmanager
 def held(path: Path) -> Iterator[bool]:
     """Hold an exclusive ``flock`` on ``path`` for the block: True when this process has it
     and the path still names the file locked; False when another process holds it or the
-    file has gone (another watcher finished it)."""
+    file has gone (another watcher finished it). Never through a link, and never waiting
+    on a named pipe: such an entry is not a file to hold (``is_special``)."""
     try:
-        fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno not in {errno.ENOENT, errno.ELOOP}:  # ELOOP: a link, put there since
+            raise
         yield False
         return
     try:
@@ -133,9 +148,8 @@ def held(path: Path) -> Iterator[bool]:
             yield False
             return
         try:
-            now = os.stat(path)
             opened = os.fstat(fd)
-            same = (now.st_dev, now.st_ino) == (opened.st_dev, opened.st_ino)
+            same = stat.S_ISREG(opened.st_mode) and os.path.samestat(os.stat(path), opened)
         except FileNotFoundError:
             same = False
         yield same
@@ -146,7 +160,7 @@ def held(path: Path) -> Iterator[bool]:
 def _move_no_clobber(source: Path, target: Path) -> None:
     """Rename that never replaces an existing ``target`` (``FileExistsError`` instead)."""
     try:
-        os.link(source, target)
+        os.link(source, target, follow_symlinks=False)  # a link moves as itself
     except FileExistsError:
         raise
     except OSError as exc:
@@ -296,6 +310,7 @@ def reject(claimed: Path, folder: Path, note: str) -> Path:
     name = original_name(claimed)
     text = note if note.endswith("\n") else note + "\n"
     for n in range(1, 100_000):
+        created = False
         target = folder / _slot(name, n)
         note_path = folder / (target.name + NOTE_SUFFIX)
         if os.path.lexists(target):
@@ -316,9 +331,14 @@ def reject(claimed: Path, folder: Path, note: str) -> Path:
                 handle.write(text)
                 handle.flush()
                 os.fsync(handle.fileno())
+            created = True
         try:
             _move_no_clobber(claimed, target)
         except FileExistsError:
             continue
+        except FileNotFoundError:  # another process filed it first: no note of ours stays
+            if created:
+                note_path.unlink(missing_ok=True)
+            raise
         return target
     raise OSError(f"No free name for {name} in {folder}")

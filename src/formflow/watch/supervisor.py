@@ -35,6 +35,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISDIR
 from typing import Any
 
 from watchdog.events import (
@@ -263,21 +264,21 @@ class Watcher:
             if path not in self.tracker:  # junk, gone, or already handed to a worker
                 continue
             try:
-                self.tracker.closed(path, Signature.of(path.stat()))
+                self.tracker.closed(path, Signature.of(path.lstat()))
             except OSError:
                 self.tracker.forget(path)
 
     def _look(self, path: Path) -> bool:
         """Stat ``path`` and tell the tracker; True when it is ready to read."""
         try:
-            stat = path.stat()
+            stat = path.lstat()  # a link is judged as itself: the pipeline refuses it
         except FileNotFoundError:
             self.tracker.forget(path)
             return False
         except OSError as exc:
             log.warning("%s: cannot look at it yet (%s)", path.name, exc.strerror or exc)
             return False
-        if not os.path.isfile(path):
+        if S_ISDIR(stat.st_mode):
             self.tracker.forget(path)
             return False
         return self.tracker.update(path, Signature.of(stat))
