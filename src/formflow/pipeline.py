@@ -332,7 +332,8 @@ class Pipeline:
         The lock comes before the claim: flock holds the file, not its name, so it moves
         with the rename and a live job's claim is never unlocked. Claimed first, a file
         could be taken over by recovery (this watcher's rescan or another watcher's)
-        between the rename and the lock, and its own job would end as skipped."""
+        between the rename and the lock, and its own job would end as skipped. A link or
+        special file is never opened: it is claimed as it is and refused."""
         special = folders.is_special(path)  # never opened, so never locked
         with nullcontext(True) if special else folders.held(path) as mine:
             claimed = folders.claim(path, self.home.claims, self.services.now()) if mine else None

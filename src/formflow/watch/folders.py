@@ -137,7 +137,7 @@ def held(path: Path) -> Iterator[bool]:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError as exc:
-        if exc.errno not in {errno.ENOENT, errno.ELOOP}:  # ELOOP: a link, put there since
+        if exc.errno not in {errno.ENOENT, errno.ELOOP}:  # ELOOP: a link put in its place
             raise
         yield False
         return
