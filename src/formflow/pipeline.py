@@ -347,8 +347,8 @@ class Pipeline:
         """Reject a claimed link, named pipe, socket or device without opening it: a link's
         file lives elsewhere (anything on this machine the service can read) and a pipe
         never ends. The entry itself is moved, never what it points to."""
-        job = Job(claimed, folders.original_name(claimed), outcome=Outcome.REJECTED)
-        job.message = SPECIAL_FILE
+        name = folders.original_name(claimed)
+        job = Job(claimed, name, outcome=Outcome.REJECTED, message=SPECIAL_FILE)
         try:
             self.file_original(job)
         except FileNotFoundError:  # recovery elsewhere filed it between claim and now
