@@ -33,6 +33,7 @@ import datetime as dt
 import json
 import logging
 import os
+import secrets
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -183,10 +184,27 @@ def _statements(script: str) -> Iterator[str]:
 
 
 def _private_file(path: Path) -> None:
-    """Create the database file owner-only before SQLite opens it (WAL files follow it)."""
+    """Create the database file owner-only before SQLite first opens it (its WAL and
+    shared-memory files take the same mode).
+
+    The file is never opened here once it exists, and a new one is made under another
+    name and linked into place. Closing *any* descriptor of a file drops every POSIX lock
+    this process holds on it: opening and closing the live database while another
+    connection of this process had it open let a second process delete the WAL file
+    from under that connection, whose commits then went into an unlinked file and were
+    lost (SQLite's "How To Corrupt An SQLite Database File", section 2.2).
+    """
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-    os.close(fd)
+    if path.exists():
+        return
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.new")
+    os.close(os.open(draft, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    try:
+        os.link(draft, path)  # fails, harmlessly, where another process made it first
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink()
 
 
 def _iso(moment: dt.datetime) -> str:

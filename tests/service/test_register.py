@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import stat
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -127,3 +129,36 @@ def test_processed_copy_finds_only_processed_files(register: Register) -> None:
     register.finish_file("c2", outcome="processed", reference="PC-2025-7KQ3XM", message="ok", at=AT)
     found = register.processed_copy("f" * 64)
     assert found is not None and found.reference == "PC-2025-7KQ3XM"
+
+
+def _count_in_another_process(db: Path, table: str) -> int:
+    """What a second process (``status`` beside the watcher) sees in ``table``."""
+    script = (
+        "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+        f"print(c.execute('SELECT count(*) FROM {table}').fetchone()[0]); c.close()"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(db)], capture_output=True, text=True, check=True
+    )
+    return int(out.stdout)
+
+
+def test_writes_stay_visible_with_several_registers_open_in_one_process(tmp_path: Path) -> None:
+    # The watcher opens a Register per job thread while status and export read from other
+    # processes. Opening one used to open and close the database file itself, which drops
+    # this process's POSIX locks on it; the next reader to close then deleted the WAL file
+    # under the first connection, and every later commit went into an unlinked file.
+    db = tmp_path / "var" / "formflow.db"
+    first = Register(db)
+    try:
+        for written in range(1, 4):
+            with Register(db):  # another job thread's register, opened and closed
+                assert _count_in_another_process(db, "events") == written - 1
+            first.add_event("PC-2025-7KQ3XM", "note", AT, message=f"write {written}")
+            assert _count_in_another_process(db, "events") == written
+        wal = db.with_name(db.name + "-wal")
+        assert wal.exists(), "the live WAL file was deleted under an open connection"
+    finally:
+        first.close()
+    with Register(db) as reopened:  # after every connection closed: nothing was lost
+        assert [e.message for e in reopened.events()] == ["write 1", "write 2", "write 3"]
