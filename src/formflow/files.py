@@ -10,10 +10,30 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import unicodedata
 from pathlib import Path
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
+
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def printable(text: str) -> str:
+    """``text`` safe to print on one line of a log or a terminal: control and format
+    characters (a newline, an escape sequence, a right-to-left override) written as
+    escapes. A file name can hold any of them, and printed raw one would forge a line of
+    the service's output or hide what the name really says."""
+    return "".join(ch if _shown_as_is(ch) else _ESCAPES.get(ch) or _escape(ch) for ch in text)
+
+
+def _shown_as_is(ch: str) -> bool:
+    return ch.isprintable() or unicodedata.category(ch) == "Zs"  # a no-break space, say
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def private_dir(path: Path) -> Path:

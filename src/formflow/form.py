@@ -13,6 +13,9 @@ from enum import StrEnum
 
 from formflow.record import THEMES, Stage
 
+ACCEPTED_SUFFIXES = (".docx", ".pdf")
+"""The files a challenge form comes as: Word and (fillable) PDF."""
+
 
 class FieldKind(StrEnum):
     TEXT = "text"

@@ -6,7 +6,6 @@
     ── the steps, with that flock held (recovery takes it on a claim left behind) ──
     hash_file            SHA-256 of the bytes
     note_claim           register: the file and its attempt number      COMMIT
-    give_up_if_crashing  a file that stopped formflow 3 times is rejected
     check_duplicate      the same bytes already processed → duplicate
     read_form            intake: a Challenge, or RejectedForm(reasons)
     ── repeated until the register did not change under it (at most 5 times) ──────────
@@ -34,8 +33,12 @@ Crash safety (kill -9 at any instant, then a restart):
 * Claimed, before the commit: the transaction never happened. The claimed file is
   still in ``.processing/``; recovery (start-up and every rescan) takes its flock, throws
   away whatever was staged for it (nothing staged is in the register), and runs the steps
-  again. ``note_claim`` counts attempts, so a file that kills formflow every time is
-  rejected after three instead of looping for ever.
+  again. ``note_claim`` counts attempts for the log, but a file is never set aside for
+  them: a watcher killed from outside (a reboot loop, an operator restarting it) while it
+  worked on a correct form says nothing about the form. The one evidence that a file
+  itself breaks formflow is the reading child dying on it, which ``read_form`` turns into
+  a rejection (``formflow.intake.pdf_reader``); Word forms are size-, zip- and XML-checked
+  before lxml parses them (``formflow.intake.safety``).
 * After the commit: the register says how the file ended. Recovery publishes whatever
   is still staged (only files the register lists; ``publish`` is idempotent because a
   moved file is no longer staged) and archives or rejects the original (archive names
@@ -83,6 +86,7 @@ from formflow.engine import (
     with_form_updates,
 )
 from formflow.errors import FormflowError, RejectedForm
+from formflow.form import ACCEPTED_SUFFIXES
 from formflow.policy import Policy, load_policy
 from formflow.record import Action, Challenge
 from formflow.register import Register
@@ -91,10 +95,8 @@ from formflow.watch.folders import Home
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 3
 MAX_PLANS = 5
 """Times a job plans and renders again because another job changed its challenge first."""
-ACCEPTED_SUFFIXES = (".docx", ".pdf")
 
 
 class ChallengeBusy(Exception):
@@ -125,8 +127,9 @@ class Result:
         reference = self.reference or "-"
         extra = ""
         if self.outcome is Outcome.REJECTED and self.where is not None:
-            extra = f"  (see rejected/{self.where.name}{folders.NOTE_SUFFIX})"
-        return f"{at:%Y-%m-%d %H:%M:%S}  {self.name}  {self.outcome.value}  {reference}{extra}"
+            extra = f"  (see rejected/{files.printable(self.where.name)}{folders.NOTE_SUFFIX})"
+        name = files.printable(self.name)
+        return f"{at:%Y-%m-%d %H:%M:%S}  {name}  {self.outcome.value}  {reference}{extra}"
 
 
 class FormReader(Protocol):
@@ -167,7 +170,6 @@ class Services:
     writers: Mapping[Document, DocumentWriter] | None = None
     now: Callable[[], dt.datetime] = dt.datetime.now
     policy: Callable[[str], Policy] = load_policy
-    max_attempts: int = MAX_ATTEMPTS
 
     def writer(self, kind: Document) -> DocumentWriter:
         writers = self.writers if self.writers is not None else _real_writers()
@@ -311,7 +313,7 @@ SPECIAL_FILE = (
 
 def _rejection_note(job: Job) -> str:
     return (
-        f"formflow could not use {job.name}.\n\n{job.message}\n\n"
+        f"formflow could not use {files.printable(job.name)}.\n\n{job.message}\n\n"
         "Correct the form and drop it into the inbox again.\n"
     )
 
@@ -412,12 +414,9 @@ class Pipeline:
     def _run(self, job: Job) -> Result:
         record = self.register.file(job.claim)
         if record is None or record.outcome is None:
-            for step in (self.hash_file, self.note_claim, self.give_up_if_crashing):
-                step(job)
-                if job.outcome is not None:
-                    break
-            else:
-                self._steps_to_commit(job)
+            self.hash_file(job)
+            self.note_claim(job)
+            self._steps_to_commit(job)
         else:
             job.outcome = Outcome(record.outcome)
             job.reference = record.reference
@@ -486,19 +485,10 @@ class Pipeline:
         job.attempts = self.register.note_claim(
             job.claim, job.name, job.sha256, self.services.now()
         )
-
-    def give_up_if_crashing(self, job: Job) -> None:
-        if job.attempts <= self.services.max_attempts:
-            return
-        job.outcome = Outcome.REJECTED
-        job.message = (
-            f"formflow stopped {job.attempts - 1} times while reading this file, so it has "
-            "been set aside. Ask IT support to look at the service log."
-        )
-        log.warning("%s: rejected after %d attempts", job.claim, job.attempts - 1)
-        with self.register.transaction():
-            self._discard_staged(job)
-            self._finish(job)
+        if job.attempts > 1:
+            log.info(
+                "%s: attempt %d (formflow stopped while working on it)", job.claim, job.attempts
+            )
 
     def read_form(self, job: Job) -> None:
         suffix = job.claimed.suffix.lower()

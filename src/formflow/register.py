@@ -33,6 +33,7 @@ import datetime as dt
 import json
 import logging
 import os
+import re
 import secrets
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -194,7 +195,6 @@ def _private_file(path: Path) -> None:
     from under that connection, whose commits then went into an unlinked file and were
     lost (SQLite's "How To Corrupt An SQLite Database File", section 2.2).
     """
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     if path.exists():
         return
     draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.new")
@@ -205,6 +205,55 @@ def _private_file(path: Path) -> None:
         pass
     finally:
         draft.unlink()
+
+
+NETWORK_FILE_SYSTEMS = frozenset(
+    {"cifs", "smb3", "smbfs", "nfs", "nfs4", "ncpfs", "afs", "9p", "fuse.sshfs", "davfs"}
+)
+"""Where SQLite's locks cannot be trusted: file locking over a network file system is
+broken or missing (SQLite's FAQ 5, and "How To Corrupt An SQLite Database File" 2.1),
+so two processes could write at once and a commit be lost."""
+
+
+def file_system_type(path: Path, mountinfo: str) -> str | None:
+    """The type of the file system holding ``path`` (absolute, resolved), from the text
+    of ``/proc/self/mountinfo``: the mount with the longest mount point above it."""
+    best: tuple[int, str] | None = None
+    for line in mountinfo.splitlines():
+        fields, _, tail = line.partition(" - ")
+        parts = fields.split()
+        if len(parts) < 5 or not tail:
+            continue
+        mount_point = _unescape_mount(parts[4])
+        if not path.is_relative_to(mount_point):
+            continue
+        if best is None or len(mount_point) >= best[0]:  # later mounts hide earlier ones
+            best = (len(mount_point), tail.split()[0])
+    return best[1] if best else None
+
+
+def _unescape_mount(text: str) -> str:
+    """Mount points in mountinfo write space, tab, newline and backslash as octal."""
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m[1], 8)), text)
+
+
+def refuse_network_file_system(
+    folder: Path, mountinfo: Path = Path("/proc/self/mountinfo")
+) -> None:
+    """Raise RegisterError when ``folder`` is on a network share (Linux; elsewhere, and
+    where the mount table cannot be read, nothing is checked)."""
+    try:
+        table = mountinfo.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return
+    kind = file_system_type(folder.resolve(), table)
+    if kind in NETWORK_FILE_SYSTEMS:
+        raise RegisterError(
+            f"The register's folder {folder} is on a network share ({kind}). SQLite's "
+            "locking does not work there, so records could be lost when two programs use "
+            "the register at once. Keep HOME/var/ on a disk of the machine that runs "
+            "formflow; the inbox and outbox may stay on the share."
+        )
 
 
 def _iso(moment: dt.datetime) -> str:
@@ -226,7 +275,10 @@ class Register:
             self._owned = False
         else:
             if str(database) != ":memory:":
-                _private_file(Path(database))
+                path = Path(database)
+                path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                refuse_network_file_system(path.parent)
+                _private_file(path)
             try:
                 self._db = sqlite3.connect(
                     database, timeout=timeout, isolation_level=None, check_same_thread=True

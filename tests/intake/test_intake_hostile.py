@@ -6,6 +6,7 @@ import io
 import os
 import signal
 import struct
+import threading
 import time
 import zipfile
 from pathlib import Path
@@ -17,7 +18,7 @@ from pypdf import PdfWriter
 
 from formflow.errors import RejectedForm
 from formflow.intake import MAX_FILE_BYTES, read_form
-from formflow.intake.pdf_reader import UNREADABLE, WORKER, read_pdf
+from formflow.intake.pdf_reader import CHILD_DEATHS_TO_BLAME, UNREADABLE, WORKER, read_pdf
 from formflow.intake.safety import DAMAGED
 
 FORM = official_form(OFFICIAL, Style.CONTROLS)
@@ -284,3 +285,36 @@ def test_a_document_far_larger_than_a_form_is_refused_before_reading(block: str)
     data = replace_part(form, "word/document.xml", xml[:body] + block.encode() + xml[body:])
     [reason] = rejection(data, ".docx")
     assert "far more than a challenge form" in reason
+
+
+def test_a_pdf_worker_killed_from_outside_while_reading_does_not_reject_the_file() -> None:
+    """A kill from outside (an operator, the kernel short of memory for the whole machine)
+    says nothing about the form: it is read again in a fresh child."""
+    WORKER.ask(_blank_pdf(), 5)
+    reading = WORKER.pid
+    assert reading is not None
+    os.kill(reading, signal.SIGSTOP)  # the child takes the file but cannot answer yet
+    answer: list[dict[str, object]] = []
+    asking = threading.Thread(target=lambda: answer.append(WORKER.ask(_blank_pdf(), 10)))
+    asking.start()
+    time.sleep(0.2)
+    os.kill(reading, signal.SIGKILL)
+    asking.join(timeout=15)
+    assert answer == [{"fields": {}}]
+    assert WORKER.pid not in (None, reading)
+
+
+def test_a_file_the_reading_child_dies_on_twice_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    deaths: list[int] = []
+
+    def dies(self: object, data: bytes, seconds: float) -> object:
+        deaths.append(1)
+        raise EOFError("the child died")
+
+    monkeypatch.setattr(type(WORKER), "_exchange", dies)
+    with pytest.raises(RejectedForm) as caught:
+        WORKER.ask(_blank_pdf(), 5)
+    assert caught.value.reasons == [UNREADABLE]
+    assert len(deaths) == CHILD_DEATHS_TO_BLAME == 2

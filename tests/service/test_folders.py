@@ -170,3 +170,25 @@ def test_any_name_can_be_claimed_and_rejected_beside_its_note(tmp_path: Path, na
         assert moved.read_bytes() == b"not a form %d" % attempt
         assert (rejected / (moved.name + ".errors.txt")).is_file()
     assert len(list(rejected.iterdir())) == 4
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["a\nINFO fake log line.docx", "tab\there.docx", "bell\x07\x1b[31m.docx", "\u202eexcod.docx"],
+    ids=["newline", "tab", "escape sequence", "right-to-left override"],
+)
+def test_a_claim_gives_back_the_name_that_was_dropped_whatever_its_characters(
+    tmp_path: Path, name: str
+) -> None:
+    claimed = tmp_path / folders.claim_name(name, dt.datetime(2025, 11, 3, 9))
+    assert folders.original_name(claimed) == name
+
+
+def test_a_hidden_form_is_rejected_under_a_name_the_person_can_see(tmp_path: Path) -> None:
+    claims, rejected = tmp_path / "claims", tmp_path / "rejected"
+    claims.mkdir()
+    claimed = claims / folders.claim_name(".challenge.docx", dt.datetime(2025, 11, 3, 9))
+    claimed.write_bytes(b"not a form")
+    moved = folders.reject(claimed, rejected, "It is not a form.")
+    assert moved.name == "challenge.docx"
+    assert (rejected / "challenge.docx.errors.txt").is_file()

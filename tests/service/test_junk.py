@@ -29,7 +29,10 @@ INBOX = PurePath("/srv/home/inbox")
         ("Desktop.ini", False),
         ("upload.tmp", False),
         ("challenge.docx.part", False),
-        (".hidden.docx", False),
+        (".hidden.docx", True),  # a form saved under a hidden name: read, never left
+        (".Hidden.PDF", True),
+        (".challenge.docx.partial", False),  # a copy program's work in progress
+        (".notes.txt", False),
         (".processing", False),
     ],
 )

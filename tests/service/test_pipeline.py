@@ -26,7 +26,7 @@ from service_support import (
 
 from formflow.config import Settings
 from formflow.engine import Document
-from formflow.pipeline import Outcome, Pipeline, chases
+from formflow.pipeline import Job, Outcome, Pipeline, chases
 from formflow.policy import load_policy
 from formflow.record import Action, Challenge, Response
 from formflow.register import Register
@@ -258,22 +258,33 @@ def test_a_crash_at_any_step_ends_exactly_once_after_recovery(
             assert len(register.references()) == 2
 
 
-def test_a_file_that_crashes_formflow_every_time_is_set_aside(
+def test_a_correct_form_is_never_set_aside_for_stops_it_did_not_cause(
     tmp_path: Path, db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(Pipeline, "read_form", lambda self, job: (_ for _ in ()).throw(Crash()))
+    """A watcher killed again and again while it works on a form (a reboot loop, an
+    operator restarting a hung service) says nothing about the form: it ends processed,
+    and no note ever tells its author to correct it."""
+    stops = 6
+    real_read = Pipeline.read_form
+
+    def stopped_while_reading(self: Pipeline, job: Job) -> None:
+        if job.attempts <= stops:
+            raise Crash()
+        real_read(self, job)
+
+    monkeypatch.setattr(Pipeline, "read_form", stopped_while_reading)
     with Register(db) as register:
         pipeline = fake_pipeline(tmp_path, register)
-        drop_json(pipeline.home.inbox, "poison.docx", new_form())
+        drop_json(pipeline.home.inbox, "correct.docx", new_form())
         with pytest.raises(Crash):
-            pipeline.handle(pipeline.home.inbox / "poison.docx")
-        for _ in range(2):
+            pipeline.handle(pipeline.home.inbox / "correct.docx")
+        for _ in range(stops - 1):
             with pytest.raises(Crash):
                 pipeline.recover()
         results = pipeline.recover()
-    assert [r.outcome for r in results] == [Outcome.REJECTED]
-    note = (tmp_path / "inbox" / "rejected" / "poison.docx.errors.txt").read_text()
-    assert "stopped 3 times" in note
+        assert [r.outcome for r in results] == [Outcome.PROCESSED]
+        assert register.files()[0].attempts == stops + 1
+    assert files_in(tmp_path / "inbox" / "rejected") == []
 
 
 def test_a_live_watchers_claim_is_not_taken_over(tmp_path: Path, register: Register) -> None:
@@ -454,3 +465,20 @@ def test_every_document_kind_has_a_stand_in() -> None:
     from service_support import FAKE_WRITERS
 
     assert set(FAKE_WRITERS) == set(Document)
+
+
+def test_a_name_with_control_characters_prints_one_line_and_keeps_its_name(
+    tmp_path: Path, register: Register
+) -> None:
+    pipeline = fake_pipeline(tmp_path, register)
+    forged = "a\nINFO fake log line.docx"
+    (pipeline.home.inbox / forged).write_bytes(b"not a form")
+    result = pipeline.handle(pipeline.home.inbox / forged)
+    line = result.line(dt.datetime(2025, 11, 3, 10))
+    assert "\n" not in line and "a\\nINFO fake log line.docx" in line
+    assert result.outcome is Outcome.REJECTED
+    rejected = tmp_path / "inbox" / "rejected"
+    assert (rejected / forged).read_bytes() == b"not a form"
+    note = (rejected / (forged + folders.NOTE_SUFFIX)).read_text(encoding="utf-8")
+    assert note.startswith("formflow could not use a\\nINFO fake log line.docx.\n")
+    assert register.files()[0].original_name == forged

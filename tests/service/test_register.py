@@ -16,7 +16,13 @@ from service_support import make_challenge
 from formflow.calendar import WorkingCalendar
 from formflow.engine import assess
 from formflow.policy import load_policy
-from formflow.register import MIGRATIONS, Register, RegisterError
+from formflow.register import (
+    MIGRATIONS,
+    Register,
+    RegisterError,
+    file_system_type,
+    refuse_network_file_system,
+)
 
 AT = dt.datetime(2025, 11, 3, 10, 0)
 
@@ -162,3 +168,41 @@ def test_writes_stay_visible_with_several_registers_open_in_one_process(tmp_path
         first.close()
     with Register(db) as reopened:  # after every connection closed: nothing was lost
         assert [e.message for e in reopened.events()] == ["write 1", "write 2", "write 3"]
+
+
+MOUNTS = """\
+22 27 0:21 / /proc rw,relatime - proc proc rw
+27 1 254:1 / / rw,relatime - ext4 /dev/vda rw
+40 27 0:50 / /srv/shares/children\\040services rw,relatime - cifs //fileserver/cs rw,vers=3.0
+41 40 254:2 / /srv/shares/children\\040services/local rw,relatime - ext4 /dev/vdb rw
+42 27 0:51 / /mnt/nfs rw,relatime - nfs4 fileserver:/export rw
+"""
+
+
+@pytest.mark.parametrize(
+    ("folder", "kind"),
+    [
+        ("/srv/formflow/var", "ext4"),
+        ("/srv/shares/children services/formflow/var", "cifs"),
+        ("/srv/shares/children services/local/var", "ext4"),  # a disk mounted inside the share
+        ("/mnt/nfs/var", "nfs4"),
+        ("/proc/self", "proc"),
+    ],
+)
+def test_the_file_system_of_a_folder_is_read_from_the_mount_table(folder: str, kind: str) -> None:
+
+    assert file_system_type(Path(folder), MOUNTS) == kind
+
+
+@pytest.mark.parametrize("share", ["srv/shares/children services", "mnt/nfs"])
+def test_the_register_refuses_to_live_on_a_network_share(tmp_path: Path, share: str) -> None:
+
+    table = tmp_path / "mountinfo"
+    table.write_text(
+        MOUNTS.replace(" /srv/", f" {tmp_path}/srv/").replace(" /mnt/", f" {tmp_path}/mnt/")
+    )
+    var = tmp_path / share / "formflow" / "var"
+    var.mkdir(parents=True)
+    with pytest.raises(RegisterError, match="network share .* Keep HOME/var/ on a disk"):
+        refuse_network_file_system(var, table)
+    refuse_network_file_system(tmp_path / "elsewhere", table)  # a local disk: no complaint

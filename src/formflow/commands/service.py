@@ -26,6 +26,7 @@ from formflow import reports
 from formflow.commands.options import home_option, iso_date
 from formflow.config import Settings, load_settings
 from formflow.errors import FormflowError
+from formflow.files import printable
 from formflow.pipeline import Outcome, Pipeline, Result, Services
 from formflow.policy import load_policy
 from formflow.register import Register
@@ -44,12 +45,19 @@ class Context:
     pipeline: Pipeline
 
 
+class _OneLinePerRecord(logging.Formatter):
+    """Log lines name files, and a file name may hold a newline or an escape sequence:
+    each message is printed on one line, its control characters escaped (a traceback,
+    added after the message, keeps its lines)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return printable(super().formatMessage(record))
+
+
 def _logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_OneLinePerRecord("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])
     logging.getLogger("weasyprint").setLevel(logging.WARNING)
     logging.getLogger("fontTools").setLevel(logging.WARNING)
 

@@ -39,7 +39,7 @@ from formflow.resources import policies_dir
 
 __all__ = ["ACCEPTED_SUFFIXES", "MAX_FILE_BYTES", "accepts", "read_form", "read_form_bytes"]
 
-ACCEPTED_SUFFIXES = (".docx", ".pdf")
+ACCEPTED_SUFFIXES = form.ACCEPTED_SUFFIXES
 
 RECOGNISED_MINIMUM = 3
 """Fields of the form that must be present (filled or not) before a file counts as one."""

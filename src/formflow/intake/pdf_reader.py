@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import logging
 import multiprocessing
 import threading
 from multiprocessing.connection import Connection
@@ -24,7 +25,11 @@ from typing import Any
 from formflow.errors import RejectedForm
 from formflow.intake.catalogue import RawForm
 
+log = logging.getLogger(__name__)
+
 PDF_SECONDS = 5
+CHILD_DEATHS_TO_BLAME = 2
+"""Times the reading child must die on one file before the file is blamed for it."""
 MAX_REPLY_BYTES = 8 * 1024 * 1024
 REPLY_ENCRYPTED = "encrypted"
 REPLY_DAMAGED = "damaged"
@@ -56,22 +61,35 @@ class PdfWorker:
         return self._process.pid if self._process is not None else None
 
     def ask(self, data: bytes, seconds: float) -> dict[str, Any]:
-        """The child's JSON reply for ``data``; UNREADABLE when it is late or dies."""
+        """The child's JSON reply for ``data``; UNREADABLE when it is late, or dies on the
+        file twice. One death could be a kill from outside (an operator, the kernel short
+        of memory for the whole machine); a second, in a fresh child, is the file's doing."""
         with self._lock:
             if self._process is not None and not self._process.is_alive():
                 self.stop()  # it died between files (killed from outside): not this file's doing
-            connection = self._connection or self._start()
-            try:
-                connection.send_bytes(data)
-                if not connection.poll(seconds):
-                    raise TimeoutError(f"no answer in {seconds} s")
-                reply = json.loads(connection.recv_bytes(MAX_REPLY_BYTES))
-            except (EOFError, OSError, ValueError, TimeoutError) as exc:
-                self.stop()
-                raise RejectedForm([UNREADABLE]) from exc
-            if not isinstance(reply, dict) or "error" in reply:
-                self.stop()  # whatever the file did to the child, the next file gets a new one
-            return reply if isinstance(reply, dict) else {}
+            for chance in range(1, CHILD_DEATHS_TO_BLAME + 1):
+                try:
+                    reply = self._exchange(data, seconds)
+                except (ValueError, TimeoutError) as exc:  # before OSError: TimeoutError is one
+                    self.stop()
+                    raise RejectedForm([UNREADABLE]) from exc
+                except (EOFError, OSError) as exc:
+                    self.stop()
+                    if chance < CHILD_DEATHS_TO_BLAME:
+                        log.warning("the PDF reader died on a file; reading it again in a new one")
+                        continue
+                    raise RejectedForm([UNREADABLE]) from exc
+                if not isinstance(reply, dict) or "error" in reply:
+                    self.stop()  # whatever the file did to the child, the next file gets a new one
+                return reply if isinstance(reply, dict) else {}
+            raise AssertionError("unreachable: the last chance returns or raises")
+
+    def _exchange(self, data: bytes, seconds: float) -> Any:
+        connection = self._connection or self._start()
+        connection.send_bytes(data)
+        if not connection.poll(seconds):
+            raise TimeoutError(f"no answer in {seconds} s")
+        return json.loads(connection.recv_bytes(MAX_REPLY_BYTES))
 
     def _start(self) -> Connection:
         context = multiprocessing.get_context("forkserver")

@@ -49,7 +49,8 @@ log = logging.getLogger(__name__)
 
 CLAIM_SEPARATOR = "--"
 NOTE_SUFFIX = ".errors.txt"
-_CLAIM_NAME = re.compile(r"^\d{8}T\d{6}-[0-9a-f]{8}--(?P<name>.+)$")
+_CLAIM_NAME = re.compile(r"\d{8}T\d{6}-[0-9a-f]{8}--(?P<name>.+)", re.DOTALL)
+"""A claim's name; the dropped name after the prefix may hold any character, a newline too."""
 
 
 @dataclass(frozen=True)
@@ -201,7 +202,7 @@ def claim_name(original: str, now: dt.datetime) -> str:
 def original_name(claimed: Path | str) -> str:
     """The name the file was dropped under."""
     name = claimed if isinstance(claimed, str) else claimed.name
-    match = _CLAIM_NAME.match(name)
+    match = _CLAIM_NAME.fullmatch(name)
     return match["name"] if match else name
 
 
@@ -296,9 +297,12 @@ def archive(claimed: Path, folder: Path) -> Path:
 
 
 def _slot(original: str, n: int) -> str:
+    """The n-th name to try in rejected/. A hidden name loses its leading dots there, so
+    the person looking in the folder sees the file and its note (the note names it)."""
+    visible = original.lstrip(".") or original
     if n == 1:
-        return original
-    stem, dot, suffix = original.partition(".")
+        return visible
+    stem, dot, suffix = visible.partition(".")
     return f"{stem} ({n}){dot}{suffix}"
 
 

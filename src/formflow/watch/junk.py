@@ -3,6 +3,10 @@
 A decision on a name alone (no I/O), with the reason, so the table of cases in the tests
 reads like the list in PITFALLS.md. Word's owner file ``~$name.docx`` ends in ``.docx``,
 so a suffix filter alone lets it through: junk is checked first.
+
+A hidden name (one starting with a dot) is ignored unless it ends in a form's suffix:
+copy programs write ``.name.partial`` and rename it when whole, but a person who saves
+``.form.docx`` meant a form, and would otherwise never learn why nothing happened.
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass
 from pathlib import PurePath
+
+from formflow.form import ACCEPTED_SUFFIXES
 
 JUNK_PATTERNS: tuple[tuple[str, str], ...] = (
     ("~$*", "a Word owner (lock) file"),
@@ -38,8 +44,8 @@ def judge_name(name: str) -> Verdict:
     for pattern, what in JUNK_PATTERNS:
         if fnmatch.fnmatchcase(lowered, pattern):
             return Verdict(False, f"ignored: {what}")
-    if name.startswith("."):
-        return Verdict(False, "ignored: a hidden file")
+    if name.startswith(".") and not lowered.endswith(ACCEPTED_SUFFIXES):
+        return Verdict(False, "ignored: a hidden file that is not a form")
     if not name.strip():
         return Verdict(False, "ignored: no name")
     return Verdict(True, "a file to read")

@@ -199,12 +199,26 @@ class ObserverSupervisor:
         observer, self.observer = self.observer, None
         if observer is None:
             return
+        emitters = list(observer.emitters)
+        inotify_log = logging.getLogger("watchdog.observers.inotify")
+        inotify_log.addFilter(_stopping_noise)
         try:
             observer.stop()
             if observer.is_alive():
                 observer.join(timeout=10)
+            for emitter in emitters:
+                emitter.join(timeout=10)
         except (OSError, RuntimeError) as exc:  # an observer that never started
             log.debug("stopping the observer: %s", exc)
+        finally:
+            inotify_log.removeFilter(_stopping_noise)
+
+
+def _stopping_noise(record: logging.LogRecord) -> bool:
+    """False for the error watchdog's inotify emitter logs when it is stopped while it
+    waits for an event (it checks it is running, then the stop takes its queue away):
+    formflow asked for that stop, so it is no error. Only while we stop an observer."""
+    return "called when the thread is inactive" not in record.getMessage()
 
 
 class Watcher:
