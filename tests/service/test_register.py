@@ -203,6 +203,6 @@ def test_the_register_refuses_to_live_on_a_network_share(tmp_path: Path, share: 
     )
     var = tmp_path / share / "formflow" / "var"
     var.mkdir(parents=True)
-    with pytest.raises(RegisterError, match="network share .* Keep HOME/var/ on a disk"):
+    with pytest.raises(RegisterError, match=r"network share .* Keep HOME/var/ on a disk"):
         refuse_network_file_system(var, table)
     refuse_network_file_system(tmp_path / "elsewhere", table)  # a local disk: no complaint
