@@ -29,6 +29,9 @@ COMMANDS: dict[str, str] = {
     "show": "formflow.commands.service:show",
     "export": "formflow.commands.service:export",
     "report": "formflow.commands.service:report",
+    "check": "formflow.commands.upkeep:check",
+    "backup": "formflow.commands.upkeep:backup",
+    "restore": "formflow.commands.upkeep:restore",
 }
 
 

@@ -355,8 +355,56 @@ class Register:
         self._depth = 0
         self._db.execute("COMMIT")
 
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """One consistent view of the register for several reads, without the write lock:
+        a watcher goes on committing meanwhile (WAL), unseen until the block ends."""
+        if self._depth:
+            yield
+            return
+        self._db.execute("BEGIN DEFERRED")
+        self._depth = 1
+        try:
+            yield
+        finally:
+            self._depth = 0
+            self._db.execute("COMMIT")
+
     def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
         return self._db.execute(sql, params)
+
+    # --- upkeep: check and backup -------------------------------------------------------
+
+    def integrity_problems(self) -> list[str]:
+        """SQLite's own check of every page and index, and of foreign keys: [] when sound."""
+        found = [str(r[0]) for r in self._execute("PRAGMA integrity_check")]
+        problems = [] if found == ["ok"] else [f"SQLite reports: {f}" for f in found]
+        for row in self._execute("PRAGMA foreign_key_check"):
+            problems.append(f"A row of {row[0]} points at a missing row of {row[2]}.")
+        return problems
+
+    def raw_challenges(self) -> list[tuple[str, str, str]]:
+        """(reference, stage, record JSON) as stored, for a check that must not trust them."""
+        rows = self._execute("SELECT reference, stage, record FROM challenges ORDER BY 1")
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def referenced(self) -> set[str]:
+        """Every reference the events, documents and notices name."""
+        rows = self._execute(
+            "SELECT reference FROM events WHERE reference IS NOT NULL "
+            "UNION SELECT reference FROM documents UNION SELECT reference FROM notices"
+        )
+        return {r[0] for r in rows}
+
+    def backup_to(self, target: Path) -> None:
+        """A consistent copy of the whole register into the new file ``target``, with
+        SQLite's online backup: safe while watchers write (it starts again if one does)."""
+        _private_file(target)
+        copy = sqlite3.connect(target)
+        try:
+            self._db.backup(copy)
+        finally:
+            copy.close()
 
     # --- challenges ---------------------------------------------------------------------
 

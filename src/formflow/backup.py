@@ -1,0 +1,233 @@
+"""``formflow backup`` and ``formflow restore``: the register with the files it lists.
+
+A backup is a folder::
+
+    DEST/
+      formflow.db          the register, copied with SQLite's online backup API
+      archive/REF/CLAIM    every original the copy lists as processed
+      outbox/REF/NAME      every document and email draft the copy lists
+      formflow.toml        the home's settings, when it has them
+      policies/*.json      the council's own procedures, when it has them
+      manifest.json        SHA-256 of every file above; written last, so a folder
+                           without it is an unfinished backup
+
+The register is copied first and the files are chosen from the copy, so the backup
+agrees with itself whatever a running watcher does meanwhile: a job commits before it
+publishes or archives, so a file the copy lists is in its final place or, for a moment,
+where its job keeps it (``outbox/.staging/``, ``inbox/.processing/``). Anything newer
+than the copy waits for the next backup.
+
+``restore`` checks every sum before it writes anything, and only into a home with no
+register, archive or outbox of its own, so it can never mix two councils' records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from formflow import __version__
+from formflow.errors import FormflowError
+from formflow.files import private_dir, write_private
+from formflow.register import Register
+from formflow.watch.folders import Home
+
+MANIFEST = "manifest.json"
+REGISTER = "formflow.db"
+SETTINGS = "formflow.toml"
+POLICIES = "policies"
+LOOK_AGAIN_SECONDS = (0.2, 0.5, 1.0, 2.0)
+"""Waits before looking again for a file a live job is moving into place."""
+
+
+class BackupError(FormflowError):
+    """A backup cannot be made, or a restore cannot trust or place its source."""
+
+
+@dataclass(frozen=True)
+class BackupSummary:
+    destination: Path
+    files: int
+    bytes: int
+    challenges: int
+    missing: tuple[str, ...]
+    """Files the register lists that were found nowhere (``formflow check`` says more)."""
+
+
+def _copy_summed(source: Path, target: Path) -> tuple[str, int]:
+    """Copy ``source`` to ``target`` (owner-only, fsynced); its SHA-256 and size."""
+    private_dir(target.parent)
+    digest = hashlib.sha256()
+    size = 0
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with source.open("rb") as reader, os.fdopen(fd, "wb") as writer:
+        for block in iter(lambda: reader.read(1 << 16), b""):
+            digest.update(block)
+            writer.write(block)
+            size += len(block)
+        writer.flush()
+        os.fsync(writer.fileno())
+    return digest.hexdigest(), size
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as reader:
+        for block in iter(lambda: reader.read(1 << 16), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _where(candidates: list[Path]) -> Path | None:
+    """The first candidate that is a file, looking again a few times: a live job moves
+    a file from where it keeps it to its final place between two looks."""
+    for wait in (0.0, *LOOK_AGAIN_SECONDS):
+        time.sleep(wait)
+        for candidate in candidates:
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def _sources(home: Home, snapshot: Register) -> Iterator[tuple[str, list[Path]]]:
+    """For each file the copied register lists: its place in the backup, and where it
+    may be in the home (its final place first)."""
+    staging = (
+        sorted(p for p in home.staging.iterdir() if p.is_dir()) if home.staging.is_dir() else []
+    )
+    for row in snapshot.files():
+        if row.outcome == "processed" and row.reference:
+            final = home.archive / row.reference / row.claim
+            yield f"archive/{row.reference}/{row.claim}", [final, home.claims / row.claim]
+    outputs = [d.path for d in snapshot.documents()] + [n.path for n in snapshot.notices()]
+    for path in outputs:
+        yield f"outbox/{path}", [home.outbox / path, *(job / path for job in staging)]
+
+
+def backup_home(home: Home, register: Register, destination: Path) -> BackupSummary:
+    """Copy the register, then what it lists, then the settings, into ``destination``."""
+    if destination.exists() and any(destination.iterdir()):
+        raise BackupError(f"{destination} is not empty: give a new folder for each backup.")
+    private_dir(destination)
+    register.backup_to(destination / REGISTER)
+    sums: dict[str, str] = {}
+    missing: list[str] = []
+    with Register(destination / REGISTER) as snapshot:
+        challenges = len(snapshot.references())
+        wanted = list(_sources(home, snapshot))
+    sums[REGISTER] = sha256_file(destination / REGISTER)  # closed: nothing more is written
+    total = (destination / REGISTER).stat().st_size
+    for relative, candidates in [*wanted, *_settings_files(home)]:
+        found = _where(candidates)
+        if found is None:
+            missing.append(relative)
+            continue
+        sums[relative], size = _copy_summed(found, destination / relative)
+        total += size
+    manifest = {
+        "formflow": __version__,
+        "created": dt.datetime.now().isoformat(timespec="seconds"),
+        "home": str(home.root),
+        "challenges": challenges,
+        "files": sums,
+        "missing": missing,
+    }
+    write_private(destination / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
+    return BackupSummary(destination, len(sums), total, challenges, tuple(missing))
+
+
+def _settings_files(home: Home) -> Iterator[tuple[str, list[Path]]]:
+    settings = home.root / SETTINGS
+    if settings.is_file():
+        yield SETTINGS, [settings]
+    policies = home.root / POLICIES
+    if policies.is_dir():
+        for policy in sorted(policies.glob("*.json")):
+            yield f"{POLICIES}/{policy.name}", [policy]
+
+
+# --- restore ----------------------------------------------------------------------------
+
+
+def verify_backup(source: Path) -> dict[str, str]:
+    """The manifest's sums, once every file is there with its sum; else BackupError
+    naming each file that is missing or changed."""
+    try:
+        manifest = json.loads((source / MANIFEST).read_text(encoding="utf-8"))
+        sums = manifest["files"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise BackupError(
+            f"{source} has no readable {MANIFEST}: it is not a formflow backup, or the "
+            "backup did not finish."
+        ) from exc
+    problems = []
+    for relative, expected in sorted(sums.items()):
+        path = _inside(source, relative)
+        if not path.is_file():
+            problems.append(f"{relative} is missing")
+        elif sha256_file(path) != expected:
+            problems.append(f"{relative} has changed since the backup (its SHA-256 differs)")
+    if problems:
+        raise BackupError(f"The backup in {source} cannot be trusted: " + "; ".join(problems) + ".")
+    return dict(sums)
+
+
+_SHAPES = {REGISTER: 1, SETTINGS: 1, POLICIES: 2, "archive": 3, "outbox": 3}
+"""The top of each path a manifest may name, and how many parts such a path has."""
+
+
+def _inside(root: Path, relative: str) -> Path:
+    """``root/relative`` for a path of a backup's own shape; a manifest entry that could
+    reach elsewhere (``..``, an absolute path, a name formflow never writes) is refused."""
+    parts = relative.split("/")
+    if _SHAPES.get(parts[0]) != len(parts) or any(p in {"", ".", ".."} for p in parts):
+        raise BackupError(f"The manifest names {relative!r}, which no backup holds: refused.")
+    return root / relative
+
+
+def _refuse_a_used_home(home: Home) -> None:
+    used = [
+        str(p)
+        for p in (home.database, home.archive, home.outbox)
+        if p.is_file() or (p.is_dir() and any(q for q in p.iterdir() if not q.name.startswith(".")))
+    ]
+    if used:
+        raise BackupError(
+            "A backup is restored only into a home with no register, archive or outbox of "
+            f"its own, and {home.root} has {', '.join(used)}: restore into a new folder."
+        )
+
+
+def restore_home(source: Path, home: Home) -> int:
+    """Check the backup in ``source``, then lay it out in the empty ``home``; the number
+    of files restored."""
+    sums = verify_backup(source)
+    _refuse_a_used_home(home)
+    home.create()
+    for relative in sorted(sums):
+        target = _restored_place(home, relative)
+        private_dir(target.parent)
+        if target.exists():  # formflow.toml or a policy the new home already has
+            continue
+        temporary = target.with_name(f".{target.name}.restoring")
+        temporary.unlink(missing_ok=True)
+        _copy_summed(_inside(source, relative), temporary)
+        os.replace(temporary, target)
+    return len(sums)
+
+
+def _restored_place(home: Home, relative: str) -> Path:
+    if relative == REGISTER:
+        return home.database
+    top, _, rest = relative.partition("/")
+    if top == "archive":
+        return home.archive / rest
+    if top == "outbox":
+        return home.outbox / rest
+    return home.root / relative

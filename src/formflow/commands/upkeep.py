@@ -1,0 +1,104 @@
+"""The commands for whoever runs the service: check, backup, restore.
+
+Each takes ``--home DIR``. None of them repairs anything silently: ``check`` reports,
+``backup`` copies, ``restore`` refuses a backup that fails its sums or a home in use.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from formflow.backup import backup_home, restore_home
+from formflow.check import CheckReport, check_home
+from formflow.commands.options import home_option
+from formflow.commands.service import _opened
+from formflow.errors import FormflowError
+from formflow.register import Register
+from formflow.watch.folders import Home
+
+
+def _print_report(report: CheckReport, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        counts = ", ".join(f"{what} {n}" for what, n in report.counts.items())
+        click.echo(f"Checked the register: {counts}.")
+        for line in report.in_progress:
+            click.echo(f"  in progress: {line}")
+        for finding in report.problems:
+            click.echo(f"  PROBLEM ({finding.kind}): {finding.message}")
+        click.echo(
+            "The register agrees with the archive and the outbox."
+            if report.ok
+            else f"{len(report.problems)} problem(s) found; nothing was changed."
+        )
+    if not report.ok:
+        sys.exit(1)
+
+
+@click.command()
+@home_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def check(home: Path, as_json: bool) -> None:
+    """Check the register (SQLite's integrity check) and that it agrees with the archive
+    and the outbox. Prints each disagreement; exit status 1 if there is any. Safe while
+    the watcher runs: files it is working on are listed as in progress.
+
+    \b
+    Example:
+      formflow check --home /srv/formflow
+    """
+    with _opened(home, create=False) as ctx:
+        report = check_home(ctx.home, ctx.register)
+    _print_report(report, as_json)
+
+
+@click.command()
+@home_option
+@click.argument("destination", type=click.Path(file_okay=False, path_type=Path))
+def backup(home: Path, destination: Path) -> None:
+    """Copy the register (consistently, while the watcher runs), the archived originals,
+    the outbox documents and the settings into DESTINATION, a new folder, with a
+    manifest of SHA-256 sums.
+
+    \b
+    Example:
+      formflow backup --home /srv/formflow /backups/formflow-2026-12-01
+    """
+    with _opened(home, create=False) as ctx:
+        summary = backup_home(ctx.home, ctx.register, destination)
+    click.echo(
+        f"Backed up {summary.challenges} challenge(s): {summary.files} file(s), "
+        f"{summary.bytes / 1e6:.1f} MB, into {summary.destination}"
+    )
+    for missing in summary.missing:
+        click.echo(f"  not found, not in the backup: {missing}", err=True)
+    if summary.missing:
+        click.echo("Run `formflow check` on the home to see why.", err=True)
+        sys.exit(1)
+
+
+@click.command()
+@home_option
+@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def restore(home: Path, source: Path) -> None:
+    """Restore the backup in SOURCE into HOME, which must have no register, archive or
+    outbox yet. Every file's SHA-256 is checked first; then the restored home is checked.
+
+    \b
+    Example:
+      formflow restore --home /srv/formflow-restored /backups/formflow-2026-12-01
+    """
+    target = Home(home.resolve())
+    try:
+        count = restore_home(source, target)
+        with Register(target.database) as register:
+            report = check_home(target, register)
+    except FormflowError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Restored {count} file(s) into {target.root}.")
+    _print_report(report, as_json=False)

@@ -1,0 +1,189 @@
+"""check, backup and restore: every disagreement is found, a backup restores whole."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from service_support import drop_json, fake_pipeline, make_challenge
+
+from formflow.backup import BackupError, backup_home, restore_home, verify_backup
+from formflow.check import check_home
+from formflow.cli import main
+from formflow.pipeline import Outcome, Pipeline
+from formflow.record import Response
+from formflow.register import Register
+from formflow.watch import folders
+from formflow.watch.folders import Home
+
+
+def raise_and_answer(pipeline: Pipeline) -> str:
+    """One challenge raised, then answered 'not resolved' (so moved to stage 2)."""
+    first = pipeline.handle(
+        drop_json(pipeline.home.inbox, "raise.docx", make_challenge(reference=None))
+    )
+    assert first.outcome is Outcome.PROCESSED and first.reference
+    stored = pipeline.register.challenge(first.reference)
+    assert stored is not None
+    answer = dataclasses.replace(
+        stored, response=Response("We disagree.", dt.date(2025, 11, 5), "Priya Raman", False)
+    )
+    second = pipeline.handle(drop_json(pipeline.home.inbox, "answer.docx", answer))
+    assert second.outcome is Outcome.PROCESSED
+    return first.reference
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Home:
+    root = tmp_path / "home"
+    with Register(Home(root).database) as register:
+        raise_and_answer(fake_pipeline(root, register))
+    return Home(root)
+
+
+def kinds(home: Home) -> list[str]:
+    with Register(home.database) as register:
+        return [f.kind for f in check_home(home, register).problems]
+
+
+def test_a_home_the_pipeline_made_agrees_with_itself(home: Home) -> None:
+    with Register(home.database) as register:
+        report = check_home(home, register)
+    assert report.ok, report.problems
+    assert report.counts == {"challenges": 1, "files": 2, "archived": 2, "outputs": 4}
+
+
+def test_an_original_missing_from_the_archive_is_found(home: Home) -> None:
+    archived = next(p for p in home.archive.rglob("*") if p.is_file())
+    archived.unlink()
+    assert kinds(home) == ["original missing"]
+
+
+def test_an_archived_original_the_register_does_not_know_is_found(home: Home) -> None:
+    reference = next(p for p in home.archive.iterdir()).name
+    (home.archive / reference / "20251103T090000-0a1b2c3d--stray.docx").write_bytes(b"x")
+    assert kinds(home) == ["archived without record"]
+
+
+def test_a_document_missing_from_the_outbox_is_found(home: Home) -> None:
+    document = next(home.outbox.glob("*/*.docx"))
+    document.unlink()
+    assert kinds(home) == ["output missing"]
+
+
+def test_a_file_in_the_outbox_the_register_does_not_know_is_found(home: Home) -> None:
+    reference = next(p for p in home.archive.iterdir()).name
+    (home.outbox / reference / "forged-final-record.docx").write_bytes(b"x")
+    assert kinds(home) == ["output without record"]
+
+
+def test_a_file_whose_event_is_gone_and_a_record_that_disagrees_are_found(home: Home) -> None:
+    with Register(home.database) as register, register.transaction():
+        register._execute(
+            "DELETE FROM events WHERE what = 'file' AND id = (SELECT min(id) FROM events WHERE what = 'file')"
+        )
+        register._execute("UPDATE challenges SET stage = '4'")
+    assert sorted(kinds(home)) == ["file without event", "record disagrees"]
+
+
+def test_work_in_flight_is_reported_as_such_not_as_a_problem(home: Home) -> None:
+    with Register(home.database) as register:
+        claim = folders.claim_name("working.docx", dt.datetime(2025, 11, 3, 9))
+        register.note_claim(claim, "working.docx", "0" * 64, dt.datetime(2025, 11, 3, 9))
+        report = check_home(home, register)
+    assert report.ok
+    assert report.in_progress == ["working.docx is being processed."]
+
+
+def test_check_prints_each_problem_and_exits_1(home: Home) -> None:
+    next(home.outbox.glob("*/*.eml")).unlink()
+    runner = CliRunner()
+    plain = runner.invoke(main, ["check", "--home", str(home.root)])
+    assert plain.exit_code == 1
+    assert "PROBLEM (output missing): The register lists the email draft outbox/" in plain.output
+    as_json = runner.invoke(main, ["check", "--home", str(home.root), "--json"])
+    assert as_json.exit_code == 1
+    report = json.loads(as_json.output)
+    assert report["ok"] is False and report["problems"][0]["kind"] == "output missing"
+
+
+def test_a_restored_home_passes_check_and_goes_on_processing(home: Home, tmp_path: Path) -> None:
+    (home.root / "formflow.toml").write_text('[council]\nname = "Northtown Council"\n')
+    destination = tmp_path / "backup"
+    with Register(home.database) as register:
+        summary = backup_home(home, register, destination)
+    assert summary.missing == () and summary.challenges == 1
+    assert summary.files == 1 + 2 + 4 + 1  # register, originals, outputs, settings
+    restored = Home(tmp_path / "restored")
+    result = CliRunner().invoke(main, ["restore", "--home", str(restored.root), str(destination)])
+    assert result.exit_code == 0, result.output
+    assert "The register agrees with the archive and the outbox." in result.output
+    assert (restored.root / "formflow.toml").read_text().startswith("[council]")
+    with Register(restored.database) as register:
+        pipeline = fake_pipeline(restored.root, register)
+        [reference] = register.references()
+        stored = register.challenge(reference)
+        assert stored is not None and stored.stage.value == "2"
+        answer = dataclasses.replace(
+            stored, response=Response("Agreed plan.", dt.date(2025, 11, 10), "Sam Okafor", True)
+        )
+        done = pipeline.handle(drop_json(restored.inbox, "stage-2-answer.docx", answer))
+        assert done.outcome is Outcome.PROCESSED and done.reference == reference
+        assert check_home(restored, register).ok
+
+
+def test_a_backup_that_changed_is_refused_before_anything_is_written(
+    home: Home, tmp_path: Path
+) -> None:
+    destination = tmp_path / "backup"
+    with Register(home.database) as register:
+        backup_home(home, register, destination)
+    original = next((destination / "archive").rglob("*.docx"))
+    original.write_bytes(b"tampered")
+    target = Home(tmp_path / "restored")
+    with pytest.raises(BackupError, match="has changed since the backup"):
+        restore_home(destination, target)
+    assert not target.root.exists()
+
+
+def test_a_manifest_naming_a_path_outside_the_backup_is_refused(tmp_path: Path) -> None:
+    backup = tmp_path / "backup"
+    backup.mkdir()
+    (backup / "manifest.json").write_text(json.dumps({"files": {"archive/../../x": "0"}}))
+    with pytest.raises(BackupError, match="which no backup holds"):
+        verify_backup(backup)
+
+
+def test_a_backup_is_never_restored_over_a_home_in_use(home: Home, tmp_path: Path) -> None:
+    destination = tmp_path / "backup"
+    with Register(home.database) as register:
+        backup_home(home, register, destination)
+    with pytest.raises(BackupError, match="restore into a new folder"):
+        restore_home(destination, home)
+
+
+def test_a_backup_goes_only_into_a_new_or_empty_folder(home: Home, tmp_path: Path) -> None:
+    used = tmp_path / "used"
+    used.mkdir()
+    (used / "something").write_text("x")
+    with Register(home.database) as register, pytest.raises(BackupError, match="not empty"):
+        backup_home(home, register, used)
+
+
+def test_a_backup_finds_a_document_a_live_job_has_not_yet_published(
+    home: Home, tmp_path: Path
+) -> None:
+    """Between its commit and its publish, a job keeps a document in outbox/.staging/."""
+    document = next(home.outbox.glob("*/*.docx"))
+    staged = home.staging / "20251103T090000-0a1b2c3d--raise.docx" / document.parent.name
+    staged.mkdir(parents=True)
+    shutil.move(document, staged / document.name)
+    with Register(home.database) as register:
+        summary = backup_home(home, register, tmp_path / "backup")
+    assert summary.missing == ()
+    assert (tmp_path / "backup" / "outbox" / document.parent.name / document.name).is_file()
