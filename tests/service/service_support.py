@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import signal
+import subprocess
 import sys
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from formflow.config import Settings
@@ -22,7 +25,7 @@ from formflow.watch.folders import Home
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from conftest import make_challenge
 
-__all__ = ["FakeClock", "make_challenge"]
+__all__ = ["FakeClock", "make_challenge", "start_watch", "stop_watch", "wait_for"]
 
 CHILD_NAME = "Tegan Example"
 
@@ -114,3 +117,53 @@ def files_in(folder: Path) -> list[Path]:
     if not folder.exists():
         return []
     return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+
+
+# --- real processes and bounded waits ---------------------------------------------------
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+FORMFLOW = (sys.executable, "-c", "from formflow.cli import main; main()")
+"""The formflow command, as a separate process, from this interpreter's environment."""
+
+
+def start_watch(
+    home: Path,
+    log: Path,
+    *options: str,
+    as_background_job: bool = False,
+    errors: Path | None = None,
+) -> subprocess.Popen[bytes]:
+    """``formflow watch`` in a process of its own; a background job starts with SIGINT
+    ignored, as a shell starts ``make run &``. Its stderr goes to ``errors`` when given,
+    else beside stdout in ``log``."""
+    command = [*FORMFLOW, "watch", "--home", str(home), "--settle", "0.2", *options]
+    with log.open("ab") as out, (errors or log).open("ab") as err:
+        return subprocess.Popen(
+            command,
+            stdout=out,
+            stderr=err if errors else subprocess.STDOUT,
+            preexec_fn=_ignore_sigint if as_background_job else None,
+        )
+
+
+def stop_watch(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)

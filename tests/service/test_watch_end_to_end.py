@@ -10,8 +10,6 @@ import datetime as dt
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,7 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from service_support import assert_outbox_matches_register, files_in, make_challenge
+from service_support import (
+    assert_outbox_matches_register,
+    files_in,
+    make_challenge,
+    start_watch,
+    stop_watch,
+    wait_for,
+)
 
 from formflow.config import Settings
 from formflow.pipeline import Outcome, Pipeline, Result, Services
@@ -32,15 +37,6 @@ from formflow.watch.supervisor import Watcher, WatchOptions
 pytestmark = pytest.mark.slow
 
 TODAY = dt.date.today()
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 class Forms:
@@ -304,44 +300,6 @@ def test_a_dead_observer_is_restarted(
 
 
 # --- separate processes: kill -9, and two watchers on one folder -------------------------
-
-
-def _ignore_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def start_watch(
-    home: Path, log: Path, *, as_background_job: bool = False
-) -> subprocess.Popen[bytes]:
-    """``formflow watch`` in a process of its own; a background job starts with SIGINT
-    ignored, as a shell starts ``make run &``."""
-    command = [
-        sys.executable,
-        "-c",
-        "from formflow.cli import main; main()",
-        "watch",
-        "--home",
-        str(home),
-        "--settle",
-        "0.2",
-    ]
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            command,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            preexec_fn=_ignore_sigint if as_background_job else None,
-        )
-
-
-def stop_watch(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 def test_kill_9_mid_batch_then_restart_ends_exactly_once(tmp_path: Path, forms: Forms) -> None:

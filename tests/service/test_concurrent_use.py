@@ -1,0 +1,283 @@
+"""formflow as a council uses it: the watcher working while other people run commands
+beside it, killed at bad moments and started again, all in real processes.
+
+Several of our worst faults (writes lost into a deleted WAL file, correct forms set
+aside after outside kills) were invisible to tests that ran one process at a time.
+Waits are bounded: each polls a condition with a deadline and fails with what it saw.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from service_support import (
+    FORMFLOW,
+    assert_outbox_matches_register,
+    files_in,
+    make_challenge,
+    start_watch,
+    stop_watch,
+    wait_for,
+)
+
+from filled_forms import answer
+from formflow.config import Settings
+from formflow.policy import load_policy
+from formflow.record import Stage
+from formflow.register import Register
+from formflow.render import write_form
+from formflow.watch import folders
+from formflow.watch.folders import Home
+
+pytestmark = pytest.mark.slow
+
+TODAY = dt.date.today()
+CHALLENGES = 34
+"""Each raised, then answered 'not resolved' twice: 102 forms through three stages."""
+
+
+def raise_forms(folder: Path, count: int) -> list[Path]:
+    """``count`` new challenges, each about a different fictional concern."""
+    policy, made = load_policy("nelincs"), []
+    for i in range(count):
+        challenge = make_challenge(
+            reference=None,
+            date_of_notification=TODAY,
+            concern=f"Contact plan {i} has not been reviewed since the placement move.",
+        )
+        made.append(
+            write_form(challenge, policy, Settings(), folder / f"raise-{i:02d}.docx", today=TODAY)
+        )
+    return made
+
+
+def drop(source: Path, inbox: Path, name: str) -> None:
+    """As a copy program drops a file: written under a hidden name, then renamed in."""
+    partial = inbox / f".{name}.partial"
+    partial.write_bytes(source.read_bytes())
+    os.rename(partial, inbox / name)
+
+
+def finished_files(database: Path) -> dict[str | None, int]:
+    """Outcome -> count, read as another program reads the register (its own connection)."""
+    if not database.exists():
+        return {}
+    connection = sqlite3.connect(database, timeout=30)
+    try:
+        rows = connection.execute("SELECT outcome, count(*) FROM files GROUP BY outcome")
+        return {outcome: count for outcome, count in rows}
+    except sqlite3.OperationalError:  # not yet created by the first watcher
+        return {}
+    finally:
+        connection.close()
+
+
+def processed(home: Home) -> int:
+    return finished_files(home.database).get("processed", 0)
+
+
+@dataclass
+class Bystander:
+    """One person running one command again and again beside the watcher."""
+
+    name: str
+    command: list[str]
+    runs: int = 0
+    failures: list[str] = field(default_factory=list)
+
+
+def keep_running(bystander: Bystander, stop: threading.Event) -> None:
+    while not stop.is_set():
+        done = subprocess.run(bystander.command, capture_output=True, text=True, timeout=120)
+        bystander.runs += 1
+        if done.returncode != 0:
+            bystander.failures.append(f"exit {done.returncode}: {done.stderr[-2000:]}")
+        stop.wait(0.1)
+
+
+def bystanders(home: Home, workdir: Path, reference: str) -> list[Bystander]:
+    def formflow(*words: str) -> list[str]:
+        return [*FORMFLOW, *words, "--home", str(home.root)]
+
+    return [
+        Bystander("status", formflow("status", "--json")),
+        Bystander("show", formflow("show", reference)),
+        Bystander("export", formflow("export", "--csv", str(workdir / "tracker.csv"))),
+        Bystander("tick", formflow("tick")),
+        Bystander("check", formflow("check")),
+    ]
+
+
+def answer_all(home: Home, stage: Stage, workdir: Path) -> list[Path]:
+    """The responder's form of each challenge answered 'not resolved', as Word saves it."""
+    answered = []
+    with Register(home.database) as register:
+        challenges = register.challenges()
+    for challenge in challenges:
+        assert challenge.stage is stage, (challenge.reference, challenge.stage)
+        form = (
+            home.outbox
+            / f"{challenge.reference}"
+            / f"{challenge.reference}-stage-{stage.value}-form.docx"
+        )
+        answered.append(answer(form, workdir / f"{challenge.reference}-{stage.value}.docx", TODAY))
+    return answered
+
+
+def kill_9(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+
+
+def test_the_register_keeps_every_step_while_people_read_it_and_the_watcher_is_killed(
+    tmp_path: Path,
+) -> None:
+    home = Home(tmp_path / "home")
+    home.create()
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    log = tmp_path / "watch.log"
+    watcher = start_watch(home.root, log, "--jobs", "4")
+    stop = threading.Event()
+    threads: list[threading.Thread] = []
+    people: list[Bystander] = []
+    kills = 0
+    try:
+        for i, form in enumerate(raise_forms(workdir, CHALLENGES)):
+            drop(form, home.inbox, form.name)
+            if i == 0:
+                wait_for(lambda: processed(home) >= 1, 60, "the first challenge")
+                with Register(home.database) as register:
+                    first = register.references()[0]
+                people = bystanders(home, workdir, first)
+                threads = [
+                    threading.Thread(target=keep_running, args=(p, stop), daemon=True)
+                    for p in people
+                ]
+                for thread in threads:
+                    thread.start()
+        total = CHALLENGES
+        for stage in (Stage.ONE, Stage.TWO, None):
+            # Kill the watcher mid-round, then start it again at once.
+            wait_for(lambda t=total: processed(home) >= t - CHALLENGES // 2, 240, "work to kill")
+            kill_9(watcher)
+            kills += 1
+            watcher = start_watch(home.root, log, "--jobs", "4")
+            wait_for(
+                lambda t=total: processed(home) == t and files_in(home.claims) == [],
+                300,
+                f"{total} forms processed; log:\n{log.read_text()[-3000:]}",
+            )
+            if stage is None:
+                break
+            for form in answer_all(home, stage, workdir):
+                drop(form, home.inbox, form.name)
+            total += CHALLENGES
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=180)
+        stop_watch(watcher)
+
+    assert kills >= 2
+    assert finished_files(home.database) == {"processed": 3 * CHALLENGES}
+    for person in people:
+        assert person.runs >= 2, f"{person.name} ran only {person.runs} time(s)"
+        assert person.failures == [], f"{person.name}: {person.failures[:3]}"
+    with Register(home.database) as register:
+        challenges = register.challenges()
+        assert len(challenges) == CHALLENGES
+        assert {c.stage for c in challenges} == {Stage.THREE}
+        for challenge in challenges:
+            assert challenge.reference is not None
+            events = register.events(challenge.reference)
+            assert [e.outcome for e in events if e.what == "file"] == ["processed"] * 3
+            assert sum(1 for e in events if e.what == "transition") == 3
+        assert_outbox_matches_register(home, register)
+    assert len(list(home.archive.rglob("*.docx"))) == 3 * CHALLENGES
+    checked = subprocess.run(
+        [*FORMFLOW, "check", "--home", str(home.root), "--json"], capture_output=True, text=True
+    )
+    assert checked.returncode == 0, checked.stdout
+    status = subprocess.run(
+        [*FORMFLOW, "status", "--home", str(home.root), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert len(json.loads(status.stdout)) == CHALLENGES
+    assert "Tegan" not in log.read_text()
+
+
+def test_a_watcher_killed_each_time_recovery_picks_a_form_up_still_processes_it(
+    tmp_path: Path,
+) -> None:
+    """A reboot loop, or an operator restarting a service that seems hung: every kill
+    lands while start-up recovery works on the same oldest claim. The form is correct,
+    so it must end processed, never set aside."""
+    home = Home(tmp_path / "home")
+    home.create()
+    forms = raise_forms(tmp_path, 3)
+    for i, form in enumerate(forms):  # claimed by a watcher that died at once
+        claimed = home.claims / folders.claim_name(form.name, dt.datetime(2026, 1, 5, 9, 0, i))
+        claimed.write_bytes(form.read_bytes())
+    log = tmp_path / "watch.log"
+    for restart in range(1, 5):
+
+        def picked_up_again(n: int = restart) -> bool:
+            with Register(home.database) as register:
+                return max((f.attempts for f in register.files()), default=0) >= n
+
+        watcher = start_watch(home.root, log)
+        try:
+            wait_for(picked_up_again, 60, f"recovery to pick the form up ({restart})")
+        finally:
+            kill_9(watcher)
+    watcher = start_watch(home.root, log)
+    try:
+        wait_for(lambda: processed(home) == 3, 120, f"every form; log:\n{log.read_text()}")
+    finally:
+        stop_watch(watcher)
+    assert finished_files(home.database) == {"processed": 3}
+    assert files_in(home.rejected) == []
+
+
+def test_odd_names_print_one_line_each_and_a_clean_stop_logs_no_error(tmp_path: Path) -> None:
+    home = Home(tmp_path / "home")
+    home.create()
+    form, other = raise_forms(tmp_path, 2)
+    out, errors = tmp_path / "watch.out", tmp_path / "watch.err"
+    watcher = start_watch(home.root, out, errors=errors)
+    forged = "a\nINFO fake log line.docx"
+    hidden = ".saved hidden.docx"
+    try:
+        wait_for(lambda: "Watching" in errors.read_text(), 60, "the watcher to start")
+        (home.inbox / forged).write_bytes(b"PK\x03\x04 not really a Word file")
+        drop(form, home.inbox, "tab\there.docx")
+        drop(other, home.inbox, hidden)
+        wait_for(lambda: len(out.read_text().splitlines()) >= 3, 60, "three files handled")
+        time.sleep(0.5)  # a stop while the observer waits for events: watchdog's race
+    finally:
+        stop_watch(watcher)
+    lines = out.read_text().splitlines()
+    assert len(lines) == 3, lines
+    assert any("a\\nINFO fake log line.docx  rejected" in line for line in lines)
+    assert any("tab\\there.docx  processed" in line for line in lines)
+    assert any(".saved hidden.docx  processed" in line for line in lines)
+    assert not any(line.startswith("INFO") for line in lines)
+    assert (home.rejected / forged).is_file()
+    assert (home.rejected / (forged + folders.NOTE_SUFFIX)).is_file()
+    archived = {folders.original_name(p) for p in home.archive.rglob("*.docx")}
+    assert archived == {"tab\there.docx", hidden}
+    assert watcher.returncode == 0
+    assert "ERROR" not in errors.read_text() and "Traceback" not in errors.read_text()
