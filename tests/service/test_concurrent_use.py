@@ -281,3 +281,53 @@ def test_odd_names_print_one_line_each_and_a_clean_stop_logs_no_error(tmp_path: 
     assert archived == {"tab\there.docx", hidden}
     assert watcher.returncode == 0
     assert "ERROR" not in errors.read_text() and "Traceback" not in errors.read_text()
+
+
+def status_of(home: Home) -> dict[str, str]:
+    """What ``formflow status --json`` in another terminal shows: reference -> stage."""
+    shown = subprocess.run(
+        [*FORMFLOW, "status", "--home", str(home.root), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return {row["reference"]: row["stage"] for row in json.loads(shown.stdout)}
+
+
+SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "stage1-challenge.docx"
+
+
+def test_the_readme_walk_through_with_status_run_between_every_step(tmp_path: Path) -> None:
+    """The README's steps as a new user takes them, `status` in a second terminal
+    between each, and the watcher stopped and started again: no step is lost or hidden."""
+    home = Home(tmp_path / "home")
+    home.create()
+    log = tmp_path / "watch.log"
+    watcher = start_watch(home.root, log)
+    try:
+        assert status_of(home) == {}
+        drop(SAMPLE, home.inbox, SAMPLE.name)
+        wait_for(lambda: processed(home) == 1, 60, f"the sample; log:\n{log.read_text()}")
+        [(reference, stage)] = status_of(home).items()
+        assert stage == "Stage 1"
+        form = home.outbox / reference / f"{reference}-stage-1-form.docx"
+        drop(answer(form, tmp_path / "answered.docx", TODAY), home.inbox, "answered.docx")
+        wait_for(lambda: processed(home) == 2, 60, f"the answer; log:\n{log.read_text()}")
+        assert (home.outbox / reference / f"{reference}-stage-2-form.docx").is_file()
+        assert status_of(home) == {reference: "Stage 2"}
+    finally:
+        stop_watch(watcher)
+    assert status_of(home) == {reference: "Stage 2"}
+    watcher = start_watch(home.root, log)  # a restart keeps every step
+    try:
+        wait_for(lambda: log.read_text().count("Watching") == 2, 60, "the restart")
+        assert status_of(home) == {reference: "Stage 2"}
+    finally:
+        stop_watch(watcher)
+    shown = subprocess.run(
+        [*FORMFLOW, "show", reference, "--home", str(home.root)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert f"{reference}-stage-2-form.docx" in shown.stdout
