@@ -305,6 +305,7 @@ def test_the_readme_walk_through_with_status_run_between_every_step(tmp_path: Pa
     log = tmp_path / "watch.log"
     watcher = start_watch(home.root, log)
     try:
+        wait_for(lambda: "Watching" in log.read_text(), 60, "the watcher to start")
         assert status_of(home) == {}
         drop(SAMPLE, home.inbox, SAMPLE.name)
         wait_for(lambda: processed(home) == 1, 60, f"the sample; log:\n{log.read_text()}")

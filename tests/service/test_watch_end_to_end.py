@@ -191,10 +191,12 @@ def test_lock_and_junk_files_are_ignored_and_moved_in_files_are_read(
         "Thumbs.db",
         "desktop.ini",
         "upload.tmp",
-        ".hidden.docx",
+        ".challenge.docx.partial",
     ]
     for name in junk:
         (home.inbox / name).write_bytes(b"junk")
+    # A form under a hidden name is read (and here, not being a form, rejected visibly).
+    (home.inbox / ".hidden.docx").write_bytes(b"junk")
     (home.inbox / "drafts").mkdir()
     (home.inbox / "drafts" / "draft.docx").write_bytes(forms.valid(0).read_bytes())
     # Word saves through a temporary file and a rename: the moved-in name is read.
@@ -203,9 +205,14 @@ def test_lock_and_junk_files_are_ignored_and_moved_in_files_are_read(
     outside = home.root / "elsewhere.docx"
     shutil.copyfile(forms.valid(2), outside)
     os.rename(outside, home.inbox / "moved in.docx")
-    wait_for(lambda: accounted(home) == 2, 30, "the two moved-in forms")
+    wait_for(lambda: accounted(home) == 3, 30, "the two moved-in forms and the hidden one")
     time.sleep(0.5)  # a further settle period: the junk must still be untouched
-    assert sorted(r.name for r in results) == ["moved in.docx", "saved by word.docx"]
+    assert sorted(r.name for r in results) == [
+        ".hidden.docx",
+        "moved in.docx",
+        "saved by word.docx",
+    ]
+    assert (home.rejected / "hidden.docx.errors.txt").is_file()
     left = {p.name for p in home.inbox.iterdir() if p.is_file()}
     assert left == set(junk)
     assert (home.inbox / "drafts" / "draft.docx").exists()
