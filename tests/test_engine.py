@@ -223,7 +223,7 @@ TABLE = [
         "nelincs",
         S.ONE,
         Respond(later(-3), resolved=True),
-        error="before the challenge was raised",
+        error="before Stage 1 was raised on 3 November 2025",
     ),
     # rotherham: no bypass, reverts to the stage last exited, stage 4 back to 3, CAFCASS not concurrent
     row("bypass refused", "rotherham", S.TWO, error="does not allow Stage 1 to be bypassed"),

@@ -11,7 +11,8 @@ Tables::
                 for queries
     files       one row per claimed file (its claim name, original name, SHA-256,
                 attempts, and once finished its outcome, reference and message)
-    events      the audit trail: what happened, when, from which file and hash, outcome
+    events      the audit trail: what happened, when, who and why, from which file and
+                hash, outcome
     documents   each document written to the outbox (reference, kind, path)
     notices     each covering email drafted, and when it was sent
     deadlines   the current dates to watch per challenge (response due, overall target,
@@ -120,6 +121,11 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (reference, action_key)
     );
     """,
+    # 2: who caused each event and why (the CLI's --by and --reason, the form's names).
+    """
+    ALTER TABLE events ADD COLUMN actor TEXT;
+    ALTER TABLE events ADD COLUMN reason TEXT;
+    """,
 )
 
 
@@ -150,6 +156,8 @@ class EventRecord:
     sha256: str | None
     outcome: str | None
     message: str | None
+    actor: str | None = None
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -475,12 +483,15 @@ class Register:
         sha256: str | None = None,
         outcome: str | None = None,
         message: str | None = None,
+        actor: str | None = None,
+        reason: str | None = None,
     ) -> int:
         with self.transaction():
             cursor = self._execute(
-                "INSERT INTO events (reference, at, what, file, sha256, outcome, message) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (reference, _iso(at), what, file, sha256, outcome, message),
+                "INSERT INTO events "
+                "(reference, at, what, file, sha256, outcome, message, actor, reason) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (reference, _iso(at), what, file, sha256, outcome, message, actor, reason),
             )
         return int(cursor.lastrowid or 0)
 

@@ -57,6 +57,7 @@ class Forms:
                 reference=None,
                 date_of_notification=TODAY,
                 concern=f"Contact plan {i} has not been reviewed since the placement move.",
+                separate_challenge=True,  # all for one fictional child, each a new challenge
             )
             path = self.folder / f"valid-{i}.docx"
             write_form(challenge, load_policy("nelincs"), Settings(), path, today=TODAY)
