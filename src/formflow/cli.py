@@ -29,6 +29,13 @@ COMMANDS: dict[str, str] = {
     "show": "formflow.commands.service:show",
     "export": "formflow.commands.service:export",
     "report": "formflow.commands.service:report",
+    "withdraw": "formflow.commands.events:withdraw",
+    "close": "formflow.commands.events:close",
+    "reopen": "formflow.commands.events:reopen",
+    "extend": "formflow.commands.events:extend",
+    "reassign": "formflow.commands.events:reassign",
+    "amend": "formflow.commands.events:amend",
+    "merge": "formflow.commands.events:merge",
 }
 
 

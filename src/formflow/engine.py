@@ -838,7 +838,9 @@ def _late_response(challenge: Challenge, event: LateResponse) -> Transition:
             f"{uk_date(ended.late_response.date)}); this form adds nothing new."
         )
     history = list(challenge.history)
-    history[index] = replace(ended, late_response=event.response)
+    # Undated, it is dated as received, so the record says when it came.
+    late = replace(event.response, date=event.response.date or event.on)
+    history[index] = replace(ended, late_response=late)
     answer = {True: "resolved", False: "not resolved", None: "no outcome ticked"}[
         event.response.resolved
     ]

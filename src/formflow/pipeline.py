@@ -219,7 +219,12 @@ def plan_form(
         transition = apply(state, event, policy, calendar)
         transitions.append(transition)
         state = transition.challenge
-    if transitions:
+    if transitions and warnings:  # said in the raising's email too, where the IRO sees it
+        transitions[0] = replace(
+            transitions[0], message=" ".join((transitions[0].message, *warnings))
+        )
+        message = " ".join(t.message for t in transitions)
+    elif transitions:
         message = " ".join(t.message for t in transitions)
     elif previous is not None and state != previous:
         message = (
@@ -234,7 +239,7 @@ def plan_form(
     return Plan(
         state,
         tuple(transitions),
-        " ".join((message, *warnings)),
+        message,
         tuple(actors),
         tuple(reason_of(e) for e in events),
         warnings,
@@ -286,8 +291,8 @@ def refuse_likely_duplicate(open_challenges: Sequence[Challenge], incoming: Chal
         "(the same LCS number, or the same name and date of birth). Nothing has been opened. "
         f"If the form is about that challenge, write {matches[0]} in 'Reference' (or fill in "
         "the latest form formflow sent for it) and drop it again. If it is a separate "
-        "challenge about another concern, tick 'A separate challenge' in section 11 (the "
-        "IRO's decision) and drop it again."
+        "challenge about another concern, tick 'Separate challenge for this child' in "
+        "section 11 (the IRO's decision) and drop it again."
     )
 
 
@@ -350,6 +355,17 @@ class Staged:
     """The document kind; None for a covering email."""
     subject: str = ""
     recipients: str = ""
+    step: int = 0
+    """Which of the job's transitions wrote it (its event in the register)."""
+
+
+@dataclass(frozen=True)
+class Acted:
+    """What an event recorded for someone did: the transition, and the paths under
+    outbox/ of the documents and covering emails it published."""
+
+    transition: Transition
+    outputs: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -357,6 +373,7 @@ class Written:
     transition: Transition
     kind: Document
     paths: tuple[Path, ...]
+    step: int = 0
 
 
 @dataclass
@@ -625,8 +642,8 @@ class Pipeline:
 
     def write_documents(self, job: Job) -> None:
         assert job.plan is not None
-        for transition in job.plan.transitions:
-            job.written += self._write(self._job_dir(job.claim), transition, job.staged)
+        for step, transition in enumerate(job.plan.transitions):
+            job.written += self._write(self._job_dir(job.claim), transition, job.staged, step)
 
     def draft_notices(self, job: Job) -> None:
         for written in job.written:
@@ -707,7 +724,9 @@ class Pipeline:
     def _taken(self, staged: Sequence[Staged], reference: str) -> set[str]:
         return {s.path.split("/", 1)[1] for s in staged if s.reference == reference}
 
-    def _write(self, job_dir: Path, transition: Transition, staged: list[Staged]) -> list[Written]:
+    def _write(
+        self, job_dir: Path, transition: Transition, staged: list[Staged], step: int = 0
+    ) -> list[Written]:
         """Render a transition's documents into ``job_dir/REFERENCE/`` under names free in
         the outbox, so publishing never overwrites an earlier document."""
         challenge = transition.challenge
@@ -720,7 +739,7 @@ class Pipeline:
         out: list[Written] = []
         for kind in transition.documents:
             if kind is Document.IRO_NOTE:  # a covering email with nothing attached
-                out.append(Written(transition, kind, ()))
+                out.append(Written(transition, kind, (), step))
                 continue
             scratch = files.private_dir(job_dir / f".scratch-{secrets.token_hex(4)}")
             try:
@@ -734,10 +753,10 @@ class Pipeline:
                     path.replace(final)
                     final.chmod(0o600)
                     moved.append(final)
-                    staged.append(Staged(reference, f"{reference}/{name}", kind))
+                    staged.append(Staged(reference, f"{reference}/{name}", kind, step=step))
             finally:
                 shutil.rmtree(scratch, ignore_errors=True)
-            out.append(Written(transition, kind, tuple(moved)))
+            out.append(Written(transition, kind, tuple(moved), step))
         return out
 
     def _draft(self, job_dir: Path, written: Written, staged: list[Staged]) -> None:
@@ -757,7 +776,7 @@ class Pipeline:
             due=due if written.kind is Document.NEXT_STAGE_FORM else None,
         )
         slug = written.kind.value.lower().replace(" ", "-")
-        self._stage_email(job_dir, challenge.reference, slug, email, staged)
+        self._stage_email(job_dir, challenge.reference, slug, email, staged, written.step)
 
     def _stage_email(
         self,
@@ -766,6 +785,7 @@ class Pipeline:
         slug: str,
         email: EmailMessage,
         staged: list[Staged],
+        step: int = 0,
     ) -> None:
         target = files.private_dir(job_dir / reference)
         name = folders.free_name(
@@ -781,6 +801,7 @@ class Pipeline:
                 None,
                 str(email["Subject"]),
                 notices.recipients_text(email),
+                step,
             )
         )
 
@@ -800,8 +821,9 @@ class Pipeline:
         policy = self.services.policy(challenge.policy)
         assessment = assess(challenge, policy, self.services.settings.calendar, at.date())
         self.register.save_challenge(challenge, assessment, at)
+        events: list[int] = []
         for i, transition in enumerate(transitions):
-            self.register.add_event(
+            event = self.register.add_event(
                 reference,
                 "transition",
                 at,
@@ -811,12 +833,14 @@ class Pipeline:
                 actor=actors[i] if i < len(actors) else None,
                 reason=reasons[i] if i < len(reasons) else None,
             )
+            events.append(event)
         for item in staged:
+            made_by = events[item.step] if item.step < len(events) else None
             if item.kind is not None:
-                self.register.add_document(item.reference, item.kind.value, item.path, at)
+                self.register.add_document(item.reference, item.kind.value, item.path, at, made_by)
             else:
                 self.register.add_notice(
-                    item.reference, item.path, item.subject, item.recipients, at
+                    item.reference, item.path, item.subject, item.recipients, at, made_by
                 )
 
     @contextmanager
@@ -846,7 +870,7 @@ class Pipeline:
         by: str,
         reason: str | None,
         merge_into: str | None = None,
-    ) -> Transition:
+    ) -> Acted:
         """An event business support record for someone: applied by the engine, its
         documents and covering emails staged, everything committed in one register
         transaction (the watcher's jobs see the record before or after, never half), then
@@ -874,7 +898,7 @@ class Pipeline:
                     reason=reason,
                 )
         log.info("%s: %s (by %s)", reference, transition.message, by)
-        return transition
+        return Acted(transition, tuple(s.path for s in staged))
 
     def _registered(self, reference: str) -> Challenge:
         challenge = self.register.challenge(reference)

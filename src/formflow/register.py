@@ -121,10 +121,13 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (reference, action_key)
     );
     """,
-    # 2: who caused each event and why (the CLI's --by and --reason, the form's names).
+    # 2: who caused each event and why (the CLI's --by and --reason, the form's names),
+    #    and the event each document and notice came from.
     """
     ALTER TABLE events ADD COLUMN actor TEXT;
     ALTER TABLE events ADD COLUMN reason TEXT;
+    ALTER TABLE documents ADD COLUMN event INTEGER;
+    ALTER TABLE notices ADD COLUMN event INTEGER;
     """,
 )
 
@@ -169,6 +172,7 @@ class NoticeRecord:
     recipients: str
     created: str
     sent_at: str | None
+    event: int | None = None
 
 
 @dataclass(frozen=True)
@@ -177,6 +181,8 @@ class DocumentRecord:
     kind: str
     path: str
     created: str
+    event: int | None = None
+    """The id of the event that wrote it."""
 
 
 def _statements(script: str) -> Iterator[str]:
@@ -504,15 +510,18 @@ class Register:
             )
         return [EventRecord(**dict(r)) for r in rows]
 
-    def add_document(self, reference: str, kind: str, path: str, at: dt.datetime) -> None:
+    def add_document(
+        self, reference: str, kind: str, path: str, at: dt.datetime, event: int | None = None
+    ) -> None:
         with self.transaction():
             self._execute(
-                "INSERT INTO documents (reference, kind, path, created) VALUES (?, ?, ?, ?)",
-                (reference, kind, path, _iso(at)),
+                "INSERT INTO documents (reference, kind, path, created, event) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (reference, kind, path, _iso(at), event),
             )
 
     def documents(self, reference: str | None = None) -> list[DocumentRecord]:
-        sql = "SELECT reference, kind, path, created FROM documents"
+        sql = "SELECT reference, kind, path, created, event FROM documents"
         params: tuple[Any, ...] = ()
         if reference is not None:
             sql += " WHERE reference = ?"
@@ -520,13 +529,19 @@ class Register:
         return [DocumentRecord(**dict(r)) for r in self._execute(sql + " ORDER BY id", params)]
 
     def add_notice(
-        self, reference: str, path: str, subject: str, recipients: str, at: dt.datetime
+        self,
+        reference: str,
+        path: str,
+        subject: str,
+        recipients: str,
+        at: dt.datetime,
+        event: int | None = None,
     ) -> None:
         with self.transaction():
             self._execute(
-                "INSERT INTO notices (reference, path, subject, recipients, created) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (path) DO NOTHING",
-                (reference, path, subject, recipients, _iso(at)),
+                "INSERT INTO notices (reference, path, subject, recipients, created, event) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (path) DO NOTHING",
+                (reference, path, subject, recipients, _iso(at), event),
             )
 
     def unsent_notices(self) -> list[NoticeRecord]:

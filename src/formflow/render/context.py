@@ -266,7 +266,9 @@ def next_stage_summary(c: Challenge, policy: Policy, a: Assessment) -> list[Row]
         Row("Stage", f"{c.stage.label}, raised on {uk_date(c.date_of_notification)}"),
         Row(
             "Response due by",
-            f"{uk_date(a.due)} ({rule.timescale_working_days} working days)",
+            f"{uk_date(a.due)} (extended by agreement)"
+            if c.due_extended_to
+            else f"{uk_date(a.due)} ({rule.timescale_working_days} working days)",
         ),
     ]
     if a.first_contact_due:
