@@ -240,6 +240,14 @@ def stage_due(stage: StagePolicy, raised_on: dt.date, calendar: WorkingCalendar)
     return calendar.add_working_days(raised_on, stage.timescale_working_days)
 
 
+def current_due(challenge: Challenge, policy: Policy, calendar: WorkingCalendar) -> dt.date:
+    """The current stage's response due date: as extended by agreement, else as the
+    procedure says."""
+    return challenge.due_extended_to or stage_due(
+        policy.stage(challenge.stage), challenge.date_of_notification, calendar
+    )
+
+
 def first_contact_due(
     stage: StagePolicy, raised_on: dt.date, calendar: WorkingCalendar
 ) -> dt.date | None:
@@ -488,9 +496,7 @@ def _overdue(
     challenge: Challenge, event: ResponseOverdue, policy: Policy, calendar: WorkingCalendar
 ) -> Transition:
     _require_status(challenge, {Status.AWAITING_RESPONSE}, "treat the response as overdue")
-    due = challenge.due_extended_to or stage_due(
-        policy.stage(challenge.stage), challenge.date_of_notification, calendar
-    )
+    due = current_due(challenge, policy, calendar)
     if event.on <= due:
         raise TransitionError(
             f"The {challenge.stage.label} response is not overdue until after {due.isoformat()}."
@@ -662,18 +668,23 @@ def _require_not_before(challenge: Challenge, on: dt.date, what: str) -> None:
         )
 
 
-def _close_unresolved(challenge: Challenge, event: CloseUnresolved) -> Transition:
-    _require_status(
-        challenge,
-        {Status.AWAITING_RESPONSE, Status.CAFCASS_CONSIDERATION},
-        "close it unresolved",
-    )
-    _require_reason(event.reason, "close it unresolved")
-    _require_not_before(challenge, event.on, "close it")
-    closed = replace(
+def _ended_by_iro(
+    challenge: Challenge, on: dt.date, reason: str, kind: ClosureKind, what: str
+) -> Challenge:
+    """The IRO ends an open challenge (closes it unresolved, or withdraws it)."""
+    _require_status(challenge, {Status.AWAITING_RESPONSE, Status.CAFCASS_CONSIDERATION}, what)
+    _require_reason(reason, what)
+    _require_not_before(challenge, on, what)
+    return replace(
         challenge,
         cafcass=replace(challenge.cafcass, consideration_date=None),
-        closure=Closure(event.on, ClosureKind.CLOSED_UNRESOLVED, event.reason),
+        closure=Closure(on, kind, reason),
+    )
+
+
+def _close_unresolved(challenge: Challenge, event: CloseUnresolved) -> Transition:
+    closed = _ended_by_iro(
+        challenge, event.on, event.reason, ClosureKind.CLOSED_UNRESOLVED, "close it unresolved"
     )
     return Transition(
         closed,
@@ -683,17 +694,8 @@ def _close_unresolved(challenge: Challenge, event: CloseUnresolved) -> Transitio
 
 
 def _withdraw(challenge: Challenge, event: Withdraw) -> Transition:
-    _require_status(
-        challenge,
-        {Status.AWAITING_RESPONSE, Status.CAFCASS_CONSIDERATION},
-        "withdraw it",
-    )
-    _require_reason(event.reason, "withdraw it")
-    _require_not_before(challenge, event.on, "withdraw it")
-    withdrawn = replace(
-        challenge,
-        cafcass=replace(challenge.cafcass, consideration_date=None),
-        closure=Closure(event.on, ClosureKind.WITHDRAWN, event.reason),
+    withdrawn = _ended_by_iro(
+        challenge, event.on, event.reason, ClosureKind.WITHDRAWN, "withdraw it"
     )
     return Transition(
         withdrawn,
@@ -707,9 +709,7 @@ def _extend(
 ) -> Transition:
     _require_status(challenge, {Status.AWAITING_RESPONSE}, "extend the response deadline")
     _require_reason(event.reason, "extend the deadline")
-    current = challenge.due_extended_to or stage_due(
-        policy.stage(challenge.stage), challenge.date_of_notification, calendar
-    )
+    current = current_due(challenge, policy, calendar)
     if event.to <= current:
         raise TransitionError(
             f"The {challenge.stage.label} response is already due by {uk_date(current)}: an "

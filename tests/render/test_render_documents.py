@@ -258,7 +258,9 @@ def test_final_record_is_marked_final_with_when_actions_fall_due(tmp_path: Path)
     answer = Respond(dt.date(2025, 11, 12), True, "Agreed.", "Sam Okafor", actions=plan)
     resolved = apply(stage_two(), answer, NELINCS, SETTINGS.calendar).challenge
     docx, pdf = write_final_record(resolved, NELINCS, SETTINGS, tmp_path, today=TODAY)
-    for text in (docx_text(docx), pdf_text(pdf)):
+    # The PDF is fillable (section 11 is the IRO's), so entries are in its fields.
+    fields = " ".join(str(f.get("/V", "")) for f in (PdfReader(pdf).get_fields() or {}).values())
+    for text in (docx_text(docx), pdf_text(pdf) + fields):
         assert "FINAL: resolved at Stage 2 on 12 November 2025" in text
         assert "Action 1 falls due" in text
         assert "20 November 2025, by Ifan Jenkins" in text

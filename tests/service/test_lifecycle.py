@@ -271,6 +271,28 @@ def test_the_iro_reopens_a_resolved_challenge_on_the_final_record(
     assert event.actor == "Morwenna Pentreath"
 
 
+def test_the_iro_closes_a_resolved_challenge_reopened_on_the_final_record_pdf(
+    service: Service, tmp_path: Path
+) -> None:
+    reference = service.raised()
+    resolved = fill_pdf(
+        service.outbox(reference, "stage-1-form.pdf"),
+        tmp_path / "resolved.pdf",
+        {"response_text": "Agreed.", "action_1": "Hold the review"},
+        ticked=("response_resolved",),
+    )
+    assert service.drop(resolved).outcome is Outcome.PROCESSED
+    reopened = fill_pdf(
+        service.outbox(reference, "final-record.pdf"),
+        tmp_path / "reopen.pdf",
+        {"iro_decision_reason": "The review did not change the plan."},
+        ticked=("iro_decision_reopen",),
+    )
+    result = service.drop(reopened)
+    assert result.outcome is Outcome.PROCESSED, result.message
+    assert service.record(reference).stage is Stage.TWO
+
+
 def test_the_iro_withdraws_on_the_pdf_form(service: Service, tmp_path: Path) -> None:
     reference = service.raised()
     withdrawn = fill_pdf(
