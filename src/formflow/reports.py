@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from formflow.calendar import WorkingCalendar
-from formflow.engine import Status, assess, status_of
+from formflow.engine import CLOSED, Status, assess, status_of
 from formflow.files import write_private
 from formflow.notices import initials
 from formflow.policy import Policy
@@ -60,7 +60,7 @@ def status_rows(
     rows = []
     for c in challenges:
         a = assess(c, policies(c.policy), calendar, today)
-        if a.status in {Status.RESOLVED, Status.CLOSED_UNRESOLVED, Status.REFERRED_TO_CAFCASS}:
+        if a.status is Status.RESOLVED or a.status in CLOSED:
             continue
         rows.append(
             StatusRow(
