@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from conftest import make_challenge
 from formflow.calendar import WorkingCalendar
 from formflow.engine import (
+    CLOSED,
     ActionsNotImplemented,
     Amend,
     CloseUnresolved,
@@ -257,6 +258,15 @@ TABLE = [
     row("close a withdrawn one", "nelincs", S.ONE, WITHDRAW, CLOSE, error="is withdrawn"),
     row("close without a reason", "nelincs", S.ONE, CloseUnresolved(later(1), ""), error="reason"),
     row("reopen a withdrawn one", "nelincs", S.ONE, WITHDRAW, REOPEN, error="is withdrawn"),
+    row(
+        "refer a withdrawn one to CAFCASS",
+        "nelincs",
+        S.ONE,
+        WITHDRAW,
+        RequestCafcass(later(2)),
+        error="is withdrawn",
+        overrides=PREREQUISITES_MET,
+    ),
     row("extend", "nelincs", S.ONE, EXTEND, status=AWAIT, stage=S.ONE),
     row(
         "extended, not yet overdue",
@@ -311,6 +321,7 @@ TABLE = [
         error="not before the Date of Notification",
     ),
     row("amend to the same value", "nelincs", S.ONE, AMEND, AMEND, error="already has"),
+    row("amend a withdrawn one", "nelincs", S.ONE, WITHDRAW, AMEND, status=Status.WITHDRAWN),
     row("merge", "nelincs", S.ONE, MERGE, status=Status.MERGED),
     row("merge a closed one", "nelincs", S.ONE, CLOSE, MERGE, error="is closed unresolved"),
     row(
@@ -674,3 +685,32 @@ def test_a_decision_to_close_needs_its_reason() -> None:
     incoming = replace(previous, iro_decision=IroDecision(Decision.CLOSE))
     with pytest.raises(TransitionError, match="'Reason for the IRO's decision' is empty"):
         events_for(previous, incoming, later(3))
+
+
+LIFE_EVENTS = st.sampled_from(
+    [
+        *(NOT_RESOLVED, RESOLVED, WITHDRAW, CLOSE, REOPEN, EXTEND, REASSIGN, AMEND, MERGE, LATE),
+        *(ResponseOverdue(later(30)), RequestCafcass(later(2))),
+    ]
+)
+
+
+@given(st.lists(LIFE_EVENTS, max_size=8), st.sampled_from(["nelincs", "rotherham", "cic-issues"]))
+def test_any_run_of_real_events_is_applied_or_refused_and_an_ended_challenge_stays_ended(
+    events: list[Event], policy_id: str
+) -> None:
+    """Whatever people do, in whatever order: each event is applied or refused with a
+    TransitionError (never another error), and once withdrawn, merged or closed, every
+    later event is refused but a correction of a detail or a late answer to an earlier
+    stage (recorded, never lost)."""
+    policy = load_policy(policy_id)
+    challenge = raised(policy_id, policy.first_stage, **PREREQUISITES_MET)
+    for event in events:
+        ended = status_of(challenge) in CLOSED
+        try:
+            challenge = apply(challenge, event, policy, CALENDAR).challenge
+        except TransitionError as refused:
+            assert str(refused)
+            continue
+        if not isinstance(event, Amend | LateResponse):
+            assert not ended, f"{type(event).__name__} changed an ended challenge"

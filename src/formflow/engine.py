@@ -619,7 +619,7 @@ def _request_cafcass(challenge: Challenge, event: RequestCafcass, policy: Policy
     if not _cafcass_open_to(challenge, policy):
         raise TransitionError(f"The {policy.id} procedure has no CAFCASS referral route.")
     status = status_of(challenge)
-    if status in {Status.REFERRED_TO_CAFCASS, Status.CLOSED_UNRESOLVED}:
+    if status in CLOSED:
         raise TransitionError(f"Cannot refer to CAFCASS: the challenge is {status.value}.")
     if rules.when == "after_final_stage" and status is not Status.CAFCASS_CONSIDERATION:
         raise TransitionError(
