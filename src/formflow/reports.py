@@ -32,9 +32,7 @@ STATUTORY_TOTAL_WORKING_DAYS = 20
 
 
 def raised_on(challenge: Challenge) -> dt.date:
-    if challenge.history:
-        return challenge.history[0].raised_on
-    return challenge.date_of_notification
+    return challenge.notified_on
 
 
 # --- status -------------------------------------------------------------------------

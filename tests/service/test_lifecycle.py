@@ -437,6 +437,10 @@ def test_close_and_merge_from_the_cli(service: Service) -> None:
     assert status_of(service.record(kept)) is Status.CLOSED_UNRESOLVED
     code, output = _cli(root, "withdraw", "PC-2026-000000", *WHO, "--reason", "x")
     assert code == 1 and "no challenge PC-2026-000000" in output
+    code, output = _cli(root, "withdraw", kept, *WHO, "--reason", "x", "--on", "2099-01-01")
+    assert code == 2 and "is in the future" in output
+    code, output = _cli(root, "withdraw", "PC-1", *WHO, "--reason", "x")
+    assert code == 2 and "is not a formflow reference" in output
 
 
 def test_reopen_from_the_cli_after_actions_not_implemented(service: Service) -> None:

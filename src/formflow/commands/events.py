@@ -92,7 +92,14 @@ def _record(
 
 
 def _today(on: dt.date | None) -> dt.date:
-    return on or dt.date.today()
+    """The date of the decision: --on, never later than today, else today."""
+    today = dt.date.today()
+    if on is not None and on > today:
+        raise click.BadParameter(
+            f"{on.isoformat()} is in the future: give the date the decision was made.",
+            param_hint="--on",
+        )
+    return on or today
 
 
 @click.command()
