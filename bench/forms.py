@@ -41,6 +41,9 @@ def challenge(reference: str | None = None, marker: str = MARKER.decode()) -> Ch
         team="Children in Care Team 2",
         team_manager="Priya Raman",
         themes=frozenset({"drift_delay_planning", "management_oversight"}),
+        # Every variant is for the same fictional child, so each is ticked as a separate
+        # challenge (otherwise the second would be refused as a likely duplicate).
+        separate_challenge=reference is None,
     )
 
 

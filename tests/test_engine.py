@@ -12,15 +12,22 @@ from hypothesis import strategies as st
 from conftest import make_challenge
 from formflow.calendar import WorkingCalendar
 from formflow.engine import (
+    CLOSED,
     ActionsNotImplemented,
+    Amend,
     CloseUnresolved,
     Document,
     Event,
+    ExtendDeadline,
+    LateResponse,
+    MergeInto,
     Raise,
+    Reassign,
     RequestCafcass,
     Respond,
     ResponseOverdue,
     Status,
+    Withdraw,
     apply,
     assess,
     events_for,
@@ -33,7 +40,10 @@ from formflow.record import (
     Action,
     Cafcass,
     Challenge,
+    Decision,
+    IroDecision,
     LegalStatus,
+    Person,
     RaisedBy,
     Response,
     Role,
@@ -81,6 +91,14 @@ CP_CHILD = {
 }
 CP_CHAIR = {"raised_by": RaisedBy("Harriet Oduya", Role.CP_CHAIR)}
 PREREQUISITES_MET = {"cafcass": Cafcass(prerequisites=ALL_PREREQUISITES)}
+WITHDRAW = Withdraw(later(1), "Raised in error.")
+CLOSE = CloseUnresolved(later(1), "The child has moved to another authority.")
+REOPEN = ActionsNotImplemented(later(14), "The review was not held.")
+EXTEND = ExtendDeadline(later(1), later(14), "A meeting is set for 17 November.")
+REASSIGN = Reassign(later(1), Person("Sam Okafor", "Team Manager"), "Priya Raman is on leave.")
+AMEND = Amend(later(1), "case_number", "LCS-000124", "Typed wrongly.")
+MERGE = MergeInto(later(1), "PC-2025-ZZZZZZ", "The same form saved twice.")
+LATE = LateResponse(later(9), Stage.ONE, Response("Agreed after all.", None, "A Manager", True))
 
 
 @dataclass(frozen=True)
@@ -223,7 +241,122 @@ TABLE = [
         "nelincs",
         S.ONE,
         Respond(later(-3), resolved=True),
-        error="before the challenge was raised",
+        error="before Stage 1 was raised on 3 November 2025",
+    ),
+    # the events business support record for someone, and the IRO's decisions
+    row("withdraw", "nelincs", S.TWO, WITHDRAW, status=Status.WITHDRAWN, stage=S.TWO),
+    row("withdraw a resolved one", "nelincs", S.ONE, RESOLVED, WITHDRAW, error="is resolved"),
+    row("withdraw without a reason", "nelincs", S.ONE, Withdraw(later(1), " "), error="reason"),
+    row(
+        "withdraw dated before the stage",
+        "nelincs",
+        S.ONE,
+        Withdraw(later(-1), "Raised in error."),
+        error="Stage 1 was raised on 3 November 2025",
+    ),
+    row("close while awaiting", "nelincs", S.ONE, CLOSE, status=Status.CLOSED_UNRESOLVED),
+    row("close a withdrawn one", "nelincs", S.ONE, WITHDRAW, CLOSE, error="is withdrawn"),
+    row("close without a reason", "nelincs", S.ONE, CloseUnresolved(later(1), ""), error="reason"),
+    row("reopen a withdrawn one", "nelincs", S.ONE, WITHDRAW, REOPEN, error="is withdrawn"),
+    row(
+        "refer a withdrawn one to CAFCASS",
+        "nelincs",
+        S.ONE,
+        WITHDRAW,
+        RequestCafcass(later(2)),
+        error="is withdrawn",
+        overrides=PREREQUISITES_MET,
+    ),
+    row("extend", "nelincs", S.ONE, EXTEND, status=AWAIT, stage=S.ONE),
+    row(
+        "extended, not yet overdue",
+        "nelincs",
+        S.ONE,
+        EXTEND,
+        ResponseOverdue(later(8)),
+        error="until after 2025-11-17",
+    ),
+    row(
+        "extended, then overdue", "nelincs", S.ONE, EXTEND, ResponseOverdue(later(15)), stage=S.TWO
+    ),
+    row(
+        "extend to an earlier date",
+        "nelincs",
+        S.ONE,
+        ExtendDeadline(later(1), later(4), "Agreed."),
+        error="must be to a later date",
+    ),
+    row(
+        "extend to a Saturday",
+        "nelincs",
+        S.ONE,
+        ExtendDeadline(later(1), later(12), "Agreed."),
+        error="not a working day",
+    ),
+    row("extend a withdrawn one", "nelincs", S.ONE, WITHDRAW, EXTEND, error="is withdrawn"),
+    row("extend a resolved one", "nelincs", S.ONE, RESOLVED, EXTEND, error="is resolved"),
+    row("reassign", "nelincs", S.ONE, REASSIGN, status=AWAIT, stage=S.ONE),
+    row("reassign twice to one", "nelincs", S.ONE, REASSIGN, REASSIGN, error="already with"),
+    row("reassign a resolved one", "nelincs", S.ONE, RESOLVED, REASSIGN, error="is resolved"),
+    row(
+        "reassign without a name",
+        "nelincs",
+        S.ONE,
+        Reassign(later(1), Person(None, "Team Manager"), "Leave."),
+        error="Name the manager",
+    ),
+    row("amend a case number", "nelincs", S.ONE, AMEND, status=AWAIT),
+    row(
+        "amend an unknown field",
+        "nelincs",
+        S.ONE,
+        Amend(later(1), "stage", "3", "Typo."),
+        error="cannot amend 'stage'",
+    ),
+    row(
+        "amend a date of birth after notification",
+        "nelincs",
+        S.ONE,
+        Amend(later(1), "date_of_birth", later(1), "Typo."),
+        error="not before the Date of Notification",
+    ),
+    row("amend to the same value", "nelincs", S.ONE, AMEND, AMEND, error="already has"),
+    row("amend a withdrawn one", "nelincs", S.ONE, WITHDRAW, AMEND, status=Status.WITHDRAWN),
+    row("merge", "nelincs", S.ONE, MERGE, status=Status.MERGED),
+    row("merge a closed one", "nelincs", S.ONE, CLOSE, MERGE, error="is closed unresolved"),
+    row(
+        "merge into itself",
+        "nelincs",
+        S.ONE,
+        MergeInto(later(1), "PC-2025-7KQ3XM", "Same."),
+        error="into itself",
+    ),
+    row(
+        "late response",
+        "nelincs",
+        S.ONE,
+        ResponseOverdue(later(8)),
+        LATE,
+        stage=S.TWO,
+        status=AWAIT,
+        outcomes=(StageOutcome.RESPONSE_OVERDUE,),
+    ),
+    row(
+        "late response twice",
+        "nelincs",
+        S.ONE,
+        ResponseOverdue(later(8)),
+        LATE,
+        LATE,
+        error="already recorded",
+    ),
+    row(
+        "late response to a stage answered in time",
+        "nelincs",
+        S.ONE,
+        NOT_RESOLVED,
+        LATE,
+        error="did not time out",
     ),
     # rotherham: no bypass, reverts to the stage last exited, stage 4 back to 3, CAFCASS not concurrent
     row("bypass refused", "rotherham", S.TWO, error="does not allow Stage 1 to be bypassed"),
@@ -393,6 +526,14 @@ def test_every_event_kind_appears_in_every_policy_table() -> None:
         assert kinds <= seen, policy_id
 
 
+def test_every_event_has_a_row_that_applies_it_and_one_that_refuses_it() -> None:
+    every = set(Event.__args__)  # type: ignore[attr-defined]
+    applied = {type(r.events[-1]) for r in TABLE if r.events and not r.error} | {Raise}
+    refused = {type(r.events[-1]) if r.events else Raise for r in TABLE if r.error}
+    assert applied == every
+    assert refused == every
+
+
 def test_escalation_records_the_stage_that_ended() -> None:
     challenge = raised("nelincs", Stage.ONE, addressed_to=None)
     transition = apply(challenge, NOT_RESOLVED, load_policy("nelincs"), CALENDAR)
@@ -494,3 +635,88 @@ def test_any_run_of_responses_climbs_the_ladder_and_ends_cleanly(
     status = status_of(challenge)
     assert status in set(Status)
     assert len(challenge.history) <= len(policy.stages)
+
+
+def test_an_extension_moves_the_due_date_and_the_next_stage_clears_it() -> None:
+    policy = load_policy("nelincs")
+    extended = run(raised("nelincs", Stage.ONE), EXTEND)
+    assert assess(extended, policy, CALENDAR, later(12)).due == later(14)
+    assert assess(extended, policy, CALENDAR, later(12)).overdue is False
+    moved = run(extended, NOT_RESOLVED)
+    assert moved.due_extended_to is None
+
+
+def test_a_child_detail_amended_is_not_in_the_message() -> None:
+    transition = apply(raised("nelincs", Stage.ONE), AMEND, load_policy("nelincs"), CALENDAR)
+    assert "LCS-000124" not in transition.message
+    assert transition.challenge.child.case_number == "LCS-000124"
+
+
+def test_a_response_with_no_outcome_tick_is_refused_naming_both_boxes() -> None:
+    previous = raised("nelincs", Stage.ONE)
+    incoming = replace(previous, response=Response("We will meet.", None, "A Manager", None))
+    with pytest.raises(TransitionError, match="neither 'Resolved' nor 'Not resolved'"):
+        events_for(previous, incoming, later(3))
+
+
+def test_a_form_for_a_stage_that_timed_out_carries_a_late_response() -> None:
+    previous = run(raised("nelincs", Stage.ONE), ResponseOverdue(later(8)))
+    answer = Response("Agreed.", None, "A Manager", True)
+    incoming = replace(previous, stage=Stage.ONE, response=answer)
+    assert events_for(previous, incoming, later(9)) == [LateResponse(later(9), Stage.ONE, answer)]
+
+
+@pytest.mark.parametrize(
+    ("decision", "event"),
+    [
+        (IroDecision(Decision.REOPEN, "Not done.", later(14)), REOPEN.__class__),
+        (IroDecision(Decision.CLOSE, "Moved away."), CloseUnresolved),
+        (IroDecision(Decision.WITHDRAW, "In error."), Withdraw),
+    ],
+)
+def test_the_iros_decision_on_a_form_is_an_event(decision: IroDecision, event: type) -> None:
+    previous = raised("nelincs", Stage.ONE)
+    [made] = events_for(previous, replace(previous, iro_decision=decision), later(3))
+    assert isinstance(made, event)
+
+
+def test_a_decision_to_close_needs_its_reason() -> None:
+    previous = raised("nelincs", Stage.ONE)
+    incoming = replace(previous, iro_decision=IroDecision(Decision.CLOSE))
+    with pytest.raises(TransitionError, match="'Reason for the IRO's decision' is empty"):
+        events_for(previous, incoming, later(3))
+
+
+LIFE_EVENTS = st.sampled_from(
+    [
+        *(NOT_RESOLVED, RESOLVED, WITHDRAW, CLOSE, REOPEN, EXTEND, REASSIGN, AMEND, MERGE, LATE),
+        *(ResponseOverdue(later(30)), RequestCafcass(later(2))),
+    ]
+)
+
+
+@given(st.lists(LIFE_EVENTS, max_size=8), st.sampled_from(["nelincs", "rotherham", "cic-issues"]))
+def test_any_run_of_real_events_is_applied_or_refused_and_an_ended_challenge_stays_ended(
+    events: list[Event], policy_id: str
+) -> None:
+    """Whatever people do, in whatever order: each event is applied or refused with a
+    TransitionError (never another error), and once withdrawn, merged or closed, every
+    later event is refused but a correction of a detail or a late answer to an earlier
+    stage (recorded, never lost)."""
+    policy = load_policy(policy_id)
+    challenge = raised(policy_id, policy.first_stage, **PREREQUISITES_MET)
+    for event in events:
+        ended = status_of(challenge) in CLOSED
+        try:
+            challenge = apply(challenge, event, policy, CALENDAR).challenge
+        except TransitionError as refused:
+            assert str(refused)
+            continue
+        if not isinstance(event, Amend | LateResponse):
+            assert not ended, f"{type(event).__name__} changed an ended challenge"
+
+
+def test_a_decision_on_a_new_form_is_refused() -> None:
+    incoming = make_challenge(reference=None, iro_decision=IroDecision(Decision.CLOSE, "x"))
+    with pytest.raises(TransitionError, match="leave that section empty on a new challenge"):
+        events_for(None, incoming, MON)

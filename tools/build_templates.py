@@ -41,6 +41,7 @@ from formflow.form import (
     FINAL_FIELDS,
     HEADER_FIELDS,
     INFORMAL_FIELDS,
+    IRO_FIELDS,
     MAX_ACTIONS,
     RESPONSE_FIELDS,
     STAGE_FIELDS,
@@ -523,6 +524,23 @@ def challenge_body() -> str:
             field_row(final_date, form_width),
         ],
     )
+    *decisions, reason, decided_on = IRO_FIELDS
+    iro_table = table(
+        form_width,
+        [
+            heading_row(
+                "11. The IRO's decision",
+                "For the IRO/CP chair. On a new form: tick 'Separate challenge' only if the child "
+                "already has an open challenge about another concern. Later: tick one decision, "
+                "give the reason and the date. To refer to CAFCASS, tick it in section 3 and "
+                "date each step in section 10.",
+                form_width,
+            ),
+            *(field_row(f, form_width) for f in decisions),
+            *long_field_rows(reason, form_width, height=1100),
+            field_row(decided_on, form_width),
+        ],
+    )
     prerequisites = table(
         form_width,
         [
@@ -591,6 +609,8 @@ def challenge_body() -> str:
             jinja_para("if prerequisites"),
             prerequisites,
             jinja_para("endif"),
+            spacer(),
+            iro_table,
         )
     )
 

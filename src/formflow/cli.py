@@ -32,6 +32,13 @@ COMMANDS: dict[str, str] = {
     "check": "formflow.commands.upkeep:check",
     "backup": "formflow.commands.upkeep:backup",
     "restore": "formflow.commands.upkeep:restore",
+    "withdraw": "formflow.commands.events:withdraw",
+    "close": "formflow.commands.events:close",
+    "reopen": "formflow.commands.events:reopen",
+    "extend": "formflow.commands.events:extend",
+    "reassign": "formflow.commands.events:reassign",
+    "amend": "formflow.commands.events:amend",
+    "merge": "formflow.commands.events:merge",
 }
 
 

@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from formflow.calendar import WorkingCalendar
+from formflow.calendar import WorkingCalendar, uk_date
 from formflow.errors import TransitionError
 from formflow.policy import Policy, StagePolicy
 from formflow.record import (
@@ -30,6 +30,8 @@ from formflow.record import (
     Challenge,
     Closure,
     ClosureKind,
+    Decision,
+    IroDecision,
     Person,
     Response,
     Stage,
@@ -44,6 +46,14 @@ class Status(StrEnum):
     CAFCASS_CONSIDERATION = "CAFCASS consideration"
     REFERRED_TO_CAFCASS = "referred to CAFCASS"
     CLOSED_UNRESOLVED = "closed unresolved"
+    WITHDRAWN = "withdrawn"
+    MERGED = "merged"
+
+
+CLOSED = frozenset(
+    {Status.CLOSED_UNRESOLVED, Status.REFERRED_TO_CAFCASS, Status.WITHDRAWN, Status.MERGED}
+)
+"""Statuses no later event of the ladder changes (a resolved challenge may still re-open)."""
 
 
 class Document(StrEnum):
@@ -53,6 +63,8 @@ class Document(StrEnum):
     FINAL_RECORD = "final record"
     CAFCASS_PACK = "CAFCASS pack"
     CLOSURE_NOTE = "closure note"
+    IRO_NOTE = "note to the IRO"
+    """A covering email only: something the IRO must decide on."""
 
 
 # --- events -------------------------------------------------------------------------
@@ -86,9 +98,11 @@ class ResponseOverdue:
 
 @dataclass(frozen=True)
 class ActionsNotImplemented:
-    """The actions agreed at resolution were not carried out, or did not work."""
+    """The actions agreed at resolution were not carried out, or did not work: the IRO
+    re-opens the challenge where the procedure says."""
 
     on: dt.date
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -98,13 +112,98 @@ class RequestCafcass:
 
 @dataclass(frozen=True)
 class CloseUnresolved:
-    """The IRO decides, after CAFCASS consideration, not to refer."""
+    """The IRO decides to close the challenge unresolved: while a response is awaited, or
+    after CAFCASS consideration instead of referring."""
 
     on: dt.date
     reason: str
 
 
-Event = Raise | Respond | ResponseOverdue | ActionsNotImplemented | RequestCafcass | CloseUnresolved
+@dataclass(frozen=True)
+class Withdraw:
+    """The IRO withdraws the challenge: raised in error, or the matter is now resolved."""
+
+    on: dt.date
+    reason: str
+
+
+@dataclass(frozen=True)
+class ExtendDeadline:
+    """An agreed extension of the current stage's response deadline to ``to``."""
+
+    on: dt.date
+    to: dt.date
+    reason: str
+
+
+@dataclass(frozen=True)
+class Reassign:
+    """The current stage is handed to another responder (sickness, a change of team)."""
+
+    on: dt.date
+    to: Person
+    reason: str
+
+
+AMENDABLE: dict[str, str] = {
+    "case_number": "LCS number",
+    "child_name": "Name of Child",
+    "date_of_birth": "DoB",
+    "social_worker": "Social Worker",
+    "team": "Team",
+    "team_manager": "Team Manager",
+    "raised_by_name": "From (the IRO or CP chair)",
+    "concern": "The concern",
+}
+"""Details business support may correct (``formflow amend``), with the form's label."""
+
+CHILD_DETAILS = frozenset({"case_number", "child_name", "date_of_birth"})
+"""Amended silently in messages: the audit trail never carries a child's details."""
+
+
+@dataclass(frozen=True)
+class Amend:
+    """A detail typed wrongly is corrected (``field`` is a key of ``AMENDABLE``)."""
+
+    on: dt.date
+    field: str
+    value: str | dt.date
+    reason: str
+
+
+@dataclass(frozen=True)
+class MergeInto:
+    """This challenge is the same as ``into`` (same child, same concern): it closes, and
+    the other carries on."""
+
+    on: dt.date
+    into: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class LateResponse:
+    """A response to ``stage`` that arrived after that stage had already moved on."""
+
+    on: dt.date
+    stage: Stage
+    response: Response
+
+
+Event = (
+    Raise
+    | Respond
+    | ResponseOverdue
+    | ActionsNotImplemented
+    | RequestCafcass
+    | CloseUnresolved
+    | Withdraw
+    | ExtendDeadline
+    | Reassign
+    | Amend
+    | MergeInto
+    | LateResponse
+)
 
 
 @dataclass(frozen=True)
@@ -141,6 +240,14 @@ def stage_due(stage: StagePolicy, raised_on: dt.date, calendar: WorkingCalendar)
     return calendar.add_working_days(raised_on, stage.timescale_working_days)
 
 
+def current_due(challenge: Challenge, policy: Policy, calendar: WorkingCalendar) -> dt.date:
+    """The current stage's response due date: as extended by agreement, else as the
+    procedure says."""
+    return challenge.due_extended_to or stage_due(
+        policy.stage(challenge.stage), challenge.date_of_notification, calendar
+    )
+
+
 def first_contact_due(
     stage: StagePolicy, raised_on: dt.date, calendar: WorkingCalendar
 ) -> dt.date | None:
@@ -175,10 +282,11 @@ def deadline(
     raised_on: dt.date,
     calendar: WorkingCalendar,
     challenge_started: dt.date | None = None,
+    extended_to: dt.date | None = None,
 ) -> Deadline:
     """When a response to ``stage`` raised on ``raised_on`` is due under ``policy``."""
     rules = policy.stage(stage)
-    due = stage_due(rules, raised_on, calendar)
+    due = extended_to or stage_due(rules, raised_on, calendar)
     target = (
         calendar.add_working_days(challenge_started or raised_on, rules.cumulative_working_days)
         if rules.cumulative_working_days is not None
@@ -204,6 +312,8 @@ def status_of(challenge: Challenge) -> Status:
             ClosureKind.RESOLVED: Status.RESOLVED,
             ClosureKind.CLOSED_UNRESOLVED: Status.CLOSED_UNRESOLVED,
             ClosureKind.REFERRED_TO_CAFCASS: Status.REFERRED_TO_CAFCASS,
+            ClosureKind.WITHDRAWN: Status.WITHDRAWN,
+            ClosureKind.MERGED: Status.MERGED,
         }[challenge.closure.kind]
     if challenge.cafcass.consideration_date is not None:
         return Status.CAFCASS_CONSIDERATION
@@ -223,6 +333,7 @@ def assess(
             challenge.date_of_notification,
             calendar,
             challenge_start(challenge),
+            challenge.due_extended_to,
         )
         if awaiting
         else None
@@ -272,6 +383,18 @@ def apply(
             return _request_cafcass(challenge, event, policy)
         case CloseUnresolved():
             return _close_unresolved(challenge, event)
+        case Withdraw():
+            return _withdraw(challenge, event)
+        case ExtendDeadline():
+            return _extend(challenge, event, policy, calendar)
+        case Reassign():
+            return _reassign(challenge, event)
+        case Amend():
+            return _amend(challenge, event)
+        case MergeInto():
+            return _merge_into(challenge, event)
+        case LateResponse():
+            return _late_response(challenge, event)
 
 
 def _require_status(challenge: Challenge, allowed: set[Status], what: str) -> None:
@@ -346,8 +469,10 @@ def _respond(
     _require_status(challenge, {Status.AWAITING_RESPONSE}, "record a response")
     if event.on < challenge.date_of_notification:
         raise TransitionError(
-            f"The response is dated {event.on.isoformat()}, before the challenge was raised "
-            f"on {challenge.date_of_notification.isoformat()}."
+            f"The response is dated {uk_date(event.on)}, before {challenge.stage.label} was "
+            f"raised on {uk_date(challenge.date_of_notification)}: correct 'Date of response' "
+            "to the date the response was written (on or after that day), or leave it blank "
+            "to use the day the form arrives."
         )
     answered = replace(
         challenge,
@@ -371,7 +496,7 @@ def _overdue(
     challenge: Challenge, event: ResponseOverdue, policy: Policy, calendar: WorkingCalendar
 ) -> Transition:
     _require_status(challenge, {Status.AWAITING_RESPONSE}, "treat the response as overdue")
-    due = stage_due(policy.stage(challenge.stage), challenge.date_of_notification, calendar)
+    due = current_due(challenge, policy, calendar)
     if event.on <= due:
         raise TransitionError(
             f"The {challenge.stage.label} response is not overdue until after {due.isoformat()}."
@@ -402,6 +527,7 @@ def _move_to(
         challenge,
         stage=target,
         date_of_notification=on,
+        due_extended_to=None,
         addressed_to=Person(None, policy.stage(target).responder),
         actions=(),
         response=None,
@@ -463,7 +589,7 @@ def _end_of_ladder(
 def _actions_not_implemented(
     challenge: Challenge, event: ActionsNotImplemented, policy: Policy, calendar: WorkingCalendar
 ) -> Transition:
-    _require_status(challenge, {Status.RESOLVED}, "reopen it for actions not implemented")
+    _require_status(challenge, {Status.RESOLVED}, "re-open it for actions not implemented")
     rule = policy.stage(challenge.stage).on_actions_not_implemented
     if rule == "same":
         target = challenge.stage
@@ -474,10 +600,11 @@ def _actions_not_implemented(
     reopened = _move_to(
         challenge, target, StageOutcome.ACTIONS_NOT_IMPLEMENTED, event.on, policy, calendar
     )
+    why = f" ({event.reason})" if event.reason else ""
     return Transition(
         reopened,
-        f"Agreed actions from {challenge.stage.label} not implemented: the challenge returns "
-        f"to {target.label} with the {policy.stage(target).responder}.",
+        f"Agreed actions from {challenge.stage.label} not implemented or not effective{why}: "
+        f"the challenge returns to {target.label} with the {policy.stage(target).responder}.",
         (Document.NEXT_STAGE_FORM,),
     )
 
@@ -492,7 +619,7 @@ def _request_cafcass(challenge: Challenge, event: RequestCafcass, policy: Policy
     if not _cafcass_open_to(challenge, policy):
         raise TransitionError(f"The {policy.id} procedure has no CAFCASS referral route.")
     status = status_of(challenge)
-    if status in {Status.REFERRED_TO_CAFCASS, Status.CLOSED_UNRESOLVED}:
+    if status in CLOSED:
         raise TransitionError(f"Cannot refer to CAFCASS: the challenge is {status.value}.")
     if rules.when == "after_final_stage" and status is not Status.CAFCASS_CONSIDERATION:
         raise TransitionError(
@@ -528,14 +655,203 @@ def _request_cafcass(challenge: Challenge, event: RequestCafcass, policy: Policy
     return Transition(referred, reason, (Document.CAFCASS_PACK,))
 
 
-def _close_unresolved(challenge: Challenge, event: CloseUnresolved) -> Transition:
-    _require_status(challenge, {Status.CAFCASS_CONSIDERATION}, "close it without a referral")
-    closed = replace(
+def _require_reason(reason: str, what: str) -> None:
+    if not reason.strip():
+        raise TransitionError(f"Give the reason to {what}: it goes on the record.")
+
+
+def _require_not_before(challenge: Challenge, on: dt.date, what: str) -> None:
+    if on < challenge.date_of_notification:
+        raise TransitionError(
+            f"Cannot {what} on {uk_date(on)}: {challenge.stage.label} was raised on "
+            f"{uk_date(challenge.date_of_notification)}."
+        )
+
+
+def _ended_by_iro(
+    challenge: Challenge, on: dt.date, reason: str, kind: ClosureKind, what: str
+) -> Challenge:
+    """The IRO ends an open challenge (closes it unresolved, or withdraws it)."""
+    _require_status(challenge, {Status.AWAITING_RESPONSE, Status.CAFCASS_CONSIDERATION}, what)
+    _require_reason(reason, what)
+    _require_not_before(challenge, on, what)
+    return replace(
         challenge,
         cafcass=replace(challenge.cafcass, consideration_date=None),
-        closure=Closure(event.on, ClosureKind.CLOSED_UNRESOLVED, event.reason),
+        closure=Closure(on, kind, reason),
     )
-    return Transition(closed, event.reason, (Document.CLOSURE_NOTE,))
+
+
+def _close_unresolved(challenge: Challenge, event: CloseUnresolved) -> Transition:
+    closed = _ended_by_iro(
+        challenge, event.on, event.reason, ClosureKind.CLOSED_UNRESOLVED, "close it unresolved"
+    )
+    return Transition(
+        closed,
+        f"Closed unresolved at {challenge.stage.label} by the IRO's decision: {event.reason}",
+        (Document.CLOSURE_NOTE,),
+    )
+
+
+def _withdraw(challenge: Challenge, event: Withdraw) -> Transition:
+    withdrawn = _ended_by_iro(
+        challenge, event.on, event.reason, ClosureKind.WITHDRAWN, "withdraw it"
+    )
+    return Transition(
+        withdrawn,
+        f"Withdrawn at {challenge.stage.label} by the IRO: {event.reason} No response is needed.",
+        (Document.CLOSURE_NOTE,),
+    )
+
+
+def _extend(
+    challenge: Challenge, event: ExtendDeadline, policy: Policy, calendar: WorkingCalendar
+) -> Transition:
+    _require_status(challenge, {Status.AWAITING_RESPONSE}, "extend the response deadline")
+    _require_reason(event.reason, "extend the deadline")
+    current = current_due(challenge, policy, calendar)
+    if event.to <= current:
+        raise TransitionError(
+            f"The {challenge.stage.label} response is already due by {uk_date(current)}: an "
+            "extension must be to a later date."
+        )
+    if not calendar.is_working_day(event.to):
+        raise TransitionError(f"{uk_date(event.to)} is not a working day: extend to a working day.")
+    extended = replace(challenge, due_extended_to=event.to)
+    return Transition(
+        extended,
+        f"{challenge.stage.label} response deadline extended from {uk_date(current)} to "
+        f"{uk_date(event.to)}: {event.reason}",
+        (Document.NEXT_STAGE_FORM,),
+    )
+
+
+def _reassign(challenge: Challenge, event: Reassign) -> Transition:
+    _require_status(challenge, {Status.AWAITING_RESPONSE}, "hand it to another responder")
+    _require_reason(event.reason, "hand it on")
+    if not event.to.name or not event.to.role:
+        raise TransitionError("Name the manager who takes it on, and their role.")
+    if event.to == challenge.addressed_to:
+        raise TransitionError(
+            f"{challenge.stage.label} is already with {event.to.name}, {event.to.role}."
+        )
+    moved = replace(challenge, addressed_to=event.to)
+    return Transition(
+        moved,
+        f"{challenge.stage.label} handed to {event.to.name}, {event.to.role}: {event.reason}",
+        (Document.NEXT_STAGE_FORM,),
+    )
+
+
+def _amend(challenge: Challenge, event: Amend) -> Transition:
+    if event.field not in AMENDABLE:
+        raise TransitionError(
+            f"formflow cannot amend '{event.field}': amend one of {', '.join(AMENDABLE)}."
+        )
+    _require_reason(event.reason, "amend it")
+    value = event.value
+    if event.field == "date_of_birth":
+        if not isinstance(value, dt.date):
+            raise TransitionError("Give the date of birth as a date, such as 2014-02-09.")
+        if value >= challenge.notified_on:
+            raise TransitionError(
+                f"A date of birth of {uk_date(value)} is not before the Date of Notification "
+                f"({uk_date(challenge.notified_on)}): check it."
+            )
+    elif not isinstance(value, str) or not value.strip():
+        raise TransitionError(f"Give the new value of {AMENDABLE[event.field]}.")
+    amended = _with_detail(challenge, event.field, value)
+    if amended == challenge:
+        raise TransitionError(f"{AMENDABLE[event.field]} already has that value.")
+    label = AMENDABLE[event.field]
+    shown = "" if event.field in CHILD_DETAILS else f" to '{value}'"
+    return Transition(amended, f"{label} corrected{shown}: {event.reason}")
+
+
+def _with_detail(challenge: Challenge, name: str, value: str | dt.date) -> Challenge:
+    text = value.strip() if isinstance(value, str) else ""
+    child = challenge.child
+    match name:
+        case "case_number":
+            return replace(challenge, child=replace(child, case_number=text))
+        case "child_name":
+            return replace(challenge, child=replace(child, name=text))
+        case "date_of_birth":
+            assert isinstance(value, dt.date)
+            return replace(challenge, child=replace(child, date_of_birth=value))
+        case "raised_by_name":
+            return replace(challenge, raised_by=replace(challenge.raised_by, name=text))
+        case "social_worker":
+            return replace(challenge, social_worker=text)
+        case "team":
+            return replace(challenge, team=text)
+        case "team_manager":
+            return replace(challenge, team_manager=text)
+        case _:
+            return replace(challenge, concern=text)
+
+
+def _merge_into(challenge: Challenge, event: MergeInto) -> Transition:
+    if event.into == challenge.reference:
+        raise TransitionError("A challenge cannot be merged into itself.")
+    _require_status(
+        challenge,
+        {Status.AWAITING_RESPONSE, Status.CAFCASS_CONSIDERATION, Status.RESOLVED},
+        "merge it",
+    )
+    _require_reason(event.reason, "merge it")
+    reason = f"Merged into {event.into}: {event.reason}"
+    merged = replace(challenge, closure=Closure(event.on, ClosureKind.MERGED, reason))
+    return Transition(merged, reason, (Document.CLOSURE_NOTE,))
+
+
+def check_mergeable(kept: Challenge, merged: Challenge) -> None:
+    """Two challenges may be merged only when they are about the same child and the one
+    kept is still open."""
+    if kept.child.case_number != merged.child.case_number:
+        raise TransitionError(
+            f"{merged.reference} and {kept.reference} have different LCS numbers, so they are "
+            "not the same child: correct the LCS number first (formflow amend) if one is "
+            "wrong."
+        )
+    if status_of(kept) in CLOSED:
+        raise TransitionError(f"Cannot merge into {kept.reference}: it is {status_of(kept).value}.")
+
+
+def _late_response(challenge: Challenge, event: LateResponse) -> Transition:
+    entries = [
+        i
+        for i, h in enumerate(challenge.history)
+        if h.stage is event.stage and h.outcome is StageOutcome.RESPONSE_OVERDUE
+    ]
+    if not entries:
+        raise TransitionError(
+            f"The form is ticked {event.stage.label}, but this challenge is at "
+            f"{challenge.stage.label} and {event.stage.label} did not time out: fill in the "
+            "latest form formflow sent for it."
+        )
+    index = entries[-1]
+    ended = challenge.history[index]
+    if ended.late_response is not None:
+        raise TransitionError(
+            f"A late response to {event.stage.label} is already recorded (dated "
+            f"{uk_date(ended.late_response.date)}); this form adds nothing new."
+        )
+    history = list(challenge.history)
+    # Undated, it is dated as received, so the record says when it came.
+    late = replace(event.response, date=event.response.date or event.on)
+    history[index] = replace(ended, late_response=late)
+    answer = {True: "resolved", False: "not resolved", None: "no outcome ticked"}[
+        event.response.resolved
+    ]
+    return Transition(
+        replace(challenge, history=tuple(history)),
+        f"A late response to {event.stage.label} ({answer}, dated "
+        f"{uk_date(event.response.date or event.on)}) arrived after it escalated to "
+        f"{challenge.stage.label}; it is recorded against {event.stage.label}. The IRO "
+        "decides what follows: the escalation continues unless the IRO withdraws it.",
+        (Document.IRO_NOTE,),
+    )
 
 
 # --- what a dropped form means --------------------------------------------------------
@@ -545,32 +861,105 @@ def events_for(previous: Challenge | None, incoming: Challenge, received: dt.dat
     """The events a form carries, given the register's record for its reference (or None).
 
     A new challenge is raised at the stage ticked; a filled response section is a
-    response (dated as written, else as received); a newly ticked CAFCASS box is a
-    request. A form that adds nothing yields no events.
-    """
-    events: list[Event] = []
+    response (dated as written, else as received); a response to a stage that has since
+    timed out is a late response to that stage; a newly ticked CAFCASS box is a request;
+    the IRO's decision is a re-opening, a closure or a withdrawal. A form that adds
+    nothing yields no events. A response with no outcome ticked is refused, never
+    dropped."""
     if previous is None:
-        events.append(Raise(incoming.stage, incoming.date_of_notification))
-    elif incoming.stage is not previous.stage:
+        if incoming.iro_decision is not None:
+            raise TransitionError(
+                "The IRO's decision section is filled in, but formflow has no challenge with "
+                "this reference yet: leave that section empty on a new challenge."
+            )
+        return [
+            Raise(incoming.stage, incoming.date_of_notification),
+            *_requests(None, incoming, received),
+        ]
+    if incoming.stage is not previous.stage:
+        return [_late(previous, incoming, received)]
+    events: list[Event] = []
+    response = incoming.response
+    if _has_answer(response) and previous.response is None:
+        assert response is not None
+        events.append(_answer(response, incoming.actions, received))
+    events += _requests(previous, incoming, received)
+    if incoming.iro_decision is not None:
+        events.append(_decided(incoming.iro_decision, received))
+    return events
+
+
+NO_OUTCOME = (
+    "The response section is filled in, but neither 'Resolved' nor 'Not resolved' is "
+    "ticked: tick the one that applies and drop the form again. Nothing has been recorded "
+    "yet, and the response is still due."
+)
+
+
+def _has_answer(response: Response | None) -> bool:
+    return response is not None and any(
+        v is not None for v in (response.text, response.by, response.date, response.resolved)
+    )
+
+
+def _answer(response: Response, actions: tuple[Action, ...], received: dt.date) -> Respond:
+    if response.resolved is None:
+        raise TransitionError(NO_OUTCOME)
+    return Respond(
+        on=response.date or received,
+        resolved=response.resolved,
+        text=response.text,
+        by=response.by,
+        actions=actions,
+    )
+
+
+def _late(previous: Challenge, incoming: Challenge, received: dt.date) -> LateResponse:
+    """A form for an earlier stage: a late answer to a stage that timed out, or a mistake."""
+    timed_out = any(
+        h.stage is incoming.stage and h.outcome is StageOutcome.RESPONSE_OVERDUE
+        for h in previous.history
+    )
+    if not timed_out or not _has_answer(incoming.response):
         raise TransitionError(
             f"The form is ticked {incoming.stage.label}, but this challenge is at "
             f"{previous.stage.label}: fill in the latest form formflow sent for it."
         )
-    answered_before = previous is not None and previous.response is not None
-    response = incoming.response
-    if response is not None and response.resolved is not None and not answered_before:
-        events.append(
-            Respond(
-                on=response.date or received,
-                resolved=response.resolved,
-                text=response.text,
-                by=response.by,
-                actions=incoming.actions,
-            )
-        )
+    assert incoming.response is not None
+    return LateResponse(incoming.response.date or received, incoming.stage, incoming.response)
+
+
+def _requests(previous: Challenge | None, incoming: Challenge, received: dt.date) -> list[Event]:
     if incoming.cafcass.requested and not (previous and previous.cafcass.requested):
-        events.append(RequestCafcass(incoming.cafcass.request_date or received))
-    return events
+        return [RequestCafcass(incoming.cafcass.request_date or received)]
+    return []
+
+
+def _decided(decision: IroDecision, received: dt.date) -> Event:
+    on = decision.date or received
+    reason = decision.reason or ""
+    if not reason and decision.decision is not Decision.REOPEN:
+        raise TransitionError(
+            f"The IRO's decision is to {decision.decision.value}, but "
+            "'Reason for the IRO's decision' is empty: write the reason, as it goes on the "
+            "record, and drop the form again."
+        )
+    match decision.decision:
+        case Decision.REOPEN:
+            return ActionsNotImplemented(on, reason)
+        case Decision.CLOSE:
+            return CloseUnresolved(on, reason)
+        case Decision.WITHDRAW:
+            return Withdraw(on, reason)
+
+
+COMPARED = (
+    "the stage, the response and its outcome, the agreed actions, the CAFCASS request "
+    "and its prerequisites, the themes, the outcome and impact, the final comments and "
+    "the IRO's decision"
+)
+"""What a returned form is compared with the register's record on, said when it adds
+nothing."""
 
 
 def with_form_updates(previous: Challenge, incoming: Challenge) -> Challenge:
@@ -586,4 +975,48 @@ def with_form_updates(previous: Challenge, incoming: Challenge) -> Challenge:
         themes=incoming.themes or previous.themes,
         outcome_impact=incoming.outcome_impact or previous.outcome_impact,
         final_comments=incoming.final_comments or previous.final_comments,
+    )
+
+
+def actor_of(event: Event, before: Challenge) -> str:
+    """Who a form names as the person behind ``event`` (``before``: the record it applies
+    to), for the audit trail."""
+    match event:
+        case Respond() if event.by:
+            return event.by
+        case LateResponse() if event.response.by:
+            return event.response.by
+        case Respond() | LateResponse():
+            who = before.addressed_to
+            return (who.name or who.role or "the responder") if who else "the responder"
+        case ResponseOverdue():
+            return "formflow (deadline)"
+        case _:
+            return before.raised_by.name
+
+
+def reason_of(event: Event) -> str | None:
+    """The reason an event carries, where it carries one."""
+    reason = getattr(event, "reason", None)
+    return reason if isinstance(reason, str) and reason else None
+
+
+def ladder_working_days(policy: Policy) -> int:
+    """The working days the whole procedure allows, every stage one after another."""
+    return sum(s.timescale_working_days for s in policy.stages)
+
+
+def notification_warnings(
+    incoming: Challenge, policy: Policy, calendar: WorkingCalendar, received: dt.date
+) -> tuple[str, ...]:
+    """A new challenge notified longer ago than the whole procedure allows is accepted
+    (it may be entered late) but said, so someone checks the date."""
+    total = ladder_working_days(policy)
+    if calendar.add_working_days(incoming.date_of_notification, total) >= received:
+        return ()
+    return (
+        f"Check the Date of Notification: {uk_date(incoming.date_of_notification)} is more "
+        f"than the {total} working days the whole {policy.id} procedure allows before this "
+        f"form arrived on {uk_date(received)}. Deadlines are counted from that date, so "
+        "this stage may already be overdue.",
     )

@@ -191,6 +191,44 @@ FINAL_FIELDS: tuple[Field, ...] = (
 )
 
 
+SEPARATE_CHALLENGE = Field(
+    "separate_challenge",
+    "Separate challenge for this child",
+    FieldKind.CHECKBOX,
+    aliases=("A separate challenge",),
+)
+"""Ticked on a new form for a child who already has an open challenge about another concern."""
+
+DECISION_FIELDS: dict[str, Field] = {
+    "reopen": Field(
+        "iro_decision_reopen",
+        "Re-open: agreed actions not implemented or not effective",
+        FieldKind.CHECKBOX,
+    ),
+    "close": Field("iro_decision_close", "Close the challenge unresolved", FieldKind.CHECKBOX),
+    "withdraw": Field("iro_decision_withdraw", "Withdraw the challenge", FieldKind.CHECKBOX),
+}
+"""The IRO's decisions, by ``record.Decision`` value: one tick at most."""
+
+IRO_FIELDS: tuple[Field, ...] = (
+    SEPARATE_CHALLENGE,
+    *DECISION_FIELDS.values(),
+    Field(
+        "iro_decision_reason",
+        "Reason for the IRO's decision",
+        FieldKind.LONG_TEXT,
+        "write why the challenge is closed or withdrawn",
+    ),
+    Field(
+        "iro_decision_date",
+        "Date of the IRO's decision",
+        FieldKind.DATE,
+        f"enter the date of the decision, {DATE_HINT}",
+    ),
+)
+"""Section 11, the IRO's: what the IRO decides on a challenge formflow already has."""
+
+
 def action_fields(row: int) -> tuple[Field, Field, Field]:
     """The three cells of action row ``row`` (1-based) of the action table."""
     return (

@@ -97,6 +97,8 @@ def recipients_for(kind: Document, challenge: Challenge, policy: Policy) -> Reci
         case Document.CLOSURE_NOTE:
             to = (raiser,)
             return Recipients(to, _unique([stage.responder], drop=to))
+        case Document.IRO_NOTE:
+            return Recipients((raiser,), _unique([stage.responder], drop=(raiser,)))
 
 
 def directory_from(settings: Settings) -> dict[str, str]:
@@ -155,6 +157,7 @@ _WHAT = {
     Document.FINAL_RECORD: "final record",
     Document.CAFCASS_PACK: "CAFCASS referral pack",
     Document.CLOSURE_NOTE: "closure note",
+    Document.IRO_NOTE: "for the IRO's decision",
 }
 
 

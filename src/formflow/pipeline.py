@@ -64,8 +64,8 @@ import importlib
 import logging
 import secrets
 import shutil
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
 from enum import StrEnum
@@ -73,19 +73,24 @@ from pathlib import Path
 from typing import Protocol
 
 from formflow import files, notices
-from formflow.calendar import WorkingCalendar
+from formflow.calendar import WorkingCalendar, uk_date
 from formflow.config import Settings
 from formflow.engine import (
+    COMPARED,
     Document,
     Event,
     ResponseOverdue,
     Transition,
+    actor_of,
     apply,
     assess,
+    check_mergeable,
     events_for,
+    notification_warnings,
+    reason_of,
     with_form_updates,
 )
-from formflow.errors import FormflowError, RejectedForm
+from formflow.errors import FormflowError, RejectedForm, TransitionError
 from formflow.form import ACCEPTED_SUFFIXES
 from formflow.policy import Policy, load_policy
 from formflow.record import Action, Challenge
@@ -187,6 +192,10 @@ class Plan:
     challenge: Challenge
     transitions: tuple[Transition, ...]
     message: str
+    actors: tuple[str, ...] = ()
+    """Who the form names behind each transition, for the audit trail."""
+    reasons: tuple[str | None, ...] = ()
+    warnings: tuple[str, ...] = ()
 
 
 def plan_form(
@@ -199,19 +208,94 @@ def plan_form(
     """What a form does to the register's record: the events it carries, applied in turn.
     Raises TransitionError (as the engine does) when the policy refuses one."""
     events: list[Event] = events_for(previous, incoming, received)
-    state = with_form_updates(previous, incoming) if previous is not None else incoming
+    state = (
+        with_form_updates(previous, incoming)
+        if previous is not None
+        else replace(incoming, iro_decision=None, separate_challenge=False)
+    )
+    warnings = notification_warnings(incoming, policy, calendar, received) if not previous else ()
     transitions: list[Transition] = []
+    actors: list[str] = []
     for event in events:
+        actors.append(actor_of(event, state))
         transition = apply(state, event, policy, calendar)
         transitions.append(transition)
         state = transition.challenge
-    if transitions:
+    if transitions and warnings:  # said in the raising's email too, where the IRO sees it
+        transitions[0] = replace(
+            transitions[0], message=" ".join((transitions[0].message, *warnings))
+        )
+        message = " ".join(t.message for t in transitions)
+    elif transitions:
         message = " ".join(t.message for t in transitions)
     elif previous is not None and state != previous:
-        message = "The form updates the record; the stage is unchanged."
+        message = (
+            f"The form updates the record ({', '.join(updated_parts(previous, state))}); "
+            "the stage is unchanged."
+        )
     else:
-        message = "The form adds nothing new; the record is unchanged."
-    return Plan(state, tuple(transitions), message)
+        message = (
+            f"The form adds nothing new: formflow compared {COMPARED} with the register's "
+            f"record of {state.reference} at {state.stage.label} and found nothing changed."
+        )
+    return Plan(
+        state,
+        tuple(transitions),
+        message,
+        tuple(actors),
+        tuple(reason_of(e) for e in events),
+        warnings,
+    )
+
+
+def updated_parts(previous: Challenge, updated: Challenge) -> list[str]:
+    """What ``with_form_updates`` changed, in the form's words."""
+    parts = {
+        "the CAFCASS prerequisites": previous.cafcass != updated.cafcass,
+        "the themes": previous.themes != updated.themes,
+        "the outcome and impact": previous.outcome_impact != updated.outcome_impact,
+        "the final comments": previous.final_comments != updated.final_comments,
+    }
+    return [name for name, changed in parts.items() if changed] or ["details"]
+
+
+def _same_name(a: str, b: str) -> bool:
+    return " ".join(a.casefold().split()) == " ".join(b.casefold().split())
+
+
+def likely_duplicates(open_challenges: Sequence[Challenge], incoming: Challenge) -> list[str]:
+    """The open challenges a form without a reference may be a copy of: the same LCS
+    number, or the same name and date of birth."""
+    child = incoming.child
+    return [
+        c.reference or ""
+        for c in open_challenges
+        if _same_name(c.child.case_number, child.case_number)
+        or (_same_name(c.child.name, child.name) and c.child.date_of_birth == child.date_of_birth)
+    ]
+
+
+def refuse_likely_duplicate(open_challenges: Sequence[Challenge], incoming: Challenge) -> None:
+    """A form with no reference, for a child who has an open challenge, is not opened as a
+    second challenge unless the IRO marked it as a separate one."""
+    if incoming.reference is not None or incoming.separate_challenge:
+        return
+    matches = likely_duplicates(open_challenges, incoming)
+    if not matches:
+        return
+    found = {c.reference: c for c in open_challenges}
+    listed = "; ".join(
+        f"{ref} ({found[ref].stage.label}, notified {uk_date(found[ref].notified_on)})"
+        for ref in matches
+    )
+    raise TransitionError(
+        f"This form has no 'Reference', and the child already has an open challenge: {listed} "
+        "(the same LCS number, or the same name and date of birth). Nothing has been opened. "
+        f"If the form is about that challenge, write {matches[0]} in 'Reference' (or fill in "
+        "the latest form formflow sent for it) and drop it again. If it is a separate "
+        "challenge about another concern, tick 'Separate challenge for this child' in "
+        "section 11 (the IRO's decision) and drop it again."
+    )
 
 
 @dataclass(frozen=True)
@@ -273,6 +357,17 @@ class Staged:
     """The document kind; None for a covering email."""
     subject: str = ""
     recipients: str = ""
+    step: int = 0
+    """Which of the job's transitions wrote it (its event in the register)."""
+
+
+@dataclass(frozen=True)
+class Acted:
+    """What an event recorded for someone did: the transition, and the paths under
+    outbox/ of the documents and covering emails it published."""
+
+    transition: Transition
+    outputs: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -280,6 +375,7 @@ class Written:
     transition: Transition
     kind: Document
     paths: tuple[Path, ...]
+    step: int = 0
 
 
 @dataclass
@@ -524,6 +620,7 @@ class Pipeline:
         previous = self.register.challenge(incoming.reference) if incoming.reference else None
         job.previous = previous
         if incoming.reference is None:
+            refuse_likely_duplicate(self.register.challenges(open_only=True), incoming)
             reference = self.register.assign_reference(incoming.date_of_notification.year)
             incoming = replace(incoming, reference=reference)
             log.info("%s: new challenge, reference %s assigned", job.claim, reference)
@@ -535,8 +632,8 @@ class Pipeline:
 
     def write_documents(self, job: Job) -> None:
         assert job.plan is not None
-        for transition in job.plan.transitions:
-            job.written += self._write(self._job_dir(job.claim), transition, job.staged)
+        for step, transition in enumerate(job.plan.transitions):
+            job.written += self._write(self._job_dir(job.claim), transition, job.staged, step)
 
     def draft_notices(self, job: Job) -> None:
         for written in job.written:
@@ -549,7 +646,14 @@ class Pipeline:
         assert job.reference is not None
         record = self.register.challenge(job.reference)
         names_taken = any(self.register.has_output(s.path) for s in job.staged)
-        if record == job.previous and not names_taken:
+        # A copy of the same new challenge may have committed first: plan again to refuse it.
+        copied = (
+            job.previous is None
+            and job.incoming is not None
+            and not job.incoming.separate_challenge
+            and bool(likely_duplicates(self.register.challenges(open_only=True), job.incoming))
+        )
+        if record == job.previous and not names_taken and not copied:
             return
         job.stale = True
         log.info(
@@ -560,10 +664,20 @@ class Pipeline:
 
     def record(self, job: Job) -> None:
         assert job.plan is not None and job.reference is not None
-        self._record_state(job.plan.challenge, job.plan.transitions, job.staged, job.claim)
+        plan = job.plan
+        self._record_state(
+            plan.challenge,
+            plan.transitions,
+            job.staged,
+            job.claim,
+            actors=plan.actors,
+            reasons=plan.reasons,
+        )
         job.outcome = Outcome.PROCESSED
         self._finish(job)
         log.info("%s: processed as %s: %s", job.claim, job.reference, job.message)
+        for warning in plan.warnings:
+            log.warning("%s: %s: %s", job.claim, job.reference, warning)
 
     def publish(self, job: Job) -> None:
         job_dir = self.home.staging / job.claim
@@ -600,7 +714,9 @@ class Pipeline:
     def _taken(self, staged: Sequence[Staged], reference: str) -> set[str]:
         return {s.path.split("/", 1)[1] for s in staged if s.reference == reference}
 
-    def _write(self, job_dir: Path, transition: Transition, staged: list[Staged]) -> list[Written]:
+    def _write(
+        self, job_dir: Path, transition: Transition, staged: list[Staged], step: int = 0
+    ) -> list[Written]:
         """Render a transition's documents into ``job_dir/REFERENCE/`` under names free in
         the outbox, so publishing never overwrites an earlier document."""
         challenge = transition.challenge
@@ -612,6 +728,9 @@ class Pipeline:
         outbox = self.home.outbox_for(reference)
         out: list[Written] = []
         for kind in transition.documents:
+            if kind is Document.IRO_NOTE:  # a covering email with nothing attached
+                out.append(Written(transition, kind, (), step))
+                continue
             scratch = files.private_dir(job_dir / f".scratch-{secrets.token_hex(4)}")
             try:
                 written = self.services.writer(kind)(
@@ -624,10 +743,10 @@ class Pipeline:
                     path.replace(final)
                     final.chmod(0o600)
                     moved.append(final)
-                    staged.append(Staged(reference, f"{reference}/{name}", kind))
+                    staged.append(Staged(reference, f"{reference}/{name}", kind, step=step))
             finally:
                 shutil.rmtree(scratch, ignore_errors=True)
-            out.append(Written(transition, kind, tuple(moved)))
+            out.append(Written(transition, kind, tuple(moved), step))
         return out
 
     def _draft(self, job_dir: Path, written: Written, staged: list[Staged]) -> None:
@@ -647,7 +766,7 @@ class Pipeline:
             due=due if written.kind is Document.NEXT_STAGE_FORM else None,
         )
         slug = written.kind.value.lower().replace(" ", "-")
-        self._stage_email(job_dir, challenge.reference, slug, email, staged)
+        self._stage_email(job_dir, challenge.reference, slug, email, staged, written.step)
 
     def _stage_email(
         self,
@@ -656,6 +775,7 @@ class Pipeline:
         slug: str,
         email: EmailMessage,
         staged: list[Staged],
+        step: int = 0,
     ) -> None:
         target = files.private_dir(job_dir / reference)
         name = folders.free_name(
@@ -671,6 +791,7 @@ class Pipeline:
                 None,
                 str(email["Subject"]),
                 notices.recipients_text(email),
+                step,
             )
         )
 
@@ -680,6 +801,9 @@ class Pipeline:
         transitions: Sequence[Transition],
         staged: Sequence[Staged],
         file: str | None,
+        *,
+        actors: Sequence[str | None] = (),
+        reasons: Sequence[str | None] = (),
     ) -> None:
         reference = challenge.reference
         assert reference is not None
@@ -687,22 +811,93 @@ class Pipeline:
         policy = self.services.policy(challenge.policy)
         assessment = assess(challenge, policy, self.services.settings.calendar, at.date())
         self.register.save_challenge(challenge, assessment, at)
-        for transition in transitions:
-            self.register.add_event(
+        events: list[int] = []
+        for i, transition in enumerate(transitions):
+            event = self.register.add_event(
                 reference,
                 "transition",
                 at,
                 file=file,
                 outcome=assessment.status.value,
                 message=transition.message,
+                actor=actors[i] if i < len(actors) else None,
+                reason=reasons[i] if i < len(reasons) else None,
             )
+            events.append(event)
         for item in staged:
+            made_by = events[item.step] if item.step < len(events) else None
             if item.kind is not None:
-                self.register.add_document(item.reference, item.kind.value, item.path, at)
+                self.register.add_document(item.reference, item.kind.value, item.path, at, made_by)
             else:
                 self.register.add_notice(
-                    item.reference, item.path, item.subject, item.recipients, at
+                    item.reference, item.path, item.subject, item.recipients, at, made_by
                 )
+
+    @contextmanager
+    def _staging(self, kind: str) -> Iterator[Path]:
+        """A staging folder for work that is not a dropped file (the deadline sweep, a
+        command): the caller stages and records inside one register transaction, held
+        here; what it staged is published after the commit, or thrown away on failure."""
+        job_dir = self.home.staging / (
+            f"{kind}-{self.services.now():%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
+        )
+        try:
+            with self.register.transaction():
+                yield job_dir
+        except BaseException:
+            shutil.rmtree(job_dir, ignore_errors=True)
+            raise
+        if job_dir.exists():
+            self._publish(job_dir)
+
+    # --- events recorded for someone (the CLI) ----------------------------------------
+
+    def act(
+        self,
+        reference: str,
+        event: Event,
+        *,
+        by: str,
+        reason: str | None,
+        merge_into: str | None = None,
+    ) -> Acted:
+        """An event business support record for someone: applied by the engine, its
+        documents and covering emails staged, everything committed in one register
+        transaction (the watcher's jobs see the record before or after, never half), then
+        published into outbox/REFERENCE/ as a dropped form's are. ``merge_into`` names the
+        challenge kept when ``event`` merges this one into it."""
+        with self._staging("cli") as job_dir:
+            challenge = self._registered(reference)
+            if merge_into is not None:
+                check_mergeable(self._registered(merge_into), challenge)
+            policy = self.services.policy(challenge.policy)
+            transition = apply(challenge, event, policy, self.services.settings.calendar)
+            staged: list[Staged] = []
+            for written in self._write(job_dir, transition, staged):
+                self._draft(job_dir, written, staged)
+            self._record_state(
+                transition.challenge, [transition], staged, None, actors=[by], reasons=[reason]
+            )
+            if merge_into is not None:
+                self.register.add_event(
+                    merge_into,
+                    "merged",
+                    self.services.now(),
+                    message=f"{reference} was merged into this challenge.",
+                    actor=by,
+                    reason=reason,
+                )
+        log.info("%s: %s (by %s)", reference, transition.message, by)
+        return Acted(transition, tuple(s.path for s in staged))
+
+    def _registered(self, reference: str) -> Challenge:
+        challenge = self.register.challenge(reference)
+        if challenge is None:
+            raise FormflowError(
+                f"There is no challenge {reference} in the register: check the reference "
+                "(formflow status lists the open ones)."
+            )
+        return challenge
 
     # --- deadlines --------------------------------------------------------------------
 
@@ -717,17 +912,12 @@ class Pipeline:
             today,
             self.register.reminded,
         ):
-            job = f"tick-{self.services.now():%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
-            job_dir = self.home.staging / job
             try:
-                with self.register.transaction():
+                with self._staging("tick") as job_dir:
                     messages = self._chase_one(chase.reference, today, job_dir)
             except FormflowError as exc:
                 log.warning("%s: deadline not chased: %s", chase.reference, exc)
-                shutil.rmtree(job_dir, ignore_errors=True)
                 continue
-            if job_dir.exists():
-                self._publish(job_dir)
             for message in messages:
                 results.append(Result("(deadline)", Outcome.PROCESSED, chase.reference, message))
         return results

@@ -145,6 +145,8 @@ class ClosureKind(StrEnum):
     RESOLVED = "resolved"
     CLOSED_UNRESOLVED = "closed unresolved"
     REFERRED_TO_CAFCASS = "referred to CAFCASS"
+    WITHDRAWN = "withdrawn"
+    MERGED = "merged"
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,26 @@ class StageRecord:
     concern: str | None = None
     actions: tuple[Action, ...] = ()
     response: Response | None = None
+    late_response: Response | None = None
+    """A response that arrived after the stage had moved on: recorded, never lost."""
+
+
+class Decision(StrEnum):
+    """What the IRO decides in the form's IRO section."""
+
+    REOPEN = "reopen"
+    """Agreed actions not implemented or not effective: the procedure re-opens it."""
+    CLOSE = "close"
+    """Close unresolved, with the reason."""
+    WITHDRAW = "withdraw"
+    """Withdraw the challenge (raised in error, or the matter is resolved)."""
+
+
+@dataclass(frozen=True)
+class IroDecision:
+    decision: Decision
+    reason: str | None = None
+    date: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -177,6 +199,8 @@ class Challenge:
     stage: Stage
     concern: str
     reference: str | None = None
+    due_extended_to: dt.date | None = None
+    """An agreed extension of the current stage's response deadline."""
     addressed_to: Person | None = None
     social_worker: str | None = None
     team: str | None = None
@@ -190,6 +214,16 @@ class Challenge:
     final_comments: FinalComments | None = None
     closure: Closure | None = None
     history: tuple[StageRecord, ...] = ()
+    iro_decision: IroDecision | None = None
+    """Read from a dropped form and applied as an event; never kept on the record."""
+    separate_challenge: bool = False
+    """The form says it is a separate challenge for a child with an open one."""
+
+    @property
+    def notified_on(self) -> dt.date:
+        """The Date of Notification: when the challenge was first raised. The engine moves
+        ``date_of_notification`` on to each stage's raising date; this stays put."""
+        return self.history[0].raised_on if self.history else self.date_of_notification
 
     def to_dict(self) -> dict[str, Any]:
         return challenge_to_dict(self)
@@ -234,7 +268,14 @@ def _stage_record(data: dict[str, Any]) -> StageRecord:
         concern=data.get("concern"),
         actions=tuple(_action(a) for a in data.get("actions", [])),
         response=_response(data.get("response")),
+        late_response=_response(data.get("late_response")),
     )
+
+
+def _iro_decision(data: dict[str, Any] | None) -> IroDecision | None:
+    if not data:
+        return None
+    return IroDecision(Decision(data["decision"]), data.get("reason"), _date(data.get("date")))
 
 
 def challenge_from_dict(data: dict[str, Any]) -> Challenge:
@@ -259,6 +300,7 @@ def challenge_from_dict(data: dict[str, Any]) -> Challenge:
         team=data.get("team"),
         team_manager=data.get("team_manager"),
         stage=Stage(data["stage"]),
+        due_extended_to=_date(data.get("due_extended_to")),
         informal=Informal(
             _date(informal.get("date")), informal.get("discussed_with"), informal.get("outcome")
         )
@@ -284,6 +326,8 @@ def challenge_from_dict(data: dict[str, Any]) -> Challenge:
         if closure
         else None,
         history=tuple(_stage_record(h) for h in data.get("history", [])),
+        iro_decision=_iro_decision(data.get("iro_decision")),
+        separate_challenge=bool(data.get("separate_challenge", False)),
     )
 
 
@@ -310,6 +354,7 @@ def _stage_record_dict(h: StageRecord) -> dict[str, Any]:
         "concern": h.concern,
         "actions": [_action_dict(a) for a in h.actions],
         "response": _response_dict(h.response),
+        "late_response": _response_dict(h.late_response),
         "outcome": h.outcome.value,
     }
 
@@ -332,6 +377,7 @@ def challenge_to_dict(c: Challenge) -> dict[str, Any]:
         "team": c.team,
         "team_manager": c.team_manager,
         "stage": c.stage.value,
+        "due_extended_to": _iso(c.due_extended_to),
         "informal": {
             "date": _iso(c.informal.date),
             "discussed_with": c.informal.discussed_with,
@@ -361,4 +407,12 @@ def challenge_to_dict(c: Challenge) -> dict[str, Any]:
         if c.closure
         else None,
         "history": [_stage_record_dict(h) for h in c.history],
+        "iro_decision": {
+            "decision": c.iro_decision.decision.value,
+            "reason": c.iro_decision.reason,
+            "date": _iso(c.iro_decision.date),
+        }
+        if c.iro_decision
+        else None,
+        "separate_challenge": c.separate_challenge,
     }

@@ -11,7 +11,8 @@ Tables::
                 for queries
     files       one row per claimed file (its claim name, original name, SHA-256,
                 attempts, and once finished its outcome, reference and message)
-    events      the audit trail: what happened, when, from which file and hash, outcome
+    events      the audit trail: what happened, when, who and why, from which file and
+                hash, outcome
     documents   each document written to the outbox (reference, kind, path)
     notices     each covering email drafted, and when it was sent
     deadlines   the current dates to watch per challenge (response due, overall target,
@@ -121,6 +122,14 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (reference, action_key)
     );
     """,
+    # 2: who caused each event and why (the CLI's --by and --reason, the form's names),
+    #    and the event each document and notice came from.
+    """
+    ALTER TABLE events ADD COLUMN actor TEXT;
+    ALTER TABLE events ADD COLUMN reason TEXT;
+    ALTER TABLE documents ADD COLUMN event INTEGER;
+    ALTER TABLE notices ADD COLUMN event INTEGER;
+    """,
 )
 
 
@@ -151,6 +160,8 @@ class EventRecord:
     sha256: str | None
     outcome: str | None
     message: str | None
+    actor: str | None = None
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -162,6 +173,7 @@ class NoticeRecord:
     recipients: str
     created: str
     sent_at: str | None
+    event: int | None = None
 
 
 @dataclass(frozen=True)
@@ -170,6 +182,8 @@ class DocumentRecord:
     kind: str
     path: str
     created: str
+    event: int | None = None
+    """The id of the event that wrote it."""
 
 
 def _statements(script: str) -> Iterator[str]:
@@ -575,12 +589,15 @@ class Register:
         sha256: str | None = None,
         outcome: str | None = None,
         message: str | None = None,
+        actor: str | None = None,
+        reason: str | None = None,
     ) -> int:
         with self.transaction():
             cursor = self._execute(
-                "INSERT INTO events (reference, at, what, file, sha256, outcome, message) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (reference, _iso(at), what, file, sha256, outcome, message),
+                "INSERT INTO events "
+                "(reference, at, what, file, sha256, outcome, message, actor, reason) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (reference, _iso(at), what, file, sha256, outcome, message, actor, reason),
             )
         return int(cursor.lastrowid or 0)
 
@@ -593,15 +610,18 @@ class Register:
             )
         return [EventRecord(**dict(r)) for r in rows]
 
-    def add_document(self, reference: str, kind: str, path: str, at: dt.datetime) -> None:
+    def add_document(
+        self, reference: str, kind: str, path: str, at: dt.datetime, event: int | None = None
+    ) -> None:
         with self.transaction():
             self._execute(
-                "INSERT INTO documents (reference, kind, path, created) VALUES (?, ?, ?, ?)",
-                (reference, kind, path, _iso(at)),
+                "INSERT INTO documents (reference, kind, path, created, event) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (reference, kind, path, _iso(at), event),
             )
 
     def documents(self, reference: str | None = None) -> list[DocumentRecord]:
-        sql = "SELECT reference, kind, path, created FROM documents"
+        sql = "SELECT reference, kind, path, created, event FROM documents"
         params: tuple[Any, ...] = ()
         if reference is not None:
             sql += " WHERE reference = ?"
@@ -609,13 +629,19 @@ class Register:
         return [DocumentRecord(**dict(r)) for r in self._execute(sql + " ORDER BY id", params)]
 
     def add_notice(
-        self, reference: str, path: str, subject: str, recipients: str, at: dt.datetime
+        self,
+        reference: str,
+        path: str,
+        subject: str,
+        recipients: str,
+        at: dt.datetime,
+        event: int | None = None,
     ) -> None:
         with self.transaction():
             self._execute(
-                "INSERT INTO notices (reference, path, subject, recipients, created) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (path) DO NOTHING",
-                (reference, path, subject, recipients, _iso(at)),
+                "INSERT INTO notices (reference, path, subject, recipients, created, event) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (path) DO NOTHING",
+                (reference, path, subject, recipients, _iso(at), event),
             )
 
     def unsent_notices(self) -> list[NoticeRecord]:

@@ -21,20 +21,18 @@ from pathlib import Path
 from typing import Any
 
 from formflow.calendar import WorkingCalendar
-from formflow.engine import Status, assess, status_of
+from formflow.engine import CLOSED, Status, assess, status_of
 from formflow.files import write_private
 from formflow.notices import initials
 from formflow.policy import Policy
 from formflow.record import STAGE_ORDER, THEMES, Challenge, ClosureKind
-from formflow.register import EventRecord
+from formflow.register import EventRecord, Register
 
 STATUTORY_TOTAL_WORKING_DAYS = 20
 
 
 def raised_on(challenge: Challenge) -> dt.date:
-    if challenge.history:
-        return challenge.history[0].raised_on
-    return challenge.date_of_notification
+    return challenge.notified_on
 
 
 # --- status -------------------------------------------------------------------------
@@ -60,7 +58,7 @@ def status_rows(
     rows = []
     for c in challenges:
         a = assess(c, policies(c.policy), calendar, today)
-        if a.status in {Status.RESOLVED, Status.CLOSED_UNRESOLVED, Status.REFERRED_TO_CAFCASS}:
+        if a.status is Status.RESOLVED or a.status in CLOSED:
             continue
         rows.append(
             StatusRow(
@@ -104,14 +102,115 @@ def timeline(challenge: Challenge, events: Sequence[EventRecord]) -> list[Timeli
                 f"{challenge.closure.kind.value}: {challenge.closure.reason}",
             )
         )
+    for h in challenge.history:
+        late = h.late_response
+        if late is not None:
+            when = late.date.isoformat() if late.date else "undated"
+            out.append(TimelineEntry(when, f"{h.stage.label}: late response recorded"))
     for e in events:
         detail = e.message or ""
         if e.what == "file":
             detail = f"file {e.outcome}: {detail}"
+        elif e.actor:
+            detail = f"{detail} (by {e.actor})"
         out.append(
             TimelineEntry(e.at.replace("T", " "), detail.splitlines()[0] if detail else e.what)
         )
     return out
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One event of the register's audit trail, with who, when, why and what it involved."""
+
+    at: str
+    what: str
+    who: str | None
+    why: str | None
+    message: str
+    outcome: str | None
+    file: str | None
+    """The name of the file the event came from, as it was dropped."""
+    documents: tuple[str, ...]
+    """Paths under outbox/ of the documents and covering emails it wrote."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "documents": list(self.documents)}
+
+
+def audit_trail(
+    events: Sequence[EventRecord],
+    outputs: Sequence[tuple[int | None, str]],
+    file_names: dict[str, str],
+) -> list[AuditEntry]:
+    """Every event of one challenge, oldest first. ``outputs`` are (event id, path) of its
+    documents and notices; ``file_names`` maps claim names to the names the files were
+    dropped as."""
+    out: list[AuditEntry] = []
+    for e in events:
+        mine = tuple(path for event, path in outputs if event == e.id)
+        out.append(
+            AuditEntry(
+                at=e.at,
+                what=e.what,
+                who=e.actor,
+                why=e.reason,
+                message=e.message or "",
+                outcome=e.outcome,
+                file=file_names.get(e.file, e.file) if e.file else None,
+                documents=mine,
+            )
+        )
+    return out
+
+
+def timeline_json(
+    challenge: Challenge,
+    status: Status,
+    entries: Sequence[AuditEntry],
+) -> dict[str, Any]:
+    """``formflow show REF --json``: where the challenge stands, its stages as the record
+    tells them, and the whole audit trail."""
+    return {
+        "reference": challenge.reference,
+        "policy": challenge.policy,
+        "stage": challenge.stage.label,
+        "status": status.value,
+        "notified_on": challenge.notified_on.isoformat(),
+        "stages": [
+            {
+                "stage": h.stage.label,
+                "raised_on": h.raised_on.isoformat(),
+                "outcome": h.outcome.value,
+                "late_response": h.late_response.date.isoformat()
+                if h.late_response and h.late_response.date
+                else None,
+            }
+            for h in challenge.history
+        ]
+        + [
+            {
+                "stage": challenge.stage.label,
+                "raised_on": challenge.date_of_notification.isoformat(),
+                "outcome": status.value,
+                "late_response": None,
+            }
+        ],
+        "timeline": [entry.as_dict() for entry in entries],
+    }
+
+
+def challenge_timeline(
+    register: Register, challenge: Challenge, events: Sequence[EventRecord]
+) -> dict[str, Any]:
+    """``timeline_json`` with what the register holds for ``challenge``."""
+    reference = challenge.reference
+    outputs = [(d.event, d.path) for d in register.documents(reference)] + [
+        (n.event, n.path) for n in register.notices(reference)
+    ]
+    names = {f.claim: f.original_name for f in register.files() if f.reference == reference}
+    entries = audit_trail(events, outputs, names)
+    return timeline_json(challenge, status_of(challenge), entries)
 
 
 # --- the tracking spreadsheet --------------------------------------------------------

@@ -111,7 +111,7 @@ def test_the_blank_forms_on_the_shared_drive_are_the_current_layout(
         _field_boxes(templates_dir() / "challenge-form.pdf"),
         _field_boxes(built["challenge-form.pdf"]),
     )
-    assert len(fresh) == 70 and committed.keys() == fresh.keys()
+    assert len(fresh) == 76 and committed.keys() == fresh.keys()
     for tag, (page, box) in fresh.items():
         assert committed[tag][0] == page, f"{tag} is on another page: rebuild the blank PDF"
         moved = max(abs(a - b) for a, b in zip(committed[tag][1], box, strict=True))
@@ -258,7 +258,9 @@ def test_final_record_is_marked_final_with_when_actions_fall_due(tmp_path: Path)
     answer = Respond(dt.date(2025, 11, 12), True, "Agreed.", "Sam Okafor", actions=plan)
     resolved = apply(stage_two(), answer, NELINCS, SETTINGS.calendar).challenge
     docx, pdf = write_final_record(resolved, NELINCS, SETTINGS, tmp_path, today=TODAY)
-    for text in (docx_text(docx), pdf_text(pdf)):
+    # The PDF is fillable (section 11 is the IRO's), so entries are in its fields.
+    fields = " ".join(str(f.get("/V", "")) for f in (PdfReader(pdf).get_fields() or {}).values())
+    for text in (docx_text(docx), pdf_text(pdf) + fields):
         assert "FINAL: resolved at Stage 2 on 12 November 2025" in text
         assert "Action 1 falls due" in text
         assert "20 November 2025, by Ifan Jenkins" in text
@@ -325,7 +327,8 @@ def test_cafcass_pack_lists_every_item_and_flags_problems(tmp_path: Path) -> Non
 
 
 def test_every_engine_document_has_a_writer() -> None:
-    assert set(document_writers()) == set(Document)
+    """All but the note to the IRO, which is a covering email with nothing attached."""
+    assert set(document_writers()) == set(Document) - {Document.IRO_NOTE}
 
 
 def test_the_blank_official_form_is_fillable_and_reads_as_empty() -> None:

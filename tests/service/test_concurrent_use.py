@@ -33,7 +33,7 @@ from service_support import (
 from filled_forms import answer
 from formflow.config import Settings
 from formflow.policy import load_policy
-from formflow.record import Stage
+from formflow.record import Child, LegalStatus, Stage
 from formflow.register import Register
 from formflow.render import write_form
 from formflow.watch import folders
@@ -46,13 +46,24 @@ CHALLENGES = 34
 """Each raised, then answered 'not resolved' twice: 102 forms through three stages."""
 
 
+FIRST_NAMES = ("Tegan", "Osian", "Ffion", "Rhys", "Carys", "Idris", "Nia", "Emrys")
+
+
 def raise_forms(folder: Path, count: int) -> list[Path]:
-    """``count`` new challenges, each about a different fictional concern."""
+    """``count`` new challenges, each for a different fictional child (a second open
+    challenge for the same child would be caught as a likely duplicate)."""
     policy, made = load_policy("nelincs"), []
     for i in range(count):
+        child = Child(
+            f"{FIRST_NAMES[i % len(FIRST_NAMES)]} Example-{i}",
+            dt.date(2012, 1, 1) + dt.timedelta(days=37 * i),
+            f"LCS-{500100 + i}",
+            LegalStatus.CHILD_IN_CARE,
+        )
         challenge = make_challenge(
             reference=None,
             date_of_notification=TODAY,
+            child=child,
             concern=f"Contact plan {i} has not been reviewed since the placement move.",
         )
         made.append(
@@ -216,7 +227,7 @@ def test_the_register_keeps_every_step_while_people_read_it_and_the_watcher_is_k
         check=True,
     )
     assert len(json.loads(status.stdout)) == CHALLENGES
-    assert "Tegan" not in log.read_text()
+    assert "Example-" not in log.read_text()
 
 
 def test_a_watcher_killed_each_time_recovery_picks_a_form_up_still_processes_it(

@@ -49,7 +49,9 @@ def register(db: Path) -> Iterator[Register]:
 
 
 def new_form(**overrides: object) -> Challenge:
-    return make_challenge(reference=None, **overrides)
+    """A new challenge's form; each is marked a separate challenge, since these tests drop
+    several for the same fictional child (likely duplicates are tested on their own)."""
+    return make_challenge(reference=None, separate_challenge=True, **overrides)
 
 
 def assert_exactly_once(root: Path, register: Register, dropped: int) -> None:

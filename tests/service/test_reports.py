@@ -74,6 +74,17 @@ def test_status_lists_open_challenges_with_overdue_marked() -> None:
     assert rows[1].due == "2025-11-10"
 
 
+def test_withdrawn_and_merged_challenges_are_not_listed_as_open() -> None:
+    ended = [
+        make_challenge(reference=reference, closure=Closure(TODAY, kind, "Raised in error."))
+        for reference, kind in (
+            ("PC-2025-WWWWWW", ClosureKind.WITHDRAWN),
+            ("PC-2025-MMMMMM", ClosureKind.MERGED),
+        )
+    ]
+    assert status_rows(ended, load_policy, CAL, TODAY) == []
+
+
 def test_the_year_report_figures() -> None:
     report = year_report(records(), 2025, CAL)
     assert report.raised == 4

@@ -10,6 +10,8 @@ import datetime as dt
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -53,6 +55,7 @@ class Forms:
                 reference=None,
                 date_of_notification=TODAY,
                 concern=f"Contact plan {i} has not been reviewed since the placement move.",
+                separate_challenge=True,  # all for one fictional child, each a new challenge
             )
             path = self.folder / f"valid-{i}.docx"
             write_form(challenge, load_policy("nelincs"), Settings(), path, today=TODAY)
@@ -383,3 +386,57 @@ def test_ctrl_c_stops_the_watcher_cleanly(tmp_path: Path, as_background_job: boo
         stop_watch(process)
     assert "Stopped." in log.read_text()
     assert "Traceback" not in log.read_text()
+
+
+def _command(home: Home, *args: str) -> subprocess.Popen[bytes]:
+    """``formflow ARGS --home HOME`` in its own process, as business support run it."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "formflow.cli", *args, "--home", str(home.root)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def test_commands_and_dropped_forms_on_the_same_challenges_while_the_watcher_runs(
+    running: Callable[..., tuple[Home, list[Result]]], forms: Forms
+) -> None:
+    """A response dropped for a challenge while a command hands it to another manager, and
+    a challenge withdrawn while new forms arrive: every change lands once, in some order,
+    and the outbox is exactly what the register lists."""
+    from filled_forms import fill_docx
+
+    home, results = running(settle=0.2)
+    for n in (0, 1):
+        drop(forms, home.inbox, f"new-{n}.docx", "valid", n)
+    wait_for(lambda: accounted(home) == 2, 120, "two challenges to be raised")
+    with Register(home.database) as register:
+        first, second = sorted(register.references())
+    answered = fill_docx(
+        home.outbox / first / f"{first}-stage-1-form.docx",
+        home.root / "answered.docx",
+        {"response_text": "We do not agree."},
+        ticked=("response_not_resolved",),
+    )
+    who = ("--by", "Kemi Adeyemi, business support")
+    commands = [
+        _command(home, "reassign", first, "--to", "Sam Okafor", "--role", "Team Manager", *who,
+                 "--reason", "Priya Raman is on leave"),
+        _command(home, "withdraw", second, *who, "--reason", "Raised in error"),
+    ]  # fmt: skip
+    os.rename(answered, home.inbox / "answered.docx")
+    for n in (2, 3):
+        drop(forms, home.inbox, f"new-{n}.docx", "valid", n)
+    outputs = [c.communicate(timeout=120)[0].decode() for c in commands]
+    assert [c.returncode for c in commands] == [0, 0], outputs
+    wait_for(lambda: accounted(home) == 5, 120, "the answer and two new forms")
+    assert tally(home).leftovers == []
+    with Register(home.database) as register:
+        answered_record = register.challenge(first)
+        withdrawn = register.challenge(second)
+        assert answered_record is not None and answered_record.history
+        assert withdrawn is not None and withdrawn.closure is not None
+        assert withdrawn.closure.kind.value == "withdrawn"
+        trail = [e.reason for e in register.events(first) if e.reason]
+        assert trail == ["Priya Raman is on leave"]
+        assert len(register.references()) == 4
+    assert sorted(r.outcome for r in results).count(Outcome.PROCESSED) == 5

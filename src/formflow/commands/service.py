@@ -248,7 +248,10 @@ def status(home: Path, today: dt.date | None, as_json: bool) -> None:
 @click.command()
 @click.argument("reference")
 @home_option
-def show(reference: str, home: Path) -> None:
+@click.option(
+    "--json", "as_json", is_flag=True, help="The whole timeline as JSON: who, when, why, files."
+)
+def show(reference: str, home: Path, as_json: bool) -> None:
     """Show one challenge's timeline: stages, files received, documents, reminders.
 
     \b
@@ -259,7 +262,12 @@ def show(reference: str, home: Path) -> None:
         challenge = ctx.register.challenge(reference.upper())
         if challenge is None:
             raise click.ClickException(f"There is no challenge {reference} in the register.")
-        entries = reports.timeline(challenge, ctx.register.events(challenge.reference))
+        events = ctx.register.events(challenge.reference)
+        if as_json:
+            whole = reports.challenge_timeline(ctx.register, challenge, events)
+            click.echo(json.dumps(whole, indent=2, ensure_ascii=False))
+            return
+        entries = reports.timeline(challenge, events)
         documents = ctx.register.documents(challenge.reference)
     click.echo(f"{challenge.reference}  {challenge.policy}  {challenge.stage.label}")
     for entry in entries:

@@ -93,6 +93,7 @@ def main_fields() -> tuple[Field, ...]:
         *form.THEME_FIELDS.values(),
         *form.RESPONSE_FIELDS,
         *form.FINAL_FIELDS,
+        *form.IRO_FIELDS,
     )
 
 

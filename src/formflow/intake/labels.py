@@ -25,7 +25,11 @@ _HISTORY_TITLE = re.compile(r"^earlier stage (\d+)")
 _ACTION_HEADER = ("action", "by when", "by whom")
 MAX_LABEL_LINES = 4
 
-COMPANION_DATES = {"response_text": "response_date", "final_comments": "final_comments_date"}
+COMPANION_DATES = {
+    "response_text": "response_date",
+    "final_comments": "final_comments_date",
+    "iro_decision_reason": "iro_decision_date",
+}
 """Long-text fields whose box ends with a 'Date:' line, as on the seed 003 form."""
 
 

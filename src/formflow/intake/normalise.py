@@ -132,6 +132,8 @@ def build_record(
         "final_comments": _final_comments(values),
         "closure": None,
         "history": _history(values),
+        "iro_decision": _iro_decision(values),
+        "separate_challenge": values.ticked(form.SEPARATE_CHALLENGE),
     }
     return data, values.problems
 
@@ -328,6 +330,24 @@ def _response(values: FormValues) -> dict[str, Any] | None:
         "resolved": True if resolved and not not_resolved else False if not_resolved else None,
     }
     return response if any(v is not None for v in response.values()) else None
+
+
+def _iro_decision(values: FormValues) -> dict[str, Any] | None:
+    ticked = [key for key, item in form.DECISION_FIELDS.items() if values.ticked(item)]
+    *_, reason_f, date_f = form.IRO_FIELDS
+    reason, date = values.text(reason_f), iso(values.date(date_f))
+    if len(ticked) > 1:
+        labels = " and ".join(f"'{form.DECISION_FIELDS[k].label}'" for k in ticked)
+        values.problems.append(f"{labels} are both ticked: tick only the IRO's decision.")
+        return None
+    if not ticked:
+        if reason or date:
+            values.problems.append(
+                f"'{reason_f.label}' is filled in but no decision is ticked in section 11: "
+                "tick the decision, or clear the reason and date."
+            )
+        return None
+    return {"decision": ticked[0], "reason": reason, "date": date}
 
 
 def _final_comments(values: FormValues) -> dict[str, Any] | None:

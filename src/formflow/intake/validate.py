@@ -26,7 +26,7 @@ def _day(value: Any) -> dt.date | None:
 
 
 def rule_problems(data: dict[str, Any], policy: Policy | None, today: dt.date) -> list[str]:
-    problems = _reference(data) + _birth(data, today) + _due_dates(data)
+    problems = _reference(data) + _notified(data, today) + _birth(data, today) + _due_dates(data)
     if policy is not None:
         problems += _policy_cover(data, policy) + _cafcass(data, policy)
     return problems
@@ -40,6 +40,16 @@ def _reference(data: dict[str, Any]) -> list[str]:
         f"'{_label('reference')}' has '{reference}', which is not a formflow reference such "
         "as PC-2025-7KQ3XM: copy it exactly from the earlier form, or leave it blank on a "
         "new challenge."
+    ]
+
+
+def _notified(data: dict[str, Any], today: dt.date) -> list[str]:
+    notified = _day(data.get("date_of_notification"))
+    if notified is None or notified <= today:
+        return []
+    return [
+        f"'{_label('date_of_notification')}' ({uk(notified)}) is in the future (today is "
+        f"{uk(today)}): enter the date the challenge was raised, today or earlier."
     ]
 
 

@@ -118,7 +118,8 @@ def write_final_record(
         banner=final_banner(challenge),
         summary=final_summary(challenge, policy),
     )
-    pdf = pdf_later(form_pdf, context, fillable=False)
+    # Fillable like the Word copy: the IRO re-opens or closes it in section 11 of either.
+    pdf = pdf_later(form_pdf, context)
     return _pair(
         outdir, challenge.reference, "final-record", render_docx(FORM_TEMPLATE, context), pdf
     )

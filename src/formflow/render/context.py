@@ -17,8 +17,10 @@ from formflow.calendar import uk_date
 from formflow.engine import Assessment
 from formflow.errors import RenderError
 from formflow.form import (
+    DECISION_FIELDS,
     MAX_ACTIONS,
     MAX_HISTORY,
+    SEPARATE_CHALLENGE,
     STAGE_FIELDS,
     action_fields,
     prerequisite_field,
@@ -59,7 +61,7 @@ def _header_values(c: Challenge) -> dict[str, FieldValue]:
     return {
         "reference": c.reference or "",
         "policy": c.policy,
-        "date_of_notification": form_date(c.date_of_notification),
+        "date_of_notification": form_date(c.notified_on),
         "raised_by_name": c.raised_by.name,
         "raised_by_iro": c.raised_by.role is Role.IRO,
         "raised_by_cp_chair": c.raised_by.role is Role.CP_CHAIR,
@@ -121,8 +123,24 @@ def field_values(c: Challenge) -> dict[str, FieldValue]:
         **_response_values(c.response),
         "final_comments": (final.text or "") if final else "",
         "final_comments_date": form_date(final.date) if final else "",
+        **_decision_values(c),
     }
     return values
+
+
+def _decision_values(c: Challenge) -> dict[str, FieldValue]:
+    """Section 11. A record never keeps a decision (it is applied as an event), so these
+    are blank on every form formflow sends; a challenge built to test the readers fills them."""
+    decided = c.iro_decision
+    return {
+        SEPARATE_CHALLENGE.tag: c.separate_challenge,
+        **{
+            f.tag: decided is not None and decided.decision.value == key
+            for key, f in DECISION_FIELDS.items()
+        },
+        "iro_decision_reason": (decided.reason or "") if decided else "",
+        "iro_decision_date": form_date(decided.date) if decided else "",
+    }
 
 
 # --- history ----------------------------------------------------------------------------
@@ -248,7 +266,9 @@ def next_stage_summary(c: Challenge, policy: Policy, a: Assessment) -> list[Row]
         Row("Stage", f"{c.stage.label}, raised on {uk_date(c.date_of_notification)}"),
         Row(
             "Response due by",
-            f"{uk_date(a.due)} ({rule.timescale_working_days} working days)",
+            f"{uk_date(a.due)} (extended by agreement)"
+            if c.due_extended_to
+            else f"{uk_date(a.due)} ({rule.timescale_working_days} working days)",
         ),
     ]
     if a.first_contact_due:

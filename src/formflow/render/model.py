@@ -136,31 +136,26 @@ def chronology(challenge: Challenge) -> Table:
     return Table(("Date", "Step taken", "Outcome"), tuple(rows))
 
 
+_CLOSURE_TITLES = {
+    ClosureKind.CLOSED_UNRESOLVED: ("CHALLENGE CLOSED: NOT RESOLVED", "Closed unresolved"),
+    ClosureKind.WITHDRAWN: ("CHALLENGE WITHDRAWN", "Withdrawn"),
+    ClosureKind.MERGED: ("CHALLENGE MERGED", "Merged"),
+}
+
+
 def closure_note(challenge: Challenge, policy: Policy, council_name: str) -> DocumentModel:
     closure = challenge.closure
-    if closure is None or closure.kind is not ClosureKind.CLOSED_UNRESOLVED:
+    if closure is None or closure.kind not in _CLOSURE_TITLES:
         raise RenderError(
-            "A closure note is for a challenge closed unresolved; this one is "
-            f"{closure.kind.value if closure else 'still open'}."
+            "A closure note is for a challenge closed unresolved, withdrawn or merged; this "
+            f"one is {closure.kind.value if closure else 'still open'}."
         )
-    next_steps: tuple[str, ...]
-    if challenge.child.legal_status.in_care:
-        next_steps = (
-            "The IRO considered a referral to CAFCASS and decided not to refer, for the reason "
-            "above. The IRO may still refer later if the child's plan does not progress.",
-        )
-    else:
-        next_steps = (
-            not_in_care_note(challenge).replace(", so there is no CAFCASS pack.", "."),
-            "The challenge therefore ends here. The Child Protection Conference Chair/IRO "
-            "records the outcome on the child's file and may raise a new challenge if the "
-            "concerns continue.",
-        )
+    title, ended = _CLOSURE_TITLES[closure.kind]
     return DocumentModel(
-        title="CHALLENGE CLOSED: NOT RESOLVED",
+        title=title,
         reference=_reference(challenge),
         council_name=council_name,
-        banner=f"Closed unresolved on {uk_date(closure.date)} at {challenge.stage.label}.",
+        banner=f"{ended} on {uk_date(closure.date)} at {challenge.stage.label}.",
         summary=(
             *_child_rows(challenge),
             Row("Procedure followed", policy.name),
@@ -170,8 +165,33 @@ def closure_note(challenge: Challenge, policy: Policy, council_name: str) -> Doc
             Section("Why the challenge was closed", (closure.reason,)),
             Section("The concern", (challenge.concern,)),
             Section("Every step taken", table=chronology(challenge)),
-            Section("What happens next", next_steps),
+            Section("What happens next", _next_steps(challenge, closure.kind)),
         ),
+    )
+
+
+def _next_steps(challenge: Challenge, kind: ClosureKind) -> tuple[str, ...]:
+    if kind is ClosureKind.WITHDRAWN:
+        return (
+            "No response is needed from the manager the challenge was with. The IRO/CP chair "
+            "records the withdrawal on the child's file and may raise a new challenge if the "
+            "concerns return.",
+        )
+    if kind is ClosureKind.MERGED:
+        return (
+            "The challenge it was merged into carries on; respond to that one only. Every "
+            "document of this challenge stays in the register.",
+        )
+    if challenge.child.legal_status.in_care:
+        return (
+            "The IRO considered a referral to CAFCASS and decided not to refer, for the reason "
+            "above. The IRO may still refer later if the child's plan does not progress.",
+        )
+    return (
+        not_in_care_note(challenge).replace(", so there is no CAFCASS pack.", "."),
+        "The challenge therefore ends here. The Child Protection Conference Chair/IRO "
+        "records the outcome on the child's file and may raise a new challenge if the "
+        "concerns continue.",
     )
 
 

@@ -39,6 +39,7 @@ from formflow.form import (
     FINAL_FIELDS,
     HEADER_FIELDS,
     INFORMAL_FIELDS,
+    IRO_FIELDS,
     MAX_ACTIONS,
     RESPONSE_FIELDS,
     STAGE_FIELDS,
@@ -320,6 +321,7 @@ def form_fields(values: dict[str, Any]) -> dict[str, Any]:
         ],
         "response": [_field(f, values) for f in RESPONSE_FIELDS],
         "final": [_field(f, values) for f in FINAL_FIELDS],
+        "iro": [_field(f, values) for f in IRO_FIELDS],
     }
 
 
@@ -409,4 +411,5 @@ def all_fields() -> list[Field]:
         *(f for n in range(1, MAX_ACTIONS + 1) for f in action_fields(n)),
         *RESPONSE_FIELDS,
         *FINAL_FIELDS,
+        *IRO_FIELDS,
     ]
