@@ -13,6 +13,7 @@ from lxml import etree
 
 from formflow.config import Settings
 from formflow.pipeline import Outcome, Pipeline, Services
+from formflow.policy_catalogue import PolicyCatalogue
 from formflow.record import Stage, StageOutcome
 from formflow.register import Register
 from formflow.watch.folders import Home
@@ -52,7 +53,9 @@ def test_the_readme_walk_through(tmp_path: Path) -> None:
     home = Home(tmp_path)
     home.create()
     with Register(home.database) as register:
-        pipeline = Pipeline(register, Services(home, Settings()))
+        pipeline = Pipeline(
+            register, Services(home, Settings(), PolicyCatalogue.for_home(home.root, Settings()))
+        )
         dropped = shutil.copy(SAMPLE, home.inbox / SAMPLE.name)
         first = pipeline.handle(Path(dropped))
         assert first.outcome is Outcome.PROCESSED, first.message

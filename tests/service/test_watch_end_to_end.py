@@ -23,7 +23,7 @@ from service_support import assert_outbox_matches_register, files_in, make_chall
 
 from formflow.config import Settings
 from formflow.pipeline import Outcome, Pipeline, Result, Services
-from formflow.policy import load_policy
+from formflow.policy_catalogue import PolicyCatalogue, built_in
 from formflow.register import Register
 from formflow.render import write_form
 from formflow.watch.folders import Home
@@ -59,7 +59,7 @@ class Forms:
                 concern=f"Contact plan {i} has not been reviewed since the placement move.",
             )
             path = self.folder / f"valid-{i}.docx"
-            write_form(challenge, load_policy("nelincs"), Settings(), path, today=TODAY)
+            write_form(challenge, built_in()("nelincs"), Settings(), path, today=TODAY)
             self.made.append(path)
         return self.made[n]
 
@@ -127,7 +127,10 @@ def running(tmp_path: Path) -> Iterator[Callable[..., tuple[Home, list[Result]]]
         def run() -> None:
             try:
                 with Register(home.database) as register:
-                    pipeline = Pipeline(register, Services(home, Settings()))
+                    pipeline = Pipeline(
+                        register,
+                        Services(home, Settings(), PolicyCatalogue.for_home(home.root, Settings())),
+                    )
                     options = WatchOptions(
                         poll_seconds=poll,
                         settle_seconds=settle,

@@ -114,7 +114,12 @@ def _cafcass(data: dict[str, Any], policy: Policy) -> list[str]:
             f"{requested} is ticked, but the {policy.name} procedure has no CAFCASS referral: "
             "untick it."
         ]
-    return [
+    unstated = [
+        f"{requested} is ticked, but the form does not say whether the child is in care, and "
+        "a CAFCASS referral is only for a child in care: tick 'Child in care' where the form "
+        f"has it, or write '(child in care)' after the name in '{_label('child_name')}'."
+    ]
+    return (unstated if status is None and data["child"].get("name") else []) + [
         f"'{p.label}' has no date, and a CAFCASS referral needs it first: enter the date it "
         f"was done, {form.DATE_HINT}."
         for p in policy.cafcass.prerequisites
