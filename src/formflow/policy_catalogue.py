@@ -89,7 +89,7 @@ class PolicyCatalogue:
             (settings.policy_folder, Origin.CONFIGURED),
         ):
             if path is not None and all(not _same(path, f.path) for f in folders):
-                folders.append(PolicyFolder(path, origin))
+                folders.append(PolicyFolder(path.absolute(), origin))
         return cls(tuple(folders))
 
     # --- which file for which id ----------------------------------------------------

@@ -147,19 +147,29 @@ def list_policies(home: Path, config: Path | None) -> None:
 @click.argument("policy_id")
 @home_option
 @CONFIG
-def show_policy(policy_id: str, home: Path, config: Path | None) -> None:
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the procedure's file as it is (to start your own).",
+)
+def show_policy(policy_id: str, home: Path, config: Path | None, as_json: bool) -> None:
     """Show one procedure: where it is read from, its stages, timescales, CAFCASS rules, notes.
 
     \b
     Example:
       formflow policies show rotherham
+      formflow policies show nelincs --json > /srv/formflow/policies/merton.json
     """
     catalogue = _catalogue(home, config)
     try:
         entry = catalogue.entry(policy_id)
         policy = catalogue.read(entry.path)
-    except FormflowError as exc:
-        raise _fail(exc) from exc
+        if as_json:
+            click.echo(entry.path.read_text(encoding="utf-8"), nl=False)
+            return
+    except (FormflowError, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc
     click.echo(f"{policy.name} ({policy.id})")
     click.echo(f"Read from: {entry.path} ({entry.folder.origin.value})")
     click.echo(f"Source: {', '.join(policy.source_files)}")

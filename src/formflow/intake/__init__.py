@@ -1,9 +1,11 @@
 """The intake: one dropped file in, a valid challenge record or a list of reasons out.
 
-    read_form(path)
+    read_form(path, policies=the home's PolicyCatalogue)
       ├── safety     size cap, type by magic bytes, zip and XML checks (no parser yet)
       ├── docx_reader | pdf_reader   fields by tag, legacy name, or printed label
       ├── normalise  UK dates, ticks, whitespace, team split -> schema-shaped data
+      ├── settle     a role or legal status the form does not state: inferred from what
+      │              it or the procedure says (each inference recorded), else not stated
       └── validate   rules across fields, then the JSON Schema
 
 Every problem becomes one plain-English sentence naming the form's own label; all of
