@@ -423,18 +423,24 @@ def seed_form(
     *,
     mark: Mark | None = None,
     split: bool = True,
+    inline: bool = False,
 ) -> bytes:
     """The seed 003 'Challenge and Resolution Form' as printed (shared/seeds/003_*.txt): its
     label cells, the stage ladder whose Stage 1 and 'Placement concerns' rows have no box
     printed, no role or legal-status boxes. ``mark`` fills tick cells (default: the glyphs);
-    ``split`` cuts typed text across runs as Word does."""
+    ``split`` cuts typed text across runs as Word does; ``inline`` types the header's values
+    after their labels ("Name of Child: Tegan Example"), leaving the value cells empty."""
     marked = mark or glyph_mark(tick, untick)
 
     def box(on: bool, printed: bool = True) -> etree._Element:
         return cell(*(marked(on) if on or printed else [para()]))
 
     def pair(label: Sequence[str], value: str) -> etree._Element:
-        label_paras = [para(*runs(line, split=True)) for line in label]
+        lines = list(label)
+        if inline:
+            lines[0] = f"{lines[0].strip().rstrip(':')}: {value}"
+            value = ""
+        label_paras = [para(*runs(line, split=True)) for line in lines]
         return row(
             cell(*label_paras), cell(*text_paras(value, split=split), span=2 if merged else 1)
         )
@@ -577,11 +583,12 @@ def seed_form(
 
 
 def as_libreoffice(data: bytes) -> bytes:
-    """The document as LibreOffice Writer (7.x) writes it back on save, so tests need no
-    LibreOffice: every content control loses its tag and alias (PITFALLS.md, measured);
-    each run carries its properties explicitly (fonts, language); a vertically merged cell
-    says ``continue``; a cell's paragraphs carry the "Table Contents" style; the cursor
-    bookmark and empty paragraph properties appear. The text and the cell grid are kept."""
+    """The document with the traits of one LibreOffice Writer saved, so tests need no
+    LibreOffice: every content control loses its tag and alias (measured with 7.4, see
+    PITFALLS.md); a vertically merged cell is written ``continue``, as its DOCX export
+    does (sw/source/filter/ww8/docxattributeoutput.cxx); each run carries its fonts and
+    language explicitly; cell paragraphs carry a style of their own; a bookmark sits in the
+    first paragraph. The text and the cell grid are kept, as LibreOffice keeps them."""
     root = etree.fromstring(zipfile.ZipFile(io.BytesIO(strip_tags(data))).read("word/document.xml"))
     for r in root.iter(f"{W}r"):
         if r.find(f"{W}rPr") is None:

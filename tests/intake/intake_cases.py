@@ -195,6 +195,11 @@ DATE_STYLES: dict[str, DateStyle] = {
     "3 Nov 2025": lambda d: f"{d.day} {d:%b %Y}",
     "Monday 3 November 2025": lambda d: f"{d:%A} {d.day} {d:%B %Y}",
     "2025-11-03": lambda d: d.isoformat(),
+    "3/11/2025": lambda d: f"{d.day}/{d.month}/{d.year}",
+    "03.11.2025": lambda d: d.strftime("%d.%m.%Y"),
+    "3rd Nov 25": lambda d: f"{_ordinal(d.day)} {d:%b %y}",
+    "Mon 3rd November 2025": lambda d: f"{d:%a} {_ordinal(d.day)} {d:%B %Y}",
+    "November 3, 2025": lambda d: f"{d:%B} {d.day}, {d.year}",
 }
 
 

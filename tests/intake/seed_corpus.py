@@ -4,7 +4,8 @@ Each variant draws, from a seeded generator, one way of doing each thing people 
 differently: the tick (a glyph, ☐ left beside an X, a Word symbol, a letter in Wingdings 2,
 a checkbox control, a legacy form field), every date's UK style, the role written after
 the name or not at all, the child's status after their name or not, the team box's
-wording, runs split or whole, merged cells, stray spaces, and whether LibreOffice saved it.
+wording, values typed after their labels or beside them, runs split or whole, merged
+cells, stray spaces, and whether LibreOffice saved it.
 The expected record is known for each, so field accuracy is counted, not guessed at.
 Every person and child here is fictional.
 """
@@ -139,7 +140,8 @@ def variant(number: int) -> Variant:
         final_date=date_style(responded + dt.timedelta(days=1)),
     )
     merged, split, saved_by_libreoffice = (rng.random() < 0.5 for _ in range(3))
-    data = seed_form(values, merged=merged, mark=MARKS[mark_name], split=split)
+    inline = rng.random() < 0.2
+    data = seed_form(values, merged=merged, mark=MARKS[mark_name], split=split, inline=inline)
     if saved_by_libreoffice:
         data = as_libreoffice(data)
     expected = {
