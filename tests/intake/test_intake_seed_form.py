@@ -167,3 +167,11 @@ def test_field_accuracy_over_the_corpus_is_at_least_98_percent() -> None:
     result = score([variant(n) for n in range(CORPUS_SIZE)])
     assert result.total > 25 * CORPUS_SIZE
     assert result.accuracy >= REQUIRED_ACCURACY, "\n".join(result.wrong)
+
+
+def test_a_role_written_that_the_procedure_does_not_cover_is_explained() -> None:
+    with pytest.raises(RejectedForm) as caught:
+        read_seed(filled(raised_by="Harriet Oduya, CP Chair"), policy_id="cic-issues")
+    [reason] = caught.value.reasons
+    assert "is not for challenges raised by a CP chair" in reason
+    assert "what is written after the name in 'From'" in reason

@@ -80,14 +80,15 @@ def _policy_cover(data: dict[str, Any], policy: Policy) -> list[str]:
     if status is not None and LegalStatus(status) not in policy.children:
         problems.append(
             f"The {policy.name} procedure does not cover a child with legal status '{status}': "
-            "check 'Child in care' and 'Child protection plan', or name the right procedure "
-            f"in '{_label('policy')}'."
+            "check 'Child in care' and 'Child protection plan' (or what is written after the "
+            f"child's name), or name the right procedure in '{_label('policy')}'."
         )
     role = data["raised_by"].get("role")
     if role is not None and Role(role) not in policy.raised_by_roles:
         problems.append(
             f"The {policy.name} procedure is not for challenges raised by a {role}: check the "
-            f"'Raised by' tick boxes, or name the right procedure in '{_label('policy')}'."
+            "'Raised by' tick boxes (or what is written after the name in 'From'), or name the "
+            f"right procedure in '{_label('policy')}'."
         )
     stage = data.get("stage")
     if stage is not None and not policy.has_stage(Stage(stage)):
