@@ -14,6 +14,7 @@ against the schema each time cost 20 ms.
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from enum import StrEnum
@@ -26,6 +27,8 @@ from formflow.policy import Policy, read_policy
 from formflow.resources import policies_dir
 
 HOME_FOLDER = "policies"
+POLICY_ID = re.compile(r"[a-z0-9][a-z0-9-]*")
+"""schemas/policy.schema.json's pattern for an id, which is also its file's name."""
 
 
 class Origin(StrEnum):
@@ -104,9 +107,11 @@ class PolicyCatalogue:
         return dict(sorted(found.items()))
 
     def entry(self, policy_id: str) -> PolicyEntry:
-        """The file ``policy_id`` is read from (looked up directly: cheaper than a scan)."""
+        """The file ``policy_id`` is read from (looked up directly: cheaper than a scan).
+        An id is only ever a name (as the schema's pattern says), so a procedure typed on a
+        form as ``../elsewhere`` never reaches a file outside the folders."""
         entry: PolicyEntry | None = None
-        for folder in self.folders:
+        for folder in self.folders if POLICY_ID.fullmatch(policy_id) else ():
             path = folder.path / f"{policy_id}.json"
             if path.is_file():
                 entry = _entry(path, folder, entry)

@@ -287,3 +287,13 @@ def test_a_document_far_larger_than_a_form_is_refused_before_reading(block: str)
     data = replace_part(form, "word/document.xml", xml[:body] + block.encode() + xml[body:])
     [reason] = rejection(data, ".docx")
     assert "far more than a challenge form" in reason
+
+
+@pytest.mark.parametrize("typed", ["../policies/nelincs", "/etc/passwd", "nelincs.json"])
+def test_a_procedure_typed_as_a_path_is_refused_not_followed(typed: str) -> None:
+    with pytest.raises(RejectedForm) as caught:
+        parse(official_form({**OFFICIAL, "policy": typed}, Style.CONTROLS))
+    assert caught.value.reasons == [
+        f"'Procedure' has '{typed}', which formflow does not know. There is no policy "
+        f"'{typed}'. The policies available are: cic-issues, nelincs, ops-flowchart, rotherham."
+    ]

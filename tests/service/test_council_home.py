@@ -248,3 +248,10 @@ def test_the_readmes_steps_add_a_procedure_to_a_fresh_home(tmp_path: Path) -> No
         "due", "--home", str(fresh), "--policy", "merton", "--stage", "1", "--from", "2025-11-03"
     )
     assert code == 0 and out.splitlines()[0] == "2025-11-10"
+
+
+@pytest.mark.parametrize("typed", ["../merton", "policies/merton", "/etc/passwd", "MERTON.json"])
+def test_an_id_that_is_not_a_name_never_reaches_a_file(home: Path, typed: str) -> None:
+    (home.parent / "merton.json").write_text("{}")  # a file the path would otherwise reach
+    with pytest.raises(PolicyError, match="There is no policy"):
+        PolicyCatalogue.for_home(home, Settings())(typed)
