@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 from conftest import make_challenge
 from formflow.calendar import WorkingCalendar
+from formflow.config import Settings
 from formflow.engine import (
     CloseUnresolved,
     Document,
@@ -26,6 +28,7 @@ from formflow.engine import (
     with_form_updates,
 )
 from formflow.errors import TransitionError
+from formflow.intake import read_form
 from formflow.notices import RAISER_NOT_STATED, recipients_for
 from formflow.policy_catalogue import built_in
 from formflow.record import (
@@ -37,6 +40,7 @@ from formflow.record import (
     Role,
     Stage,
 )
+from formflow.render import write_next_stage
 from formflow.render.context import next_stage_summary
 from formflow.render.model import IN_CARE_NOT_STATED, checklist, closure_note
 
@@ -162,3 +166,17 @@ def test_a_notice_to_a_raiser_whose_role_is_not_stated_goes_to_either_role() -> 
     challenge = at_top(unstated())
     recipients = recipients_for(Document.CAFCASS_PACK, challenge, built_in()("nelincs"))
     assert recipients.to == (RAISER_NOT_STATED,)
+
+
+@pytest.mark.parametrize("pdf", [False, True], ids=["Word", "PDF"])
+def test_a_next_stage_form_for_an_unstated_record_reads_back_unstated(
+    tmp_path: Path, pdf: bool
+) -> None:
+    """Its role and status boxes are left empty, and an empty box demands nothing."""
+    policy = built_in()("nelincs")
+    state = apply(unstated(), Raise(Stage.ONE, MON), policy, CALENDAR).challenge
+    written = write_next_stage(state, policy, Settings(), tmp_path, today=MON)
+    form = next(p for p in written if p.suffix == (".pdf" if pdf else ".docx"))
+    read = read_form(form, policies=built_in(), settings=Settings(), today=MON)
+    assert (read.raised_by.role, read.child.legal_status, read.inferred) == (None, None, ())
+    assert read.reference == state.reference
