@@ -16,7 +16,7 @@ import zipfile
 from pathlib import Path
 
 from formflow.config import Settings
-from formflow.policy import load_policy
+from formflow.policy_catalogue import built_in
 from formflow.record import Challenge, Child, LegalStatus, RaisedBy, Role, Stage
 from formflow.render import write_form
 
@@ -51,7 +51,7 @@ def make_template(folder: Path, *, pdf: bool = False) -> Path:
     """Render the form once (docx, or fillable PDF) into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / ("template.pdf" if pdf else "template.docx")
-    return write_form(challenge(), load_policy("nelincs"), Settings(), path, today=TODAY, pdf=pdf)
+    return write_form(challenge(), built_in()("nelincs"), Settings(), path, today=TODAY, pdf=pdf)
 
 
 class Variants:

@@ -23,6 +23,7 @@ from bench.forms import Variants, make_template
 from bench.measure import family_peak_rss_mb, family_rss_mb
 from formflow.config import Settings
 from formflow.pipeline import Outcome, Pipeline, Services
+from formflow.policy_catalogue import PolicyCatalogue
 from formflow.register import Register
 from formflow.watch.folders import Home
 
@@ -35,7 +36,9 @@ def run(template: Path, root: Path, forms: int, seconds: float) -> dict[str, obj
     home = Home(root)
     home.create()
     register = Register(home.database)
-    pipeline = Pipeline(register, Services(home, Settings()))
+    pipeline = Pipeline(
+        register, Services(home, Settings(), PolicyCatalogue.for_home(home.root, Settings()))
+    )
     start = time.perf_counter()
     samples: list[tuple[int, float]] = [(0, family_rss_mb())]
     after_warmup: float | None = None

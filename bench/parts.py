@@ -36,7 +36,7 @@ from bench.service import Watch, accounted, archived, rejected, wait_for
 from formflow.config import Settings
 from formflow.intake import read_form
 from formflow.pipeline import Pipeline, Services
-from formflow.policy import load_policy
+from formflow.policy_catalogue import PolicyCatalogue, built_in
 from formflow.register import Register
 from formflow.watch.folders import Home
 from formflow.watch.supervisor import WatchOptions
@@ -93,7 +93,9 @@ def parse(run: Run) -> list[Figure]:
     settings = Settings()
     figures = []
     for path, runs, label in ((run.docx, 50, "docx"), (run.pdf, 50, "PDF")):
-        samples = timings(lambda p=path: read_form(p, settings=settings, today=TODAY), runs)
+        samples = timings(
+            lambda p=path: read_form(p, policies=built_in(), settings=settings, today=TODAY), runs
+        )
         run.extra[f"parse_{label}_median_s"] = median(samples)
         figures.append(
             timing_figure(
@@ -138,7 +140,13 @@ def _pipeline(run: Run, name: str) -> tuple[Home, Register, Pipeline]:
     home = Home(run.tmp / name)
     home.create()
     register = Register(home.database)
-    return home, register, Pipeline(register, Services(home, Settings()))
+    return (
+        home,
+        register,
+        Pipeline(
+            register, Services(home, Settings(), PolicyCatalogue.for_home(home.root, Settings()))
+        ),
+    )
 
 
 def pipeline(run: Run) -> list[Figure]:
@@ -212,7 +220,7 @@ def libreoffice(run: Run) -> list[Figure]:
     from formflow.render.pdf import form_pdf
 
     settings = Settings()
-    policy = load_policy("nelincs")
+    policy = built_in()("nelincs")
     record = challenge(reference="PC-2026-7KQ3XM", marker="BENCH999999")
     folder = run.tmp / "libreoffice"
     written = write_next_stage(record, policy, settings, folder, today=TODAY)

@@ -7,7 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 from formflow.config import Settings
-from formflow.policy import load_policy
+from formflow.policy_catalogue import built_in
 from formflow.record import Challenge, Child, LegalStatus, RaisedBy, Role, Stage
 from formflow.render import write_form
 
@@ -26,5 +26,5 @@ SAMPLE = Challenge(
 
 if __name__ == "__main__":
     target = Path(__file__).resolve().parent / "stage1-challenge.docx"
-    write_form(SAMPLE, load_policy("nelincs"), Settings(), target, today=dt.date.today())
+    write_form(SAMPLE, built_in()("nelincs"), Settings(), target, today=dt.date.today())
     print(target)

@@ -7,7 +7,8 @@ import datetime as dt
 import pytest
 
 from formflow.calendar import WorkingCalendar
-from formflow.policy import Policy, load_policy
+from formflow.policy import Policy
+from formflow.policy_catalogue import built_in
 from formflow.record import Challenge, Child, LegalStatus, RaisedBy, Role, Stage
 
 
@@ -18,7 +19,7 @@ def calendar() -> WorkingCalendar:
 
 @pytest.fixture(params=["nelincs", "rotherham", "ops-flowchart", "cic-issues"])
 def any_policy(request: pytest.FixtureRequest) -> Policy:
-    return load_policy(request.param)
+    return built_in()(request.param)
 
 
 def make_challenge(**overrides: object) -> Challenge:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from formflow.calendar import WorkingCalendar, bank_holidays
 from formflow.engine import deadline
 from formflow.errors import CalendarError
-from formflow.policy import load_policy
+from formflow.policy_catalogue import built_in
 from formflow.record import Stage
 
 CASES = list(
@@ -29,7 +29,7 @@ def _optional(value: str) -> dt.date | None:
 def test_deadline_table(case: dict[str, str]) -> None:
     closures = frozenset(dt.date.fromisoformat(d) for d in case["closure_days"].split(";") if d)
     when = deadline(
-        load_policy(case["policy"]),
+        built_in()(case["policy"]),
         Stage(case["stage"]),
         dt.date.fromisoformat(case["raised_on"]),
         WorkingCalendar(closure_days=closures),

@@ -34,7 +34,7 @@ from formflow.engine import (
     status_of,
 )
 from formflow.errors import TransitionError
-from formflow.policy import load_policy
+from formflow.policy_catalogue import built_in
 from formflow.record import (
     STAGE_ORDER,
     Action,
@@ -64,11 +64,11 @@ ALL_PREREQUISITES = {
 def raised(policy_id: str, stage: Stage, **overrides: object) -> Challenge:
     """A challenge just raised at ``stage`` under ``policy_id`` on MON."""
     challenge = make_challenge(policy=policy_id, **overrides)
-    return apply(challenge, Raise(stage, MON), load_policy(policy_id), CALENDAR).challenge
+    return apply(challenge, Raise(stage, MON), built_in()(policy_id), CALENDAR).challenge
 
 
 def run(challenge: Challenge, *events: Event) -> Challenge:
-    policy = load_policy(challenge.policy)
+    policy = built_in()(challenge.policy)
     for event in events:
         challenge = apply(challenge, event, policy, CALENDAR).challenge
     return challenge
@@ -536,7 +536,7 @@ def test_every_event_has_a_row_that_applies_it_and_one_that_refuses_it() -> None
 
 def test_escalation_records_the_stage_that_ended() -> None:
     challenge = raised("nelincs", Stage.ONE, addressed_to=None)
-    transition = apply(challenge, NOT_RESOLVED, load_policy("nelincs"), CALENDAR)
+    transition = apply(challenge, NOT_RESOLVED, built_in()("nelincs"), CALENDAR)
     [ended] = transition.challenge.history
     assert ended.stage is Stage.ONE
     assert ended.raised_on == MON
@@ -551,15 +551,15 @@ def test_escalation_records_the_stage_that_ended() -> None:
 def test_resolution_finalises_and_tracks_actions() -> None:
     challenge = run(raised("nelincs", Stage.ONE), RESOLVED)
     assert challenge.closure is not None
-    before = assess(challenge, load_policy("nelincs"), CALENDAR, later(9))
-    due = assess(challenge, load_policy("nelincs"), CALENDAR, later(10))
+    before = assess(challenge, built_in()("nelincs"), CALENDAR, later(9))
+    due = assess(challenge, built_in()("nelincs"), CALENDAR, later(10))
     assert before.actions_to_check == ()
     assert [a.action for a in due.actions_to_check] == ["Convene a review"]
     assert due.responder is None and due.due is None
 
 
 def test_assessment_names_responder_due_date_and_overall_target() -> None:
-    policy = load_policy("nelincs")
+    policy = built_in()("nelincs")
     challenge = run(raised("nelincs", Stage.ONE), NOT_RESOLVED)
     assessment = assess(challenge, policy, CALENDAR, later(8))
     assert assessment.status is Status.AWAITING_RESPONSE
@@ -572,7 +572,7 @@ def test_assessment_names_responder_due_date_and_overall_target() -> None:
 
 def test_rotherham_copy_list_comes_from_the_policy() -> None:
     challenge = raised("rotherham", Stage.ONE)
-    assessment = assess(challenge, load_policy("rotherham"), CALENDAR, MON)
+    assessment = assess(challenge, built_in()("rotherham"), CALENDAR, MON)
     assert assessment.copy_to == (
         "Social Worker",
         "Service Manager of the responsible team",
@@ -582,7 +582,7 @@ def test_rotherham_copy_list_comes_from_the_policy() -> None:
 
 def test_an_event_under_the_wrong_policy_is_refused() -> None:
     with pytest.raises(TransitionError, match="follows the nelincs procedure"):
-        apply(make_challenge(), Raise(Stage.ONE, MON), load_policy("rotherham"), CALENDAR)
+        apply(make_challenge(), Raise(Stage.ONE, MON), built_in()("rotherham"), CALENDAR)
 
 
 # --- what a dropped form means ------------------------------------------------------
@@ -621,7 +621,7 @@ outcomes = st.lists(st.booleans(), min_size=1, max_size=6)
 def test_any_run_of_responses_climbs_the_ladder_and_ends_cleanly(
     answers: list[bool], policy_id: str
 ) -> None:
-    policy = load_policy(policy_id)
+    policy = built_in()(policy_id)
     challenge = raised(policy_id, policy.first_stage)
     day = MON
     for resolved in answers:
@@ -638,7 +638,7 @@ def test_any_run_of_responses_climbs_the_ladder_and_ends_cleanly(
 
 
 def test_an_extension_moves_the_due_date_and_the_next_stage_clears_it() -> None:
-    policy = load_policy("nelincs")
+    policy = built_in()("nelincs")
     extended = run(raised("nelincs", Stage.ONE), EXTEND)
     assert assess(extended, policy, CALENDAR, later(12)).due == later(14)
     assert assess(extended, policy, CALENDAR, later(12)).overdue is False
@@ -647,7 +647,7 @@ def test_an_extension_moves_the_due_date_and_the_next_stage_clears_it() -> None:
 
 
 def test_a_child_detail_amended_is_not_in_the_message() -> None:
-    transition = apply(raised("nelincs", Stage.ONE), AMEND, load_policy("nelincs"), CALENDAR)
+    transition = apply(raised("nelincs", Stage.ONE), AMEND, built_in()("nelincs"), CALENDAR)
     assert "LCS-000124" not in transition.message
     assert transition.challenge.child.case_number == "LCS-000124"
 
@@ -703,7 +703,7 @@ def test_any_run_of_real_events_is_applied_or_refused_and_an_ended_challenge_sta
     TransitionError (never another error), and once withdrawn, merged or closed, every
     later event is refused but a correction of a detail or a late answer to an earlier
     stage (recorded, never lost)."""
-    policy = load_policy(policy_id)
+    policy = built_in()(policy_id)
     challenge = raised(policy_id, policy.first_stage, **PREREQUISITES_MET)
     for event in events:
         ended = status_of(challenge) in CLOSED

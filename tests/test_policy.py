@@ -8,12 +8,8 @@ from pathlib import Path
 import pytest
 
 from formflow.errors import PolicyError
-from formflow.policy import (
-    available_policies,
-    load_policy,
-    load_policy_file,
-    statutory_warnings,
-)
+from formflow.policy import statutory_warnings
+from formflow.policy_catalogue import built_in, read_policy_file
 from formflow.record import Stage
 from formflow.resources import policies_dir
 
@@ -21,12 +17,12 @@ SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
 
 
 def test_the_four_seed_procedures_are_shipped() -> None:
-    assert available_policies() == ["cic-issues", "nelincs", "ops-flowchart", "rotherham"]
+    assert built_in().ids() == ["cic-issues", "nelincs", "ops-flowchart", "rotherham"]
 
 
-@pytest.mark.parametrize("policy_id", available_policies())
+@pytest.mark.parametrize("policy_id", built_in().ids())
 def test_every_policy_file_validates_and_names_its_seed(policy_id: str) -> None:
-    policy = load_policy(policy_id)
+    policy = built_in()(policy_id)
     assert policy.id == policy_id
     assert policy.notes, "every seed has inconsistencies worth recording"
     for source in policy.source_files:
@@ -43,17 +39,17 @@ def test_every_policy_file_validates_and_names_its_seed(policy_id: str) -> None:
     ],
 )
 def test_timescales_follow_the_seeds(policy_id: str, timescales: dict[str, int]) -> None:
-    policy = load_policy(policy_id)
+    policy = built_in()(policy_id)
     assert {s.stage.value: s.timescale_working_days for s in policy.stages} == timescales
 
 
 def test_nelincs_cumulative_targets() -> None:
-    policy = load_policy("nelincs")
+    policy = built_in()("nelincs")
     assert [policy.stage(s).cumulative_working_days for s in Stage] == [None, None, 10, 15, 20]
 
 
 def test_cic_issues_first_contact_within_48_hours() -> None:
-    assert load_policy("cic-issues").stage(Stage.INFORMAL).first_contact_within_hours == 48
+    assert built_in()("cic-issues").stage(Stage.INFORMAL).first_contact_within_hours == 48
 
 
 @pytest.mark.parametrize(
@@ -78,7 +74,7 @@ def test_cic_issues_first_contact_within_48_hours() -> None:
     ],
 )
 def test_statutory_warnings(policy_id: str, expected: list[str]) -> None:
-    warnings = statutory_warnings(load_policy(policy_id))
+    warnings = statutory_warnings(built_in()(policy_id))
     assert len(warnings) == len(expected)
     for fragment, warning in zip(expected, warnings, strict=True):
         assert fragment in warning
@@ -93,16 +89,10 @@ def _council_policy(tmp_path: Path, **changes: object) -> Path:
     return path
 
 
-def test_a_council_adds_its_own_procedure_without_code(tmp_path: Path) -> None:
-    _council_policy(tmp_path)
-    assert available_policies(tmp_path) == ["northtown"]
-    assert load_policy("northtown", tmp_path).name == "Northtown procedure"
-
-
 def test_cafcass_open_to_children_not_in_care_is_warned(tmp_path: Path) -> None:
     data = json.loads((policies_dir() / "nelincs.json").read_text())
     cafcass = {**data["cafcass"], "eligible": ["child in care", "child protection plan"]}
-    policy = load_policy_file(_council_policy(tmp_path, cafcass=cafcass))
+    policy = read_policy_file(_council_policy(tmp_path, cafcass=cafcass))
     [warning] = statutory_warnings(policy)
     assert "not in care" in warning and "child protection plan" in warning
 
@@ -119,44 +109,45 @@ def test_invalid_policies_are_refused_with_the_place(
     tmp_path: Path, changes: dict[str, object], message: str
 ) -> None:
     with pytest.raises(PolicyError, match=message):
-        load_policy_file(_council_policy(tmp_path, **changes))
+        read_policy_file(_council_policy(tmp_path, **changes))
 
 
 def test_stages_out_of_order_are_refused(tmp_path: Path) -> None:
     data = json.loads((policies_dir() / "nelincs.json").read_text())
     stages = list(reversed(data["stages"]))
     with pytest.raises(PolicyError, match="in order"):
-        load_policy_file(_council_policy(tmp_path, stages=stages))
+        read_policy_file(_council_policy(tmp_path, stages=stages))
 
 
 def test_a_revert_to_a_missing_stage_is_refused(tmp_path: Path) -> None:
     data = json.loads((policies_dir() / "ops-flowchart.json").read_text())
     data["stages"][3]["on_actions_not_implemented"] = "informal"
     with pytest.raises(PolicyError, match="does not have"):
-        load_policy_file(_council_policy(tmp_path, stages=data["stages"]))
+        read_policy_file(_council_policy(tmp_path, stages=data["stages"]))
 
 
 def test_file_name_must_match_id(tmp_path: Path) -> None:
     path = _council_policy(tmp_path)
     path.rename(tmp_path / "other.json")
     with pytest.raises(PolicyError, match=r"name the file northtown\.json"):
-        load_policy_file(tmp_path / "other.json")
+        read_policy_file(tmp_path / "other.json")
 
 
 def test_not_json_is_refused_with_line_and_column(tmp_path: Path) -> None:
     path = tmp_path / "broken.json"
     path.write_text('{"id": "broken",\n  oops}')
     with pytest.raises(PolicyError, match="line 2"):
-        load_policy_file(path)
+        read_policy_file(path)
 
 
 def test_unknown_policy_lists_the_known_ones() -> None:
     with pytest.raises(PolicyError, match="nelincs, ops-flowchart, rotherham"):
-        load_policy("nowhere")
+        built_in()("nowhere")
 
 
 def test_a_policy_file_is_read_again_when_it_changes(tmp_path: Path) -> None:
     path = _council_policy(tmp_path)
-    assert load_policy_file(path) is load_policy_file(path)
+    catalogue = built_in()
+    assert catalogue.read(path) is catalogue.read(path)
     _council_policy(tmp_path, name="Northtown procedure, revised")
-    assert load_policy_file(path).name == "Northtown procedure, revised"
+    assert catalogue.read(path).name == "Northtown procedure, revised"

@@ -14,6 +14,7 @@ from filled_forms import answer, fill_docx, fill_pdf
 from formflow.config import Settings
 from formflow.engine import Status, status_of
 from formflow.pipeline import Outcome, Pipeline, Services
+from formflow.policy_catalogue import PolicyCatalogue
 from formflow.record import Stage, StageOutcome
 from formflow.register import Register
 from formflow.watch.folders import Home
@@ -25,7 +26,9 @@ def test_the_readme_walk_through(tmp_path: Path) -> None:
     home = Home(tmp_path)
     home.create()
     with Register(home.database) as register:
-        pipeline = Pipeline(register, Services(home, Settings()))
+        pipeline = Pipeline(
+            register, Services(home, Settings(), PolicyCatalogue.for_home(home.root, Settings()))
+        )
         dropped = shutil.copy(SAMPLE, home.inbox / SAMPLE.name)
         first = pipeline.handle(Path(dropped))
         assert first.outcome is Outcome.PROCESSED, first.message

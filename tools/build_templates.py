@@ -773,11 +773,11 @@ def write_blank_forms(folder: Path) -> list[Path]:
     for the default procedure (``formflow new --policy ID`` makes one for another). The
     same bytes on every build, so a rebuild with no change to the layout changes nothing."""
     from formflow.config import Settings
-    from formflow.policy import load_policy
+    from formflow.policy_catalogue import built_in
     from formflow.render import write_form
 
     settings = Settings()
-    policy = load_policy(settings.default_policy)
+    policy = built_in()(settings.default_policy)
     written = []
     for name, pdf in (("challenge-form.docx", False), ("challenge-form.pdf", True)):
         path = write_form(None, policy, settings, folder / name, today=dt.date.today(), pdf=pdf)

@@ -8,6 +8,9 @@ default_policy = "nelincs"
 closure_days = ["2025-12-29", "2025-12-30", "2025-12-31"]
 extra_bank_holidays = []             # one-off days gov.uk announces before the library has them
 confirmed_until = 2027
+
+[policies]
+folder = "S:/Safeguarding/formflow-procedures"   # the council's procedures, beside HOME/policies/
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ class Settings:
     council_name: str = "Children's Services"
     default_policy: str = "nelincs"
     calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
+    policy_folder: Path | None = None
+    """[policies] folder: more of the council's procedures (relative to formflow.toml)."""
     raw: dict[str, Any] = field(default_factory=dict)
     """The whole parsed file, for the sections other parts of formflow read."""
 
@@ -51,6 +56,17 @@ def _dates(section: dict[str, Any], key: str, source: Path) -> frozenset[dt.date
     return frozenset(days)
 
 
+def _policy_folder(section: Any, source: Path) -> Path | None:
+    folder = section.get("folder") if isinstance(section, dict) else None
+    if folder is None:
+        return None
+    if not isinstance(folder, str) or not folder.strip():
+        raise ConfigError(
+            f'{source}: [policies] folder must be the path of a folder, such as "procedures".'
+        )
+    return source.parent / folder
+
+
 def settings_from_toml(text: str, source: Path) -> Settings:
     try:
         data = tomllib.loads(text)
@@ -62,6 +78,7 @@ def settings_from_toml(text: str, source: Path) -> Settings:
     if not isinstance(confirmed, int):
         raise ConfigError(f"{source}: [calendar] confirmed_until must be a year such as 2027.")
     return Settings(
+        policy_folder=_policy_folder(data.get("policies", {}), source),
         council_name=str(council.get("name", Settings.council_name)),
         default_policy=str(council.get("default_policy", Settings.default_policy)),
         calendar=WorkingCalendar(

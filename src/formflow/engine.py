@@ -404,16 +404,19 @@ def _require_status(challenge: Challenge, allowed: set[Status], what: str) -> No
 
 
 def _check_coverage(challenge: Challenge, policy: Policy) -> None:
-    if challenge.raised_by.role not in policy.raised_by_roles:
+    """A role or legal status the record does not state is not held against it."""
+    role = challenge.raised_by.role
+    if role is not None and role not in policy.raised_by_roles:
         roles = " or ".join(sorted(r.value for r in policy.raised_by_roles))
         raise TransitionError(
             f"The {policy.id} procedure is for challenges raised by an {roles}, "
-            f"not by a {challenge.raised_by.role.value}."
+            f"not by a {role.value}."
         )
-    if challenge.child.legal_status not in policy.children:
+    status = challenge.child.legal_status
+    if status is not None and status not in policy.children:
         raise TransitionError(
             f"The {policy.id} procedure does not cover a child whose legal status is "
-            f"'{challenge.child.legal_status.value}'."
+            f"'{status.value}'."
         )
 
 
@@ -559,11 +562,12 @@ def _escalate(
 
 
 def _cafcass_open_to(challenge: Challenge, policy: Policy) -> bool:
-    return (
-        policy.cafcass.available
-        and challenge.child.legal_status.in_care
-        and challenge.child.legal_status in policy.cafcass.eligible
-    )
+    """Whether the procedure's CAFCASS route may be open to this child. A legal status the
+    record does not state keeps it open: the referral itself asks for it."""
+    status = challenge.child.legal_status
+    if status is None:
+        return policy.cafcass.available and any(s.in_care for s in policy.cafcass.eligible)
+    return policy.cafcass.available and status.in_care and status in policy.cafcass.eligible
 
 
 def _end_of_ladder(
@@ -572,10 +576,15 @@ def _end_of_ladder(
     label = challenge.stage.label
     if _cafcass_open_to(challenge, policy):
         considering = replace(challenge, cafcass=replace(challenge.cafcass, consideration_date=on))
+        unstated = (
+            " The record does not say whether the child is in care: a referral needs it stated."
+            if challenge.child.in_care is None
+            else ""
+        )
         return Transition(
             considering,
             f"{label} {outcome.value} at the top of the procedure: the IRO considers a "
-            "referral to CAFCASS.",
+            f"referral to CAFCASS.{unstated}",
             (Document.CAFCASS_PACK,),
         )
     reason = (
@@ -611,10 +620,17 @@ def _actions_not_implemented(
 
 def _request_cafcass(challenge: Challenge, event: RequestCafcass, policy: Policy) -> Transition:
     rules = policy.cafcass
-    if not challenge.child.legal_status.in_care:
+    legal_status = challenge.child.legal_status
+    if legal_status is None:
+        raise TransitionError(
+            "A referral to CAFCASS is only for a child in care (Regulation 45), and the record "
+            "does not say whether this child is in care: state it on the form (tick 'Child in "
+            "care', or write '(child in care)' after the child's name) and drop it again."
+        )
+    if not legal_status.in_care:
         raise TransitionError(
             "A referral to CAFCASS is only for a child in care (Regulation 45); this child's "
-            f"legal status is '{challenge.child.legal_status.value}'."
+            f"legal status is '{legal_status.value}'."
         )
     if not _cafcass_open_to(challenge, policy):
         raise TransitionError(f"The {policy.id} procedure has no CAFCASS referral route.")
@@ -964,10 +980,10 @@ nothing."""
 
 def with_form_updates(previous: Challenge, incoming: Challenge) -> Challenge:
     """The register's record with what the person filling the form may add or correct:
-    prerequisites met, themes, impact, final comments. Stage, dates and history stay the
-    register's."""
+    prerequisites met, themes, impact, final comments, and a role or legal status the
+    register's record did not state. Stage, dates and history stay the register's."""
     return replace(
-        previous,
+        _with_stated(previous, incoming),
         cafcass=replace(
             previous.cafcass,
             prerequisites={**previous.cafcass.prerequisites, **incoming.cafcass.prerequisites},
@@ -1019,4 +1035,25 @@ def notification_warnings(
         f"than the {total} working days the whole {policy.id} procedure allows before this "
         f"form arrived on {uk_date(received)}. Deadlines are counted from that date, so "
         "this stage may already be overdue.",
+    )
+
+
+def _with_stated(previous: Challenge, incoming: Challenge) -> Challenge:
+    """What a later form states (or settles) where the register's record said nothing."""
+    role, status = previous.raised_by.role, previous.child.legal_status
+    filled = {
+        path
+        for path, before, now in (
+            ("raised_by.role", role, incoming.raised_by.role),
+            ("child.legal_status", status, incoming.child.legal_status),
+        )
+        if before is None and now is not None
+    }
+    if not filled:
+        return previous
+    return replace(
+        previous,
+        raised_by=replace(previous.raised_by, role=role or incoming.raised_by.role),
+        child=replace(previous.child, legal_status=status or incoming.child.legal_status),
+        inferred=(*previous.inferred, *(i for i in incoming.inferred if i.field in filled)),
     )

@@ -81,9 +81,18 @@ def _unique(roles: Sequence[str | None], drop: Sequence[str] = ()) -> tuple[str,
     return tuple(seen)
 
 
+RAISER_NOT_STATED = "IRO or CP chair"
+"""The raiser's role group when the form did not state the role: the directory may name it."""
+
+
+def _raiser(challenge: Challenge) -> str:
+    role = challenge.raised_by.role
+    return role.value if role else RAISER_NOT_STATED
+
+
 def recipients_for(kind: Document, challenge: Challenge, policy: Policy) -> Recipients:
     stage = policy.stage(challenge.stage)
-    raiser = challenge.raised_by.role.value
+    raiser = _raiser(challenge)
     match kind:
         case Document.NEXT_STAGE_FORM:
             to = (stage.responder,)
@@ -212,7 +221,7 @@ def reminder_email(
             f"Drafted by formflow for {settings.council_name}.",
         ]
     )
-    recipients = Recipients((challenge.raised_by.role.value,))
+    recipients = Recipients((_raiser(challenge),))
     return _message(settings, _subject(challenge, "agreed action due"), recipients, body)
 
 

@@ -92,7 +92,8 @@ from formflow.engine import (
 )
 from formflow.errors import FormflowError, RejectedForm, TransitionError
 from formflow.form import ACCEPTED_SUFFIXES
-from formflow.policy import Policy, load_policy
+from formflow.policy import Policy
+from formflow.policy_catalogue import PolicyCatalogue
 from formflow.record import Action, Challenge
 from formflow.register import Register
 from formflow.watch import folders
@@ -138,7 +139,9 @@ class Result:
 
 
 class FormReader(Protocol):
-    def __call__(self, path: Path, *, settings: Settings, today: dt.date) -> Challenge: ...
+    def __call__(
+        self, path: Path, *, policies: PolicyCatalogue, settings: Settings, today: dt.date
+    ) -> Challenge: ...
 
 
 class DocumentWriter(Protocol):
@@ -153,10 +156,12 @@ class DocumentWriter(Protocol):
     ) -> list[Path]: ...
 
 
-def _real_reader(path: Path, *, settings: Settings, today: dt.date) -> Challenge:
+def _real_reader(
+    path: Path, *, policies: PolicyCatalogue, settings: Settings, today: dt.date
+) -> Challenge:
     from formflow.intake import read_form
 
-    return read_form(path, settings=settings, today=today)
+    return read_form(path, policies=policies, settings=settings, today=today)
 
 
 def _real_writers() -> Mapping[Document, DocumentWriter]:
@@ -171,10 +176,11 @@ class Services:
 
     home: Home
     settings: Settings
+    policies: PolicyCatalogue
+    """The home's procedures (``PolicyCatalogue.for_home``): every lookup goes through it."""
     read_form: FormReader = _real_reader
     writers: Mapping[Document, DocumentWriter] | None = None
     now: Callable[[], dt.datetime] = dt.datetime.now
-    policy: Callable[[str], Policy] = load_policy
 
     def writer(self, kind: Document) -> DocumentWriter:
         writers = self.writers if self.writers is not None else _real_writers()
@@ -597,7 +603,10 @@ class Pipeline:
             )
         received = self.services.now().date()
         job.incoming = self.services.read_form(
-            job.claimed, settings=self.services.settings, today=received
+            job.claimed,
+            policies=self.services.policies,
+            settings=self.services.settings,
+            today=received,
         )
 
     def check_duplicate(self, job: Job) -> None:
@@ -624,7 +633,17 @@ class Pipeline:
             reference = self.register.assign_reference(incoming.date_of_notification.year)
             incoming = replace(incoming, reference=reference)
             log.info("%s: new challenge, reference %s assigned", job.claim, reference)
-        policy = self.services.policy(incoming.policy)
+        for inference in incoming.inferred:
+            # The reason quotes the form's labels and the words that settled it, never a name.
+            log.info(
+                "%s: %s %s inferred as '%s': %s",
+                job.claim,
+                incoming.reference,
+                inference.field,
+                inference.value,
+                inference.reason,
+            )
+        policy = self.services.policies(incoming.policy)
         received = self.services.now().date()
         job.plan = plan_form(previous, incoming, received, policy, self.services.settings.calendar)
         job.reference = job.plan.challenge.reference
@@ -722,7 +741,7 @@ class Pipeline:
         challenge = transition.challenge
         reference = challenge.reference
         assert reference is not None
-        policy = self.services.policy(challenge.policy)
+        policy = self.services.policies(challenge.policy)
         today = self.services.now().date()
         target = files.private_dir(job_dir / reference)
         outbox = self.home.outbox_for(reference)
@@ -752,7 +771,7 @@ class Pipeline:
     def _draft(self, job_dir: Path, written: Written, staged: list[Staged]) -> None:
         challenge = written.transition.challenge
         assert challenge.reference is not None
-        policy = self.services.policy(challenge.policy)
+        policy = self.services.policies(challenge.policy)
         due = assess(
             challenge, policy, self.services.settings.calendar, self.services.now().date()
         ).due
@@ -808,7 +827,7 @@ class Pipeline:
         reference = challenge.reference
         assert reference is not None
         at = self.services.now()
-        policy = self.services.policy(challenge.policy)
+        policy = self.services.policies(challenge.policy)
         assessment = assess(challenge, policy, self.services.settings.calendar, at.date())
         self.register.save_challenge(challenge, assessment, at)
         events: list[int] = []
@@ -870,7 +889,7 @@ class Pipeline:
             challenge = self._registered(reference)
             if merge_into is not None:
                 check_mergeable(self._registered(merge_into), challenge)
-            policy = self.services.policy(challenge.policy)
+            policy = self.services.policies(challenge.policy)
             transition = apply(challenge, event, policy, self.services.settings.calendar)
             staged: list[Staged] = []
             for written in self._write(job_dir, transition, staged):
@@ -907,7 +926,7 @@ class Pipeline:
         results: list[Result] = []
         for chase in chases(
             self.register.challenges(),
-            self.services.policy,
+            self.services.policies,
             self.services.settings,
             today,
             self.register.reminded,
@@ -928,14 +947,18 @@ class Pipeline:
             return []
         # Decide again under the lock: another watcher may have chased it a moment ago.
         fresh = chases(
-            [challenge], self.services.policy, self.services.settings, today, self.register.reminded
+            [challenge],
+            self.services.policies,
+            self.services.settings,
+            today,
+            self.register.reminded,
         )
         if not fresh:
             return []
         chase = fresh[0]
         messages: list[str] = []
         staged: list[Staged] = []
-        policy = self.services.policy(challenge.policy)
+        policy = self.services.policies(challenge.policy)
         transitions: list[Transition] = []
         if chase.overdue:
             transition = apply(

@@ -1,21 +1,18 @@
-"""Council procedures as data: one JSON file per procedure in ``policies/``.
+"""Council procedures as data: one JSON file per procedure, read into frozen values.
 
-A council adds its own procedure by dropping a file that passes
-``schemas/policy.schema.json``; ``statutory_warnings`` says where it departs from the
-IRO Handbook (2010) 6.2 and Regulation 45.
+A procedure passes ``schemas/policy.schema.json`` and the structural rules here;
+``statutory_warnings`` says where it departs from the IRO Handbook (2010) 6.2 and
+Regulation 45. Which files a home uses is ``formflow.policy_catalogue``'s business.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from formflow.errors import PolicyError
 from formflow.record import STAGE_ORDER, LegalStatus, Role, Stage
-from formflow.resources import policies_dir
 from formflow.schema import schema_errors
 
 STATUTORY_TOTAL_WORKING_DAYS = 20
@@ -158,27 +155,13 @@ def _structural_problems(data: dict[str, Any]) -> list[str]:
     return problems
 
 
-def load_policy_file(path: Path) -> Policy:
-    """Read and validate one policy file; every problem is named in the error.
-
-    A file is read again only when it changes: the service looks a policy up several
-    times for every form, and validating it against the schema each time cost 20 ms."""
+def read_policy(text: str, name: str) -> Policy:
+    """A policy from the text of file ``name``, validated; every problem is named in the error."""
     try:
-        stat = path.stat()
-    except OSError as exc:
-        raise PolicyError(f"Cannot read the policy file {path.name}: {exc.strerror}.") from exc
-    return _load_policy_file(path, stat.st_mtime_ns, stat.st_size)
-
-
-@lru_cache(maxsize=64)
-def _load_policy_file(path: Path, _mtime_ns: int, _size: int) -> Policy:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise PolicyError(f"Cannot read the policy file {path.name}: {exc.strerror}.") from exc
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise PolicyError(
-            f"{path.name} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
+            f"{name} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
         ) from exc
     errors = schema_errors("policy", data)
     if errors:
@@ -186,28 +169,11 @@ def _load_policy_file(path: Path, _mtime_ns: int, _size: int) -> Policy:
             f"- at {'/'.join(map(str, e.absolute_path)) or 'top level'}: {e.message}"
             for e in errors
         ]
-        raise PolicyError(f"{path.name} is not a valid policy:\n" + "\n".join(lines))
+        raise PolicyError(f"{name} is not a valid policy:\n" + "\n".join(lines))
     problems = _structural_problems(data)
     if problems:
-        raise PolicyError(f"{path.name} is not a valid policy:\n- " + "\n- ".join(problems))
-    policy = policy_from_dict(data)
-    if path.stem != policy.id:
-        raise PolicyError(f"{path.name} declares id '{policy.id}'; name the file {policy.id}.json.")
-    return policy
-
-
-def available_policies(directory: Path | None = None) -> list[str]:
-    """The ids of the policies on disk, sorted."""
-    return sorted(p.stem for p in (directory or policies_dir()).glob("*.json"))
-
-
-def load_policy(policy_id: str, directory: Path | None = None) -> Policy:
-    directory = directory or policies_dir()
-    path = directory / f"{policy_id}.json"
-    if not path.is_file():
-        known = ", ".join(available_policies(directory)) or "none"
-        raise PolicyError(f"There is no policy '{policy_id}'. The policies available are: {known}.")
-    return load_policy_file(path)
+        raise PolicyError(f"{name} is not a valid policy:\n- " + "\n- ".join(problems))
+    return policy_from_dict(data)
 
 
 def statutory_warnings(policy: Policy) -> list[str]:

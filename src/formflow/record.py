@@ -12,7 +12,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 REFERENCE_PATTERN = re.compile(r"^PC-[0-9]{4}-[0-9A-HJKMNP-TV-Z]{6}$")
 # Crockford's base32: no I, L, O or U, so a reference read aloud or retyped survives.
@@ -89,10 +89,21 @@ class Person:
     role: str | None = None
 
 
+NOT_STATED = "Not stated"
+"""How a document shows a value the form did not ask for and nothing settled."""
+NOT_STATED_ROLE = "role not stated"
+
+
 @dataclass(frozen=True)
 class RaisedBy:
     name: str
-    role: Role
+    role: Role | None
+    """None: not stated (the seed 003 form has no role boxes) and nothing settled it."""
+
+    @property
+    def described(self) -> str:
+        """``Jo Bloggs (IRO)``, or ``Jo Bloggs (role not stated)``."""
+        return f"{self.name} ({self.role.value if self.role else NOT_STATED_ROLE})"
 
 
 @dataclass(frozen=True)
@@ -100,7 +111,28 @@ class Child:
     name: str
     date_of_birth: dt.date
     case_number: str
-    legal_status: LegalStatus
+    legal_status: LegalStatus | None
+    """None: not stated (the seed 003 form has no legal-status boxes) and nothing settled it."""
+
+    @property
+    def in_care(self) -> bool | None:
+        """Whether the child is looked after; None when the record does not say."""
+        return None if self.legal_status is None else self.legal_status.in_care
+
+    @property
+    def legal_status_text(self) -> str:
+        return self.legal_status.value.capitalize() if self.legal_status else NOT_STATED
+
+
+@dataclass(frozen=True)
+class Inference:
+    """A value the form did not state, settled by what it or the procedure does say."""
+
+    field: str
+    """The record's path to the value, such as ``raised_by.role``."""
+    value: str
+    reason: str
+    """One sentence that names no child, for the record, the log and the documents."""
 
 
 @dataclass(frozen=True)
@@ -225,6 +257,12 @@ class Challenge:
         ``date_of_notification`` on to each stage's raising date; this stays put."""
         return self.history[0].raised_on if self.history else self.date_of_notification
 
+    inferred: tuple[Inference, ...] = ()
+
+    def inference(self, path: str) -> Inference | None:
+        """How the value at ``path`` was settled, when the form did not state it."""
+        return next((i for i in self.inferred if i.field == path), None)
+
     def to_dict(self) -> dict[str, Any]:
         return challenge_to_dict(self)
 
@@ -242,6 +280,13 @@ def _date(value: Any) -> dt.date | None:
 
 def _iso(value: dt.date | None) -> str | None:
     return value.isoformat() if value else None
+
+
+_Enum = TypeVar("_Enum", bound=StrEnum)
+
+
+def _optional(kind: type[_Enum], value: str | None) -> _Enum | None:
+    return None if value is None else kind(value)
 
 
 def _person(data: dict[str, Any] | None) -> Person | None:
@@ -288,13 +333,13 @@ def challenge_from_dict(data: dict[str, Any]) -> Challenge:
         reference=data.get("reference") or None,
         policy=data["policy"],
         date_of_notification=dt.date.fromisoformat(data["date_of_notification"]),
-        raised_by=RaisedBy(data["raised_by"]["name"], Role(data["raised_by"]["role"])),
+        raised_by=RaisedBy(data["raised_by"]["name"], _optional(Role, data["raised_by"]["role"])),
         addressed_to=_person(data.get("addressed_to")),
         child=Child(
             name=child["name"],
             date_of_birth=dt.date.fromisoformat(child["date_of_birth"]),
             case_number=child["case_number"],
-            legal_status=LegalStatus(child["legal_status"]),
+            legal_status=_optional(LegalStatus, child["legal_status"]),
         ),
         social_worker=data.get("social_worker"),
         team=data.get("team"),
@@ -328,7 +373,14 @@ def challenge_from_dict(data: dict[str, Any]) -> Challenge:
         history=tuple(_stage_record(h) for h in data.get("history", [])),
         iro_decision=_iro_decision(data.get("iro_decision")),
         separate_challenge=bool(data.get("separate_challenge", False)),
+        inferred=tuple(
+            Inference(i["field"], i["value"], i["reason"]) for i in data.get("inferred", [])
+        ),
     )
+
+
+def _value(member: StrEnum | None) -> str | None:
+    return None if member is None else member.value
 
 
 def _person_dict(p: Person | None) -> dict[str, Any] | None:
@@ -365,13 +417,13 @@ def challenge_to_dict(c: Challenge) -> dict[str, Any]:
         "reference": c.reference,
         "policy": c.policy,
         "date_of_notification": c.date_of_notification.isoformat(),
-        "raised_by": {"name": c.raised_by.name, "role": c.raised_by.role.value},
+        "raised_by": {"name": c.raised_by.name, "role": _value(c.raised_by.role)},
         "addressed_to": _person_dict(c.addressed_to),
         "child": {
             "name": c.child.name,
             "date_of_birth": c.child.date_of_birth.isoformat(),
             "case_number": c.child.case_number,
-            "legal_status": c.child.legal_status.value,
+            "legal_status": _value(c.child.legal_status),
         },
         "social_worker": c.social_worker,
         "team": c.team,
@@ -415,4 +467,5 @@ def challenge_to_dict(c: Challenge) -> dict[str, Any]:
         if c.iro_decision
         else None,
         "separate_challenge": c.separate_challenge,
+        "inferred": [{"field": i.field, "value": i.value, "reason": i.reason} for i in c.inferred],
     }

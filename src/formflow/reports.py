@@ -245,7 +245,7 @@ def export_rows(
             [
                 c.reference or "",
                 raised_on(c).isoformat(),
-                f"{c.raised_by.name} ({c.raised_by.role.value})",
+                c.raised_by.described,
                 initials(c.child.name),
                 c.child.case_number,
                 c.team or "",

@@ -329,7 +329,8 @@ def history_table(writer: Writer, entry: int) -> etree._Element:
 
 @dataclass(frozen=True)
 class SeedValues:
-    """The seed form's boxes as typed; ticks in whatever style the person used."""
+    """The seed form's boxes as typed. It has no role and no legal-status boxes: what the
+    person says of either is in the words they write after a name, if anywhere."""
 
     notification: str
     raised_by: str
@@ -339,7 +340,6 @@ class SeedValues:
     case_number: str
     social_worker: str
     team_and_manager: str
-    in_care: bool
     stage: int
     concern: str
     outcome: str
@@ -349,18 +349,100 @@ class SeedValues:
     response_date: str
     final_comments: str
     final_date: str
+    cafcass: bool = False
 
 
-def seed_form(v: SeedValues, tick: str = "☒", untick: str = "☐", merged: bool = False) -> bytes:
-    """The seed 003 'Challenge and Resolution Form' layout, its label cells as printed."""
+Mark = Callable[[bool], list[etree._Element]]
+"""What a person puts in a tick cell, ticked or not: a cell's paragraphs."""
 
-    def mark(on: bool) -> etree._Element:
-        return cell(para(run(tick if on else untick)) if (tick if on else untick) else para())
+
+def glyph_mark(tick: str, untick: str) -> Mark:
+    """A character typed or pasted: ☒, ✓, X, "Yes"; an empty string leaves the cell empty."""
+
+    def mark(on: bool) -> list[etree._Element]:
+        text = tick if on else untick
+        return [para(run(text))] if text else [para()]
+
+    return mark
+
+
+SYMBOL_CODES = {"Wingdings": ("F0FE", "F0A8"), "Wingdings 2": ("F052", "F0A3")}
+"""Insert > Symbol: Wingdings ☑ (FE) and ☐ (A8); Wingdings 2 ☑ (R) and ☐ (£)."""
+
+
+def symbol_mark(font: str) -> Mark:
+    """A box inserted from Word's symbol dialog: a ``w:sym`` run, no text at all."""
+
+    def mark(on: bool) -> list[etree._Element]:
+        code = SYMBOL_CODES[font][0 if on else 1]
+        return [para(el("w:r", el("w:sym", font=font, char=code)))]
+
+    return mark
+
+
+def symbol_font_mark(tick: str = "R", untick: str = "£") -> Mark:
+    """A letter typed in the Wingdings 2 font, which Word shows as ☑ (R) or ☐ (£)."""
+
+    def mark(on: bool) -> list[etree._Element]:
+        fonts = el("w:rFonts", ascii="Wingdings 2", hAnsi="Wingdings 2")
+        t = el("w:t")
+        t.text = tick if on else untick
+        return [para(el("w:r", el("w:rPr", fonts), t))]
+
+    return mark
+
+
+def control_mark(on: bool) -> list[etree._Element]:
+    """A checkbox content control from Word's Developer tab: no tag, as people insert it."""
+    box = checkbox_sdt("", on)
+    props = box.find(f"{W}sdtPr")
+    assert props is not None
+    for unnamed in props.findall(f"{W}tag") + props.findall(f"{W}alias"):
+        props.remove(unnamed)
+    return [para(box)]
+
+
+def legacy_mark(on: bool) -> list[etree._Element]:
+    """A legacy FORMCHECKBOX named as Word names it (Check1), not by any formflow tag."""
+    return [para(*legacy_checkbox("Check1", "1" if on else "0"))]
+
+
+def beside_box_mark(on: bool) -> list[etree._Element]:
+    """An X typed after the empty box glyph, which is left where it was."""
+    return [para(run("☐ X" if on else "☐"))]
+
+
+RESPONDERS = ("Team Manager", "Service Manager", "Head of Service", "Deputy Strategic Director/DCS")
+
+
+def seed_form(
+    v: SeedValues,
+    tick: str = "☒",
+    untick: str = "☐",
+    merged: bool = False,
+    *,
+    mark: Mark | None = None,
+    split: bool = True,
+    inline: bool = False,
+) -> bytes:
+    """The seed 003 'Challenge and Resolution Form' as printed (shared/seeds/003_*.txt): its
+    label cells, the stage ladder whose Stage 1 and 'Placement concerns' rows have no box
+    printed, no role or legal-status boxes. ``mark`` fills tick cells (default: the glyphs);
+    ``split`` cuts typed text across runs as Word does; ``inline`` types the header's values
+    after their labels ("Name of Child: Tegan Example"), leaving the value cells empty."""
+    marked = mark or glyph_mark(tick, untick)
+
+    def box(on: bool, printed: bool = True) -> etree._Element:
+        return cell(*(marked(on) if on or printed else [para()]))
 
     def pair(label: Sequence[str], value: str) -> etree._Element:
-        label_paras = [para(*runs(line, split=True)) for line in label]
+        lines = list(label)
+        if inline:
+            lines[0] = f"{lines[0].strip().rstrip(':')}: {value}"
+            value = ""
+        label_paras = [para(*runs(line, split=True)) for line in lines]
         return row(
-            cell(*label_paras), cell(*text_paras(value, split=True), span=2 if merged else 1)
+            cell(*label_paras), cell(*text_paras(value, split=split), span=2 if merged else 1)
         )
 
     header = table(
@@ -371,8 +453,6 @@ def seed_form(v: SeedValues, tick: str = "☒", untick: str = "☐", merged: boo
             pair(["Name of Child"], v.child),
             pair(["DoB"], v.dob),
             pair(["LCS number"], v.case_number),
-            pair(["Child in care"], tick if v.in_care else untick),
-            pair(["Child protection plan"], untick if v.in_care else tick),
             pair(["Social Worker "], v.social_worker),
             pair(["Team and Team Manager "], v.team_and_manager),
         ],
@@ -385,21 +465,16 @@ def seed_form(v: SeedValues, tick: str = "☒", untick: str = "☐", merged: boo
             cell(para(run("Manager/Service"))),
         )
     ]
-    responders = [
-        "Team Manager",
-        "Service Manager",
-        "Head of Service",
-        "Deputy Strategic Director/DCS",
-    ]
-    for n, who in enumerate(responders, start=1):
+    for n, who in enumerate(RESPONDERS, start=1):
+        form_name = "QA form/ Challenge Escalation Form" if n == 1 else "Challenge Escalation Form"
         ladder_rows.append(
             row(
                 cell(
                     para(),
                     para(run(f"Stage  {n}" if n == 2 else f"Stage {n}")),
-                    para(run("Challenge Escalation Form")),
+                    para(run(form_name)),
                 ),
-                mark(v.stage == n),
+                box(v.stage == n, printed=n != 1),
                 cell(
                     para(run(f"({who} – within 5 working days)")),
                     vmerge=("restart" if n == 1 else "") if merged else None,
@@ -409,7 +484,7 @@ def seed_form(v: SeedValues, tick: str = "☒", untick: str = "☐", merged: boo
     ladder_rows.append(
         row(
             cell(para(run("At any point (subject to Service Manager Agreement)"))),
-            mark(False),
+            box(v.cafcass),
             cell(para(run("(CAFCASS)"))),
         )
     )
@@ -420,14 +495,20 @@ def seed_form(v: SeedValues, tick: str = "☒", untick: str = "☐", merged: boo
                     para(run("What are we worried about?")),
                     para(run("What actions have taken place to resolve the worries?")),
                     para(run("(Brief summary of concern resulting in the formal challenge)")),
-                    *text_paras(v.concern, split=True),
+                    *text_paras(v.concern, split=split),
                 )
             ),
             row(
                 cell(
                     para(run("Outcome and Impact for the Child/Young Person. ")),
-                    para(run("(Identify impact / outcomes and the reasons for this challenge.)")),
-                    *text_paras(v.outcome),
+                    para(
+                        run(
+                            "(Identify impact / outcomes and the reasons for this challenge.  The "
+                            "attempts that have been made to address and resolve issues of "
+                            "dispute both at an informal and formal stage/s)"
+                        )
+                    ),
+                    *text_paras(v.outcome, split=split),
                 )
             ),
         ],
@@ -438,7 +519,9 @@ def seed_form(v: SeedValues, tick: str = "☒", untick: str = "☐", merged: boo
         label = field.label.replace("child's", "child’s").replace(
             "voice of the child/young person", "Voice of the Child/Young Person "
         )
-        theme_rows.append(row(cell(para(), para(run(label))), mark(key in v.themes)))
+        theme_rows.append(
+            row(cell(para(), para(run(label))), box(key in v.themes, printed=key != "placement"))
+        )
     action_rows = [
         row(
             cell(
@@ -452,7 +535,7 @@ def seed_form(v: SeedValues, tick: str = "☒", untick: str = "☐", merged: boo
     ]
     for n in range(form.MAX_ACTIONS):
         typed = v.actions[n] if n < len(v.actions) else ("", "", "")
-        action_rows.append(row(*(cell(*text_paras(t)) for t in typed)))
+        action_rows.append(row(*(cell(*text_paras(t, split=split)) for t in typed)))
     closing = table(
         [
             row(
@@ -462,7 +545,7 @@ def seed_form(v: SeedValues, tick: str = "☒", untick: str = "☐", merged: boo
                             "Response to Challenge and Resolution from Team manager/Service Manager/Head of Service "
                         )
                     ),
-                    *text_paras(v.response),
+                    *text_paras(v.response, split=split),
                     para(),
                     para(run(f"Date: {v.response_date}")),
                 )
@@ -470,7 +553,7 @@ def seed_form(v: SeedValues, tick: str = "☒", untick: str = "☐", merged: boo
             row(
                 cell(
                     para(run("Child Protection/IRO Service Manager final comments ")),
-                    *text_paras(v.final_comments),
+                    *text_paras(v.final_comments, split=split),
                     para(run("Date:")),
                     para(run(v.final_date)),
                 )
@@ -481,6 +564,7 @@ def seed_form(v: SeedValues, tick: str = "☒", untick: str = "☐", merged: boo
     return package(
         [
             para(run("CHILDREN AND YOUNG PEOPLES SERVICES")),
+            para(run("Safeguarding Unit – Child Protection Conference Chairs and IROs")),
             para(run("CHALLENGE AND RESOLUTION FORM")),
             header,
             table(ladder_rows, columns=3),
@@ -488,10 +572,41 @@ def seed_form(v: SeedValues, tick: str = "☒", untick: str = "☐", merged: boo
             table(theme_rows),
             table(action_rows, columns=3),
             closing,
+            para(run("Challenge and Resolution – Flowchart and Guidance")),
             para(run("Stage 1 (5 Days)")),
             para(run("To be raised on the challenge and resolution form by the IRO/CPC.")),
         ]
     )
+
+
+# --- saved by LibreOffice ---------------------------------------------------------------------
+
+
+def as_libreoffice(data: bytes) -> bytes:
+    """The document with the traits of one LibreOffice Writer saved, so tests need no
+    LibreOffice: every content control loses its tag and alias (measured with 7.4, see
+    PITFALLS.md); a vertically merged cell is written ``continue``, as its DOCX export
+    does (sw/source/filter/ww8/docxattributeoutput.cxx); each run carries its fonts and
+    language explicitly; cell paragraphs carry a style of their own; a bookmark sits in the
+    first paragraph. The text and the cell grid are kept, as LibreOffice keeps them."""
+    root = etree.fromstring(zipfile.ZipFile(io.BytesIO(strip_tags(data))).read("word/document.xml"))
+    for r in root.iter(f"{W}r"):
+        if r.find(f"{W}rPr") is None:
+            fonts = el("w:rFonts", ascii="Arial", hAnsi="Arial", cs="Arial")
+            r.insert(0, el("w:rPr", fonts, el("w:lang", val="en-GB")))
+    for merge in root.iter(f"{W}vMerge"):
+        if merge.get(f"{W}val") is None:
+            merge.set(f"{W}val", "continue")
+    for tc in root.iter(f"{W}tc"):
+        for p in tc.findall(f"{W}p"):
+            if p.find(f"{W}pPr") is None:
+                p.insert(0, el("w:pPr", el("w:pStyle", val="TableContents")))
+    first = next(root.iter(f"{W}p"))
+    cursor = el("w:bookmarkStart", id="0")
+    cursor.set(f"{W}name", "_GoBack")  # ``name`` is el()'s own first parameter
+    first.append(cursor)
+    first.append(el("w:bookmarkEnd", id="0"))
+    return replace_part(data, "word/document.xml", etree.tostring(root))
 
 
 # --- fillable PDFs ------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from formflow.errors import RejectedForm
 from formflow.intake import MAX_FILE_BYTES, read_form
 from formflow.intake.pdf_reader import CHILD_DEATHS_TO_BLAME, UNREADABLE, WORKER, read_pdf
 from formflow.intake.safety import DAMAGED
+from formflow.policy_catalogue import built_in
 
 FORM = official_form(OFFICIAL, Style.CONTROLS)
 MACROS = "This file contains macros"
@@ -138,7 +139,7 @@ def test_file_over_the_size_cap_is_refused_before_reading(tmp_path: Path) -> Non
     with big.open("wb") as stream:
         stream.truncate(MAX_FILE_BYTES + 1)
     with pytest.raises(RejectedForm) as caught:
-        read_form(big, today=TODAY)
+        read_form(big, policies=built_in(), today=TODAY)
     assert "MB a challenge form can be" in caught.value.reasons[0]
 
 
@@ -217,7 +218,9 @@ def test_type_is_decided_by_content_and_a_mismatch_is_named() -> None:
 def test_odd_file_names_work(tmp_path: Path, name: str) -> None:
     path = tmp_path / name
     path.write_bytes(FORM)
-    assert read_form(path, today=TODAY).to_dict() == EXPECTED_OFFICIAL.to_dict()
+    assert (
+        read_form(path, policies=built_in(), today=TODAY).to_dict() == EXPECTED_OFFICIAL.to_dict()
+    )
 
 
 def test_one_pdf_worker_serves_many_files_and_a_late_one_is_replaced() -> None:
@@ -318,3 +321,13 @@ def test_a_file_the_reading_child_dies_on_twice_is_refused(
         WORKER.ask(_blank_pdf(), 5)
     assert caught.value.reasons == [UNREADABLE]
     assert len(deaths) == CHILD_DEATHS_TO_BLAME == 2
+
+
+@pytest.mark.parametrize("typed", ["../policies/nelincs", "/etc/passwd", "nelincs.json"])
+def test_a_procedure_typed_as_a_path_is_refused_not_followed(typed: str) -> None:
+    with pytest.raises(RejectedForm) as caught:
+        parse(official_form({**OFFICIAL, "policy": typed}, Style.CONTROLS))
+    assert caught.value.reasons == [
+        f"'Procedure' has '{typed}', which formflow does not know. There is no policy "
+        f"'{typed}'. The policies available are: cic-issues, nelincs, ops-flowchart, rotherham."
+    ]

@@ -9,6 +9,7 @@ from intake_cases import STRANGERS, TODAY
 
 from formflow.errors import RejectedForm
 from formflow.intake import read_form
+from formflow.policy_catalogue import built_in
 
 
 def strangers() -> list[Path]:
@@ -22,7 +23,7 @@ def strangers() -> list[Path]:
 @pytest.mark.parametrize("path", strangers(), ids=lambda p: p.name)
 def test_stranger_is_rejected_with_a_reason(path: Path) -> None:
     with pytest.raises(RejectedForm) as caught:
-        read_form(path, today=TODAY)
+        read_form(path, policies=built_in(), today=TODAY)
     assert caught.value.reasons
     assert all(
         reason.endswith(".") and "Traceback" not in reason for reason in caught.value.reasons
@@ -31,5 +32,7 @@ def test_stranger_is_rejected_with_a_reason(path: Path) -> None:
 
 def test_the_password_protected_stranger_says_so() -> None:
     with pytest.raises(RejectedForm) as caught:
-        read_form(STRANGERS / "pdf-libreoffice-writer-password.pdf", today=TODAY)
+        read_form(
+            STRANGERS / "pdf-libreoffice-writer-password.pdf", policies=built_in(), today=TODAY
+        )
     assert "protected with a password" in caught.value.reasons[0]

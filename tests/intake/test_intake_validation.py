@@ -7,7 +7,7 @@ from form_builders import FormValues, Style, official_form, seed_form, strip_tag
 from intake_cases import DATE_STYLES, EXPECTED_OFFICIAL, OFFICIAL, parse, seed_values
 
 from formflow.errors import PolicyError, RejectedForm
-from formflow.policy import load_policy
+from formflow.policy_catalogue import built_in
 
 
 def reasons(changes: FormValues, policy_id: str | None = None, **form_options: object) -> list[str]:
@@ -70,11 +70,6 @@ NOTIFICATION_EMPTY = (
             "care: untick it, or tick 'Child in care' if the child is looked after.",
         ),
         (
-            {"status_child_in_care": False},
-            "Neither 'Child in care' nor 'Child protection plan' is ticked: tick whichever "
-            "applies to the child (both if both do).",
-        ),
-        (
             {"raised_by_cp_chair": True},
             "Both 'Raised by an IRO' and 'Raised by a Child Protection Conference Chair' are "
             "ticked: tick only the one that applies.",
@@ -106,7 +101,7 @@ def test_every_problem_is_reported_at_once() -> None:
 
 
 def test_cafcass_needs_every_prerequisite_of_the_procedure_dated() -> None:
-    policy = load_policy("nelincs")
+    policy = built_in()("nelincs")
     first, second = policy.cafcass.prerequisites
     found = reasons(
         {"cafcass_requested": True, f"cafcass_prerequisite_{first.id}": "01/11/2025"},
@@ -120,7 +115,7 @@ def test_cafcass_needs_every_prerequisite_of_the_procedure_dated() -> None:
 
 @pytest.mark.parametrize("stripped", [False, True])
 def test_cafcass_request_with_prerequisites_dated_is_accepted(stripped: bool) -> None:
-    policy = load_policy("nelincs")
+    policy = built_in()("nelincs")
     dated = {f"cafcass_prerequisite_{p.id}": "01/11/2025" for p in policy.cafcass.prerequisites}
     values = {**OFFICIAL, "cafcass_requested": True, "cafcass_request_date": "03/11/2025", **dated}
     data = official_form(values, Style.CONTROLS, prerequisites=policy.cafcass.prerequisites)
@@ -153,7 +148,6 @@ def test_an_unclear_tick_is_an_error_not_a_guess() -> None:
     with pytest.raises(RejectedForm) as caught:
         parse(seeded)
     assert caught.value.reasons == [
-        "'Child in care' has 'maybe' in its tick box: mark it with X if it applies, or leave it empty.",
         "'Stage 2' has 'maybe' in its tick box: mark it with X if it applies, or leave it empty.",
         "'Drift and delay in progressing the child's planning' has 'maybe' in its tick box: mark it with X if it applies, or leave it empty.",
         "'Placement concerns' has 'maybe' in its tick box: mark it with X if it applies, or leave it empty.",

@@ -12,12 +12,12 @@ from pathlib import Path
 from conftest import make_challenge
 from formflow.config import Settings
 from formflow.engine import Respond, apply
-from formflow.policy import load_policy
+from formflow.policy_catalogue import built_in
 from formflow.record import Action, Challenge, Person
 
 TODAY = dt.date(2025, 11, 7)
 SETTINGS = Settings(council_name="Northtown Council")
-NELINCS = load_policy("nelincs")
+NELINCS = built_in()("nelincs")
 
 
 def stage_one(**overrides: object) -> Challenge:

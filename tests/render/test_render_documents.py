@@ -31,6 +31,7 @@ from weasyprint.html import UA
 from formflow.engine import Document, Respond, apply
 from formflow.errors import RejectedForm, RenderError
 from formflow.intake import read_form
+from formflow.policy_catalogue import built_in
 from formflow.record import Action, Closure, ClosureKind, LegalStatus
 from formflow.render import (
     document_writers,
@@ -157,9 +158,9 @@ def test_next_stage_form_addresses_the_new_responder(tmp_path: Path) -> None:
 
 
 def test_copy_list_comes_from_the_policy(tmp_path: Path) -> None:
-    from formflow.policy import load_policy
+    from formflow.policy_catalogue import built_in
 
-    rotherham = load_policy("rotherham")
+    rotherham = built_in()("rotherham")
     challenge = replace(stage_two(), policy="rotherham")
     docx, _ = write_next_stage(challenge, rotherham, SETTINGS, tmp_path, today=TODAY)
     text = docx_text(docx)
@@ -343,7 +344,7 @@ def test_the_blank_official_form_is_fillable_and_reads_as_empty() -> None:
     assert {f.tag for f in fixed} <= set(pdf_fields)
     for blank in (docx_form, templates_dir() / "challenge-form.pdf"):
         with pytest.raises(RejectedForm, match="'Date of Notification' is empty"):
-            read_form(blank, settings=SETTINGS, today=TODAY)
+            read_form(blank, policies=built_in(), settings=SETTINGS, today=TODAY)
 
 
 @pytest.mark.parametrize("when", ["before the document", "during the document"])

@@ -13,6 +13,7 @@ from pypdf import PdfReader, PdfWriter
 from render_fixtures import NELINCS, SETTINGS, TODAY, stage_two, strip_tags
 
 from formflow.intake import read_form
+from formflow.policy_catalogue import built_in
 from formflow.record import Action, Challenge, Response
 from formflow.render import write_form, write_next_stage
 
@@ -76,9 +77,11 @@ def expected() -> object:
 
 def test_next_stage_docx_reads_back_as_the_same_challenge(tmp_path: Path) -> None:
     docx, _ = write_next_stage(stage_two(), NELINCS, SETTINGS, tmp_path, today=TODAY)
-    assert read_form(docx, settings=SETTINGS, today=TODAY) == as_read(stage_two())
+    assert read_form(docx, policies=built_in(), settings=SETTINGS, today=TODAY) == as_read(
+        stage_two()
+    )
     fill_docx(docx)
-    assert read_form(docx, settings=SETTINGS, today=TODAY) == expected()
+    assert read_form(docx, policies=built_in(), settings=SETTINGS, today=TODAY) == expected()
 
 
 def test_next_stage_docx_reads_back_after_libreoffice_drops_the_tags(tmp_path: Path) -> None:
@@ -86,14 +89,16 @@ def test_next_stage_docx_reads_back_after_libreoffice_drops_the_tags(tmp_path: P
     fill_docx(docx)
     stripped = strip_tags(docx, tmp_path / "stripped.docx")
     assert b"w:tag " not in stripped.read_bytes()
-    assert read_form(stripped, settings=SETTINGS, today=TODAY) == expected()
+    assert read_form(stripped, policies=built_in(), settings=SETTINGS, today=TODAY) == expected()
 
 
 def test_next_stage_pdf_reads_back_through_its_fields(tmp_path: Path) -> None:
     _, pdf = write_next_stage(stage_two(), NELINCS, SETTINGS, tmp_path, today=TODAY)
-    assert read_form(pdf, settings=SETTINGS, today=TODAY) == as_read(stage_two())
+    assert read_form(pdf, policies=built_in(), settings=SETTINGS, today=TODAY) == as_read(
+        stage_two()
+    )
     fill_pdf(pdf)
-    assert read_form(pdf, settings=SETTINGS, today=TODAY) == expected()
+    assert read_form(pdf, policies=built_in(), settings=SETTINGS, today=TODAY) == expected()
 
 
 @pytest.mark.parametrize("as_pdf", [False, True])
@@ -101,7 +106,9 @@ def test_prefilled_form_reads_back(tmp_path: Path, as_pdf: bool) -> None:
     challenge = stage_two()
     path = tmp_path / ("form.pdf" if as_pdf else "form.docx")
     write_form(challenge, NELINCS, SETTINGS, path, today=TODAY, pdf=as_pdf)
-    assert read_form(path, settings=SETTINGS, today=TODAY) == as_read(challenge)
+    assert read_form(path, policies=built_in(), settings=SETTINGS, today=TODAY) == as_read(
+        challenge
+    )
 
 
 def test_pdf_checkbox_on_state_is_weasyprints_own(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from formflow.engine import Document
 from formflow.errors import RejectedForm
 from formflow.pipeline import DocumentWriter, Pipeline, Services
 from formflow.policy import Policy
+from formflow.policy_catalogue import PolicyCatalogue, built_in
 from formflow.record import Challenge
 from formflow.register import Register
 from formflow.watch.folders import Home
@@ -49,7 +50,9 @@ class FixedNow:
         return self.at
 
 
-def json_reader(path: Path, *, settings: Settings, today: dt.date) -> Challenge:
+def json_reader(
+    path: Path, *, policies: PolicyCatalogue, settings: Settings, today: dt.date
+) -> Challenge:
     """Stand-in for intake.read_form: the file holds the record as JSON."""
     try:
         return Challenge.from_dict(json.loads(path.read_text(encoding="utf-8")))
@@ -90,6 +93,7 @@ def fake_pipeline(
     services = Services(
         home=home,
         settings=settings or Settings(),
+        policies=built_in(),
         read_form=json_reader,
         writers=FAKE_WRITERS,
         now=FixedNow(now),

@@ -32,7 +32,7 @@ from service_support import (
 
 from filled_forms import answer
 from formflow.config import Settings
-from formflow.policy import load_policy
+from formflow.policy_catalogue import built_in
 from formflow.record import Child, LegalStatus, Stage
 from formflow.register import Register
 from formflow.render import write_form
@@ -52,7 +52,7 @@ FIRST_NAMES = ("Tegan", "Osian", "Ffion", "Rhys", "Carys", "Idris", "Nia", "Emry
 def raise_forms(folder: Path, count: int) -> list[Path]:
     """``count`` new challenges, each for a different fictional child (a second open
     challenge for the same child would be caught as a likely duplicate)."""
-    policy, made = load_policy("nelincs"), []
+    policy, made = built_in()("nelincs"), []
     for i in range(count):
         child = Child(
             f"{FIRST_NAMES[i % len(FIRST_NAMES)]} Example-{i}",

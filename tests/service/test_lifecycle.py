@@ -22,7 +22,7 @@ from formflow.engine import Respond, Status, status_of
 from formflow.intake import read_form
 from formflow.notices import read_eml
 from formflow.pipeline import Outcome, Pipeline, Result, Services
-from formflow.policy import load_policy
+from formflow.policy_catalogue import built_in
 from formflow.record import Action, Challenge, ClosureKind, Stage, StageOutcome
 from formflow.register import Register
 from formflow.render import write_form
@@ -37,7 +37,7 @@ def new_form(folder: Path, name: str, *, pdf: bool = False, **overrides: object)
     fields: dict[str, object] = {"date_of_notification": NOTIFIED, **overrides}
     challenge = make_challenge(reference=None, **fields)
     path = folder / name
-    write_form(challenge, load_policy("nelincs"), Settings(), path, today=NOTIFIED, pdf=pdf)
+    write_form(challenge, built_in()("nelincs"), Settings(), path, today=NOTIFIED, pdf=pdf)
     return path
 
 
@@ -49,7 +49,9 @@ class Service:
         self.home.create()
         self.clock = FixedNow(PROCESSED_ON)
         self.register = register
-        self.pipeline = Pipeline(register, Services(self.home, Settings(), now=self.clock))
+        self.pipeline = Pipeline(
+            register, Services(self.home, Settings(), built_in(), now=self.clock)
+        )
 
     def drop(self, path: Path) -> Result:
         dropped = self.home.inbox / path.name
@@ -230,7 +232,9 @@ def test_the_stage_two_form_shows_the_date_of_notification_received(
     record = service.record(reference)
     assert record.date_of_notification == PROCESSED_ON.date()  # stage 2 raised that day
     for name in ("stage-2-form.docx", "stage-2-form.pdf"):
-        form = read_form(service.outbox(reference, name), today=PROCESSED_ON.date())
+        form = read_form(
+            service.outbox(reference, name), policies=built_in(), today=PROCESSED_ON.date()
+        )
         assert form.date_of_notification == NOTIFIED, name
 
 
@@ -375,7 +379,9 @@ def test_extend_changes_the_due_date_everywhere_and_says_so(service: Service) ->
     assert json.loads(status)[0]["due"] == "2026-12-04"
     assert json.loads(status)[0]["overdue"] is False
     assert service.pipeline.chase_deadlines(dt.date(2026, 12, 1)) == []
-    form = read_form(service.outbox(reference, "stage-1-form (2).docx"), today=NOTIFIED)
+    form = read_form(
+        service.outbox(reference, "stage-1-form (2).docx"), policies=built_in(), today=NOTIFIED
+    )
     assert form.reference == reference
     with zipfile.ZipFile(service.outbox(reference, "stage-1-form (2).docx")) as package:
         assert "4 December 2026 (extended by agreement)" in package.read(

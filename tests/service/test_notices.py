@@ -23,7 +23,7 @@ from formflow.notices import (
     send,
     smtp_settings,
 )
-from formflow.policy import load_policy
+from formflow.policy_catalogue import built_in
 from formflow.record import Action
 from formflow.register import Register
 
@@ -45,7 +45,7 @@ def test_no_child_name_in_the_subject_and_initials_in_the_body(
     attachment.write_bytes(b"docx bytes")
     message = covering_email(
         make_challenge(),
-        load_policy("nelincs"),
+        built_in()("nelincs"),
         Settings(raw=DIRECTORY),
         kind,
         [attachment],
@@ -66,7 +66,7 @@ def test_no_child_name_in_the_subject_and_initials_in_the_body(
 
 def test_recipients_follow_the_policy_and_the_directory() -> None:
     challenge = make_challenge()
-    policy = load_policy("nelincs")
+    policy = built_in()("nelincs")
     who = recipients_for(Document.NEXT_STAGE_FORM, challenge, policy)
     assert who.to == ("Team Manager",)
     assert "IRO" in who.cc
@@ -79,7 +79,7 @@ def test_recipients_follow_the_policy_and_the_directory() -> None:
 
 def test_a_role_without_an_address_is_named_and_sends_nowhere() -> None:
     message = covering_email(
-        make_challenge(), load_policy("nelincs"), Settings(), Document.FINAL_RECORD, [], summary="x"
+        make_challenge(), built_in()("nelincs"), Settings(), Document.FINAL_RECORD, [], summary="x"
     )
     assert str(message["To"]) == "IRO:;"
     assert "From" not in message  # drafts: the sender's own mail client fills it in
@@ -87,7 +87,7 @@ def test_a_role_without_an_address_is_named_and_sends_nowhere() -> None:
 
 def test_the_reminder_names_the_action_not_the_child() -> None:
     action = Action("Review the pathway plan", dt.date(2025, 11, 20), "Priya Raman")
-    message = reminder_email(make_challenge(), load_policy("nelincs"), Settings(), action)
+    message = reminder_email(make_challenge(), built_in()("nelincs"), Settings(), action)
     assert "agreed action due" in str(message["Subject"])
     assert CHILD_NAME not in message.as_string()
 
@@ -179,7 +179,7 @@ def test_a_draft_with_no_address_is_not_sent(
     port, received = smtp_server
     settings = Settings(raw={"smtp": {"host": "127.0.0.1", "port": port, "starttls": False}})
     message = covering_email(
-        make_challenge(), load_policy("nelincs"), settings, Document.FINAL_RECORD, [], summary="x"
+        make_challenge(), built_in()("nelincs"), settings, Document.FINAL_RECORD, [], summary="x"
     )
     smtp = smtp_settings(settings)
     assert smtp is not None

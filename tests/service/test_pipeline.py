@@ -27,7 +27,7 @@ from service_support import (
 from formflow.config import Settings
 from formflow.engine import Document
 from formflow.pipeline import Job, Outcome, Pipeline, chases
-from formflow.policy import load_policy
+from formflow.policy_catalogue import built_in
 from formflow.record import Action, Challenge, Response
 from formflow.register import Register
 from formflow.watch import folders
@@ -185,7 +185,7 @@ def test_a_transition_the_policy_refuses_is_rejected(tmp_path: Path, register: R
     first = pipeline.handle(drop_json(pipeline.home.inbox, "a.docx", new_form()))
     stored = register.challenge(first.reference or "")
     assert stored is not None
-    wrong = dataclasses.replace(stored, stage=load_policy("nelincs").stages[-1].stage)
+    wrong = dataclasses.replace(stored, stage=built_in()("nelincs").stages[-1].stage)
     result = pipeline.handle(drop_json(pipeline.home.inbox, "b.docx", wrong))
     assert result.outcome is Outcome.REJECTED
     assert "fill in the latest form" in (pipeline.home.rejected / "b.docx.errors.txt").read_text()
@@ -453,13 +453,13 @@ def test_agreed_actions_due_remind_the_iro_once_each(tmp_path: Path, register: R
 def test_chases_is_a_pure_decision() -> None:
     challenge = make_challenge()
     decided = chases(
-        [challenge], load_policy, Settings(), dt.date(2025, 11, 11), lambda _r, _k: False
+        [challenge], built_in(), Settings(), dt.date(2025, 11, 11), lambda _r, _k: False
     )
     assert [(c.reference, c.overdue, c.reminders) for c in decided] == [
         ("PC-2025-7KQ3XM", True, ())
     ]
     assert (
-        chases([challenge], load_policy, Settings(), dt.date(2025, 11, 10), lambda *_: False) == []
+        chases([challenge], built_in(), Settings(), dt.date(2025, 11, 10), lambda *_: False) == []
     )
 
 

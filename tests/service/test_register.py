@@ -15,7 +15,7 @@ from service_support import make_challenge
 
 from formflow.calendar import WorkingCalendar
 from formflow.engine import assess
-from formflow.policy import load_policy
+from formflow.policy_catalogue import built_in
 from formflow.register import (
     MIGRATIONS,
     Register,
@@ -91,7 +91,7 @@ def test_an_injected_connection_is_used_and_left_open() -> None:
 
 def test_a_new_reference_is_drawn_again_on_a_collision(register: Register) -> None:
     challenge = make_challenge(reference="PC-2025-AAAAAA")
-    policy = load_policy("nelincs")
+    policy = built_in()("nelincs")
     register.save_challenge(challenge, assess(challenge, policy, WorkingCalendar(), AT.date()), AT)
     draws = iter(["PC-2025-AAAAAA", "PC-2025-AAAAAA", "PC-2025-BBBBBB"])
     assert register.assign_reference(2025, lambda _year: next(draws)) == "PC-2025-BBBBBB"
@@ -99,7 +99,7 @@ def test_a_new_reference_is_drawn_again_on_a_collision(register: Register) -> No
 
 def test_the_record_round_trips_with_its_deadlines(register: Register) -> None:
     challenge = make_challenge()
-    policy = load_policy("nelincs")
+    policy = built_in()("nelincs")
     assessment = assess(challenge, policy, WorkingCalendar(), AT.date())
     register.save_challenge(challenge, assessment, AT)
     assert register.challenge("PC-2025-7KQ3XM") == challenge

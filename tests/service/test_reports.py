@@ -17,7 +17,7 @@ from service_support import CHILD_NAME, make_challenge
 from formflow.calendar import WorkingCalendar
 from formflow.cli import COMMANDS, main
 from formflow.engine import assess
-from formflow.policy import load_policy
+from formflow.policy_catalogue import built_in
 from formflow.record import (
     Cafcass,
     Challenge,
@@ -65,7 +65,7 @@ def records() -> list[Challenge]:
 
 
 def test_status_lists_open_challenges_with_overdue_marked() -> None:
-    rows = status_rows(records(), load_policy, CAL, TODAY)
+    rows = status_rows(records(), built_in(), CAL, TODAY)
     assert [(r.reference, r.overdue) for r in rows] == [
         ("PC-2024-EEEEEE", True),
         ("PC-2025-AAAAAA", True),
@@ -82,7 +82,7 @@ def test_withdrawn_and_merged_challenges_are_not_listed_as_open() -> None:
             ("PC-2025-MMMMMM", ClosureKind.MERGED),
         )
     ]
-    assert status_rows(ended, load_policy, CAL, TODAY) == []
+    assert status_rows(ended, built_in(), CAL, TODAY) == []
 
 
 def test_the_year_report_figures() -> None:
@@ -104,7 +104,7 @@ def test_the_year_report_figures() -> None:
 
 
 def test_the_spreadsheet_has_initials_and_case_number_never_the_name(tmp_path: Path) -> None:
-    rows = export_rows(records(), load_policy, CAL, TODAY)
+    rows = export_rows(records(), built_in(), CAL, TODAY)
     csv_path = write_csv(rows, tmp_path / "out" / "challenges.csv")
     xlsx_path = write_xlsx(rows, tmp_path / "out" / "challenges.xlsx")
     with csv_path.open(encoding="utf-8-sig", newline="") as handle:
@@ -134,7 +134,7 @@ def test_the_spreadsheet_has_initials_and_case_number_never_the_name(tmp_path: P
 def home(tmp_path: Path) -> Path:
     with Register(tmp_path / "var" / "formflow.db") as register:
         for challenge in records():
-            policy = load_policy(challenge.policy)
+            policy = built_in()(challenge.policy)
             register.save_challenge(
                 challenge, assess(challenge, policy, CAL, TODAY), dt.datetime(2025, 11, 3, 9)
             )
@@ -195,7 +195,7 @@ def test_a_record_round_trips_through_the_register() -> None:
     with Register(":memory:") as register:
         register.save_challenge(
             challenge,
-            assess(challenge, load_policy("nelincs"), CAL, TODAY),
+            assess(challenge, built_in()("nelincs"), CAL, TODAY),
             dt.datetime(2025, 12, 3),
         )
         assert register.challenge("PC-2025-CCCCCC") == challenge

@@ -30,7 +30,7 @@ from service_support import (
 
 from formflow.config import Settings
 from formflow.pipeline import Outcome, Pipeline, Result, Services
-from formflow.policy import load_policy
+from formflow.policy_catalogue import PolicyCatalogue, built_in
 from formflow.register import Register
 from formflow.render import write_form
 from formflow.watch.folders import Home
@@ -58,7 +58,7 @@ class Forms:
                 separate_challenge=True,  # all for one fictional child, each a new challenge
             )
             path = self.folder / f"valid-{i}.docx"
-            write_form(challenge, load_policy("nelincs"), Settings(), path, today=TODAY)
+            write_form(challenge, built_in()("nelincs"), Settings(), path, today=TODAY)
             self.made.append(path)
         return self.made[n]
 
@@ -126,7 +126,10 @@ def running(tmp_path: Path) -> Iterator[Callable[..., tuple[Home, list[Result]]]
         def run() -> None:
             try:
                 with Register(home.database) as register:
-                    pipeline = Pipeline(register, Services(home, Settings()))
+                    pipeline = Pipeline(
+                        register,
+                        Services(home, Settings(), PolicyCatalogue.for_home(home.root, Settings())),
+                    )
                     options = WatchOptions(
                         poll_seconds=poll,
                         settle_seconds=settle,

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import click
 
-from formflow.commands.options import home_option, iso_date
+from formflow.commands.options import home_option, home_policies, iso_date
 from formflow.config import Settings, load_settings
 from formflow.errors import FormflowError
 from formflow.intake import read_form
-from formflow.policy import load_policy
+from formflow.policy_catalogue import PolicyCatalogue
 from formflow.record import (
     Challenge,
     Child,
@@ -38,7 +38,7 @@ from formflow.watch.folders import Home
 CONFIG = click.option(
     "--config",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Settings file (default: ./formflow.toml if present).",
+    help="Settings file (default: HOME/formflow.toml if present).",
 )
 KINDS = {
     "next-stage": write_next_stage,
@@ -67,6 +67,7 @@ KINDS = {
 @click.option("--stage", type=click.Choice([s.value for s in Stage]), default=Stage.ONE.value)
 @click.option("--to", "addressed_to", help="Pre-fill: the manager the challenge goes to.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@home_option
 @CONFIG
 def new(
     policy_id: str | None,
@@ -80,6 +81,7 @@ def new(
     stage: str,
     addressed_to: str | None,
     output: Path,
+    home: Path,
     config: Path | None,
 ) -> None:
     """Write a challenge form with a new reference: blank, or pre-filled from the options.
@@ -95,8 +97,8 @@ def new(
         --role IRO --stage 1 -o challenge.pdf
     """
     try:
-        settings = load_settings(config)
-        policy = load_policy(policy_id or settings.default_policy)
+        settings = load_settings(config, home=home)
+        policy = home_policies(home, settings)(policy_id or settings.default_policy)
         today = dt.date.today()
         reference = new_reference(today.year)
         challenge = None
@@ -172,7 +174,11 @@ def _from_record(record: Path) -> Challenge:
 
 
 def _load_challenge(
-    source: Path | None, reference: str | None, home: Path, settings: Settings
+    source: Path | None,
+    reference: str | None,
+    home: Path,
+    settings: Settings,
+    policies: PolicyCatalogue,
 ) -> Challenge:
     """From exactly one of: a record (.json), a completed form (.docx, .pdf), the register."""
     if (source is None) == (reference is None):
@@ -181,7 +187,7 @@ def _load_challenge(
         return _from_register(reference, home)
     assert source is not None
     if source.suffix.lower() in {".docx", ".pdf"}:
-        return read_form(source, settings=settings)
+        return read_form(source, policies=policies, settings=settings)
     return _from_record(source)
 
 
@@ -215,8 +221,9 @@ def render(
     """
     try:
         settings = load_settings(config, home=home)
-        challenge = _load_challenge(source, reference, home, settings)
-        policy = load_policy(challenge.policy)
+        policies = home_policies(home, settings)
+        challenge = _load_challenge(source, reference, home, settings, policies)
+        policy = policies(challenge.policy)
         for path in KINDS[kind](challenge, policy, settings, outdir, today=dt.date.today()):
             click.echo(str(path))
     except FormflowError as exc:
@@ -257,8 +264,9 @@ def pack(
     """
     try:
         settings = load_settings(config, home=home)
-        challenge = _load_challenge(source, reference, home, settings)
-        policy = load_policy(challenge.policy)
+        policies = home_policies(home, settings)
+        challenge = _load_challenge(source, reference, home, settings, policies)
+        policy = policies(challenge.policy)
         written = write_cafcass_pack(
             challenge, policy, settings, outdir, today=dt.date.today(), supplied=folder
         )

@@ -7,13 +7,24 @@ from pathlib import Path
 
 import click
 
+from formflow.config import Settings
+from formflow.policy_catalogue import PolicyCatalogue
+
 home_option = click.option(
     "--home",
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("."),
     show_default=True,
-    help="Folder holding inbox/, outbox/, var/ (the register) and formflow.toml.",
+    help="Folder holding inbox/, outbox/, var/ (the register), formflow.toml and policies/.",
 )
+
+
+def home_policies(home: Path, settings: Settings) -> PolicyCatalogue:
+    """The home's procedures, each council file that overrides another said on stderr."""
+    catalogue = PolicyCatalogue.for_home(home, settings)
+    for notice in catalogue.notices():
+        click.echo(f"Note: {notice}", err=True)
+    return catalogue
 
 
 def iso_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:

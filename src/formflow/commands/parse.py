@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from formflow.commands.options import home_option, home_policies
 from formflow.config import load_settings
 from formflow.errors import FormflowError, RejectedForm
 from formflow.intake import read_form
@@ -22,15 +23,20 @@ from formflow.intake import read_form
     help="On rejection too, print a JSON object (file, reasons) on stdout instead of text.",
 )
 @click.option("--policy", "policy_id", help="Procedure id, overriding the form's Procedure box.")
+@home_option
 @click.option(
     "--config",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Settings file (default: ./formflow.toml if present).",
+    help="Settings file (default: HOME/formflow.toml if present).",
 )
-def parse(file: Path, as_json: bool, policy_id: str | None, config: Path | None) -> None:
+def parse(
+    file: Path, as_json: bool, policy_id: str | None, home: Path, config: Path | None
+) -> None:
     """Read a completed challenge form (.docx or PDF) and print its record as JSON.
 
-    A form that cannot become a record is rejected: each reason is printed on stderr, one
+    A value the form does not state but that it or the procedure settles (the role
+    written after the name in From, say) is inferred, with a note on stderr. A form that
+    cannot become a record is rejected: each reason is printed on stderr, one
     per line, and the exit status is 1.
 
     \b
@@ -39,13 +45,18 @@ def parse(file: Path, as_json: bool, policy_id: str | None, config: Path | None)
       formflow parse --policy rotherham --json ./-odd-name.pdf
     """
     try:
-        settings = load_settings(config)
-        challenge = read_form(file, policy_id=policy_id, settings=settings)
+        settings = load_settings(config, home=home)
+        policies = home_policies(home, settings)
+        challenge = read_form(file, policies=policies, policy_id=policy_id, settings=settings)
     except RejectedForm as rejection:
         _report(file, rejection.reasons, as_json)
         sys.exit(1)
     except FormflowError as exc:
         raise click.ClickException(str(exc)) from exc
+    for inference in challenge.inferred:
+        click.echo(
+            f"Note: {inference.field} inferred as '{inference.value}': {inference.reason}", err=True
+        )
     click.echo(json.dumps(challenge.to_dict(), indent=2, ensure_ascii=False))
 
 

@@ -8,17 +8,19 @@ from pathlib import Path
 
 import click
 
-from formflow.commands.options import iso_date
+from formflow.commands.options import home_option, home_policies, iso_date
 from formflow.config import load_settings
 from formflow.engine import deadline
 from formflow.errors import FormflowError
-from formflow.policy import (
-    available_policies,
-    load_policy,
-    load_policy_file,
-    statutory_warnings,
-)
+from formflow.policy import statutory_warnings
+from formflow.policy_catalogue import PolicyCatalogue, read_policy_file
 from formflow.record import Stage
+
+CONFIG = click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Settings file (default: HOME/formflow.toml if present).",
+)
 
 STAGE_CHOICE = click.Choice([s.value for s in Stage], case_sensitive=False)
 
@@ -38,17 +40,15 @@ def _fail(exc: FormflowError) -> click.ClickException:
     callback=iso_date,
     help="When the formal challenge began, for cumulative targets (default: --from).",
 )
-@click.option(
-    "--config",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Settings file (default: ./formflow.toml if present).",
-)
+@home_option
+@CONFIG
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
 def due(
     policy_id: str,
     stage: str,
     raised_on: dt.date,
     challenge_start: dt.date | None,
+    home: Path,
     config: Path | None,
     as_json: bool,
 ) -> None:
@@ -61,10 +61,11 @@ def due(
     \b
     Example:
       formflow due --policy nelincs --stage 2 --from 2025-12-22 --challenge-start 2025-12-15
+      formflow due --home /srv/formflow --policy merton --stage 1 --from 2025-11-03
     """
     try:
-        settings = load_settings(config)
-        policy = load_policy(policy_id)
+        settings = load_settings(config, home=home)
+        policy = home_policies(home, settings)(policy_id)
         when = deadline(policy, Stage(stage), raised_on, settings.calendar, challenge_start)
     except FormflowError as exc:
         raise _fail(exc) from exc
@@ -111,35 +112,66 @@ def policies() -> None:
     """
 
 
+def _catalogue(home: Path, config: Path | None) -> PolicyCatalogue:
+    try:
+        return home_policies(home, load_settings(config, home=home))
+    except FormflowError as exc:
+        raise _fail(exc) from exc
+
+
 @policies.command("list")
-def list_policies() -> None:
-    """List the procedures available, one per line: id and name.
+@home_option
+@CONFIG
+def list_policies(home: Path, config: Path | None) -> None:
+    """List the procedures this home can use, one per line: id, name, where it is read from.
 
     \b
     Example:
-      formflow policies list
+      formflow policies list --home /srv/formflow
     """
-    try:
-        for policy_id in available_policies():
-            click.echo(f"{policy_id}\t{load_policy(policy_id).name}")
-    except FormflowError as exc:
-        raise _fail(exc) from exc
+    catalogue = _catalogue(home, config)
+    broken = 0
+    for entry in catalogue.entries().values():
+        try:
+            policy = catalogue.read(entry.path)
+        except FormflowError as exc:  # one bad file does not hide the others
+            click.echo(f"Error: {exc}", err=True)
+            broken += 1
+            continue
+        click.echo(f"{policy.id}\t{policy.name}\t{entry.folder.origin.value}: {entry.path}")
+    if broken:
+        raise click.ClickException(f"{broken} procedure file(s) cannot be used; see above.")
 
 
 @policies.command("show")
 @click.argument("policy_id")
-def show_policy(policy_id: str) -> None:
-    """Show one procedure: its stages, timescales, CAFCASS rules and notes.
+@home_option
+@CONFIG
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the procedure's file as it is (to start your own).",
+)
+def show_policy(policy_id: str, home: Path, config: Path | None, as_json: bool) -> None:
+    """Show one procedure: where it is read from, its stages, timescales, CAFCASS rules, notes.
 
     \b
     Example:
       formflow policies show rotherham
+      formflow policies show nelincs --json > /srv/formflow/policies/merton.json
     """
+    catalogue = _catalogue(home, config)
     try:
-        policy = load_policy(policy_id)
-    except FormflowError as exc:
-        raise _fail(exc) from exc
+        entry = catalogue.entry(policy_id)
+        policy = catalogue.read(entry.path)
+        if as_json:
+            click.echo(entry.path.read_text(encoding="utf-8"), nl=False)
+            return
+    except (FormflowError, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc
     click.echo(f"{policy.name} ({policy.id})")
+    click.echo(f"Read from: {entry.path} ({entry.folder.origin.value})")
     click.echo(f"Source: {', '.join(policy.source_files)}")
     for s in policy.stages:
         cumulative = (
@@ -164,20 +196,25 @@ def show_policy(policy_id: str) -> None:
 
 @policies.command("check")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def check_policy(file: Path) -> None:
-    """Validate a procedure file and warn where it departs from statutory guidance.
+@home_option
+@CONFIG
+def check_policy(file: Path, home: Path, config: Path | None) -> None:
+    """Validate a procedure file, warn where it departs from statutory guidance, and say
+    whether this home will use it and how (which folder, overriding what).
 
     Exits 1 when the file is invalid; warnings alone exit 0.
 
     \b
     Example:
-      formflow policies check policies/rotherham.json
+      formflow policies check --home /srv/formflow /srv/formflow/policies/merton.json
     """
+    catalogue = _catalogue(home, config)
     try:
-        policy = load_policy_file(file)
+        policy = read_policy_file(file)
     except FormflowError as exc:
         raise _fail(exc) from exc
     warnings = statutory_warnings(policy)
     for warning in warnings:
         click.echo(f"Warning: {warning}")
     click.echo(f"{file.name}: valid policy '{policy.id}' with {len(warnings)} warning(s).")
+    click.echo(catalogue.placement(file))

@@ -23,12 +23,12 @@ from types import FrameType
 import click
 
 from formflow import reports
-from formflow.commands.options import home_option, iso_date
+from formflow.commands.options import home_option, home_policies, iso_date
 from formflow.config import Settings, load_settings
 from formflow.errors import FormflowError
 from formflow.files import printable
 from formflow.pipeline import Outcome, Pipeline, Result, Services
-from formflow.policy import load_policy
+from formflow.policy_catalogue import PolicyCatalogue
 from formflow.register import Register
 from formflow.render.pdf import settle_heap
 from formflow.watch.folders import Home
@@ -41,6 +41,7 @@ verbose_option = click.option("-v", "--verbose", is_flag=True, help="Log each de
 class Context:
     home: Home
     settings: Settings
+    policies: PolicyCatalogue
     register: Register
     pipeline: Pipeline
 
@@ -69,6 +70,7 @@ def _opened(home_dir: Path, *, create: bool = True) -> Iterator[Context]:
     home = Home(home_dir.resolve())
     try:
         settings = load_settings(home=home.root)
+        policies = home_policies(home.root, settings)
         if create:
             home.create()
         elif not home.database.exists():
@@ -80,7 +82,8 @@ def _opened(home_dir: Path, *, create: bool = True) -> Iterator[Context]:
     except FormflowError as exc:
         raise click.ClickException(str(exc)) from exc
     try:
-        yield Context(home, settings, register, Pipeline(register, Services(home, settings)))
+        services = Services(home, settings, policies)
+        yield Context(home, settings, policies, register, Pipeline(register, services))
     except FormflowError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
@@ -226,7 +229,7 @@ def status(home: Path, today: dt.date | None, as_json: bool) -> None:
     with _opened(home, create=False) as ctx:
         rows = reports.status_rows(
             ctx.register.challenges(open_only=True),
-            load_policy,
+            ctx.policies,
             ctx.settings.calendar,
             today or dt.date.today(),
         )
@@ -294,7 +297,7 @@ def export(
         raise click.UsageError("Give --csv FILE or --xlsx FILE (or both).")
     with _opened(home, create=False) as ctx:
         rows = reports.export_rows(
-            ctx.register.challenges(), load_policy, ctx.settings.calendar, today or dt.date.today()
+            ctx.register.challenges(), ctx.policies, ctx.settings.calendar, today or dt.date.today()
         )
     if csv_file:
         reports.write_csv(rows, csv_file)

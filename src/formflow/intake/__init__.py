@@ -1,9 +1,11 @@
 """The intake: one dropped file in, a valid challenge record or a list of reasons out.
 
-    read_form(path)
+    read_form(path, policies=the home's PolicyCatalogue)
       ├── safety     size cap, type by magic bytes, zip and XML checks (no parser yet)
       ├── docx_reader | pdf_reader   fields by tag, legacy name, or printed label
       ├── normalise  UK dates, ticks, whitespace, team split -> schema-shaped data
+      ├── settle     a role or legal status the form does not state: inferred from what
+      │              it or the procedure says (each inference recorded), else not stated
       └── validate   rules across fields, then the JSON Schema
 
 Every problem becomes one plain-English sentence naming the form's own label; all of
@@ -13,12 +15,14 @@ them are collected and raised together as ``RejectedForm``.
 from __future__ import annotations
 
 import datetime as dt
-from functools import lru_cache
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from formflow import form
 from formflow.config import Settings
 from formflow.errors import PolicyError, RejectedForm
+from formflow.intake import settle
 from formflow.intake.catalogue import RawForm, is_known_tag, prerequisite_index
 from formflow.intake.docx_reader import read_docx
 from formflow.intake.labels import Block, read_labels
@@ -33,9 +37,11 @@ from formflow.intake.safety import (
     suffix_note,
 )
 from formflow.intake.validate import rule_problems, schema_problems
-from formflow.policy import Policy, load_policy
+from formflow.policy import Policy
 from formflow.record import Challenge
-from formflow.resources import policies_dir
+
+PolicyLookup = Callable[[str], Policy]
+"""A home's procedures by id (``PolicyCatalogue``): the only place intake finds one."""
 
 __all__ = ["ACCEPTED_SUFFIXES", "MAX_FILE_BYTES", "accepts", "read_form", "read_form_bytes"]
 
@@ -53,14 +59,16 @@ def accepts(path: Path) -> bool:
 def read_form(
     path: Path,
     *,
+    policies: PolicyLookup,
     policy_id: str | None = None,
     settings: Settings | None = None,
     today: dt.date | None = None,
 ) -> Challenge:
-    """Parse, normalise and validate one dropped file. Raises RejectedForm(reasons) with every problem found, each one plain-English sentence."""
+    """Parse, normalise and validate one dropped file, with the home's procedures. Raises RejectedForm(reasons) with every problem found, each one plain-English sentence."""
     return read_form_bytes(
         _read_capped(path),
         suffix=path.suffix,
+        policies=policies,
         policy_id=policy_id,
         settings=settings or Settings(),
         today=today or dt.date.today(),
@@ -83,12 +91,18 @@ def _read_capped(path: Path) -> bytes:
 
 
 def read_form_bytes(
-    data: bytes, *, suffix: str, policy_id: str | None, settings: Settings, today: dt.date
+    data: bytes,
+    *,
+    suffix: str,
+    policies: PolicyLookup,
+    policy_id: str | None,
+    settings: Settings,
+    today: dt.date,
 ) -> Challenge:
     """``read_form`` for bytes already read; ``suffix`` is only used to explain a mismatch."""
     kind = file_kind(data)
     try:
-        return _challenge(data, kind, policy_id, settings, today)
+        return _challenge(data, kind, _Procedure(policies, policy_id, settings), today)
     except RejectedForm as rejection:
         note = suffix_note(suffix, kind)
         if note is None:
@@ -96,9 +110,16 @@ def read_form_bytes(
         raise RejectedForm([note, *rejection.reasons]) from rejection
 
 
-def _challenge(
-    data: bytes, kind: FileKind, policy_id: str | None, settings: Settings, today: dt.date
-) -> Challenge:
+@dataclass(frozen=True)
+class _Procedure:
+    """How the form's procedure is chosen: the override, else the form's, else the default."""
+
+    policies: PolicyLookup
+    override: str | None
+    settings: Settings
+
+
+def _challenge(data: bytes, kind: FileKind, procedure: _Procedure, today: dt.date) -> Challenge:
     document: list[Block] = []
     if kind is FileKind.DOCX:
         raw, document = read_docx(open_package(data))
@@ -107,12 +128,14 @@ def _challenge(
     raw = {tag: value for tag, value in raw.items() if is_known_tag(tag)}
     if sum(1 for tag in raw if tag in _CORE_TAGS) < RECOGNISED_MINIMUM:
         raise RejectedForm([_not_a_form(kind)])
-    policy, problems = _policy(raw, policy_id, settings)
+    policy, problems = _policy(raw, procedure)
     chosen = policy.id if policy else clean_line(str(raw.get("policy", "")))
     prerequisites = policy.cafcass.prerequisites if policy else ()
     if document and prerequisites:
         raw = {**_prerequisite_labels(document, policy), **raw}
     data_, found = build_record(raw, chosen, prerequisites, today)
+    if policy is not None:
+        data_["inferred"] += [asdict(i) for i in settle.from_procedure(data_, policy)]
     problems += found + rule_problems(data_, policy, today)
     if not problems:
         problems = schema_problems(data_)
@@ -134,9 +157,7 @@ def _not_a_form(kind: FileKind) -> str:
     )
 
 
-def _policy(
-    raw: RawForm, policy_id: str | None, settings: Settings
-) -> tuple[Policy | None, list[str]]:
+def _policy(raw: RawForm, procedure: _Procedure) -> tuple[Policy | None, list[str]]:
     """The procedure: the override, else the form's 'Procedure', else the configured default.
 
     An unknown override or default is a configuration error for the operator (PolicyError);
@@ -144,10 +165,10 @@ def _policy(
     """
     typed = raw.get("policy")
     on_form = clean_line(typed).lower() if isinstance(typed, str) else ""
-    if policy_id or not on_form:
-        return _load_policy(policy_id or settings.default_policy), []
+    if procedure.override or not on_form:
+        return procedure.policies(procedure.override or procedure.settings.default_policy), []
     try:
-        return _load_policy(on_form), []
+        return procedure.policies(on_form), []
     except PolicyError as exc:
         label = form.HEADER_FIELDS[1].label
         return None, [f"'{label}' has '{on_form}', which formflow does not know. {exc}"]
@@ -158,18 +179,3 @@ def _prerequisite_labels(document: list[Block], policy: Policy | None) -> dict[s
     assert policy is not None
     index = prerequisite_index(policy.cafcass.prerequisites)
     return read_labels(document, index, structure=False)
-
-
-def _load_policy(policy_id: str) -> Policy:
-    """A procedure, read again only when its file changes (validating it costs milliseconds)."""
-    directory = policies_dir()
-    try:
-        stamp = (directory / f"{policy_id}.json").stat().st_mtime_ns
-    except OSError:
-        stamp = 0
-    return _cached_policy(directory, policy_id, stamp)
-
-
-@lru_cache(maxsize=32)
-def _cached_policy(directory: Path, policy_id: str, stamp: int) -> Policy:
-    return load_policy(policy_id, directory)

@@ -285,10 +285,43 @@ def run_text(element: etree._Element) -> str:
     return "".join(parts)
 
 
-def _collect(element: etree._Element, parts: list[str]) -> None:
+# Tick boxes inserted from Word's symbol fonts (Insert > Symbol, or a letter typed in the
+# font): no Unicode character is stored, only the font and its code. Codes are the low byte
+# (Word writes U+F0xx for a symbol font's xx).
+_SYMBOL_TICKS: dict[str, dict[int, str]] = {
+    "wingdings": {0xFC: "✓", 0xFE: "☑", 0xFD: "☒", 0x78: "☒", 0xA8: "☐", 0x6F: "☐", 0x71: "☐"},
+    "wingdings 2": {0x50: "✓", 0x52: "☑", 0x53: "☒", 0x54: "☒", 0xA3: "☐", 0x2A: "☐"},
+}
+
+
+def _symbol(font: str | None, code: int) -> str | None:
+    return _SYMBOL_TICKS.get((font or "").strip().lower(), {}).get(code & 0xFF)
+
+
+def _symbol_font(run: etree._Element) -> str | None:
+    fonts = run.find(f"{W}rPr/{W}rFonts")
+    font = fonts.get(W + "ascii") if fonts is not None else None
+    return font if font is not None and font.strip().lower() in _SYMBOL_TICKS else None
+
+
+def _sym_text(sym: etree._Element) -> str:
+    try:
+        code = int(sym.get(W + "char") or "", 16)
+    except ValueError:
+        return ""
+    return _symbol(sym.get(W + "font"), code) or ""
+
+
+def _collect(element: etree._Element, parts: list[str], font: str | None = None) -> None:
     for child in element:
         tag = child.tag
-        if tag == W + "t":
+        if tag == W + "r":
+            _collect(child, parts, _symbol_font(child))
+        elif tag == W + "t" and font is not None:
+            parts.append("".join(_symbol(font, ord(c)) or c for c in child.text or ""))
+        elif tag == W + "sym":
+            parts.append(_sym_text(child))
+        elif tag == W + "t":
             parts.append(child.text or "")
         elif tag == W + "tab":
             parts.append("\t")

@@ -18,7 +18,7 @@ from functools import lru_cache
 from formflow.form import MAX_ACTIONS, MAX_HISTORY, Field, FieldKind
 from formflow.intake.catalogue import LabelIndex, action_tags, history_index, normalise_label
 
-TICK_GLYPHS = "☒☑✓✔xX"
+TICK_GLYPHS = "☒☑✓✔√xX"
 _TICK_PREFIX = re.compile(rf"^\s*([{TICK_GLYPHS}☐])\s+(.*)$", re.DOTALL)
 _DATE_LINE = re.compile(r"^\s*date\s*:?\s*(.*)$", re.IGNORECASE)
 _HISTORY_TITLE = re.compile(r"^earlier stage (\d+)")

@@ -15,13 +15,14 @@ from typing import Any
 
 from formflow import form
 from formflow.form import Field, FieldKind
+from formflow.intake import settle
 from formflow.intake.catalogue import RawForm, history_tags, normalise_label
 from formflow.intake.catalogue import field as _field
 from formflow.intake.dates import DateError, DateProblem, parse_uk_date
 from formflow.policy import Prerequisite
 from formflow.record import THEMES, LegalStatus, Role, Stage, StageOutcome
 
-_TICKED = frozenset({"☒", "☑", "✓", "✔", "x", "yes", "y", "true", "1", "on"})
+_TICKED = frozenset({"☒", "☑", "✓", "✔", "√", "🗸", "x", "yes", "y", "true", "1", "on"})
 _UNTICKED = frozenset({"", "☐", "no", "n", "false", "0", "off"})
 _SPACES = re.compile(r"[^\S\n]+")
 _BLANK_RUNS = re.compile(r"\n{3,}")
@@ -71,6 +72,8 @@ class FormValues:
         if isinstance(value, bool):
             return value
         mark = clean_line(value).lower()
+        if "☐" in mark and mark.replace("☐", "").strip():
+            mark = mark.replace("☐", "").strip()  # "☐ X": the mark typed beside the empty box
         if mark in _TICKED or mark in _UNTICKED:
             return mark in _TICKED
         self.problems.append(
@@ -109,15 +112,16 @@ def build_record(
 ) -> tuple[dict[str, Any], list[str]]:
     """The record's data (schema-shaped) and every problem found while reading the fields."""
     values = FormValues(raw, today)
+    inferred: list[dict[str, str]] = []
     team, team_manager = _team(values)
     reference = values.text(_field("reference"))
     data: dict[str, Any] = {
         "reference": reference.upper() if reference else None,
         "policy": policy_id,
         "date_of_notification": iso(values.date(_field("date_of_notification"), required=True)),
-        "raised_by": _raised_by(values),
+        "raised_by": _raised_by(values, inferred),
         "addressed_to": _person(values, _field("addressed_to_name"), _field("addressed_to_role")),
-        "child": _child(values),
+        "child": _child(values, inferred),
         "social_worker": values.text(_field("social_worker")),
         "team": team,
         "team_manager": team_manager,
@@ -134,49 +138,41 @@ def build_record(
         "history": _history(values),
         "iro_decision": _iro_decision(values),
         "separate_challenge": values.ticked(form.SEPARATE_CHALLENGE),
+        "inferred": inferred,
     }
     return data, values.problems
 
 
-_ROLE_WORDS = {
-    Role.IRO: re.compile(r"\bIRO\b|independent reviewing officer", re.IGNORECASE),
-    Role.CP_CHAIR: re.compile(
-        r"\bCP\s*chair\b|\bCPC\b|conference chair|child protection chair", re.IGNORECASE
-    ),
-}
-_TRAILING_ROLE = re.compile(
-    r"\s*(?:[,(\-–]\s*)?(?:IRO|CP\s*chair|CPC|child protection (?:conference )?chair)\s*\)?\s*$",
-    re.IGNORECASE,
-)
-
-
-def _raised_by(values: FormValues) -> dict[str, Any]:
+def _raised_by(values: FormValues, inferred: list[dict[str, str]]) -> dict[str, Any]:
     name_field = _field("raised_by_name")
     name = values.text(name_field, required=True) or ""
     iro = values.tick(_field("raised_by_iro"))
     chair = values.tick(_field("raised_by_cp_chair"))
     if iro is None or chair is None:
         return {"name": name or None, "role": None}
-    roles = [role for role, ticked in ((Role.IRO, iro), (Role.CP_CHAIR, chair)) if ticked]
-    if not roles:
-        # The seed 003 form has no role boxes: "Jo Bloggs (IRO)" in From says it unambiguously.
-        roles = [role for role, pattern in _ROLE_WORDS.items() if pattern.search(name)]
-        if len(roles) == 1:
-            name = _TRAILING_ROLE.sub("", name) or name
-    if len(roles) != 1:
-        values.problems.append(_role_problem(bool(iro and chair)))
+    if iro and chair:
+        values.problems.append(
+            f"Both '{_field('raised_by_iro').label}' and '{_field('raised_by_cp_chair').label}' "
+            "are ticked: tick only the one that applies."
+        )
         return {"name": name or None, "role": None}
-    return {"name": name or None, "role": roles[0].value}
+    if iro or chair:
+        return {"name": name or None, "role": (Role.IRO if iro else Role.CP_CHAIR).value}
+    # The seed 003 form has no role boxes: "Jo Bloggs (IRO)" in From says it.
+    settled = settle.role_from_name(name, _short(name_field))
+    _note(settled, inferred)
+    return {"name": settled.name or None, "role": settled.value}
 
 
-def _role_problem(both: bool) -> str:
-    iro, chair = _field("raised_by_iro").label, _field("raised_by_cp_chair").label
-    if both:
-        return f"Both '{iro}' and '{chair}' are ticked: tick only the one that applies."
-    return (
-        f"Neither '{iro}' nor '{chair}' is ticked: tick the one that applies (or, on the "
-        f"older form, write IRO or CP chair after the name in '{_field('raised_by_name').label}')."
-    )
+def _short(item: Field) -> str:
+    """A label without its bracketed guidance: "From", not "From (Allocated ...)"."""
+    return item.label.split(" (")[0]
+
+
+def _note(settled: settle.Settled, inferred: list[dict[str, str]]) -> None:
+    if settled.inference is not None:
+        i = settled.inference
+        inferred.append({"field": i.field, "value": i.value, "reason": i.reason})
 
 
 def _person(values: FormValues, name: Field, role: Field) -> dict[str, Any] | None:
@@ -184,29 +180,30 @@ def _person(values: FormValues, name: Field, role: Field) -> dict[str, Any] | No
     return person if any(person.values()) else None
 
 
-def _child(values: FormValues) -> dict[str, Any]:
+def _child(values: FormValues, inferred: list[dict[str, str]]) -> dict[str, Any]:
+    name_field = _field("child_name")
+    name = values.text(name_field, required=True)
+    status = _legal_status(values)
+    if status is None and name is not None:
+        settled = settle.status_from_name(name, _short(name_field))
+        _note(settled, inferred)
+        name, status = settled.name, settled.value
     return {
-        "name": values.text(_field("child_name"), required=True),
+        "name": name,
         "date_of_birth": iso(values.date(_field("child_date_of_birth"), required=True)),
         "case_number": values.text(_field("child_case_number"), required=True),
-        "legal_status": _legal_status(values),
+        "legal_status": status,
     }
 
 
 def _legal_status(values: FormValues) -> str | None:
+    """The ticked status; None when neither box is ticked (or the form has none)."""
     in_care = values.tick(_field("status_child_in_care"))
     plan = values.tick(_field("status_cp_plan"))
-    if in_care is None or plan is None:
-        return None
     if in_care and plan:
         return LegalStatus.BOTH.value
     if in_care or plan:
         return (LegalStatus.CHILD_IN_CARE if in_care else LegalStatus.CHILD_PROTECTION_PLAN).value
-    values.problems.append(
-        f"Neither '{_field('status_child_in_care').label}' nor "
-        f"'{_field('status_cp_plan').label}' is ticked: tick whichever applies to the child "
-        "(both if both do)."
-    )
     return None
 
 

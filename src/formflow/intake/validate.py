@@ -90,14 +90,15 @@ def _policy_cover(data: dict[str, Any], policy: Policy) -> list[str]:
     if status is not None and LegalStatus(status) not in policy.children:
         problems.append(
             f"The {policy.name} procedure does not cover a child with legal status '{status}': "
-            "check 'Child in care' and 'Child protection plan', or name the right procedure "
-            f"in '{_label('policy')}'."
+            "check 'Child in care' and 'Child protection plan' (or what is written after the "
+            f"child's name), or name the right procedure in '{_label('policy')}'."
         )
     role = data["raised_by"].get("role")
     if role is not None and Role(role) not in policy.raised_by_roles:
         problems.append(
             f"The {policy.name} procedure is not for challenges raised by a {role}: check the "
-            f"'Raised by' tick boxes, or name the right procedure in '{_label('policy')}'."
+            "'Raised by' tick boxes (or what is written after the name in 'From'), or name the "
+            f"right procedure in '{_label('policy')}'."
         )
     stage = data.get("stage")
     if stage is not None and not policy.has_stage(Stage(stage)):
@@ -124,7 +125,12 @@ def _cafcass(data: dict[str, Any], policy: Policy) -> list[str]:
             f"{requested} is ticked, but the {policy.name} procedure has no CAFCASS referral: "
             "untick it."
         ]
-    return [
+    unstated = [
+        f"{requested} is ticked, but the form does not say whether the child is in care, and "
+        "a CAFCASS referral is only for a child in care: tick 'Child in care' where the form "
+        f"has it, or write '(child in care)' after the name in '{_label('child_name')}'."
+    ]
+    return (unstated if status is None and data["child"].get("name") else []) + [
         f"'{p.label}' has no date, and a CAFCASS referral needs it first: enter the date it "
         f"was done, {form.DATE_HINT}."
         for p in policy.cafcass.prerequisites

@@ -215,7 +215,7 @@ def prerequisite_rows(policy: Policy, challenge: Challenge | None) -> list[dict[
     """The policy's CAFCASS prerequisites as date fields; none for a child not in care."""
     if not policy.cafcass.available:
         return []
-    if challenge is not None and not challenge.child.legal_status.in_care:
+    if challenge is not None and challenge.child.in_care is False:
         return []
     done = challenge.cafcass.prerequisites if challenge else {}
     return [
@@ -258,6 +258,23 @@ def addressee(assessment: Assessment) -> str:
     return f"{assessment.responder_name}, {role}" if assessment.responder_name else role
 
 
+def unstated_rows(c: Challenge, *, always: bool = False) -> list[Row]:
+    """The raiser's role and the child's legal status as recorded: "Not stated" where the
+    form did not say, and the reason where formflow inferred it. Without ``always``, only
+    those two cases (the form's tick boxes show a stated value)."""
+    rows = []
+    for label, path, text, stated in (
+        ("Legal status", "child.legal_status", c.child.legal_status_text, c.child.legal_status),
+        ("Raised by", "raised_by.role", c.raised_by.described, c.raised_by.role),
+    ):
+        inference = c.inference(path)
+        if inference is not None:
+            rows.append(Row(label, f"{text} (inferred: {inference.reason})"))
+        elif always or stated is None:
+            rows.append(Row(label, text))
+    return rows
+
+
 def next_stage_summary(c: Challenge, policy: Policy, a: Assessment) -> list[Row]:
     rule = policy.stage(c.stage)
     rows = [
@@ -278,6 +295,7 @@ def next_stage_summary(c: Challenge, policy: Policy, a: Assessment) -> list[Row]
     if rule.meeting:
         rows.append(Row("Meeting", "The procedure expects a meeting to agree the action plan."))
     rows.extend(Row("Before this stage", step) for step in rule.before_raising)
+    rows.extend(unstated_rows(c))
     rows.append(Row("Procedure followed", policy.name))
     return rows
 

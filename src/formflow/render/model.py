@@ -12,7 +12,7 @@ from formflow.calendar import uk_date
 from formflow.errors import RenderError
 from formflow.policy import Policy
 from formflow.record import THEMES, Challenge, ClosureKind, Stage, StageRecord
-from formflow.render.context import Row
+from formflow.render.context import Row, unstated_rows
 
 CAFCASS_ITEMS: tuple[str, ...] = (
     "Final Care Order and final Care Plan filed in proceedings",
@@ -59,8 +59,14 @@ def not_in_care_note(challenge: Challenge) -> str:
     return (
         "A referral to CAFCASS is only for a child in care (Regulation 45 of the Care "
         "Planning, Placement and Case Review (England) Regulations 2010); this child's legal "
-        f"status is '{challenge.child.legal_status.value}', so there is no CAFCASS pack."
+        f"status is '{challenge.child.legal_status_text.lower()}', so there is no CAFCASS pack."
     )
+
+
+IN_CARE_NOT_STATED = (
+    "The record does not say whether the child is in care, and a referral to CAFCASS is only "
+    "for a child in care: state it on the form before the referral is made."
+)
 
 
 def _reference(challenge: Challenge) -> str:
@@ -75,8 +81,7 @@ def _child_rows(challenge: Challenge) -> list[Row]:
         Row("Reference", _reference(challenge)),
         Row("Child", f"{child.name}, born {uk_date(child.date_of_birth)}"),
         Row("Case number", child.case_number),
-        Row("Legal status", child.legal_status.value.capitalize()),
-        Row("Raised by", f"{challenge.raised_by.name} ({challenge.raised_by.role.value})"),
+        *unstated_rows(challenge, always=True),
     ]
 
 
@@ -182,7 +187,7 @@ def _next_steps(challenge: Challenge, kind: ClosureKind) -> tuple[str, ...]:
             "The challenge it was merged into carries on; respond to that one only. Every "
             "document of this challenge stays in the register.",
         )
-    if challenge.child.legal_status.in_care:
+    if challenge.child.in_care is not False:
         return (
             "The IRO considered a referral to CAFCASS and decided not to refer, for the reason "
             "above. The IRO may still refer later if the child's plan does not progress.",
@@ -212,7 +217,9 @@ class ItemStatus:
 
 
 def require_in_care(challenge: Challenge) -> None:
-    if not challenge.child.legal_status.in_care:
+    """Refuse a CAFCASS document for a child known not to be in care. One whose legal status
+    is not stated gets the pack, which says the referral needs it stated."""
+    if challenge.child.in_care is False:
         raise RenderError(not_in_care_note(challenge))
 
 
@@ -242,10 +249,16 @@ def checklist(
         title="CAFCASS REFERRAL PACK: CHECKLIST",
         reference=_reference(challenge),
         council_name=council_name,
-        banner=(
-            f"{missing} of 7 items missing: complete the pack before it is sent."
-            if missing
-            else "All 7 items provided."
+        banner=" ".join(
+            filter(
+                None,
+                (
+                    IN_CARE_NOT_STATED if challenge.child.in_care is None else "",
+                    f"{missing} of 7 items missing: complete the pack before it is sent."
+                    if missing
+                    else "All 7 items provided.",
+                ),
+            )
         ),
         summary=(
             *_child_rows(challenge),
@@ -286,7 +299,7 @@ def iro_report(
     stages = len(formal) + 1
     why = (
         f"A professional challenge about {challenge.child.name}'s plan was raised by "
-        f"{challenge.raised_by.name} ({challenge.raised_by.role.value}) and has been through "
+        f"{challenge.raised_by.described} and has been through "
         f"{stages} formal stage(s) of the {policy.name} without the matter being resolved. "
         f"It now stands at {challenge.stage.label}.",
         "[IRO: say why a referral is needed now, in your own words.]",
