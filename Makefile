@@ -11,8 +11,10 @@ STAMP := $(VENV)/.installed
 #   whole fonts and takes several times longer.
 # - fonts-liberation2: the Arial-metric sans the print CSS asks for, so a PDF looks the
 #   same on every machine (DejaVu Sans stands in where it is missing).
+# - poppler-utils: pdftoppm, pdftotext and pdfinfo, with which the tests look at the PDFs as
+#   a reader's viewer draws them (margins, footers, tags); `make test` needs them.
 # formflow works without them, so a failure is said, not fatal.
-SYSTEM_PACKAGES := libharfbuzz-subset0 fonts-liberation2
+SYSTEM_PACKAGES := libharfbuzz-subset0 fonts-liberation2 poppler-utils
 system-packages:
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \

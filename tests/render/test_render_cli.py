@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from render_fixtures import NELINCS, SETTINGS, TODAY, stage_two
 from formflow.cli import main
 from formflow.engine import assess
 from formflow.register import Register
+from formflow.render import write_form
 from formflow.watch.folders import Home
 
 
@@ -94,6 +96,32 @@ def test_pack_from_the_register(service_home: Path, tmp_path: Path) -> None:
     source = ["--reference", "PC-2025-7KQ3XM", "--home", str(service_home)]
     result = CliRunner().invoke(main, ["pack", str(folder), *source, "-o", str(out)])
     assert result.exit_code == 0, result.output
+    assert (out / "PC-2025-7KQ3XM-cafcass-bundle.pdf").is_file()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda whole: whole[: len(whole) // 2], id="cut short"),
+        pytest.param(lambda whole: b"%PDF-1.4 broken", id="no EOF marker"),
+        pytest.param(lambda whole: b"", id="empty"),
+    ],
+)
+def test_pack_names_a_damaged_file_and_says_what_to_do(
+    service_home: Path, tmp_path: Path, damage: Callable[[bytes], bytes]
+) -> None:
+    folder = tmp_path / "CAFCASS"
+    folder.mkdir()
+    whole = folder / "1 Care Order.pdf"
+    write_form(None, NELINCS, SETTINGS, whole, today=TODAY, pdf=True)
+    (folder / "7 care plan.pdf").write_bytes(damage(whole.read_bytes()))
+    out = tmp_path / "out"
+    source = ["--reference", "PC-2025-7KQ3XM", "--home", str(service_home)]
+    result = CliRunner().invoke(main, ["pack", str(folder), *source, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Item 7: 7 care plan.pdf: cannot be read as a PDF" in result.stderr
+    assert "save a copy under the same name" in result.stderr
+    assert "EOF marker" not in result.output + result.stderr
     assert (out / "PC-2025-7KQ3XM-cafcass-bundle.pdf").is_file()
 
 

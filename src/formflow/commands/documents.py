@@ -260,7 +260,13 @@ def pack(
         challenge = _load_challenge(source, reference, home, settings)
         policy = load_policy(challenge.policy)
         written = write_cafcass_pack(
-            challenge, policy, settings, outdir, today=dt.date.today(), supplied=folder
+            challenge,
+            policy,
+            settings,
+            outdir,
+            today=dt.date.today(),
+            supplied=folder,
+            on_problem=lambda problem: click.echo(problem, err=True),
         )
         for path in written:
             click.echo(str(path))

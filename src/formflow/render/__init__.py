@@ -147,9 +147,11 @@ def write_cafcass_pack(
     *,
     today: dt.date,
     supplied: Path | None = None,
+    on_problem: Callable[[str], None] | None = None,
 ) -> list[Path]:
     """The CAFCASS checklist (docx, PDF), the draft IRO report (docx) and, when ``supplied``
-    names the IRO's folder of documents, the bundle PDF. Children in care only."""
+    names the IRO's folder of documents, the bundle PDF. Children in care only.
+    ``on_problem`` hears each supplied file that could not be bundled, and why."""
     model.require_in_care(challenge)
     report = model.iro_report(challenge, policy, settings.council_name, today)
     report_name = document_name(challenge.reference, "cafcass-iro-report-draft", ".docx")
@@ -161,6 +163,10 @@ def write_cafcass_pack(
         bundle_path = inside(outdir, document_name(challenge.reference, "cafcass-bundle", ".pdf"))
         items = write_bundle(challenge, settings.council_name, supplied, bundle_path)
         written.append(bundle_path)
+        tell = on_problem or (lambda _problem: None)
+        for item in items:
+            for problem in item.problems:
+                tell(f"Item {item.number}: {problem}; the checklist shows it MISSING.")
     checklist = model.checklist(challenge, policy, settings.council_name, items, report_name)
     return _document(outdir, "cafcass-checklist", checklist) + written
 

@@ -268,24 +268,35 @@ def render_html(template: str, context: dict[str, Any]) -> str:
         raise RenderError(f"The HTML template {template} could not be filled: {exc}") from exc
 
 
+MARKING = "OFFICIAL-SENSITIVE"
+"""The protective marking on every page (the government's marking for a child's case)."""
+
+PDF_VARIANT = "pdf/ua-1"
+"""Every document formflow writes is tagged and declares PDF/UA-1 (the Public Sector
+Bodies Accessibility Regulations 2018): WeasyPrint writes the structure tree from the
+HTML, MarkInfo, the title (``<title>``) and the language (``lang="en-GB"``)."""
+
+
 def html_to_pdf(
     html: str,
     *,
     fillable: bool = False,
     finisher: Callable[[object, pydyf.PDF], None] | None = None,
+    tagged: bool = True,
+    house_style: bool = True,
 ) -> bytes:
-    """The PDF of ``html`` (XHTML: see ``_Html``); nothing is fetched (``safety.url_fetcher``)."""
+    """The PDF of ``html`` (XHTML: see ``_Html``); nothing is fetched (``safety.url_fetcher``).
+
+    ``tagged=False`` is for the bundle's page stamps only, which become artifacts of the
+    bundle's pages; ``house_style=False`` leaves out formflow.css (its page footers)."""
     try:
         document = _Html(html)
         data: bytes = document.write_pdf(
-            stylesheets=[_stylesheet()],
+            stylesheets=[_stylesheet()] if house_style else [],
             pdf_forms=fillable,
             finisher=finisher,
             font_config=_font_config(),
-            # PDF 1.4 has no object streams. pypdf, which stamps the forms into the CAFCASS
-            # bundle, re-reads an object stream for each object it takes from one: a form
-            # written as 1.7 took it 2.7 times as long to read.
-            pdf_version="1.4" if fillable else None,
+            pdf_variant=PDF_VARIANT if tagged else None,
         )
     except FatalURLFetchingError as exc:
         # A BaseException in WeasyPrint: turn it into the domain error.

@@ -1,0 +1,102 @@
+"""Checks on rendered PDFs with poppler's own tools, as a reader's viewer sees the pages."""
+
+from __future__ import annotations
+
+import html
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+_PAGE = re.compile(r'<page width="([\d.]+)" height="([\d.]+)">(.*?)</page>', re.DOTALL)
+_WORD = re.compile(
+    r'<word xMin="([\d.-]+)" yMin="([\d.-]+)" xMax="([\d.-]+)" yMax="([\d.-]+)">(.*?)</word>'
+)
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+
+@dataclass(frozen=True)
+class Page:
+    width: float
+    height: float
+    words: tuple[Word, ...]
+
+    def text(self) -> str:
+        return " ".join(w.text for w in self.words)
+
+
+def poppler(tool: str) -> str:
+    path = shutil.which(tool)
+    if path is None:
+        pytest.fail(f"{tool} (poppler-utils) is missing: run `make test`, which installs it.")
+    return path
+
+
+def pages(pdf: Path) -> list[Page]:
+    """Every page as displayed (its /Rotate applied), with each word's box in points from
+    the top left, from ``pdftotext -bbox``."""
+    out = subprocess.run(
+        [poppler("pdftotext"), "-bbox", str(pdf), "-"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return [
+        Page(
+            float(width),
+            float(height),
+            tuple(
+                Word(html.unescape(w[4]), float(w[0]), float(w[1]), float(w[2]), float(w[3]))
+                for w in _WORD.findall(body)
+            ),
+        )
+        for width, height, body in _PAGE.findall(out)
+    ]
+
+
+def pdfinfo(pdf: Path) -> dict[str, str]:
+    out = subprocess.run(
+        [poppler("pdfinfo"), str(pdf)], check=True, capture_output=True, text=True
+    ).stdout
+    return {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in out.splitlines())}
+
+
+@dataclass(frozen=True)
+class Raster:
+    """One page rendered in grey at 72 dpi: one pixel a point, 0 black to 255 white."""
+
+    width: int
+    height: int
+    pixels: bytes
+
+    def ink(self, top: int, bottom: int, threshold: int = 160) -> list[tuple[int, int]]:
+        """(x, y) of every dark pixel in rows top..bottom-1."""
+        return [
+            (x, y)
+            for y in range(max(top, 0), min(bottom, self.height))
+            for x in range(self.width)
+            if self.pixels[y * self.width + x] < threshold
+        ]
+
+
+def raster(pdf: Path, page: int) -> Raster:
+    """Page ``page`` (from 1) as ``pdftoppm -gray`` draws it, rotation applied."""
+    out = subprocess.run(
+        [poppler("pdftoppm"), "-gray", "-r", "72", "-f", str(page), "-l", str(page), str(pdf)],
+        check=True,
+        capture_output=True,
+    ).stdout
+    magic, width, height, _depth, pixels = out.split(maxsplit=4)
+    assert magic == b"P5"
+    return Raster(int(width), int(height), pixels)
