@@ -74,7 +74,7 @@ def pdfinfo(pdf: Path) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Raster:
-    """One page rendered in grey at 72 dpi: one pixel a point, 0 black to 255 white."""
+    """One page rendered in grey, 0 black to 255 white."""
 
     width: int
     height: int
@@ -89,14 +89,27 @@ class Raster:
             if self.pixels[y * self.width + x] < threshold
         ]
 
+    def rules_down(self, x: int, top: int, bottom: int, threshold: int = 200) -> list[int]:
+        """The y of each horizontal line crossing column ``x`` between top and bottom (a
+        run of dark pixels counts once, at its first row)."""
+        lines, inside = [], False
+        for y in range(top, bottom):
+            dark = self.pixels[y * self.width + x] < threshold
+            if dark and not inside:
+                lines.append(y)
+            inside = dark
+        return lines
 
-def raster(pdf: Path, page: int) -> Raster:
-    """Page ``page`` (from 1) as ``pdftoppm -gray`` draws it, rotation applied."""
+
+def raster(pdf: Path, page: int, dpi: int = 72) -> Raster:
+    """Page ``page`` (from 1) as ``pdftoppm -gray`` draws it, rotation applied; at the
+    default 72 dpi one pixel is one point."""
     out = subprocess.run(
-        [poppler("pdftoppm"), "-gray", "-r", "72", "-f", str(page), "-l", str(page), str(pdf)],
+        [poppler("pdftoppm"), "-gray", "-r", str(dpi), "-f", str(page), "-l", str(page), str(pdf)],
         check=True,
         capture_output=True,
     ).stdout
-    magic, width, height, _depth, pixels = out.split(maxsplit=4)
-    assert magic == b"P5"
-    return Raster(int(width), int(height), pixels)
+    header = re.match(rb"P5\s+(\d+)\s+(\d+)\s+255\s", out)  # one blank, then the pixels
+    assert header, "pdftoppm did not write a grey image"
+    width, height = int(header[1]), int(header[2])
+    return Raster(width, height, out[header.end() : header.end() + width * height])

@@ -23,7 +23,7 @@ from formflow.form import (
     action_fields,
     prerequisite_field,
 )
-from formflow.policy import Policy
+from formflow.policy import Policy, StagePolicy
 from formflow.record import (
     THEMES,
     Action,
@@ -247,19 +247,38 @@ def next_stage_summary(c: Challenge, policy: Policy, a: Assessment) -> list[Row]
         Row("Copies to", "; ".join(a.copy_to) or "No copies: the procedure names none"),
         Row("Stage", f"{c.stage.label}, raised on {uk_date(c.date_of_notification)}"),
         Row(
-            "Response due by",
-            f"{uk_date(a.due)} ({rule.timescale_working_days} working days)",
+            "Your response is due by",
+            f"{uk_date(a.due)}: {rule.timescale_working_days} working days from "
+            f"{uk_date(c.date_of_notification)}. This is the date you must respond by.",
         ),
     ]
     if a.first_contact_due:
         rows.append(Row("First discussion by", uk_date(a.first_contact_due)))
     if a.overall_target:
-        rows.append(Row("Overall target", f"{uk_date(a.overall_target)}, from the start"))
+        rows.append(Row("Overall target (not your deadline)", _overall_target(c, rule, a)))
     if rule.meeting:
         rows.append(Row("Meeting", "The procedure expects a meeting to agree the action plan."))
     rows.extend(Row("Before this stage", step) for step in rule.before_raising)
     rows.append(Row("Procedure followed", policy.name))
     return rows
+
+
+def _overall_target(c: Challenge, rule: StagePolicy, a: Assessment) -> str:
+    """What the cumulative target means beside the responder's own due date, so a manager
+    never reads the two as a contradiction."""
+    assert a.overall_target is not None
+    started = c.history[0].raised_on if c.history else c.date_of_notification
+    text = (
+        f"{uk_date(a.overall_target)}: the procedure aims to settle the whole challenge, all "
+        f"stages together, within {rule.cumulative_working_days} working days of its start on "
+        f"{uk_date(started)}."
+    )
+    if a.due and a.overall_target < a.due:
+        text += (
+            " That aim falls before your due date, so the challenge is already behind it: "
+            "a response before your due date helps."
+        )
+    return text
 
 
 def next_stage_banner(c: Challenge, a: Assessment) -> str:
