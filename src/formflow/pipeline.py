@@ -656,7 +656,7 @@ class Pipeline:
             summary=written.transition.message,
             due=due if written.kind is Document.NEXT_STAGE_FORM else None,
         )
-        slug = written.kind.value.lower().replace(" ", "-")
+        slug = notices.draft_name(written.kind, challenge)
         self._stage_email(job_dir, challenge.reference, slug, email, staged)
 
     def _stage_email(
@@ -674,6 +674,15 @@ class Pipeline:
             self._taken(staged, reference),
         )
         files.write_private(target / name, email.as_bytes())
+        missing = notices.unaddressed(email)
+        if missing:
+            log.warning(
+                "%s: the draft %s has no address for %s: fill it in before sending, or add "
+                "it to [directory] in formflow.toml",
+                reference,
+                name,
+                "; ".join(missing),
+            )
         staged.append(
             Staged(
                 reference,
