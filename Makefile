@@ -33,8 +33,13 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-# The main job: watch ./inbox, write to ./outbox, keep the register in ./var.
+# The main job: watch ./inbox, write to ./outbox, keep the register in ./var. The first
+# time, the settings come from the commented example; the sample form is made afresh,
+# dated today, so the first challenge is not overdue when it arrives.
 run: $(STAMP) system-packages
+	@test -f formflow.toml || { cp formflow.example.toml formflow.toml; \
+	  echo "Made formflow.toml from formflow.example.toml: change it for your council."; }
+	$(BIN)/formflow new --sample --home . -o samples/stage1-challenge.docx
 	$(BIN)/formflow watch --home .
 
 test: $(STAMP) system-packages

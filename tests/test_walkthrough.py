@@ -1,6 +1,7 @@
 """The README's walk-through, end to end with the real reader, engine, writers and
-register: the sample form in, the stage 1 form out; that form answered "not resolved"
-and dropped back, the stage 2 form out for the Service Manager."""
+register: the example settings and today's sample form (as `make run` makes them) in,
+the stage 1 form out, addressed, from the named council, not overdue; that form answered
+"not resolved" and dropped back, the stage 2 form out for the Service Manager."""
 
 from __future__ import annotations
 
@@ -9,15 +10,20 @@ import shutil
 import zipfile
 from pathlib import Path
 
+from click.testing import CliRunner
 from lxml import etree
 
-from formflow.config import Settings
+from formflow.cli import main
+from formflow.config import load_settings
+from formflow.engine import assess
+from formflow.notices import read_eml, unaddressed
 from formflow.pipeline import Outcome, Pipeline, Services
-from formflow.record import Stage, StageOutcome
+from formflow.policy import load_policy
+from formflow.record import Role, Stage, StageOutcome
 from formflow.register import Register
 from formflow.watch.folders import Home
 
-SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "stage1-challenge.docx"
+REPOSITORY = Path(__file__).resolve().parents[1]
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 W14 = "{http://schemas.microsoft.com/office/word/2010/wordml}"
 
@@ -48,12 +54,27 @@ def answer(form: Path, target: Path, on: dt.date) -> Path:
     return target
 
 
+def first_run(home: Home) -> Path:
+    """What `make run` does before it watches: the example settings, today's sample."""
+    shutil.copy(REPOSITORY / "formflow.example.toml", home.root / "formflow.toml")
+    sample = home.root / "samples" / "stage1-challenge.docx"
+    sample.parent.mkdir()
+    made = CliRunner().invoke(
+        main, ["new", "--sample", "--home", str(home.root), "-o", str(sample)]
+    )
+    assert made.exit_code == 0, made.output
+    return sample
+
+
 def test_the_readme_walk_through(tmp_path: Path) -> None:
     home = Home(tmp_path)
     home.create()
+    sample = first_run(home)
+    settings = load_settings(home=home.root)
+    assert settings.council_name == "Northtown Council"
     with Register(home.database) as register:
-        pipeline = Pipeline(register, Services(home, Settings()))
-        dropped = shutil.copy(SAMPLE, home.inbox / SAMPLE.name)
+        pipeline = Pipeline(register, Services(home, settings))
+        dropped = shutil.copy(sample, home.inbox / sample.name)
         first = pipeline.handle(Path(dropped))
         assert first.outcome is Outcome.PROCESSED, first.message
         reference = first.reference
@@ -63,6 +84,12 @@ def test_the_readme_walk_through(tmp_path: Path) -> None:
         stage_one = outbox / f"{reference}-stage-1-form.docx"
         raised = register.challenge(reference)
         assert raised is not None and raised.stage is Stage.ONE
+        now = assess(raised, load_policy(raised.policy), settings.calendar, dt.date.today())
+        assert not now.overdue, "the first challenge arrived overdue"
+        draft = read_eml(outbox / f"{reference}-stage-1-form.eml")
+        assert unaddressed(draft) == []
+        assert str(draft["To"]) == '"Priya Raman, Team Manager" <priya.raman@northtown.example>'
+        assert "Northtown Council" in zipfile.ZipFile(stage_one).read("word/document.xml").decode()
 
         answered = answer(stage_one, home.inbox / "answered.docx", raised.date_of_notification)
         second = pipeline.handle(answered)
@@ -76,3 +103,16 @@ def test_the_readme_walk_through(tmp_path: Path) -> None:
         assert moved_on.addressed_to is not None
         assert moved_on.addressed_to.role == "Service Manager"
     assert sorted(p.parent.name for p in home.archive.rglob("*.docx")) == [reference] * 2
+
+
+def test_the_example_settings_address_every_role_of_their_procedure() -> None:
+    """Every draft under the example's default procedure is addressed: its directory has
+    each stage's responder and copy list, the CAFCASS notifications and both raisers."""
+    settings = load_settings(REPOSITORY / "formflow.example.toml")
+    policy = load_policy(settings.default_policy)
+    directory = settings.raw["directory"]
+    roles = {r.value for r in Role} | set(policy.cafcass.notifications)
+    for stage in policy.stages:
+        roles |= {stage.responder, *stage.copy_to}
+    assert roles <= set(directory), roles - set(directory)
+    assert settings.calendar.closure_days

@@ -26,7 +26,7 @@ from formflow.files import write_private
 from formflow.notices import initials
 from formflow.policy import Policy
 from formflow.record import STAGE_ORDER, THEMES, Challenge, ClosureKind
-from formflow.register import EventRecord
+from formflow.register import DocumentRecord, EventRecord, NoticeRecord
 
 STATUTORY_TOTAL_WORKING_DAYS = 20
 
@@ -84,6 +84,34 @@ def status_rows(
 class TimelineEntry:
     when: str
     what: str
+
+
+def challenge_json(
+    challenge: Challenge,
+    events: Sequence[EventRecord],
+    documents: Sequence[DocumentRecord],
+    notices: Sequence[NoticeRecord],
+    deadlines: dict[str, dt.date],
+) -> dict[str, Any]:
+    """``formflow show --json``: one challenge as the register holds it.
+
+    ``challenge`` is the record in the schema's format with the child named by initials
+    only, as everywhere in the reports; ``timeline`` is what ``show`` prints; ``events``,
+    ``documents`` and ``notices`` are the register's rows whole, so a field added to them
+    appears here without a change to this function."""
+    record = challenge.to_dict()
+    record["child"] = {**record["child"], "name": initials(challenge.child.name)}
+    return {
+        "reference": challenge.reference,
+        "policy": challenge.policy,
+        "stage": challenge.stage.label,
+        "challenge": record,
+        "deadlines": {kind: due.isoformat() for kind, due in deadlines.items()},
+        "timeline": [asdict(e) for e in timeline(challenge, events)],
+        "events": [asdict(e) for e in events],
+        "documents": [asdict(d) for d in documents],
+        "notices": [asdict(n) for n in notices],
+    }
 
 
 def timeline(challenge: Challenge, events: Sequence[EventRecord]) -> list[TimelineEntry]:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from formflow.commands.options import home_option
 from formflow.config import load_settings
 from formflow.errors import FormflowError, RejectedForm
 from formflow.intake import read_form
@@ -25,9 +26,12 @@ from formflow.intake import read_form
 @click.option(
     "--config",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Settings file (default: ./formflow.toml if present).",
+    help="Settings file (default: HOME/formflow.toml if present).",
 )
-def parse(file: Path, as_json: bool, policy_id: str | None, config: Path | None) -> None:
+@home_option
+def parse(
+    file: Path, as_json: bool, policy_id: str | None, config: Path | None, home: Path
+) -> None:
     """Read a completed challenge form (.docx or PDF) and print its record as JSON.
 
     A form that cannot become a record is rejected: each reason is printed on stderr, one
@@ -39,7 +43,7 @@ def parse(file: Path, as_json: bool, policy_id: str | None, config: Path | None)
       formflow parse --policy rotherham --json ./-odd-name.pdf
     """
     try:
-        settings = load_settings(config)
+        settings = load_settings(config, home=home)
         challenge = read_form(file, policy_id=policy_id, settings=settings)
     except RejectedForm as rejection:
         _report(file, rejection.reasons, as_json)

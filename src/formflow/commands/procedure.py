@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from formflow.commands.options import iso_date
+from formflow.commands.options import home_option, iso_date
 from formflow.config import load_settings
 from formflow.engine import deadline
 from formflow.errors import FormflowError
@@ -41,8 +41,9 @@ def _fail(exc: FormflowError) -> click.ClickException:
 @click.option(
     "--config",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Settings file (default: ./formflow.toml if present).",
+    help="Settings file (default: HOME/formflow.toml if present).",
 )
+@home_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
 def due(
     policy_id: str,
@@ -50,6 +51,7 @@ def due(
     raised_on: dt.date,
     challenge_start: dt.date | None,
     config: Path | None,
+    home: Path,
     as_json: bool,
 ) -> None:
     """Say when a response is due; the first line printed is the due date.
@@ -63,7 +65,7 @@ def due(
       formflow due --policy nelincs --stage 2 --from 2025-12-22 --challenge-start 2025-12-15
     """
     try:
-        settings = load_settings(config)
+        settings = load_settings(config, home=home)
         policy = load_policy(policy_id)
         when = deadline(policy, Stage(stage), raised_on, settings.calendar, challenge_start)
     except FormflowError as exc:

@@ -240,21 +240,39 @@ def status(home: Path, today: dt.date | None, as_json: bool) -> None:
 @click.command()
 @click.argument("reference")
 @home_option
-def show(reference: str, home: Path) -> None:
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print JSON: the record (the child by initials), deadlines, events, documents, notices.",
+)
+def show(reference: str, home: Path, as_json: bool) -> None:
     """Show one challenge's timeline: stages, files received, documents, reminders.
 
     \b
     Example:
       formflow show PC-2025-7KQ3XM --home .
+      formflow show PC-2025-7KQ3XM --home . --json
     """
     with _opened(home, create=False) as ctx:
         challenge = ctx.register.challenge(reference.upper())
         if challenge is None:
             raise click.ClickException(f"There is no challenge {reference} in the register.")
-        entries = reports.timeline(challenge, ctx.register.events(challenge.reference))
+        assert challenge.reference is not None
+        events = ctx.register.events(challenge.reference)
         documents = ctx.register.documents(challenge.reference)
+        if as_json:
+            shown = reports.challenge_json(
+                challenge,
+                events,
+                documents,
+                ctx.register.notices(challenge.reference),
+                ctx.register.deadlines(challenge.reference),
+            )
+            click.echo(json.dumps(shown, indent=2, ensure_ascii=False))
+            return
     click.echo(f"{challenge.reference}  {challenge.policy}  {challenge.stage.label}")
-    for entry in entries:
+    for entry in reports.timeline(challenge, events):
         click.echo(f"  {entry.when}  {entry.what}")
     for document in documents:
         click.echo(f"  document: outbox/{document.path} ({document.kind})")
