@@ -39,18 +39,19 @@ $(STAMP): pyproject.toml | $(BIN)/python
 run: $(STAMP) system-packages
 	@test -f formflow.toml || { cp formflow.example.toml formflow.toml; \
 	  echo "Made formflow.toml from formflow.example.toml: change it for your council."; }
+	@mkdir -p samples
 	$(BIN)/formflow new --sample --home . -o samples/stage1-challenge.docx
 	$(BIN)/formflow watch --home .
 
 test: $(STAMP) system-packages
-	$(BIN)/ruff check src tests bench tools samples
-	$(BIN)/ruff format --check src tests bench tools samples
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
 	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench tools samples
-	$(BIN)/ruff format --check src tests bench tools samples
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
 	$(BIN)/mypy
 
 bench: $(STAMP) system-packages

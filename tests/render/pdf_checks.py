@@ -113,3 +113,50 @@ def raster(pdf: Path, page: int, dpi: int = 72) -> Raster:
     assert header, "pdftoppm did not write a grey image"
     width, height = int(header[1]), int(header[2])
     return Raster(width, height, out[header.end() : header.end() + width * height])
+
+
+def text_in_tag_order(pdf: Path) -> str:
+    """The text as a screen reader meets it: the structure tree walked in order, each
+    element's marked content in turn (pdfplumber's reading of the tree and the chars)."""
+    import pdfplumber  # the tests' own dependency
+
+    with pdfplumber.open(pdf) as document:
+        by_mark: dict[tuple[int, int], list[str]] = {}
+        for page in document.pages:
+            for char in page.chars:
+                if char.get("mcid") is not None:
+                    by_mark.setdefault((page.page_number, char["mcid"]), []).append(char["text"])
+        words: list[str] = []
+
+        def walk(element: dict[str, object]) -> None:
+            for mcid in element.get("mcids") or []:  # type: ignore[attr-defined]
+                words.append("".join(by_mark.get((element["page_number"], mcid), [])))  # type: ignore[arg-type]
+            for child in element.get("children") or []:  # type: ignore[attr-defined]
+                walk(child)
+
+        for element in document.structure_tree:
+            walk(element)
+    return " ".join(w for w in words if w.strip())
+
+
+def untagged_text(pdf: Path) -> str:
+    """Text that is neither reached from the structure tree nor marked as an artifact."""
+    import pdfplumber
+
+    with pdfplumber.open(pdf) as document:
+        reached: set[tuple[int, int]] = set()
+
+        def walk(element: dict[str, object]) -> None:
+            for mcid in element.get("mcids") or []:  # type: ignore[attr-defined]
+                reached.add((element["page_number"], mcid))  # type: ignore[arg-type]
+            for child in element.get("children") or []:  # type: ignore[attr-defined]
+                walk(child)
+
+        for element in document.structure_tree:
+            walk(element)
+        return "".join(
+            char["text"]
+            for page in document.pages
+            for char in page.chars
+            if char.get("tag") != "Artifact" and (page.page_number, char.get("mcid")) not in reached
+        )

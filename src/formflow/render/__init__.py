@@ -32,7 +32,6 @@ from formflow.render.context import (
 )
 from formflow.render.docx import DOCUMENT_TEMPLATE, FORM_TEMPLATE, render_docx
 from formflow.render.output import document_name, inside
-from formflow.render.pack import write_bundle
 from formflow.render.pdf import form_pdf, html_to_pdf, pdf_later, render_html
 
 __all__ = [
@@ -98,6 +97,7 @@ def write_next_stage(
         settings.council_name,
         banner=next_stage_banner(challenge, assessment),
         summary=next_stage_summary(challenge, policy, assessment),
+        title=f"{challenge.stage.label} challenge form",
     )
     kind = f"{challenge.stage.label.lower().replace(' ', '-')}-form"
     pdf = pdf_later(form_pdf, context)
@@ -117,6 +117,7 @@ def write_final_record(
         settings.council_name,
         banner=final_banner(challenge),
         summary=final_summary(challenge, policy),
+        title="Final record",
     )
     pdf = pdf_later(form_pdf, context, fillable=False)
     return _pair(
@@ -160,6 +161,9 @@ def write_cafcass_pack(
     ]
     items: tuple[model.ItemStatus, ...] = ()
     if supplied is not None:
+        # Only here: the bundle needs pikepdf (qpdf), 5 MB the service need not carry.
+        from formflow.render.pack import write_bundle
+
         bundle_path = inside(outdir, document_name(challenge.reference, "cafcass-bundle", ".pdf"))
         items = write_bundle(challenge, settings.council_name, supplied, bundle_path)
         written.append(bundle_path)

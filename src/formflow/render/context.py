@@ -9,6 +9,7 @@ prose (the summary box, banners) uses UK long dates, "3 November 2025".
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -210,6 +211,20 @@ def prerequisite_rows(policy: Policy, challenge: Challenge | None) -> list[dict[
     ]
 
 
+FORM_TITLE = "Challenge and resolution form"
+ACRONYMS = re.compile(r"\b(?:cafcass|iro|cp)\b", re.IGNORECASE)
+
+
+def document_title(context: dict[str, Any]) -> str:
+    """The title a document declares (the PDF's and the Word file's own, which screen
+    readers announce and viewers show): its kind in sentence case, then its reference."""
+    title = str(context.get("title") or FORM_TITLE)
+    if title.isupper():  # "CLOSURE NOTE" would be spelt out letter by letter
+        title = ACRONYMS.sub(lambda m: m[0].upper(), title.capitalize())
+    reference = str(context.get("reference") or "")
+    return f"{title} {reference}" if reference and reference not in title else title
+
+
 def form_context(
     challenge: Challenge | None,
     policy: Policy,
@@ -217,11 +232,14 @@ def form_context(
     *,
     banner: str = "",
     summary: Sequence[Row] = (),
+    title: str = FORM_TITLE,
 ) -> dict[str, Any]:
-    """Everything the form templates read. ``challenge=None`` is the blank form."""
+    """Everything the form templates read. ``challenge=None`` is the blank form; ``title``
+    names the document (``Stage 2 challenge form``, ``Final record``)."""
     values: dict[str, FieldValue] = field_values(challenge) if challenge else {"policy": policy.id}
     return {
         **values,
+        "title": title,
         "council_name": council_name,
         "procedure_line": f"Procedure: {policy.name}.",
         "stage_guidance": stage_guidance(policy),

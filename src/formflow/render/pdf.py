@@ -49,6 +49,7 @@ from formflow.form import (
     history_action_fields,
     history_fields,
 )
+from formflow.render.context import document_title
 from formflow.render.fonts import field_font_css
 from formflow.render.safety import html_environment, url_fetcher
 from formflow.resources import templates_dir
@@ -263,7 +264,7 @@ def _font_config() -> FontConfiguration:
 def render_html(template: str, context: dict[str, Any]) -> str:
     try:
         compiled = html_environment().from_string(_html_template(template))
-        return compiled.render(context)
+        return compiled.render({**context, "document_title": document_title(context)})
     except TemplateError as exc:
         raise RenderError(f"The HTML template {template} could not be filled: {exc}") from exc
 
@@ -289,12 +290,19 @@ def html_to_pdf(
 
     ``tagged=False`` is for the bundle's page stamps only, which become artifacts of the
     bundle's pages; ``house_style=False`` leaves out formflow.css (its page footers)."""
+
+    def finish(document: object, pdf: pydyf.PDF) -> None:
+        if tagged:
+            footers_as_artifacts(pdf)
+        if finisher is not None:
+            finisher(document, pdf)
+
     try:
         document = _Html(html)
         data: bytes = document.write_pdf(
             stylesheets=[_stylesheet()] if house_style else [],
             pdf_forms=fillable,
-            finisher=finisher,
+            finisher=finish,
             font_config=_font_config(),
             pdf_variant=PDF_VARIANT if tagged else None,
         )
@@ -302,6 +310,38 @@ def html_to_pdf(
         # A BaseException in WeasyPrint: turn it into the domain error.
         raise RenderError(f"The document tried to fetch a resource: {exc}") from exc
     return data
+
+
+def footers_as_artifacts(pdf: pydyf.PDF) -> None:
+    """Mark the running footers (the page margin boxes) as pagination artifacts.
+
+    WeasyPrint 70 marks their text with marked-content ids that no element of the
+    structure tree reaches (an artifact in the tree is PDF 2.0 only), so the text is
+    neither read nor skipped: PDF/UA-1 wants every piece of content to be one or the
+    other. Here each id the tree never reaches becomes ``/Artifact <</Type /Pagination>>``,
+    which screen readers skip and checkers accept."""
+    root = pdf.catalog.get("StructTreeRoot")
+    if root is None:
+        return
+    objects = {o.reference: o for o in pdf.objects if isinstance(o, pydyf.Object)}
+    reached: set[tuple[object, int]] = set()
+    pending = list(objects[root]["K"])
+    while pending:
+        element = objects.get(pending.pop())
+        if not isinstance(element, pydyf.Dictionary) or "K" not in element:
+            continue
+        for kid in element["K"]:
+            if isinstance(kid, int):
+                reached.add((element["Pg"], kid))
+            else:
+                pending.append(kid)
+    for page_reference in pdf.page_references:
+        content = objects[objects[page_reference]["Contents"]].stream
+        for n, item in enumerate(content):
+            mcid = item.get("MCID") if isinstance(item, pydyf.Dictionary) else None
+            if mcid is not None and (page_reference, mcid) not in reached:
+                content[n - 1] = "/Artifact"
+                content[n] = pydyf.Dictionary({"Type": "/Pagination"})
 
 
 def _field(field: Field, values: dict[str, Any]) -> dict[str, Any]:
@@ -348,7 +388,6 @@ def form_html(context: dict[str, Any], *, fillable: bool) -> str:
         {
             **context,
             "fillable": fillable,
-            "title": "Challenge and resolution form",
             "fields": form_fields(context),
             "history_labels": history_labels,
             "action_labels": [f.label for f in action_fields(1)],
