@@ -282,7 +282,7 @@ def html_to_pdf(
     html: str,
     *,
     fillable: bool = False,
-    finisher: Callable[[object, pydyf.PDF], None] | None = None,
+    finisher: Callable[[pydyf.PDF, Objects], None] | None = None,
     tagged: bool = True,
     house_style: bool = True,
 ) -> bytes:
@@ -291,11 +291,15 @@ def html_to_pdf(
     ``tagged=False`` is for the bundle's page stamps only, which become artifacts of the
     bundle's pages; ``house_style=False`` leaves out formflow.css (its page footers)."""
 
-    def finish(document: object, pdf: pydyf.PDF) -> None:
+    def finish(_document: object, pdf: pydyf.PDF) -> None:
+        if not tagged and finisher is None:
+            return
+        # One map for both: reading each object's reference costs a few ms a form.
+        objects = {o.reference: o for o in pdf.objects if isinstance(o, pydyf.Object)}
         if tagged:
-            footers_as_artifacts(pdf)
+            footers_as_artifacts(pdf, objects)
         if finisher is not None:
-            finisher(document, pdf)
+            finisher(pdf, objects)
 
     try:
         document = _Html(html)
@@ -312,7 +316,11 @@ def html_to_pdf(
     return data
 
 
-def footers_as_artifacts(pdf: pydyf.PDF) -> None:
+Objects = dict[bytes, Any]
+"""A PDF's objects by their reference (``b"12 0 R"``), as WeasyPrint is about to write them."""
+
+
+def footers_as_artifacts(pdf: pydyf.PDF, objects: Objects) -> None:
     """Mark the running footers (the page margin boxes) as pagination artifacts.
 
     WeasyPrint 70 marks their text with marked-content ids that no element of the
@@ -323,7 +331,6 @@ def footers_as_artifacts(pdf: pydyf.PDF) -> None:
     root = pdf.catalog.get("StructTreeRoot")
     if root is None:
         return
-    objects = {o.reference: o for o in pdf.objects if isinstance(o, pydyf.Object)}
     reached: set[tuple[object, int]] = set()
     pending = list(objects[root]["K"])
     while pending:
@@ -395,7 +402,7 @@ def form_html(context: dict[str, Any], *, fillable: bool) -> str:
     )
 
 
-def _form_finisher(labels: dict[str, str]) -> Callable[[object, pydyf.PDF], None]:
+def _form_finisher(labels: dict[str, str]) -> Callable[[pydyf.PDF, Objects], None]:
     """What WeasyPrint leaves out of a form, added to its PDF objects before they are
     written (a second pass through pypdf cost more than a quarter of the form's time).
 
@@ -404,11 +411,10 @@ def _form_finisher(labels: dict[str, str]) -> Callable[[object, pydyf.PDF], None
     viewer that redraws fields (poppler, Acrobat) otherwise shows a ticked box empty. The
     earlier stages' fields are read-only: they are the record, not for editing."""
 
-    def finish(_document: object, pdf: pydyf.PDF) -> None:
+    def finish(pdf: pydyf.PDF, by_reference: Objects) -> None:
         form = pdf.catalog.get("AcroForm")
         if form is None:
             return
-        by_reference = {o.reference: o for o in pdf.objects if isinstance(o, pydyf.Object)}
         zapf = pydyf.Dictionary({"Type": "/Font", "Subtype": "/Type1", "BaseFont": "/ZapfDingbats"})
         pdf.add_object(zapf)
         resources = by_reference[form["DR"]]
