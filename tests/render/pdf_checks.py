@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -115,10 +116,25 @@ def raster(pdf: Path, page: int, dpi: int = 72) -> Raster:
     return Raster(width, height, out[header.end() : header.end() + width * height])
 
 
+def _marks_in_tag_order(document: Any) -> list[tuple[int, int]]:
+    """(page number, marked-content id) of every piece of content the structure tree of
+    an open pdfplumber document reaches, in the tree's order."""
+    marks: list[tuple[int, int]] = []
+
+    def walk(element: dict[str, Any]) -> None:
+        marks.extend((element["page_number"], mcid) for mcid in element.get("mcids") or [])
+        for child in element.get("children") or []:
+            walk(child)
+
+    for element in document.structure_tree:
+        walk(element)
+    return marks
+
+
 def text_in_tag_order(pdf: Path) -> str:
     """The text as a screen reader meets it: the structure tree walked in order, each
     element's marked content in turn (pdfplumber's reading of the tree and the chars)."""
-    import pdfplumber  # the tests' own dependency
+    import pdfplumber  # the tests' own dependency, for these checks only
 
     with pdfplumber.open(pdf) as document:
         by_mark: dict[tuple[int, int], list[str]] = {}
@@ -126,17 +142,8 @@ def text_in_tag_order(pdf: Path) -> str:
             for char in page.chars:
                 if char.get("mcid") is not None:
                     by_mark.setdefault((page.page_number, char["mcid"]), []).append(char["text"])
-        words: list[str] = []
-
-        def walk(element: dict[str, object]) -> None:
-            for mcid in element.get("mcids") or []:  # type: ignore[attr-defined]
-                words.append("".join(by_mark.get((element["page_number"], mcid), [])))  # type: ignore[arg-type]
-            for child in element.get("children") or []:  # type: ignore[attr-defined]
-                walk(child)
-
-        for element in document.structure_tree:
-            walk(element)
-    return " ".join(w for w in words if w.strip())
+        words = ("".join(by_mark.get(mark, [])) for mark in _marks_in_tag_order(document))
+        return " ".join(w for w in words if w.strip())
 
 
 def untagged_text(pdf: Path) -> str:
@@ -144,16 +151,7 @@ def untagged_text(pdf: Path) -> str:
     import pdfplumber
 
     with pdfplumber.open(pdf) as document:
-        reached: set[tuple[int, int]] = set()
-
-        def walk(element: dict[str, object]) -> None:
-            for mcid in element.get("mcids") or []:  # type: ignore[attr-defined]
-                reached.add((element["page_number"], mcid))  # type: ignore[arg-type]
-            for child in element.get("children") or []:  # type: ignore[attr-defined]
-                walk(child)
-
-        for element in document.structure_tree:
-            walk(element)
+        reached = set(_marks_in_tag_order(document))
         return "".join(
             char["text"]
             for page in document.pages

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pikepdf
 import pytest
-from pdf_checks import Page, Word, pages, raster
+from pdf_checks import Page, Word, pages, raster, untagged_text
 from render_fixtures import NELINCS, SETTINGS, TODAY, stage_two
 
 from formflow.render import write_cafcass_pack, write_form
@@ -100,3 +100,27 @@ def test_the_index_has_no_footer_of_its_own(bundle: Path) -> None:
     index = pages(bundle)[0]
     assert len(re.findall(r"Page \d+ of \d+", index.text())) == 1
     assert index.text().count("OFFICIAL-SENSITIVE") == 1
+
+
+def test_bundled_files_keep_their_tags_and_scans_say_what_they_are(bundle: Path) -> None:
+    assert untagged_text(bundle) == ""
+    with pikepdf.open(bundle) as pdf:
+        document = pdf.Root.StructTreeRoot.K[0]
+        parts = {str(p.T): p for p in document.K if p.get("/S") == "/Part"}
+        assert list(parts) == [
+            "Bundled item 1. Final Care Order and final Care Plan filed in proceedings",
+            "Bundled item 2. The children's guardian's report immediately before the Care Order",
+            "Bundled item 3. Review records from the preceding 12 months",
+        ]
+        (form,) = parts[
+            "Bundled item 1. Final Care Order and final Care Plan filed in proceedings"
+        ].K
+        assert str(form.T) == "1 Care Order.pdf"
+        assert {str(k.S) for k in form.K} >= {"/H1", "/Table"}  # the form's own tags
+        (scan,) = parts["Bundled item 3. Review records from the preceding 12 months"].K
+        figures = list(scan.K)
+        assert [str(f.S) for f in figures] == ["/Figure"] * 4
+        assert "Page 1 of 4 of 3 scan.pdf, supplied without tags" in str(figures[0].Alt)
+        (group,) = pdf.Root.AcroForm.Fields
+        assert str(group.T) == "bundled-1" and int(group.Ff) & 1  # read-only, named apart
+        assert len(group.Kids) >= 70

@@ -405,7 +405,7 @@ def build_bundle(
             outline.append(OutlineItem(f"{title} (MISSING)", 0))
             continue
         outline.append(OutlineItem(title, starts[item.number] - 1))
-        element = assembly.part(f"Bundled item {title}")
+        element = assembly.part(f"Bundled item {item.number}. {CAFCASS_ITEMS[item.number - 1]}")
         for part in sorted((p for p in parts if p.item == item.number), key=lambda p: p.relative):
             try:
                 assembly.add(part.pdf, assembly.part(part.relative, element), part.relative)
