@@ -241,7 +241,7 @@ class Assembly:
         self.next_key = 0
         self.role_map = Dictionary()
         self.fields = Array()
-        self.resources: pikepdf.Object | None = None
+        self.fonts = Dictionary()
         self.document = self.pdf.make_indirect(
             Dictionary(Type=Name.StructElem, S=Name.Document, K=Array())
         )
@@ -337,8 +337,11 @@ class Assembly:
         for field in form.Fields:
             field.Parent = group
         self.fields.append(group)
-        if "/DR" in form:
-            self.resources = form.DR
+        # Viewers draw most fields' values from these fonts (NeedAppearances): keep each
+        # form's, the first of a name winning (formflow's forms all share theirs).
+        for name, font in form.get("/DR", Dictionary()).get("/Font", Dictionary()).items():
+            if name not in self.fonts:
+                self.fonts[name] = font
 
     def finish(self, title: str) -> Pdf:
         pdf = self.pdf
@@ -348,10 +351,9 @@ class Assembly:
         pdf.Root.Lang = String("en-GB")
         pdf.Root.ViewerPreferences = Dictionary(DisplayDocTitle=True)
         if self.fields:
-            form = Dictionary(Fields=self.fields, NeedAppearances=True)
-            if self.resources is not None:
-                form.DR = self.resources
-            pdf.Root.AcroForm = form
+            pdf.Root.AcroForm = Dictionary(
+                Fields=self.fields, NeedAppearances=True, DR=Dictionary(Font=self.fonts)
+            )
         for page in pdf.pages:
             page.obj.Tabs = Name.S  # fields in the order of the tags, as PDF/UA asks
         with pdf.open_metadata(set_pikepdf_as_editor=False) as meta:
