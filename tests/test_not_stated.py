@@ -165,7 +165,7 @@ def test_the_next_stage_form_and_closure_note_show_what_is_not_stated() -> None:
 def test_a_notice_to_a_raiser_whose_role_is_not_stated_goes_to_either_role() -> None:
     challenge = at_top(unstated())
     recipients = recipients_for(Document.CAFCASS_PACK, challenge, built_in()("nelincs"))
-    assert recipients.to == (RAISER_NOT_STATED,)
+    assert [r.role for r in recipients.to] == [RAISER_NOT_STATED]
 
 
 @pytest.mark.parametrize("pdf", [False, True], ids=["Word", "PDF"])

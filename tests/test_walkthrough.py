@@ -1,35 +1,57 @@
 """The README's walk-through, end to end with the real reader, engine, writers and
-register: the sample form in, the stage 1 form out; that form answered "not resolved"
-and dropped back, the stage 2 form out for the Service Manager; stage 2 resolved with an
-agreed action, the final record out; the action not carried out, so the IRO re-opens it
-on the final record and the stage 3 form goes out; then the IRO withdraws it on that
-form's PDF, and the closure note tells the Head of Service no response is needed."""
+register: the example settings and today's sample form (as `make run` makes them) in,
+the stage 1 form out, addressed, from the named council, not overdue; that form answered
+"not resolved" and dropped back, the stage 2 form out for the Service Manager; stage 2
+resolved with an agreed action, the final record out; the action not carried out, so
+the IRO re-opens it on the final record and the stage 3 form goes out; then the IRO
+withdraws it on that form's PDF, and the closure note tells the Head of Service no
+response is needed."""
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
+import zipfile
 from pathlib import Path
 
+from click.testing import CliRunner
+
 from filled_forms import answer, fill_docx, fill_pdf
-from formflow.config import Settings
-from formflow.engine import Status, status_of
+from formflow.cli import main
+from formflow.config import load_settings
+from formflow.engine import Status, assess, status_of
+from formflow.notices import read_eml, unaddressed
 from formflow.pipeline import Outcome, Pipeline, Services
 from formflow.policy_catalogue import PolicyCatalogue
-from formflow.record import Stage, StageOutcome
+from formflow.record import Role, Stage, StageOutcome
 from formflow.register import Register
 from formflow.watch.folders import Home
 
-SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "stage1-challenge.docx"
+REPOSITORY = Path(__file__).resolve().parents[1]
+
+
+def first_run(home: Home) -> Path:
+    """What `make run` does before it watches: the example settings, today's sample."""
+    shutil.copy(REPOSITORY / "formflow.example.toml", home.root / "formflow.toml")
+    sample = home.root / "samples" / "stage1-challenge.docx"
+    sample.parent.mkdir()
+    made = CliRunner().invoke(
+        main, ["new", "--sample", "--home", str(home.root), "-o", str(sample)]
+    )
+    assert made.exit_code == 0, made.output
+    return sample
 
 
 def test_the_readme_walk_through(tmp_path: Path) -> None:
     home = Home(tmp_path)
     home.create()
+    sample = first_run(home)
+    settings = load_settings(home=home.root)
+    assert settings.council_name == "Northtown Council"
+    policies = PolicyCatalogue.for_home(home.root, settings)
     with Register(home.database) as register:
-        pipeline = Pipeline(
-            register, Services(home, Settings(), PolicyCatalogue.for_home(home.root, Settings()))
-        )
-        dropped = shutil.copy(SAMPLE, home.inbox / SAMPLE.name)
+        pipeline = Pipeline(register, Services(home, settings, policies))
+        dropped = shutil.copy(sample, home.inbox / sample.name)
         first = pipeline.handle(Path(dropped))
         assert first.outcome is Outcome.PROCESSED, first.message
         reference = first.reference
@@ -39,6 +61,12 @@ def test_the_readme_walk_through(tmp_path: Path) -> None:
         stage_one = outbox / f"{reference}-stage-1-form.docx"
         raised = register.challenge(reference)
         assert raised is not None and raised.stage is Stage.ONE
+        now = assess(raised, policies(raised.policy), settings.calendar, dt.date.today())
+        assert not now.overdue, "the first challenge arrived overdue"
+        draft = read_eml(outbox / f"{reference}-stage-1-form.eml")
+        assert unaddressed(draft) == []
+        assert str(draft["To"]) == '"Priya Raman, Team Manager" <priya.raman@northtown.example>'
+        assert "Northtown Council" in zipfile.ZipFile(stage_one).read("word/document.xml").decode()
 
         answered = answer(stage_one, home.inbox / "answered.docx", raised.date_of_notification)
         second = pipeline.handle(answered)
@@ -90,3 +118,16 @@ def test_the_readme_walk_through(tmp_path: Path) -> None:
         assert "No response is needed" in note and "Head of Service" in note
     archived = sorted(p.parent.name for p in home.archive.rglob("*") if p.is_file())
     assert archived == [reference] * 5
+
+
+def test_the_example_settings_address_every_role_of_their_procedure() -> None:
+    """Every draft under the example's default procedure is addressed: its directory has
+    each stage's responder and copy list, the CAFCASS notifications and both raisers."""
+    settings = load_settings(REPOSITORY / "formflow.example.toml")
+    policy = PolicyCatalogue.for_home(REPOSITORY, settings)(settings.default_policy)
+    directory = settings.raw["directory"]
+    roles = {r.value for r in Role} | set(policy.cafcass.notifications)
+    for stage in policy.stages:
+        roles |= {stage.responder, *stage.copy_to}
+    assert roles <= set(directory), roles - set(directory)
+    assert settings.calendar.closure_days

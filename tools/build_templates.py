@@ -67,6 +67,7 @@ DARK = "1F3864"  # section headings
 LIGHT = "DCE6F2"  # label cells
 PALE = "F2F2F2"  # guidance and read-only history
 FONT = "Arial"
+LANGUAGE = "en-GB"
 BOX_FONT = "MS Gothic"  # Word's own font for checkbox glyphs
 
 # Fixed so a rebuilt template is byte-identical to the committed one.
@@ -107,10 +108,19 @@ def run(
 
 
 def para(
-    runs: str = "", *, align: str = "", before: int = 0, after: int = 60, keep_next: bool = False
+    runs: str = "",
+    *,
+    align: str = "",
+    before: int = 0,
+    after: int = 60,
+    keep_next: bool = False,
+    style: str = "",
 ) -> str:
+    """A paragraph; ``style`` "Heading1" or "Heading2" makes it a real heading, which a
+    screen reader lists and Word's navigation pane shows (the runs keep their look)."""
     props = "".join(
         (
+            f'<w:pStyle w:val="{style}"/>' if style else "",
             "<w:keepNext/>" if keep_next else "",
             f'<w:spacing w:before="{before}" w:after="{after}"/>',
             f'<w:jc w:val="{align}"/>' if align else "",
@@ -207,7 +217,9 @@ def spacer() -> str:
 
 
 def heading_row(title: str, guidance: str, widths: Sequence[int]) -> str:
-    content = para(run(title, bold=True, size=11, color="FFFFFF"), after=0, keep_next=True)
+    content = para(
+        run(title, bold=True, size=11, color="FFFFFF"), after=0, keep_next=True, style="Heading2"
+    )
     if guidance:
         content += para(run(guidance, italic=True, size=8, color="FFFFFF"), after=20)
     return row([cell(content, sum(widths), fill=DARK, span=len(widths))], header=True)
@@ -311,6 +323,7 @@ def history_tables() -> str:
         run("Earlier stage {{ h.n }}: {{ h.title }}", bold=True, size=10, color="FFFFFF"),
         after=20,
         keep_next=True,
+        style="Heading3",
     )
     rows = [row([cell(title, total, fill=DARK, span=4)], header=True)]
     for field in history_fields(1):
@@ -361,7 +374,11 @@ def history_tables() -> str:
     rows.append(jinja_row("endfor", widths))
     return (
         jinja_para("if history")
-        + para(run("What has happened so far", bold=True, size=12, color=DARK), before=120)
+        + para(
+            run("What has happened so far", bold=True, size=12, color=DARK),
+            before=120,
+            style="Heading2",
+        )
         + para(
             run(
                 "The earlier stages of this challenge, oldest first, as they ended. They are "
@@ -421,7 +438,7 @@ def masthead(title: str) -> str:
     return (
         para(run("{{ council_name }}", bold=True, size=14, color=DARK), after=0)
         + para(run("Children's Services · Safeguarding and Quality Assurance", size=9), after=160)
-        + para(run(title, bold=True, size=16), after=60)
+        + para(run(title, bold=True, size=16), after=60, style="Heading1")
     )
 
 
@@ -671,7 +688,10 @@ def document_body() -> str:
             jinja_para("endif"),
             jinja_para("for s in sections"),
             para(
-                run("{{ s.heading }}", bold=True, size=12, color=DARK), before=160, keep_next=True
+                run("{{ s.heading }}", bold=True, size=12, color=DARK),
+                before=160,
+                keep_next=True,
+                style="Heading2",
             ),
             jinja_para("for line in s.paragraphs"),
             para(run("{{ line }}", size=10), after=100),
@@ -700,6 +720,17 @@ def new_document(footer: str) -> docx.document.Document:
     rfonts = style.element.rPr.rFonts
     for attr in ("w:eastAsia", "w:cs"):
         rfonts.set(docx.oxml.ns.qn(attr), FONT)
+    for lang in document.styles.element.iter(docx.oxml.ns.qn("w:lang")):  # the defaults
+        lang.set(docx.oxml.ns.qn("w:val"), LANGUAGE)
+        lang.set(docx.oxml.ns.qn("w:eastAsia"), LANGUAGE)
+    for name in ("Heading 1", "Heading 2", "Heading 3"):
+        heading = document.styles[name]
+        heading.font.name = FONT  # the runs set size, weight and colour themselves
+        heading.element.rPr.rFonts.set(docx.oxml.ns.qn("w:eastAsia"), FONT)
+        heading.element.rPr.rFonts.set(docx.oxml.ns.qn("w:cs"), FONT)
+    for lang in document.settings.element.iter(docx.oxml.ns.qn("w:themeFontLang")):
+        lang.attrib.clear()
+        lang.set(docx.oxml.ns.qn("w:val"), LANGUAGE)
     paragraph = section.footer.paragraphs[0]
     paragraph._p.append(
         parse_xml(
@@ -750,6 +781,7 @@ def build(body_xml: str, title: str, footer: str) -> bytes:
     props.last_modified_by, props.revision = "formflow", 1
     props.created = props.modified = FIXED_TIME
     props.keywords = props.subject = props.category = ""
+    props.language = LANGUAGE
     buffer = io.BytesIO()
     document.save(buffer)
     return deterministic(buffer.getvalue())

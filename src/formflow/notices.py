@@ -8,16 +8,20 @@ Who receives what (roles come from the challenge's policy)::
     closure note      To: the IRO / CP chair        Cc: the responder
     action reminder   To: the IRO / CP chair
 
-Addresses come from an optional ``[directory]`` table in formflow.toml, role → address::
+Addresses come from an optional ``[directory]`` table in formflow.toml that maps people,
+roles, or both, to addresses; a person's own address is used before their role's::
 
     [directory]
+    "Priya Raman" = "priya.raman@northtown.example"
     "Team Manager" = "cic-team-managers@northtown.example"
     "IRO" = "iro-service@northtown.example"
 
-A role with no address is written as an empty address group (``Team Manager:;``): a
-valid header that names the role and sends nowhere, so the draft shows business support
-whom to address it to. Subjects carry the reference and stage, never the child's name;
-the body gives the child's initials only.
+Each recipient is named as the challenge names them ("Priya Raman, Team Manager"; a role
+alone where the form names nobody). One with no address in the directory is written as
+an empty address group, ``"Priya Raman, Team Manager (address needed)":;``: a valid
+header that sends nowhere, and the draft's first line says whose address must be filled
+in (the pipeline logs it too). Subjects carry the reference and stage, never the child's
+name; the body gives the child's initials only.
 
 Sending: only when ``[smtp]`` is configured::
 
@@ -61,16 +65,47 @@ class NoticeError(FormflowError):
     """A notice could not be drafted or sent."""
 
 
+ADDRESS_NEEDED = " (address needed)"
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Someone a notice goes to: their role under the procedure, and their name where the
+    challenge gives it."""
+
+    role: str
+    name: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}, {self.role}" if self.name else self.role
+
+
 @dataclass(frozen=True)
 class Recipients:
-    to: tuple[str, ...]
-    cc: tuple[str, ...] = ()
+    to: tuple[Recipient, ...]
+    cc: tuple[Recipient, ...] = ()
 
 
 def initials(name: str) -> str:
     """``Tegan Example`` → ``T.E.``: all the body ever says about who the child is."""
     parts = [p for p in name.replace("-", " ").split() if p[:1].isalpha()]
     return "".join(f"{p[0].upper()}." for p in parts) or "?"
+
+
+def named(challenge: Challenge, role: str, responder: str) -> Recipient:
+    """``role`` with the name the challenge gives whoever holds it: the manager the form
+    is addressed to, the IRO or chair who raised it, the child's social worker or team
+    manager."""
+    names = {
+        "Social Worker": challenge.social_worker,
+        "Team Manager": challenge.team_manager,
+        _raiser(challenge): challenge.raised_by.name,
+    }
+    to = challenge.addressed_to
+    if to is not None and to.name and role == responder:
+        names[role] = to.name
+    return Recipient(role, names.get(role) or None)
 
 
 def _unique(roles: Sequence[str | None], drop: Sequence[str] = ()) -> tuple[str, ...]:
@@ -90,39 +125,75 @@ def _raiser(challenge: Challenge) -> str:
     return role.value if role else RAISER_NOT_STATED
 
 
-def recipients_for(kind: Document, challenge: Challenge, policy: Policy) -> Recipients:
+def _roles(kind: Document, challenge: Challenge, policy: Policy) -> tuple[tuple[str, ...], ...]:
     stage = policy.stage(challenge.stage)
     raiser = _raiser(challenge)
     match kind:
         case Document.NEXT_STAGE_FORM:
             to = (stage.responder,)
-            return Recipients(to, _unique([*stage.copy_to, raiser], drop=to))
+            return to, _unique([*stage.copy_to, raiser], drop=to)
         case Document.FINAL_RECORD:
             to = (raiser,)
-            return Recipients(to, _unique([stage.responder, *stage.copy_to], drop=to))
+            return to, _unique([stage.responder, *stage.copy_to], drop=to)
         case Document.CAFCASS_PACK:
             to = (raiser,)
-            return Recipients(to, _unique(list(policy.cafcass.notifications), drop=to))
+            return to, _unique(list(policy.cafcass.notifications), drop=to)
         case Document.CLOSURE_NOTE:
             to = (raiser,)
-            return Recipients(to, _unique([stage.responder], drop=to))
+            return to, _unique([stage.responder], drop=to)
         case Document.IRO_NOTE:
-            return Recipients((raiser,), _unique([stage.responder], drop=(raiser,)))
+            return (raiser,), _unique([stage.responder], drop=(raiser,))
+
+
+def recipients_for(kind: Document, challenge: Challenge, policy: Policy) -> Recipients:
+    responder = policy.stage(challenge.stage).responder
+    to, cc = _roles(kind, challenge, policy)
+    return Recipients(
+        tuple(named(challenge, r, responder) for r in to),
+        tuple(named(challenge, r, responder) for r in cc),
+    )
 
 
 def directory_from(settings: Settings) -> dict[str, str]:
     table = settings.raw.get("directory", {})
     if not isinstance(table, dict):
-        raise NoticeError("[directory] in formflow.toml must map roles to email addresses.")
+        raise NoticeError(
+            "[directory] in formflow.toml must map people or roles to email addresses."
+        )
     return {str(k): str(v) for k, v in table.items()}
 
 
-def _header(roles: Sequence[str], directory: Mapping[str, str]) -> list[Address | Group]:
+def _address(recipient: Recipient, directory: Mapping[str, str]) -> str | None:
+    return (recipient.name and directory.get(recipient.name)) or directory.get(recipient.role)
+
+
+def _header(people: Sequence[Recipient], directory: Mapping[str, str]) -> list[Address | Group]:
     out: list[Address | Group] = []
-    for role in roles:
-        address = directory.get(role)
-        out.append(Address(role, addr_spec=address) if address else Group(role))
+    for person in people:
+        address = _address(person, directory)
+        if address:
+            out.append(Address(person.label, addr_spec=address))
+        else:
+            out.append(Group(person.label + ADDRESS_NEEDED))
     return out
+
+
+def unaddressed(message: EmailMessage) -> list[str]:
+    """Who a draft names without an address: to be filled in before it is sent."""
+    missing: list[str] = []
+    for header in ("To", "Cc"):
+        for group in message[header].groups if message[header] is not None else ():
+            if group.display_name and not group.addresses:
+                missing.append(group.display_name.removesuffix(ADDRESS_NEEDED))
+    return missing
+
+
+def draft_name(kind: Document, challenge: Challenge) -> str:
+    """The part of a draft's file name after the reference: the document it covers, with
+    the stage for a next-stage form (``stage-2-form``), as the document itself is named."""
+    if kind is Document.NEXT_STAGE_FORM:
+        return f"{challenge.stage.label.lower().replace(' ', '-')}-form"
+    return kind.value.lower().replace(" ", "-")
 
 
 def _subject(challenge: Challenge, what: str) -> str:
@@ -155,6 +226,13 @@ def _message(
     message["Date"] = formatdate(localtime=True)
     message["Message-ID"] = make_msgid(domain="formflow.invalid")
     message["X-Unsent"] = "1"  # Outlook opens the draft ready to send
+    missing = unaddressed(message)
+    if missing:
+        body = (
+            f"ADDRESS NEEDED before sending: formflow has no email address for "
+            f"{'; '.join(missing)}. Fill it in above, or add it to [directory] in "
+            "formflow.toml for next time.\n\n" + body
+        )
     message.set_content(body)
     for path in attachments:
         _attach(message, path)
@@ -221,7 +299,7 @@ def reminder_email(
             f"Drafted by formflow for {settings.council_name}.",
         ]
     )
-    recipients = Recipients((_raiser(challenge),))
+    recipients = Recipients((Recipient(_raiser(challenge), challenge.raised_by.name or None),))
     return _message(settings, _subject(challenge, "agreed action due"), recipients, body)
 
 

@@ -784,7 +784,7 @@ class Pipeline:
             summary=written.transition.message,
             due=due if written.kind is Document.NEXT_STAGE_FORM else None,
         )
-        slug = written.kind.value.lower().replace(" ", "-")
+        slug = notices.draft_name(written.kind, challenge)
         self._stage_email(job_dir, challenge.reference, slug, email, staged, written.step)
 
     def _stage_email(
@@ -803,6 +803,16 @@ class Pipeline:
             self._taken(staged, reference),
         )
         files.write_private(target / name, email.as_bytes())
+        missing = notices.unaddressed(email)
+        if missing:
+            # Roles only: a log names the reference, never a person (the draft names them).
+            log.warning(
+                "%s: the draft %s has no address for the %s: fill it in before sending, or "
+                "add it to [directory] in formflow.toml",
+                reference,
+                name,
+                "; ".join(label.rsplit(", ", 1)[-1] for label in missing),
+            )
         staged.append(
             Staged(
                 reference,

@@ -213,6 +213,27 @@ def challenge_timeline(
     return timeline_json(challenge, status_of(challenge), entries)
 
 
+def challenge_json(register: Register, challenge: Challenge) -> dict[str, Any]:
+    """``formflow show --json``: ``challenge_timeline`` (where it stands, its stages, the
+    whole audit trail), with the record in the schema's format (the child named by
+    initials only, as everywhere in the reports), its deadlines, and the register's
+    events, documents and notices whole, so a field added to them appears here without a
+    change to this function."""
+    reference = challenge.reference
+    assert reference is not None
+    events = register.events(reference)
+    record = challenge.to_dict()
+    record["child"] = {**record["child"], "name": initials(challenge.child.name)}
+    return {
+        **challenge_timeline(register, challenge, events),
+        "challenge": record,
+        "deadlines": {kind: due.isoformat() for kind, due in register.deadlines(reference).items()},
+        "events": [asdict(e) for e in events],
+        "documents": [asdict(d) for d in register.documents(reference)],
+        "notices": [asdict(n) for n in register.notices(reference)],
+    }
+
+
 # --- the tracking spreadsheet --------------------------------------------------------
 
 EXPORT_COLUMNS: tuple[str, ...] = (

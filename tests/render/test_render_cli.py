@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from render_fixtures import NELINCS, SETTINGS, TODAY, stage_two
+from render_fixtures import NELINCS, SETTINGS, TODAY, docx_text, stage_two
 
 from formflow.cli import main
 from formflow.engine import assess
+from formflow.intake import read_form
+from formflow.policy_catalogue import built_in
 from formflow.register import Register
+from formflow.render import write_form
 from formflow.watch.folders import Home
 
 
@@ -27,6 +32,39 @@ def test_new_writes_a_blank_form(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["new", "-o", str(tmp_path / "form.docx")])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "form.docx").stat().st_size > 0
+    assert "It has no reference yet: formflow gives one when the completed form" in result.output
+
+
+def test_new_sample_is_raised_today_under_the_homes_settings(tmp_path: Path) -> None:
+    (tmp_path / "formflow.toml").write_text('[council]\nname = "Northtown Council"\n')
+    form = tmp_path / "sample.docx"
+    args = ["new", "--sample", "--home", str(tmp_path), "-o", str(form)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "Sample form (fictional, raised" in result.output
+    assert "formflow gives it a reference then" in result.output
+    challenge = read_form(form, policies=built_in())
+    assert challenge.date_of_notification == dt.date.today()
+    assert challenge.reference is None
+    assert "Northtown Council" in docx_text(form)
+    due = assess(challenge, NELINCS, SETTINGS.calendar, dt.date.today())
+    assert not due.overdue and due.due is not None and due.due > dt.date.today()
+
+
+def test_new_prefilled_says_its_reference_is_chosen_now_and_free(service_home: Path) -> None:
+    form = service_home / "form.docx"
+    prefill = ["--child-name", "Tegan Example", "--child-dob", "2014-02-09"]
+    prefill += ["--case-number", "LCS-000123", "--raised-by", "Morwenna Pentreath"]
+    result = CliRunner().invoke(
+        main, ["new", *prefill, "--home", str(service_home), "-o", str(form)]
+    )
+    assert result.exit_code == 0, result.output
+    found = re.findall(r"PC-\d{4}-[A-Z0-9]{6}", docx_text(form))
+    assert found, "the form carries no reference"
+    reference = found[0]
+    assert reference != "PC-2025-7KQ3XM"  # the one the register holds
+    assert f"with reference {reference}, chosen now (free in the register" in result.output
+    assert "registered under it when the form is dropped into" in result.output
 
 
 def test_render_from_a_record(tmp_path: Path) -> None:
@@ -94,6 +132,32 @@ def test_pack_from_the_register(service_home: Path, tmp_path: Path) -> None:
     source = ["--reference", "PC-2025-7KQ3XM", "--home", str(service_home)]
     result = CliRunner().invoke(main, ["pack", str(folder), *source, "-o", str(out)])
     assert result.exit_code == 0, result.output
+    assert (out / "PC-2025-7KQ3XM-cafcass-bundle.pdf").is_file()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda whole: whole[: len(whole) // 2], id="cut short"),
+        pytest.param(lambda whole: b"%PDF-1.4 broken", id="no EOF marker"),
+        pytest.param(lambda whole: b"", id="empty"),
+    ],
+)
+def test_pack_names_a_damaged_file_and_says_what_to_do(
+    service_home: Path, tmp_path: Path, damage: Callable[[bytes], bytes]
+) -> None:
+    folder = tmp_path / "CAFCASS"
+    folder.mkdir()
+    whole = folder / "1 Care Order.pdf"
+    write_form(None, NELINCS, SETTINGS, whole, today=TODAY, pdf=True)
+    (folder / "7 care plan.pdf").write_bytes(damage(whole.read_bytes()))
+    out = tmp_path / "out"
+    source = ["--reference", "PC-2025-7KQ3XM", "--home", str(service_home)]
+    result = CliRunner().invoke(main, ["pack", str(folder), *source, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Item 7: 7 care plan.pdf: cannot be read as a PDF" in result.stderr
+    assert "save a copy under the same name" in result.stderr
+    assert "EOF marker" not in result.output + result.stderr
     assert (out / "PC-2025-7KQ3XM-cafcass-bundle.pdf").is_file()
 
 

@@ -147,7 +147,7 @@ def test_next_stage_form_addresses_the_new_responder(tmp_path: Path) -> None:
     assert pdf.name == "PC-2025-7KQ3XM-stage-2-form.pdf"
     text = docx_text(docx)
     assert "Sam Okafor, Service Manager" in text
-    assert "Response due by" in text and "14 November 2025" in text
+    assert "Your response is due by" in text and "14 November 2025" in text
     assert "Overall target" in text and "17 November 2025" in text  # 10 days from 3 Nov
     assert "Earlier stage 1: Stage 1, not resolved" in text
     assert "We cannot agree the plan.\nA second line." in text

@@ -136,7 +136,7 @@ def test_a_late_response_to_a_stage_that_escalated_is_recorded_against_it(
     assert ended.late_response.text == "Agreed: the review is booked."
     assert record.stage is Stage.TWO  # the IRO decides what follows
     note = service.outbox(reference, "note-to-the-iro.eml").read_text()
-    assert "late response to Stage 1" in note and "To: IRO" in note
+    assert "late response to Stage 1" in note and 'To: "Morwenna Pentreath, IRO' in note
     whole = _show_json(service.home.root, reference)
     assert any("late response" in e["message"] for e in whole["timeline"])
     assert whole["stages"][0]["late_response"] == "2026-12-01"
@@ -195,7 +195,7 @@ def test_a_date_of_notification_older_than_the_ladder_is_accepted_with_a_warning
     assert result.outcome is Outcome.PROCESSED
     assert "Check the Date of Notification: 1 September 2026" in result.message
     assert result.reference is not None
-    email = read_eml(service.outbox(result.reference, "next-stage-form.eml"))
+    email = read_eml(service.outbox(result.reference, "stage-1-form.eml"))
     body = email.get_body(("plain",))
     assert body is not None and "Check the Date of Notification" in body.get_content()
     assert any("Check the Date of Notification" in r.getMessage() for r in caplog.records)
@@ -310,7 +310,7 @@ def test_the_iro_withdraws_on_the_pdf_form(service: Service, tmp_path: Path) -> 
     record = service.record(reference)
     assert record.closure is not None and record.closure.kind is ClosureKind.WITHDRAWN
     closure = service.outbox(reference, "closure-note.eml").read_text()
-    assert "To: IRO" in closure and "Team Manager" in closure
+    assert 'To: "Morwenna Pentreath, IRO' in closure and "Team Manager" in closure
 
 
 def test_closing_on_the_form_without_a_reason_is_refused(service: Service, tmp_path: Path) -> None:
@@ -384,10 +384,10 @@ def test_extend_changes_the_due_date_everywhere_and_says_so(service: Service) ->
     )
     assert form.reference == reference
     with zipfile.ZipFile(service.outbox(reference, "stage-1-form (2).docx")) as package:
-        assert "4 December 2026 (extended by agreement)" in package.read(
-            "word/document.xml"
-        ).decode("utf-8")
-    email = service.outbox(reference, "next-stage-form (2).eml").read_text()
+        assert "4 December 2026: extended by agreement" in package.read("word/document.xml").decode(
+            "utf-8"
+        )
+    email = service.outbox(reference, "stage-1-form (2).eml").read_text()
     assert "4 December 2026" in email
 
 

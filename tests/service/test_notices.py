@@ -15,6 +15,7 @@ from service_support import CHILD_NAME, drop_json, fake_pipeline, make_challenge
 from formflow.config import Settings
 from formflow.engine import Document
 from formflow.notices import (
+    Recipient,
     covering_email,
     initials,
     read_eml,
@@ -22,9 +23,10 @@ from formflow.notices import (
     reminder_email,
     send,
     smtp_settings,
+    unaddressed,
 )
 from formflow.policy_catalogue import built_in
-from formflow.record import Action
+from formflow.record import Action, Person
 from formflow.register import Register
 
 DIRECTORY = {
@@ -68,20 +70,50 @@ def test_recipients_follow_the_policy_and_the_directory() -> None:
     challenge = make_challenge()
     policy = built_in()("nelincs")
     who = recipients_for(Document.NEXT_STAGE_FORM, challenge, policy)
-    assert who.to == ("Team Manager",)
-    assert "IRO" in who.cc
+    assert who.to == (Recipient("Team Manager", "Priya Raman"),)
+    assert Recipient("IRO", "Morwenna Pentreath") in who.cc
     message = covering_email(
         challenge, policy, Settings(raw=DIRECTORY), Document.NEXT_STAGE_FORM, [], summary="x"
     )
-    assert str(message["To"]) == "Team Manager <cic-tm@northtown.example>"
-    assert "IRO <iro@northtown.example>" in str(message["Cc"])
+    assert str(message["To"]) == '"Priya Raman, Team Manager" <cic-tm@northtown.example>'
+    assert '"Morwenna Pentreath, IRO" <iro@northtown.example>' in str(message["Cc"])
+    assert unaddressed(message) == []
+    body = message.get_body(("plain",))
+    assert body is not None and "ADDRESS NEEDED" not in body.get_content()
 
 
-def test_a_role_without_an_address_is_named_and_sends_nowhere() -> None:
+def test_the_form_names_the_person_and_the_directory_has_their_own_address() -> None:
+    """The form names the manager: the draft is addressed to her, at her own address
+    where the directory has one (before her role's)."""
+    challenge = make_challenge(addressed_to=Person("Sam Okafor", "Team Manager"))
+    directory = {
+        "directory": {**DIRECTORY["directory"], "Sam Okafor": "sam.okafor@northtown.example"}
+    }
+    message = covering_email(
+        challenge,
+        built_in()("nelincs"),
+        Settings(raw=directory),
+        Document.NEXT_STAGE_FORM,
+        [],
+        summary="x",
+    )
+    assert str(message["To"]) == '"Sam Okafor, Team Manager" <sam.okafor@northtown.example>'
+    assert "Team Manager:;" not in message.as_string()
+
+
+def test_a_draft_without_an_address_says_who_must_be_filled_in() -> None:
     message = covering_email(
         make_challenge(), built_in()("nelincs"), Settings(), Document.FINAL_RECORD, [], summary="x"
     )
-    assert str(message["To"]) == "IRO:;"
+    assert str(message["To"]) == '"Morwenna Pentreath, IRO (address needed)":;'
+    assert unaddressed(message) == ["Morwenna Pentreath, IRO", "Priya Raman, Team Manager"]
+    body = message.get_body(("plain",))
+    assert body is not None
+    assert body.get_content().startswith(
+        "ADDRESS NEEDED before sending: formflow has no email address for "
+        "Morwenna Pentreath, IRO; Priya Raman, Team Manager. Fill it in above, or add it to "
+        "[directory] in formflow.toml"
+    )
     assert "From" not in message  # drafts: the sender's own mail client fills it in
 
 

@@ -81,7 +81,7 @@ def test_a_new_form_gets_a_reference_documents_and_a_covering_email(
     assert reference and reference.startswith("PC-2025-")
     outputs = sorted(p.name for p in (pipeline.home.outbox / reference).iterdir())
     assert outputs == [
-        f"{reference}-next-stage-form.eml",
+        f"{reference}-stage-1-form.eml",
         f"{reference}-stage-1-next-stage-form.docx",
     ]
     assert register.challenge(reference) is not None
@@ -421,9 +421,26 @@ def test_an_overdue_response_moves_on_once(tmp_path: Path, register: Register) -
     assert pipeline.chase_deadlines(dt.date(2025, 11, 11)) == []
     stored = register.challenge(reference)
     assert stored is not None and stored.stage.value == "2"
-    emails = sorted((pipeline.home.outbox / reference).glob("*.eml"))
-    assert len(emails) == 2
+    emails = sorted(p.name for p in (pipeline.home.outbox / reference).glob("*.eml"))
+    assert emails == [f"{reference}-stage-1-form.eml", f"{reference}-stage-2-form.eml"]
     assert_exactly_once(tmp_path, register, 1)
+
+
+def test_an_unaddressed_draft_is_logged_with_who_must_be_filled_in(
+    tmp_path: Path, register: Register, caplog: pytest.LogCaptureFixture
+) -> None:
+    pipeline = fake_pipeline(tmp_path, register)
+    with caplog.at_level("WARNING", logger="formflow.pipeline"):
+        result = pipeline.handle(drop_json(pipeline.home.inbox, "a.docx", new_form()))
+    reference = result.reference or ""
+    warnings = [r.getMessage() for r in caplog.records]
+    assert any(
+        f"{reference}: the draft {reference}-stage-1-form.eml has no address for the Team Manager"
+        in w
+        and "Priya" not in w  # the draft names her; the log names roles only
+        and "[directory] in formflow.toml" in w
+        for w in warnings
+    ), warnings
 
 
 def test_agreed_actions_due_remind_the_iro_once_each(tmp_path: Path, register: Register) -> None:

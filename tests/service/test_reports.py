@@ -176,6 +176,23 @@ def test_show_export_report(home: Path, tmp_path: Path) -> None:
     assert shown.exit_code == 0, shown.output
     assert "2025-10-01  Stage 1 raised; ended not resolved" in shown.output
     assert "Tegan" not in shown.output
+    as_json = runner.invoke(main, ["show", "PC-2025-CCCCCC", "--home", str(home), "--json"])
+    assert as_json.exit_code == 0, as_json.output
+    shown_json = json.loads(as_json.output)
+    assert shown_json["reference"] == "PC-2025-CCCCCC"
+    assert shown_json["challenge"]["child"]["name"] == "T.E."
+    assert "Tegan" not in as_json.output
+    assert [e["message"] for e in shown_json["events"]] == ["Raised at Stage 1."]
+    assert shown_json["stages"][0] == {
+        "stage": "Stage 1",
+        "raised_on": "2025-10-01",
+        "outcome": "not resolved",
+        "late_response": None,
+    }
+    assert [e["message"] for e in shown_json["timeline"]] == ["Raised at Stage 1."]
+    assert shown_json["documents"] == []
+    open_one = runner.invoke(main, ["show", "PC-2025-AAAAAA", "--home", str(home), "--json"])
+    assert json.loads(open_one.output)["deadlines"]["response"] >= "2025-"
     missing = runner.invoke(main, ["show", "PC-2025-ZZZZZZ", "--home", str(home)])
     assert missing.exit_code == 1 and "no challenge" in missing.output
     out = tmp_path / "export.xlsx"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from formflow.calendar import uk_date
 from formflow.commands.options import home_option, home_policies, iso_date
 from formflow.config import Settings, load_settings
 from formflow.errors import FormflowError
@@ -32,6 +33,7 @@ from formflow.render import (
     write_form,
     write_next_stage,
 )
+from formflow.sample import sample_challenge
 from formflow.schema import schema_errors
 from formflow.watch.folders import Home
 
@@ -51,6 +53,11 @@ KINDS = {
 @click.command()
 @click.option("--policy", "policy_id", help="Procedure id (default: the settings' default).")
 @click.option("--pdf", is_flag=True, help="Write a fillable PDF instead of a Word form.")
+@click.option(
+    "--sample",
+    is_flag=True,
+    help="The fictional sample challenge, raised today, for trying formflow out.",
+)
 @click.option("--child-name", help="Pre-fill: the child's full name.")
 @click.option(
     "--child-dob", callback=iso_date, help="Pre-fill: the child's date of birth, YYYY-MM-DD."
@@ -72,6 +79,7 @@ KINDS = {
 def new(
     policy_id: str | None,
     pdf: bool,
+    sample: bool,
     child_name: str | None,
     child_dob: dt.date | None,
     case_number: str | None,
@@ -84,39 +92,52 @@ def new(
     home: Path,
     config: Path | None,
 ) -> None:
-    """Write a challenge form with a new reference: blank, or pre-filled from the options.
+    """Write a challenge form: blank, the sample, or pre-filled from the options.
+
+    A blank form or the sample has no reference: formflow gives one when the completed
+    form is dropped into the inbox. A pre-filled form gets its reference now (one free in
+    the register at --home, where there is one); the challenge is registered under it
+    when the form is dropped into the inbox.
 
     To pre-fill, give the child's name, date of birth, case number and the person raising
-    it together; with none of them the form is blank but for its reference and procedure.
+    it together. --sample writes a fictional stage 1 challenge raised today.
 
     \b
     Example:
       formflow new -o challenge.docx
+      formflow new --sample --home . -o inbox/stage1-challenge.docx
       formflow new --policy rotherham --pdf --child-name "Tegan Example" \\
         --child-dob 2014-02-09 --case-number LCS-000123 --raised-by "Morwenna Pentreath" \\
         --role IRO --stage 1 -o challenge.pdf
     """
     try:
         settings = load_settings(config, home=home)
-        policy = home_policies(home, settings)(policy_id or settings.default_policy)
+        policies = home_policies(home, settings)
         today = dt.date.today()
-        reference = new_reference(today.year)
-        challenge = None
         prefill = {
             "--child-name": child_name,
             "--child-dob": child_dob,
             "--case-number": case_number,
             "--raised-by": raised_by,
         }
-        missing = [option for option, value in prefill.items() if not value]
-        if missing and len(missing) < len(prefill):
+        given = [option for option, value in prefill.items() if value]
+        if given and len(given) < len(prefill):
+            missing = [option for option in prefill if option not in given]
             raise click.UsageError(
                 "To pre-fill a form give all of --child-name, --child-dob, --case-number and "
                 f"--raised-by; missing: {', '.join(missing)}."
             )
-        if child_name and child_dob and case_number and raised_by:
+        if sample and given:
+            raise click.UsageError(
+                "--sample is the fictional sample: give it without --child-name and the rest."
+            )
+        challenge: Challenge | None = None
+        if sample:
+            challenge = sample_challenge(today)
+        elif child_name and child_dob and case_number and raised_by:
+            policy = policies(policy_id or settings.default_policy)
             challenge = Challenge(
-                reference=reference,
+                reference=_free_reference(home, today.year),
                 policy=policy.id,
                 date_of_notification=today,
                 raised_by=RaisedBy(raised_by, Role(role)),
@@ -129,13 +150,43 @@ def new(
                     challenge,
                     addressed_to=Person(addressed_to, policy.stage(Stage(stage)).responder),
                 )
+        policy = policies(challenge.policy if challenge else policy_id or settings.default_policy)
         written = write_form(challenge, policy, settings, output, today=today, pdf=pdf)
-        if challenge is None:
-            click.echo(f"Blank form written to {written}; its reference is given on intake.")
-        else:
-            click.echo(f"Form {reference} written to {written}.")
+        click.echo(_what_was_written(written, challenge, home))
     except (FormflowError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def _free_reference(home: Path, year: int) -> str:
+    """A reference no challenge in the register at ``home`` has; any, without a register."""
+    database = Home(home.resolve()).database
+    if not database.is_file():
+        return new_reference(year)
+    with Register(database) as register:
+        return register.assign_reference(year)
+
+
+def _what_was_written(written: Path, challenge: Challenge | None, home: Path) -> str:
+    if challenge is None:
+        return (
+            f"Blank form written to {written}. It has no reference yet: formflow gives one "
+            "when the completed form is dropped into the inbox."
+        )
+    if challenge.reference is None:
+        return (
+            f"Sample form (fictional, raised {uk_date(challenge.date_of_notification)}) written "
+            f"to {written}. Drop it into {home / 'inbox'}: formflow gives it a reference then."
+        )
+    checked = (
+        f"free in the register in {home}"
+        if Home(home.resolve()).database.is_file()
+        else f"no register in {home} to check it against"
+    )
+    return (
+        f"Form written to {written} with reference {challenge.reference}, chosen now "
+        f"({checked}). The challenge is registered under it when the form is dropped into "
+        f"{home / 'inbox'}."
+    )
 
 
 REFERENCE = click.option(
@@ -268,7 +319,13 @@ def pack(
         challenge = _load_challenge(source, reference, home, settings, policies)
         policy = policies(challenge.policy)
         written = write_cafcass_pack(
-            challenge, policy, settings, outdir, today=dt.date.today(), supplied=folder
+            challenge,
+            policy,
+            settings,
+            outdir,
+            today=dt.date.today(),
+            supplied=folder,
+            on_problem=lambda problem: click.echo(problem, err=True),
         )
         for path in written:
             click.echo(str(path))

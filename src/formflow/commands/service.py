@@ -252,7 +252,11 @@ def status(home: Path, today: dt.date | None, as_json: bool) -> None:
 @click.argument("reference")
 @home_option
 @click.option(
-    "--json", "as_json", is_flag=True, help="The whole timeline as JSON: who, when, why, files."
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print JSON: the whole timeline (who, when, why, files), the record (the child by "
+    "initials), deadlines, documents and notices.",
 )
 def show(reference: str, home: Path, as_json: bool) -> None:
     """Show one challenge's timeline: stages, files received, documents, reminders.
@@ -260,20 +264,20 @@ def show(reference: str, home: Path, as_json: bool) -> None:
     \b
     Example:
       formflow show PC-2025-7KQ3XM --home .
+      formflow show PC-2025-7KQ3XM --home . --json
     """
     with _opened(home, create=False) as ctx:
         challenge = ctx.register.challenge(reference.upper())
         if challenge is None:
             raise click.ClickException(f"There is no challenge {reference} in the register.")
-        events = ctx.register.events(challenge.reference)
         if as_json:
-            whole = reports.challenge_timeline(ctx.register, challenge, events)
-            click.echo(json.dumps(whole, indent=2, ensure_ascii=False))
+            shown = reports.challenge_json(ctx.register, challenge)
+            click.echo(json.dumps(shown, indent=2, ensure_ascii=False))
             return
-        entries = reports.timeline(challenge, events)
+        events = ctx.register.events(challenge.reference)
         documents = ctx.register.documents(challenge.reference)
     click.echo(f"{challenge.reference}  {challenge.policy}  {challenge.stage.label}")
-    for entry in entries:
+    for entry in reports.timeline(challenge, events):
         click.echo(f"  {entry.when}  {entry.what}")
     for document in documents:
         click.echo(f"  document: outbox/{document.path} ({document.kind})")

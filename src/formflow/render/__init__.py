@@ -32,7 +32,6 @@ from formflow.render.context import (
 )
 from formflow.render.docx import DOCUMENT_TEMPLATE, FORM_TEMPLATE, render_docx
 from formflow.render.output import document_name, inside
-from formflow.render.pack import write_bundle
 from formflow.render.pdf import form_pdf, html_to_pdf, pdf_later, render_html
 
 __all__ = [
@@ -98,6 +97,7 @@ def write_next_stage(
         settings.council_name,
         banner=next_stage_banner(challenge, assessment),
         summary=next_stage_summary(challenge, policy, assessment),
+        title=f"{challenge.stage.label} challenge form",
     )
     kind = f"{challenge.stage.label.lower().replace(' ', '-')}-form"
     pdf = pdf_later(form_pdf, context)
@@ -117,6 +117,8 @@ def write_final_record(
         settings.council_name,
         banner=final_banner(challenge),
         summary=final_summary(challenge, policy),
+        title="Final record",
+        agreed_actions_only=True,
     )
     # Fillable like the Word copy: the IRO re-opens or closes it in section 11 of either.
     pdf = pdf_later(form_pdf, context)
@@ -148,9 +150,11 @@ def write_cafcass_pack(
     *,
     today: dt.date,
     supplied: Path | None = None,
+    on_problem: Callable[[str], None] | None = None,
 ) -> list[Path]:
     """The CAFCASS checklist (docx, PDF), the draft IRO report (docx) and, when ``supplied``
-    names the IRO's folder of documents, the bundle PDF. Children in care only."""
+    names the IRO's folder of documents, the bundle PDF. Children in care only.
+    ``on_problem`` hears each supplied file that could not be bundled, and why."""
     model.require_in_care(challenge)
     report = model.iro_report(challenge, policy, settings.council_name, today)
     report_name = document_name(challenge.reference, "cafcass-iro-report-draft", ".docx")
@@ -159,9 +163,16 @@ def write_cafcass_pack(
     ]
     items: tuple[model.ItemStatus, ...] = ()
     if supplied is not None:
+        # Only here: the bundle needs pikepdf (qpdf), 5 MB the service need not carry.
+        from formflow.render.pack import write_bundle
+
         bundle_path = inside(outdir, document_name(challenge.reference, "cafcass-bundle", ".pdf"))
         items = write_bundle(challenge, settings.council_name, supplied, bundle_path)
         written.append(bundle_path)
+        tell = on_problem or (lambda _problem: None)
+        for item in items:
+            for problem in item.problems:
+                tell(f"Item {item.number}: {problem}; the checklist shows it MISSING.")
     checklist = model.checklist(challenge, policy, settings.council_name, items, report_name)
     return _document(outdir, "cafcass-checklist", checklist) + written
 

@@ -9,6 +9,7 @@ prose (the summary box, banners) uses UK long dates, "3 November 2025".
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +26,7 @@ from formflow.form import (
     action_fields,
     prerequisite_field,
 )
-from formflow.policy import Policy
+from formflow.policy import Policy, StagePolicy
 from formflow.record import (
     THEMES,
     Action,
@@ -228,6 +229,20 @@ def prerequisite_rows(policy: Policy, challenge: Challenge | None) -> list[dict[
     ]
 
 
+FORM_TITLE = "Challenge and resolution form"
+ACRONYMS = re.compile(r"\b(?:cafcass|iro|cp)\b", re.IGNORECASE)
+
+
+def document_title(context: dict[str, Any]) -> str:
+    """The title a document declares (the PDF's and the Word file's own, which screen
+    readers announce and viewers show): its kind in sentence case, then its reference."""
+    title = str(context.get("title") or FORM_TITLE)
+    if title.isupper():  # "CLOSURE NOTE" would be spelt out letter by letter
+        title = ACRONYMS.sub(lambda m: m[0].upper(), title.capitalize())
+    reference = str(context.get("reference") or "")
+    return f"{title} {reference}" if reference and reference not in title else title
+
+
 def form_context(
     challenge: Challenge | None,
     policy: Policy,
@@ -235,11 +250,17 @@ def form_context(
     *,
     banner: str = "",
     summary: Sequence[Row] = (),
+    title: str = FORM_TITLE,
+    agreed_actions_only: bool = False,
 ) -> dict[str, Any]:
-    """Everything the form templates read. ``challenge=None`` is the blank form."""
+    """Everything the form templates read. ``challenge=None`` is the blank form; ``title``
+    names the document (``Stage 2 challenge form``, ``Final record``). With
+    ``agreed_actions_only`` (the final record) the action table shows the agreed plan, not
+    empty rows to fill in, even where the rest of the form stays fillable."""
     values: dict[str, FieldValue] = field_values(challenge) if challenge else {"policy": policy.id}
     return {
         **values,
+        "title": title,
         "council_name": council_name,
         "procedure_line": f"Procedure: {policy.name}.",
         "stage_guidance": stage_guidance(policy),
@@ -247,6 +268,7 @@ def form_context(
         "history": history_entries(challenge) if challenge else [],
         "banner": banner,
         "summary": [{"label": r.label, "value": r.value} for r in summary],
+        "agreed_actions_only": agreed_actions_only,
     }
 
 
@@ -282,22 +304,41 @@ def next_stage_summary(c: Challenge, policy: Policy, a: Assessment) -> list[Row]
         Row("Copies to", "; ".join(a.copy_to) or "No copies: the procedure names none"),
         Row("Stage", f"{c.stage.label}, raised on {uk_date(c.date_of_notification)}"),
         Row(
-            "Response due by",
-            f"{uk_date(a.due)} (extended by agreement)"
+            "Your response is due by",
+            f"{uk_date(a.due)}: extended by agreement. This is the date you must respond by."
             if c.due_extended_to
-            else f"{uk_date(a.due)} ({rule.timescale_working_days} working days)",
+            else f"{uk_date(a.due)}: {rule.timescale_working_days} working days from "
+            f"{uk_date(c.date_of_notification)}. This is the date you must respond by.",
         ),
     ]
     if a.first_contact_due:
         rows.append(Row("First discussion by", uk_date(a.first_contact_due)))
     if a.overall_target:
-        rows.append(Row("Overall target", f"{uk_date(a.overall_target)}, from the start"))
+        rows.append(Row("Overall target (not your deadline)", _overall_target(c, rule, a)))
     if rule.meeting:
         rows.append(Row("Meeting", "The procedure expects a meeting to agree the action plan."))
     rows.extend(Row("Before this stage", step) for step in rule.before_raising)
     rows.extend(unstated_rows(c))
     rows.append(Row("Procedure followed", policy.name))
     return rows
+
+
+def _overall_target(c: Challenge, rule: StagePolicy, a: Assessment) -> str:
+    """What the cumulative target means beside the responder's own due date, so a manager
+    never reads the two as a contradiction."""
+    assert a.overall_target is not None
+    started = c.history[0].raised_on if c.history else c.date_of_notification
+    text = (
+        f"{uk_date(a.overall_target)}: the procedure aims to settle the whole challenge, all "
+        f"stages together, within {rule.cumulative_working_days} working days of its start on "
+        f"{uk_date(started)}."
+    )
+    if a.due and a.overall_target < a.due:
+        text += (
+            " That aim falls before your due date, so the challenge is already behind it: "
+            "a response before your due date helps."
+        )
+    return text
 
 
 def next_stage_banner(c: Challenge, a: Assessment) -> str:

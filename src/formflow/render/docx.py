@@ -11,10 +11,12 @@ from docxtpl import DocxTemplate
 from jinja2 import TemplateError
 
 from formflow.errors import RenderError
+from formflow.render.context import document_title
 from formflow.render.safety import docx_environment
 from formflow.resources import templates_dir
 
 FORM_TEMPLATE = "challenge.docx"
+LANGUAGE = "en-GB"
 DOCUMENT_TEMPLATE = "document.docx"
 
 
@@ -47,6 +49,9 @@ def render_docx(template: str, context: dict[str, Any]) -> bytes:
         document.render(context, jinja_env=docx_environment(), autoescape=True)
     except TemplateError as exc:
         raise RenderError(f"The Word template {template} could not be filled: {exc}") from exc
+    properties = document.docx.core_properties
+    properties.title = document_title(context)
+    properties.language = LANGUAGE
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()

@@ -16,23 +16,28 @@ import io
 import multiprocessing
 import re
 import resource
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import cast
 
-from pypdf import PdfReader, PdfWriter, Transformation
-from pypdf.errors import PdfReadError, PyPdfError
+import pikepdf
+from pikepdf import Array, Dictionary, Name, OutlineItem, Pdf, Rectangle, String
 
 from formflow.errors import RenderError
 from formflow.files import write_private
 from formflow.record import Challenge
 from formflow.render.model import CAFCASS_ITEMS, DocumentModel, ItemStatus, Section, Table
-from formflow.render.pdf import html_to_pdf, render_html
+from formflow.render.pdf import MARKING, html_to_pdf, render_html
 
 _ITEM = re.compile(r"^\s*(?:item[\s._-]*)?([1-7])(?![0-9])", re.IGNORECASE)
 _JUNK = re.compile(r"^(~\$|\.|~WRL)|^(thumbs\.db|desktop\.ini)$", re.IGNORECASE)
-A4_WIDTH = 595.28
+DAMAGED = (
+    "cannot be read as a PDF: it may be damaged or only partly copied. Open it in a PDF "
+    "reader and save a copy under the same name, or ask whoever sent it for it again"
+)
 
 
 @dataclass(frozen=True)
@@ -44,11 +49,11 @@ class Supplied:
 
 @dataclass(frozen=True)
 class Part:
-    """A supplied PDF that opened cleanly, with its page count."""
+    """A supplied PDF that opened cleanly."""
 
     item: int
     relative: str
-    reader: PdfReader
+    pdf: Pdf
 
 
 def item_number(name: str) -> int | None:
@@ -75,19 +80,24 @@ def find_supplied(folder: Path) -> list[Supplied]:
     return found
 
 
-def open_pdf(supplied: Supplied) -> PdfReader | str:
-    """The PDF, or why it cannot go into the bundle."""
+def open_pdf(supplied: Supplied) -> Pdf | str:
+    """The PDF, or why it cannot go into the bundle (said so the IRO can act on it).
+
+    qpdf repairs what it can (a lost cross-reference table, say) while reading; what it
+    cannot repair is refused here, by name, rather than failing the whole bundle."""
     if supplied.path.suffix.lower() != ".pdf":
         return "needs converting to PDF"
     try:
-        reader = PdfReader(supplied.path, strict=False)
-        if reader.is_encrypted:
-            return "encrypted: supply it without a password"
-        if not reader.pages:
+        pdf = Pdf.open(supplied.path)
+        if not pdf.pages:
             return "has no pages"
-        return reader
-    except (PyPdfError, PdfReadError, OSError, ValueError, KeyError) as exc:
-        return f"cannot be read as a PDF ({type(exc).__name__})"
+        for page in pdf.pages:  # reads every page now, so damage shows here, not later
+            _ = page.mediabox
+        return pdf
+    except pikepdf.PasswordError:
+        return "is protected by a password: supply it without one"
+    except (pikepdf.PdfError, OSError, ValueError, KeyError, RuntimeError):
+        return DAMAGED
 
 
 def assess_supplied(folder: Path) -> tuple[list[Part], tuple[ItemStatus, ...], list[str]]:
@@ -151,64 +161,265 @@ def index_model(
     )
 
 
-def _index_pdf(model: DocumentModel) -> PdfReader:
-    return PdfReader(io.BytesIO(html_to_pdf(render_html("document.html", model.context()))))
+def _index_pdf(model: DocumentModel) -> Pdf:
+    """The index pages, without the footers of a document of their own: the bundle's
+    stamp numbers every page, the index's included, once."""
+    html = render_html("document.html", {**model.context(), "bundle_index": True})
+    return Pdf.open(io.BytesIO(html_to_pdf(html)))
 
 
-def page_stamps(total: int, reference: str) -> PdfReader:
-    """``total`` transparent A4 pages, each with "Page N of M" at the bottom right."""
+def shown_size(page: pikepdf.Page) -> tuple[float, float]:
+    """The width and height of ``page`` as a reader shows it: its crop box, turned by
+    its /Rotate."""
+    box = Rectangle(page.cropbox)
+    turned = int(page.obj.get("/Rotate", 0)) % 180 == 90
+    return (box.height, box.width) if turned else (box.width, box.height)
+
+
+STAMP_POINTS = 8.0
+STAMP_MARGIN_MM = 8
+"""Bottom margin of the stamp: its line sits about 3 mm above the edge of the paper,
+clear of formflow's own footers (9 mm) and inside a printer's unprintable border."""
+
+
+def stamp_text(reference: str) -> str:
+    return f"{MARKING} · {reference} · Page "
+
+
+def page_stamps(sizes: list[tuple[float, float]], reference: str) -> Pdf:
+    """One page per size, each exactly that size and transparent, with the protective
+    marking, the reference and "Page N of M" centred at its foot. On a page too narrow
+    for the line at 8 pt (an odd-sized scan), the type is made smaller to fit."""
+    text = stamp_text(reference)
+    rules = []
+    for n, (width, height) in enumerate(sizes):
+        length = len(text) + len(" 999 of 999")
+        points = min(STAMP_POINTS, (width - 24) / (0.56 * length))
+        rules.append(
+            f"@page p{n} {{ size: {width:.3f}pt {height:.3f}pt;"
+            f" margin: 0 6pt {STAMP_MARGIN_MM}mm 6pt;"
+            f' @bottom-center {{ content: "{text}" counter(page) " of " counter(pages);'
+            f" font-size: {max(points, 4.0):.2f}pt; white-space: nowrap; }} }}"
+        )
     html = (
-        "<!DOCTYPE html><html><head><style>"
-        "@page { size: A4; margin: 0 0 9mm 0; @bottom-right { margin-right: 12mm;"
-        f' content: "{reference} · Page " counter(page) " of " counter(pages);'
-        ' font: 8pt "Liberation Sans", sans-serif; } }'
-        "div { page-break-after: always; height: 1px; }</style></head><body>"
-        + "<div></div>" * total
+        '<html lang="en-GB"><head><title>stamps</title><style>'
+        + "".join(rules)
+        + '@page { @bottom-center { font-family: "Liberation Sans", sans-serif; color: #333; } }'
+        + "div { height: 1px; page-break-after: always; }</style></head><body>"
+        + "".join(f'<div style="page: p{n}"></div>' for n in range(len(sizes)))
         + "</body></html>"
     )
-    return PdfReader(io.BytesIO(html_to_pdf(html)))
+    return Pdf.open(io.BytesIO(html_to_pdf(html, tagged=False, house_style=False)))
+
+
+def _stamp(bundle: Pdf, reference: str) -> None:
+    """Stamp every page, each in its own size and orientation (qpdf turns the stamp
+    against the page's /Rotate), as a pagination artifact that screen readers skip."""
+    stamps = page_stamps([shown_size(p) for p in bundle.pages], reference)
+    for page, stamp in zip(bundle.pages, stamps.pages, strict=True):
+        form = bundle.copy_foreign(stamps.make_indirect(stamp.as_form_xobject()))
+        name = page.add_resource(form, Name.XObject, prefix="Stamp")
+        placed = page.calc_form_xobject_placement(form, name, Rectangle(page.cropbox))
+        page.contents_add(b"q\n", prepend=True)
+        page.contents_add(
+            b"\nQ\n/Artifact <</Type /Pagination /Subtype /Footer>> BDC\n" + placed + b"\nEMC\n"
+        )
+
+
+class Assembly:
+    """The bundle being built: pages and their tags, one source document after another.
+
+    Each source's structure tree is copied under an element of its own (the index's
+    under the bundle's Document; each supplied file under a Part titled with its item and
+    file name), its pages' keys into the tree are moved past the earlier sources', and
+    its form fields are kept read-only under a name of their own. A page supplied without
+    tags (a scan) is tagged as one figure whose alternative text says what it is."""
+
+    def __init__(self) -> None:
+        self.pdf = Pdf.new()
+        self.nums = Array()
+        self.next_key = 0
+        self.role_map = Dictionary()
+        self.fields = Array()
+        self.fonts = Dictionary()
+        self.document = self.pdf.make_indirect(
+            Dictionary(Type=Name.StructElem, S=Name.Document, K=Array())
+        )
+        self.tree = self.pdf.make_indirect(
+            Dictionary(
+                Type=Name.StructTreeRoot,
+                K=Array([self.document]),
+                ParentTree=Dictionary(Nums=self.nums),
+                RoleMap=self.role_map,
+            )
+        )
+        self.document.P = self.tree
+
+    def part(self, title: str, parent: pikepdf.Object | None = None) -> pikepdf.Object:
+        """A new Part element titled ``title``, the last child of ``parent``."""
+        parent = self.document if parent is None else parent
+        element = self.pdf.make_indirect(
+            Dictionary(Type=Name.StructElem, S=Name.Part, T=String(title), P=parent, K=Array())
+        )
+        parent.K.append(element)
+        return element
+
+    def add(self, source: Pdf, parent: pikepdf.Object, label: str) -> None:
+        first = len(self.pdf.pages)
+        with warnings.catch_warnings():
+            # The form fields are carried by _adopt_fields, renamed so forms never clash.
+            warnings.simplefilter("ignore", pikepdf.exceptions.PageCopyWarning)
+            self.pdf.pages.extend(source.pages)
+        pages = list(self.pdf.pages)[first:]
+        tree = source.Root.get("/StructTreeRoot")
+        if tree is None:
+            self._tag_untagged(pages, parent, label)
+        else:
+            self._adopt_tree(self.pdf.copy_foreign(source.make_indirect(tree)), pages, parent)
+        fields = source.Root.get("/AcroForm", Dictionary()).get("/Fields")
+        if fields:
+            form = self.pdf.copy_foreign(source.make_indirect(source.Root.AcroForm))
+            self._adopt_fields(form, len(self.fields) + 1)
+
+    def _adopt_tree(
+        self, tree: pikepdf.Object, pages: list[pikepdf.Page], parent: pikepdf.Object
+    ) -> None:
+        offset = self.next_key
+        for element in _kids(tree):
+            moved = _kids(element) if element.get("/S") == Name.Document else [element]
+            for child in moved:
+                if isinstance(child, Dictionary):
+                    child.P = parent
+                parent.K.append(child)
+        keys = dict(_number_tree(tree.get("/ParentTree", Dictionary())))
+        for key, value in sorted(keys.items()):
+            self.nums.extend(Array([key + offset, value]))
+        for page in pages:
+            if "/StructParents" in page.obj:
+                page.obj.StructParents = int(page.obj.StructParents) + offset
+            for annotation in page.obj.get("/Annots", Array()):
+                if "/StructParent" in annotation:
+                    annotation.StructParent = int(annotation.StructParent) + offset
+        self.next_key = offset + max(keys, default=-1) + 1
+        for role, standard in tree.get("/RoleMap", Dictionary()).items():
+            if role not in self.role_map:
+                self.role_map[role] = standard
+
+    def _tag_untagged(self, pages: list[pikepdf.Page], parent: pikepdf.Object, label: str) -> None:
+        for n, page in enumerate(pages, start=1):
+            figure = self.pdf.make_indirect(
+                Dictionary(
+                    Type=Name.StructElem,
+                    S=Name.Figure,
+                    P=parent,
+                    Pg=page.obj,
+                    K=0,
+                    Alt=String(
+                        f"Page {n} of {len(pages)} of {label}, supplied without tags (a scan "
+                        "or an untagged PDF): its text cannot be read aloud. Ask the sender "
+                        "for an accessible copy."
+                    ),
+                )
+            )
+            parent.K.append(figure)
+            page.contents_add(b"/Figure <</MCID 0>> BDC\n", prepend=True)
+            page.contents_add(b"\nEMC\n")
+            page.obj.StructParents = self.next_key
+            self.nums.extend(Array([self.next_key, Array([figure])]))
+            self.next_key += 1
+
+    def _adopt_fields(self, form: pikepdf.Object, number: int) -> None:
+        """A bundled form's fields, read-only, under the name ``bundled-N`` so they never
+        share a name (and so a value) with another bundled form's."""
+        group = self.pdf.make_indirect(
+            Dictionary(T=String(f"bundled-{number}"), Kids=form.Fields, Ff=READ_ONLY)
+        )
+        for field in form.Fields:
+            field.Parent = group
+        self.fields.append(group)
+        # Viewers draw most fields' values from these fonts (NeedAppearances): keep each
+        # form's, the first of a name winning (formflow's forms all share theirs).
+        for name, font in form.get("/DR", Dictionary()).get("/Font", Dictionary()).items():
+            if name not in self.fonts:
+                self.fonts[name] = font
+
+    def finish(self, title: str) -> Pdf:
+        pdf = self.pdf
+        pdf.Root.StructTreeRoot = self.tree
+        self.tree.ParentTreeNextKey = self.next_key
+        pdf.Root.MarkInfo = Dictionary(Marked=True)
+        pdf.Root.Lang = String("en-GB")
+        pdf.Root.ViewerPreferences = Dictionary(DisplayDocTitle=True)
+        if self.fields:
+            pdf.Root.AcroForm = Dictionary(
+                Fields=self.fields, NeedAppearances=True, DR=Dictionary(Font=self.fonts)
+            )
+        for page in pdf.pages:
+            page.obj.Tabs = Name.S  # fields in the order of the tags, as PDF/UA asks
+        with pdf.open_metadata(set_pikepdf_as_editor=False) as meta:
+            meta["dc:title"] = title
+            meta["dc:language"] = ["en-GB"]
+            meta["pdfuaid:part"] = "1"
+        pdf.docinfo[Name.Title] = String(title)
+        return pdf
+
+
+READ_ONLY = 1
+
+
+def _kids(element: pikepdf.Object) -> list[pikepdf.Object]:
+    kids = element.get("/K")
+    if kids is None:
+        return []
+    return list(kids) if isinstance(kids, Array) else [kids]
+
+
+def _number_tree(node: pikepdf.Object) -> Iterator[tuple[int, pikepdf.Object]]:
+    nums = node.get("/Nums", Array())
+    for n in range(0, len(nums) - 1, 2):
+        yield int(nums[n]), nums[n + 1]
+    for kid in node.get("/Kids", Array()):
+        yield from _number_tree(kid)
 
 
 def build_bundle(
     challenge: Challenge, council_name: str, folder: Path
 ) -> tuple[bytes, tuple[ItemStatus, ...]]:
     parts, items, unassigned = assess_supplied(folder)
+    reference = challenge.reference or ""
     index_pages = 1
     for _ in range(3):  # the index's own length moves every start page
         starts: dict[int, int] = {}
         page = index_pages + 1
         for part in sorted(parts, key=lambda p: p.item):
             starts.setdefault(part.item, page)
-            page += len(part.reader.pages)
+            page += len(part.pdf.pages)
         index = _index_pdf(index_model(challenge, council_name, items, starts, unassigned))
         if len(index.pages) == index_pages:
             break
         index_pages = len(index.pages)
-    writer = PdfWriter()
-    writer.append(index, import_outline=False)
-    writer.add_outline_item(title="Index", page_number=0)
+    assembly = Assembly()
+    assembly.add(index, assembly.document, "the index")
+    outline = [OutlineItem("Index", 0)]
     for item in items:
         title = f"{item.number}. {CAFCASS_ITEMS[item.number - 1][:60]}"
-        if item.number in starts:
-            writer.add_outline_item(title=title, page_number=starts[item.number] - 1)
-            for part in sorted(
-                (p for p in parts if p.item == item.number), key=lambda p: p.relative
-            ):
-                writer.append(part.reader, import_outline=False)
-        else:
-            writer.add_outline_item(title=f"{title} (MISSING)", page_number=0)
-    _stamp(writer, challenge.reference or "")
+        if item.number not in starts:
+            outline.append(OutlineItem(f"{title} (MISSING)", 0))
+            continue
+        outline.append(OutlineItem(title, starts[item.number] - 1))
+        element = assembly.part(f"Bundled item {item.number}. {CAFCASS_ITEMS[item.number - 1]}")
+        for part in sorted((p for p in parts if p.item == item.number), key=lambda p: p.relative):
+            try:
+                assembly.add(part.pdf, assembly.part(part.relative, element), part.relative)
+            except (pikepdf.PdfError, RuntimeError, ValueError) as exc:
+                raise RenderError(f"{part.relative} {DAMAGED} ({exc}).") from exc
+    bundle = assembly.finish(f"CAFCASS referral bundle {reference}")
+    with bundle.open_outline() as bookmarks:
+        bookmarks.root.extend(outline)
+    _stamp(bundle, reference)
     buffer = io.BytesIO()
-    writer.write(buffer)
+    bundle.save(buffer, min_version="1.7")
     return buffer.getvalue(), items
-
-
-def _stamp(writer: PdfWriter, reference: str) -> None:
-    stamps = page_stamps(len(writer.pages), reference)
-    for page, stamp in zip(writer.pages, stamps.pages, strict=True):
-        box = page.mediabox
-        shift = Transformation().translate(float(box.right) - A4_WIDTH, float(box.bottom))
-        page.merge_transformed_page(stamp, shift)
 
 
 BUNDLE_SECONDS = 300
@@ -233,7 +444,7 @@ def write_bundle(
     challenge: Challenge, council_name: str, folder: Path, path: Path
 ) -> tuple[ItemStatus, ...]:
     """Build the bundle in a child process with a memory cap and a time limit: the PDFs
-    are whatever the IRO was sent, and pypdf has had infinite-loop bugs on hostile files."""
+    are whatever the IRO was sent, and a PDF library can loop or balloon on a hostile file."""
     context = multiprocessing.get_context("forkserver")
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(

@@ -50,6 +50,7 @@ from formflow.form import (
     history_action_fields,
     history_fields,
 )
+from formflow.render.context import document_title
 from formflow.render.fonts import field_font_css
 from formflow.render.safety import html_environment, url_fetcher
 from formflow.resources import templates_dir
@@ -264,34 +265,91 @@ def _font_config() -> FontConfiguration:
 def render_html(template: str, context: dict[str, Any]) -> str:
     try:
         compiled = html_environment().from_string(_html_template(template))
-        return compiled.render(context)
+        return compiled.render({**context, "document_title": document_title(context)})
     except TemplateError as exc:
         raise RenderError(f"The HTML template {template} could not be filled: {exc}") from exc
+
+
+MARKING = "OFFICIAL-SENSITIVE"
+"""The protective marking on every page (the government's marking for a child's case)."""
+
+PDF_VARIANT = "pdf/ua-1"
+"""Every document formflow writes is tagged and declares PDF/UA-1 (the Public Sector
+Bodies Accessibility Regulations 2018): WeasyPrint writes the structure tree from the
+HTML, MarkInfo, the title (``<title>``) and the language (``lang="en-GB"``)."""
 
 
 def html_to_pdf(
     html: str,
     *,
     fillable: bool = False,
-    finisher: Callable[[object, pydyf.PDF], None] | None = None,
+    finisher: Callable[[pydyf.PDF, Objects], None] | None = None,
+    tagged: bool = True,
+    house_style: bool = True,
 ) -> bytes:
-    """The PDF of ``html`` (XHTML: see ``_Html``); nothing is fetched (``safety.url_fetcher``)."""
+    """The PDF of ``html`` (XHTML: see ``_Html``); nothing is fetched (``safety.url_fetcher``).
+
+    ``tagged=False`` is for the bundle's page stamps only, which become artifacts of the
+    bundle's pages; ``house_style=False`` leaves out formflow.css (its page footers)."""
+
+    def finish(_document: object, pdf: pydyf.PDF) -> None:
+        if not tagged and finisher is None:
+            return
+        # One map for both: reading each object's reference costs a few ms a form.
+        objects = {o.reference: o for o in pdf.objects if isinstance(o, pydyf.Object)}
+        if tagged:
+            footers_as_artifacts(pdf, objects)
+        if finisher is not None:
+            finisher(pdf, objects)
+
     try:
         document = _Html(html)
         data: bytes = document.write_pdf(
-            stylesheets=[_stylesheet()],
+            stylesheets=[_stylesheet()] if house_style else [],
             pdf_forms=fillable,
-            finisher=finisher,
+            finisher=finish,
             font_config=_font_config(),
-            # PDF 1.4 has no object streams. pypdf, which stamps the forms into the CAFCASS
-            # bundle, re-reads an object stream for each object it takes from one: a form
-            # written as 1.7 took it 2.7 times as long to read.
-            pdf_version="1.4" if fillable else None,
+            pdf_variant=PDF_VARIANT if tagged else None,
         )
     except FatalURLFetchingError as exc:
         # A BaseException in WeasyPrint: turn it into the domain error.
         raise RenderError(f"The document tried to fetch a resource: {exc}") from exc
     return data
+
+
+Objects = dict[bytes, Any]
+"""A PDF's objects by their reference (``b"12 0 R"``), as WeasyPrint is about to write them."""
+
+
+def footers_as_artifacts(pdf: pydyf.PDF, objects: Objects) -> None:
+    """Mark the running footers (the page margin boxes) as pagination artifacts.
+
+    WeasyPrint 70 marks their text with marked-content ids that no element of the
+    structure tree reaches (an artifact in the tree is PDF 2.0 only), so the text is
+    neither read nor skipped: PDF/UA-1 wants every piece of content to be one or the
+    other. Here each id the tree never reaches becomes ``/Artifact <</Type /Pagination>>``,
+    which screen readers skip and checkers accept."""
+    root = pdf.catalog.get("StructTreeRoot")
+    if root is None:
+        return
+    reached: set[tuple[object, int]] = set()
+    pending = list(objects[root]["K"])
+    while pending:
+        element = objects.get(pending.pop())
+        if not isinstance(element, pydyf.Dictionary) or "K" not in element:
+            continue
+        for kid in element["K"]:
+            if isinstance(kid, int):
+                reached.add((element["Pg"], kid))
+            else:
+                pending.append(kid)
+    for page_reference in pdf.page_references:
+        content = objects[objects[page_reference]["Contents"]].stream
+        for n, item in enumerate(content):
+            mcid = item.get("MCID") if isinstance(item, pydyf.Dictionary) else None
+            if mcid is not None and (page_reference, mcid) not in reached:
+                content[n - 1] = "/Artifact"
+                content[n] = pydyf.Dictionary({"Type": "/Pagination"})
 
 
 def _field(field: Field, values: dict[str, Any]) -> dict[str, Any]:
@@ -339,7 +397,6 @@ def form_html(context: dict[str, Any], *, fillable: bool) -> str:
         {
             **context,
             "fillable": fillable,
-            "title": "Challenge and resolution form",
             "fields": form_fields(context),
             "history_labels": history_labels,
             "action_labels": [f.label for f in action_fields(1)],
@@ -347,7 +404,7 @@ def form_html(context: dict[str, Any], *, fillable: bool) -> str:
     )
 
 
-def _form_finisher(labels: dict[str, str]) -> Callable[[object, pydyf.PDF], None]:
+def _form_finisher(labels: dict[str, str]) -> Callable[[pydyf.PDF, Objects], None]:
     """What WeasyPrint leaves out of a form, added to its PDF objects before they are
     written (a second pass through pypdf cost more than a quarter of the form's time).
 
@@ -356,11 +413,10 @@ def _form_finisher(labels: dict[str, str]) -> Callable[[object, pydyf.PDF], None
     viewer that redraws fields (poppler, Acrobat) otherwise shows a ticked box empty. The
     earlier stages' fields are read-only: they are the record, not for editing."""
 
-    def finish(_document: object, pdf: pydyf.PDF) -> None:
+    def finish(pdf: pydyf.PDF, by_reference: Objects) -> None:
         form = pdf.catalog.get("AcroForm")
         if form is None:
             return
-        by_reference = {o.reference: o for o in pdf.objects if isinstance(o, pydyf.Object)}
         zapf = pydyf.Dictionary({"Type": "/Font", "Subtype": "/Type1", "BaseFont": "/ZapfDingbats"})
         pdf.add_object(zapf)
         resources = by_reference[form["DR"]]
