@@ -157,6 +157,10 @@ def _real_writers() -> Mapping[Document, DocumentWriter]:
     return writers
 
 
+def _nobody_to_tell() -> None:
+    """The default ``on_change``: no live tracker to rewrite."""
+
+
 @dataclass(frozen=True)
 class Services:
     """Everything the pipeline reaches outside itself; tests pass simple callables."""
@@ -168,6 +172,9 @@ class Services:
     now: Callable[[], dt.datetime] = dt.datetime.now
     policy: Callable[[str], Policy] = load_policy
     max_attempts: int = MAX_ATTEMPTS
+    on_change: Callable[[], None] = _nobody_to_tell
+    """Called after each commit that changed the register (the live tracker's cue); it
+    must return at once."""
 
     def writer(self, kind: Document) -> DocumentWriter:
         writers = self.writers if self.writers is not None else _real_writers()
@@ -418,6 +425,8 @@ class Pipeline:
                     break
             else:
                 self._steps_to_commit(job)
+            if job.outcome is not None:
+                self.services.on_change()
         else:
             job.outcome = Outcome(record.outcome)
             job.reference = record.reference
@@ -738,6 +747,8 @@ class Pipeline:
                 continue
             if job_dir.exists():
                 self._publish(job_dir)
+            if messages:
+                self.services.on_change()
             for message in messages:
                 results.append(Result("(deadline)", Outcome.PROCESSED, chase.reference, message))
         return results
