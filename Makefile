@@ -33,7 +33,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 # The main job: watch ./inbox, write to ./outbox, keep the register in ./var.
 run: $(STAMP) system-packages
-	$(BIN)/formflow watch --home .
+	$(BIN)/formflow watch --home . --web
 
 test: $(STAMP) system-packages
 	$(BIN)/ruff check src tests bench tools samples

@@ -29,6 +29,8 @@ COMMANDS: dict[str, str] = {
     "show": "formflow.commands.service:show",
     "export": "formflow.commands.service:export",
     "report": "formflow.commands.service:report",
+    "serve": "formflow.commands.web:serve",
+    "users": "formflow.commands.web:users",
 }
 
 
