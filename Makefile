@@ -11,8 +11,10 @@ STAMP := $(VENV)/.installed
 #   whole fonts and takes several times longer.
 # - fonts-liberation2: the Arial-metric sans the print CSS asks for, so a PDF looks the
 #   same on every machine (DejaVu Sans stands in where it is missing).
+# - chromium, chromium-driver: the dashboard's browser tests (selenium drives Debian's
+#   own browser and driver; nothing is downloaded at run time).
 # formflow works without them, so a failure is said, not fatal.
-SYSTEM_PACKAGES := libharfbuzz-subset0 fonts-liberation2
+SYSTEM_PACKAGES := libharfbuzz-subset0 fonts-liberation2 chromium chromium-driver
 system-packages:
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \

@@ -388,7 +388,7 @@ def test_behind_single_sign_on_the_proxy_names_the_user(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("section", "complaint"),
     [
-        ({"port": 0}, "port"),
+        ({"port": 70000}, "port"),
         ({"session_hours": 48}, "session_hours"),
         ({"colour": "red"}, "colour"),
     ],

@@ -93,8 +93,10 @@ def web_settings(settings: Settings) -> WebSettings:
         )
     values = {**defaults.__dict__, **section}
     port, hours = values["port"], values["session_hours"]
-    if not isinstance(port, int) or not 0 < port < 65536:
-        raise ConfigError("formflow.toml: [web] port must be a number from 1 to 65535.")
+    if not isinstance(port, int) or not 0 <= port < 65536:
+        raise ConfigError(
+            "formflow.toml: [web] port must be a number from 1 to 65535 (0: any free port)."
+        )
     if not isinstance(hours, int | float) or not 0 < hours <= 24:
         raise ConfigError("formflow.toml: [web] session_hours must be above 0 and at most 24.")
     header = values["trusted_user_header"] or None
