@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from browser import available, axe_violations, chromium, served
@@ -61,6 +62,14 @@ def sign_in(driver: object, url: str) -> None:
     password = driver.find_element(By.ID, "password")  # type: ignore[attr-defined]
     password.send_keys(PASSWORD)
     password.submit()
+    settled(driver, lambda d: not d.title.startswith("Sign in"))
+
+
+def settled(driver: object, condition: Callable[[Any], bool]) -> None:
+    """Wait for the next page: a submit returns before the browser has navigated."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, 15).until(condition)  # type: ignore[arg-type]
 
 
 def test_a_person_signs_in_follows_an_overdue_challenge_downloads_and_signs_out(
@@ -79,6 +88,7 @@ def test_a_person_signs_in_follows_an_overdue_challenge_downloads_and_signs_out(
     assert CHILD not in driver.page_source  # type: ignore[attr-defined]
 
     row.find_element(By.LINK_TEXT, OVERDUE).click()
+    settled(driver, lambda d: d.title.startswith(OVERDUE))
     heading = driver.find_element(By.TAG_NAME, "h1").text  # type: ignore[attr-defined]
     assert heading == f"{OVERDUE}: {CHILD}"
     timeline = driver.find_element(By.CSS_SELECTOR, "table.timeline").text  # type: ignore[attr-defined]
@@ -93,7 +103,7 @@ def test_a_person_signs_in_follows_an_overdue_challenge_downloads_and_signs_out(
     assert target.read_bytes() == b"the stage 1 form"
 
     driver.find_element(By.CSS_SELECTOR, ".signout button").click()  # type: ignore[attr-defined]
-    assert "You have signed out." in driver.page_source  # type: ignore[attr-defined]
+    settled(driver, lambda d: "You have signed out." in d.page_source)
     driver.get(f"{url}challenges/{OVERDUE}")  # type: ignore[attr-defined]
     assert driver.title.startswith("Sign in")  # type: ignore[attr-defined]
     assert CHILD not in driver.page_source  # type: ignore[attr-defined]

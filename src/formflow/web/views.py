@@ -54,6 +54,13 @@ class OpenRow:
     def level(self) -> str:
         return self.stage.label
 
+    @property
+    def due_text(self) -> str:
+        return f"{self.due.day} {_MONTHS[self.due.month - 1]} {self.due.year}" if self.due else ""
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
 
 _OPEN_SQL = """
 SELECT reference, policy, stage, status, due,
@@ -78,24 +85,29 @@ def open_rows(db: sqlite3.Connection, policies: PolicyLookup, today: dt.date) ->
     """Every open challenge, soonest due first. The due date is the one the register
     stored when the challenge last changed (the same ``assess`` the status command uses)."""
     loaded: dict[str, Policy | None] = {}
+    responders: dict[tuple[str, str, str, str | None], str] = {}
     rows = []
     for r in db.execute(_OPEN_SQL):
-        if r["policy"] not in loaded:
+        procedure, status = r["policy"], r["status"]
+        if procedure not in loaded:
             try:
-                loaded[r["policy"]] = policies(r["policy"])
+                loaded[procedure] = policies(procedure)
             except Exception:  # a procedure file removed since: still list the challenge
-                loaded[r["policy"]] = None
+                loaded[procedure] = None
         stage = Stage(r["stage"])
+        key = (procedure, stage.value, status, r["addressee"])
+        if key not in responders:
+            responders[key] = _responder(loaded[procedure], stage, status, r["addressee"])
         due = dt.date.fromisoformat(r["due"]) if r["due"] else None
-        awaiting = r["status"] == Status.AWAITING_RESPONSE.value
+        awaiting = status == Status.AWAITING_RESPONSE.value
         rows.append(
             OpenRow(
                 reference=r["reference"],
                 child=initials(r["child"] or ""),
-                procedure=r["policy"],
+                procedure=procedure,
                 stage=stage,
-                status=r["status"],
-                responder=_responder(loaded[r["policy"]], stage, r["status"], r["addressee"]),
+                status=status,
+                responder=responders[key],
                 iro=r["iro"] or "",
                 team=r["team"] or "",
                 due=due,
