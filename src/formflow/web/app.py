@@ -452,7 +452,7 @@ def year() -> str:
     months = [dt.date(2000, m, 1).strftime("%b") for m in range(1, 13)]
     f = page.figures
     outcomes = [
-        *f.resolved_by_stage.items(),
+        *((f"Resolved at {stage}", n) for stage, n in f.resolved_by_stage.items()),
         ("Closed unresolved", f.closed_unresolved),
         ("Still open", f.still_open),
     ]
