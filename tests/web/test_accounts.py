@@ -4,6 +4,8 @@ the ``formflow users`` commands."""
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -137,3 +139,31 @@ def test_the_users_commands(tmp_path: Path) -> None:
     removed = runner.invoke(main, ["users", "remove", "dylan", *home])
     assert removed.exit_code == 0
     assert "dylan" not in runner.invoke(main, ["users", "list", *home]).output
+
+
+def test_serve_says_plainly_when_its_port_is_taken(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        # in a process of its own: waitress leaves a socket unclosed when it cannot bind
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "formflow.cli",
+                "serve",
+                "--home",
+                str(tmp_path),
+                "--port",
+                str(port),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1 port {port}" in result.stderr
+    assert "[web] port" in result.stderr

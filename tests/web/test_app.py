@@ -396,3 +396,14 @@ def test_behind_single_sign_on_the_proxy_names_the_user(tmp_path: Path) -> None:
 def test_bad_web_settings_are_explained(section: dict[str, object], complaint: str) -> None:
     with pytest.raises(ConfigError, match=complaint):
         web_settings(Settings(raw={"web": section}))
+
+
+def test_downloads_are_listed_with_the_views_not_in_the_timeline(site: Site) -> None:
+    client = site.client()
+    sign_in(client)
+    client.get(f"/challenges/{OVERDUE}/documents/{DOCUMENT}").close()
+    html = client.get(f"/challenges/{OVERDUE}").get_data(as_text=True)
+    timeline = html[html.index("<h2>Timeline</h2>") : html.index("<h2>Documents</h2>")]
+    looked = html[html.index("Who has looked") :]
+    assert "downloaded" not in timeline
+    assert f"{DOCUMENT} downloaded from the dashboard by {USER}." in looked

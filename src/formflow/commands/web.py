@@ -35,7 +35,14 @@ def start_dashboard(home: Home, *, host: str | None = None, port: int | None = N
     from formflow.web.server import make_server
 
     app = create_app(home, load_settings(home=home.root))
-    dashboard = make_server(app, app.extensions["formflow"].web, host=host, port=port).start()
+    web = app.extensions["formflow"].web
+    try:
+        dashboard = make_server(app, web, host=host, port=port).start()
+    except OSError as exc:
+        raise FormflowError(
+            f"The dashboard cannot listen on {host or web.host} port {web.port if port is None else port}: "
+            f"{exc.strerror or exc}. Choose another with [web] port in formflow.toml (or --port)."
+        ) from exc
     click.echo(f"Dashboard at {dashboard.url}", err=True)
     if not app.extensions["formflow"].accounts.users():
         click.echo(

@@ -62,9 +62,6 @@ from formflow.web.accounts import Accounts, SignInLimiter
 
 log = logging.getLogger(__name__)
 
-DOWNLOADED = "downloaded"
-ACCESS_EVENTS = {views.VIEWED, DOWNLOADED}
-
 
 @dataclass(frozen=True)
 class WebSettings:
@@ -417,7 +414,7 @@ def document(reference: str, name: str) -> Response:
     path = views.document_path(db, d.home.outbox, reference, name)
     if path is None:
         abort(404, "There is no such document for this challenge.")
-    _audit(reference, DOWNLOADED, f"{name} downloaded from the dashboard by {g.user}.")
+    _audit(reference, views.DOWNLOADED, f"{name} downloaded from the dashboard by {g.user}.")
     return send_file(path, as_attachment=True, download_name=name)
 
 

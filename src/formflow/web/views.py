@@ -28,6 +28,10 @@ from formflow.watch.folders import NOTE_SUFFIX, Home
 
 VIEWED = "viewed"
 """The kind of event written for each view of a challenge's page."""
+DOWNLOADED = "downloaded"
+"""... and for each document downloaded from it."""
+ACCESS_EVENTS = frozenset({VIEWED, DOWNLOADED})
+"""Shown apart from the timeline, as who has looked at the challenge."""
 
 PolicyLookup = Callable[[str], Policy]
 
@@ -322,7 +326,7 @@ def challenge_page(
     views: list[Entry] = []
     for event in db.execute("SELECT * FROM events WHERE reference = ? ORDER BY id", (reference,)):
         entry = event_entry(dict(event))
-        (views if entry.what == VIEWED else timeline).append(entry)
+        (views if entry.what in ACCESS_EVENTS else timeline).append(entry)
     documents = db.execute(
         "SELECT id, kind, path, created FROM documents WHERE reference = ? ORDER BY id",
         (reference,),
