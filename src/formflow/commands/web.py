@@ -123,7 +123,12 @@ def users() -> None:
 @click.option("--sso", is_flag=True, help="No password: signs in through the SSO proxy only.")
 @home_option
 def users_add(name: str, sso: bool, home: Path) -> None:
-    """Add a user NAME; asks for the password twice (not with --sso)."""
+    """Add a user NAME; asks for the password twice (not with --sso).
+
+    \b
+    Example:
+      formflow users add amara.okafor --home /srv/formflow
+    """
     with _accounts(home) as accounts:
         accounts.add(name, None if sso else _new_password())
     click.echo(f"Added {name}.")
@@ -133,7 +138,12 @@ def users_add(name: str, sso: bool, home: Path) -> None:
 @click.argument("name")
 @home_option
 def users_remove(name: str, home: Path) -> None:
-    """Remove the user NAME; their sessions end at once."""
+    """Remove the user NAME; their sessions end at once.
+
+    \b
+    Example:
+      formflow users remove amara.okafor --home /srv/formflow
+    """
     with _accounts(home) as accounts:
         accounts.remove(name)
     click.echo(f"Removed {name}.")
@@ -143,7 +153,12 @@ def users_remove(name: str, home: Path) -> None:
 @click.argument("name")
 @home_option
 def users_passwd(name: str, home: Path) -> None:
-    """Set a new password for NAME; their sessions end at once."""
+    """Set a new password for NAME; their sessions end at once.
+
+    \b
+    Example:
+      formflow users passwd amara.okafor --home /srv/formflow
+    """
     with _accounts(home) as accounts:
         if not accounts.exists(name):
             raise click.ClickException(f"There is no user {name}.")
@@ -154,7 +169,12 @@ def users_passwd(name: str, home: Path) -> None:
 @users.command("list")
 @home_option
 def users_list(home: Path) -> None:
-    """List the users and when each was added."""
+    """List the users and when each was added.
+
+    \b
+    Example:
+      formflow users list --home /srv/formflow
+    """
     with _accounts(home) as accounts:
         listed = accounts.users()
     for user in listed:

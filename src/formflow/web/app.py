@@ -36,6 +36,7 @@ from flask import (
     Flask,
     Response,
     abort,
+    current_app,
     g,
     redirect,
     render_template,
@@ -168,8 +169,6 @@ class Dashboard:
 
 
 def _dashboard() -> Dashboard:
-    from flask import current_app
-
     dashboard: Dashboard = current_app.extensions["formflow"]
     return dashboard
 
