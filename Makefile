@@ -13,8 +13,10 @@ STAMP := $(VENV)/.installed
 #   same on every machine (DejaVu Sans stands in where it is missing).
 # - poppler-utils: pdftoppm, pdftotext and pdfinfo, with which the tests look at the PDFs as
 #   a reader's viewer draws them (margins, footers, tags); `make test` needs them.
+# - chromium, chromium-driver: the dashboard's browser tests (selenium drives Debian's
+#   own browser and driver; nothing is downloaded at run time).
 # formflow works without them, so a failure is said, not fatal.
-SYSTEM_PACKAGES := libharfbuzz-subset0 fonts-liberation2 poppler-utils
+SYSTEM_PACKAGES := libharfbuzz-subset0 fonts-liberation2 poppler-utils chromium chromium-driver
 system-packages:
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
@@ -41,7 +43,7 @@ run: $(STAMP) system-packages
 	  echo "Made formflow.toml from formflow.example.toml: change it for your council."; }
 	@mkdir -p samples
 	$(BIN)/formflow new --sample --home . -o samples/stage1-challenge.docx
-	$(BIN)/formflow watch --home .
+	$(BIN)/formflow watch --home . --web
 
 test: $(STAMP) system-packages
 	$(BIN)/ruff check src tests bench tools

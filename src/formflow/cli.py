@@ -39,6 +39,8 @@ COMMANDS: dict[str, str] = {
     "reassign": "formflow.commands.events:reassign",
     "amend": "formflow.commands.events:amend",
     "merge": "formflow.commands.events:merge",
+    "serve": "formflow.commands.web:serve",
+    "users": "formflow.commands.web:users",
 }
 
 

@@ -170,6 +170,10 @@ def _real_writers() -> Mapping[Document, DocumentWriter]:
     return writers
 
 
+def _nobody_to_tell() -> None:
+    """The default ``on_change``: no live tracker to rewrite."""
+
+
 @dataclass(frozen=True)
 class Services:
     """Everything the pipeline reaches outside itself; tests pass simple callables."""
@@ -181,6 +185,9 @@ class Services:
     read_form: FormReader = _real_reader
     writers: Mapping[Document, DocumentWriter] | None = None
     now: Callable[[], dt.datetime] = dt.datetime.now
+    on_change: Callable[[], None] = _nobody_to_tell
+    """Called after each commit that changed the register (the live tracker's cue); it
+    must return at once."""
 
     def writer(self, kind: Document) -> DocumentWriter:
         writers = self.writers if self.writers is not None else _real_writers()
@@ -519,6 +526,8 @@ class Pipeline:
             self.hash_file(job)
             self.note_claim(job)
             self._steps_to_commit(job)
+            if job.outcome is not None:
+                self.services.on_change()
         else:
             job.outcome = Outcome(record.outcome)
             job.reference = record.reference
@@ -878,6 +887,7 @@ class Pipeline:
             raise
         if job_dir.exists():
             self._publish(job_dir)
+        self.services.on_change()
 
     # --- events recorded for someone (the CLI) ----------------------------------------
 

@@ -14,15 +14,15 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import FrameType
 
 import click
 
-from formflow import reports
+from formflow import reports, tracker
 from formflow.commands.options import home_option, home_policies, iso_date
 from formflow.config import Settings, load_settings
 from formflow.errors import FormflowError
@@ -64,7 +64,9 @@ def _logging(verbose: bool) -> None:
 
 
 @contextmanager
-def _opened(home_dir: Path, *, create: bool = True) -> Iterator[Context]:
+def _opened(
+    home_dir: Path, *, create: bool = True, on_change: Callable[[], None] | None = None
+) -> Iterator[Context]:
     if create:
         os.umask(0o077)  # children's records: everything written is the service account's only
     home = Home(home_dir.resolve())
@@ -83,11 +85,21 @@ def _opened(home_dir: Path, *, create: bool = True) -> Iterator[Context]:
         raise click.ClickException(str(exc)) from exc
     try:
         services = Services(home, settings, policies)
+        if on_change is not None:
+            services = replace(services, on_change=on_change)
         yield Context(home, settings, policies, register, Pipeline(register, services))
     except FormflowError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         register.close()
+
+
+def _refresh_tracker(ctx: Context, today: dt.date) -> None:
+    """The live tracker after a one-off command changed the register."""
+    for skipped in tracker.refresh(
+        ctx.register, ctx.home.outbox, ctx.policies, ctx.settings, today
+    ).skipped:
+        click.echo(f"{skipped} is open elsewhere: it is rewritten at the next change.", err=True)
 
 
 def _echo_result(result: Result) -> None:
@@ -112,26 +124,48 @@ def _echo_result(result: Result) -> None:
     type=click.IntRange(min=1, max=MAX_JOBS),
     help="Process up to N files side by side (default 4).",
 )
+@click.option(
+    "--web",
+    is_flag=True,
+    help="Serve the dashboard beside the watcher (also when formflow.toml has [web]).",
+)
 @verbose_option
 def watch(
-    home: Path, poll: float | None, settle: float | None, jobs: int | None, verbose: bool
+    home: Path,
+    poll: float | None,
+    settle: float | None,
+    jobs: int | None,
+    web: bool,
+    verbose: bool,
 ) -> None:
     """Watch HOME/inbox and process each form dropped there, until stopped.
 
     Prints one line per file: time, file name, outcome, reference. Outputs go to
     outbox/REFERENCE/, originals to var/archive/REFERENCE/, unusable files to
     inbox/rejected/ with NAME.errors.txt. Deadlines are chased every hour.
+    outbox/tracker.xlsx and tracker.csv are rewritten after every change.
 
     \b
     Example:
       formflow watch --home /srv/formflow --poll 5
     """
     _logging(verbose)
-    with _opened(home) as ctx:
+    writer = tracker.TrackerWriter()
+    with _opened(home, on_change=writer.changed) as ctx, ExitStack() as running:
         try:
             options = watch_options(ctx.settings, poll=poll, settle=settle, jobs=jobs)
-        except FormflowError as exc:
+            if web or "web" in ctx.settings.raw:
+                from formflow.commands.web import start_dashboard
+
+                running.callback(start_dashboard(ctx.home).stop)
+        except (FormflowError, OSError) as exc:
             raise click.ClickException(str(exc)) from exc
+        running.callback(writer.stop)
+        writer.start(
+            tracker.refresher_in_thread(
+                ctx.home.database, ctx.home.outbox, ctx.policies, ctx.settings
+            )
+        )
         stop = threading.Event()
 
         def _stop(_signum: int, _frame: FrameType | None) -> None:
@@ -186,6 +220,7 @@ def process(files: tuple[Path, ...], home: Path, verbose: bool) -> None:
                 progress.console.print(result.line(dt.datetime.now()), highlight=False)
                 progress.advance(task)
         ctx.pipeline.send_notices()
+        _refresh_tracker(ctx, dt.date.today())
     if any(r.outcome in {Outcome.REJECTED, Outcome.RETRY} for r in results):
         sys.exit(1)
 
@@ -208,7 +243,9 @@ def tick(home: Path, today: dt.date | None, verbose: bool) -> None:
         for result in results:
             click.echo(f"{result.reference}  {result.message}")
         ctx.pipeline.send_notices()
-        if not results:
+        if results:
+            _refresh_tracker(ctx, today or dt.date.today())
+        else:
             click.echo("Nothing is overdue.")
 
 

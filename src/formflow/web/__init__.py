@@ -1,0 +1,12 @@
+"""The dashboard: ``formflow serve``, the register's pages for people without a terminal.
+
+    accounts   who may sign in (``var/users.db``): Argon2id hashes, sessions, rate limit
+    views      what each page shows, read from the register (pure over the rows)
+    charts     the annual report's bar charts, drawn as SVG on the server
+    app        the Flask application: sign-in, CSRF, pages, downloads, the audit trail
+    server     waitress around it, alone (``serve``) or beside the watcher (``watch``)
+
+Pages are server-side Jinja templates with autoescaping and no JavaScript at all. Every
+view of a challenge's page is an event (``viewed``) in the register's audit trail; logs
+name the reference and the user, never the child.
+"""

@@ -1,0 +1,242 @@
+"""Who may use the dashboard: accounts, sessions and the sign-in rate limit.
+
+Accounts live in ``var/users.db``, beside the register but not in it: they are the
+dashboard's, sessions change on every sign-in, and a copy of the register handed on for
+the annual report should carry no password hashes. Passwords are hashed with Argon2id
+(argon2-cffi's defaults: 64 MiB, 3 passes, RFC 9106's second recommended setting), so a
+stolen file costs an attacker memory as well as time for every guess.
+
+A session is a random token in the signed cookie; only its SHA-256 is stored, with its
+expiry, so signing out, removing a user or changing a password ends it at once, and a
+copied cookie is refused afterwards even though its signature is still good.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+import sqlite3
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from formflow.errors import FormflowError
+
+USER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+MIN_PASSWORD_LENGTH = 12
+"""NCSC: length over complexity rules; twelve characters or three random words."""
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    name     TEXT PRIMARY KEY,
+    password TEXT,
+    created  TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    token_hash TEXT PRIMARY KEY,
+    name       TEXT NOT NULL REFERENCES users (name) ON DELETE CASCADE,
+    expires    REAL NOT NULL
+);
+"""
+
+
+class AccountError(FormflowError):
+    """A user name or password that cannot be used, said so the person can fix it."""
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    created: str
+    has_password: bool
+
+
+def check_name(name: str) -> str:
+    if not USER_NAME.match(name):
+        raise AccountError(
+            f"{name!r} cannot be a user name: use letters, digits and . _ @ - "
+            "(up to 64 characters), starting with a letter or digit."
+        )
+    return name
+
+
+def check_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(
+            f"The password is too short: use at least {MIN_PASSWORD_LENGTH} characters "
+            "(three random words are easy to remember)."
+        )
+    return password
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+class Accounts:
+    """The users file; one connection per thread (SQLite connections are not shared)."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        hasher: PasswordHasher | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.path = path
+        self.hasher = hasher or PasswordHasher()
+        self.clock = clock
+        self._local = threading.local()
+        # A hash to verify against when the name is unknown, so a wrong name takes as
+        # long as a wrong password and response times do not list who has an account.
+        self._decoy = self.hasher.hash(secrets.token_urlsafe(16))
+        with self._db() as db:
+            db.executescript(_SCHEMA)
+
+    def _db(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if not self.path.exists():
+                self.path.touch(mode=0o600)
+            db = sqlite3.connect(self.path, timeout=30)
+            db.execute("PRAGMA foreign_keys = ON")
+            self._local.db = db
+        return db
+
+    # --- accounts (the ``formflow users`` commands) ---------------------------------
+
+    def add(self, name: str, password: str | None) -> None:
+        """A new user; ``None`` for a user who signs in only through single sign-on."""
+        check_name(name)
+        hashed = self.hasher.hash(check_password(password)) if password is not None else None
+        created = dt.datetime.now().isoformat(timespec="seconds")
+        try:
+            with self._db() as db:
+                db.execute(
+                    "INSERT INTO users (name, password, created) VALUES (?, ?, ?)",
+                    (name, hashed, created),
+                )
+        except sqlite3.IntegrityError:
+            raise AccountError(
+                f"There is already a user {name}; use `formflow users passwd {name}`."
+            ) from None
+
+    def remove(self, name: str) -> None:
+        with self._db() as db:
+            if db.execute("DELETE FROM users WHERE name = ?", (name,)).rowcount == 0:
+                raise AccountError(f"There is no user {name}.")
+
+    def set_password(self, name: str, password: str) -> None:
+        """A new password, and every session of the user ended."""
+        hashed = self.hasher.hash(check_password(password))
+        with self._db() as db:
+            changed = db.execute("UPDATE users SET password = ? WHERE name = ?", (hashed, name))
+            if changed.rowcount == 0:
+                raise AccountError(f"There is no user {name}.")
+            db.execute("DELETE FROM sessions WHERE name = ?", (name,))
+
+    def users(self) -> list[User]:
+        rows = self._db().execute("SELECT name, created, password FROM users ORDER BY name")
+        return [User(name, created, password is not None) for name, created, password in rows]
+
+    def exists(self, name: str) -> bool:
+        row = self._db().execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone()
+        return row is not None
+
+    # --- signing in ---------------------------------------------------------------
+
+    def verify(self, name: str, password: str) -> bool:
+        row = self._db().execute("SELECT password FROM users WHERE name = ?", (name,)).fetchone()
+        stored = row[0] if row and row[0] else None
+        try:
+            self.hasher.verify(stored or self._decoy, password)
+        except (VerificationError, InvalidHashError):
+            return False
+        if stored is None:
+            return False
+        if self.hasher.check_needs_rehash(stored):
+            with self._db() as db:
+                db.execute(
+                    "UPDATE users SET password = ? WHERE name = ?",
+                    (self.hasher.hash(password), name),
+                )
+        return True
+
+    def start_session(self, name: str, lifetime: dt.timedelta) -> str:
+        """A new session token for the cookie (its hash is what is stored)."""
+        token = secrets.token_urlsafe(32)
+        now = self.clock()
+        with self._db() as db:
+            db.execute("DELETE FROM sessions WHERE expires < ?", (now,))
+            db.execute(
+                "INSERT INTO sessions (token_hash, name, expires) VALUES (?, ?, ?)",
+                (_token_hash(token), name, now + lifetime.total_seconds()),
+            )
+        return token
+
+    def session_user(self, token: str) -> str | None:
+        row = (
+            self._db()
+            .execute(
+                "SELECT name FROM sessions WHERE token_hash = ? AND expires > ?",
+                (_token_hash(token), self.clock()),
+            )
+            .fetchone()
+        )
+        return str(row[0]) if row else None
+
+    def end_session(self, token: str) -> None:
+        with self._db() as db:
+            db.execute("DELETE FROM sessions WHERE token_hash = ?", (_token_hash(token),))
+
+
+class SignInLimiter:
+    """At most ``attempts`` failed sign-ins per user name and per address in ``window``
+    seconds; further tries are refused without checking the password until the oldest
+    failure leaves the window. Kept in memory: a restart forgives, which is acceptable
+    against guessing at Argon2's pace."""
+
+    def __init__(
+        self, attempts: int = 5, window: float = 900.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.attempts = attempts
+        self.window = window
+        self.clock = clock
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        failures = self._failures.setdefault(key, deque())
+        while failures and failures[0] <= now - self.window:
+            failures.popleft()
+        return failures
+
+    def wait_seconds(self, *keys: str) -> float:
+        """0 when a try is allowed, else how long until the next one is."""
+        now = self.clock()
+        with self._lock:
+            waits = [
+                failures[0] + self.window - now
+                for failures in (self._recent(k, now) for k in keys)
+                if len(failures) >= self.attempts
+            ]
+        return max(waits, default=0.0)
+
+    def failed(self, *keys: str) -> None:
+        now = self.clock()
+        with self._lock:
+            for key in keys:
+                self._recent(key, now).append(now)
+
+    def succeeded(self, name_key: str) -> None:
+        with self._lock:
+            self._failures.pop(name_key, None)

@@ -1,0 +1,497 @@
+"""The dashboard's Flask application: who is signed in, the pages, the downloads.
+
+Security, in the order a request meets it:
+
+* Nobody sees a page without signing in: a password (Argon2id, ``accounts``) or, where
+  ``[web] trusted_user_header`` is set, the user the council's single sign-on proxy names
+  (who must still be listed by ``formflow users``).
+* The session cookie is Flask's, signed with a key kept in ``var/web-secret.key``, and
+  holds a random token the accounts file must still know: it expires after
+  ``session_hours`` (the signature's timestamp and the stored expiry), and signing out
+  ends it for good. It is ``HttpOnly``, ``SameSite=Lax``, and ``Secure`` over HTTPS (or
+  always with ``secure_cookies = true`` behind a proxy that ends TLS).
+* Every POST carries the session's CSRF token; sign-in attempts are rate-limited.
+* Pages send ``Content-Security-Policy`` without scripts, ``no-store`` caching and
+  ``X-Frame-Options: DENY``; templates autoescape, so text typed into a form is text.
+* A download is only of a file the register lists for that challenge, inside the outbox.
+* Each view of a challenge, and each download, is an event in the register's audit
+  trail: who and which reference (logs give the reference, never the child).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import json
+import logging
+import secrets
+import sqlite3
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import (
+    Flask,
+    Response,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
+from flask.sessions import SecureCookieSessionInterface
+from markupsafe import Markup
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers.response import Response as BaseResponse
+
+from formflow import reports
+from formflow.config import Settings
+from formflow.errors import ConfigError
+from formflow.policy_catalogue import PolicyCatalogue
+from formflow.record import Challenge
+from formflow.register import Register
+from formflow.tracker import tracker_payloads
+from formflow.watch.folders import Home
+from formflow.web import charts, views
+from formflow.web.accounts import Accounts, SignInLimiter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """``[web]`` in formflow.toml."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    trusted_user_header: str | None = None
+    session_hours: float = 8.0
+    secure_cookies: bool = False
+    cafcass_folder: str = "outbox/{reference}/CAFCASS"
+    """The IRO's folder of CAFCASS documents for a challenge, relative to the home folder
+    (or absolute); ``{reference}`` is replaced. Read with the same rule as ``formflow pack``."""
+
+
+def web_settings(settings: Settings) -> WebSettings:
+    section = settings.raw.get("web", {})
+    if not isinstance(section, dict):
+        raise ConfigError("formflow.toml: [web] must be a section of settings.")
+    defaults = WebSettings()
+    unknown = set(section) - set(defaults.__dataclass_fields__)
+    if unknown:
+        raise ConfigError(
+            f"formflow.toml: [web] has {', '.join(sorted(unknown))}, which formflow does not "
+            f"know; the settings are {', '.join(defaults.__dataclass_fields__)}."
+        )
+    values = {**defaults.__dict__, **section}
+    port, hours = values["port"], values["session_hours"]
+    if not isinstance(port, int) or not 0 <= port < 65536:
+        raise ConfigError(
+            "formflow.toml: [web] port must be a number from 1 to 65535 (0: any free port)."
+        )
+    if not isinstance(hours, int | float) or not 0 < hours <= 24:
+        raise ConfigError("formflow.toml: [web] session_hours must be above 0 and at most 24.")
+    header = values["trusted_user_header"] or None
+    return WebSettings(
+        host=str(values["host"]),
+        port=port,
+        trusted_user_header=str(header) if header else None,
+        session_hours=float(hours),
+        secure_cookies=bool(values["secure_cookies"]),
+        cafcass_folder=str(values["cafcass_folder"]),
+    )
+
+
+def secret_key(path: Path) -> bytes:
+    """The key that signs session cookies, made once (owner-only) and kept."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    key = secrets.token_bytes(32)
+    try:
+        with path.open("xb") as handle:
+            path.chmod(0o600)
+            handle.write(key)
+    except FileExistsError:  # another process made it first: use theirs
+        return path.read_bytes()
+    return key
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed cookie, marked Secure whenever the request came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
+
+
+class RegisterPool:
+    """One register connection per server thread (SQLite connections stay in the thread
+    that made them), opened on first use and kept: opening costs a schema check."""
+
+    def __init__(self, database: Path) -> None:
+        self.database = database
+        self._local = threading.local()
+
+    def get(self) -> tuple[sqlite3.Connection, Register]:
+        pair: tuple[sqlite3.Connection, Register] | None = getattr(self._local, "pair", None)
+        if pair is None:
+            db = sqlite3.connect(self.database, timeout=30, isolation_level=None)
+            pair = (db, Register(db, timeout=30))
+            self._local.pair = pair
+        return pair
+
+
+@dataclass
+class Dashboard:
+    home: Home
+    settings: Settings
+    web: WebSettings
+    accounts: Accounts
+    limiter: SignInLimiter
+    registers: RegisterPool
+    policies: PolicyCatalogue
+    """The home's procedures, built in and the council's own."""
+    today: Callable[[], dt.date]
+    now: Callable[[], dt.datetime]
+
+    @property
+    def session_lifetime(self) -> dt.timedelta:
+        return dt.timedelta(hours=self.web.session_hours)
+
+    def cafcass_folder(self, reference: str) -> Path:
+        return self.home.root / self.web.cafcass_folder.format(reference=reference)
+
+
+def _dashboard() -> Dashboard:
+    dashboard: Dashboard = current_app.extensions["formflow"]
+    return dashboard
+
+
+def create_app(
+    home: Home,
+    settings: Settings,
+    *,
+    accounts: Accounts | None = None,
+    limiter: SignInLimiter | None = None,
+    today: Callable[[], dt.date] = dt.date.today,
+    now: Callable[[], dt.datetime] = dt.datetime.now,
+) -> Flask:
+    web = web_settings(settings)
+    app = Flask(__name__)
+    app.secret_key = secret_key(home.root / "var" / "web-secret.key")
+    app.session_interface = _SessionInterface()
+    app.url_map.merge_slashes = False  # "documents//etc/passwd" is refused, not redirected
+    app.config.update(
+        SESSION_COOKIE_NAME="formflow_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=web.secure_cookies,
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=web.session_hours),
+        MAX_CONTENT_LENGTH=64 * 1024,
+    )
+    app.extensions["formflow"] = Dashboard(
+        home=home,
+        settings=settings,
+        web=web,
+        accounts=accounts or Accounts(home.root / "var" / "users.db"),
+        limiter=limiter or SignInLimiter(),
+        registers=RegisterPool(home.database),
+        policies=PolicyCatalogue.for_home(home.root, settings),
+        today=today,
+        now=now,
+    )
+    app.before_request(_require_user)
+    app.after_request(_security_headers)
+    app.register_error_handler(HTTPException, _error_page)
+    app.context_processor(lambda: {"csrf_token": _csrf_token, "user": g.get("user")})
+    app.jinja_env.globals["council"] = settings.council_name
+    for rule, view, methods in _ROUTES:
+        app.add_url_rule(rule, view_func=view, methods=methods)
+    return app
+
+
+# --- who is signed in --------------------------------------------------------------
+
+
+OPEN_ENDPOINTS = {"signin", "static"}
+
+
+def _csrf_token() -> str:
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    return str(session["csrf"])
+
+
+def _check_csrf() -> None:
+    sent = request.form.get("csrf", "")
+    expected = session.get("csrf", "")
+    if not sent or not expected or not hmac.compare_digest(str(sent), str(expected)):
+        abort(
+            400,
+            "This form has expired or did not come from this site. Go back, reload "
+            "the page and try again.",
+        )
+
+
+def _signed_in_user() -> str | None:
+    d = _dashboard()
+    if d.web.trusted_user_header:
+        name = request.headers.get(d.web.trusted_user_header, "").strip()
+        if not name:
+            return None
+        if not d.accounts.exists(name):
+            abort(
+                403,
+                f"{name} is signed in but is not a user of this dashboard: ask its "
+                "administrator to run `formflow users add`.",
+            )
+        return name
+    token = session.get("token")
+    return d.accounts.session_user(str(token)) if token else None
+
+
+def _require_user() -> BaseResponse | None:
+    if request.method == "POST":
+        _check_csrf()
+    g.user = _signed_in_user()
+    if g.user is None and request.endpoint not in OPEN_ENDPOINTS:
+        if _dashboard().web.trusted_user_header:
+            abort(401, "Sign in through your council's single sign-on to see this page.")
+        return redirect(url_for("signin", next=request.full_path.rstrip("?")))
+    return None
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _error_page(error: HTTPException) -> tuple[str, int]:
+    return render_template(
+        "error.html", title=error.name, message=error.description
+    ), error.code or 500
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: never ``//elsewhere`` or ``https://elsewhere``."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("open_challenges")
+
+
+def signin() -> BaseResponse | str | tuple[str, int]:
+    d = _dashboard()
+    if d.web.trusted_user_header:
+        if g.user:
+            return redirect(url_for("open_challenges"))
+        abort(401, "Sign in through your council's single sign-on to see this dashboard.")
+    target = _safe_next(request.values.get("next"))
+    if request.method == "GET":
+        if g.user:
+            return redirect(target)
+        return render_template(
+            "signin.html",
+            title="Sign in",
+            next=target,
+            name="",
+            message=request.args.get("message", ""),
+        )
+    name = request.form.get("name", "").strip()
+    keys = (f"name:{name.lower()}", f"addr:{request.remote_addr}")
+    wait = d.limiter.wait_seconds(*keys)
+    if wait > 0:
+        minutes = max(1, round(wait / 60))
+        log.warning("sign-in refused for a while: too many failures (%s)", request.remote_addr)
+        return render_template(
+            "signin.html",
+            title="Sign in",
+            next=target,
+            name=name,
+            error=f"Too many failed attempts. Try again in {minutes} minute(s).",
+        ), 429
+    if not d.accounts.verify(name, request.form.get("password", "")):
+        d.limiter.failed(*keys)
+        return render_template(
+            "signin.html",
+            title="Sign in",
+            next=target,
+            name=name,
+            error="The user name or password is not right.",
+        ), 401
+    d.limiter.succeeded(keys[0])
+    session.clear()  # a fresh session: nothing from before signing in carries over
+    session.permanent = True
+    session["token"] = d.accounts.start_session(name, d.session_lifetime)
+    session["csrf"] = secrets.token_urlsafe(32)
+    log.info("dashboard: %s signed in", name)
+    return redirect(target)
+
+
+def signout() -> BaseResponse:
+    token = session.get("token")
+    if token:
+        _dashboard().accounts.end_session(str(token))
+    session.clear()
+    return redirect(url_for("signin", message="You have signed out."))
+
+
+# --- pages ----------------------------------------------------------------------------
+
+
+def _filters() -> views.Filters:
+    a = request.args
+    return views.Filters(
+        procedure=a.get("procedure", ""),
+        level=a.get("level", ""),
+        iro=a.get("iro", ""),
+        team=a.get("team", ""),
+        overdue_only=a.get("overdue") == "1",
+        sort=a.get("sort", "due") if a.get("sort") in views.SORT_KEYS else "due",
+        descending=a.get("order") == "desc",
+    )
+
+
+def open_challenges() -> str:
+    d = _dashboard()
+    db, _ = d.registers.get()
+    every = views.open_rows(db, d.policies, d.today())
+    chosen = _filters()
+    return render_template(
+        "open.html",
+        title="Open challenges",
+        rows=views.select(every, chosen),
+        total=len(every),
+        overdue=sum(r.overdue for r in every),
+        filters=chosen,
+        choices=views.choices(every),
+        sort_link=lambda key: _sort_link(chosen, key),
+        # one url_for, not one per row: building 2,500 links was half the page's time
+        challenges_url=url_for("challenge", reference="-")[:-1],
+    )
+
+
+def _sort_link(chosen: views.Filters, key: str) -> str:
+    args: dict[str, Any] = {k: v for k, v in request.args.items() if k not in {"sort", "order"}}
+    descending = chosen.sort == key and not chosen.descending
+    return url_for("open_challenges", **args, sort=key, order="desc" if descending else "asc")
+
+
+def _audit(reference: str, what: str, message: str) -> None:
+    d = _dashboard()
+    _, register = d.registers.get()
+    register.add_event(reference, what, d.now(), message=message)
+    log.info("dashboard: %s %s by %s", reference, what, g.user)
+
+
+def challenge(reference: str) -> str:
+    d = _dashboard()
+    db, _ = d.registers.get()
+    page = views.challenge_page(
+        db, reference, d.policies, d.settings.calendar, d.today(), d.cafcass_folder
+    )
+    if page is None:
+        abort(404, f"There is no challenge {reference} in the register.")
+    _audit(reference, views.VIEWED, f"Page viewed on the dashboard by {g.user}.")
+    return render_template("challenge.html", title=reference, page=page, today=d.today())
+
+
+def document(reference: str, name: str) -> Response:
+    d = _dashboard()
+    db, _ = d.registers.get()
+    path = views.document_path(db, d.home.outbox, reference, name)
+    if path is None:
+        abort(404, "There is no such document for this challenge.")
+    _audit(reference, views.DOWNLOADED, f"{name} downloaded from the dashboard by {g.user}.")
+    return send_file(path, as_attachment=True, download_name=name)
+
+
+def _all_challenges() -> list[Challenge]:
+    db, _ = _dashboard().registers.get()
+    return [
+        Challenge.from_dict(json.loads(r[0])) for r in db.execute("SELECT record FROM challenges")
+    ]
+
+
+def tracker(suffix: str) -> Response:
+    """The tracking spreadsheet as it is now, the same as ``outbox/tracker.*``."""
+    d = _dashboard()
+    rows = reports.export_table(_all_challenges(), d.policies, d.settings.calendar, d.today())
+    name = f"tracker.{suffix}"
+    mimetype = {
+        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "csv": "text/csv",
+    }[suffix]
+    body = tracker_payloads(rows)[name]
+    return Response(
+        body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
+def year() -> str:
+    d = _dashboard()
+    db, _ = d.registers.get()
+    chosen = request.args.get("year", "")
+    number = int(chosen) if chosen.isdigit() and len(chosen) == 4 else d.today().year
+    page = views.year_page(db, number, d.settings.calendar)
+    months = [dt.date(2000, m, 1).strftime("%b") for m in range(1, 13)]
+    f = page.figures
+    outcomes = [
+        *((f"Resolved at {stage}", n) for stage, n in f.resolved_by_stage.items()),
+        ("Closed unresolved", f.closed_unresolved),
+        ("Still open", f.still_open),
+    ]
+    drawn = {
+        "per_month": Markup(
+            charts.bar_chart(
+                f"Challenges raised per month, {number}",
+                list(zip(months, page.per_month, strict=True)),
+            )
+        ),
+        "outcomes": Markup(
+            charts.bar_chart(f"Where challenges raised in {number} ended", outcomes)
+        ),
+        "themes": Markup(
+            charts.bar_chart(f"Themes of challenges raised in {number}", list(f.themes.items()))
+        ),
+    }
+    return render_template(
+        "report.html",
+        title=f"Annual figures {number}",
+        page=page,
+        months=months,
+        outcomes=outcomes,
+        charts=drawn,
+        total_days=reports.STATUTORY_TOTAL_WORKING_DAYS,
+    )
+
+
+def rejected() -> str:
+    files = views.rejected_files(_dashboard().home)
+    return render_template("rejected.html", title="Rejected files", files=files)
+
+
+_ROUTES: list[tuple[str, Callable[..., Any], list[str]]] = [
+    ("/signin", signin, ["GET", "POST"]),
+    ("/signout", signout, ["POST"]),
+    ("/", open_challenges, ["GET"]),
+    ("/challenges/<reference>", challenge, ["GET"]),
+    ("/challenges/<reference>/documents/<path:name>", document, ["GET"]),
+    ("/tracker.<any(xlsx, csv):suffix>", tracker, ["GET"]),
+    ("/report", year, ["GET"]),
+    ("/rejected", rejected, ["GET"]),
+]

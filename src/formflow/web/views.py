@@ -1,0 +1,413 @@
+"""What each dashboard page shows, read from the register and the home folder.
+
+The open-challenges list is read with SQL over the columns the register copies out of
+each record (status, stage, due date) and ``json_extract`` for the three names it
+needs, so 5,000 challenges are listed without decoding 5,000 records. A challenge's page
+decodes its one record. The timeline shows every row of the ``events`` table for the
+reference, whatever its kind and whichever columns it has, so new kinds of event appear
+without changes here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from formflow import reports
+from formflow.calendar import WorkingCalendar
+from formflow.engine import Assessment, Status, assess
+from formflow.notices import initials
+from formflow.policy import Policy
+from formflow.record import REFERENCE_PATTERN, Action, Challenge, Stage
+from formflow.watch.folders import NOTE_SUFFIX, Home
+
+VIEWED = "viewed"
+"""The kind of event written for each view of a challenge's page."""
+DOWNLOADED = "downloaded"
+"""... and for each document downloaded from it."""
+ACCESS_EVENTS = frozenset({VIEWED, DOWNLOADED})
+"""Shown apart from the timeline, as who has looked at the challenge."""
+
+PolicyLookup = Callable[[str], Policy]
+
+
+# --- open challenges ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpenRow:
+    reference: str
+    child: str
+    """Initials only: the full name is on the challenge's own page."""
+    procedure: str
+    stage: Stage
+    status: str
+    responder: str
+    iro: str
+    team: str
+    due: dt.date | None
+    days_to_due: int | None
+    overdue: bool
+
+    @property
+    def level(self) -> str:
+        return self.stage.label
+
+    @property
+    def due_text(self) -> str:
+        return f"{self.due.day} {_MONTHS[self.due.month - 1]} {self.due.year}" if self.due else ""
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+_OPEN_SQL = """
+SELECT reference, policy, stage, status, due,
+       json_extract(record, '$.child.name') AS child,
+       json_extract(record, '$.raised_by.name') AS iro,
+       json_extract(record, '$.team') AS team,
+       json_extract(record, '$.addressed_to.name') AS addressee
+FROM challenges WHERE closed_on IS NULL
+"""
+
+
+def _responder(policy: Policy | None, stage: Stage, status: str, addressee: str | None) -> str:
+    if status == Status.CAFCASS_CONSIDERATION.value:
+        return "IRO (CAFCASS decision)"
+    role = ""
+    if policy is not None and policy.has_stage(stage):
+        role = policy.stage(stage).responder
+    return f"{role} ({addressee})" if role and addressee else role or addressee or ""
+
+
+def open_rows(db: sqlite3.Connection, policies: PolicyLookup, today: dt.date) -> list[OpenRow]:
+    """Every open challenge, soonest due first. The due date is the one the register
+    stored when the challenge last changed (the same ``assess`` the status command uses)."""
+    loaded: dict[str, Policy | None] = {}
+    responders: dict[tuple[str, str, str, str | None], str] = {}
+    rows = []
+    for r in db.execute(_OPEN_SQL):
+        procedure, status = r["policy"], r["status"]
+        if procedure not in loaded:
+            try:
+                loaded[procedure] = policies(procedure)
+            except Exception:  # a procedure file removed since: still list the challenge
+                loaded[procedure] = None
+        stage = Stage(r["stage"])
+        key = (procedure, stage.value, status, r["addressee"])
+        if key not in responders:
+            responders[key] = _responder(loaded[procedure], stage, status, r["addressee"])
+        due = dt.date.fromisoformat(r["due"]) if r["due"] else None
+        awaiting = status == Status.AWAITING_RESPONSE.value
+        rows.append(
+            OpenRow(
+                reference=r["reference"],
+                child=initials(r["child"] or ""),
+                procedure=procedure,
+                stage=stage,
+                status=status,
+                responder=responders[key],
+                iro=r["iro"] or "",
+                team=r["team"] or "",
+                due=due,
+                days_to_due=(due - today).days if due else None,
+                overdue=awaiting and due is not None and today > due,
+            )
+        )
+    return sort_rows(rows, "due")
+
+
+@dataclass(frozen=True)
+class Filters:
+    procedure: str = ""
+    level: str = ""
+    iro: str = ""
+    team: str = ""
+    overdue_only: bool = False
+    sort: str = "due"
+    descending: bool = False
+
+
+SORT_KEYS: dict[str, Callable[[OpenRow], Any]] = {
+    "reference": lambda r: r.reference,
+    "child": lambda r: r.child,
+    "procedure": lambda r: r.procedure,
+    "level": lambda r: list(Stage).index(r.stage),
+    "responder": lambda r: r.responder.lower(),
+    "iro": lambda r: r.iro.lower(),
+    "team": lambda r: r.team.lower(),
+    "due": lambda r: (r.due or dt.date.max, r.reference),
+}
+
+
+def sort_rows(rows: Iterable[OpenRow], key: str, descending: bool = False) -> list[OpenRow]:
+    return sorted(rows, key=SORT_KEYS.get(key, SORT_KEYS["due"]), reverse=descending)
+
+
+def select(rows: Sequence[OpenRow], f: Filters) -> list[OpenRow]:
+    chosen = [
+        r
+        for r in rows
+        if (not f.procedure or r.procedure == f.procedure)
+        and (not f.level or r.stage.value == f.level)
+        and (not f.iro or r.iro == f.iro)
+        and (not f.team or r.team == f.team)
+        and (not f.overdue_only or r.overdue)
+    ]
+    return sort_rows(chosen, f.sort, f.descending)
+
+
+@dataclass(frozen=True)
+class Choices:
+    """The values each filter offers, from the rows themselves."""
+
+    procedures: list[str]
+    levels: list[Stage]
+    iros: list[str]
+    teams: list[str]
+
+
+def choices(rows: Sequence[OpenRow]) -> Choices:
+    return Choices(
+        procedures=sorted({r.procedure for r in rows}),
+        levels=sorted({r.stage for r in rows}, key=list(Stage).index),
+        iros=sorted({r.iro for r in rows if r.iro}, key=str.lower),
+        teams=sorted({r.team for r in rows if r.team}, key=str.lower),
+    )
+
+
+# --- one challenge -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One line of the timeline: when, what happened, who did it and why."""
+
+    when: str
+    what: str
+    who: str = ""
+    why: str = ""
+    details: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class ActionRow:
+    action: Action
+    overdue: bool
+
+
+@dataclass(frozen=True)
+class CafcassItem:
+    number: int
+    text: str
+    status: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class ChallengePage:
+    challenge: Challenge
+    assessment: Assessment
+    timeline: list[Entry]
+    views: list[Entry]
+    documents: list[sqlite3.Row]
+    actions: list[ActionRow]
+    cafcass: list[CafcassItem] | None
+    """None where the CAFCASS pack does not apply (a child not in care)."""
+
+
+# Columns shown in their own place; any other column an event has is listed as a detail.
+_WHO = ("who", "by", "actor", "user")
+_WHY = ("why", "reason", "message")
+_HIDDEN = {"id", "reference", "at", "what", "sha256", *_WHO, *_WHY}
+
+
+def _first(row: dict[str, Any], names: Sequence[str]) -> str:
+    return next((str(row[n]) for n in names if row.get(n) not in (None, "")), "")
+
+
+def event_entry(row: dict[str, Any]) -> Entry:
+    """Any event row, whatever its kind or columns (``at`` and ``what`` are always there)."""
+    details = tuple(
+        (name.replace("_", " "), str(value))
+        for name, value in row.items()
+        if name not in _HIDDEN and value not in (None, "")
+    )
+    return Entry(
+        when=str(row["at"]).replace("T", " "),
+        what=str(row["what"]),
+        who=_first(row, _WHO),
+        why=_first(row, _WHY),
+        details=details,
+    )
+
+
+def record_entries(challenge: Challenge) -> list[Entry]:
+    """The stages as the record tells them (a challenge brought in from an older system
+    has these and no events)."""
+    out = [
+        Entry(h.raised_on.isoformat(), f"{h.stage.label} raised", why=f"ended {h.outcome.value}")
+        for h in challenge.history
+    ]
+    out.append(
+        Entry(
+            challenge.date_of_notification.isoformat(),
+            f"{challenge.stage.label} raised",
+            who=challenge.raised_by.name,
+            why="current stage",
+        )
+    )
+    if challenge.closure:
+        c = challenge.closure
+        out.append(Entry(c.date.isoformat(), c.kind.value, why=c.reason))
+    return out
+
+
+def actions(challenge: Challenge, status: Status, today: dt.date) -> list[ActionRow]:
+    """Agreed actions; one is overdue when its by-when date has passed after a resolution
+    that relied on it (before that, nothing has been agreed to be done)."""
+    return [
+        ActionRow(a, status is Status.RESOLVED and a.by_when is not None and a.by_when < today)
+        for a in challenge.actions
+    ]
+
+
+def cafcass_items(challenge: Challenge, folder: Path) -> list[CafcassItem] | None:
+    """The seven items of the CAFCASS pack, PROVIDED or MISSING, judged by the same folder
+    rule as ``formflow pack`` over the IRO's folder for this challenge; none for a child
+    known not to be in care (a status not stated may still turn out to be in care)."""
+    if challenge.child.in_care is False:
+        return None
+    from formflow.render.model import CAFCASS_ITEMS  # WeasyPrint: imported only here
+
+    if folder.is_dir():
+        from formflow.render.pack import assess_supplied
+
+        _parts, items, _unassigned = assess_supplied(folder)
+        by_number = {i.number: i for i in items}
+    else:
+        by_number = {}
+    out = []
+    for number, text in enumerate(CAFCASS_ITEMS, start=1):
+        item = by_number.get(number)
+        provided = item.provided if item else ()
+        problems = item.problems if item else ()
+        out.append(
+            CafcassItem(
+                number,
+                text,
+                item.status if item else "MISSING",
+                "; ".join([*provided, *problems]),
+            )
+        )
+    return out
+
+
+def challenge_page(
+    db: sqlite3.Connection,
+    reference: str,
+    policies: PolicyLookup,
+    calendar: WorkingCalendar,
+    today: dt.date,
+    cafcass_folder: Callable[[str], Path],
+) -> ChallengePage | None:
+    if not REFERENCE_PATTERN.match(reference):
+        return None
+    row = db.execute("SELECT record FROM challenges WHERE reference = ?", (reference,)).fetchone()
+    if row is None:
+        return None
+    challenge = Challenge.from_dict(json.loads(row["record"]))
+    assessment = assess(challenge, policies(challenge.policy), calendar, today)
+    timeline: list[Entry] = []
+    views: list[Entry] = []
+    for event in db.execute("SELECT * FROM events WHERE reference = ? ORDER BY id", (reference,)):
+        entry = event_entry(dict(event))
+        (views if entry.what in ACCESS_EVENTS else timeline).append(entry)
+    documents = db.execute(
+        "SELECT id, kind, path, created FROM documents WHERE reference = ? ORDER BY id",
+        (reference,),
+    ).fetchall()
+    return ChallengePage(
+        challenge=challenge,
+        assessment=assessment,
+        timeline=record_entries(challenge) + timeline,
+        views=views[-20:],
+        documents=documents,
+        actions=actions(challenge, assessment.status, today),
+        cafcass=cafcass_items(challenge, cafcass_folder(reference)),
+    )
+
+
+def document_path(db: sqlite3.Connection, outbox: Path, reference: str, name: str) -> Path | None:
+    """The file behind a download link, only if the register lists it as a document of
+    this challenge and it is a regular file inside the outbox (never a link out of it)."""
+    relative = f"{reference}/{name}"
+    listed = db.execute(
+        "SELECT 1 FROM documents WHERE reference = ? AND path = ?", (reference, relative)
+    ).fetchone()
+    if listed is None or "/" in name or name.startswith("."):
+        return None
+    root = outbox.resolve()
+    path = outbox / reference / name
+    if path.is_symlink() or not path.is_file():
+        return None
+    return path if path.resolve().is_relative_to(root) else None
+
+
+# --- the year -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class YearPage:
+    year: int
+    years: list[int]
+    figures: reports.YearReport
+    per_month: list[int]
+
+
+def year_page(db: sqlite3.Connection, year: int, calendar: WorkingCalendar) -> YearPage:
+    records = [
+        Challenge.from_dict(json.loads(r[0])) for r in db.execute("SELECT record FROM challenges")
+    ]
+    figures = reports.year_report(records, year, calendar)
+    per_month = [0] * 12
+    for c in records:
+        raised = reports.raised_on(c)
+        if raised.year == year:
+            per_month[raised.month - 1] += 1
+    years = sorted({reports.raised_on(c).year for c in records} | {year}, reverse=True)
+    return YearPage(year, years, figures, per_month)
+
+
+# --- rejected files -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rejected:
+    name: str
+    when: dt.datetime
+    reasons: str
+
+
+def rejected_files(home: Home) -> list[Rejected]:
+    """Each file in ``inbox/rejected/`` with the note that says why, newest first."""
+    folder = home.rejected
+    if not folder.is_dir():
+        return []
+    out = []
+    for path in folder.iterdir():
+        if path.name.endswith(NOTE_SUFFIX) or path.name.startswith("."):
+            continue
+        note = path.with_name(path.name + NOTE_SUFFIX)
+        try:
+            reasons = note.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            reasons = "(No note was found beside this file.)"
+        when = dt.datetime.fromtimestamp(path.lstat().st_mtime)
+        out.append(Rejected(path.name, when, reasons.strip()))
+    return sorted(out, key=lambda r: (r.when, r.name), reverse=True)

@@ -1,0 +1,157 @@
+"""The live tracker in the outbox: what it holds, that it is rewritten after each change
+to the register, and that a tracker someone has open is skipped and retried, never
+waited on."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import fcntl
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from service_support import CHILD_NAME, drop_json, fake_pipeline, make_challenge
+
+from formflow import tracker
+from formflow.calendar import WorkingCalendar
+from formflow.pipeline import Outcome
+from formflow.policy_catalogue import built_in
+from formflow.record import Closure, ClosureKind
+from formflow.register import Register
+from formflow.reports import EXPORT_COLUMNS, OVERDUE_FILL
+
+TODAY = dt.date(2025, 11, 20)
+OVERDUE = make_challenge(reference="PC-2025-AAAAAA")  # stage 1 from 3 November: due the 10th
+CLOSED = make_challenge(
+    reference="PC-2025-BBBBBB",
+    closure=Closure(dt.date(2025, 11, 7), ClosureKind.RESOLVED, "Resolved at Stage 1."),
+)
+
+
+def write(outbox: Path) -> tracker.TrackerResult:
+    return tracker.write_tracker(outbox, [OVERDUE, CLOSED], built_in(), WorkingCalendar(), TODAY)
+
+
+def test_both_trackers_hold_the_export_columns_with_filters_frozen_headers_and_overdue_in_red(
+    tmp_path: Path,
+) -> None:
+    result = write(tmp_path)
+    assert sorted(p.name for p in result.written) == ["tracker.csv", "tracker.xlsx"]
+    assert result.skipped == []
+    sheet = load_workbook(tmp_path / "tracker.xlsx").active
+    assert [c.value for c in sheet[1]] == list(EXPORT_COLUMNS)
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == "A1:M3"
+    overdue, closed = sheet[2], sheet[3]
+    assert overdue[0].value == "PC-2025-AAAAAA"
+    assert all(c.fill.fgColor.rgb.endswith(OVERDUE_FILL) for c in overdue)
+    assert not any(c.fill.fgColor.rgb.endswith(OVERDUE_FILL) for c in closed)
+    with (tmp_path / "tracker.csv").open(encoding="utf-8-sig") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == list(EXPORT_COLUMNS)
+    assert [r[0] for r in rows[1:]] == ["PC-2025-AAAAAA", "PC-2025-BBBBBB"]
+    text = (tmp_path / "tracker.csv").read_text(encoding="utf-8-sig")
+    assert CHILD_NAME not in text and "T.E." in text
+
+
+def test_rewritten_whole_with_no_temporary_file_left_and_owner_only(tmp_path: Path) -> None:
+    write(tmp_path)
+    write(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tracker.csv", "tracker.xlsx"]
+    assert (tmp_path / "tracker.xlsx").stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize(
+    "owner",
+    ["~$tracker.xlsx", "~$acker.xlsx", ".~lock.tracker.xlsx#"],
+    ids=["excel", "short", "lo"],
+)
+def test_a_tracker_open_in_office_is_skipped_and_the_other_still_written(
+    tmp_path: Path, owner: str
+) -> None:
+    write(tmp_path)
+    before = (tmp_path / "tracker.xlsx").read_bytes()
+    (tmp_path / owner).write_bytes(b"someone")
+    result = write(tmp_path)
+    assert [p.name for p in result.skipped] == ["tracker.xlsx"]
+    assert [p.name for p in result.written] == ["tracker.csv"]
+    assert (tmp_path / "tracker.xlsx").read_bytes() == before
+
+
+def test_a_tracker_another_process_has_locked_is_skipped_without_waiting(tmp_path: Path) -> None:
+    write(tmp_path)
+    fd = os.open(tmp_path / "tracker.csv", os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        done = threading.Event()
+        result: list[tracker.TrackerResult] = []
+        worker = threading.Thread(target=lambda: (result.append(write(tmp_path)), done.set()))
+        worker.start()
+        assert done.wait(10), "write_tracker waited for the lock"
+        assert [p.name for p in result[0].skipped] == ["tracker.csv"]
+    finally:
+        os.close(fd)
+    assert write(tmp_path).skipped == []
+
+
+def test_the_writer_coalesces_changes_and_retries_a_skipped_tracker() -> None:
+    calls: list[float] = []
+    skipped_once = threading.Event()
+    retried = threading.Event()
+
+    def refresh() -> tracker.TrackerResult:
+        calls.append(1)
+        if not skipped_once.is_set():
+            skipped_once.set()
+            return tracker.TrackerResult(skipped=[Path("tracker.xlsx")])
+        retried.set()
+        return tracker.TrackerResult(written=[Path("tracker.xlsx")])
+
+    writer = tracker.TrackerWriter(settle=0.05, retry=0.2).start(refresh)
+    try:
+        assert skipped_once.wait(5)
+        assert retried.wait(5), "a skipped tracker was not tried again"
+        count = len(calls)
+        for _ in range(20):
+            writer.changed()
+        assert len(calls) <= count + 2
+    finally:
+        writer.stop()
+
+
+def test_the_pipeline_calls_on_change_after_each_commit(tmp_path: Path) -> None:
+    with Register(tmp_path / "var" / "formflow.db") as register:
+        pipeline = fake_pipeline(tmp_path, register)
+        changes: list[int] = []
+        pipeline.services = dataclasses.replace(
+            pipeline.services, on_change=lambda: changes.append(1)
+        )
+        form = make_challenge(reference=None)
+        result = pipeline.handle(drop_json(pipeline.home.inbox, "a.docx", form))
+        assert result.outcome is Outcome.PROCESSED
+        assert changes == [1]
+        later = dt.date(2025, 12, 31)
+        assert pipeline.chase_deadlines(later)
+        assert len(changes) == 2
+        assert pipeline.chase_deadlines(later) == []
+        assert len(changes) == 2
+
+
+def test_refresh_reads_the_register(tmp_path: Path) -> None:
+    with Register(tmp_path / "var" / "formflow.db") as register:
+        pipeline = fake_pipeline(tmp_path, register)
+        pipeline.handle(drop_json(pipeline.home.inbox, "a.docx", make_challenge(reference=None)))
+        result = tracker.refresh(
+            register,
+            pipeline.home.outbox,
+            pipeline.services.policies,
+            pipeline.services.settings,
+            TODAY,
+        )
+    assert len(result.written) == 2
+    sheet = load_workbook(pipeline.home.outbox / "tracker.xlsx").active
+    assert sheet.max_row == 2

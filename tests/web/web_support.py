@@ -1,0 +1,136 @@
+"""A home folder with a register of fictional challenges, and a signed-in test client."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from flask import Flask
+from flask.testing import FlaskClient
+
+from conftest import make_challenge
+from formflow.config import Settings
+from formflow.engine import assess
+from formflow.policy_catalogue import built_in
+from formflow.record import (
+    Action,
+    Child,
+    Closure,
+    ClosureKind,
+    LegalStatus,
+    RaisedBy,
+    Response,
+    Role,
+    Stage,
+)
+from formflow.register import Register
+from formflow.watch.folders import Home
+from formflow.web.accounts import Accounts, SignInLimiter
+from formflow.web.app import create_app
+
+TODAY = dt.date(2025, 11, 20)
+NOW = dt.datetime(2025, 11, 20, 9, 30)
+USER, PASSWORD = "amara.okafor", "three random words"
+OVERDUE = "PC-2025-AAAAAA"
+"""Stage 1 raised on 3 November, due on the 10th: overdue on the 20th."""
+DUE_LATER = "PC-2025-BBBBBB"
+RESOLVED = "PC-2025-CCCCCC"
+NOT_IN_CARE = "PC-2025-DDDDDD"
+HOSTILE = "<script>alert('x')</script> & <b>bold</b>"
+CHILD = "Tegan Example"
+DOCUMENT = f"{OVERDUE}-stage-1-form.docx"
+
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+"""Argon2id still, cheap enough for tests."""
+
+
+def fill_register(home: Home) -> None:
+    home.create()
+    challenges = [
+        make_challenge(reference=OVERDUE, concern=f"Concern with {HOSTILE}"),
+        make_challenge(
+            reference=DUE_LATER,
+            date_of_notification=dt.date(2025, 11, 18),
+            stage=Stage.TWO,
+            team="Fostering Team",
+            raised_by=RaisedBy("Dylan Hughes", Role.CP_CHAIR),
+        ),
+        make_challenge(
+            reference=RESOLVED,
+            actions=(
+                Action("Review the pathway plan", dt.date(2025, 11, 14), "Social worker"),
+                Action("Arrange a placement meeting", dt.date(2025, 12, 5), "Team Manager"),
+            ),
+            response=Response("Agreed.", dt.date(2025, 11, 6), "Priya Raman", True),
+            closure=Closure(dt.date(2025, 11, 6), ClosureKind.RESOLVED, "Resolved at Stage 1."),
+            themes=frozenset({"placement"}),
+        ),
+        make_challenge(
+            reference=NOT_IN_CARE,
+            child=Child(
+                "Rhys Sample", dt.date(2015, 1, 1), "LCS-9", LegalStatus.CHILD_PROTECTION_PLAN
+            ),
+            date_of_notification=dt.date(2025, 11, 19),
+        ),
+    ]
+    with Register(home.database) as register:
+        for c in challenges:
+            register.save_challenge(
+                c, assess(c, built_in()(c.policy), Settings().calendar, TODAY), NOW
+            )
+        at = dt.datetime(2025, 11, 3, 10, 0)
+        register.add_event(
+            OVERDUE,
+            "transition",
+            at,
+            outcome="awaiting response",
+            message="Raised at Stage 1 with the Team Manager; response due 2025-11-10.",
+        )
+        register.add_event(OVERDUE, "reminder", at, message=f"Note typed by staff: {HOSTILE}")
+        register.add_document(OVERDUE, "next-stage form", f"{OVERDUE}/{DOCUMENT}", at)
+    folder = home.outbox / OVERDUE
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / DOCUMENT).write_bytes(b"the stage 1 form")
+    (home.var / "secret-elsewhere.txt").write_text("not for download")
+
+
+@dataclass
+class Site:
+    home: Home
+    app: Flask
+    accounts: Accounts
+
+    def client(self) -> FlaskClient:
+        return self.app.test_client()
+
+
+def make_site(root: Path, settings: Settings | None = None, **kwargs: object) -> Site:
+    home = Home(root)
+    fill_register(home)
+    accounts = Accounts(home.var / "users.db", hasher=FAST_HASHER)
+    accounts.add(USER, PASSWORD)
+    app = create_app(
+        home,
+        settings or Settings(),
+        accounts=accounts,
+        limiter=kwargs.pop("limiter", None) or SignInLimiter(),  # type: ignore[arg-type]
+        today=lambda: TODAY,
+        now=lambda: NOW,
+    )
+    app.config["TESTING"] = True
+    return Site(home, app, accounts)
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+def sign_in(client: FlaskClient, name: str = USER, password: str = PASSWORD) -> int:
+    token = csrf_of(client.get("/signin").get_data(as_text=True))
+    response = client.post("/signin", data={"csrf": token, "name": name, "password": password})
+    return response.status_code
