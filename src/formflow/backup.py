@@ -4,6 +4,7 @@ A backup is a folder::
 
     DEST/
       formflow.db          the register, copied with SQLite's online backup API
+      users.db             the dashboard's accounts (var/users.db), likewise, if any
       archive/REF/CLAIM    every original the copy lists as processed
       outbox/REF/NAME      every document and email draft the copy lists
       formflow.toml        the home's settings, when it has them
@@ -27,6 +28,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,12 +36,14 @@ from pathlib import Path
 
 from formflow import __version__
 from formflow.errors import FormflowError
-from formflow.files import private_dir, write_private
+from formflow.files import create_private_once, private_dir, write_private
 from formflow.register import Register
 from formflow.watch.folders import Home
 
 MANIFEST = "manifest.json"
 REGISTER = "formflow.db"
+ACCOUNTS = "users.db"
+"""The dashboard's accounts, kept beside the register in var/ (formflow.web.accounts)."""
 SETTINGS = "formflow.toml"
 POLICIES = "policies"
 LOOK_AGAIN_SECONDS = (0.2, 0.5, 1.0, 2.0)
@@ -123,6 +127,11 @@ def backup_home(home: Home, register: Register, destination: Path) -> BackupSumm
         wanted = list(_sources(home, snapshot))
     sums[REGISTER] = sha256_file(destination / REGISTER)  # closed: nothing more is written
     total = (destination / REGISTER).stat().st_size
+    accounts = home.var / ACCOUNTS
+    if accounts.is_file():
+        _copy_database(accounts, destination / ACCOUNTS)
+        sums[ACCOUNTS] = sha256_file(destination / ACCOUNTS)
+        total += (destination / ACCOUNTS).stat().st_size
     for relative, candidates in [*wanted, *_settings_files(home)]:
         found = _where(candidates)
         if found is None:
@@ -140,6 +149,17 @@ def backup_home(home: Home, register: Register, destination: Path) -> BackupSumm
     }
     write_private(destination / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
     return BackupSummary(destination, len(sums), total, challenges, tuple(missing))
+
+
+def _copy_database(source: Path, target: Path) -> None:
+    """A consistent copy of an SQLite file that another process may be writing."""
+    create_private_once(target)
+    reading, copy = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        reading.backup(copy)
+    finally:
+        copy.close()
+        reading.close()
 
 
 def _settings_files(home: Home) -> Iterator[tuple[str, list[Path]]]:
@@ -178,7 +198,7 @@ def verify_backup(source: Path) -> dict[str, str]:
     return dict(sums)
 
 
-_SHAPES = {REGISTER: 1, SETTINGS: 1, POLICIES: 2, "archive": 3, "outbox": 3}
+_SHAPES = {REGISTER: 1, ACCOUNTS: 1, SETTINGS: 1, POLICIES: 2, "archive": 3, "outbox": 3}
 """The top of each path a manifest may name, and how many parts such a path has."""
 
 
@@ -225,6 +245,8 @@ def restore_home(source: Path, home: Home) -> int:
 def _restored_place(home: Home, relative: str) -> Path:
     if relative == REGISTER:
         return home.database
+    if relative == ACCOUNTS:
+        return home.var / ACCOUNTS
     top, _, rest = relative.partition("/")
     if top == "archive":
         return home.archive / rest

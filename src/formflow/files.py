@@ -59,3 +59,26 @@ def write_private(path: Path, data: bytes | str) -> Path:
             temporary.unlink()
         raise
     return path
+
+
+def create_private_once(path: Path) -> None:
+    """Create an (empty) SQLite database file owner-only before SQLite first opens it (its
+    WAL and shared-memory files take the same mode); an existing one is left alone.
+
+    The file is never opened here once it exists, and a new one is made under another
+    name and linked into place. Closing *any* descriptor of a file drops every POSIX lock
+    this process holds on it: opening and closing the live database while another
+    connection of this process had it open let a second process delete the WAL file
+    from under that connection, whose commits then went into an unlinked file and were
+    lost (SQLite's "How To Corrupt An SQLite Database File", section 2.2).
+    """
+    if path.exists():
+        return
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.new")
+    os.close(os.open(draft, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    try:
+        os.link(draft, path)  # fails, harmlessly, where another process made it first
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink()

@@ -33,9 +33,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 import re
-import secrets
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -44,6 +42,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from formflow import files
 from formflow.engine import Assessment
 from formflow.errors import FormflowError
 from formflow.record import Challenge, new_reference
@@ -198,29 +197,6 @@ def _statements(script: str) -> Iterator[str]:
         raise RegisterError(f"Unfinished SQL statement in a migration: {pending.strip()[:60]}")
 
 
-def _private_file(path: Path) -> None:
-    """Create the database file owner-only before SQLite first opens it (its WAL and
-    shared-memory files take the same mode).
-
-    The file is never opened here once it exists, and a new one is made under another
-    name and linked into place. Closing *any* descriptor of a file drops every POSIX lock
-    this process holds on it: opening and closing the live database while another
-    connection of this process had it open let a second process delete the WAL file
-    from under that connection, whose commits then went into an unlinked file and were
-    lost (SQLite's "How To Corrupt An SQLite Database File", section 2.2).
-    """
-    if path.exists():
-        return
-    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.new")
-    os.close(os.open(draft, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-    try:
-        os.link(draft, path)  # fails, harmlessly, where another process made it first
-    except FileExistsError:
-        pass
-    finally:
-        draft.unlink()
-
-
 NETWORK_FILE_SYSTEMS = frozenset(
     {"cifs", "smb3", "smbfs", "nfs", "nfs4", "ncpfs", "afs", "9p", "fuse.sshfs", "davfs"}
 )
@@ -292,7 +268,7 @@ class Register:
                 path = Path(database)
                 path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
                 refuse_network_file_system(path.parent)
-                _private_file(path)
+                files.create_private_once(path)
             try:
                 self._db = sqlite3.connect(
                     database, timeout=timeout, isolation_level=None, check_same_thread=True
@@ -413,7 +389,7 @@ class Register:
     def backup_to(self, target: Path) -> None:
         """A consistent copy of the whole register into the new file ``target``, with
         SQLite's online backup: safe while watchers write (it starts again if one does)."""
-        _private_file(target)
+        files.create_private_once(target)
         copy = sqlite3.connect(target)
         try:
             self._db.backup(copy)

@@ -20,6 +20,7 @@ from formflow.record import Response
 from formflow.register import Register
 from formflow.watch import folders
 from formflow.watch.folders import Home
+from formflow.web.accounts import Accounts
 
 
 def raise_and_answer(pipeline: Pipeline) -> str:
@@ -114,16 +115,18 @@ def test_check_prints_each_problem_and_exits_1(home: Home) -> None:
 
 def test_a_restored_home_passes_check_and_goes_on_processing(home: Home, tmp_path: Path) -> None:
     (home.root / "formflow.toml").write_text('[council]\nname = "Northtown Council"\n')
+    Accounts(home.var / "users.db").add("amara.okafor", None)  # a dashboard user (SSO)
     destination = tmp_path / "backup"
     with Register(home.database) as register:
         summary = backup_home(home, register, destination)
     assert summary.missing == () and summary.challenges == 1
-    assert summary.files == 1 + 2 + 4 + 1  # register, originals, outputs, settings
+    assert summary.files == 2 + 2 + 4 + 1  # register and accounts, originals, outputs, settings
     restored = Home(tmp_path / "restored")
     result = CliRunner().invoke(main, ["restore", "--home", str(restored.root), str(destination)])
     assert result.exit_code == 0, result.output
     assert "The register agrees with the archive and the outbox." in result.output
     assert (restored.root / "formflow.toml").read_text().startswith("[council]")
+    assert [u.name for u in Accounts(restored.var / "users.db").users()] == ["amara.okafor"]
     with Register(restored.database) as register:
         pipeline = fake_pipeline(restored.root, register)
         [reference] = register.references()

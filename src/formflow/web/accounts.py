@@ -28,6 +28,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from formflow import files
 from formflow.errors import FormflowError
 
 USER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
@@ -105,8 +106,7 @@ class Accounts:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is None:
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            if not self.path.exists():
-                self.path.touch(mode=0o600)
+            files.create_private_once(self.path)  # never reopened: see its docstring
             db = sqlite3.connect(self.path, timeout=30)
             db.execute("PRAGMA foreign_keys = ON")
             self._local.db = db
