@@ -4,28 +4,39 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench bench-memory clean system-packages
+.PHONY: run test lint bench bench-memory clean system-packages test-packages
 
-# System packages the PDFs need, installed when we can (root), otherwise named:
+# Debian packages, installed when we can (root), otherwise named; a failure is said, not
+# fatal. What the service needs (make run, and so make test):
 # - libharfbuzz-subset0: WeasyPrint subsets fonts with it; without it every PDF embeds
 #   whole fonts and takes several times longer.
 # - fonts-liberation2: the Arial-metric sans the print CSS asks for, so a PDF looks the
 #   same on every machine (DejaVu Sans stands in where it is missing).
+SYSTEM_PACKAGES := libharfbuzz-subset0 fonts-liberation2
+# What only the tests need (make test), kept off the machines that run the service:
 # - poppler-utils: pdftoppm, pdftotext and pdfinfo, with which the tests look at the PDFs as
-#   a reader's viewer draws them (margins, footers, tags); `make test` needs them.
+#   a reader's viewer draws them (margins, footers, tags).
 # - chromium, chromium-driver: the dashboard's browser tests (selenium drives Debian's
 #   own browser and driver; nothing is downloaded at run time).
-# formflow works without them, so a failure is said, not fatal.
-SYSTEM_PACKAGES := libharfbuzz-subset0 fonts-liberation2 poppler-utils chromium chromium-driver
-system-packages:
-	@missing=$$(for p in $(SYSTEM_PACKAGES); do \
+TEST_PACKAGES := poppler-utils chromium chromium-driver
+
+# $(call install_missing,PACKAGES,what goes without them)
+define install_missing
+	@missing=$$(for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null \
-	      || echo "Note: could not install $$missing; PDFs will be slower or use another font."; \
-	  else echo "Note: install $$missing (apt) for fast PDFs in the intended font."; fi; \
+	      || echo "Note: could not install $$missing; $(2)."; \
+	  else echo "Note: install $$missing (apt): $(2)."; fi; \
 	fi
+endef
+
+system-packages:
+	$(call install_missing,$(SYSTEM_PACKAGES),PDFs will be slower or use another font)
+
+test-packages:
+	$(call install_missing,$(TEST_PACKAGES),the tests that look at PDFs or drive a browser will fail)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,7 +56,7 @@ run: $(STAMP) system-packages
 	$(BIN)/formflow new --sample --home . -o samples/stage1-challenge.docx
 	$(BIN)/formflow watch --home . --web
 
-test: $(STAMP) system-packages
+test: $(STAMP) system-packages test-packages
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/ruff format --check src tests bench tools
 	$(BIN)/mypy
