@@ -38,7 +38,7 @@ from formflow import __version__
 from formflow.errors import FormflowError
 from formflow.files import create_private_once, private_dir, write_private
 from formflow.register import Register
-from formflow.watch.folders import Home
+from formflow.watch.folders import Home, sha256_of
 
 MANIFEST = "manifest.json"
 REGISTER = "formflow.db"
@@ -80,14 +80,6 @@ def _copy_summed(source: Path, target: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as reader:
-        for block in iter(lambda: reader.read(1 << 16), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _where(candidates: list[Path]) -> Path | None:
     """The first candidate that is a file, looking again a few times: a live job moves
     a file from where it keeps it to its final place between two looks."""
@@ -125,12 +117,12 @@ def backup_home(home: Home, register: Register, destination: Path) -> BackupSumm
     with Register(destination / REGISTER) as snapshot:
         challenges = len(snapshot.references())
         wanted = list(_sources(home, snapshot))
-    sums[REGISTER] = sha256_file(destination / REGISTER)  # closed: nothing more is written
+    sums[REGISTER] = sha256_of(destination / REGISTER)  # closed: nothing more is written
     total = (destination / REGISTER).stat().st_size
     accounts = home.var / ACCOUNTS
     if accounts.is_file():
         _copy_database(accounts, destination / ACCOUNTS)
-        sums[ACCOUNTS] = sha256_file(destination / ACCOUNTS)
+        sums[ACCOUNTS] = sha256_of(destination / ACCOUNTS)
         total += (destination / ACCOUNTS).stat().st_size
     for relative, candidates in [*wanted, *_settings_files(home)]:
         found = _where(candidates)
@@ -191,7 +183,7 @@ def verify_backup(source: Path) -> dict[str, str]:
         path = _inside(source, relative)
         if not path.is_file():
             problems.append(f"{relative} is missing")
-        elif sha256_file(path) != expected:
+        elif sha256_of(path) != expected:
             problems.append(f"{relative} has changed since the backup (its SHA-256 differs)")
     if problems:
         raise BackupError(f"The backup in {source} cannot be trusted: " + "; ".join(problems) + ".")
