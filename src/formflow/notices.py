@@ -54,15 +54,11 @@ from typing import Any
 from formflow.calendar import uk_date
 from formflow.config import Settings
 from formflow.engine import Document
-from formflow.errors import FormflowError
+from formflow.errors import NoticeError
 from formflow.policy import Policy
 from formflow.record import Action, Challenge
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-
-
-class NoticeError(FormflowError):
-    """A notice could not be drafted or sent."""
 
 
 ADDRESS_NEEDED = " (address needed)"

@@ -90,7 +90,7 @@ from formflow.engine import (
     reason_of,
     with_form_updates,
 )
-from formflow.errors import FormflowError, RejectedForm, TransitionError
+from formflow.errors import ChallengeBusy, FormflowError, RejectedForm, TransitionError
 from formflow.form import ACCEPTED_SUFFIXES
 from formflow.policy import Policy
 from formflow.policy_catalogue import PolicyCatalogue
@@ -103,11 +103,6 @@ log = logging.getLogger(__name__)
 
 MAX_PLANS = 5
 """Times a job plans and renders again because another job changed its challenge first."""
-
-
-class ChallengeBusy(Exception):
-    """Other jobs kept changing a challenge while this one rendered; not the form's
-    fault, so the file stays claimed and is tried again (Outcome.RETRY), never rejected."""
 
 
 class Outcome(StrEnum):

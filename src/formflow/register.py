@@ -44,7 +44,7 @@ from typing import Any
 
 from formflow import files
 from formflow.engine import Assessment
-from formflow.errors import FormflowError
+from formflow.errors import RegisterError
 from formflow.record import Challenge, new_reference
 
 log = logging.getLogger(__name__)
@@ -130,10 +130,6 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE notices ADD COLUMN event INTEGER;
     """,
 )
-
-
-class RegisterError(FormflowError):
-    """The register cannot be opened or is from a newer formflow."""
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ from typing import Any
 
 import click
 
+from formflow.commands.home import opened
 from formflow.commands.options import home_option, iso_date
-from formflow.commands.service import _opened
 from formflow.engine import (
     AMENDABLE,
     ActionsNotImplemented,
@@ -77,7 +77,7 @@ def _record(
 ) -> None:
     if not by.strip():
         raise click.UsageError("--by must name who decided.")
-    with _opened(home, create=False) as ctx:
+    with opened(home, create=False) as ctx:
         ctx.pipeline.recover()
         try:
             acted = ctx.pipeline.act(
