@@ -214,7 +214,7 @@ def soffice() -> tuple[str, str]:
 
 
 def libreoffice(run: Run) -> list[Figure]:
-    from formflow.engine import assess
+    from formflow.core.engine import assess
     from formflow.render import write_next_stage
     from formflow.render.context import form_context, next_stage_banner, next_stage_summary
     from formflow.render.pdf import form_pdf

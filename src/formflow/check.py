@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from formflow.record import Challenge
+from formflow.core.record import Challenge
 from formflow.register import Register
 from formflow.watch.folders import Home, original_name
 

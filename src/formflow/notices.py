@@ -51,12 +51,12 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any
 
-from formflow.calendar import uk_date
 from formflow.config import Settings
-from formflow.engine import Document
+from formflow.core.calendar import uk_date
+from formflow.core.engine import Document
+from formflow.core.policy import Policy
+from formflow.core.record import Action, Challenge
 from formflow.errors import NoticeError
-from formflow.policy import Policy
-from formflow.record import Action, Challenge
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 

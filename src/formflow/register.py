@@ -43,9 +43,9 @@ from types import TracebackType
 from typing import Any
 
 from formflow import files
-from formflow.engine import Assessment
+from formflow.core.engine import Assessment
+from formflow.core.record import Challenge, new_reference
 from formflow.errors import RegisterError
-from formflow.record import Challenge, new_reference
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from render_fixtures import NELINCS, SETTINGS, TODAY, docx_text, stage_two
 
 from formflow.cli import main
-from formflow.engine import assess
+from formflow.core.engine import assess
 from formflow.intake import read_form
 from formflow.policy_catalogue import built_in
 from formflow.register import Register

@@ -18,12 +18,12 @@ from service_support import FixedNow, make_challenge
 from filled_forms import fill_docx, fill_pdf
 from formflow.cli import main
 from formflow.config import Settings
-from formflow.engine import Respond, Status, status_of
+from formflow.core.engine import Respond, Status, status_of
+from formflow.core.record import Action, Challenge, ClosureKind, Stage, StageOutcome
 from formflow.intake import read_form
 from formflow.notices import read_eml
 from formflow.pipeline import Outcome, Pipeline, Result, Services
 from formflow.policy_catalogue import built_in
-from formflow.record import Action, Challenge, ClosureKind, Stage, StageOutcome
 from formflow.register import Register
 from formflow.render import write_form
 from formflow.watch.folders import NOTE_SUFFIX, Home

@@ -25,10 +25,11 @@ from service_support import (
 )
 
 from formflow.config import Settings
-from formflow.engine import Document
-from formflow.pipeline import Job, Outcome, Pipeline, chases
+from formflow.core.engine import Document
+from formflow.core.planning import chases
+from formflow.core.record import Action, Challenge, Response
+from formflow.pipeline import Job, Outcome, Pipeline
 from formflow.policy_catalogue import built_in
-from formflow.record import Action, Challenge, Response
 from formflow.register import Register
 from formflow.watch import folders
 

@@ -9,12 +9,10 @@ from pathlib import Path
 
 import click
 
-from formflow.calendar import uk_date
 from formflow.commands.options import home_option, home_policies, iso_date
 from formflow.config import Settings, load_settings
-from formflow.intake import read_form
-from formflow.policy_catalogue import PolicyCatalogue
-from formflow.record import (
+from formflow.core.calendar import uk_date
+from formflow.core.record import (
     Challenge,
     Child,
     LegalStatus,
@@ -24,6 +22,8 @@ from formflow.record import (
     Stage,
     new_reference,
 )
+from formflow.intake import read_form
+from formflow.policy_catalogue import PolicyCatalogue
 from formflow.register import Register
 from formflow.render import (
     write_cafcass_pack,

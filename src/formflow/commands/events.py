@@ -20,7 +20,7 @@ import click
 
 from formflow.commands.home import opened
 from formflow.commands.options import home_option, iso_date
-from formflow.engine import (
+from formflow.core.engine import (
     AMENDABLE,
     ActionsNotImplemented,
     Amend,
@@ -31,8 +31,8 @@ from formflow.engine import (
     Reassign,
     Withdraw,
 )
+from formflow.core.record import REFERENCE_PATTERN, Person
 from formflow.errors import FormflowError
-from formflow.record import REFERENCE_PATTERN, Person
 
 
 def _reference(_ctx: click.Context, _param: click.Parameter, value: str) -> str:

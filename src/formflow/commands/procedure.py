@@ -10,11 +10,11 @@ import click
 
 from formflow.commands.options import home_option, home_policies, iso_date
 from formflow.config import load_settings
-from formflow.engine import deadline
+from formflow.core.engine import deadline
+from formflow.core.policy import statutory_warnings
+from formflow.core.record import Stage
 from formflow.errors import FormflowError
-from formflow.policy import statutory_warnings
 from formflow.policy_catalogue import PolicyCatalogue, read_policy_file
-from formflow.record import Stage
 
 CONFIG = click.option(
     "--config",

@@ -17,11 +17,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from formflow.config import Settings
-from formflow.engine import Assessment, Document, Status, assess
+from formflow.core.engine import Assessment, Document, Status, assess
+from formflow.core.policy import Policy
+from formflow.core.record import Challenge, ClosureKind
 from formflow.errors import RenderError
 from formflow.files import write_private
-from formflow.policy import Policy
-from formflow.record import Challenge, ClosureKind
 from formflow.render import model
 from formflow.render.context import (
     final_banner,
