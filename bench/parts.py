@@ -35,10 +35,10 @@ from bench.measure import (
 from bench.service import Watch, accounted, archived, rejected, wait_for
 from formflow.config import Settings
 from formflow.intake import read_form
+from formflow.outbox.folders import Home
 from formflow.pipeline import Pipeline, Services
 from formflow.policy_catalogue import PolicyCatalogue, built_in
 from formflow.register import Register
-from formflow.watch.folders import Home
 from formflow.watch.supervisor import WatchOptions
 
 ROOT = Path(__file__).resolve().parent.parent

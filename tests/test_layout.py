@@ -46,3 +46,67 @@ def test_nothing_in_the_core_imports_the_shell() -> None:
         )
     }
     assert refused == set()
+
+
+def _unit(module: str) -> str | None:
+    """The top-level package or module of formflow that ``module`` belongs to."""
+    parts = module.split(".")
+    if parts[0] != "formflow" or len(parts) < 2:
+        return None
+    return parts[1]
+
+
+def _is_unit(name: str) -> bool:
+    return (PACKAGE / name).is_dir() or (PACKAGE / f"{name}.py").is_file()
+
+
+def _dependencies() -> dict[str, set[str]]:
+    """Which of formflow's packages and top-level modules each one imports."""
+    graph: dict[str, set[str]] = {}
+    for module in PACKAGE.rglob("*.py"):
+        source = module.relative_to(PACKAGE).parts[0].removesuffix(".py")
+        if source == "__init__":
+            continue
+        targets = graph.setdefault(source, set())
+        for name in _imports(module):
+            if name == "formflow":
+                continue
+            unit = _unit(name)
+            if unit is not None and unit != source:
+                targets.add(unit)
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module == "formflow":
+                targets.update(a.name for a in node.names if _is_unit(a.name))
+    return graph
+
+
+def _reaches(graph: dict[str, set[str]], start: str) -> set[str]:
+    seen: set[str] = set()
+    todo = list(graph.get(start, ()))
+    while todo:
+        unit = todo.pop()
+        if unit not in seen:
+            seen.add(unit)
+            todo.extend(graph.get(unit, ()))
+    return seen
+
+
+def test_the_dependency_graph_has_the_packages_we_expect() -> None:
+    graph = _dependencies()
+    assert {"core", "intake", "render", "outbox", "pipeline", "watch", "commands"} <= set(graph)
+    assert "outbox" in graph["pipeline"]
+    assert "pipeline" in graph["watch"]
+
+
+def test_no_import_cycle_between_packages() -> None:
+    graph = _dependencies()
+    cycles = sorted(unit for unit in graph if unit in _reaches(graph, unit))
+    assert cycles == []
+
+
+def test_no_package_imports_one_above_it() -> None:
+    graph = _dependencies()
+    above = {"pipeline", "watch", "commands", "web", "cli"}
+    for lower in ("core", "intake", "render", "outbox"):
+        assert _reaches(graph, lower) & above == set(), lower
+    assert "watch" not in _reaches(graph, "pipeline")

@@ -36,9 +36,9 @@ from pathlib import Path
 
 from formflow import __version__
 from formflow.errors import BackupError
-from formflow.files import create_private_once, private_dir, write_private
+from formflow.outbox.files import create_private_once, private_dir, write_private
+from formflow.outbox.folders import Home
 from formflow.register import Register
-from formflow.watch.folders import Home
 
 MANIFEST = "manifest.json"
 REGISTER = "formflow.db"

@@ -1,7 +1,7 @@
 """From a claimed file to the register and the outbox: one explicit list of steps.
 
     lock         an exclusive flock on the dropped file, held to the end
-    claim        os.rename into inbox/.processing/ (formflow.watch.folders.claim)
+    claim        os.rename into inbox/.processing/ (formflow.outbox.folders.claim)
                  (a link or special file: claimed unopened, then refuse_special)
     ── the steps, with that flock held (recovery takes it on a claim left behind) ──
     hash_file            SHA-256 of the bytes
@@ -72,7 +72,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
-from formflow import files, notices
+from formflow import notices
 from formflow.config import Settings
 from formflow.core.engine import (
     Document,
@@ -94,10 +94,10 @@ from formflow.core.policy import Policy
 from formflow.core.record import Challenge
 from formflow.errors import ChallengeBusy, FormflowError, RejectedForm
 from formflow.form import ACCEPTED_SUFFIXES
+from formflow.outbox import files, folders
+from formflow.outbox.folders import Home
 from formflow.policy_catalogue import PolicyCatalogue
 from formflow.register import Register
-from formflow.watch import folders
-from formflow.watch.folders import Home
 
 log = logging.getLogger(__name__)
 

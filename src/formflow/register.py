@@ -42,10 +42,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from formflow import files
 from formflow.core.engine import Assessment
 from formflow.core.record import Challenge, new_reference
 from formflow.errors import RegisterError
+from formflow.outbox import files
 
 log = logging.getLogger(__name__)
 

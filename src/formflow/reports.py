@@ -24,8 +24,8 @@ from formflow.core.calendar import WorkingCalendar
 from formflow.core.engine import CLOSED, Status, assess, status_of
 from formflow.core.policy import Policy
 from formflow.core.record import STAGE_ORDER, THEMES, Challenge, ClosureKind
-from formflow.files import write_private
 from formflow.notices import initials
+from formflow.outbox.files import write_private
 from formflow.register import EventRecord, Register
 
 STATUTORY_TOTAL_WORKING_DAYS = 20

@@ -32,7 +32,7 @@ from formflow.config import Settings
 from formflow.core.calendar import WorkingCalendar
 from formflow.core.policy import Policy
 from formflow.core.record import Challenge
-from formflow.files import write_private
+from formflow.outbox.files import write_private
 from formflow.policy_catalogue import PolicyCatalogue
 from formflow.register import Register
 

@@ -28,10 +28,10 @@ from formflow.config import Settings
 from formflow.core.engine import Document
 from formflow.core.planning import chases
 from formflow.core.record import Action, Challenge, Response
+from formflow.outbox import folders
 from formflow.pipeline import Job, Outcome, Pipeline
 from formflow.policy_catalogue import built_in
 from formflow.register import Register
-from formflow.watch import folders
 
 
 class Crash(BaseException):

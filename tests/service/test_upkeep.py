@@ -17,10 +17,10 @@ from formflow.check import check_home
 from formflow.cli import main
 from formflow.core.record import Response
 from formflow.errors import BackupError
+from formflow.outbox import folders
+from formflow.outbox.folders import Home
 from formflow.pipeline import Outcome, Pipeline
 from formflow.register import Register
-from formflow.watch import folders
-from formflow.watch.folders import Home
 from formflow.web.accounts import Accounts
 
 

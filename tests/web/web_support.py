@@ -25,9 +25,9 @@ from formflow.core.record import (
     Role,
     Stage,
 )
+from formflow.outbox.folders import Home
 from formflow.policy_catalogue import built_in
 from formflow.register import Register
-from formflow.watch.folders import Home
 from formflow.web.accounts import Accounts, SignInLimiter
 from formflow.web.app import create_app
 

@@ -23,6 +23,7 @@ from formflow.core.record import (
     new_reference,
 )
 from formflow.intake import read_form
+from formflow.outbox.folders import Home
 from formflow.policy_catalogue import PolicyCatalogue
 from formflow.register import Register
 from formflow.render import (
@@ -34,7 +35,6 @@ from formflow.render import (
 )
 from formflow.sample import sample_challenge
 from formflow.schema import schema_errors
-from formflow.watch.folders import Home
 
 CONFIG = click.option(
     "--config",

@@ -15,10 +15,10 @@ from pathlib import Path
 from formflow.commands.options import home_policies
 from formflow.config import Settings, load_settings
 from formflow.errors import FormflowError
+from formflow.outbox.folders import Home
 from formflow.pipeline import Pipeline, Services
 from formflow.policy_catalogue import PolicyCatalogue
 from formflow.register import Register
-from formflow.watch.folders import Home
 
 
 @dataclass

@@ -22,7 +22,7 @@ import click
 from formflow import reports, tracker
 from formflow.commands.home import Context, opened
 from formflow.commands.options import home_option, iso_date
-from formflow.files import printable
+from formflow.outbox.files import printable
 from formflow.pipeline import Outcome, Result
 from formflow.render.pdf import settle_heap
 from formflow.watch.supervisor import MAX_JOBS, Watcher, watch_options

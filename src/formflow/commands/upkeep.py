@@ -16,8 +16,8 @@ from formflow.backup import backup_home, restore_home
 from formflow.check import CheckReport, check_home
 from formflow.commands.home import opened
 from formflow.commands.options import home_option
+from formflow.outbox.folders import Home
 from formflow.register import Register
-from formflow.watch.folders import Home
 
 
 def _print_report(report: CheckReport, as_json: bool) -> None:

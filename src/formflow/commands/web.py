@@ -17,8 +17,8 @@ import click
 from formflow.commands.options import home_option
 from formflow.config import load_settings
 from formflow.errors import FormflowError
+from formflow.outbox.folders import Home
 from formflow.register import Register
-from formflow.watch.folders import Home
 
 if TYPE_CHECKING:
     from formflow.web.accounts import Accounts

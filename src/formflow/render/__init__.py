@@ -21,7 +21,7 @@ from formflow.core.engine import Assessment, Document, Status, assess
 from formflow.core.policy import Policy
 from formflow.core.record import Challenge, ClosureKind
 from formflow.errors import RenderError
-from formflow.files import write_private
+from formflow.outbox.files import write_private
 from formflow.render import model
 from formflow.render.context import (
     final_banner,
