@@ -60,20 +60,16 @@ Deadline chasing (``chase_deadlines``) uses the same write/draft/record/publish 
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import logging
 import secrets
 import shutil
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
-from enum import StrEnum
 from pathlib import Path
-from typing import Protocol
 
 from formflow import notices
-from formflow.config import Settings
 from formflow.core.engine import (
     Document,
     Event,
@@ -90,106 +86,18 @@ from formflow.core.planning import (
     plan_form,
     refuse_likely_duplicate,
 )
-from formflow.core.policy import Policy
 from formflow.core.record import Challenge
 from formflow.errors import ChallengeBusy, FormflowError, RejectedForm
 from formflow.form import ACCEPTED_SUFFIXES
 from formflow.outbox import files, folders
-from formflow.outbox.folders import Home
-from formflow.policy_catalogue import PolicyCatalogue
+from formflow.pipeline.result import Outcome, Result
+from formflow.pipeline.services import Services
 from formflow.register import Register
 
 log = logging.getLogger(__name__)
 
 MAX_PLANS = 5
 """Times a job plans and renders again because another job changed its challenge first."""
-
-
-class Outcome(StrEnum):
-    PROCESSED = "processed"
-    REJECTED = "rejected"
-    DUPLICATE = "duplicate"
-    SKIPPED = "skipped"
-    """Another watcher claimed the file first, or is working on it now."""
-    RETRY = "retry"
-    """An unexpected error: the file stays claimed and is tried again at the next rescan."""
-
-
-@dataclass(frozen=True)
-class Result:
-    name: str
-    outcome: Outcome
-    reference: str | None = None
-    message: str = ""
-    where: Path | None = None
-
-    def line(self, at: dt.datetime) -> str:
-        """The one line ``watch`` prints: time, file, outcome, reference (never a child)."""
-        reference = self.reference or "-"
-        extra = ""
-        if self.outcome is Outcome.REJECTED and self.where is not None:
-            extra = f"  (see rejected/{files.printable(self.where.name)}{folders.NOTE_SUFFIX})"
-        name = files.printable(self.name)
-        return f"{at:%Y-%m-%d %H:%M:%S}  {name}  {self.outcome.value}  {reference}{extra}"
-
-
-class FormReader(Protocol):
-    def __call__(
-        self, path: Path, *, policies: PolicyCatalogue, settings: Settings, today: dt.date
-    ) -> Challenge: ...
-
-
-class DocumentWriter(Protocol):
-    def __call__(
-        self,
-        challenge: Challenge,
-        policy: Policy,
-        settings: Settings,
-        outdir: Path,
-        *,
-        today: dt.date,
-    ) -> list[Path]: ...
-
-
-def _real_reader(
-    path: Path, *, policies: PolicyCatalogue, settings: Settings, today: dt.date
-) -> Challenge:
-    from formflow.intake import read_form
-
-    return read_form(path, policies=policies, settings=settings, today=today)
-
-
-def _real_writers() -> Mapping[Document, DocumentWriter]:
-    render = importlib.import_module("formflow.render")
-    writers: Mapping[Document, DocumentWriter] = render.document_writers()
-    return writers
-
-
-def _nobody_to_tell() -> None:
-    """The default ``on_change``: no live tracker to rewrite."""
-
-
-@dataclass(frozen=True)
-class Services:
-    """Everything the pipeline reaches outside itself; tests pass simple callables."""
-
-    home: Home
-    settings: Settings
-    policies: PolicyCatalogue
-    """The home's procedures (``PolicyCatalogue.for_home``): every lookup goes through it."""
-    read_form: FormReader = _real_reader
-    writers: Mapping[Document, DocumentWriter] | None = None
-    now: Callable[[], dt.datetime] = dt.datetime.now
-    on_change: Callable[[], None] = _nobody_to_tell
-    """Called after each commit that changed the register (the live tracker's cue); it
-    must return at once."""
-
-    def writer(self, kind: Document) -> DocumentWriter:
-        writers = self.writers if self.writers is not None else _real_writers()
-        try:
-            return writers[kind]
-        except KeyError:
-            raise FormflowError(f"formflow has no writer for a {kind.value}.") from None
 
 
 # --- the job -----------------------------------------------------------------------
