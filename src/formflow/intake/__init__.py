@@ -10,6 +10,10 @@
 
 Every problem becomes one plain-English sentence naming the form's own label; all of
 them are collected and raised together as ``RejectedForm``.
+
+It may import the core, ``errors``, ``config``, ``form`` and ``schema``, and takes the
+home's policy lookup and settings as arguments; never the pipeline, the watcher, the
+commands or the dashboard.
 """
 
 from __future__ import annotations

@@ -8,6 +8,9 @@
 
 Every writer names its files from the reference and the document kind only, writes them
 whole (temporary name, then rename) with mode 0o600, and returns the paths written.
+
+It may import the core, ``errors``, ``config``, ``form``, ``resources`` and the outbox's
+private writes; never the pipeline, the watcher, the commands or the dashboard.
 """
 
 from __future__ import annotations
