@@ -54,45 +54,29 @@ deadline sweep stages inside its transaction, so recovery under the same lock is
 Two watchers may share one home on one machine (flock and SQLite locking are local);
 SQLite must not live on a network share. The inbox itself may be a share (use --poll).
 
-Deadline chasing (``chase_deadlines``) uses the same write/draft/record/publish steps.
+Deadline chasing (``chase_deadlines``, in ``formflow.pipeline.deadlines``) and events
+recorded for someone (``act``, in ``formflow.pipeline.events``) use the same
+write/draft/record/publish steps, from ``formflow.pipeline.outputs``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import secrets
 import shutil
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
-from email.message import EmailMessage
 from pathlib import Path
 
 from formflow import notices
-from formflow.core.engine import (
-    Document,
-    Event,
-    ResponseOverdue,
-    Transition,
-    apply,
-    assess,
-    check_mergeable,
-)
-from formflow.core.planning import (
-    Plan,
-    chases,
-    likely_duplicates,
-    plan_form,
-    refuse_likely_duplicate,
-)
+from formflow.core.planning import Plan, likely_duplicates, plan_form, refuse_likely_duplicate
 from formflow.core.record import Challenge
 from formflow.errors import ChallengeBusy, FormflowError, RejectedForm
 from formflow.form import ACCEPTED_SUFFIXES
 from formflow.outbox import files, folders
+from formflow.pipeline.deadlines import DeadlineSweep
+from formflow.pipeline.events import RecordedEvents
+from formflow.pipeline.outputs import Staged, Written
 from formflow.pipeline.result import Outcome, Result
-from formflow.pipeline.services import Services
-from formflow.register import Register
 
 log = logging.getLogger(__name__)
 
@@ -101,38 +85,6 @@ MAX_PLANS = 5
 
 
 # --- the job -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Staged:
-    """One file staged for the outbox, with what the register records for it."""
-
-    reference: str
-    path: str
-    """Under outbox/: ``REFERENCE/NAME``."""
-    kind: Document | None = None
-    """The document kind; None for a covering email."""
-    subject: str = ""
-    recipients: str = ""
-    step: int = 0
-    """Which of the job's transitions wrote it (its event in the register)."""
-
-
-@dataclass(frozen=True)
-class Acted:
-    """What an event recorded for someone did: the transition, and the paths under
-    outbox/ of the documents and covering emails it published."""
-
-    transition: Transition
-    outputs: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Written:
-    transition: Transition
-    kind: Document
-    paths: tuple[Path, ...]
-    step: int = 0
 
 
 @dataclass
@@ -171,13 +123,9 @@ def _rejection_note(job: Job) -> str:
     )
 
 
-class Pipeline:
-    """The steps, over one register and one home folder."""
-
-    def __init__(self, register: Register, services: Services) -> None:
-        self.register = register
-        self.services = services
-        self.home = services.home
+class Pipeline(DeadlineSweep, RecordedEvents):
+    """The steps, over one register and one home folder; the deadline sweep and events
+    recorded for someone come from their own modules, sharing ``Outputs``."""
 
     # --- entry points --------------------------------------------------------------
 
@@ -464,7 +412,7 @@ class Pipeline:
         note = job.message if job.outcome is Outcome.DUPLICATE else _rejection_note(job)
         job.claimed = folders.reject(job.claimed, self.home.rejected, note)
 
-    # --- shared by files and the deadline sweep ---------------------------------------
+    # --- the job's staging folder -----------------------------------------------------
 
     def _job_dir(self, job: str) -> Path:
         return folders.job_dir(self.home, job)
@@ -476,298 +424,10 @@ class Pipeline:
         if job_dir.exists():
             shutil.rmtree(job_dir)
 
-    def _publish(self, job_dir: Path) -> None:
-        published, discarded = folders.publish(job_dir, self.home.outbox, self.register.has_output)
-        for path in discarded:
-            log.info("discarded %s: never committed", path.name)
-        for path in published:
-            log.debug("published %s", path.name)
-
-    def _taken(self, staged: Sequence[Staged], reference: str) -> set[str]:
-        return {s.path.split("/", 1)[1] for s in staged if s.reference == reference}
-
-    def _write(
-        self, job_dir: Path, transition: Transition, staged: list[Staged], step: int = 0
-    ) -> list[Written]:
-        """Render a transition's documents into ``job_dir/REFERENCE/`` under names free in
-        the outbox, so publishing never overwrites an earlier document."""
-        challenge = transition.challenge
-        reference = challenge.reference
-        assert reference is not None
-        policy = self.services.policies(challenge.policy)
-        today = self.services.now().date()
-        target = files.private_dir(job_dir / reference)
-        outbox = self.home.outbox_for(reference)
-        out: list[Written] = []
-        for kind in transition.documents:
-            if kind is Document.IRO_NOTE:  # a covering email with nothing attached
-                out.append(Written(transition, kind, (), step))
-                continue
-            scratch = files.private_dir(job_dir / f".scratch-{secrets.token_hex(4)}")
-            try:
-                written = self.services.writer(kind)(
-                    challenge, policy, self.services.settings, scratch, today=today
-                )
-                moved: list[Path] = []
-                for path in written:
-                    name = folders.free_name(outbox, path.name, self._taken(staged, reference))
-                    final = target / name
-                    path.replace(final)
-                    final.chmod(0o600)
-                    moved.append(final)
-                    staged.append(Staged(reference, f"{reference}/{name}", kind, step=step))
-            finally:
-                shutil.rmtree(scratch, ignore_errors=True)
-            out.append(Written(transition, kind, tuple(moved), step))
-        return out
-
-    def _draft(self, job_dir: Path, written: Written, staged: list[Staged]) -> None:
-        challenge = written.transition.challenge
-        assert challenge.reference is not None
-        policy = self.services.policies(challenge.policy)
-        due = assess(
-            challenge, policy, self.services.settings.calendar, self.services.now().date()
-        ).due
-        email = notices.covering_email(
-            challenge,
-            policy,
-            self.services.settings,
-            written.kind,
-            written.paths,
-            summary=written.transition.message,
-            due=due if written.kind is Document.NEXT_STAGE_FORM else None,
-        )
-        slug = notices.draft_name(written.kind, challenge)
-        self._stage_email(job_dir, challenge.reference, slug, email, staged, written.step)
-
-    def _stage_email(
-        self,
-        job_dir: Path,
-        reference: str,
-        slug: str,
-        email: EmailMessage,
-        staged: list[Staged],
-        step: int = 0,
-    ) -> None:
-        target = files.private_dir(job_dir / reference)
-        name = folders.free_name(
-            self.home.outbox_for(reference),
-            f"{reference}-{slug}.eml",
-            self._taken(staged, reference),
-        )
-        files.write_private(target / name, email.as_bytes())
-        missing = notices.unaddressed(email)
-        if missing:
-            # Roles only: a log names the reference, never a person (the draft names them).
-            log.warning(
-                "%s: the draft %s has no address for the %s: fill it in before sending, or "
-                "add it to [directory] in formflow.toml",
-                reference,
-                name,
-                "; ".join(label.rsplit(", ", 1)[-1] for label in missing),
-            )
-        staged.append(
-            Staged(
-                reference,
-                f"{reference}/{name}",
-                None,
-                str(email["Subject"]),
-                notices.recipients_text(email),
-                step,
-            )
-        )
-
-    def _record_state(
-        self,
-        challenge: Challenge,
-        transitions: Sequence[Transition],
-        staged: Sequence[Staged],
-        file: str | None,
-        *,
-        actors: Sequence[str | None] = (),
-        reasons: Sequence[str | None] = (),
-    ) -> None:
-        reference = challenge.reference
-        assert reference is not None
-        at = self.services.now()
-        policy = self.services.policies(challenge.policy)
-        assessment = assess(challenge, policy, self.services.settings.calendar, at.date())
-        self.register.save_challenge(challenge, assessment, at)
-        events: list[int] = []
-        for i, transition in enumerate(transitions):
-            event = self.register.add_event(
-                reference,
-                "transition",
-                at,
-                file=file,
-                outcome=assessment.status.value,
-                message=transition.message,
-                actor=actors[i] if i < len(actors) else None,
-                reason=reasons[i] if i < len(reasons) else None,
-            )
-            events.append(event)
-        for item in staged:
-            made_by = events[item.step] if item.step < len(events) else None
-            if item.kind is not None:
-                self.register.add_document(item.reference, item.kind.value, item.path, at, made_by)
-            else:
-                self.register.add_notice(
-                    item.reference, item.path, item.subject, item.recipients, at, made_by
-                )
-
-    @contextmanager
-    def _staging(self, kind: str) -> Iterator[Path]:
-        """A staging folder for work that is not a dropped file (the deadline sweep, a
-        command): the caller stages and records inside one register transaction, held
-        here; what it staged is published after the commit, or thrown away on failure."""
-        job_dir = self.home.staging / (
-            f"{kind}-{self.services.now():%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
-        )
-        try:
-            with self.register.transaction():
-                yield job_dir
-        except BaseException:
-            shutil.rmtree(job_dir, ignore_errors=True)
-            raise
-        if job_dir.exists():
-            self._publish(job_dir)
-        self.services.on_change()
-
-    # --- events recorded for someone (the CLI) ----------------------------------------
-
-    def act(
-        self,
-        reference: str,
-        event: Event,
-        *,
-        by: str,
-        reason: str | None,
-        merge_into: str | None = None,
-    ) -> Acted:
-        """An event business support record for someone: applied by the engine, its
-        documents and covering emails staged, everything committed in one register
-        transaction (the watcher's jobs see the record before or after, never half), then
-        published into outbox/REFERENCE/ as a dropped form's are. ``merge_into`` names the
-        challenge kept when ``event`` merges this one into it."""
-        with self._staging("cli") as job_dir:
-            challenge = self._registered(reference)
-            if merge_into is not None:
-                check_mergeable(self._registered(merge_into), challenge)
-            policy = self.services.policies(challenge.policy)
-            transition = apply(challenge, event, policy, self.services.settings.calendar)
-            staged: list[Staged] = []
-            for written in self._write(job_dir, transition, staged):
-                self._draft(job_dir, written, staged)
-            self._record_state(
-                transition.challenge, [transition], staged, None, actors=[by], reasons=[reason]
-            )
-            if merge_into is not None:
-                self.register.add_event(
-                    merge_into,
-                    "merged",
-                    self.services.now(),
-                    message=f"{reference} was merged into this challenge.",
-                    actor=by,
-                    reason=reason,
-                )
-        log.info("%s: %s (by %s)", reference, transition.message, by)
-        return Acted(transition, tuple(s.path for s in staged))
-
-    def _registered(self, reference: str) -> Challenge:
-        challenge = self.register.challenge(reference)
-        if challenge is None:
-            raise FormflowError(
-                f"There is no challenge {reference} in the register: check the reference "
-                "(formflow status lists the open ones)."
-            )
-        return challenge
-
-    # --- deadlines --------------------------------------------------------------------
-
-    def chase_deadlines(self, today: dt.date) -> list[Result]:
-        """Move on every challenge whose response is overdue, and remind the IRO of agreed
-        actions whose date has come (once each). Each challenge in its own transaction."""
-        results: list[Result] = []
-        for chase in chases(
-            self.register.challenges(),
-            self.services.policies,
-            self.services.settings,
-            today,
-            self.register.reminded,
-        ):
-            try:
-                with self._staging("tick") as job_dir:
-                    messages = self._chase_one(chase.reference, today, job_dir)
-            except FormflowError as exc:
-                log.warning("%s: deadline not chased: %s", chase.reference, exc)
-                continue
-            for message in messages:
-                results.append(Result("(deadline)", Outcome.PROCESSED, chase.reference, message))
-        return results
-
-    def _chase_one(self, reference: str, today: dt.date, job_dir: Path) -> list[str]:
-        challenge = self.register.challenge(reference)
-        if challenge is None:
-            return []
-        # Decide again under the lock: another watcher may have chased it a moment ago.
-        fresh = chases(
-            [challenge],
-            self.services.policies,
-            self.services.settings,
-            today,
-            self.register.reminded,
-        )
-        if not fresh:
-            return []
-        chase = fresh[0]
-        messages: list[str] = []
-        staged: list[Staged] = []
-        policy = self.services.policies(challenge.policy)
-        transitions: list[Transition] = []
-        if chase.overdue:
-            transition = apply(
-                challenge, ResponseOverdue(today), policy, self.services.settings.calendar
-            )
-            for written in self._write(job_dir, transition, staged):
-                self._draft(job_dir, written, staged)
-            transitions.append(transition)
-            messages.append(transition.message)
-            challenge = transition.challenge
-            log.info("%s: response overdue: %s", reference, transition.message)
-        for reminder in chase.reminders:
-            email = notices.reminder_email(
-                challenge, policy, self.services.settings, reminder.action
-            )
-            self._stage_email(job_dir, reference, "action-reminder", email, staged)
-            self.register.add_reminder(reference, reminder.key, today)
-            when = reminder.action.by_when.isoformat() if reminder.action.by_when else "now"
-            self.register.add_event(
-                reference,
-                "reminder",
-                self.services.now(),
-                message=f"IRO reminded to check an agreed action due {when}.",
-            )
-            messages.append(f"IRO reminded to check an agreed action due {when}.")
-            log.info("%s: IRO reminded of action %s", reference, reminder.key)
-        self._record_state(challenge, transitions, staged, None)
-        return messages
-
     # --- notices ----------------------------------------------------------------------
 
     def send_notices(self) -> int:
         """Send every unsent draft that has a real address, when [smtp] is configured."""
-        smtp = notices.smtp_settings(self.services.settings)
-        if smtp is None:
-            return 0
-        sent = 0
-        for notice in self.register.unsent_notices():
-            path = self.home.outbox / notice.path
-            if not path.exists():
-                continue
-            message = notices.read_eml(path)
-            to = notices.send(message, smtp)
-            if to:
-                self.register.mark_sent(notice.id, self.services.now())
-                log.info("%s: notice %s sent", notice.reference, path.name)
-                sent += 1
-        return sent
+        return notices.send_unsent(
+            self.register, self.home.outbox, self.services.settings, self.services.now
+        )
