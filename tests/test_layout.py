@@ -110,3 +110,32 @@ def test_no_package_imports_one_above_it() -> None:
     for lower in ("core", "intake", "render", "outbox"):
         assert _reaches(graph, lower) & above == set(), lower
     assert "watch" not in _reaches(graph, "pipeline")
+
+
+def _module_name(path: Path) -> str:
+    parts = ("formflow", *path.relative_to(PACKAGE).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _module_dependencies() -> dict[str, set[str]]:
+    """Which of formflow's modules each one imports (``from package import module`` is an
+    import of the module)."""
+    modules = {_module_name(path): path for path in PACKAGE.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        targets = graph.setdefault(name, set())
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                targets.update(a.name for a in node.names if a.name in modules)
+            elif isinstance(node, ast.ImportFrom) and node.module in modules:
+                submodules = {f"{node.module}.{a.name}" for a in node.names} & modules.keys()
+                targets.update(submodules or {node.module})
+        targets.discard(name)
+    return graph
+
+
+def test_no_two_modules_import_each_other() -> None:
+    graph = _module_dependencies()
+    assert "formflow.intake.pdf_replies" in graph["formflow.intake._pdf_worker"]
+    cycles = sorted(module for module in graph if module in _reaches(graph, module))
+    assert cycles == []
