@@ -24,7 +24,6 @@ from formflow.commands.home import Context, opened
 from formflow.commands.options import home_option, iso_date
 from formflow.outbox.files import printable
 from formflow.pipeline import Outcome, Result
-from formflow.render.pdf import settle_heap
 from formflow.watch.supervisor import MAX_JOBS, Watcher, watch_options
 
 verbose_option = click.option("-v", "--verbose", is_flag=True, help="Log each decision to stderr.")
@@ -130,6 +129,10 @@ def watch(
         signal.signal(signal.SIGINT, _stop)
         # Everything made so far lives as long as the watch: out of the collector's sight,
         # it is not walked again by each full collection while forms are laid out here.
+        # Imported here: WeasyPrint takes about a second to load, which `formflow status`
+        # and the other commands in this module should not wait for.
+        from formflow.render.pdf import settle_heap
+
         settle_heap()
         click.echo(f"Watching {ctx.home.inbox} (Ctrl+C to stop)", err=True)
         Watcher(ctx.pipeline, options, report=_echo_result).run(stop)
