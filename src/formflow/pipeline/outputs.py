@@ -14,7 +14,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from formflow import notices
-from formflow.core.engine import Document, Transition, assess
+from formflow.core.engine import Document, Status, Transition, assess, current_due, status_of
 from formflow.core.record import Challenge
 from formflow.outbox import files, folders
 from formflow.pipeline.services import Services
@@ -103,9 +103,12 @@ class Outputs:
         challenge = written.transition.challenge
         assert challenge.reference is not None
         policy = self.services.policies(challenge.policy)
-        due = assess(
-            challenge, policy, self.services.settings.calendar, self.services.now().date()
-        ).due
+        # The due date a next-stage form's email gives, as ``assess`` would give it: the
+        # one full assessment of the record is made once, when it is recorded.
+        asks_for_response = (
+            written.kind is Document.NEXT_STAGE_FORM
+            and status_of(challenge) is Status.AWAITING_RESPONSE
+        )
         email = notices.covering_email(
             challenge,
             policy,
@@ -113,7 +116,9 @@ class Outputs:
             written.kind,
             written.paths,
             summary=written.transition.message,
-            due=due if written.kind is Document.NEXT_STAGE_FORM else None,
+            due=current_due(challenge, policy, self.services.settings.calendar)
+            if asks_for_response
+            else None,
         )
         slug = notices.draft_name(written.kind, challenge)
         self._stage_email(job_dir, challenge.reference, slug, email, staged, written.step)
