@@ -20,11 +20,11 @@ from bench.forms import challenge
 from bench.measure import Figure, timings
 from bench.parts import Run, timing_figure
 from formflow.config import Settings
-from formflow.engine import assess
+from formflow.core.engine import assess
+from formflow.core.record import THEMES, Closure, ClosureKind, RaisedBy, Role, Stage
+from formflow.outbox.folders import Home
 from formflow.policy_catalogue import built_in
-from formflow.record import THEMES, Closure, ClosureKind, RaisedBy, Role, Stage
 from formflow.register import Register
-from formflow.watch.folders import Home
 from formflow.web.accounts import Accounts
 from formflow.web.app import create_app
 

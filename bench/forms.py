@@ -16,8 +16,8 @@ import zipfile
 from pathlib import Path
 
 from formflow.config import Settings
+from formflow.core.record import Challenge, Child, LegalStatus, RaisedBy, Role, Stage
 from formflow.policy_catalogue import built_in
-from formflow.record import Challenge, Child, LegalStatus, RaisedBy, Role, Stage
 from formflow.render import write_form
 
 MARKER = b"BENCH000000"

@@ -22,10 +22,10 @@ from pathlib import Path
 from bench.forms import Variants, make_template
 from bench.measure import family_peak_rss_mb, family_rss_mb
 from formflow.config import Settings
+from formflow.outbox.folders import Home
 from formflow.pipeline import Outcome, Pipeline, Services
 from formflow.policy_catalogue import PolicyCatalogue
 from formflow.register import Register
-from formflow.watch.folders import Home
 
 WARMUP = 50
 SAMPLE_EVERY = 50

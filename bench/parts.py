@@ -35,10 +35,10 @@ from bench.measure import (
 from bench.service import Watch, accounted, archived, rejected, wait_for
 from formflow.config import Settings
 from formflow.intake import read_form
+from formflow.outbox.folders import Home
 from formflow.pipeline import Pipeline, Services
 from formflow.policy_catalogue import PolicyCatalogue, built_in
 from formflow.register import Register
-from formflow.watch.folders import Home
 from formflow.watch.supervisor import WatchOptions
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -214,7 +214,7 @@ def soffice() -> tuple[str, str]:
 
 
 def libreoffice(run: Run) -> list[Figure]:
-    from formflow.engine import assess
+    from formflow.core.engine import assess
     from formflow.render import write_next_stage
     from formflow.render.context import form_context, next_stage_banner, next_stage_summary
     from formflow.render.pdf import form_pdf

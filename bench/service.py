@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
-from formflow.watch.folders import Home, original_name
+from formflow.outbox.folders import Home, original_name
 
 
 def formflow_command() -> list[str]:

@@ -6,10 +6,10 @@ import datetime as dt
 
 import pytest
 
-from formflow.calendar import WorkingCalendar
-from formflow.policy import Policy
+from formflow.core.calendar import WorkingCalendar
+from formflow.core.policy import Policy
+from formflow.core.record import Challenge, Child, LegalStatus, RaisedBy, Role, Stage
 from formflow.policy_catalogue import built_in
-from formflow.record import Challenge, Child, LegalStatus, RaisedBy, Role, Stage
 
 
 @pytest.fixture

@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from formflow.calendar import WorkingCalendar, bank_holidays
-from formflow.engine import deadline
+from formflow.core.calendar import WorkingCalendar, bank_holidays
+from formflow.core.engine import deadline
+from formflow.core.record import Stage
 from formflow.errors import CalendarError
 from formflow.policy_catalogue import built_in
-from formflow.record import Stage
 
 CASES = list(
     csv.DictReader((Path(__file__).parent / "data" / "deadline_cases.csv").read_text().splitlines())

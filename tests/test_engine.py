@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import make_challenge
-from formflow.calendar import WorkingCalendar
-from formflow.engine import (
+from formflow.core.calendar import WorkingCalendar
+from formflow.core.engine import (
     CLOSED,
     ActionsNotImplemented,
     Amend,
@@ -33,9 +33,7 @@ from formflow.engine import (
     events_for,
     status_of,
 )
-from formflow.errors import TransitionError
-from formflow.policy_catalogue import built_in
-from formflow.record import (
+from formflow.core.record import (
     STAGE_ORDER,
     Action,
     Cafcass,
@@ -50,6 +48,8 @@ from formflow.record import (
     Stage,
     StageOutcome,
 )
+from formflow.errors import TransitionError
+from formflow.policy_catalogue import built_in
 
 CALENDAR = WorkingCalendar()
 MON = dt.date(2025, 11, 3)  # a Monday with no bank holiday near it

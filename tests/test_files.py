@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from formflow.files import write_private
+from formflow.outbox.files import write_private
 
 
 def test_write_private_leaves_no_temporary_file(tmp_path: Path) -> None:

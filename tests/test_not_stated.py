@@ -13,9 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import make_challenge
-from formflow.calendar import WorkingCalendar
 from formflow.config import Settings
-from formflow.engine import (
+from formflow.core.calendar import WorkingCalendar
+from formflow.core.engine import (
     CloseUnresolved,
     Document,
     Raise,
@@ -27,11 +27,7 @@ from formflow.engine import (
     status_of,
     with_form_updates,
 )
-from formflow.errors import TransitionError
-from formflow.intake import read_form
-from formflow.notices import RAISER_NOT_STATED, recipients_for
-from formflow.policy_catalogue import built_in
-from formflow.record import (
+from formflow.core.record import (
     Cafcass,
     Challenge,
     Inference,
@@ -40,6 +36,10 @@ from formflow.record import (
     Role,
     Stage,
 )
+from formflow.errors import TransitionError
+from formflow.intake import read_form
+from formflow.notices import RAISER_NOT_STATED, recipients_for
+from formflow.policy_catalogue import built_in
 from formflow.render import write_next_stage
 from formflow.render.context import next_stage_summary
 from formflow.render.model import IN_CARE_NOT_STATED, checklist, closure_note

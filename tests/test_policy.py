@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from formflow.core.policy import statutory_warnings
+from formflow.core.record import Stage
 from formflow.errors import PolicyError
-from formflow.policy import statutory_warnings
 from formflow.policy_catalogue import built_in, read_policy_file
-from formflow.record import Stage
 from formflow.resources import policies_dir
 
 SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"

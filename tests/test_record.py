@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from conftest import make_challenge
-from formflow.record import (
+from formflow.core.record import (
     REFERENCE_PATTERN,
     Action,
     Cafcass,

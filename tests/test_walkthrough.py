@@ -19,13 +19,13 @@ from click.testing import CliRunner
 from filled_forms import answer, fill_docx, fill_pdf
 from formflow.cli import main
 from formflow.config import load_settings
-from formflow.engine import Status, assess, status_of
+from formflow.core.engine import Status, assess, status_of
+from formflow.core.record import Role, Stage, StageOutcome
 from formflow.notices import read_eml, unaddressed
+from formflow.outbox.folders import Home
 from formflow.pipeline import Outcome, Pipeline, Services
 from formflow.policy_catalogue import PolicyCatalogue
-from formflow.record import Role, Stage, StageOutcome
 from formflow.register import Register
-from formflow.watch.folders import Home
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 

@@ -35,6 +35,7 @@ from docx.enum.section import WD_ORIENT
 from docx.oxml import parse_xml
 from docx.shared import Pt, Twips
 
+from formflow.core.record import Stage
 from formflow.form import (
     BODY_FIELDS,
     CAFCASS_FIELDS,
@@ -52,7 +53,6 @@ from formflow.form import (
     history_action_fields,
     history_fields,
 )
-from formflow.record import Stage
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 

@@ -19,7 +19,7 @@ sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "web")]
 from browser import chromium, served  # noqa: E402
 from web_support import FAST_HASHER, OVERDUE, PASSWORD, USER, fill_register  # noqa: E402
 
-from formflow.watch.folders import Home  # noqa: E402
+from formflow.outbox.folders import Home  # noqa: E402
 from formflow.web.accounts import Accounts  # noqa: E402
 
 IMAGES = ROOT / "docs" / "images"

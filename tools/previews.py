@@ -16,9 +16,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from formflow.config import load_settings
-from formflow.engine import Respond, apply
+from formflow.core.engine import Respond, apply
+from formflow.core.record import Action, Closure, ClosureKind, Person
 from formflow.policy_catalogue import built_in
-from formflow.record import Action, Closure, ClosureKind, Person
 from formflow.render import (
     write_cafcass_pack,
     write_closure_note,

@@ -35,10 +35,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from formflow import __version__
-from formflow.errors import FormflowError
-from formflow.files import create_private_once, private_dir, write_private
+from formflow.errors import BackupError
+from formflow.outbox.files import create_private_once, private_dir, write_private
+from formflow.outbox.folders import Home, sha256_of
 from formflow.register import Register
-from formflow.watch.folders import Home, sha256_of
 
 MANIFEST = "manifest.json"
 REGISTER = "formflow.db"
@@ -48,10 +48,6 @@ SETTINGS = "formflow.toml"
 POLICIES = "policies"
 LOOK_AGAIN_SECONDS = (0.2, 0.5, 1.0, 2.0)
 """Waits before looking again for a file a live job is moving into place."""
-
-
-class BackupError(FormflowError):
-    """A backup cannot be made, or a restore cannot trust or place its source."""
 
 
 @dataclass(frozen=True)

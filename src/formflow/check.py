@@ -20,9 +20,9 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from formflow.record import Challenge
+from formflow.core.record import Challenge
+from formflow.outbox.folders import Home, original_name
 from formflow.register import Register
-from formflow.watch.folders import Home, original_name
 
 
 @dataclass(frozen=True)

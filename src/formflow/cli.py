@@ -1,7 +1,7 @@
 """The ``formflow`` command: thin over the library.
 
-Each command parses its options, calls the library and turns ``FormflowError`` into
-"Error: ..." on stderr with exit status 1. Commands live in ``formflow.commands`` and are
+Each command parses its options, calls the library and prints; a ``FormflowError`` from
+any command becomes "Error: ..." on stderr with exit status 1, here in ``LazyGroup``. Commands live in ``formflow.commands`` and are
 imported only when run: the document commands pull in WeasyPrint (about a second), which
 ``formflow status`` or ``formflow due`` should not wait for, and the PDF reader's worker
 process re-imports this module.
@@ -14,6 +14,7 @@ import importlib
 import click
 
 from formflow import __version__
+from formflow.errors import FormflowError
 
 COMMANDS: dict[str, str] = {
     "due": "formflow.commands.procedure:due",
@@ -58,6 +59,13 @@ class LazyGroup(click.Group):
         command = getattr(importlib.import_module(module), attribute)
         assert isinstance(command, click.Command)
         return command
+
+    def invoke(self, ctx: click.Context) -> object:
+        """Run the command; the one place a library error becomes a click error."""
+        try:
+            return super().invoke(ctx)
+        except FormflowError as exc:
+            raise click.ClickException(str(exc)) from exc
 
 
 @click.group(

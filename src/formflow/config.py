@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from formflow.calendar import CONFIRMED_UNTIL, WorkingCalendar
+from formflow.core.calendar import CONFIRMED_UNTIL, WorkingCalendar
 from formflow.errors import ConfigError
 
 CONFIG_NAME = "formflow.toml"

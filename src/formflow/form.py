@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from formflow.record import THEMES, Stage
+from formflow.core.record import THEMES, Stage
 
 ACCEPTED_SUFFIXES = (".docx", ".pdf")
 """The files a challenge form comes as: Word and (fillable) PDF."""

@@ -37,6 +37,7 @@ Sending: only when ``[smtp]`` is configured::
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import mimetypes
 import os
 import smtplib
@@ -51,18 +52,17 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any
 
-from formflow.calendar import uk_date
 from formflow.config import Settings
-from formflow.engine import Document
-from formflow.errors import FormflowError
-from formflow.policy import Policy
-from formflow.record import Action, Challenge
+from formflow.core.calendar import uk_date
+from formflow.core.engine import Document
+from formflow.core.policy import Policy
+from formflow.core.record import Action, Challenge
+from formflow.errors import NoticeError
+from formflow.register import Register
+
+log = logging.getLogger(__name__)
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-
-
-class NoticeError(FormflowError):
-    """A notice could not be drafted or sent."""
 
 
 ADDRESS_NEEDED = " (address needed)"
@@ -379,3 +379,25 @@ def send(
     except (OSError, smtplib.SMTPException) as exc:
         raise NoticeError(f"Could not send through {smtp.host}:{smtp.port}: {exc}") from exc
     return to
+
+
+def send_unsent(
+    register: Register, outbox: Path, settings: Settings, now: Callable[[], dt.datetime]
+) -> int:
+    """Send every unsent draft in the register that has a real address, when [smtp] is
+    configured; each is marked sent in the register, so it is never sent twice."""
+    smtp = smtp_settings(settings)
+    if smtp is None:
+        return 0
+    sent = 0
+    for notice in register.unsent_notices():
+        path = outbox / notice.path
+        if not path.exists():
+            continue
+        message = read_eml(path)
+        to = send(message, smtp)
+        if to:
+            register.mark_sent(notice.id, now())
+            log.info("%s: notice %s sent", notice.reference, path.name)
+            sent += 1
+    return sent

@@ -42,10 +42,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from formflow import files
-from formflow.engine import Assessment
-from formflow.errors import FormflowError
-from formflow.record import Challenge, new_reference
+from formflow.core.engine import Assessment
+from formflow.core.record import Challenge, new_reference
+from formflow.errors import RegisterError
+from formflow.outbox import files
 
 log = logging.getLogger(__name__)
 
@@ -130,10 +130,6 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE notices ADD COLUMN event INTEGER;
     """,
 )
-
-
-class RegisterError(FormflowError):
-    """The register cannot be opened or is from a newer formflow."""
 
 
 @dataclass(frozen=True)

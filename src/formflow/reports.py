@@ -20,12 +20,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from formflow.calendar import WorkingCalendar
-from formflow.engine import CLOSED, Status, assess, status_of
-from formflow.files import write_private
+from formflow.core.calendar import WorkingCalendar
+from formflow.core.engine import CLOSED, Status, assess, status_of
+from formflow.core.policy import Policy
+from formflow.core.record import STAGE_ORDER, THEMES, Challenge, ClosureKind
 from formflow.notices import initials
-from formflow.policy import Policy
-from formflow.record import STAGE_ORDER, THEMES, Challenge, ClosureKind
+from formflow.outbox.files import write_private
 from formflow.register import EventRecord, Register
 
 STATUTORY_TOTAL_WORKING_DAYS = 20

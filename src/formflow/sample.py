@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from formflow.record import Challenge, Child, LegalStatus, RaisedBy, Role, Stage
+from formflow.core.record import Challenge, Child, LegalStatus, RaisedBy, Role, Stage
 
 
 def sample_challenge(today: dt.date) -> Challenge:

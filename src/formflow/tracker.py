@@ -28,12 +28,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from formflow import reports
-from formflow.calendar import WorkingCalendar
 from formflow.config import Settings
-from formflow.files import write_private
-from formflow.policy import Policy
+from formflow.core.calendar import WorkingCalendar
+from formflow.core.policy import Policy
+from formflow.core.record import Challenge
+from formflow.outbox.files import write_private
 from formflow.policy_catalogue import PolicyCatalogue
-from formflow.record import Challenge
 from formflow.register import Register
 
 log = logging.getLogger(__name__)

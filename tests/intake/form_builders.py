@@ -17,8 +17,8 @@ import docx
 from lxml import etree
 
 from formflow import form
+from formflow.core.policy import Prerequisite
 from formflow.form import Field, FieldKind
-from formflow.policy import Prerequisite
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 W14_NS = "http://schemas.microsoft.com/office/word/2010/wordml"

@@ -10,9 +10,7 @@ from pathlib import Path
 from form_builders import FormValues, SeedValues
 
 from formflow.config import Settings
-from formflow.intake import read_form_bytes
-from formflow.policy_catalogue import built_in
-from formflow.record import (
+from formflow.core.record import (
     Action,
     Challenge,
     Child,
@@ -28,6 +26,8 @@ from formflow.record import (
     StageOutcome,
     StageRecord,
 )
+from formflow.intake import read_form_bytes
+from formflow.policy_catalogue import built_in
 
 TODAY = dt.date(2025, 11, 20)
 STRANGERS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / "strangers"

@@ -33,10 +33,10 @@ from form_builders import (
 from intake_cases import DATE_STYLES, TODAY
 
 from formflow.config import Settings
+from formflow.core.record import THEMES, Challenge
 from formflow.errors import RejectedForm
 from formflow.intake import read_form_bytes
 from formflow.policy_catalogue import built_in
-from formflow.record import THEMES, Challenge
 
 MARKS: dict[str, Mark] = {
     "☒/☐": glyph_mark("☒", "☐"),

@@ -22,10 +22,10 @@ from intake_cases import DATE_STYLES, OFFICIAL, SEED_ROLE, TODAY, parse, seed_va
 from seed_corpus import MARKS, score, variant
 
 from formflow.config import Settings
+from formflow.core.record import Challenge, Inference, LegalStatus, Role
 from formflow.errors import RejectedForm
 from formflow.intake import read_form_bytes
 from formflow.policy_catalogue import built_in
-from formflow.record import Challenge, Inference, LegalStatus, Role
 
 CORPUS_SIZE = 120
 REQUIRED_ACCURACY = 0.98

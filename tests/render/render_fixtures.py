@@ -11,9 +11,9 @@ from pathlib import Path
 
 from conftest import make_challenge
 from formflow.config import Settings
-from formflow.engine import Respond, apply
+from formflow.core.engine import Respond, apply
+from formflow.core.record import Action, Challenge, Person
 from formflow.policy_catalogue import built_in
-from formflow.record import Action, Challenge, Person
 
 TODAY = dt.date(2025, 11, 7)
 SETTINGS = Settings(council_name="Northtown Council")

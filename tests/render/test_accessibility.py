@@ -18,9 +18,9 @@ import pytest
 from pdf_checks import pdfinfo, text_in_tag_order, untagged_text
 from render_fixtures import NELINCS, SETTINGS, TODAY, stage_two
 
-from formflow.engine import Respond, apply
+from formflow.core.engine import Respond, apply
+from formflow.core.record import Action, Closure, ClosureKind
 from formflow.form import BODY_FIELDS, HEADER_FIELDS
-from formflow.record import Action, Closure, ClosureKind
 from formflow.render import (
     write_cafcass_pack,
     write_closure_note,

@@ -9,8 +9,8 @@ from pathlib import Path
 from pdf_checks import Page, pages, raster
 from render_fixtures import NELINCS, SETTINGS, TODAY, stage_two
 
-from formflow.engine import Respond, apply
-from formflow.record import Action, Challenge
+from formflow.core.engine import Respond, apply
+from formflow.core.record import Action, Challenge
 from formflow.render import write_final_record, write_next_stage
 
 DPI = 144

@@ -13,12 +13,12 @@ from click.testing import CliRunner
 from render_fixtures import NELINCS, SETTINGS, TODAY, docx_text, stage_two
 
 from formflow.cli import main
-from formflow.engine import assess
+from formflow.core.engine import assess
 from formflow.intake import read_form
+from formflow.outbox.folders import Home
 from formflow.policy_catalogue import built_in
 from formflow.register import Register
 from formflow.render import write_form
-from formflow.watch.folders import Home
 
 
 @pytest.mark.parametrize("command", ["new", "render", "pack"])

@@ -28,11 +28,11 @@ from render_fixtures import NELINCS, SETTINGS, TODAY, document_xml, docx_text, s
 from weasyprint import HTML
 from weasyprint.html import UA
 
-from formflow.engine import Document, Respond, apply
+from formflow.core.engine import Document, Respond, apply
+from formflow.core.record import Action, Closure, ClosureKind, LegalStatus
 from formflow.errors import RejectedForm, RenderError
 from formflow.intake import read_form
 from formflow.policy_catalogue import built_in
-from formflow.record import Action, Closure, ClosureKind, LegalStatus
 from formflow.render import (
     document_writers,
     pack,

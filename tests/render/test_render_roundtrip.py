@@ -12,9 +12,9 @@ from lxml import etree
 from pypdf import PdfReader, PdfWriter
 from render_fixtures import NELINCS, SETTINGS, TODAY, stage_two, strip_tags
 
+from formflow.core.record import Action, Challenge, Response
 from formflow.intake import read_form
 from formflow.policy_catalogue import built_in
-from formflow.record import Action, Challenge, Response
 from formflow.render import write_form, write_next_stage
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"

@@ -14,14 +14,14 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from formflow.config import Settings
-from formflow.engine import Document
+from formflow.core.engine import Document
+from formflow.core.policy import Policy
+from formflow.core.record import Challenge
 from formflow.errors import RejectedForm
+from formflow.outbox.folders import Home
 from formflow.pipeline import DocumentWriter, Pipeline, Services
-from formflow.policy import Policy
 from formflow.policy_catalogue import PolicyCatalogue, built_in
-from formflow.record import Challenge
 from formflow.register import Register
-from formflow.watch.folders import Home
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from conftest import make_challenge

@@ -32,12 +32,12 @@ from service_support import (
 
 from filled_forms import answer
 from formflow.config import Settings
+from formflow.core.record import Child, LegalStatus, Stage
+from formflow.outbox import folders
+from formflow.outbox.folders import Home
 from formflow.policy_catalogue import built_in
-from formflow.record import Child, LegalStatus, Stage
 from formflow.register import Register
 from formflow.render import write_form
-from formflow.watch import folders
-from formflow.watch.folders import Home
 
 pytestmark = pytest.mark.slow
 

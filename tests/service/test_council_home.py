@@ -23,10 +23,10 @@ from test_watch_end_to_end import start_watch, stop_watch, wait_for
 from formflow.cli import main
 from formflow.config import Settings
 from formflow.errors import PolicyError
+from formflow.outbox.folders import Home
 from formflow.policy_catalogue import Origin, PolicyCatalogue
 from formflow.register import Register
 from formflow.resources import policies_dir
-from formflow.watch.folders import Home
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "intake"))
 from form_builders import seed_form

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from formflow.watch import folders
-from formflow.watch.folders import Home
+from formflow.outbox import folders
+from formflow.outbox.folders import Home
 
 NOW = dt.datetime(2025, 11, 3, 10, 0)
 

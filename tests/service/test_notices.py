@@ -13,7 +13,8 @@ import pytest
 from service_support import CHILD_NAME, drop_json, fake_pipeline, make_challenge
 
 from formflow.config import Settings
-from formflow.engine import Document
+from formflow.core.engine import Document
+from formflow.core.record import Action, Person
 from formflow.notices import (
     Recipient,
     covering_email,
@@ -26,7 +27,6 @@ from formflow.notices import (
     unaddressed,
 )
 from formflow.policy_catalogue import built_in
-from formflow.record import Action, Person
 from formflow.register import Register
 
 DIRECTORY = {

@@ -13,6 +13,7 @@ import stat
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from service_support import (
@@ -25,12 +26,15 @@ from service_support import (
 )
 
 from formflow.config import Settings
-from formflow.engine import Document
-from formflow.pipeline import Job, Outcome, Pipeline, chases
+from formflow.core.calendar import uk_date
+from formflow.core.engine import Document, current_due
+from formflow.core.planning import chases
+from formflow.core.record import Action, Challenge, Response
+from formflow.notices import read_eml
+from formflow.outbox import folders
+from formflow.pipeline import Job, Outcome, Pipeline, outputs
 from formflow.policy_catalogue import built_in
-from formflow.record import Action, Challenge, Response
 from formflow.register import Register
-from formflow.watch import folders
 
 
 class Crash(BaseException):
@@ -87,6 +91,32 @@ def test_a_new_form_gets_a_reference_documents_and_a_covering_email(
     assert register.challenge(reference) is not None
     assert [e.what for e in register.events(reference)] == ["transition", "file"]
     assert_exactly_once(tmp_path, register, 1)
+
+
+def test_a_form_is_assessed_once_by_the_pipeline(
+    tmp_path: Path, register: Register, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The record is assessed when it is recorded; the covering email's due date does not
+    assess it again (the renderer, a fake here, assesses for its own banner)."""
+    assessed: list[str | None] = []
+    real_assess = outputs.assess
+
+    def counted(challenge: Challenge, *args: Any) -> Any:
+        assessed.append(challenge.reference)
+        return real_assess(challenge, *args)
+
+    monkeypatch.setattr(outputs, "assess", counted)
+    pipeline = fake_pipeline(tmp_path, register)
+    result = pipeline.handle(drop_json(pipeline.home.inbox, "challenge.docx", new_form()))
+    assert result.outcome is Outcome.PROCESSED
+    assert assessed == [result.reference]
+    challenge = register.challenge(result.reference or "")
+    assert challenge is not None
+    due = current_due(challenge, built_in()(challenge.policy), Settings().calendar)
+    eml = pipeline.home.outbox / f"{result.reference}" / f"{result.reference}-stage-1-form.eml"
+    body = read_eml(eml).get_body(preferencelist=("plain",))
+    assert body is not None
+    assert f"Response due by the end of {uk_date(due)}." in body.get_content()
 
 
 def test_the_response_form_moves_the_same_challenge_on(tmp_path: Path, register: Register) -> None:

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from service_support import make_challenge
 
-from formflow.calendar import WorkingCalendar
-from formflow.engine import assess
+from formflow.core.calendar import WorkingCalendar
+from formflow.core.engine import assess
 from formflow.policy_catalogue import built_in
 from formflow.register import (
     MIGRATIONS,

@@ -14,11 +14,10 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 from service_support import CHILD_NAME, make_challenge
 
-from formflow.calendar import WorkingCalendar
 from formflow.cli import COMMANDS, main
-from formflow.engine import assess
-from formflow.policy_catalogue import built_in
-from formflow.record import (
+from formflow.core.calendar import WorkingCalendar
+from formflow.core.engine import assess
+from formflow.core.record import (
     Cafcass,
     Challenge,
     Closure,
@@ -27,6 +26,7 @@ from formflow.record import (
     StageOutcome,
     StageRecord,
 )
+from formflow.policy_catalogue import built_in
 from formflow.register import Register
 from formflow.reports import (
     EXPORT_COLUMNS,

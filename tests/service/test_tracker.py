@@ -17,10 +17,10 @@ from openpyxl import load_workbook
 from service_support import CHILD_NAME, drop_json, fake_pipeline, make_challenge
 
 from formflow import tracker
-from formflow.calendar import WorkingCalendar
+from formflow.core.calendar import WorkingCalendar
+from formflow.core.record import Closure, ClosureKind
 from formflow.pipeline import Outcome
 from formflow.policy_catalogue import built_in
-from formflow.record import Closure, ClosureKind
 from formflow.register import Register
 from formflow.reports import EXPORT_COLUMNS, OVERDUE_FILL
 

@@ -13,7 +13,8 @@ from click.testing import CliRunner
 from web_support import FAST_HASHER
 
 from formflow.cli import COMMANDS, main
-from formflow.web.accounts import AccountError, Accounts, SignInLimiter
+from formflow.errors import AccountError
+from formflow.web.accounts import Accounts, SignInLimiter
 
 HOUR = dt.timedelta(hours=1)
 

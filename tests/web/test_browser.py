@@ -24,7 +24,7 @@ from web_support import (
     fill_register,
 )
 
-from formflow.watch.folders import Home
+from formflow.outbox.folders import Home
 from formflow.web.accounts import Accounts
 
 pytestmark = [

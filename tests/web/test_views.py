@@ -10,9 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from web_support import DUE_LATER, NOT_IN_CARE, OVERDUE, TODAY, fill_register
 
-from formflow.calendar import WorkingCalendar
+from formflow.core.calendar import WorkingCalendar
+from formflow.outbox.folders import Home
 from formflow.policy_catalogue import built_in
-from formflow.watch.folders import Home
 from formflow.web import charts, views
 
 

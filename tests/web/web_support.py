@@ -13,9 +13,8 @@ from flask.testing import FlaskClient
 
 from conftest import make_challenge
 from formflow.config import Settings
-from formflow.engine import assess
-from formflow.policy_catalogue import built_in
-from formflow.record import (
+from formflow.core.engine import assess
+from formflow.core.record import (
     Action,
     Child,
     Closure,
@@ -26,8 +25,9 @@ from formflow.record import (
     Role,
     Stage,
 )
+from formflow.outbox.folders import Home
+from formflow.policy_catalogue import built_in
 from formflow.register import Register
-from formflow.watch.folders import Home
 from formflow.web.accounts import Accounts, SignInLimiter
 from formflow.web.app import create_app
 

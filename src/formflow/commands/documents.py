@@ -9,13 +9,10 @@ from pathlib import Path
 
 import click
 
-from formflow.calendar import uk_date
 from formflow.commands.options import home_option, home_policies, iso_date
 from formflow.config import Settings, load_settings
-from formflow.errors import FormflowError
-from formflow.intake import read_form
-from formflow.policy_catalogue import PolicyCatalogue
-from formflow.record import (
+from formflow.core.calendar import uk_date
+from formflow.core.record import (
     Challenge,
     Child,
     LegalStatus,
@@ -25,6 +22,9 @@ from formflow.record import (
     Stage,
     new_reference,
 )
+from formflow.intake import read_form
+from formflow.outbox.folders import Home
+from formflow.policy_catalogue import PolicyCatalogue
 from formflow.register import Register
 from formflow.render import (
     write_cafcass_pack,
@@ -35,7 +35,6 @@ from formflow.render import (
 )
 from formflow.sample import sample_challenge
 from formflow.schema import schema_errors
-from formflow.watch.folders import Home
 
 CONFIG = click.option(
     "--config",
@@ -153,7 +152,7 @@ def new(
         policy = policies(challenge.policy if challenge else policy_id or settings.default_policy)
         written = write_form(challenge, policy, settings, output, today=today, pdf=pdf)
         click.echo(_what_was_written(written, challenge, home))
-    except (FormflowError, ValueError) as exc:
+    except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
 
 
@@ -270,15 +269,12 @@ def render(
       formflow render --from inbox/challenge.docx --kind cafcass -o outbox/
       formflow render --reference PC-2025-7KQ3XM --home /srv/formflow --kind final -o out/
     """
-    try:
-        settings = load_settings(config, home=home)
-        policies = home_policies(home, settings)
-        challenge = _load_challenge(source, reference, home, settings, policies)
-        policy = policies(challenge.policy)
-        for path in KINDS[kind](challenge, policy, settings, outdir, today=dt.date.today()):
-            click.echo(str(path))
-    except FormflowError as exc:
-        raise click.ClickException(str(exc)) from exc
+    settings = load_settings(config, home=home)
+    policies = home_policies(home, settings)
+    challenge = _load_challenge(source, reference, home, settings, policies)
+    policy = policies(challenge.policy)
+    for path in KINDS[kind](challenge, policy, settings, outdir, today=dt.date.today()):
+        click.echo(str(path))
 
 
 @click.command()
@@ -313,21 +309,18 @@ def pack(
       formflow pack "S:/Challenges/PC-2025-7KQ3XM/CAFCASS" --challenge PC-2025-7KQ3XM.json -o outbox/
       formflow pack "S:/Challenges/PC-2025-7KQ3XM/CAFCASS" --reference PC-2025-7KQ3XM --home /srv/formflow -o outbox/
     """
-    try:
-        settings = load_settings(config, home=home)
-        policies = home_policies(home, settings)
-        challenge = _load_challenge(source, reference, home, settings, policies)
-        policy = policies(challenge.policy)
-        written = write_cafcass_pack(
-            challenge,
-            policy,
-            settings,
-            outdir,
-            today=dt.date.today(),
-            supplied=folder,
-            on_problem=lambda problem: click.echo(problem, err=True),
-        )
-        for path in written:
-            click.echo(str(path))
-    except FormflowError as exc:
-        raise click.ClickException(str(exc)) from exc
+    settings = load_settings(config, home=home)
+    policies = home_policies(home, settings)
+    challenge = _load_challenge(source, reference, home, settings, policies)
+    policy = policies(challenge.policy)
+    written = write_cafcass_pack(
+        challenge,
+        policy,
+        settings,
+        outdir,
+        today=dt.date.today(),
+        supplied=folder,
+        on_problem=lambda problem: click.echo(problem, err=True),
+    )
+    for path in written:
+        click.echo(str(path))

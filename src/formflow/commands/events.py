@@ -18,9 +18,9 @@ from typing import Any
 
 import click
 
+from formflow.commands.home import opened
 from formflow.commands.options import home_option, iso_date
-from formflow.commands.service import _opened
-from formflow.engine import (
+from formflow.core.engine import (
     AMENDABLE,
     ActionsNotImplemented,
     Amend,
@@ -31,8 +31,8 @@ from formflow.engine import (
     Reassign,
     Withdraw,
 )
+from formflow.core.record import REFERENCE_PATTERN, Person
 from formflow.errors import FormflowError
-from formflow.record import REFERENCE_PATTERN, Person
 
 
 def _reference(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
@@ -77,7 +77,7 @@ def _record(
 ) -> None:
     if not by.strip():
         raise click.UsageError("--by must name who decided.")
-    with _opened(home, create=False) as ctx:
+    with opened(home, create=False) as ctx:
         ctx.pipeline.recover()
         try:
             acted = ctx.pipeline.act(

@@ -10,7 +10,7 @@ import click
 
 from formflow.commands.options import home_option, home_policies
 from formflow.config import load_settings
-from formflow.errors import FormflowError, RejectedForm
+from formflow.errors import RejectedForm
 from formflow.intake import read_form
 
 
@@ -51,8 +51,6 @@ def parse(
     except RejectedForm as rejection:
         _report(file, rejection.reasons, as_json)
         sys.exit(1)
-    except FormflowError as exc:
-        raise click.ClickException(str(exc)) from exc
     for inference in challenge.inferred:
         click.echo(
             f"Note: {inference.field} inferred as '{inference.value}': {inference.reason}", err=True

@@ -10,11 +10,11 @@ import click
 
 from formflow.commands.options import home_option, home_policies, iso_date
 from formflow.config import load_settings
-from formflow.engine import deadline
+from formflow.core.engine import deadline
+from formflow.core.policy import statutory_warnings
+from formflow.core.record import Stage
 from formflow.errors import FormflowError
-from formflow.policy import statutory_warnings
 from formflow.policy_catalogue import PolicyCatalogue, read_policy_file
-from formflow.record import Stage
 
 CONFIG = click.option(
     "--config",
@@ -23,10 +23,6 @@ CONFIG = click.option(
 )
 
 STAGE_CHOICE = click.Choice([s.value for s in Stage], case_sensitive=False)
-
-
-def _fail(exc: FormflowError) -> click.ClickException:
-    return click.ClickException(str(exc))
 
 
 @click.command()
@@ -63,12 +59,9 @@ def due(
       formflow due --policy nelincs --stage 2 --from 2025-12-22 --challenge-start 2025-12-15
       formflow due --home /srv/formflow --policy merton --stage 1 --from 2025-11-03
     """
-    try:
-        settings = load_settings(config, home=home)
-        policy = home_policies(home, settings)(policy_id)
-        when = deadline(policy, Stage(stage), raised_on, settings.calendar, challenge_start)
-    except FormflowError as exc:
-        raise _fail(exc) from exc
+    settings = load_settings(config, home=home)
+    policy = home_policies(home, settings)(policy_id)
+    when = deadline(policy, Stage(stage), raised_on, settings.calendar, challenge_start)
     for warning in when.warnings:
         click.echo(f"Warning: {warning}", err=True)
     rules = policy.stage(Stage(stage))
@@ -113,10 +106,7 @@ def policies() -> None:
 
 
 def _catalogue(home: Path, config: Path | None) -> PolicyCatalogue:
-    try:
-        return home_policies(home, load_settings(config, home=home))
-    except FormflowError as exc:
-        raise _fail(exc) from exc
+    return home_policies(home, load_settings(config, home=home))
 
 
 @policies.command("list")
@@ -168,7 +158,7 @@ def show_policy(policy_id: str, home: Path, config: Path | None, as_json: bool) 
         if as_json:
             click.echo(entry.path.read_text(encoding="utf-8"), nl=False)
             return
-    except (FormflowError, OSError) as exc:
+    except OSError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"{policy.name} ({policy.id})")
     click.echo(f"Read from: {entry.path} ({entry.folder.origin.value})")
@@ -209,10 +199,7 @@ def check_policy(file: Path, home: Path, config: Path | None) -> None:
       formflow policies check --home /srv/formflow /srv/formflow/policies/merton.json
     """
     catalogue = _catalogue(home, config)
-    try:
-        policy = read_policy_file(file)
-    except FormflowError as exc:
-        raise _fail(exc) from exc
+    policy = read_policy_file(file)
     warnings = statutory_warnings(policy)
     for warning in warnings:
         click.echo(f"Warning: {warning}")

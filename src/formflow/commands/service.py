@@ -10,40 +10,23 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, replace
+from contextlib import ExitStack
 from pathlib import Path
 from types import FrameType
 
 import click
 
 from formflow import reports, tracker
-from formflow.commands.options import home_option, home_policies, iso_date
-from formflow.config import Settings, load_settings
-from formflow.errors import FormflowError
-from formflow.files import printable
-from formflow.pipeline import Outcome, Pipeline, Result, Services
-from formflow.policy_catalogue import PolicyCatalogue
-from formflow.register import Register
-from formflow.render.pdf import settle_heap
-from formflow.watch.folders import Home
+from formflow.commands.home import Context, opened
+from formflow.commands.options import home_option, iso_date
+from formflow.outbox.files import printable
+from formflow.pipeline import Outcome, Result
 from formflow.watch.supervisor import MAX_JOBS, Watcher, watch_options
 
 verbose_option = click.option("-v", "--verbose", is_flag=True, help="Log each decision to stderr.")
-
-
-@dataclass
-class Context:
-    home: Home
-    settings: Settings
-    policies: PolicyCatalogue
-    register: Register
-    pipeline: Pipeline
 
 
 class _OneLinePerRecord(logging.Formatter):
@@ -61,37 +44,6 @@ def _logging(verbose: bool) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])
     logging.getLogger("weasyprint").setLevel(logging.WARNING)
     logging.getLogger("fontTools").setLevel(logging.WARNING)
-
-
-@contextmanager
-def _opened(
-    home_dir: Path, *, create: bool = True, on_change: Callable[[], None] | None = None
-) -> Iterator[Context]:
-    if create:
-        os.umask(0o077)  # children's records: everything written is the service account's only
-    home = Home(home_dir.resolve())
-    try:
-        settings = load_settings(home=home.root)
-        policies = home_policies(home.root, settings)
-        if create:
-            home.create()
-        elif not home.database.exists():
-            raise FormflowError(
-                f"There is no register in {home.root}: run `formflow watch --home {home_dir}` "
-                "or `formflow process` there first."
-            )
-        register = Register(home.database)
-    except FormflowError as exc:
-        raise click.ClickException(str(exc)) from exc
-    try:
-        services = Services(home, settings, policies)
-        if on_change is not None:
-            services = replace(services, on_change=on_change)
-        yield Context(home, settings, policies, register, Pipeline(register, services))
-    except FormflowError as exc:
-        raise click.ClickException(str(exc)) from exc
-    finally:
-        register.close()
 
 
 def _refresh_tracker(ctx: Context, today: dt.date) -> None:
@@ -151,14 +103,14 @@ def watch(
     """
     _logging(verbose)
     writer = tracker.TrackerWriter()
-    with _opened(home, on_change=writer.changed) as ctx, ExitStack() as running:
+    with opened(home, on_change=writer.changed) as ctx, ExitStack() as running:
         try:
             options = watch_options(ctx.settings, poll=poll, settle=settle, jobs=jobs)
             if web or "web" in ctx.settings.raw:
                 from formflow.commands.web import start_dashboard
 
                 running.callback(start_dashboard(ctx.home).stop)
-        except (FormflowError, OSError) as exc:
+        except OSError as exc:
             raise click.ClickException(str(exc)) from exc
         running.callback(writer.stop)
         writer.start(
@@ -177,6 +129,10 @@ def watch(
         signal.signal(signal.SIGINT, _stop)
         # Everything made so far lives as long as the watch: out of the collector's sight,
         # it is not walked again by each full collection while forms are laid out here.
+        # Imported here: WeasyPrint takes about a second to load, which `formflow status`
+        # and the other commands in this module should not wait for.
+        from formflow.render.pdf import settle_heap
+
         settle_heap()
         click.echo(f"Watching {ctx.home.inbox} (Ctrl+C to stop)", err=True)
         Watcher(ctx.pipeline, options, report=_echo_result).run(stop)
@@ -203,7 +159,7 @@ def process(files: tuple[Path, ...], home: Path, verbose: bool) -> None:
 
     _logging(verbose)
     results: list[Result] = []
-    with _opened(home) as ctx:
+    with opened(home) as ctx:
         ctx.pipeline.recover()
         with Progress(transient=True, disable=len(files) < 5) as progress:
             task = progress.add_task("Processing", total=len(files))
@@ -237,7 +193,7 @@ def tick(home: Path, today: dt.date | None, verbose: bool) -> None:
       formflow tick --home . --today 2025-11-20
     """
     _logging(verbose)
-    with _opened(home) as ctx:
+    with opened(home) as ctx:
         ctx.pipeline.recover()
         results = ctx.pipeline.chase_deadlines(today or dt.date.today())
         for result in results:
@@ -263,7 +219,7 @@ def status(home: Path, today: dt.date | None, as_json: bool) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    with _opened(home, create=False) as ctx:
+    with opened(home, create=False) as ctx:
         rows = reports.status_rows(
             ctx.register.challenges(open_only=True),
             ctx.policies,
@@ -303,7 +259,7 @@ def show(reference: str, home: Path, as_json: bool) -> None:
       formflow show PC-2025-7KQ3XM --home .
       formflow show PC-2025-7KQ3XM --home . --json
     """
-    with _opened(home, create=False) as ctx:
+    with opened(home, create=False) as ctx:
         challenge = ctx.register.challenge(reference.upper())
         if challenge is None:
             raise click.ClickException(f"There is no challenge {reference} in the register.")
@@ -336,7 +292,7 @@ def export(
     """
     if csv_file is None and xlsx_file is None:
         raise click.UsageError("Give --csv FILE or --xlsx FILE (or both).")
-    with _opened(home, create=False) as ctx:
+    with opened(home, create=False) as ctx:
         rows = reports.export_rows(
             ctx.register.challenges(), ctx.policies, ctx.settings.calendar, today or dt.date.today()
         )
@@ -359,7 +315,7 @@ def report(home: Path, year: int, as_json: bool) -> None:
     Example:
       formflow report --home . --year 2025 --json
     """
-    with _opened(home, create=False) as ctx:
+    with opened(home, create=False) as ctx:
         figures = reports.year_report(ctx.register.challenges(), year, ctx.settings.calendar)
     if as_json:
         click.echo(json.dumps(figures.as_dict(), indent=2))

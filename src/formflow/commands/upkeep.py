@@ -14,11 +14,10 @@ import click
 
 from formflow.backup import backup_home, restore_home
 from formflow.check import CheckReport, check_home
+from formflow.commands.home import opened
 from formflow.commands.options import home_option
-from formflow.commands.service import _opened
-from formflow.errors import FormflowError
+from formflow.outbox.folders import Home
 from formflow.register import Register
-from formflow.watch.folders import Home
 
 
 def _print_report(report: CheckReport, as_json: bool) -> None:
@@ -52,7 +51,7 @@ def check(home: Path, as_json: bool) -> None:
     Example:
       formflow check --home /srv/formflow
     """
-    with _opened(home, create=False) as ctx:
+    with opened(home, create=False) as ctx:
         report = check_home(ctx.home, ctx.register)
     _print_report(report, as_json)
 
@@ -69,7 +68,7 @@ def backup(home: Path, destination: Path) -> None:
     Example:
       formflow backup --home /srv/formflow /backups/formflow-2026-12-01
     """
-    with _opened(home, create=False) as ctx:
+    with opened(home, create=False) as ctx:
         summary = backup_home(ctx.home, ctx.register, destination)
     click.echo(
         f"Backed up {summary.challenges} challenge(s): {summary.files} file(s), "
@@ -94,11 +93,8 @@ def restore(home: Path, source: Path) -> None:
       formflow restore --home /srv/formflow-restored /backups/formflow-2026-12-01
     """
     target = Home(home.resolve())
-    try:
-        count = restore_home(source, target)
-        with Register(target.database) as register:
-            report = check_home(target, register)
-    except FormflowError as exc:
-        raise click.ClickException(str(exc)) from exc
+    count = restore_home(source, target)
+    with Register(target.database) as register:
+        report = check_home(target, register)
     click.echo(f"Restored {count} file(s) into {target.root}.")
     _print_report(report, as_json=False)

@@ -17,8 +17,8 @@ import click
 from formflow.commands.options import home_option
 from formflow.config import load_settings
 from formflow.errors import FormflowError
+from formflow.outbox.folders import Home
 from formflow.register import Register
-from formflow.watch.folders import Home
 
 if TYPE_CHECKING:
     from formflow.web.accounts import Accounts
@@ -78,7 +78,7 @@ def serve(home: Path, host: str | None, port: int | None) -> None:
         place.create()
         with Register(place.database):  # created and migrated before the threads open it
             dashboard = start_dashboard(place, host=host, port=port)
-    except (FormflowError, OSError) as exc:
+    except OSError as exc:
         raise click.ClickException(str(exc)) from exc
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
@@ -93,10 +93,7 @@ def _accounts(home: Path) -> Iterator[Accounts]:
     from formflow.web.accounts import Accounts
 
     os.umask(0o077)
-    try:
-        yield Accounts(accounts_file(home))
-    except FormflowError as exc:
-        raise click.ClickException(str(exc)) from exc
+    yield Accounts(accounts_file(home))
 
 
 def _new_password() -> str:

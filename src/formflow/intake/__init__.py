@@ -10,6 +10,10 @@
 
 Every problem becomes one plain-English sentence naming the form's own label; all of
 them are collected and raised together as ``RejectedForm``.
+
+It may import the core, ``errors``, ``config``, ``form`` and ``schema``, and takes the
+home's policy lookup and settings as arguments; never the pipeline, the watcher, the
+commands or the dashboard.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from pathlib import Path
 
 from formflow import form
 from formflow.config import Settings
+from formflow.core.policy import Policy
+from formflow.core.record import Challenge
 from formflow.errors import PolicyError, RejectedForm
 from formflow.intake import settle
 from formflow.intake.catalogue import RawForm, is_known_tag, prerequisite_index
@@ -37,8 +43,6 @@ from formflow.intake.safety import (
     suffix_note,
 )
 from formflow.intake.validate import rule_problems, schema_problems
-from formflow.policy import Policy
-from formflow.record import Challenge
 
 PolicyLookup = Callable[[str], Policy]
 """A home's procedures by id (``PolicyCatalogue``): the only place intake finds one."""

@@ -20,7 +20,7 @@ from typing import Any
 
 import pikepdf
 
-from formflow.intake.pdf_reader import REPLY_DAMAGED, REPLY_ENCRYPTED
+from formflow.intake.pdf_replies import REPLY_DAMAGED, REPLY_ENCRYPTED
 
 MEMORY_LIMIT_BYTES = 1024 * 1024 * 1024
 """Address space for the child, interpreter and qpdf included (about 30 MB of it)."""

@@ -15,8 +15,8 @@ from difflib import SequenceMatcher
 from functools import cache
 
 from formflow import form
+from formflow.core.policy import Prerequisite
 from formflow.form import Field
-from formflow.policy import Prerequisite
 
 RawForm = dict[str, str | bool]
 """Field values as read from a file, by tag: text as typed, or a checkbox's state."""

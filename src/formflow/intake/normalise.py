@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from formflow import form
+from formflow.core.policy import Prerequisite
+from formflow.core.record import THEMES, LegalStatus, Role, Stage, StageOutcome
 from formflow.form import Field, FieldKind
 from formflow.intake import settle
 from formflow.intake.catalogue import RawForm, history_tags, normalise_label
 from formflow.intake.catalogue import field as _field
 from formflow.intake.dates import DateError, DateProblem, parse_uk_date
-from formflow.policy import Prerequisite
-from formflow.record import THEMES, LegalStatus, Role, Stage, StageOutcome
 
 _TICKED = frozenset({"☒", "☑", "✓", "✔", "√", "🗸", "x", "yes", "y", "true", "1", "on"})
 _UNTICKED = frozenset({"", "☐", "no", "n", "false", "0", "off"})

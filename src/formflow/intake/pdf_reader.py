@@ -24,6 +24,7 @@ from typing import Any
 
 from formflow.errors import RejectedForm
 from formflow.intake.catalogue import RawForm
+from formflow.intake.pdf_replies import REPLY_ENCRYPTED
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +32,6 @@ PDF_SECONDS = 5
 CHILD_DEATHS_TO_BLAME = 2
 """Times the reading child must die on one file before the file is blamed for it."""
 MAX_REPLY_BYTES = 8 * 1024 * 1024
-REPLY_ENCRYPTED = "encrypted"
-REPLY_DAMAGED = "damaged"
 
 NO_FIELDS = (
     "This PDF has no form fields to read: it may have been printed or flattened. "

@@ -20,8 +20,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from formflow.policy import Policy
-from formflow.record import Inference, LegalStatus, Role
+from formflow.core.policy import Policy
+from formflow.core.record import Inference, LegalStatus, Role
 
 ROLE_PATH = "raised_by.role"
 STATUS_PATH = "child.legal_status"

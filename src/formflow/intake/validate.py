@@ -10,10 +10,10 @@ import datetime as dt
 from typing import Any
 
 from formflow import form
+from formflow.core.policy import Policy
+from formflow.core.record import REFERENCE_PATTERN, LegalStatus, Role, Stage
 from formflow.intake.catalogue import field
 from formflow.intake.dates import uk
-from formflow.policy import Policy
-from formflow.record import REFERENCE_PATTERN, LegalStatus, Role, Stage
 from formflow.schema import schema_errors
 
 

@@ -8,6 +8,9 @@
 
 Every writer names its files from the reference and the document kind only, writes them
 whole (temporary name, then rename) with mode 0o600, and returns the paths written.
+
+It may import the core, ``errors``, ``config``, ``form``, ``resources`` and the outbox's
+private writes; never the pipeline, the watcher, the commands or the dashboard.
 """
 
 from __future__ import annotations
@@ -17,11 +20,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from formflow.config import Settings
-from formflow.engine import Assessment, Document, Status, assess
+from formflow.core.engine import Assessment, Document, Status, assess
+from formflow.core.policy import Policy
+from formflow.core.record import Challenge, ClosureKind
 from formflow.errors import RenderError
-from formflow.files import write_private
-from formflow.policy import Policy
-from formflow.record import Challenge, ClosureKind
+from formflow.outbox.files import write_private
 from formflow.render import model
 from formflow.render.context import (
     final_banner,

@@ -14,20 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from formflow.calendar import uk_date
-from formflow.engine import Assessment
-from formflow.errors import RenderError
-from formflow.form import (
-    DECISION_FIELDS,
-    MAX_ACTIONS,
-    MAX_HISTORY,
-    SEPARATE_CHALLENGE,
-    STAGE_FIELDS,
-    action_fields,
-    prerequisite_field,
-)
-from formflow.policy import Policy, StagePolicy
-from formflow.record import (
+from formflow.core.calendar import uk_date
+from formflow.core.engine import Assessment
+from formflow.core.policy import Policy, StagePolicy
+from formflow.core.record import (
     THEMES,
     Action,
     Challenge,
@@ -37,6 +27,16 @@ from formflow.record import (
     Role,
     Stage,
     StageRecord,
+)
+from formflow.errors import RenderError
+from formflow.form import (
+    DECISION_FIELDS,
+    MAX_ACTIONS,
+    MAX_HISTORY,
+    SEPARATE_CHALLENGE,
+    STAGE_FIELDS,
+    action_fields,
+    prerequisite_field,
 )
 
 FieldValue = str | bool

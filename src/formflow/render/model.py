@@ -8,10 +8,10 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from formflow.calendar import uk_date
+from formflow.core.calendar import uk_date
+from formflow.core.policy import Policy
+from formflow.core.record import THEMES, Challenge, ClosureKind, Stage, StageRecord
 from formflow.errors import RenderError
-from formflow.policy import Policy
-from formflow.record import THEMES, Challenge, ClosureKind, Stage, StageRecord
 from formflow.render.context import Row, unstated_rows
 
 CAFCASS_ITEMS: tuple[str, ...] = (

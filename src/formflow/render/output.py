@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from formflow.core.record import REFERENCE_PATTERN
 from formflow.errors import RenderError
-from formflow.record import REFERENCE_PATTERN
 
 _KIND = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 

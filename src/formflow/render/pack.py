@@ -26,9 +26,9 @@ from typing import cast
 import pikepdf
 from pikepdf import Array, Dictionary, Name, OutlineItem, Pdf, Rectangle, String
 
+from formflow.core.record import Challenge
 from formflow.errors import RenderError
-from formflow.files import write_private
-from formflow.record import Challenge
+from formflow.outbox.files import write_private
 from formflow.render.model import CAFCASS_ITEMS, DocumentModel, ItemStatus, Section, Table
 from formflow.render.pdf import MARKING, html_to_pdf, render_html
 

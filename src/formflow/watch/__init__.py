@@ -1,8 +1,10 @@
-"""Watching the inbox: which files to read, when, and how a watcher claims one.
+"""Watching the inbox: which files to take, and when.
 
-folders     the home folder's layout and the file moves (claim, stage, publish,
-            archive, reject), each atomic and safe to repeat
 junk        which names in the inbox are editor or system junk, never read
 stability   when a file has stopped changing and may be read
+jobs        the pool of jobs, one file each, run through the pipeline
 supervisor  the watchdog observer, restarted if it dies, plus periodic rescans
+
+It imports the pipeline, never the other way round: the file moves themselves are
+``formflow.outbox``'s.
 """

@@ -28,8 +28,8 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from formflow import files
-from formflow.errors import FormflowError
+from formflow.errors import AccountError
+from formflow.outbox import files
 
 USER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 MIN_PASSWORD_LENGTH = 12
@@ -47,10 +47,6 @@ CREATE TABLE IF NOT EXISTS sessions (
     expires    REAL NOT NULL
 );
 """
-
-
-class AccountError(FormflowError):
-    """A user name or password that cannot be used, said so the person can fix it."""
 
 
 @dataclass(frozen=True)

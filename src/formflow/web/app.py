@@ -52,12 +52,12 @@ from werkzeug.wrappers.response import Response as BaseResponse
 
 from formflow import reports
 from formflow.config import Settings
+from formflow.core.record import Challenge
 from formflow.errors import ConfigError
+from formflow.outbox.folders import Home
 from formflow.policy_catalogue import PolicyCatalogue
-from formflow.record import Challenge
 from formflow.register import Register
 from formflow.tracker import tracker_payloads
-from formflow.watch.folders import Home
 from formflow.web import charts, views
 from formflow.web.accounts import Accounts, SignInLimiter
 

@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from formflow import reports
-from formflow.calendar import WorkingCalendar
-from formflow.engine import Assessment, Status, assess
+from formflow.core.calendar import WorkingCalendar
+from formflow.core.engine import Assessment, Status, assess
+from formflow.core.policy import Policy
+from formflow.core.record import REFERENCE_PATTERN, Action, Challenge, Stage
 from formflow.notices import initials
-from formflow.policy import Policy
-from formflow.record import REFERENCE_PATTERN, Action, Challenge, Stage
-from formflow.watch.folders import NOTE_SUFFIX, Home
+from formflow.outbox.folders import NOTE_SUFFIX, Home
 
 VIEWED = "viewed"
 """The kind of event written for each view of a challenge's page."""

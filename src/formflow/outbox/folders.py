@@ -43,7 +43,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from formflow.files import private_dir
+from formflow.outbox.files import private_dir
 
 log = logging.getLogger(__name__)
 

@@ -2,18 +2,17 @@
 
 A procedure passes ``schemas/policy.schema.json`` and the structural rules here;
 ``statutory_warnings`` says where it departs from the IRO Handbook (2010) 6.2 and
-Regulation 45. Which files a home uses is ``formflow.policy_catalogue``'s business.
+Regulation 45. Reading a file (``read_policy``) and which files a home uses is
+``formflow.policy_catalogue``'s business.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
+from formflow.core.record import STAGE_ORDER, LegalStatus, Role, Stage
 from formflow.errors import PolicyError
-from formflow.record import STAGE_ORDER, LegalStatus, Role, Stage
-from formflow.schema import schema_errors
 
 STATUTORY_TOTAL_WORKING_DAYS = 20
 """IRO Handbook 6.2: the formal process takes in total no more than 20 working days."""
@@ -138,7 +137,7 @@ def policy_from_dict(data: dict[str, Any]) -> Policy:
     )
 
 
-def _structural_problems(data: dict[str, Any]) -> list[str]:
+def structural_problems(data: dict[str, Any]) -> list[str]:
     """Rules the schema cannot express: stage order, uniqueness, references between stages."""
     problems = []
     stages = [s["stage"] for s in data["stages"]]
@@ -153,27 +152,6 @@ def _structural_problems(data: dict[str, Any]) -> list[str]:
                 "which this procedure does not have."
             )
     return problems
-
-
-def read_policy(text: str, name: str) -> Policy:
-    """A policy from the text of file ``name``, validated; every problem is named in the error."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise PolicyError(
-            f"{name} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
-        ) from exc
-    errors = schema_errors("policy", data)
-    if errors:
-        lines = [
-            f"- at {'/'.join(map(str, e.absolute_path)) or 'top level'}: {e.message}"
-            for e in errors
-        ]
-        raise PolicyError(f"{name} is not a valid policy:\n" + "\n".join(lines))
-    problems = _structural_problems(data)
-    if problems:
-        raise PolicyError(f"{name} is not a valid policy:\n- " + "\n- ".join(problems))
-    return policy_from_dict(data)
 
 
 def statutory_warnings(policy: Policy) -> list[str]:

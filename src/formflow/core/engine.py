@@ -21,10 +21,9 @@ import math
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from formflow.calendar import WorkingCalendar, uk_date
-from formflow.errors import TransitionError
-from formflow.policy import Policy, StagePolicy
-from formflow.record import (
+from formflow.core.calendar import WorkingCalendar, uk_date
+from formflow.core.policy import Policy, StagePolicy
+from formflow.core.record import (
     STAGE_ORDER,
     Action,
     Challenge,
@@ -38,6 +37,7 @@ from formflow.record import (
     StageOutcome,
     StageRecord,
 )
+from formflow.errors import TransitionError
 
 
 class Status(StrEnum):

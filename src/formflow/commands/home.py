@@ -1,0 +1,58 @@
+"""A home opened for one command: its settings, procedures, register and pipeline.
+
+Shared by the service, event and upkeep commands. Errors are not caught here: the
+``formflow`` group turns every ``FormflowError`` into "Error: ..." (``formflow.cli``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from formflow.commands.options import home_policies
+from formflow.config import Settings, load_settings
+from formflow.errors import FormflowError
+from formflow.outbox.folders import Home
+from formflow.pipeline import Pipeline, Services
+from formflow.policy_catalogue import PolicyCatalogue
+from formflow.register import Register
+
+
+@dataclass
+class Context:
+    home: Home
+    settings: Settings
+    policies: PolicyCatalogue
+    register: Register
+    pipeline: Pipeline
+
+
+@contextmanager
+def opened(
+    home_dir: Path, *, create: bool = True, on_change: Callable[[], None] | None = None
+) -> Iterator[Context]:
+    """The home at ``home_dir``, made if ``create`` (else its register must exist); the
+    register is closed when the command is done."""
+    if create:
+        os.umask(0o077)  # children's records: everything written is the service account's only
+    home = Home(home_dir.resolve())
+    settings = load_settings(home=home.root)
+    policies = home_policies(home.root, settings)
+    if create:
+        home.create()
+    elif not home.database.exists():
+        raise FormflowError(
+            f"There is no register in {home.root}: run `formflow watch --home {home_dir}` "
+            "or `formflow process` there first."
+        )
+    register = Register(home.database)
+    try:
+        services = Services(home, settings, policies)
+        if on_change is not None:
+            services = replace(services, on_change=on_change)
+        yield Context(home, settings, policies, register, Pipeline(register, services))
+    finally:
+        register.close()

@@ -1,0 +1,190 @@
+"""The pure planners: what one form does to a challenge's record, and what one tick of
+the deadline sweep must chase. They decide; ``formflow.pipeline`` reads the register,
+writes the documents and commits what they decided."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from formflow.core.calendar import WorkingCalendar, uk_date
+from formflow.core.engine import (
+    COMPARED,
+    Event,
+    Transition,
+    actor_of,
+    apply,
+    assess,
+    events_for,
+    notification_warnings,
+    reason_of,
+    with_form_updates,
+)
+from formflow.core.policy import Policy
+from formflow.core.record import Action, Challenge
+from formflow.errors import TransitionError
+
+
+class HasCalendar(Protocol):
+    """What the sweep needs of the settings: the council's working calendar."""
+
+    @property
+    def calendar(self) -> WorkingCalendar: ...
+
+
+@dataclass(frozen=True)
+class Plan:
+    challenge: Challenge
+    transitions: tuple[Transition, ...]
+    message: str
+    actors: tuple[str, ...] = ()
+    """Who the form names behind each transition, for the audit trail."""
+    reasons: tuple[str | None, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+def plan_form(
+    previous: Challenge | None,
+    incoming: Challenge,
+    received: dt.date,
+    policy: Policy,
+    calendar: WorkingCalendar,
+) -> Plan:
+    """What a form does to the register's record: the events it carries, applied in turn.
+    Raises TransitionError (as the engine does) when the policy refuses one."""
+    events: list[Event] = events_for(previous, incoming, received)
+    state = (
+        with_form_updates(previous, incoming)
+        if previous is not None
+        else replace(incoming, iro_decision=None, separate_challenge=False)
+    )
+    warnings = notification_warnings(incoming, policy, calendar, received) if not previous else ()
+    transitions: list[Transition] = []
+    actors: list[str] = []
+    for event in events:
+        actors.append(actor_of(event, state))
+        transition = apply(state, event, policy, calendar)
+        transitions.append(transition)
+        state = transition.challenge
+    if transitions and warnings:  # said in the raising's email too, where the IRO sees it
+        transitions[0] = replace(
+            transitions[0], message=" ".join((transitions[0].message, *warnings))
+        )
+        message = " ".join(t.message for t in transitions)
+    elif transitions:
+        message = " ".join(t.message for t in transitions)
+    elif previous is not None and state != previous:
+        message = (
+            f"The form updates the record ({', '.join(updated_parts(previous, state))}); "
+            "the stage is unchanged."
+        )
+    else:
+        message = (
+            f"The form adds nothing new: formflow compared {COMPARED} with the register's "
+            f"record of {state.reference} at {state.stage.label} and found nothing changed."
+        )
+    return Plan(
+        state,
+        tuple(transitions),
+        message,
+        tuple(actors),
+        tuple(reason_of(e) for e in events),
+        warnings,
+    )
+
+
+def updated_parts(previous: Challenge, updated: Challenge) -> list[str]:
+    """What ``with_form_updates`` changed, in the form's words."""
+    parts = {
+        "the CAFCASS prerequisites": previous.cafcass != updated.cafcass,
+        "the themes": previous.themes != updated.themes,
+        "the outcome and impact": previous.outcome_impact != updated.outcome_impact,
+        "the final comments": previous.final_comments != updated.final_comments,
+    }
+    return [name for name, changed in parts.items() if changed] or ["details"]
+
+
+def _same_name(a: str, b: str) -> bool:
+    return " ".join(a.casefold().split()) == " ".join(b.casefold().split())
+
+
+def likely_duplicates(open_challenges: Sequence[Challenge], incoming: Challenge) -> list[str]:
+    """The open challenges a form without a reference may be a copy of: the same LCS
+    number, or the same name and date of birth."""
+    child = incoming.child
+    return [
+        c.reference or ""
+        for c in open_challenges
+        if _same_name(c.child.case_number, child.case_number)
+        or (_same_name(c.child.name, child.name) and c.child.date_of_birth == child.date_of_birth)
+    ]
+
+
+def refuse_likely_duplicate(open_challenges: Sequence[Challenge], incoming: Challenge) -> None:
+    """A form with no reference, for a child who has an open challenge, is not opened as a
+    second challenge unless the IRO marked it as a separate one."""
+    if incoming.reference is not None or incoming.separate_challenge:
+        return
+    matches = likely_duplicates(open_challenges, incoming)
+    if not matches:
+        return
+    found = {c.reference: c for c in open_challenges}
+    listed = "; ".join(
+        f"{ref} ({found[ref].stage.label}, notified {uk_date(found[ref].notified_on)})"
+        for ref in matches
+    )
+    raise TransitionError(
+        f"This form has no 'Reference', and the child already has an open challenge: {listed} "
+        "(the same LCS number, or the same name and date of birth). Nothing has been opened. "
+        f"If the form is about that challenge, write {matches[0]} in 'Reference' (or fill in "
+        "the latest form formflow sent for it) and drop it again. If it is a separate "
+        "challenge about another concern, tick 'Separate challenge for this child' in "
+        "section 11 (the IRO's decision) and drop it again."
+    )
+
+
+@dataclass(frozen=True)
+class Reminder:
+    reference: str
+    key: str
+    action: Action
+
+
+@dataclass(frozen=True)
+class Chase:
+    """What the deadline sweep does for one challenge."""
+
+    reference: str
+    overdue: bool
+    reminders: tuple[Reminder, ...] = ()
+
+
+def action_key(index: int, action: Action) -> str:
+    when = action.by_when.isoformat() if action.by_when else "-"
+    return f"{index}:{when}:{action.action[:60]}"
+
+
+def chases(
+    challenges: Sequence[Challenge],
+    policies: Callable[[str], Policy],
+    settings: HasCalendar,
+    today: dt.date,
+    reminded: Callable[[str, str], bool],
+) -> list[Chase]:
+    """For each challenge: is the response overdue, and which agreed actions whose date
+    has come has the IRO not yet been reminded of."""
+    out: list[Chase] = []
+    for challenge in challenges:
+        assert challenge.reference is not None
+        assessment = assess(challenge, policies(challenge.policy), settings.calendar, today)
+        due_actions = tuple(
+            Reminder(challenge.reference, key, action)
+            for i, action in enumerate(challenge.actions, start=1)
+            if action in assessment.actions_to_check
+            and not reminded(challenge.reference, key := action_key(i, action))
+        )
+        if assessment.overdue or due_actions:
+            out.append(Chase(challenge.reference, assessment.overdue, due_actions))
+    return out

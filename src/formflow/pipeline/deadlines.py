@@ -1,0 +1,91 @@
+"""The deadline sweep (``formflow tick``, and hourly inside ``watch``): each challenge
+whose response is overdue moves on as its procedure says, and the IRO is reminded once of
+each agreed action whose date has come. ``core.planning.chases`` decides; this writes,
+drafts, records and publishes, each challenge in its own transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+
+from formflow import notices
+from formflow.core.engine import ResponseOverdue, Transition, apply
+from formflow.core.planning import chases
+from formflow.errors import FormflowError
+from formflow.pipeline.outputs import Outputs, Staged
+from formflow.pipeline.result import Outcome, Result
+
+log = logging.getLogger(__name__)
+
+
+class DeadlineSweep(Outputs):
+    """The sweep over every challenge in the register; ``Pipeline`` is one."""
+
+    def chase_deadlines(self, today: dt.date) -> list[Result]:
+        """Move on every challenge whose response is overdue, and remind the IRO of agreed
+        actions whose date has come (once each). Each challenge in its own transaction."""
+        results: list[Result] = []
+        for chase in chases(
+            self.register.challenges(),
+            self.services.policies,
+            self.services.settings,
+            today,
+            self.register.reminded,
+        ):
+            try:
+                with self._staging("tick") as job_dir:
+                    messages = self._chase_one(chase.reference, today, job_dir)
+            except FormflowError as exc:
+                log.warning("%s: deadline not chased: %s", chase.reference, exc)
+                continue
+            for message in messages:
+                results.append(Result("(deadline)", Outcome.PROCESSED, chase.reference, message))
+        return results
+
+    def _chase_one(self, reference: str, today: dt.date, job_dir: Path) -> list[str]:
+        challenge = self.register.challenge(reference)
+        if challenge is None:
+            return []
+        # Decide again under the lock: another watcher may have chased it a moment ago.
+        fresh = chases(
+            [challenge],
+            self.services.policies,
+            self.services.settings,
+            today,
+            self.register.reminded,
+        )
+        if not fresh:
+            return []
+        chase = fresh[0]
+        messages: list[str] = []
+        staged: list[Staged] = []
+        policy = self.services.policies(challenge.policy)
+        transitions: list[Transition] = []
+        if chase.overdue:
+            transition = apply(
+                challenge, ResponseOverdue(today), policy, self.services.settings.calendar
+            )
+            for written in self._write(job_dir, transition, staged):
+                self._draft(job_dir, written, staged)
+            transitions.append(transition)
+            messages.append(transition.message)
+            challenge = transition.challenge
+            log.info("%s: response overdue: %s", reference, transition.message)
+        for reminder in chase.reminders:
+            email = notices.reminder_email(
+                challenge, policy, self.services.settings, reminder.action
+            )
+            self._stage_email(job_dir, reference, "action-reminder", email, staged)
+            self.register.add_reminder(reference, reminder.key, today)
+            when = reminder.action.by_when.isoformat() if reminder.action.by_when else "now"
+            self.register.add_event(
+                reference,
+                "reminder",
+                self.services.now(),
+                message=f"IRO reminded to check an agreed action due {when}.",
+            )
+            messages.append(f"IRO reminded to check an agreed action due {when}.")
+            log.info("%s: IRO reminded of action %s", reference, reminder.key)
+        self._record_state(challenge, transitions, staged, None)
+        return messages

@@ -1,0 +1,433 @@
+"""From a claimed file to the register and the outbox: one explicit list of steps.
+
+    lock         an exclusive flock on the dropped file, held to the end
+    claim        os.rename into inbox/.processing/ (formflow.outbox.folders.claim)
+                 (a link or special file: claimed unopened, then refuse_special)
+    ── the steps, with that flock held (recovery takes it on a claim left behind) ──
+    hash_file            SHA-256 of the bytes
+    note_claim           register: the file and its attempt number      COMMIT
+    check_duplicate      the same bytes already processed → duplicate
+    read_form            intake: a Challenge, or RejectedForm(reasons)
+    ── repeated until the register did not change under it (at most 5 times) ──────────
+    plan                 engine: events_for + apply → the new record and transitions
+                         (a short transaction, for a consistent read of the record)
+    write_documents      render into outbox/.staging/CLAIM/REFERENCE/   (no lock held)
+    draft_notices        one covering .eml per document, staged beside it
+    ── one register transaction (BEGIN IMMEDIATE: one writer at a time) ─────────────
+    check_duplicate      again: another job may have had the same bytes
+    still_current        the record is as plan read it, the file names still free;
+                         else discard what was staged and plan again
+    record               challenge, events, documents, notices, file outcome   COMMIT
+    ── after the commit, each step safe to repeat ──────────────────────────────────
+    publish              staged files → outbox/REFERENCE/ (os.replace, never overwriting)
+    file_original        archive to var/archive/REFERENCE/ or move to inbox/rejected/
+
+Rendering is most of a form's time, so it happens outside the write lock: several jobs
+(threads of one watcher, or two watchers) render at once and take turns only to commit.
+``still_current`` is what makes that safe: a plan made from a record that has since
+changed is never committed.
+
+Crash safety (kill -9 at any instant, then a restart):
+
+* Before the claim: the file is still in the inbox; the start-up rescan finds it.
+* Claimed, before the commit: the transaction never happened. The claimed file is
+  still in ``.processing/``; recovery (start-up and every rescan) takes its flock, throws
+  away whatever was staged for it (nothing staged is in the register), and runs the steps
+  again. ``note_claim`` counts attempts for the log, but a file is never set aside for
+  them: a watcher killed from outside (a reboot loop, an operator restarting it) while it
+  worked on a correct form says nothing about the form. The one evidence that a file
+  itself breaks formflow is the reading child dying on it, which ``read_form`` turns into
+  a rejection (``formflow.intake.pdf_reader``); Word forms are size-, zip- and XML-checked
+  before lxml parses them (``formflow.intake.safety``).
+* After the commit: the register says how the file ended. Recovery publishes whatever
+  is still staged (only files the register lists; ``publish`` is idempotent because a
+  moved file is no longer staged) and archives or rejects the original (archive names
+  are the unique claim name; ``reject`` recognises the note it already wrote).
+
+So every input ends archived once or rejected once; a new challenge's reference exists
+in the outbox only if the register has it; nothing is left in ``.processing/``.
+A file's outputs are staged in ``outbox/.staging/CLAIM/`` only while its job holds the
+claim's flock, so recovery leaves a staging folder alone while that flock is held (a
+live job) and otherwise publishes what the register lists and discards the rest. The
+deadline sweep stages inside its transaction, so recovery under the same lock is safe.
+
+Two watchers may share one home on one machine (flock and SQLite locking are local);
+SQLite must not live on a network share. The inbox itself may be a share (use --poll).
+
+Deadline chasing (``chase_deadlines``, in ``formflow.pipeline.deadlines``) and events
+recorded for someone (``act``, in ``formflow.pipeline.events``) use the same
+write/draft/record/publish steps, from ``formflow.pipeline.outputs``.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from contextlib import nullcontext
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from formflow import notices
+from formflow.core.planning import Plan, likely_duplicates, plan_form, refuse_likely_duplicate
+from formflow.core.record import Challenge
+from formflow.errors import ChallengeBusy, FormflowError, RejectedForm
+from formflow.form import ACCEPTED_SUFFIXES
+from formflow.outbox import files, folders
+from formflow.pipeline.deadlines import DeadlineSweep
+from formflow.pipeline.events import RecordedEvents
+from formflow.pipeline.outputs import Staged, Written
+from formflow.pipeline.result import Outcome, Result
+
+log = logging.getLogger(__name__)
+
+MAX_PLANS = 5
+"""Times a job plans and renders again because another job changed its challenge first."""
+
+
+# --- the job -----------------------------------------------------------------------
+
+
+@dataclass
+class Job:
+    claimed: Path
+    name: str
+    sha256: str = ""
+    attempts: int = 0
+    incoming: Challenge | None = None
+    plan: Plan | None = None
+    previous: Challenge | None = None
+    """The register's record when the plan was made (None for a new challenge)."""
+    stale: bool = False
+    """Set by still_current: the register changed after the plan; plan again."""
+    outcome: Outcome | None = None
+    reference: str | None = None
+    message: str = ""
+    written: list[Written] = field(default_factory=list)
+    staged: list[Staged] = field(default_factory=list)
+
+    @property
+    def claim(self) -> str:
+        return self.claimed.name
+
+
+SPECIAL_FILE = (
+    "This is a link (a shortcut) or a special file, not a form saved in the inbox, so "
+    "formflow did not open it. Save the form itself into the inbox, or copy it there."
+)
+
+
+def _rejection_note(job: Job) -> str:
+    return (
+        f"formflow could not use {files.printable(job.name)}.\n\n{job.message}\n\n"
+        "Correct the form and drop it into the inbox again.\n"
+    )
+
+
+class Pipeline(DeadlineSweep, RecordedEvents):
+    """The steps, over one register and one home folder; the deadline sweep and events
+    recorded for someone come from their own modules, sharing ``Outputs``."""
+
+    # --- entry points --------------------------------------------------------------
+
+    def handle(self, path: Path) -> Result:
+        """Lock ``path`` in the inbox, claim it, and run it through the steps.
+
+        The lock comes before the claim: flock holds the file, not its name, so it moves
+        with the rename and a live job's claim is never unlocked. Claimed first, a file
+        could be taken over by recovery (this watcher's rescan or another watcher's)
+        between the rename and the lock, and its own job would end as skipped. A link or
+        special file is never opened: it is claimed as it is and refused."""
+        special = folders.is_special(path)  # never opened, so never locked
+        with nullcontext(True) if special else folders.held(path) as mine:
+            claimed = folders.claim(path, self.home.claims, self.services.now()) if mine else None
+            if claimed is None:
+                return Result(path.name, Outcome.SKIPPED, message="claimed by another watcher")
+            if special:
+                return self.refuse_special(claimed)
+            return self._run_locked(Job(claimed, folders.original_name(claimed)))
+
+    def refuse_special(self, claimed: Path) -> Result:
+        """Reject a claimed link, named pipe, socket or device without opening it: a link's
+        file lives elsewhere (anything on this machine the service can read) and a pipe
+        never ends. The entry itself is moved, never what it points to."""
+        name = folders.original_name(claimed)
+        job = Job(claimed, name, outcome=Outcome.REJECTED, message=SPECIAL_FILE)
+        try:
+            self.file_original(job)
+        except FileNotFoundError:  # recovery elsewhere filed it between claim and now
+            return Result(job.name, Outcome.SKIPPED, message="another watcher has it")
+        log.info("%s: rejected (a link or special file, not opened)", job.claim)
+        return Result(job.name, Outcome.REJECTED, None, job.message, job.claimed)
+
+    def run_claimed(self, claimed: Path) -> Result:
+        """The steps for a file left in the claim folder (recovery), once its lock is free."""
+        job = Job(claimed, folders.original_name(claimed))
+        with folders.held(claimed) as mine:
+            if not mine:
+                return Result(job.name, Outcome.SKIPPED, message="another watcher has it")
+            return self._run_locked(job)
+
+    def _run_locked(self, job: Job) -> Result:
+        try:
+            return self._run(job)
+        except Exception:
+            log.exception("%s: unexpected error; it stays claimed and is retried", job.claim)
+            return Result(job.name, Outcome.RETRY, message="unexpected error, see the log")
+
+    def recover(self) -> list[Result]:
+        """Finish what a killed process left: staged outputs, then claimed files."""
+        self.publish_staged()
+        results: list[Result] = []
+        if not self.home.claims.exists():
+            return results
+        for claimed in sorted(self.home.claims.iterdir()):
+            if claimed.name.startswith("."):
+                continue
+            if folders.is_special(claimed):
+                result = self.refuse_special(claimed)
+            elif claimed.is_file():
+                result = self.run_claimed(claimed)
+            else:
+                continue
+            if result.outcome is not Outcome.SKIPPED:
+                log.info("%s: recovered as %s", claimed.name, result.outcome.value)
+                results.append(result)
+        return results
+
+    def publish_staged(self) -> None:
+        """Publish what the register lists of each dead job's staging folder and discard
+        the rest. A file's job stages only while it holds its claim's flock, so a folder
+        whose claim is locked belongs to a live job (this process's or another's) and is
+        left alone; the deadline sweep stages inside a transaction, so under the same
+        lock its leftovers are dead too."""
+        if not self.home.staging.exists():
+            return
+        for job_dir in sorted(p for p in self.home.staging.iterdir() if p.is_dir()):
+            claimed = self.home.claims / job_dir.name
+            unclaimed = folders.held(claimed) if claimed.exists() else nullcontext(True)
+            with unclaimed as dead:
+                if dead:
+                    with self.register.transaction():
+                        self._publish(job_dir)
+
+    # --- the steps ----------------------------------------------------------------
+
+    def _run(self, job: Job) -> Result:
+        record = self.register.file(job.claim)
+        if record is None or record.outcome is None:
+            self.hash_file(job)
+            self.note_claim(job)
+            self._steps_to_commit(job)
+            if job.outcome is not None:
+                self.services.on_change()
+        else:
+            job.outcome = Outcome(record.outcome)
+            job.reference = record.reference
+            job.message = record.message or ""
+            log.info("%s: finishing after a restart (%s)", job.claim, job.outcome.value)
+        for step in (self.publish, self.file_original):
+            step(job)
+        assert job.outcome is not None
+        return Result(job.name, job.outcome, job.reference, job.message, job.claimed)
+
+    def _steps_to_commit(self, job: Job) -> None:
+        try:
+            with self.register.transaction():
+                self.check_duplicate(job)
+            if job.outcome is not None:
+                return
+            self.read_form(job)
+            for _ in range(MAX_PLANS):
+                self._render_then_commit(job)
+                if job.outcome is not None:
+                    return
+            raise ChallengeBusy(
+                f"{job.claim}: {job.reference} changed {MAX_PLANS} times while this form's "
+                "documents were written; it is tried again at the next rescan"
+            )
+        except FormflowError as exc:
+            reasons = exc.reasons if isinstance(exc, RejectedForm) else [str(exc)]
+            job.outcome = Outcome.REJECTED
+            job.reference = job.incoming.reference if job.incoming else None
+            job.message = "\n".join(f"- {r}" if len(reasons) > 1 else r for r in reasons)
+            log.info("%s: rejected (%s)", job.claim, type(exc).__name__)
+            with self.register.transaction():
+                self._discard_staged(job)
+                self._finish(job)
+
+    def _render_then_commit(self, job: Job) -> None:
+        """Plan from the register as it is, render without the write lock, then commit
+        unless the register changed meanwhile (``job.outcome`` stays None: plan again)."""
+        self._discard_staged(job)
+        job.stale = False
+        with self.register.transaction():
+            self.plan(job)
+        self.write_documents(job)
+        self.draft_notices(job)
+        with self.register.transaction():
+            for step in (self.check_duplicate, self.still_current, self.record):
+                step(job)
+                if job.outcome is not None or job.stale:
+                    break
+
+    def _finish(self, job: Job) -> None:
+        """Record how the file ended (inside the caller's transaction)."""
+        assert job.outcome is not None
+        self.register.finish_file(
+            job.claim,
+            outcome=job.outcome.value,
+            reference=job.reference,
+            message=job.message,
+            at=self.services.now(),
+        )
+
+    def hash_file(self, job: Job) -> None:
+        job.sha256 = folders.sha256_of(job.claimed)
+
+    def note_claim(self, job: Job) -> None:
+        job.attempts = self.register.note_claim(
+            job.claim, job.name, job.sha256, self.services.now()
+        )
+        if job.attempts > 1:
+            log.info(
+                "%s: attempt %d (formflow stopped while working on it)", job.claim, job.attempts
+            )
+
+    def read_form(self, job: Job) -> None:
+        suffix = job.claimed.suffix.lower()
+        if suffix not in ACCEPTED_SUFFIXES:
+            raise RejectedForm(
+                [
+                    "formflow reads Word (.docx) and PDF challenge forms; this file is "
+                    f"{suffix or 'without an extension'}."
+                ]
+            )
+        received = self.services.now().date()
+        job.incoming = self.services.read_form(
+            job.claimed,
+            policies=self.services.policies,
+            settings=self.services.settings,
+            today=received,
+        )
+
+    def check_duplicate(self, job: Job) -> None:
+        earlier = self.register.processed_copy(job.sha256)
+        if earlier is None:
+            return
+        on = (earlier.finished_at or earlier.claimed_at)[:10]
+        job.outcome = Outcome.DUPLICATE
+        job.reference = earlier.reference
+        job.message = (
+            f"This file was already processed on {on} as {earlier.reference}, so it has not "
+            "been processed again."
+        )
+        log.info("%s: duplicate of %s (%s)", job.claim, earlier.claim, earlier.reference)
+        self._finish(job)
+
+    def plan(self, job: Job) -> None:
+        assert job.incoming is not None
+        incoming = job.incoming
+        previous = self.register.challenge(incoming.reference) if incoming.reference else None
+        job.previous = previous
+        if incoming.reference is None:
+            refuse_likely_duplicate(self.register.challenges(open_only=True), incoming)
+            reference = self.register.assign_reference(incoming.date_of_notification.year)
+            incoming = replace(incoming, reference=reference)
+            log.info("%s: new challenge, reference %s assigned", job.claim, reference)
+        for inference in incoming.inferred:
+            # The reason quotes the form's labels and the words that settled it, never a name.
+            log.info(
+                "%s: %s %s inferred as '%s': %s",
+                job.claim,
+                incoming.reference,
+                inference.field,
+                inference.value,
+                inference.reason,
+            )
+        policy = self.services.policies(incoming.policy)
+        received = self.services.now().date()
+        job.plan = plan_form(previous, incoming, received, policy, self.services.settings.calendar)
+        job.reference = job.plan.challenge.reference
+        job.message = job.plan.message
+
+    def write_documents(self, job: Job) -> None:
+        assert job.plan is not None
+        for step, transition in enumerate(job.plan.transitions):
+            job.written += self._write(self._job_dir(job.claim), transition, job.staged, step)
+
+    def draft_notices(self, job: Job) -> None:
+        for written in job.written:
+            self._draft(self._job_dir(job.claim), written, job.staged)
+
+    def still_current(self, job: Job) -> None:
+        """In the commit's transaction: is the register still as ``plan`` read it? The
+        same record (or, for a new challenge, its reference still free), and no document
+        name the job chose taken by a job that committed first."""
+        assert job.reference is not None
+        record = self.register.challenge(job.reference)
+        names_taken = any(self.register.has_output(s.path) for s in job.staged)
+        # A copy of the same new challenge may have committed first: plan again to refuse it.
+        copied = (
+            job.previous is None
+            and job.incoming is not None
+            and not job.incoming.separate_challenge
+            and bool(likely_duplicates(self.register.challenges(open_only=True), job.incoming))
+        )
+        if record == job.previous and not names_taken and not copied:
+            return
+        job.stale = True
+        log.info(
+            "%s: %s changed while its documents were written; planning again",
+            job.claim,
+            job.reference,
+        )
+
+    def record(self, job: Job) -> None:
+        assert job.plan is not None and job.reference is not None
+        plan = job.plan
+        self._record_state(
+            plan.challenge,
+            plan.transitions,
+            job.staged,
+            job.claim,
+            actors=plan.actors,
+            reasons=plan.reasons,
+        )
+        job.outcome = Outcome.PROCESSED
+        self._finish(job)
+        log.info("%s: processed as %s: %s", job.claim, job.reference, job.message)
+        for warning in plan.warnings:
+            log.warning("%s: %s: %s", job.claim, job.reference, warning)
+
+    def publish(self, job: Job) -> None:
+        job_dir = self.home.staging / job.claim
+        if job_dir.exists():
+            self._publish(job_dir)
+
+    def file_original(self, job: Job) -> None:
+        if job.outcome is Outcome.PROCESSED:
+            assert job.reference is not None
+            job.claimed = folders.archive(job.claimed, self.home.archive / job.reference)
+            return
+        note = job.message if job.outcome is Outcome.DUPLICATE else _rejection_note(job)
+        job.claimed = folders.reject(job.claimed, self.home.rejected, note)
+
+    # --- the job's staging folder -----------------------------------------------------
+
+    def _job_dir(self, job: str) -> Path:
+        return folders.job_dir(self.home, job)
+
+    def _discard_staged(self, job: Job) -> None:
+        job.staged.clear()
+        job.written.clear()
+        job_dir = self.home.staging / job.claim
+        if job_dir.exists():
+            shutil.rmtree(job_dir)
+
+    # --- notices ----------------------------------------------------------------------
+
+    def send_notices(self) -> int:
+        """Send every unsent draft that has a real address, when [smtp] is configured."""
+        return notices.send_unsent(
+            self.register, self.home.outbox, self.services.settings, self.services.now
+        )

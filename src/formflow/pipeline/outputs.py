@@ -1,0 +1,217 @@
+"""What a form's job, the deadline sweep and an event recorded for someone share: writing
+a transition's documents and covering emails into a staging folder under names free in
+the outbox, recording the new state in the register, and publishing after the commit."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import shutil
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+
+from formflow import notices
+from formflow.core.engine import Document, Status, Transition, assess, current_due, status_of
+from formflow.core.record import Challenge
+from formflow.outbox import files, folders
+from formflow.pipeline.services import Services
+from formflow.register import Register
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Staged:
+    """One file staged for the outbox, with what the register records for it."""
+
+    reference: str
+    path: str
+    """Under outbox/: ``REFERENCE/NAME``."""
+    kind: Document | None = None
+    """The document kind; None for a covering email."""
+    subject: str = ""
+    recipients: str = ""
+    step: int = 0
+    """Which of the job's transitions wrote it (its event in the register)."""
+
+
+@dataclass(frozen=True)
+class Written:
+    transition: Transition
+    kind: Document
+    paths: tuple[Path, ...]
+    step: int = 0
+
+
+class Outputs:
+    """The register and home a pipeline works on, and the outputs it stages and records."""
+
+    def __init__(self, register: Register, services: Services) -> None:
+        self.register = register
+        self.services = services
+        self.home = services.home
+
+    def _publish(self, job_dir: Path) -> None:
+        published, discarded = folders.publish(job_dir, self.home.outbox, self.register.has_output)
+        for path in discarded:
+            log.info("discarded %s: never committed", path.name)
+        for path in published:
+            log.debug("published %s", path.name)
+
+    def _taken(self, staged: Sequence[Staged], reference: str) -> set[str]:
+        return {s.path.split("/", 1)[1] for s in staged if s.reference == reference}
+
+    def _write(
+        self, job_dir: Path, transition: Transition, staged: list[Staged], step: int = 0
+    ) -> list[Written]:
+        """Render a transition's documents into ``job_dir/REFERENCE/`` under names free in
+        the outbox, so publishing never overwrites an earlier document."""
+        challenge = transition.challenge
+        reference = challenge.reference
+        assert reference is not None
+        policy = self.services.policies(challenge.policy)
+        today = self.services.now().date()
+        target = files.private_dir(job_dir / reference)
+        outbox = self.home.outbox_for(reference)
+        out: list[Written] = []
+        for kind in transition.documents:
+            if kind is Document.IRO_NOTE:  # a covering email with nothing attached
+                out.append(Written(transition, kind, (), step))
+                continue
+            scratch = files.private_dir(job_dir / f".scratch-{secrets.token_hex(4)}")
+            try:
+                written = self.services.writer(kind)(
+                    challenge, policy, self.services.settings, scratch, today=today
+                )
+                moved: list[Path] = []
+                for path in written:
+                    name = folders.free_name(outbox, path.name, self._taken(staged, reference))
+                    final = target / name
+                    path.replace(final)
+                    final.chmod(0o600)
+                    moved.append(final)
+                    staged.append(Staged(reference, f"{reference}/{name}", kind, step=step))
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
+            out.append(Written(transition, kind, tuple(moved), step))
+        return out
+
+    def _draft(self, job_dir: Path, written: Written, staged: list[Staged]) -> None:
+        challenge = written.transition.challenge
+        assert challenge.reference is not None
+        policy = self.services.policies(challenge.policy)
+        # The due date a next-stage form's email gives, as ``assess`` would give it: the
+        # one full assessment of the record is made once, when it is recorded.
+        asks_for_response = (
+            written.kind is Document.NEXT_STAGE_FORM
+            and status_of(challenge) is Status.AWAITING_RESPONSE
+        )
+        email = notices.covering_email(
+            challenge,
+            policy,
+            self.services.settings,
+            written.kind,
+            written.paths,
+            summary=written.transition.message,
+            due=current_due(challenge, policy, self.services.settings.calendar)
+            if asks_for_response
+            else None,
+        )
+        slug = notices.draft_name(written.kind, challenge)
+        self._stage_email(job_dir, challenge.reference, slug, email, staged, written.step)
+
+    def _stage_email(
+        self,
+        job_dir: Path,
+        reference: str,
+        slug: str,
+        email: EmailMessage,
+        staged: list[Staged],
+        step: int = 0,
+    ) -> None:
+        target = files.private_dir(job_dir / reference)
+        name = folders.free_name(
+            self.home.outbox_for(reference),
+            f"{reference}-{slug}.eml",
+            self._taken(staged, reference),
+        )
+        files.write_private(target / name, email.as_bytes())
+        missing = notices.unaddressed(email)
+        if missing:
+            # Roles only: a log names the reference, never a person (the draft names them).
+            log.warning(
+                "%s: the draft %s has no address for the %s: fill it in before sending, or "
+                "add it to [directory] in formflow.toml",
+                reference,
+                name,
+                "; ".join(label.rsplit(", ", 1)[-1] for label in missing),
+            )
+        staged.append(
+            Staged(
+                reference,
+                f"{reference}/{name}",
+                None,
+                str(email["Subject"]),
+                notices.recipients_text(email),
+                step,
+            )
+        )
+
+    def _record_state(
+        self,
+        challenge: Challenge,
+        transitions: Sequence[Transition],
+        staged: Sequence[Staged],
+        file: str | None,
+        *,
+        actors: Sequence[str | None] = (),
+        reasons: Sequence[str | None] = (),
+    ) -> None:
+        reference = challenge.reference
+        assert reference is not None
+        at = self.services.now()
+        policy = self.services.policies(challenge.policy)
+        assessment = assess(challenge, policy, self.services.settings.calendar, at.date())
+        self.register.save_challenge(challenge, assessment, at)
+        events: list[int] = []
+        for i, transition in enumerate(transitions):
+            event = self.register.add_event(
+                reference,
+                "transition",
+                at,
+                file=file,
+                outcome=assessment.status.value,
+                message=transition.message,
+                actor=actors[i] if i < len(actors) else None,
+                reason=reasons[i] if i < len(reasons) else None,
+            )
+            events.append(event)
+        for item in staged:
+            made_by = events[item.step] if item.step < len(events) else None
+            if item.kind is not None:
+                self.register.add_document(item.reference, item.kind.value, item.path, at, made_by)
+            else:
+                self.register.add_notice(
+                    item.reference, item.path, item.subject, item.recipients, at, made_by
+                )
+
+    @contextmanager
+    def _staging(self, kind: str) -> Iterator[Path]:
+        """A staging folder for work that is not a dropped file (the deadline sweep, a
+        command): the caller stages and records inside one register transaction, held
+        here; what it staged is published after the commit, or thrown away on failure."""
+        job_dir = self.home.staging / (
+            f"{kind}-{self.services.now():%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
+        )
+        try:
+            with self.register.transaction():
+                yield job_dir
+        except BaseException:
+            shutil.rmtree(job_dir, ignore_errors=True)
+            raise
+        if job_dir.exists():
+            self._publish(job_dir)
+        self.services.on_change()
