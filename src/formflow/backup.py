@@ -36,9 +36,9 @@ from pathlib import Path
 
 from formflow import __version__
 from formflow.errors import BackupError
-from formflow.outbox.files import create_private_once, private_dir, write_private
+from formflow.outbox.files import private_dir, write_private
 from formflow.outbox.folders import Home, sha256_of
-from formflow.register import Register
+from formflow.register import Register, copy_database
 
 MANIFEST = "manifest.json"
 REGISTER = "formflow.db"
@@ -141,12 +141,10 @@ def backup_home(home: Home, register: Register, destination: Path) -> BackupSumm
 
 def _copy_database(source: Path, target: Path) -> None:
     """A consistent copy of an SQLite file that another process may be writing."""
-    create_private_once(target)
-    reading, copy = sqlite3.connect(source), sqlite3.connect(target)
+    reading = sqlite3.connect(source)
     try:
-        reading.backup(copy)
+        copy_database(reading, target)
     finally:
-        copy.close()
         reading.close()
 
 

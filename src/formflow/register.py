@@ -246,6 +246,18 @@ def _iso(moment: dt.datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
 
+def copy_database(source: sqlite3.Connection, target: Path) -> None:
+    """A consistent copy of ``source``'s database into the new owner-only file ``target``,
+    with SQLite's online backup: safe while other processes write (it starts again if
+    one does)."""
+    files.create_private_once(target)
+    copy = sqlite3.connect(target)
+    try:
+        source.backup(copy)
+    finally:
+        copy.close()
+
+
 class Register:
     """The register over one SQLite connection (opened here, or injected)."""
 
@@ -385,12 +397,7 @@ class Register:
     def backup_to(self, target: Path) -> None:
         """A consistent copy of the whole register into the new file ``target``, with
         SQLite's online backup: safe while watchers write (it starts again if one does)."""
-        files.create_private_once(target)
-        copy = sqlite3.connect(target)
-        try:
-            self._db.backup(copy)
-        finally:
-            copy.close()
+        copy_database(self._db, target)
 
     # --- challenges ---------------------------------------------------------------------
 
