@@ -35,7 +35,6 @@ from docx.enum.section import WD_ORIENT
 from docx.oxml import parse_xml
 from docx.shared import Pt, Twips
 
-from formflow.core.record import STANDARD_LADDER
 from formflow.form import (
     BODY_FIELDS,
     CAFCASS_FIELDS,
@@ -45,7 +44,6 @@ from formflow.form import (
     IRO_FIELDS,
     MAX_ACTIONS,
     RESPONSE_FIELDS,
-    STAGE_FIELDS,
     THEME_FIELDS,
     Field,
     FieldKind,
@@ -275,6 +273,45 @@ def checkbox_rows(fields: Sequence[Field], widths: Sequence[int], guidance: bool
     return rows
 
 
+def level_rows(widths: Sequence[int]) -> list[str]:
+    """A tick box per level of the procedure the form is written for, under its names."""
+    note = para(run("{{ level.guidance }}", size=9), after=20)
+    return [
+        jinja_row("for level in levels", widths),
+        row(
+            [
+                label_cell("{{ level.label }}", widths[0]),
+                cell(
+                    checkbox_control("{{ level.tag }}", "{{ level.label }}", "level.value"),
+                    widths[1],
+                ),
+                cell(note, widths[2]),
+            ],
+            height=380,
+        ),
+        jinja_row("endfor", widths),
+    ]
+
+
+def own_fields_table(widths: Sequence[int]) -> str:
+    """The fields the council's procedure adds (an alert type, a review date), if any."""
+    return table(
+        widths,
+        [
+            heading_row("3a. What this procedure also asks", "{{ own_field_choices }}", widths),
+            jinja_row("for f in own_fields", widths),
+            row(
+                [
+                    label_cell("{{ f.label }}", widths[0]),
+                    cell(text_control("{{ f.tag }}", "{{ f.label }}", "{{ f.value }}"), widths[1]),
+                ],
+                height=380,
+            ),
+            jinja_row("endfor", widths),
+        ],
+    )
+
+
 def action_table_rows(widths: Sequence[int]) -> list[str]:
     """The header row (the labels the reader finds) and MAX_ACTIONS fixed rows."""
     first, by_when, by_whom = action_fields(1)
@@ -472,7 +509,6 @@ def challenge_body() -> str:
             "team_manager",
         )
     ]
-    stage_fields = [STAGE_FIELDS[s] for s in STANDARD_LADDER]
     cafcass_box, cafcass_date = CAFCASS_FIELDS
     concern, impact = BODY_FIELDS
     response_text, *response_rest = RESPONSE_FIELDS
@@ -484,7 +520,7 @@ def challenge_body() -> str:
             heading_row(
                 "3. Stage of escalation", "Tick one stage. {{ procedure_line }}", stage_widths
             ),
-            *checkbox_rows(stage_fields, stage_widths, guidance=True),
+            *level_rows(stage_widths),
             *checkbox_rows([cafcass_box], stage_widths, guidance=True),
             field_row(cafcass_date, stage_widths),
         ],
@@ -531,7 +567,20 @@ def challenge_body() -> str:
             )
         ]
         + long_field_rows(response_text, form_width, height=2200)
-        + [field_row(f, form_width) for f in response_rest],
+        + [field_row(f, form_width) for f in response_rest]
+        + [
+            jinja_row("for f in agreements", form_width),
+            row(
+                [
+                    label_cell("{{ f.label }}", form_width[0]),
+                    cell(
+                        checkbox_control("{{ f.tag }}", "{{ f.label }}", "f.value"), form_width[1]
+                    ),
+                ],
+                height=380,
+            ),
+            jinja_row("endfor", form_width),
+        ],
     )
     final_table = table(
         form_width,
@@ -605,6 +654,10 @@ def challenge_body() -> str:
             spacer(),
             stage_table,
             spacer(),
+            jinja_para("if own_fields"),
+            own_fields_table(form_width),
+            spacer(),
+            jinja_para("endif"),
             fields_table(
                 "4. Informal stage",
                 "Where the concern was first raised informally: when, with whom, and what came "

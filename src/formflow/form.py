@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from formflow.core.record import THEMES, Stage
+from formflow.core.policy import FieldKind as PolicyFieldKind
+from formflow.core.policy import FormField, Policy, StagePolicy
+from formflow.core.record import STANDARD_LADDER, THEMES, Stage
 
 ACCEPTED_SUFFIXES = (".docx", ".pdf")
 """The files a challenge form comes as: Word and (fillable) PDF."""
@@ -102,13 +104,54 @@ SEED_TEAM_AND_MANAGER = Field(
 )
 """The seed 003 layout's single field; kept whole unless it splits unambiguously."""
 
-STAGE_FIELDS: dict[Stage, Field] = {
-    Stage.INFORMAL: Field("stage_informal", "Informal", FieldKind.CHECKBOX),
-    Stage.ONE: Field("stage_1", "Stage 1", FieldKind.CHECKBOX),
-    Stage.TWO: Field("stage_2", "Stage 2", FieldKind.CHECKBOX),
-    Stage.THREE: Field("stage_3", "Stage 3", FieldKind.CHECKBOX),
-    Stage.FOUR: Field("stage_4", "Stage 4", FieldKind.CHECKBOX),
-}
+
+LEVEL_TAG_PREFIX = "stage_"
+
+
+def level_field(stage: Stage) -> Field:
+    """The tick box for one level of a procedure's ladder: ``stage_1``, ``stage_case_alert``."""
+    return Field(LEVEL_TAG_PREFIX + stage.id.replace("-", "_"), stage.label, FieldKind.CHECKBOX)
+
+
+STAGE_FIELDS: dict[Stage, Field] = {stage: level_field(stage) for stage in STANDARD_LADDER}
+"""The standard ladder's tick boxes (the seed 003 form's and the seed procedures')."""
+
+
+def level_fields(policy: Policy) -> dict[Stage, Field]:
+    """The tick boxes of ``policy``'s form: one per level, under the council's names."""
+    return {s.stage: level_field(s.stage) for s in policy.stages}
+
+
+AGREEMENT_PREFIX = "agreed_"
+
+
+def agreement_fields(rules: StagePolicy) -> tuple[Field, ...]:
+    """At a level with joint responders, a tick for each one's agreement: the level is
+    resolved only when all are ticked."""
+    if not rules.responders.joint:
+        return ()
+    return tuple(
+        Field(f"{AGREEMENT_PREFIX}{n}", f"Agreed by the {role}", FieldKind.CHECKBOX)
+        for n, role in enumerate(rules.responders.roles, start=1)
+    )
+
+
+DETAIL_PREFIX = "detail_"
+
+
+def detail_field(asked: FormField) -> Field:
+    """A field the council's procedure adds to its form (an alert type, a review date)."""
+    if asked.kind is PolicyFieldKind.DATE:
+        return Field(
+            DETAIL_PREFIX + asked.id, asked.label, FieldKind.DATE, f"enter a date, {DATE_HINT}"
+        )
+    hint = "write one of: " + ", ".join(asked.options) if asked.options else ""
+    return Field(DETAIL_PREFIX + asked.id, asked.label, FieldKind.TEXT, hint)
+
+
+def detail_fields(policy: Policy) -> tuple[Field, ...]:
+    return tuple(detail_field(f) for f in policy.fields)
+
 
 CAFCASS_FIELDS: tuple[Field, ...] = (
     Field(

@@ -29,7 +29,7 @@ from formflow.core.policy import Policy, named_levels
 from formflow.core.record import Challenge
 from formflow.errors import PolicyError, RejectedForm
 from formflow.intake import settle
-from formflow.intake.catalogue import RawForm, is_known_tag, prerequisite_index
+from formflow.intake.catalogue import RawForm, is_known_tag, policy_index
 from formflow.intake.docx_reader import read_docx
 from formflow.intake.labels import Block, read_labels
 from formflow.intake.normalise import build_record, clean_line
@@ -134,10 +134,9 @@ def _challenge(data: bytes, kind: FileKind, procedure: _Procedure, today: dt.dat
         raise RejectedForm([_not_a_form(kind)])
     policy, problems = _policy(raw, procedure)
     chosen = policy.id if policy else clean_line(str(raw.get("policy", "")))
-    prerequisites = policy.cafcass.prerequisites if policy else ()
-    if document and prerequisites:
-        raw = {**_prerequisite_labels(document, policy), **raw}
-    data_, found = build_record(raw, chosen, prerequisites, today)
+    if document and policy:
+        raw = {**_policy_labels(document, policy), **raw}
+    data_, found = build_record(raw, chosen, policy, today)
     if policy is not None:
         data_["inferred"] += [asdict(i) for i in settle.from_procedure(data_, policy)]
     problems += found + rule_problems(data_, policy, today)
@@ -179,8 +178,7 @@ def _policy(raw: RawForm, procedure: _Procedure) -> tuple[Policy | None, list[st
         return None, [f"'{label}' has '{on_form}', which formflow does not know. {exc}"]
 
 
-def _prerequisite_labels(document: list[Block], policy: Policy | None) -> dict[str, str]:
-    """The CAFCASS prerequisite rows, whose labels come from the procedure, not the form."""
-    assert policy is not None
-    index = prerequisite_index(policy.cafcass.prerequisites)
-    return read_labels(document, index, structure=False)
+def _policy_labels(document: list[Block], policy: Policy) -> dict[str, str]:
+    """The rows whose labels the procedure sets (its levels, its own fields, its CAFCASS
+    prerequisites), read by label where a saved form lost its tags."""
+    return read_labels(document, policy_index(policy), structure=False)

@@ -15,7 +15,7 @@ from difflib import SequenceMatcher
 from functools import cache
 
 from formflow import form
-from formflow.core.policy import Prerequisite
+from formflow.core.policy import Policy
 from formflow.form import Field
 
 RawForm = dict[str, str | bool]
@@ -108,9 +108,17 @@ def history_index(entry: int) -> LabelIndex:
 
 
 @cache
-def prerequisite_index(prerequisites: tuple[Prerequisite, ...]) -> LabelIndex:
-    """The CAFCASS prerequisite rows of one procedure, whose labels the procedure sets."""
-    return label_index(form.prerequisite_field(p.id, p.label) for p in prerequisites)
+def policy_index(policy: Policy) -> LabelIndex:
+    """The rows of one procedure's form whose labels the procedure sets: its levels, the
+    fields it adds, and its CAFCASS prerequisites."""
+    return label_index(
+        (
+            *form.level_fields(policy).values(),
+            *form.detail_fields(policy),
+            *(f for level in policy.stages for f in form.agreement_fields(level)),
+            *(form.prerequisite_field(p.id, p.label) for p in policy.cafcass.prerequisites),
+        )
+    )
 
 
 def action_tags(row: int, history_entry: int | None = None) -> tuple[str, str, str]:
@@ -151,7 +159,17 @@ def known_tags() -> frozenset[str]:
 
 
 def is_known_tag(tag: str) -> bool:
-    return tag in known_tags() or tag.startswith(form.PREREQUISITE_TAG_PREFIX)
+    return tag in known_tags() or tag.startswith(_PROCEDURE_TAG_PREFIXES)
+
+
+_PROCEDURE_TAG_PREFIXES = (
+    form.PREREQUISITE_TAG_PREFIX,
+    form.LEVEL_TAG_PREFIX,
+    form.DETAIL_PREFIX,
+    form.AGREEMENT_PREFIX,
+)
+"""Tags a procedure sets: its CAFCASS steps, its levels, the fields it adds, its joint
+responders' agreements."""
 
 
 @cache

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from formflow import form
-from formflow.core.policy import Prerequisite
-from formflow.core.record import STANDARD_LADDER, THEMES, LegalStatus, Role, StageOutcome
+from formflow.core.policy import FieldKind as PolicyFieldKind
+from formflow.core.policy import FormField, Policy, Prerequisite
+from formflow.core.record import THEMES, LegalStatus, Role, Stage, StageOutcome
 from formflow.form import Field, FieldKind
 from formflow.intake import settle
 from formflow.intake.catalogue import RawForm, history_tags, normalise_label
@@ -108,10 +109,13 @@ def iso(value: dt.date | None) -> str | None:
 
 
 def build_record(
-    raw: RawForm, policy_id: str, prerequisites: tuple[Prerequisite, ...], today: dt.date
+    raw: RawForm, policy_id: str, policy: Policy | None, today: dt.date
 ) -> tuple[dict[str, Any], list[str]]:
-    """The record's data (schema-shaped) and every problem found while reading the fields."""
+    """The record's data (schema-shaped) and every problem found while reading the fields.
+    ``policy`` (when the procedure is known) gives the form's levels and own fields."""
     values = FormValues(raw, today)
+    prerequisites = policy.cafcass.prerequisites if policy else ()
+    levels = form.level_fields(policy) if policy else form.STAGE_FIELDS
     inferred: list[dict[str, str]] = []
     team, team_manager = _team(values)
     reference = values.text(_field("reference"))
@@ -125,17 +129,21 @@ def build_record(
         "social_worker": values.text(_field("social_worker")),
         "team": team,
         "team_manager": team_manager,
-        "stage": _stage(values),
+        "stage": _stage(values, levels),
+        "details": _own_fields(values, policy.fields) if policy else {},
         "informal": _informal(values),
         "cafcass": _cafcass(values, prerequisites),
         "concern": values.text(_field("concern"), required=True),
         "outcome_impact": values.text(_field("outcome_impact")),
         "themes": {key: values.ticked(form.THEME_FIELDS[key]) for key in THEMES},
         "actions": _actions(values, form.action_fields),
-        "response": _response(values),
+    }
+    # Read in the form's order, so the problems are listed in it.
+    data["response"] = _response(values, _agreements(policy, data["stage"]))
+    data |= {
         "final_comments": _final_comments(values),
         "closure": None,
-        "history": _history(values),
+        "history": _history(values, tuple(levels)),
         "iro_decision": _iro_decision(values),
         "separate_challenge": values.ticked(form.SEPARATE_CHALLENGE),
         "inferred": inferred,
@@ -207,14 +215,41 @@ def _legal_status(values: FormValues) -> str | None:
     return None
 
 
-def _stage(values: FormValues) -> str | None:
-    marks = {stage: values.tick(item) for stage, item in form.STAGE_FIELDS.items()}
+def _own_fields(values: FormValues, asked: tuple[FormField, ...]) -> dict[str, str]:
+    """The answers to the fields the council's procedure adds, dates as ISO text."""
+    out = {}
+    for question in asked:
+        item = form.detail_field(question)
+        if question.kind is PolicyFieldKind.DATE:
+            answer = iso(values.date(item))
+        else:
+            answer = _choice(values, item, question) if question.options else values.text(item)
+        if answer:
+            out[question.id] = answer
+    return out
+
+
+def _choice(values: FormValues, item: Field, question: FormField) -> str | None:
+    typed = values.text(item)
+    if typed is None:
+        return None
+    for option in question.options:
+        if normalise_label(option) == normalise_label(typed):
+            return option
+    values.problems.append(
+        f"'{item.label}' has '{typed}': write one of " + " or ".join(question.options) + "."
+    )
+    return None
+
+
+def _stage(values: FormValues, levels: dict[Stage, Field]) -> str | None:
+    marks = {stage: values.tick(item) for stage, item in levels.items()}
     ticked = [stage for stage, mark in marks.items() if mark]
     if len(ticked) == 1:
         return ticked[0].value
     if not ticked and None in marks.values():
         return None
-    labels = [f"'{item.label}'" for item in form.STAGE_FIELDS.values()]
+    labels = [f"'{item.label}'" for item in levels.values()]
     if not ticked:
         values.problems.append(
             f"No stage is ticked: tick one of {', '.join(labels[:-1])} or {labels[-1]}."
@@ -313,7 +348,15 @@ def _actions(values: FormValues, row_fields: Any, where: str = "") -> list[dict[
     return actions
 
 
-def _response(values: FormValues) -> dict[str, Any] | None:
+def _agreements(policy: Policy | None, stage: str | None) -> dict[str, Field]:
+    """The joint responders' agreement ticks of the level the form is ticked at, by role."""
+    if policy is None or stage is None or not policy.has_stage(Stage(stage)):
+        return {}
+    rules = policy.stage(Stage(stage))
+    return dict(zip(rules.responders.roles, form.agreement_fields(rules), strict=False))
+
+
+def _response(values: FormValues, agreements: dict[str, Field]) -> dict[str, Any] | None:
     text_f, by_f, date_f, resolved_f, not_resolved_f = form.RESPONSE_FIELDS
     resolved, not_resolved = values.ticked(resolved_f), values.ticked(not_resolved_f)
     if resolved and not_resolved:
@@ -326,7 +369,10 @@ def _response(values: FormValues) -> dict[str, Any] | None:
         "by": values.text(by_f),
         "resolved": True if resolved and not not_resolved else False if not_resolved else None,
     }
-    return response if any(v is not None for v in response.values()) else None
+    if not any(v is not None for v in response.values()):
+        return None
+    agreed = [role for role, item in agreements.items() if values.ticked(item)]
+    return {**response, "agreed_by": agreed} if agreed else response
 
 
 def _iro_decision(values: FormValues) -> dict[str, Any] | None:
@@ -356,10 +402,10 @@ def _final_comments(values: FormValues) -> dict[str, Any] | None:
 # --- earlier stages -------------------------------------------------------------------------
 
 
-def _history(values: FormValues) -> list[dict[str, Any]]:
+def _history(values: FormValues, levels: tuple[Stage, ...]) -> list[dict[str, Any]]:
     # Any of an earlier stage's fields filled in means the entry exists.
     return [
-        _stage_record(values, entry)
+        _stage_record(values, entry, levels)
         for entry in range(1, form.MAX_HISTORY + 1)
         if any(_filled(values.raw.get(tag)) for tag in history_tags(entry))
     ]
@@ -369,7 +415,7 @@ def _filled(value: str | bool | None) -> bool:
     return value is True or (isinstance(value, str) and bool(value.strip()))
 
 
-def _stage_record(values: FormValues, entry: int) -> dict[str, Any]:
+def _stage_record(values: FormValues, entry: int, levels: tuple[Stage, ...]) -> dict[str, Any]:
     (stage_f, raised_f, due_f, to_f, role_f, concern_f, response_f, by_f, date_f, outcome_f) = (
         form.history_fields(entry)
     )
@@ -383,7 +429,7 @@ def _stage_record(values: FormValues, entry: int) -> dict[str, Any]:
         "resolved": StageOutcome(outcome).response_resolved if outcome else None,
     }
     return {
-        "stage": _history_stage(values, stage_f, where),
+        "stage": _history_stage(values, stage_f, where, levels),
         "raised_on": iso(values.date(raised_f, required=True, where=where)),
         "due": iso(values.date(due_f, where=where)),
         "addressed_to": _person(values, to_f, role_f),
@@ -394,14 +440,19 @@ def _stage_record(values: FormValues, entry: int) -> dict[str, Any]:
     }
 
 
-def _history_stage(values: FormValues, item: Field, where: str) -> str | None:
+def _history_stage(
+    values: FormValues, item: Field, where: str, levels: tuple[Stage, ...]
+) -> str | None:
+    """The level an earlier-stage table names: by the procedure's name for it ("Case
+    Alert"), or by its id ("2", "Stage 2")."""
     typed = values.text(item) or ""
-    key = normalise_label(typed).removeprefix("stage ")
-    for stage in STANDARD_LADDER:
-        if key == stage.value:
+    key = normalise_label(typed)
+    for stage in levels:
+        if key in (normalise_label(stage.label), stage.id, f"stage {stage.id}"):
             return stage.value
+    names = [stage.label for stage in levels]
     values.problems.append(
-        f"'{item.label}'{where} has '{typed}': write Informal, or Stage 1, 2, 3 or 4."
+        f"'{item.label}'{where} has '{typed}': write one of {', '.join(names[:-1])} or {names[-1]}."
     )
     return None
 

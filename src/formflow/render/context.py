@@ -23,6 +23,7 @@ from formflow.core.policy import (
     StagePolicy,
     TimescaleKind,
 )
+from formflow.core.policy import FieldKind as PolicyFieldKind
 from formflow.core.record import (
     THEMES,
     Action,
@@ -40,8 +41,10 @@ from formflow.form import (
     MAX_ACTIONS,
     MAX_HISTORY,
     SEPARATE_CHALLENGE,
-    STAGE_FIELDS,
     action_fields,
+    agreement_fields,
+    detail_field,
+    level_fields,
     prerequisite_field,
 )
 
@@ -117,7 +120,6 @@ def field_values(c: Challenge) -> dict[str, FieldValue]:
     final = c.final_comments
     values: dict[str, FieldValue] = {
         **_header_values(c),
-        **{field.tag: stage == c.stage for stage, field in STAGE_FIELDS.items()},
         "cafcass_requested": c.cafcass.requested,
         "cafcass_request_date": form_date(c.cafcass.request_date),
         "informal_date": form_date(informal.date) if informal else "",
@@ -193,15 +195,59 @@ def history_entries(c: Challenge) -> list[dict[str, Any]]:
 # --- the procedure's words --------------------------------------------------------------
 
 
-def stage_guidance(policy: Policy) -> dict[str, str]:
-    """The text beside each stage's tick box: who responds, within how long."""
+def level_rows(policy: Policy, challenge: Challenge | None) -> list[dict[str, Any]]:
+    """One tick box per level of the procedure, under the council's names, with who
+    responds and within how long beside it."""
+    return [
+        {
+            "tag": field.tag,
+            "label": field.label,
+            "value": challenge is not None and challenge.stage == stage,
+            "guidance": _level_guidance(policy.stage(stage), policy),
+        }
+        for stage, field in level_fields(policy).items()
+    ]
+
+
+def _level_guidance(rule: StagePolicy, policy: Policy) -> str:
+    text = f"{rule.responder} – {_within(rule, policy)}"
+    if rule.for_roles:
+        text += " (" + " and ".join(sorted(r.value for r in rule.for_roles)) + " only)"
+    return text
+
+
+def own_field_rows(policy: Policy, challenge: Challenge | None) -> list[dict[str, str]]:
+    """The fields the council's procedure adds to its form, with their answers."""
+    given = challenge.details if challenge else {}
+    rows = []
+    for asked in policy.fields:
+        value = given.get(asked.id, "")
+        if value and asked.kind is PolicyFieldKind.DATE:
+            value = form_date(dt.date.fromisoformat(value))
+        rows.append({"tag": detail_field(asked).tag, "label": asked.label, "value": value})
+    return rows
+
+
+def own_field_choices(policy: Policy) -> str:
+    """What the procedure's own choice fields accept, for the section's heading."""
+    return " ".join(f"{f.label}: {' or '.join(f.options)}." for f in policy.fields if f.options)
+
+
+def agreement_rows(policy: Policy, challenge: Challenge | None) -> list[dict[str, Any]]:
+    """A tick per joint responder of the challenge's current level, where it has them."""
+    if challenge is None or not policy.has_stage(challenge.stage):
+        return []
+    agreed = challenge.response.agreed_by if challenge.response else ()
+    rules = policy.stage(challenge.stage)
+    return [
+        {"tag": f.tag, "label": f.label, "value": role in agreed}
+        for f, role in zip(agreement_fields(rules), rules.responders.roles, strict=False)
+    ]
+
+
+def cafcass_guidance(policy: Policy) -> dict[str, str]:
+    """The text beside the CAFCASS tick box."""
     guidance = {}
-    for stage, field in STAGE_FIELDS.items():
-        if policy.has_stage(stage):
-            rule = policy.stage(stage)
-            guidance[field.tag] = f"{rule.responder} – {_within(rule, policy)}"
-        else:
-            guidance[field.tag] = f"Not a stage of the {policy.id} procedure"
     cafcass = policy.cafcass
     if not cafcass.available:
         guidance["cafcass_requested"] = f"Not available under the {policy.id} procedure"
@@ -267,7 +313,11 @@ def form_context(
         "title": title,
         "council_name": council_name,
         "procedure_line": f"Procedure: {policy.name}.",
-        "stage_guidance": stage_guidance(policy),
+        "stage_guidance": cafcass_guidance(policy),
+        "levels": level_rows(policy, challenge),
+        "agreements": agreement_rows(policy, challenge),
+        "own_fields": own_field_rows(policy, challenge),
+        "own_field_choices": own_field_choices(policy),
         "prerequisites": prerequisite_rows(policy, challenge),
         "history": history_entries(challenge) if challenge else [],
         "banner": banner,

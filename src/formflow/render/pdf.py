@@ -369,7 +369,7 @@ def form_fields(values: dict[str, Any]) -> dict[str, Any]:
     return {
         "details": [_field(header[t], values) for t in _DETAILS],
         "child": [_field(header[t], values) for t in _CHILD],
-        "stages": [_field(f, values) for f in (*STAGE_FIELDS.values(), cafcass_box)],
+        "stages": [_field(cafcass_box, values)],
         "cafcass_date": _field(cafcass_date, values),
         "informal": [_field(f, values) for f in INFORMAL_FIELDS],
         "body": [_field(f, values) for f in BODY_FIELDS],
@@ -447,7 +447,12 @@ def form_pdf(context: dict[str, Any], *, fillable: bool = True) -> bytes:
 def field_labels(context: dict[str, Any]) -> dict[str, str]:
     """Every field's printed label by tag, for the PDF's tooltips."""
     labels = {f.tag: f.label for f in all_fields()}
-    for p in context.get("prerequisites") or ():
+    for p in (
+        *(context.get("prerequisites") or ()),
+        *(context.get("levels") or ()),
+        *(context.get("own_fields") or ()),
+        *(context.get("agreements") or ()),
+    ):
         labels[p["tag"]] = p["label"]
     for h in context.get("history") or ():
         labels.update({f.tag: f.label for f in history_fields(h["n"])})
