@@ -273,43 +273,25 @@ def checkbox_rows(fields: Sequence[Field], widths: Sequence[int], guidance: bool
     return rows
 
 
-def level_rows(widths: Sequence[int]) -> list[str]:
-    """A tick box per level of the procedure the form is written for, under its names."""
-    note = para(run("{{ level.guidance }}", size=9), after=20)
+def procedure_rows(
+    collection: str, widths: Sequence[int], *, tick: bool = False, guidance: bool = False
+) -> list[str]:
+    """Rows whose fields the procedure sets (its levels, its own questions, its joint
+    agreements, its CAFCASS steps): one row per item of ``collection`` in the context,
+    each with its label, its control tagged as the item says and, where asked, guidance."""
+    label = "{{ x.label }}"
+    if tick:
+        control = checkbox_control("{{ x.tag }}", label, "x.value")
+    else:
+        control = text_control("{{ x.tag }}", label, "{{ x.value }}")
+    cells = [label_cell(label, widths[0]), cell(control, widths[1])]
+    if guidance:
+        cells.append(cell(para(run("{{ x.guidance }}", size=9), after=20), widths[2]))
     return [
-        jinja_row("for level in levels", widths),
-        row(
-            [
-                label_cell("{{ level.label }}", widths[0]),
-                cell(
-                    checkbox_control("{{ level.tag }}", "{{ level.label }}", "level.value"),
-                    widths[1],
-                ),
-                cell(note, widths[2]),
-            ],
-            height=380,
-        ),
+        jinja_row(f"for x in {collection}", widths),
+        row(cells, height=380),
         jinja_row("endfor", widths),
     ]
-
-
-def own_fields_table(widths: Sequence[int]) -> str:
-    """The fields the council's procedure adds (an alert type, a review date), if any."""
-    return table(
-        widths,
-        [
-            heading_row("3a. What this procedure also asks", "{{ own_field_choices }}", widths),
-            jinja_row("for f in own_fields", widths),
-            row(
-                [
-                    label_cell("{{ f.label }}", widths[0]),
-                    cell(text_control("{{ f.tag }}", "{{ f.label }}", "{{ f.value }}"), widths[1]),
-                ],
-                height=380,
-            ),
-            jinja_row("endfor", widths),
-        ],
-    )
 
 
 def action_table_rows(widths: Sequence[int]) -> list[str]:
@@ -520,7 +502,7 @@ def challenge_body() -> str:
             heading_row(
                 "3. Stage of escalation", "Tick one stage. {{ procedure_line }}", stage_widths
             ),
-            *level_rows(stage_widths),
+            *procedure_rows("levels", stage_widths, tick=True, guidance=True),
             *checkbox_rows([cafcass_box], stage_widths, guidance=True),
             field_row(cafcass_date, stage_widths),
         ],
@@ -568,19 +550,7 @@ def challenge_body() -> str:
         ]
         + long_field_rows(response_text, form_width, height=2200)
         + [field_row(f, form_width) for f in response_rest]
-        + [
-            jinja_row("for f in agreements", form_width),
-            row(
-                [
-                    label_cell("{{ f.label }}", form_width[0]),
-                    cell(
-                        checkbox_control("{{ f.tag }}", "{{ f.label }}", "f.value"), form_width[1]
-                    ),
-                ],
-                height=380,
-            ),
-            jinja_row("endfor", form_width),
-        ],
+        + procedure_rows("agreements", form_width, tick=True),
     )
     final_table = table(
         form_width,
@@ -615,18 +585,7 @@ def challenge_body() -> str:
                 "Children in care only. Enter the date each step the procedure requires was taken.",
                 form_width,
             ),
-            jinja_row("for p in prerequisites", form_width),
-            row(
-                [
-                    label_cell("{{ p.label }}", form_width[0]),
-                    cell(
-                        text_control("{{ p.tag }}", "{{ p.label }}", "{{ p.value }}"),
-                        form_width[1],
-                    ),
-                ],
-                height=380,
-            ),
-            jinja_row("endfor", form_width),
+            *procedure_rows("prerequisites", form_width),
         ],
     )
     return "".join(
@@ -655,7 +614,15 @@ def challenge_body() -> str:
             stage_table,
             spacer(),
             jinja_para("if own_fields"),
-            own_fields_table(form_width),
+            table(
+                form_width,
+                [
+                    heading_row(
+                        "3a. What this procedure also asks", "{{ own_field_choices }}", form_width
+                    ),
+                    *procedure_rows("own_fields", form_width),
+                ],
+            ),
             spacer(),
             jinja_para("endif"),
             fields_table(
