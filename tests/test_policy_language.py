@@ -367,3 +367,27 @@ def _never(_reference: str, _key: str) -> bool:
 
 def _always(_reference: str, _key: str) -> bool:
     return True
+
+
+def test_a_response_with_no_due_date_says_why() -> None:
+    notes = {
+        stage: assess(northtown(stage), NORTHTOWN, CALENDAR, MON).due_note
+        for stage in (PRE_FORMAL, CASE_ALERT, AGREED, DIRECTOR)
+    }
+    assert notes == {
+        PRE_FORMAL: "no fixed timescale (a timescale appropriate to the child's needs)",
+        CASE_ALERT: "no due date until the form gives 'Date of the review or conference'",
+        AGREED: "no due date until the form gives 'Response agreed by'",
+        DIRECTOR: "timescale not stated in the source",
+    }
+    dated = northtown(CASE_ALERT, review_date="2025-11-03")
+    assert assess(dated, NORTHTOWN, CALENDAR, MON).due_note == ""
+
+
+def test_a_ladder_with_a_level_as_agreed_sets_no_bound_on_a_late_notification() -> None:
+    from formflow.core.engine import ladder_working_days, notification_warnings
+
+    assert ladder_working_days(NORTHTOWN) is None
+    assert ladder_working_days(built_in()("nelincs")) == 21
+    old = make_challenge(policy="northtown", date_of_notification=dt.date(2024, 1, 8))
+    assert notification_warnings(old, NORTHTOWN, CALENDAR, MON) == ()

@@ -68,7 +68,7 @@ def status_rows(
                 status=a.status.value,
                 responder=a.responder
                 or ("IRO" if a.status is Status.CAFCASS_CONSIDERATION else ""),
-                due=a.due.isoformat() if a.due else "",
+                due=a.due.isoformat() if a.due else a.due_note,
                 overdue=a.overdue,
             )
         )
@@ -278,7 +278,7 @@ def export_table(
             c.team or "",
             c.stage.label,
             a.responder or "",
-            a.due.isoformat() if a.due else "",
+            a.due.isoformat() if a.due else a.due_note,
             a.status.value,
             "; ".join(THEMES[t] for t in sorted(c.themes) if t in THEMES),
             c.closure.reason if c.closure else "",

@@ -250,6 +250,9 @@ class Assessment:
     actions_to_check: tuple[Action, ...]
     """Agreed actions whose by-when date has come: the IRO checks they were done."""
     warnings: tuple[str, ...]
+    due_note: str = ""
+    """Why a response awaited has no due date ("no fixed timescale (as agreed)"); empty
+    when it has one or nothing is awaited."""
 
 
 # --- deadlines ----------------------------------------------------------------------
@@ -425,6 +428,7 @@ def assess(
         overdue=when is not None and when.due is not None and today > when.due,
         actions_to_check=checks,
         warnings=when.warnings if when else (),
+        due_note=_no_due_date(challenge, policy) if when and when.due is None else "",
     )
 
 
@@ -551,8 +555,10 @@ def _for_whom(challenge: Challenge, policy: Policy) -> str:
 def _due_words(challenge: Challenge, policy: Policy, calendar: WorkingCalendar) -> str:
     """``response due 2026-12-08``, or why there is no due date."""
     due = current_due(challenge, policy, calendar)
-    if due is not None:
-        return f"response due {due.isoformat()}"
+    return f"response due {due.isoformat()}" if due else _no_due_date(challenge, policy)
+
+
+def _no_due_date(challenge: Challenge, policy: Policy) -> str:
     timescale = policy.stage(challenge.stage).timescale
     if timescale.counts:
         return "no due date until the form gives " + _missing_date(policy, challenge.stage)
@@ -1175,10 +1181,12 @@ def reason_of(event: Event) -> str | None:
     return reason if isinstance(reason, str) and reason else None
 
 
-def ladder_working_days(policy: Policy) -> int:
-    """The working days the whole procedure allows, every level one after another (the
-    levels counted in working days; the others set no bound)."""
-    return sum(s.timescale.working_days or 0 for s in policy.stages)
+def ladder_working_days(policy: Policy) -> int | None:
+    """The working days the whole procedure allows, every level one after another; None
+    where a level is not counted in working days (as agreed, a date set on the form),
+    so the procedure sets no bound."""
+    days = [s.timescale.working_days for s in policy.stages]
+    return None if None in days else sum(d for d in days if d is not None)
 
 
 def notification_warnings(
@@ -1187,7 +1195,7 @@ def notification_warnings(
     """A new challenge notified longer ago than the whole procedure allows is accepted
     (it may be entered late) but said, so someone checks the date."""
     total = ladder_working_days(policy)
-    if calendar.add_working_days(incoming.date_of_notification, total) >= received:
+    if total is None or calendar.add_working_days(incoming.date_of_notification, total) >= received:
         return ()
     return (
         f"Check the Date of Notification: {uk_date(incoming.date_of_notification)} is more "
