@@ -17,6 +17,7 @@ from formflow.core.engine import (
     Amend,
     CloseUnresolved,
     Document,
+    Escalate,
     Event,
     ExtendDeadline,
     LateResponse,
@@ -34,7 +35,7 @@ from formflow.core.engine import (
     status_of,
 )
 from formflow.core.record import (
-    STAGE_ORDER,
+    STANDARD_LADDER,
     Action,
     Cafcass,
     Challenge,
@@ -497,6 +498,23 @@ TABLE = [
         stage=S.FOUR,
     ),
     row("informal overdue", "cic-issues", S.INFORMAL, ResponseOverdue(later(8)), stage=S.ONE),
+    # A named person's decision to move on (a procedure that waits for it, or any time)
+    row(
+        "stage 1 escalated by the IRO's decision",
+        "nelincs",
+        S.ONE,
+        Escalate(later(8), "Jo Bloggs", "No response after a reminder."),
+        status=AWAIT,
+        stage=S.TWO,
+        outcomes=(StageOutcome.ESCALATED,),
+    ),
+    row(
+        "no level above stage 4 to escalate to",
+        "nelincs",
+        S.FOUR,
+        Escalate(later(8), "Jo Bloggs", "Not satisfied."),
+        error="top of the nelincs procedure",
+    ),
 ]
 
 
@@ -514,7 +532,7 @@ def test_transition_table(case: Row) -> None:
     if case.status:
         assert status_of(result) is case.status
     if case.stage:
-        assert result.stage is case.stage
+        assert result.stage == case.stage
     if case.outcomes:
         assert tuple(h.outcome for h in result.history) == case.outcomes
 
@@ -538,7 +556,7 @@ def test_escalation_records_the_stage_that_ended() -> None:
     challenge = raised("nelincs", Stage.ONE, addressed_to=None)
     transition = apply(challenge, NOT_RESOLVED, built_in()("nelincs"), CALENDAR)
     [ended] = transition.challenge.history
-    assert ended.stage is Stage.ONE
+    assert ended.stage == Stage.ONE
     assert ended.raised_on == MON
     assert ended.due == dt.date(2025, 11, 10)
     assert ended.response == Response("We do not agree.", later(2), "A Manager", False)
@@ -631,7 +649,7 @@ def test_any_run_of_responses_climbs_the_ladder_and_ends_cleanly(
         before = challenge.stage
         challenge = apply(challenge, Respond(day, resolved), policy, CALENDAR).challenge
         if not resolved and status_of(challenge) is Status.AWAITING_RESPONSE:
-            assert STAGE_ORDER.index(challenge.stage) > STAGE_ORDER.index(before)
+            assert STANDARD_LADDER.index(challenge.stage) > STANDARD_LADDER.index(before)
     status = status_of(challenge)
     assert status in set(Status)
     assert len(challenge.history) <= len(policy.stages)

@@ -72,7 +72,7 @@ def test_a_challenge_with_nothing_stated_is_raised_and_escalated() -> None:
     policy = built_in()("nelincs")
     state = apply(unstated(), Raise(Stage.ONE, MON), policy, CALENDAR).challenge
     moved = apply(state, Respond(MON, resolved=False), policy, CALENDAR).challenge
-    assert moved.stage is Stage.TWO
+    assert moved.stage == Stage.TWO
 
 
 def test_cafcass_is_asked_for_the_status_and_granted_once_stated() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from formflow.core.policy import statutory_warnings
-from formflow.core.record import Stage
+from formflow.core.record import STANDARD_LADDER, Stage
 from formflow.errors import PolicyError
 from formflow.policy_catalogue import built_in, read_policy_file
 from formflow.resources import policies_dir
@@ -40,12 +40,18 @@ def test_every_policy_file_validates_and_names_its_seed(policy_id: str) -> None:
 )
 def test_timescales_follow_the_seeds(policy_id: str, timescales: dict[str, int]) -> None:
     policy = built_in()(policy_id)
-    assert {s.stage.value: s.timescale_working_days for s in policy.stages} == timescales
+    assert {s.stage.value: s.timescale.working_days for s in policy.stages} == timescales
 
 
 def test_nelincs_cumulative_targets() -> None:
     policy = built_in()("nelincs")
-    assert [policy.stage(s).cumulative_working_days for s in Stage] == [None, None, 10, 15, 20]
+    assert [policy.stage(s).cumulative_working_days for s in STANDARD_LADDER] == [
+        None,
+        None,
+        10,
+        15,
+        20,
+    ]
 
 
 def test_cic_issues_first_contact_within_48_hours() -> None:
@@ -100,7 +106,7 @@ def test_cafcass_open_to_children_not_in_care_is_warned(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"stages": []}, "stages"),
+        ({"levels": []}, "levels"),
         ({"raised_by_roles": ["Social Worker"]}, "raised_by_roles"),
         ({"id": "Not An Id"}, "id"),
     ],
@@ -112,18 +118,18 @@ def test_invalid_policies_are_refused_with_the_place(
         read_policy_file(_council_policy(tmp_path, **changes))
 
 
-def test_stages_out_of_order_are_refused(tmp_path: Path) -> None:
+def test_a_level_listed_twice_is_refused(tmp_path: Path) -> None:
     data = json.loads((policies_dir() / "nelincs.json").read_text())
-    stages = list(reversed(data["stages"]))
-    with pytest.raises(PolicyError, match="in order"):
-        read_policy_file(_council_policy(tmp_path, stages=stages))
+    levels = [*data["levels"], data["levels"][1]]
+    with pytest.raises(PolicyError, match="repeated: 1"):
+        read_policy_file(_council_policy(tmp_path, levels=levels))
 
 
 def test_a_revert_to_a_missing_stage_is_refused(tmp_path: Path) -> None:
     data = json.loads((policies_dir() / "ops-flowchart.json").read_text())
-    data["stages"][3]["on_actions_not_implemented"] = "informal"
+    data["levels"][3]["on_actions_not_implemented"] = "informal"
     with pytest.raises(PolicyError, match="does not have"):
-        read_policy_file(_council_policy(tmp_path, stages=data["stages"]))
+        read_policy_file(_council_policy(tmp_path, levels=data["levels"]))
 
 
 def test_file_name_must_match_id(tmp_path: Path) -> None:

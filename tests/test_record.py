@@ -65,7 +65,7 @@ def test_new_references_are_well_formed_and_distinct() -> None:
 def test_schema_rejects_a_month_first_date_and_an_unknown_stage() -> None:
     data = make_challenge().to_dict()
     data["date_of_notification"] = "2025-13-03"
-    data["stage"] = "5"
+    data["stage"] = "Stage 5"
     paths = {tuple(e.absolute_path) for e in schema_errors("challenge", data)}
     assert ("date_of_notification",) in paths
     assert ("stage",) in paths

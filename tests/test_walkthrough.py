@@ -60,7 +60,7 @@ def test_the_readme_walk_through(tmp_path: Path) -> None:
         assert {p.suffix for p in outbox.iterdir()} == {".docx", ".pdf", ".eml"}
         stage_one = outbox / f"{reference}-stage-1-form.docx"
         raised = register.challenge(reference)
-        assert raised is not None and raised.stage is Stage.ONE
+        assert raised is not None and raised.stage == Stage.ONE
         now = assess(raised, policies(raised.policy), settings.calendar, dt.date.today())
         assert not now.overdue, "the first challenge arrived overdue"
         draft = read_eml(outbox / f"{reference}-stage-1-form.eml")
@@ -75,7 +75,7 @@ def test_the_readme_walk_through(tmp_path: Path) -> None:
         assert (outbox / f"{reference}-stage-2-form.docx").is_file()
         assert (outbox / f"{reference}-stage-2-form.pdf").is_file()
         moved_on = register.challenge(reference)
-        assert moved_on is not None and moved_on.stage is Stage.TWO
+        assert moved_on is not None and moved_on.stage == Stage.TWO
         assert [h.outcome for h in moved_on.history] == [StageOutcome.NOT_RESOLVED]
         assert moved_on.addressed_to is not None
         assert moved_on.addressed_to.role == "Service Manager"
@@ -102,7 +102,7 @@ def test_the_readme_walk_through(tmp_path: Path) -> None:
         assert reopened.outcome is Outcome.PROCESSED, reopened.message
         assert "not implemented or not effective" in reopened.message
         again = register.challenge(reference)
-        assert again is not None and again.stage is Stage.THREE
+        assert again is not None and again.stage == Stage.THREE
         assert again.history[-1].outcome is StageOutcome.ACTIONS_NOT_IMPLEMENTED
 
         withdraw = fill_pdf(

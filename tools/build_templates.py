@@ -35,7 +35,7 @@ from docx.enum.section import WD_ORIENT
 from docx.oxml import parse_xml
 from docx.shared import Pt, Twips
 
-from formflow.core.record import Stage
+from formflow.core.record import STANDARD_LADDER
 from formflow.form import (
     BODY_FIELDS,
     CAFCASS_FIELDS,
@@ -472,7 +472,7 @@ def challenge_body() -> str:
             "team_manager",
         )
     ]
-    stage_fields = [STAGE_FIELDS[s] for s in Stage]
+    stage_fields = [STAGE_FIELDS[s] for s in STANDARD_LADDER]
     cafcass_box, cafcass_date = CAFCASS_FIELDS
     concern, impact = BODY_FIELDS
     response_text, *response_rest = RESPONSE_FIELDS

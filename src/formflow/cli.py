@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "withdraw": "formflow.commands.events:withdraw",
     "close": "formflow.commands.events:close",
     "reopen": "formflow.commands.events:reopen",
+    "escalate": "formflow.commands.events:escalate",
     "extend": "formflow.commands.events:extend",
     "reassign": "formflow.commands.events:reassign",
     "amend": "formflow.commands.events:amend",

@@ -54,8 +54,8 @@ from typing import Any
 
 from formflow.config import Settings
 from formflow.core.calendar import uk_date
-from formflow.core.engine import Document
-from formflow.core.policy import Policy
+from formflow.core.engine import Document, current_due
+from formflow.core.policy import Policy, StagePolicy
 from formflow.core.record import Action, Challenge
 from formflow.errors import NoticeError
 from formflow.register import Register
@@ -130,7 +130,7 @@ def _roles(kind: Document, challenge: Challenge, policy: Policy) -> tuple[tuple[
     raiser = _raiser(challenge)
     match kind:
         case Document.NEXT_STAGE_FORM:
-            to = (stage.responder,)
+            to = responder_roles(stage)
             return to, _unique([*stage.copy_to, raiser], drop=to)
         case Document.FINAL_RECORD:
             to = (raiser,)
@@ -192,7 +192,7 @@ def draft_name(kind: Document, challenge: Challenge) -> str:
     """The part of a draft's file name after the reference: the document it covers, with
     the stage for a next-stage form (``stage-2-form``), as the document itself is named."""
     if kind is Document.NEXT_STAGE_FORM:
-        return f"{challenge.stage.label.lower().replace(' ', '-')}-form"
+        return f"{challenge.stage.slug}-form"
     return kind.value.lower().replace(" ", "-")
 
 
@@ -301,6 +301,36 @@ def reminder_email(
     )
     recipients = Recipients((Recipient(_raiser(challenge), challenge.raised_by.name or None),))
     return _message(settings, _subject(challenge, "agreed action due"), recipients, body)
+
+
+def timeout_email(challenge: Challenge, policy: Policy, settings: Settings) -> EmailMessage:
+    """A missed deadline at a level whose procedure waits for a named person's decision:
+    to the responder, copied to the person who decides."""
+    rules = policy.stage(challenge.stage)
+    decider = rules.decided_by or _raiser(challenge)
+    due = challenge.due_extended_to or current_due(challenge, policy, settings.calendar)
+    body = "\n".join(
+        [
+            f"Professional challenge {challenge.reference} ({policy.name}), "
+            f"{challenge.stage.label}.",
+            f"Child: {initials(challenge.child.name)}",
+            "",
+            f"The response was due by {uk_date(due)} and formflow has not received it.",
+            f"Responder: please respond now, on the {challenge.stage.label} form you were sent.",
+            f"{decider}: under this procedure the challenge does not move on by itself. Decide "
+            "whether to wait or to escalate it (formflow escalate, or ask business support).",
+            "",
+            f"Drafted by formflow for {settings.council_name}.",
+        ]
+    )
+    to = tuple(named(challenge, r, rules.responder) for r in responder_roles(rules))
+    recipients = Recipients(to, (named(challenge, decider, rules.responder),))
+    return _message(settings, _subject(challenge, "response overdue"), recipients, body)
+
+
+def responder_roles(rules: StagePolicy) -> tuple[str, ...]:
+    """Each role a level's form goes to: every one of alternative or joint responders."""
+    return rules.responders.roles or (rules.responder,)
 
 
 def recipients_text(message: EmailMessage) -> str:

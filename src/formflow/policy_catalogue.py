@@ -21,9 +21,16 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from formflow.config import Settings
-from formflow.core.policy import Policy, policy_from_dict, structural_problems
+from formflow.core.policy import (
+    Policy,
+    is_version_1,
+    migrate,
+    policy_from_dict,
+    structural_problems,
+)
 from formflow.errors import PolicyError
 from formflow.resources import policies_dir
 from formflow.schema import schema_errors
@@ -34,24 +41,34 @@ POLICY_ID = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 
 def read_policy(text: str, name: str) -> Policy:
-    """A policy from the text of file ``name``, validated; every problem is named in the error."""
+    """A policy from the text of file ``name``, validated; every problem is named in the
+    error. A version 1 file is migrated to version 2 first (``policy_data``)."""
+    data = policy_data(text, name)
+    problems = structural_problems(data)
+    if problems:
+        raise PolicyError(f"{name} is not a valid policy:\n- " + "\n- ".join(problems))
+    return policy_from_dict(data)
+
+
+def policy_data(text: str, name: str) -> dict[str, Any]:
+    """The version 2 data of a policy file that passes its version's schema."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise PolicyError(
             f"{name} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
         ) from exc
-    errors = schema_errors("policy", data)
+    if not isinstance(data, dict):
+        raise PolicyError(f"{name} is not a valid policy: it must be a JSON object.")
+    old = is_version_1(data)
+    errors = schema_errors("policy-v1" if old else "policy", data)
     if errors:
         lines = [
             f"- at {'/'.join(map(str, e.absolute_path)) or 'top level'}: {e.message}"
             for e in errors
         ]
         raise PolicyError(f"{name} is not a valid policy:\n" + "\n".join(lines))
-    problems = structural_problems(data)
-    if problems:
-        raise PolicyError(f"{name} is not a valid policy:\n- " + "\n- ".join(problems))
-    return policy_from_dict(data)
+    return migrate(data) if old else data
 
 
 class Origin(StrEnum):

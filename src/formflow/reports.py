@@ -23,7 +23,7 @@ from typing import Any
 from formflow.core.calendar import WorkingCalendar
 from formflow.core.engine import CLOSED, Status, assess, status_of
 from formflow.core.policy import Policy
-from formflow.core.record import STAGE_ORDER, THEMES, Challenge, ClosureKind
+from formflow.core.record import STANDARD_LADDER, THEMES, Challenge, ClosureKind, Stage
 from formflow.notices import initials
 from formflow.outbox.files import write_private
 from formflow.register import EventRecord, Register
@@ -371,6 +371,13 @@ class YearReport:
         return asdict(self)
 
 
+def _ladder_order(stage: Stage) -> tuple[int, str]:
+    """The standard ladder's levels in order, then a council's own levels by name (a year's
+    challenges may follow several procedures)."""
+    standard = stage in STANDARD_LADDER
+    return (STANDARD_LADDER.index(stage) if standard else len(STANDARD_LADDER), stage.label)
+
+
 def year_report(
     challenges: Sequence[Challenge], year: int, calendar: WorkingCalendar
 ) -> YearReport:
@@ -389,7 +396,7 @@ def year_report(
     return YearReport(
         year=year,
         raised=len(cohort),
-        resolved_by_stage={s.label: by_stage[s] for s in STAGE_ORDER if by_stage[s]},
+        resolved_by_stage={s.label: by_stage[s] for s in sorted(by_stage, key=_ladder_order)},
         still_open=statuses[Status.AWAITING_RESPONSE] + statuses[Status.CAFCASS_CONSIDERATION],
         closed_unresolved=statuses[Status.CLOSED_UNRESOLVED],
         themes={THEMES[t]: themes[t] for t in THEMES if themes[t]},

@@ -135,7 +135,7 @@ def answer_all(home: Home, stage: Stage, workdir: Path) -> list[Path]:
     with Register(home.database) as register:
         challenges = register.challenges()
     for challenge in challenges:
-        assert challenge.stage is stage, (challenge.reference, challenge.stage)
+        assert challenge.stage == stage, (challenge.reference, challenge.stage)
         form = (
             home.outbox
             / f"{challenge.reference}"

@@ -42,7 +42,7 @@ def council_policy(
     data = json.loads((policies_dir() / "nelincs.json").read_text(encoding="utf-8"))
     data["id"] = policy_id
     data["name"] = name or f"{policy_id.title()} professional challenge procedure (fictional)"
-    data["stages"][1]["timescale_working_days"] = stage_one_days
+    data["levels"][1]["timescale"] = {"working_days": stage_one_days}
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{policy_id}.json"
     path.write_text(json.dumps(data, indent=2), encoding="utf-8")

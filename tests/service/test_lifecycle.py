@@ -120,7 +120,7 @@ def test_a_late_response_to_a_stage_that_escalated_is_recorded_against_it(
     stage_one_pdf = service.outbox(reference, "stage-1-form.pdf")
     moved = service.pipeline.chase_deadlines(dt.date(2026, 12, 1))
     assert [r.reference for r in moved] == [reference]
-    assert service.record(reference).stage is Stage.TWO
+    assert service.record(reference).stage == Stage.TWO
     late = fill_pdf(
         stage_one_pdf,
         tmp_path / "late answer.pdf",
@@ -134,7 +134,7 @@ def test_a_late_response_to_a_stage_that_escalated_is_recorded_against_it(
     assert ended.outcome is StageOutcome.RESPONSE_OVERDUE
     assert ended.late_response is not None and ended.late_response.resolved is True
     assert ended.late_response.text == "Agreed: the review is booked."
-    assert record.stage is Stage.TWO  # the IRO decides what follows
+    assert record.stage == Stage.TWO  # the IRO decides what follows
     note = service.outbox(reference, "note-to-the-iro.eml").read_text()
     assert "late response to Stage 1" in note and 'To: "Morwenna Pentreath, IRO' in note
     whole = _show_json(service.home.root, reference)
@@ -266,7 +266,7 @@ def test_the_iro_reopens_a_resolved_challenge_on_the_final_record(
     result = service.drop(reopened)
     assert result.outcome is Outcome.PROCESSED, result.message
     record = service.record(reference)
-    assert record.stage is Stage.TWO  # nelincs: stage 1 actions not implemented go on to 2
+    assert record.stage == Stage.TWO  # nelincs: stage 1 actions not implemented go on to 2
     assert record.history[-1].outcome is StageOutcome.ACTIONS_NOT_IMPLEMENTED
     assert record.iro_decision is None
     assert service.outbox(reference, "stage-2-form.docx").is_file()
@@ -294,7 +294,7 @@ def test_the_iro_closes_a_resolved_challenge_reopened_on_the_final_record_pdf(
     )
     result = service.drop(reopened)
     assert result.outcome is Outcome.PROCESSED, result.message
-    assert service.record(reference).stage is Stage.TWO
+    assert service.record(reference).stage == Stage.TWO
 
 
 def test_the_iro_withdraws_on_the_pdf_form(service: Service, tmp_path: Path) -> None:
@@ -462,5 +462,5 @@ def test_reopen_from_the_cli_after_actions_not_implemented(service: Service) -> 
         service.home.root, "reopen", reference, *WHO, "--reason", "The review was not held"
     )
     assert code == 0, output
-    assert service.record(reference).stage is Stage.TWO
+    assert service.record(reference).stage == Stage.TWO
     assert "stage-2-form" in output

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from web_support import DUE_LATER, NOT_IN_CARE, OVERDUE, TODAY, fill_register
 
 from formflow.core.calendar import WorkingCalendar
+from formflow.core.record import STANDARD_LADDER
 from formflow.outbox.folders import Home
 from formflow.policy_catalogue import built_in
 from formflow.web import charts, views
@@ -78,13 +79,14 @@ def test_a_challenge_page_for_an_unknown_or_malformed_reference_is_none(tmp_path
     assert views.open_rows(db, built_in(), TODAY)
 
 
-stages = st.sampled_from(list(views.Stage))
+stages = st.sampled_from(STANDARD_LADDER)
 open_row = st.builds(
     views.OpenRow,
     reference=st.from_regex(r"PC-2025-[0-9A-Z]{6}", fullmatch=True),
     child=st.just("A.B."),
     procedure=st.sampled_from(["nelincs", "rotherham"]),
     stage=stages,
+    rank=st.integers(0, 4),
     status=st.just("awaiting response"),
     responder=st.text(max_size=5),
     iro=st.sampled_from(["Ann", "Bob"]),

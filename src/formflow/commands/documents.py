@@ -70,7 +70,12 @@ KINDS = {
 )
 @click.option("--raised-by", help="Pre-fill: the IRO or CP chair raising the challenge.")
 @click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.IRO.value)
-@click.option("--stage", type=click.Choice([s.value for s in Stage]), default=Stage.ONE.value)
+@click.option(
+    "--stage",
+    default=Stage.ONE.value,
+    show_default=True,
+    help="The level the form is raised at: its id, as 'formflow policies show' lists them.",
+)
 @click.option("--to", "addressed_to", help="Pre-fill: the manager the challenge goes to.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @home_option

@@ -1,5 +1,5 @@
-"""The events business support record for someone: withdraw, close, reopen, extend,
-reassign, amend, merge.
+"""The events business support record for someone: withdraw, close, reopen, escalate,
+extend, reassign, amend, merge.
 
 Each names the challenge, who made the decision (``--by``) and why (``--reason``); each is
 one event in the register's audit trail, committed in one register transaction with the
@@ -25,6 +25,7 @@ from formflow.core.engine import (
     ActionsNotImplemented,
     Amend,
     CloseUnresolved,
+    Escalate,
     Event,
     ExtendDeadline,
     MergeInto,
@@ -140,6 +141,22 @@ def reopen(reference: str, by: str, reason: str, on: dt.date | None, home: Path)
       formflow reopen PC-2025-7KQ3XM --by "Morwenna Pentreath, IRO" --reason "Review not held"
     """
     _record(home, reference, ActionsNotImplemented(_today(on), reason), by, reason)
+
+
+@click.command()
+@_event_options
+def escalate(reference: str, by: str, reason: str, on: dt.date | None, home: Path) -> None:
+    """Move a challenge to its next level by a person's decision.
+
+    For a procedure that waits for the IRO's (or a manager's) decision after a missed
+    deadline, rather than moving on by itself; also when the IRO judges a response not
+    good enough before its deadline. The next level's responder gets its form.
+
+    \b
+    Example:
+      formflow escalate PC-2025-7KQ3XM --by "Morwenna Pentreath, IRO" --reason "No response"
+    """
+    _record(home, reference, Escalate(_today(on), by.strip(), reason), by, reason)
 
 
 @click.command()

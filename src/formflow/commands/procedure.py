@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import click
@@ -11,10 +12,10 @@ import click
 from formflow.commands.options import home_option, home_policies, iso_date
 from formflow.config import load_settings
 from formflow.core.engine import deadline
-from formflow.core.policy import statutory_warnings
-from formflow.core.record import Stage
+from formflow.core.policy import Policy, StagePolicy, migrate, warnings
+from formflow.core.record import LEVEL_ID_PATTERN, Stage
 from formflow.errors import FormflowError
-from formflow.policy_catalogue import PolicyCatalogue, read_policy_file
+from formflow.policy_catalogue import PolicyCatalogue, policy_data, read_policy_file
 
 CONFIG = click.option(
     "--config",
@@ -22,12 +23,23 @@ CONFIG = click.option(
     help="Settings file (default: HOME/formflow.toml if present).",
 )
 
-STAGE_CHOICE = click.Choice([s.value for s in Stage], case_sensitive=False)
+
+def _level(ctx: click.Context, param: click.Parameter, value: str) -> Stage:
+    """A level id as typed (``1``, ``Informal``, ``case-alert``); the policy checks it has it."""
+    text = value.strip().lower()
+    if not LEVEL_ID_PATTERN.match(text):
+        raise click.BadParameter(f"'{value}' is not a level id, such as informal, 1 or alert.")
+    return Stage(text)
 
 
 @click.command()
 @click.option("--policy", "policy_id", required=True, help="Procedure id, such as nelincs.")
-@click.option("--stage", required=True, type=STAGE_CHOICE, help="informal, 1, 2, 3 or 4.")
+@click.option(
+    "--stage",
+    required=True,
+    callback=_level,
+    help="The level's id: informal, 1, 2, 3 or 4, or the procedure's own (policies show).",
+)
 @click.option(
     "--from", "raised_on", required=True, callback=iso_date, help="Date raised (YYYY-MM-DD)."
 )
@@ -36,19 +48,28 @@ STAGE_CHOICE = click.Choice([s.value for s in Stage], case_sensitive=False)
     callback=iso_date,
     help="When the formal challenge began, for cumulative targets (default: --from).",
 )
+@click.option(
+    "--field",
+    "fields",
+    multiple=True,
+    metavar="ID=YYYY-MM-DD",
+    help="A date the procedure's own form gives (a review date), for levels counted from it.",
+)
 @home_option
 @CONFIG
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
 def due(
     policy_id: str,
-    stage: str,
+    stage: Stage,
     raised_on: dt.date,
     challenge_start: dt.date | None,
+    fields: tuple[str, ...],
     home: Path,
     config: Path | None,
     as_json: bool,
 ) -> None:
-    """Say when a response is due; the first line printed is the due date.
+    """Say when a response is due; the first line printed is the due date (or "none",
+    for a level the procedure sets no fixed timescale for).
 
     Day 0 is the day of notification (or the next working day, if it fell on a weekend,
     bank holiday or closure day); the response is due by the end of the Nth working day
@@ -61,31 +82,34 @@ def due(
     """
     settings = load_settings(config, home=home)
     policy = home_policies(home, settings)(policy_id)
-    when = deadline(policy, Stage(stage), raised_on, settings.calendar, challenge_start)
+    try:
+        rules = policy.stage(stage)
+    except FormflowError as exc:
+        levels = ", ".join(s.stage.id for s in policy.stages)
+        raise click.BadParameter(f"{exc} Its levels are: {levels}.", param_hint="--stage") from exc
+    when = deadline(
+        policy, stage, raised_on, settings.calendar, challenge_start, details=_details(fields)
+    )
     for warning in when.warnings:
         click.echo(f"Warning: {warning}", err=True)
-    rules = policy.stage(Stage(stage))
     if as_json:
         payload = {
-            "due": when.due.isoformat(),
-            "overall_target": when.overall_target.isoformat() if when.overall_target else None,
-            "first_contact_due": (
-                when.first_contact_due.isoformat() if when.first_contact_due else None
-            ),
+            "due": _iso(when.due),
+            "overall_target": _iso(when.overall_target),
+            "first_contact_due": _iso(when.first_contact_due),
             "day_zero": when.day_zero.isoformat(),
             "policy": policy.id,
-            "stage": stage,
+            "stage": stage.id,
+            "level": rules.stage.label,
             "responder": rules.responder,
-            "working_days": rules.timescale_working_days,
+            "timescale": rules.timescale.described(policy.field_by_id),
+            "working_days": rules.timescale.working_days,
             "warnings": list(when.warnings),
         }
         click.echo(json.dumps(payload, indent=2))
         return
-    click.echo(when.due.isoformat())
-    click.echo(
-        f"{Stage(stage).label} under {policy.id}: the {rules.responder} responds within "
-        f"{rules.timescale_working_days} working days of {when.day_zero:%A %-d %B %Y} (day 0)."
-    )
+    click.echo(_iso(when.due) or "none")
+    click.echo(_due_sentence(policy, rules, when.day_zero))
     if when.first_contact_due:
         click.echo(f"First contact due: {when.first_contact_due.isoformat()}")
     if when.overall_target:
@@ -93,6 +117,36 @@ def due(
             f"Overall target ({rules.cumulative_working_days} working days from the start): "
             f"{when.overall_target.isoformat()}"
         )
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def _details(fields: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for item in fields:
+        key, _, value = item.partition("=")
+        try:
+            out[key.strip()] = dt.date.fromisoformat(value.strip()).isoformat()
+        except ValueError as exc:
+            raise click.BadParameter(
+                f"'{item}' is not ID=YYYY-MM-DD, such as review_date=2026-12-03.",
+                param_hint="--field",
+            ) from exc
+    return out
+
+
+def _due_sentence(policy: Policy, rules: StagePolicy, day_zero: dt.date) -> str:
+    words = rules.timescale.described(policy.field_by_id)
+    head = f"{rules.stage.label} under {policy.id}: the {rules.responder} responds"
+    if rules.timescale.amount is None:
+        return f"{head}: {words}."
+    counted = {
+        "raised": f"{day_zero:%A %-d %B %Y} (day 0)",
+        "challenge_start": "the start of the challenge",
+    }.get(rules.counted_from, f"the form's '{rules.counted_from}'")
+    return f"{head} within {words} of {counted}."
 
 
 @click.group()
@@ -164,16 +218,12 @@ def show_policy(policy_id: str, home: Path, config: Path | None, as_json: bool) 
     click.echo(f"Read from: {entry.path} ({entry.folder.origin.value})")
     click.echo(f"Source: {', '.join(policy.source_files)}")
     for s in policy.stages:
-        cumulative = (
-            f", {s.cumulative_working_days} from the start" if s.cumulative_working_days else ""
-        )
-        bypass = "may be bypassed" if s.may_be_bypassed else "may not be bypassed"
-        click.echo(
-            f"  {s.stage.label}: {s.responder}, {s.timescale_working_days} working days"
-            f"{cumulative}; {bypass}"
-        )
+        click.echo("  " + _level_line(policy, s))
         if s.copy_to:
             click.echo(f"    copy to: {', '.join(s.copy_to)}")
+    for f in policy.fields:
+        options = f" ({', '.join(f.options)})" if f.options else ""
+        click.echo(f"  Form field: {f.label} [{f.id}, {f.kind.value}]{options}")
     cafcass = policy.cafcass
     when = "at any time" if cafcass.when == "any_time" else "after the last stage"
     concurrent = "alongside the escalation" if cafcass.concurrent else "instead of escalating"
@@ -182,6 +232,23 @@ def show_policy(policy_id: str, home: Path, config: Path | None, as_json: bool) 
         click.echo(f"    first: {p.label}")
     for note in policy.notes:
         click.echo(f"  Note - {note.topic}: {note.choice}")
+
+
+def _level_line(policy: Policy, s: StagePolicy) -> str:
+    """``Stage 1: Team Manager, 5 working days; may be bypassed``, and what else applies."""
+    parts = [f"{s.stage.label}: {s.responder}, {s.timescale.described(policy.field_by_id)}"]
+    if s.counted_from != "raised":
+        parts.append(f"counted from {s.counted_from}")
+    if s.cumulative_working_days:
+        parts.append(f"{s.cumulative_working_days} from the start")
+    if s.for_roles:
+        parts.append("for " + " and ".join(sorted(r.value for r in s.for_roles)) + " only")
+    if s.decided_by:
+        parts.append(f"on a missed deadline, the {s.decided_by} decides")
+    bypass = "may be bypassed" if s.may_be_bypassed else "may not be bypassed"
+    parts.append(f"{bypass} ({s.bypass_when})" if s.bypass_when else bypass)
+    parts.append(f"level id '{s.stage.id}'")
+    return "; ".join(parts)
 
 
 @policies.command("check")
@@ -200,8 +267,46 @@ def check_policy(file: Path, home: Path, config: Path | None) -> None:
     """
     catalogue = _catalogue(home, config)
     policy = read_policy_file(file)
-    warnings = statutory_warnings(policy)
-    for warning in warnings:
+    found = warnings(policy)
+    for warning in found:
         click.echo(f"Warning: {warning}")
-    click.echo(f"{file.name}: valid policy '{policy.id}' with {len(warnings)} warning(s).")
+    if _is_version_1(file):
+        click.echo(
+            f"{file.name} is in the version 1 policy language: formflow reads it as version 2. "
+            f"'formflow policies migrate {file}' prints the version 2 text to save in its place."
+        )
+    click.echo(f"{file.name}: valid policy '{policy.id}' with {len(found)} warning(s).")
     click.echo(catalogue.placement(file))
+
+
+def _is_version_1(file: Path) -> bool:
+    return "policy_version" not in json.loads(file.read_text(encoding="utf-8"))
+
+
+@policies.command("migrate")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def migrate_policy(file: Path) -> None:
+    """Print a version 1 procedure file in the version 2 policy language: the same levels,
+    the same deadlines. Version 2 files are printed as they are.
+
+    \b
+    Example:
+      formflow policies migrate merton.json > merton.v2.json && mv merton.v2.json merton.json
+    """
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"{file} cannot be read: {exc}") from exc
+    data = policy_data(text, file.name)
+    click.echo(policy_json(migrate(data) if "policy_version" not in data else data), nl=False)
+
+
+def policy_json(data: dict[str, object]) -> str:
+    """A policy as JSON text, with short lists on one line, as the built-in files are."""
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    return re.sub(r"\[\n(\s+\"[^\"\n]*\",?\n)+\s*\]", _one_line, text) + "\n"
+
+
+def _one_line(match: re.Match[str]) -> str:
+    one = json.dumps(json.loads(match.group(0)), ensure_ascii=False)
+    return one if len(one) < 100 else match.group(0)

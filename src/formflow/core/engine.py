@@ -22,9 +22,14 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from formflow.core.calendar import WorkingCalendar, uk_date
-from formflow.core.policy import Policy, StagePolicy
+from formflow.core.policy import (
+    COUNTED_FROM_CHALLENGE_START,
+    COUNTED_FROM_RAISED,
+    Policy,
+    StagePolicy,
+    TimescaleKind,
+)
 from formflow.core.record import (
-    STAGE_ORDER,
     Action,
     Challenge,
     Closure,
@@ -33,6 +38,7 @@ from formflow.core.record import (
     IroDecision,
     Person,
     Response,
+    Role,
     Stage,
     StageOutcome,
     StageRecord,
@@ -87,6 +93,8 @@ class Respond:
     text: str | None = None
     by: str | None = None
     actions: tuple[Action, ...] = ()
+    agreed_by: tuple[str, ...] = ()
+    """At a level with joint responders: those the response records as satisfied."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +102,16 @@ class ResponseOverdue:
     """No response by the stage's due date, noticed on ``on``."""
 
     on: dt.date
+
+
+@dataclass(frozen=True)
+class Escalate:
+    """A named person decides to move the challenge to the next level (where the procedure
+    leaves escalation after a missed deadline, or after a response, to their decision)."""
+
+    on: dt.date
+    by: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -194,6 +212,7 @@ Event = (
     Raise
     | Respond
     | ResponseOverdue
+    | Escalate
     | ActionsNotImplemented
     | RequestCafcass
     | CloseUnresolved
@@ -236,15 +255,58 @@ class Assessment:
 # --- deadlines ----------------------------------------------------------------------
 
 
-def stage_due(stage: StagePolicy, raised_on: dt.date, calendar: WorkingCalendar) -> dt.date:
-    return calendar.add_working_days(raised_on, stage.timescale_working_days)
+def stage_due(
+    stage: StagePolicy,
+    raised_on: dt.date,
+    calendar: WorkingCalendar,
+    started: dt.date | None = None,
+    details: dict[str, str] | None = None,
+) -> dt.date | None:
+    """When a response to a level raised on ``raised_on`` is due, or None when the level
+    has no due date: no fixed timescale, none stated, or a date the form has not given.
+    ``started`` is the challenge's start; ``details`` the answers to the form's own fields."""
+    timescale = stage.timescale
+    if timescale.kind is TimescaleKind.SET_ON_FORM:
+        return _detail_date(details, timescale.field)
+    start = _counted_from(stage, raised_on, started, details)
+    if start is None or timescale.amount is None:
+        return None
+    match timescale.kind:
+        case TimescaleKind.WORKING_DAYS:
+            return calendar.add_working_days(start, timescale.amount)
+        case TimescaleKind.HOURS:
+            return calendar.add_working_days(start, math.ceil(timescale.amount / 24))
+        case _:  # calendar days: a last day that is not a working day moves to the next one
+            return calendar.next_working_day(start + dt.timedelta(days=timescale.amount))
 
 
-def current_due(challenge: Challenge, policy: Policy, calendar: WorkingCalendar) -> dt.date:
-    """The current stage's response due date: as extended by agreement, else as the
-    procedure says."""
+def _counted_from(
+    stage: StagePolicy,
+    raised_on: dt.date,
+    started: dt.date | None,
+    details: dict[str, str] | None,
+) -> dt.date | None:
+    if stage.counted_from == COUNTED_FROM_RAISED:
+        return raised_on
+    if stage.counted_from == COUNTED_FROM_CHALLENGE_START:
+        return started or raised_on
+    return _detail_date(details, stage.counted_from)
+
+
+def _detail_date(details: dict[str, str] | None, field: str | None) -> dt.date | None:
+    value = (details or {}).get(field or "")
+    return dt.date.fromisoformat(value) if value else None
+
+
+def current_due(challenge: Challenge, policy: Policy, calendar: WorkingCalendar) -> dt.date | None:
+    """The current level's response due date: as extended by agreement, else as the
+    procedure says (None where it sets none)."""
     return challenge.due_extended_to or stage_due(
-        policy.stage(challenge.stage), challenge.date_of_notification, calendar
+        policy.stage(challenge.stage),
+        challenge.date_of_notification,
+        calendar,
+        challenge_start(challenge, policy),
+        challenge.details,
     )
 
 
@@ -258,18 +320,23 @@ def first_contact_due(
     return calendar.add_working_days(raised_on, math.ceil(stage.first_contact_within_hours / 24))
 
 
-def challenge_start(challenge: Challenge) -> dt.date:
-    """When the formal challenge began: the first formal stage raised, in history or now."""
-    formal = [h.raised_on for h in challenge.history if h.stage is not Stage.INFORMAL]
+def challenge_start(challenge: Challenge, policy: Policy) -> dt.date:
+    """When the formal challenge began: the first formal level raised, in history or now."""
+    formal = [h.raised_on for h in challenge.history if _is_formal(policy, h.stage)]
     if formal:
         return formal[0]
     return challenge.date_of_notification
 
 
+def _is_formal(policy: Policy, stage: Stage) -> bool:
+    return policy.stage(stage).formal if policy.has_stage(stage) else stage != Stage.INFORMAL
+
+
 @dataclass(frozen=True)
 class Deadline:
     day_zero: dt.date
-    due: dt.date
+    due: dt.date | None
+    """None: the level has no due date (no fixed timescale, none stated, or not yet set)."""
     overall_target: dt.date | None
     """The cumulative target from the start of the challenge, where the policy states one."""
     first_contact_due: dt.date | None
@@ -283,10 +350,11 @@ def deadline(
     calendar: WorkingCalendar,
     challenge_started: dt.date | None = None,
     extended_to: dt.date | None = None,
+    details: dict[str, str] | None = None,
 ) -> Deadline:
     """When a response to ``stage`` raised on ``raised_on`` is due under ``policy``."""
     rules = policy.stage(stage)
-    due = extended_to or stage_due(rules, raised_on, calendar)
+    due = extended_to or stage_due(rules, raised_on, calendar, challenge_started, details)
     target = (
         calendar.add_working_days(challenge_started or raised_on, rules.cumulative_working_days)
         if rules.cumulative_working_days is not None
@@ -332,8 +400,9 @@ def assess(
             challenge.stage,
             challenge.date_of_notification,
             calendar,
-            challenge_start(challenge),
+            challenge_start(challenge, policy),
             challenge.due_extended_to,
+            challenge.details,
         )
         if awaiting
         else None
@@ -345,7 +414,7 @@ def assess(
     )
     return Assessment(
         status=status,
-        stage=challenge.stage,
+        stage=stage.stage,
         responder=stage.responder if awaiting else None,
         responder_name=challenge.addressed_to.name if awaiting and challenge.addressed_to else None,
         copy_to=stage.copy_to,
@@ -353,7 +422,7 @@ def assess(
         due=when.due if when else None,
         overall_target=when.overall_target if when else None,
         first_contact_due=when.first_contact_due if when else None,
-        overdue=when is not None and today > when.due,
+        overdue=when is not None and when.due is not None and today > when.due,
         actions_to_check=checks,
         warnings=when.warnings if when else (),
     )
@@ -377,6 +446,8 @@ def apply(
             return _respond(challenge, event, policy, calendar)
         case ResponseOverdue():
             return _overdue(challenge, event, policy, calendar)
+        case Escalate():
+            return _escalate_by_decision(challenge, event, policy, calendar)
         case ActionsNotImplemented():
             return _actions_not_implemented(challenge, event, policy, calendar)
         case RequestCafcass():
@@ -420,23 +491,34 @@ def _check_coverage(challenge: Challenge, policy: Policy) -> None:
         )
 
 
-def _skipped_stages(policy: Policy, stage: Stage) -> list[StagePolicy]:
-    return [s for s in policy.stages if STAGE_ORDER.index(s.stage) < STAGE_ORDER.index(stage)]
+def _require_ladder(challenge: Challenge, policy: Policy) -> tuple[StagePolicy, ...]:
+    """The ladder this challenge climbs. Where IROs and CP chairs climb different ones, the
+    record must say which the person raising it is: the one rule that needs the role."""
+    role = challenge.raised_by.role
+    if role is None and policy.has_role_ladders:
+        raise TransitionError(
+            f"The {policy.id} procedure has different levels for IROs and CP chairs, and "
+            "the form does not say which raised this challenge: tick 'IRO' or 'CP chair' "
+            "(or write '(IRO)' or '(CP chair)' after the name) and drop it again."
+        )
+    return policy.ladder(role)
 
 
 def _raise(
     challenge: Challenge, event: Raise, policy: Policy, calendar: WorkingCalendar
 ) -> Transition:
     _check_coverage(challenge, policy)
-    if not policy.has_stage(event.stage):
+    ladder = _require_ladder(challenge, policy)
+    levels = [s.stage for s in ladder]
+    if event.stage not in levels:
         raise TransitionError(
-            f"The {policy.id} procedure has no {event.stage.label.lower()} stage; "
-            f"start at {policy.first_stage.label}."
+            f"The {policy.id} procedure has no {policy.named(event.stage).label.lower()} stage"
+            f"{_for_whom(challenge, policy)}; start at {levels[0].label}."
         )
     done = {h.stage for h in challenge.history}
     blocking = [
         s
-        for s in _skipped_stages(policy, event.stage)
+        for s in ladder[: levels.index(event.stage)]
         if not s.may_be_bypassed and s.stage not in done
     ]
     if blocking:
@@ -447,18 +529,41 @@ def _raise(
     stage = policy.stage(event.stage)
     raised = replace(
         challenge,
-        stage=event.stage,
+        stage=stage.stage,
         date_of_notification=event.on,
         addressed_to=_addressee(challenge.addressed_to, stage),
         response=None,
         closure=None,
     )
-    due = stage_due(stage, event.on, calendar)
     return Transition(
         raised,
-        f"Raised at {event.stage.label} with the {stage.responder}; response due {due.isoformat()}.",
+        f"Raised at {stage.stage.label} with the {stage.responder}; "
+        f"{_due_words(raised, policy, calendar)}.",
         (Document.NEXT_STAGE_FORM,),
     )
+
+
+def _for_whom(challenge: Challenge, policy: Policy) -> str:
+    role = challenge.raised_by.role
+    return f" for a challenge raised by a {role.value}" if role and policy.has_role_ladders else ""
+
+
+def _due_words(challenge: Challenge, policy: Policy, calendar: WorkingCalendar) -> str:
+    """``response due 2026-12-08``, or why there is no due date."""
+    due = current_due(challenge, policy, calendar)
+    if due is not None:
+        return f"response due {due.isoformat()}"
+    timescale = policy.stage(challenge.stage).timescale
+    if timescale.counts:
+        return "no due date until the form gives " + _missing_date(policy, challenge.stage)
+    return timescale.described(policy.field_by_id)
+
+
+def _missing_date(policy: Policy, stage: Stage) -> str:
+    rules = policy.stage(stage)
+    field = rules.timescale.field or rules.counted_from
+    known = policy.field_by_id.get(field)
+    return f"'{known.label}'" if known else field
 
 
 def _addressee(current: Person | None, stage: StagePolicy) -> Person:
@@ -477,9 +582,10 @@ def _respond(
             "to the date the response was written (on or after that day), or leave it blank "
             "to use the day the form arrives."
         )
+    _require_joint_agreement(challenge, event, policy)
     answered = replace(
         challenge,
-        response=Response(event.text, event.on, event.by, event.resolved),
+        response=Response(event.text, event.on, event.by, event.resolved, event.agreed_by),
         actions=event.actions or challenge.actions,
     )
     if not event.resolved:
@@ -495,11 +601,36 @@ def _respond(
     )
 
 
+def _require_joint_agreement(challenge: Challenge, event: Respond, policy: Policy) -> None:
+    """A level with joint responders is resolved only when every one of them is satisfied."""
+    responders = policy.stage(challenge.stage).responders
+    if not (event.resolved and responders.joint):
+        return
+    missing = [r for r in responders.roles if r not in event.agreed_by]
+    if missing:
+        raise TransitionError(
+            f"{challenge.stage.label} is resolved only when {responders} are satisfied, and "
+            "the form does not record the agreement of " + " and ".join(missing) + ": tick "
+            "'Agreed by' for each of them, or tick 'Not resolved', and drop it again."
+        )
+
+
 def _overdue(
     challenge: Challenge, event: ResponseOverdue, policy: Policy, calendar: WorkingCalendar
 ) -> Transition:
     _require_status(challenge, {Status.AWAITING_RESPONSE}, "treat the response as overdue")
+    rules = policy.stage(challenge.stage)
+    if rules.decided_by is not None:
+        raise TransitionError(
+            f"Under the {policy.id} procedure a missed deadline at {challenge.stage.label} "
+            f"does not move the challenge on by itself: the {rules.decided_by} decides "
+            "(formflow escalate)."
+        )
     due = current_due(challenge, policy, calendar)
+    if due is None:
+        raise TransitionError(
+            f"{challenge.stage.label} has no due date, so its response cannot be overdue."
+        )
     if event.on <= due:
         raise TransitionError(
             f"The {challenge.stage.label} response is not overdue until after {due.isoformat()}."
@@ -520,7 +651,7 @@ def _move_to(
         stage=challenge.stage,
         raised_on=challenge.date_of_notification,
         outcome=outcome,
-        due=stage_due(policy.stage(challenge.stage), challenge.date_of_notification, calendar),
+        due=current_due(replace(challenge, due_extended_to=None), policy, calendar),
         addressed_to=challenge.addressed_to,
         concern=challenge.concern,
         actions=challenge.actions,
@@ -528,7 +659,7 @@ def _move_to(
     )
     return replace(
         challenge,
-        stage=target,
+        stage=policy.named(target),
         date_of_notification=on,
         due_extended_to=None,
         addressed_to=Person(None, policy.stage(target).responder),
@@ -548,17 +679,39 @@ def _escalate(
     calendar: WorkingCalendar,
 ) -> Transition:
     stage = policy.stage(challenge.stage)
-    target = policy.next_stage(challenge.stage) if stage.on_not_resolved == "next" else None
+    target = _next_level(challenge, policy) if stage.on_not_resolved == "next" else None
     if target is not None:
         moved = _move_to(challenge, target, outcome, on, policy, calendar)
-        due = stage_due(policy.stage(target), on, calendar)
         return Transition(
             moved,
-            f"{challenge.stage.label} {outcome.value}: escalated to {target.label} with the "
-            f"{policy.stage(target).responder}; response due {due.isoformat()}.",
+            f"{challenge.stage.label} {outcome.value}: escalated to {moved.stage.label} with "
+            f"the {policy.stage(target).responder}; {_due_words(moved, policy, calendar)}.",
             (Document.NEXT_STAGE_FORM,),
         )
     return _end_of_ladder(challenge, outcome, on, policy)
+
+
+def _next_level(challenge: Challenge, policy: Policy) -> Stage | None:
+    role: Role | None = challenge.raised_by.role
+    if policy.has_role_ladders:
+        _require_ladder(challenge, policy)
+    return policy.next_stage(challenge.stage, role)
+
+
+def _escalate_by_decision(
+    challenge: Challenge, event: Escalate, policy: Policy, calendar: WorkingCalendar
+) -> Transition:
+    _require_status(challenge, {Status.AWAITING_RESPONSE}, "escalate it")
+    _require_reason(event.reason, "escalate it")
+    _require_not_before(challenge, event.on, "escalate it")
+    if _next_level(challenge, policy) is None:
+        raise TransitionError(
+            f"{challenge.stage.label} is the top of the {policy.id} procedure: there is no "
+            "level to escalate to. Close the challenge, or refer it to CAFCASS where the "
+            "child is in care."
+        )
+    moved = _escalate(challenge, StageOutcome.ESCALATED, event.on, policy, calendar)
+    return replace(moved, message=f"{moved.message} Decided by {event.by}: {event.reason}")
 
 
 def _cafcass_open_to(challenge: Challenge, policy: Policy) -> bool:
@@ -599,13 +752,7 @@ def _actions_not_implemented(
     challenge: Challenge, event: ActionsNotImplemented, policy: Policy, calendar: WorkingCalendar
 ) -> Transition:
     _require_status(challenge, {Status.RESOLVED}, "re-open it for actions not implemented")
-    rule = policy.stage(challenge.stage).on_actions_not_implemented
-    if rule == "same":
-        target = challenge.stage
-    elif rule == "next":
-        target = policy.next_stage(challenge.stage) or challenge.stage
-    else:
-        target = Stage(rule)
+    target = policy.return_level(challenge.stage, challenge.raised_by.role)
     reopened = _move_to(
         challenge, target, StageOutcome.ACTIONS_NOT_IMPLEMENTED, event.on, policy, calendar
     )
@@ -613,7 +760,8 @@ def _actions_not_implemented(
     return Transition(
         reopened,
         f"Agreed actions from {challenge.stage.label} not implemented or not effective{why}: "
-        f"the challenge returns to {target.label} with the {policy.stage(target).responder}.",
+        f"the challenge returns to {reopened.stage.label} with the "
+        f"{policy.stage(target).responder}.",
         (Document.NEXT_STAGE_FORM,),
     )
 
@@ -726,6 +874,12 @@ def _extend(
     _require_status(challenge, {Status.AWAITING_RESPONSE}, "extend the response deadline")
     _require_reason(event.reason, "extend the deadline")
     current = current_due(challenge, policy, calendar)
+    if current is None:
+        raise TransitionError(
+            f"{challenge.stage.label} has no due date under the {policy.id} procedure "
+            f"({policy.stage(challenge.stage).timescale.described(policy.field_by_id)}), so "
+            "there is nothing to extend."
+        )
     if event.to <= current:
         raise TransitionError(
             f"The {challenge.stage.label} response is already due by {uk_date(current)}: an "
@@ -838,7 +992,7 @@ def _late_response(challenge: Challenge, event: LateResponse) -> Transition:
     entries = [
         i
         for i, h in enumerate(challenge.history)
-        if h.stage is event.stage and h.outcome is StageOutcome.RESPONSE_OVERDUE
+        if h.stage == event.stage and h.outcome is StageOutcome.RESPONSE_OVERDUE
     ]
     if not entries:
         raise TransitionError(
@@ -892,7 +1046,7 @@ def events_for(previous: Challenge | None, incoming: Challenge, received: dt.dat
             Raise(incoming.stage, incoming.date_of_notification),
             *_requests(None, incoming, received),
         ]
-    if incoming.stage is not previous.stage:
+    if incoming.stage != previous.stage:
         return [_late(previous, incoming, received)]
     events: list[Event] = []
     response = incoming.response
@@ -927,13 +1081,14 @@ def _answer(response: Response, actions: tuple[Action, ...], received: dt.date) 
         text=response.text,
         by=response.by,
         actions=actions,
+        agreed_by=response.agreed_by,
     )
 
 
 def _late(previous: Challenge, incoming: Challenge, received: dt.date) -> LateResponse:
     """A form for an earlier stage: a late answer to a stage that timed out, or a mistake."""
     timed_out = any(
-        h.stage is incoming.stage and h.outcome is StageOutcome.RESPONSE_OVERDUE
+        h.stage == incoming.stage and h.outcome is StageOutcome.RESPONSE_OVERDUE
         for h in previous.history
     )
     if not timed_out or not _has_answer(incoming.response):
@@ -991,6 +1146,7 @@ def with_form_updates(previous: Challenge, incoming: Challenge) -> Challenge:
         themes=incoming.themes or previous.themes,
         outcome_impact=incoming.outcome_impact or previous.outcome_impact,
         final_comments=incoming.final_comments or previous.final_comments,
+        details={**previous.details, **incoming.details},
     )
 
 
@@ -1007,6 +1163,8 @@ def actor_of(event: Event, before: Challenge) -> str:
             return (who.name or who.role or "the responder") if who else "the responder"
         case ResponseOverdue():
             return "formflow (deadline)"
+        case Escalate():
+            return event.by
         case _:
             return before.raised_by.name
 
@@ -1018,8 +1176,9 @@ def reason_of(event: Event) -> str | None:
 
 
 def ladder_working_days(policy: Policy) -> int:
-    """The working days the whole procedure allows, every stage one after another."""
-    return sum(s.timescale_working_days for s in policy.stages)
+    """The working days the whole procedure allows, every level one after another (the
+    levels counted in working days; the others set no bound)."""
+    return sum(s.timescale.working_days or 0 for s in policy.stages)
 
 
 def notification_warnings(

@@ -158,7 +158,11 @@ class Chase:
 
     reference: str
     overdue: bool
+    """The response is overdue and the procedure moves the challenge on by itself."""
     reminders: tuple[Reminder, ...] = ()
+    awaiting_decision: str | None = None
+    """The response is overdue where the procedure waits for a named person's decision:
+    the key under which the one reminder to the responder and that person is recorded."""
 
 
 def action_key(index: int, action: Action) -> str:
@@ -185,6 +189,17 @@ def chases(
             if action in assessment.actions_to_check
             and not reminded(challenge.reference, key := action_key(i, action))
         )
-        if assessment.overdue or due_actions:
-            out.append(Chase(challenge.reference, assessment.overdue, due_actions))
+        policy = policies(challenge.policy)
+        waits = assessment.overdue and policy.stage(challenge.stage).decided_by is not None
+        decision = _decision_key(challenge) if waits else None
+        if decision and reminded(challenge.reference, decision):
+            decision = None
+        escalate = assessment.overdue and not waits
+        if escalate or due_actions or decision:
+            out.append(Chase(challenge.reference, escalate, due_actions, decision))
     return out
+
+
+def _decision_key(challenge: Challenge) -> str:
+    """One reminder per level raised (a level raised again is a new wait)."""
+    return f"timeout:{challenge.stage.id}:{challenge.date_of_notification.isoformat()}"

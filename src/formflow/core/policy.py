@@ -1,37 +1,156 @@
 """Council procedures as data: one JSON file per procedure, read into frozen values.
 
-A procedure passes ``schemas/policy.schema.json`` and the structural rules here;
-``statutory_warnings`` says where it departs from the IRO Handbook (2010) 6.2 and
-Regulation 45. Reading a file (``read_policy``) and which files a home uses is
-``formflow.policy_catalogue``'s business.
+A procedure passes ``schemas/policy.schema.json`` (version 2) and the structural rules
+here; ``warnings`` says where it departs from the IRO Handbook (2010) 6.2 and Regulation
+45, and where it leaves something unstated. A version 1 file is turned into version 2 by
+``migrate`` before it is read. Reading a file (``read_policy``) and which files a home uses
+is ``formflow.policy_catalogue``'s business.
+
+Nothing about a particular council is in code: the levels, their names, who responds, how
+long they have and from when, and what a missed deadline does are all in the file.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from enum import StrEnum
 from typing import Any
 
-from formflow.core.record import STAGE_ORDER, LegalStatus, Role, Stage
+from formflow.core.record import Challenge, LegalStatus, Role, Stage
 from formflow.errors import PolicyError
+
+VERSION = 2
 
 STATUTORY_TOTAL_WORKING_DAYS = 20
 """IRO Handbook 6.2: the formal process takes in total no more than 20 working days."""
 
+NOT_STATED_IN_SOURCE = "not stated in the source"
+
+
+class TimescaleKind(StrEnum):
+    WORKING_DAYS = "working_days"
+    CALENDAR_DAYS = "calendar_days"
+    HOURS = "hours"
+    SET_ON_FORM = "set_on_form"
+    """The IRO sets the date for this case, in a date field of the council's form."""
+    NONE = "none"
+    """No fixed timescale ("as agreed"): never chased."""
+    NOT_STATED = "not_stated"
+    """The source gives none; nothing is invented, nothing is chased."""
+
+
+@dataclass(frozen=True)
+class Timescale:
+    kind: TimescaleKind
+    amount: int | None = None
+    """Days or hours, for the kinds that count."""
+    field: str | None = None
+    """The form field that holds the date, for ``set_on_form``."""
+    text: str | None = None
+    """What the source says instead, for ``none`` and ``not_stated``."""
+
+    @property
+    def working_days(self) -> int | None:
+        """The timescale in working days, where it is one."""
+        return self.amount if self.kind is TimescaleKind.WORKING_DAYS else None
+
+    @property
+    def counts(self) -> bool:
+        """Whether the level has a due date that can be worked out and chased."""
+        return self.kind not in (TimescaleKind.NONE, TimescaleKind.NOT_STATED)
+
+    def described(self, fields: dict[str, FormField] | None = None) -> str:
+        """``5 working days``, ``48 hours``, ``no fixed timescale (as agreed)``."""
+        match self.kind:
+            case TimescaleKind.WORKING_DAYS:
+                return f"{self.amount} working days"
+            case TimescaleKind.CALENDAR_DAYS:
+                return f"{self.amount} calendar days"
+            case TimescaleKind.HOURS:
+                return f"{self.amount} hours"
+            case TimescaleKind.SET_ON_FORM:
+                label = fields[self.field].label if fields and self.field in fields else self.field
+                return f"by the date set on the form ('{label}')"
+            case TimescaleKind.NONE:
+                return f"no fixed timescale ({self.text})"
+            case TimescaleKind.NOT_STATED:
+                return f"timescale {NOT_STATED_IN_SOURCE}"
+
+
+@dataclass(frozen=True)
+class Responders:
+    """Who responds at a level: one role, any one of several, or several jointly."""
+
+    roles: tuple[str, ...]
+    joint: bool = False
+    """All of ``roles`` must be satisfied before the level is resolved."""
+    not_stated: str | None = None
+
+    def __str__(self) -> str:
+        if self.not_stated is not None:
+            return f"responder {NOT_STATED_IN_SOURCE}"
+        if len(self.roles) == 1:
+            return self.roles[0]
+        joined = ", ".join(self.roles[:-1])
+        return (
+            f"{joined} and {self.roles[-1]} jointly"
+            if self.joint
+            else f"{joined} or {self.roles[-1]}"
+        )
+
+
+class FieldKind(StrEnum):
+    TEXT = "text"
+    DATE = "date"
+    CHOICE = "choice"
+
+
+@dataclass(frozen=True)
+class FormField:
+    """A field a council's form asks beside the standard ones (an alert type, a review date)."""
+
+    id: str
+    label: str
+    kind: FieldKind
+    options: tuple[str, ...] = ()
+
+
+COUNTED_FROM_RAISED = "raised"
+COUNTED_FROM_CHALLENGE_START = "challenge_start"
+
 
 @dataclass(frozen=True)
 class StagePolicy:
+    """One level of the ladder, as the council's procedure states it."""
+
     stage: Stage
-    responder: str
-    timescale_working_days: int
+    responders: Responders
+    timescale: Timescale
     may_be_bypassed: bool
     on_not_resolved: str
     on_actions_not_implemented: str
+    formal: bool = True
+    for_roles: frozenset[Role] = frozenset()
+    """The level is on the ladder only for challenges raised by these roles (all when empty)."""
+    counted_from: str = COUNTED_FROM_RAISED
+    """``raised``, ``challenge_start``, or the id of a date field of the form."""
+    decided_by: str | None = None
+    """Who decides after a missed deadline; None: the challenge moves on by itself."""
+    bypass_when: str | None = None
     raised_by: str | None = None
     before_raising: tuple[str, ...] = ()
     copy_to: tuple[str, ...] = ()
     meeting: bool = False
     first_contact_within_hours: int | None = None
     cumulative_working_days: int | None = None
+
+    @property
+    def responder(self) -> str:
+        """Who responds, in words: ``Team Manager``, ``ATM or TM``."""
+        return str(self.responders)
+
+    def on_ladder_for(self, role: Role | None) -> bool:
+        return not self.for_roles or role in self.for_roles
 
 
 @dataclass(frozen=True)
@@ -66,25 +185,58 @@ class Policy:
     raised_by_roles: frozenset[Role]
     children: frozenset[LegalStatus]
     stages: tuple[StagePolicy, ...]
+    """Every level, in the order of the ladder."""
     cafcass: CafcassPolicy
     notes: tuple[Note, ...]
     council: str | None = None
+    fields: tuple[FormField, ...] = ()
+    source_urls: tuple[str, ...] = ()
+
+    @property
+    def has_role_ladders(self) -> bool:
+        """Whether IROs and CP chairs climb different ladders in this procedure."""
+        return any(s.for_roles for s in self.stages)
+
+    def ladder(self, role: Role | None) -> tuple[StagePolicy, ...]:
+        """The levels a challenge raised by ``role`` climbs. With separate ladders, a role
+        that is not stated gets every level: ``require_role`` says when that matters."""
+        return tuple(s for s in self.stages if role is None or s.on_ladder_for(role))
 
     def has_stage(self, stage: Stage) -> bool:
-        return any(s.stage is stage for s in self.stages)
+        return any(s.stage == stage for s in self.stages)
 
     def stage(self, stage: Stage) -> StagePolicy:
         for s in self.stages:
-            if s.stage is stage:
+            if s.stage == stage:
                 return s
         raise PolicyError(f"The {self.id} procedure has no {stage.label.lower()} stage.")
 
-    def next_stage(self, stage: Stage) -> Stage | None:
-        """The stage after ``stage`` in this procedure, or None at the top of the ladder."""
+    def named(self, stage: Stage) -> Stage:
+        """``stage`` with this procedure's name for it (a record stores the id)."""
+        return self.stage(stage).stage if self.has_stage(stage) else stage
+
+    def position(self, stage: Stage) -> int:
+        return [s.stage for s in self.stages].index(stage)
+
+    def next_stage(self, stage: Stage, role: Role | None = None) -> Stage | None:
+        """The level after ``stage`` on ``role``'s ladder, or None at the top."""
         later = [
-            s.stage for s in self.stages if STAGE_ORDER.index(s.stage) > STAGE_ORDER.index(stage)
+            s.stage for s in self.ladder(role) if self.position(s.stage) > self.position(stage)
         ]
         return later[0] if later else None
+
+    def return_level(self, stage: Stage, role: Role | None = None) -> Stage:
+        """Where a challenge resolved at ``stage`` returns when the agreed actions are not
+        carried out or do not work."""
+        rule = self.stage(stage).on_actions_not_implemented
+        if rule == "same":
+            return self.named(stage)
+        if rule == "next":
+            return self.next_stage(stage, role) or self.named(stage)
+        return self.named(Stage(rule))
+
+    def first_stage_for(self, role: Role | None) -> Stage:
+        return self.ladder(role)[0].stage
 
     @property
     def first_stage(self) -> Stage:
@@ -92,36 +244,89 @@ class Policy:
 
     @property
     def formal_stages(self) -> tuple[StagePolicy, ...]:
-        return tuple(s for s in self.stages if s.stage is not Stage.INFORMAL)
+        return tuple(s for s in self.stages if s.formal)
+
+    @property
+    def field_by_id(self) -> dict[str, FormField]:
+        return {f.id: f for f in self.fields}
+
+
+def named_levels(challenge: Challenge, policy: Policy) -> Challenge:
+    """``challenge`` with the procedure's names for its levels (a form or a record read
+    without the procedure carries only their ids)."""
+    return replace(
+        challenge,
+        stage=policy.named(challenge.stage),
+        history=tuple(replace(h, stage=policy.named(h.stage)) for h in challenge.history),
+    )
+
+
+# --- reading ------------------------------------------------------------------------
+
+
+def _responders(value: str | dict[str, Any]) -> Responders:
+    if isinstance(value, str):
+        return Responders((value,))
+    if "not_stated" in value:
+        return Responders((), not_stated=value["not_stated"])
+    if "all_of" in value:
+        return Responders(tuple(value["all_of"]), joint=True)
+    return Responders(tuple(value["any_of"]))
+
+
+def _timescale(value: dict[str, Any]) -> Timescale:
+    ((key, amount),) = value.items()
+    kind = TimescaleKind(key)
+    if kind in (TimescaleKind.WORKING_DAYS, TimescaleKind.CALENDAR_DAYS, TimescaleKind.HOURS):
+        return Timescale(kind, amount=amount)
+    if kind is TimescaleKind.SET_ON_FORM:
+        return Timescale(kind, field=amount)
+    return Timescale(kind, text=amount)
+
+
+def _level(s: dict[str, Any]) -> StagePolicy:
+    timeout = s.get("on_timeout", "escalate")
+    bypass = s["bypass"]
+    overall = s.get("overall_target")
+    first_contact = s.get("first_contact")
+    return StagePolicy(
+        stage=Stage(s["id"], s["name"]),
+        formal=s.get("formal", True),
+        for_roles=frozenset(Role(r) for r in s.get("for_roles", [])),
+        responders=_responders(s["responder"]),
+        timescale=_timescale(s["timescale"]),
+        counted_from=s.get("counted_from", COUNTED_FROM_RAISED),
+        decided_by=None if timeout == "escalate" else timeout["remind_and_wait_for"],
+        may_be_bypassed=bypass["allowed"],
+        bypass_when=bypass.get("when"),
+        on_not_resolved=s["on_not_resolved"],
+        on_actions_not_implemented=s["on_actions_not_implemented"],
+        raised_by=s.get("raised_by"),
+        before_raising=tuple(s.get("before_raising", [])),
+        copy_to=tuple(s.get("copy_to", [])),
+        meeting=s.get("meeting", False),
+        first_contact_within_hours=first_contact["hours"] if first_contact else None,
+        cumulative_working_days=overall["working_days"] if overall else None,
+    )
+
+
+def _field(f: dict[str, Any]) -> FormField:
+    return FormField(f["id"], f["label"], FieldKind(f["kind"]), tuple(f.get("options", [])))
 
 
 def policy_from_dict(data: dict[str, Any]) -> Policy:
-    """A policy from data that has passed the policy schema."""
+    """A policy from version 2 data that has passed the policy schema."""
     cafcass = data["cafcass"]
     return Policy(
         id=data["id"],
         name=data["name"],
         source_files=tuple(data["source"]["files"]),
+        source_urls=tuple(data["source"].get("urls", [])),
         council=data["source"].get("council"),
         raised_by_roles=frozenset(Role(r) for r in data["raised_by_roles"]),
         children=frozenset(LegalStatus(c) for c in data["children"]),
-        stages=tuple(
-            StagePolicy(
-                stage=Stage(s["stage"]),
-                responder=s["responder"],
-                timescale_working_days=s["timescale_working_days"],
-                may_be_bypassed=s["may_be_bypassed"],
-                on_not_resolved=s["on_not_resolved"],
-                on_actions_not_implemented=s["on_actions_not_implemented"],
-                raised_by=s.get("raised_by"),
-                before_raising=tuple(s.get("before_raising", [])),
-                copy_to=tuple(s.get("copy_to", [])),
-                meeting=s.get("meeting", False),
-                first_contact_within_hours=s.get("first_contact_within_hours"),
-                cumulative_working_days=s.get("cumulative_working_days"),
-            )
-            for s in data["stages"]
-        ),
+        fields=tuple(_field(f) for f in data.get("fields", [])),
+        stages=tuple(_level(s) for s in data["levels"]),
         cafcass=CafcassPolicy(
             available=cafcass["available"],
             eligible=frozenset(LegalStatus(c) for c in cafcass["eligible"]),
@@ -137,43 +342,159 @@ def policy_from_dict(data: dict[str, Any]) -> Policy:
     )
 
 
-def structural_problems(data: dict[str, Any]) -> list[str]:
-    """Rules the schema cannot express: stage order, uniqueness, references between stages."""
-    problems = []
-    stages = [s["stage"] for s in data["stages"]]
-    order = [STAGE_ORDER.index(Stage(s)) for s in stages]
-    if order != sorted(set(order)):
-        problems.append("The stages must be listed once each, in order: informal, 1, 2, 3, 4.")
+# --- version 1 ----------------------------------------------------------------------
+
+
+def is_version_1(data: dict[str, Any]) -> bool:
+    return "policy_version" not in data and "stages" in data
+
+
+def migrate(data: dict[str, Any]) -> dict[str, Any]:
+    """The version 2 text of a version 1 policy: the same procedure, the same deadlines.
+
+    Version 1 knew only the standard ladder, timescales in working days counted from the
+    day a stage was raised, one responder, and escalation on a missed deadline."""
+    out: dict[str, Any] = {"policy_version": VERSION}
+    out.update({k: v for k, v in data.items() if k != "stages"})
+    levels = []
     for s in data["stages"]:
-        target = s["on_actions_not_implemented"]
-        if target not in ("next", "same") and target not in stages:
-            problems.append(
-                f"Stage {s['stage']} sends unimplemented actions to stage {target}, "
-                "which this procedure does not have."
-            )
+        stage = Stage(s["stage"])
+        level: dict[str, Any] = {
+            "id": stage.id,
+            "name": stage.label,
+            "formal": stage != Stage.INFORMAL,
+            "responder": s["responder"],
+        }
+        for key in ("raised_by", "before_raising", "copy_to", "meeting"):
+            if key in s:
+                level[key] = s[key]
+        level["timescale"] = {"working_days": s["timescale_working_days"]}
+        if s.get("first_contact_within_hours") is not None:
+            level["first_contact"] = {"hours": s["first_contact_within_hours"]}
+        if s.get("cumulative_working_days") is not None:
+            level["overall_target"] = {"working_days": s["cumulative_working_days"]}
+        level["on_timeout"] = "escalate"
+        level["bypass"] = {"allowed": s["may_be_bypassed"]}
+        level["on_not_resolved"] = s["on_not_resolved"]
+        level["on_actions_not_implemented"] = s["on_actions_not_implemented"]
+        levels.append(level)
+    out["levels"] = levels
+    return {k: out[k] for k in _KEY_ORDER if k in out}
+
+
+_KEY_ORDER = (
+    "policy_version",
+    "id",
+    "name",
+    "source",
+    "raised_by_roles",
+    "children",
+    "fields",
+    "levels",
+    "cafcass",
+    "notes",
+)
+
+
+# --- checks -------------------------------------------------------------------------
+
+
+def structural_problems(data: dict[str, Any]) -> list[str]:
+    """Rules the schema cannot express: unique levels, references between levels and to
+    the form's fields, and a ladder for every role."""
+    problems = []
+    ids = [s["id"] for s in data["levels"]]
+    duplicated = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicated:
+        problems.append("Each level must have its own id; repeated: " + ", ".join(duplicated) + ".")
+    dates = {f["id"] for f in data.get("fields", []) if f["kind"] == "date"}
+    field_ids = [f["id"] for f in data.get("fields", [])]
+    if len(field_ids) != len(set(field_ids)):
+        problems.append("Each form field must have its own id.")
+    roles = set(data["raised_by_roles"])
+    for s in data["levels"]:
+        problems.extend(_level_problems(s, ids, dates, roles))
+    for role in sorted(roles):
+        if not [s for s in data["levels"] if role in s.get("for_roles", [role])]:
+            problems.append(f"No level is on the ladder for a challenge raised by a {role}.")
     return problems
 
 
-def statutory_warnings(policy: Policy) -> list[str]:
-    """Where the procedure conflicts with statutory guidance (IRO Handbook 6.2, Regulation 45)."""
-    warnings = []
-    total = sum(s.timescale_working_days for s in policy.formal_stages)
-    if total > STATUTORY_TOTAL_WORKING_DAYS:
-        warnings.append(
-            f"The formal stages total {total} working days; IRO Handbook 6.2 sets no more "
-            f"than {STATUTORY_TOTAL_WORKING_DAYS} in total."
+def _level_problems(
+    s: dict[str, Any], ids: list[str], dates: set[str], roles: set[str]
+) -> list[str]:
+    problems = []
+    name = s["name"]
+    target = s["on_actions_not_implemented"]
+    if target not in ("next", "same") and target not in ids:
+        problems.append(
+            f"{name} sends unimplemented actions to level '{target}', which this procedure "
+            "does not have."
         )
+    on_form = s["timescale"].get("set_on_form")
+    if on_form is not None and on_form not in dates:
+        problems.append(
+            f"{name}'s timescale is set on the form in '{on_form}', which is not a date field "
+            'of this procedure\'s form (add it to \'fields\' with "kind": "date").'
+        )
+    counted = s.get("counted_from", COUNTED_FROM_RAISED)
+    if counted not in (COUNTED_FROM_RAISED, COUNTED_FROM_CHALLENGE_START) and counted not in dates:
+        problems.append(
+            f"{name} counts from '{counted}', which is neither 'raised', 'challenge_start' "
+            "nor a date field of this procedure's form."
+        )
+    strangers = sorted(set(s.get("for_roles", [])) - roles)
+    if strangers:
+        problems.append(
+            f"{name} is for {', '.join(strangers)}, who may not raise a challenge under this "
+            "procedure (see raised_by_roles)."
+        )
+    return problems
+
+
+def warnings(policy: Policy) -> list[str]:
+    """Where the procedure conflicts with statutory guidance (IRO Handbook 6.2,
+    Regulation 45), and every value the source does not state."""
+    return statutory_warnings(policy) + unstated_warnings(policy)
+
+
+def statutory_warnings(policy: Policy) -> list[str]:
+    out = []
+    for role in sorted(policy.raised_by_roles) if policy.has_role_ladders else [None]:
+        total = sum(s.timescale.working_days or 0 for s in policy.ladder(role) if s.formal)
+        if total > STATUTORY_TOTAL_WORKING_DAYS:
+            whose = f" on the {role.value} ladder" if role else ""
+            out.append(
+                f"The formal stages{whose} total {total} working days; IRO Handbook 6.2 sets "
+                f"no more than {STATUTORY_TOTAL_WORKING_DAYS} in total."
+            )
     for s in policy.stages:
         if not s.may_be_bypassed:
-            warnings.append(
+            out.append(
                 f"{s.stage.label} may not be bypassed; IRO Handbook 6.2 lets the IRO bypass any stage."
             )
     if policy.cafcass.available:
         not_in_care = [c.value for c in policy.cafcass.eligible if not c.in_care]
         if not_in_care:
-            warnings.append(
+            out.append(
                 "The CAFCASS route is open to children who are not in care ("
                 + ", ".join(not_in_care)
                 + "); Regulation 45 and s25B Children Act 1989 cover looked-after children only."
             )
-    return warnings
+    return out
+
+
+def unstated_warnings(policy: Policy) -> list[str]:
+    out = []
+    for s in policy.stages:
+        if s.timescale.kind is TimescaleKind.NOT_STATED:
+            out.append(
+                f"{s.stage.label}: the source states no timescale ({s.timescale.text}); "
+                "formflow sets no due date and never chases it."
+            )
+        if s.responders.not_stated is not None:
+            out.append(
+                f"{s.stage.label}: the source does not say who responds "
+                f"({s.responders.not_stated}); documents say '{NOT_STATED_IN_SOURCE}'."
+            )
+    return out

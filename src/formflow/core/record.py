@@ -12,26 +12,76 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 REFERENCE_PATTERN = re.compile(r"^PC-[0-9]{4}-[0-9A-HJKMNP-TV-Z]{6}$")
 # Crockford's base32: no I, L, O or U, so a reference read aloud or retyped survives.
 _REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
-class Stage(StrEnum):
-    INFORMAL = "informal"
-    ONE = "1"
-    TWO = "2"
-    THREE = "3"
-    FOUR = "4"
+LEVEL_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A level of a procedure's ladder: ``id`` is what the record and the policy store
+    ("informal", "1", "alert"); ``name`` is the council's own name for it ("Stage 1",
+    "Case Alert"). Levels compare by id alone, so a record read without its policy (no
+    names) still matches the policy's levels."""
+
+    id: str
+    name: str = field(default="", compare=False)
+
+    INFORMAL: ClassVar[Stage]
+    ONE: ClassVar[Stage]
+    TWO: ClassVar[Stage]
+    THREE: ClassVar[Stage]
+    FOUR: ClassVar[Stage]
+
+    def __post_init__(self) -> None:
+        if not LEVEL_ID_PATTERN.match(self.id):
+            raise ValueError(f"{self.id!r} is not a level id")
+
+    def __str__(self) -> str:
+        return self.id
+
+    @property
+    def value(self) -> str:
+        return self.id
 
     @property
     def label(self) -> str:
-        return "Informal" if self is Stage.INFORMAL else f"Stage {self.value}"
+        """The council's name for the level, or the standard ladder's."""
+        if self.name:
+            return self.name
+        if self.id == "informal":
+            return "Informal"
+        return f"Stage {self.id}" if self.id.isdigit() else self.id.replace("-", " ").capitalize()
+
+    def named(self, name: str) -> Stage:
+        return Stage(self.id, name)
+
+    @property
+    def slug(self) -> str:
+        """The label as a file-name part: ``Stage 2`` → ``stage-2``, ``Case Alert`` →
+        ``case-alert``; a council's name never puts a separator into a file name."""
+        return re.sub(r"[^a-z0-9]+", "-", self.label.lower()).strip("-") or self.id
 
 
-STAGE_ORDER: tuple[Stage, ...] = tuple(Stage)
+Stage.INFORMAL = Stage("informal", "Informal")
+Stage.ONE = Stage("1", "Stage 1")
+Stage.TWO = Stage("2", "Stage 2")
+Stage.THREE = Stage("3", "Stage 3")
+Stage.FOUR = Stage("4", "Stage 4")
+
+STANDARD_LADDER: tuple[Stage, ...] = (
+    Stage.INFORMAL,
+    Stage.ONE,
+    Stage.TWO,
+    Stage.THREE,
+    Stage.FOUR,
+)
+"""The ladder of the IRO Handbook and the seed procedures: informal, then stages 1 to 4."""
 
 
 class Role(StrEnum):
@@ -55,6 +105,8 @@ class StageOutcome(StrEnum):
     RESPONSE_OVERDUE = "response overdue"
     ACTIONS_NOT_IMPLEMENTED = "actions not implemented"
     BYPASSED = "bypassed"
+    ESCALATED = "escalated"
+    """Moved on by a named person's decision (a procedure that does not escalate itself)."""
 
     @property
     def response_resolved(self) -> bool | None:
@@ -165,6 +217,8 @@ class Response:
     date: dt.date | None = None
     by: str | None = None
     resolved: bool | None = None
+    agreed_by: tuple[str, ...] = ()
+    """At a level with joint responders: which of them the response records as satisfied."""
 
 
 @dataclass(frozen=True)
@@ -250,6 +304,9 @@ class Challenge:
     """Read from a dropped form and applied as an event; never kept on the record."""
     separate_challenge: bool = False
     """The form says it is a separate challenge for a child with an open one."""
+    details: dict[str, str] = field(default_factory=dict)
+    """The answers to the fields a council's procedure adds to its form (``Policy.fields``),
+    by field id; dates as ISO text."""
 
     @property
     def notified_on(self) -> dt.date:
@@ -300,12 +357,22 @@ def _action(data: dict[str, Any]) -> Action:
 def _response(data: dict[str, Any] | None) -> Response | None:
     if not data:
         return None
-    return Response(data.get("text"), _date(data.get("date")), data.get("by"), data.get("resolved"))
+    return Response(
+        data.get("text"),
+        _date(data.get("date")),
+        data.get("by"),
+        data.get("resolved"),
+        tuple(data.get("agreed_by", [])),
+    )
+
+
+def _stage(data: dict[str, Any]) -> Stage:
+    return Stage(data["stage"], data.get("stage_name") or "")
 
 
 def _stage_record(data: dict[str, Any]) -> StageRecord:
     return StageRecord(
-        stage=Stage(data["stage"]),
+        stage=_stage(data),
         raised_on=dt.date.fromisoformat(data["raised_on"]),
         outcome=StageOutcome(data["outcome"]),
         due=_date(data.get("due")),
@@ -344,7 +411,7 @@ def challenge_from_dict(data: dict[str, Any]) -> Challenge:
         social_worker=data.get("social_worker"),
         team=data.get("team"),
         team_manager=data.get("team_manager"),
-        stage=Stage(data["stage"]),
+        stage=_stage(data),
         due_extended_to=_date(data.get("due_extended_to")),
         informal=Informal(
             _date(informal.get("date")), informal.get("discussed_with"), informal.get("outcome")
@@ -373,6 +440,7 @@ def challenge_from_dict(data: dict[str, Any]) -> Challenge:
         history=tuple(_stage_record(h) for h in data.get("history", [])),
         iro_decision=_iro_decision(data.get("iro_decision")),
         separate_challenge=bool(data.get("separate_challenge", False)),
+        details=dict(data.get("details", {})),
         inferred=tuple(
             Inference(i["field"], i["value"], i["reason"]) for i in data.get("inferred", [])
         ),
@@ -394,12 +462,16 @@ def _action_dict(a: Action) -> dict[str, Any]:
 def _response_dict(r: Response | None) -> dict[str, Any] | None:
     if r is None:
         return None
-    return {"text": r.text, "date": _iso(r.date), "by": r.by, "resolved": r.resolved}
+    out: dict[str, Any] = {"text": r.text, "date": _iso(r.date), "by": r.by, "resolved": r.resolved}
+    if r.agreed_by:
+        out["agreed_by"] = list(r.agreed_by)
+    return out
 
 
 def _stage_record_dict(h: StageRecord) -> dict[str, Any]:
     return {
         "stage": h.stage.value,
+        "stage_name": h.stage.name or None,
         "raised_on": h.raised_on.isoformat(),
         "due": _iso(h.due),
         "addressed_to": _person_dict(h.addressed_to),
@@ -429,6 +501,7 @@ def challenge_to_dict(c: Challenge) -> dict[str, Any]:
         "team": c.team,
         "team_manager": c.team_manager,
         "stage": c.stage.value,
+        "stage_name": c.stage.name or None,
         "due_extended_to": _iso(c.due_extended_to),
         "informal": {
             "date": _iso(c.informal.date),
@@ -467,5 +540,6 @@ def challenge_to_dict(c: Challenge) -> dict[str, Any]:
         if c.iro_decision
         else None,
         "separate_challenge": c.separate_challenge,
+        "details": dict(sorted(c.details.items())),
         "inferred": [{"field": i.field, "value": i.value, "reason": i.reason} for i in c.inferred],
     }

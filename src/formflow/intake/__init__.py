@@ -25,7 +25,7 @@ from pathlib import Path
 
 from formflow import form
 from formflow.config import Settings
-from formflow.core.policy import Policy
+from formflow.core.policy import Policy, named_levels
 from formflow.core.record import Challenge
 from formflow.errors import PolicyError, RejectedForm
 from formflow.intake import settle
@@ -145,7 +145,8 @@ def _challenge(data: bytes, kind: FileKind, procedure: _Procedure, today: dt.dat
         problems = schema_problems(data_)
     if problems:
         raise RejectedForm(problems)
-    return Challenge.from_dict(data_)
+    challenge = Challenge.from_dict(data_)
+    return named_levels(challenge, policy) if policy else challenge
 
 
 _CORE_TAGS = frozenset(

@@ -15,7 +15,7 @@ from typing import Any
 
 from formflow import form
 from formflow.core.policy import Prerequisite
-from formflow.core.record import THEMES, LegalStatus, Role, Stage, StageOutcome
+from formflow.core.record import STANDARD_LADDER, THEMES, LegalStatus, Role, StageOutcome
 from formflow.form import Field, FieldKind
 from formflow.intake import settle
 from formflow.intake.catalogue import RawForm, history_tags, normalise_label
@@ -397,7 +397,7 @@ def _stage_record(values: FormValues, entry: int) -> dict[str, Any]:
 def _history_stage(values: FormValues, item: Field, where: str) -> str | None:
     typed = values.text(item) or ""
     key = normalise_label(typed).removeprefix("stage ")
-    for stage in Stage:
+    for stage in STANDARD_LADDER:
         if key == stage.value:
             return stage.value
     values.problems.append(

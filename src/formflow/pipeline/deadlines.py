@@ -12,6 +12,7 @@ from pathlib import Path
 from formflow import notices
 from formflow.core.engine import ResponseOverdue, Transition, apply
 from formflow.core.planning import chases
+from formflow.core.record import Challenge
 from formflow.errors import FormflowError
 from formflow.pipeline.outputs import Outputs, Staged
 from formflow.pipeline.result import Outcome, Result
@@ -72,6 +73,10 @@ class DeadlineSweep(Outputs):
             messages.append(transition.message)
             challenge = transition.challenge
             log.info("%s: response overdue: %s", reference, transition.message)
+        if chase.awaiting_decision:
+            messages.append(
+                self._remind_of_timeout(challenge, chase.awaiting_decision, today, job_dir, staged)
+            )
         for reminder in chase.reminders:
             email = notices.reminder_email(
                 challenge, policy, self.services.settings, reminder.action
@@ -89,3 +94,26 @@ class DeadlineSweep(Outputs):
             log.info("%s: IRO reminded of action %s", reference, reminder.key)
         self._record_state(challenge, transitions, staged, None)
         return messages
+
+    def _remind_of_timeout(
+        self, challenge: Challenge, key: str, today: dt.date, job_dir: Path, staged: list[Staged]
+    ) -> str:
+        """A missed deadline where the procedure waits for a person's decision: remind the
+        responder and tell that person, once; the challenge stays where it is."""
+        assert challenge.reference is not None
+        policy = self.services.policies(challenge.policy)
+        email = notices.timeout_email(challenge, policy, self.services.settings)
+        self._stage_email(job_dir, challenge.reference, "response-overdue", email, staged)
+        self.register.add_reminder(challenge.reference, key, today)
+        decider = policy.stage(challenge.stage).decided_by
+        message = (
+            f"{challenge.stage.label} response overdue: the responder is reminded and the "
+            f"{decider} decides whether to escalate (formflow escalate)."
+        )
+        self.register.add_event(
+            challenge.reference, "reminder", self.services.now(), message=message
+        )
+        log.info(
+            "%s: response overdue, waiting for the %s's decision", challenge.reference, decider
+        )
+        return message

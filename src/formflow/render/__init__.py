@@ -102,7 +102,7 @@ def write_next_stage(
         summary=next_stage_summary(challenge, policy, assessment),
         title=f"{challenge.stage.label} challenge form",
     )
-    kind = f"{challenge.stage.label.lower().replace(' ', '-')}-form"
+    kind = f"{challenge.stage.slug}-form"
     pdf = pdf_later(form_pdf, context)
     return _pair(outdir, challenge.reference, kind, render_docx(FORM_TEMPLATE, context), pdf)
 

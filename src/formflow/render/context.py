@@ -16,7 +16,13 @@ from typing import Any
 
 from formflow.core.calendar import uk_date
 from formflow.core.engine import Assessment
-from formflow.core.policy import Policy, StagePolicy
+from formflow.core.policy import (
+    COUNTED_FROM_CHALLENGE_START,
+    COUNTED_FROM_RAISED,
+    Policy,
+    StagePolicy,
+    TimescaleKind,
+)
 from formflow.core.record import (
     THEMES,
     Action,
@@ -111,7 +117,7 @@ def field_values(c: Challenge) -> dict[str, FieldValue]:
     final = c.final_comments
     values: dict[str, FieldValue] = {
         **_header_values(c),
-        **{field.tag: stage is c.stage for stage, field in STAGE_FIELDS.items()},
+        **{field.tag: stage == c.stage for stage, field in STAGE_FIELDS.items()},
         "cafcass_requested": c.cafcass.requested,
         "cafcass_request_date": form_date(c.cafcass.request_date),
         "informal_date": form_date(informal.date) if informal else "",
@@ -193,9 +199,7 @@ def stage_guidance(policy: Policy) -> dict[str, str]:
     for stage, field in STAGE_FIELDS.items():
         if policy.has_stage(stage):
             rule = policy.stage(stage)
-            guidance[field.tag] = (
-                f"{rule.responder} – within {rule.timescale_working_days} working days"
-            )
+            guidance[field.tag] = f"{rule.responder} – {_within(rule, policy)}"
         else:
             guidance[field.tag] = f"Not a stage of the {policy.id} procedure"
     cafcass = policy.cafcass
@@ -303,13 +307,7 @@ def next_stage_summary(c: Challenge, policy: Policy, a: Assessment) -> list[Row]
         Row("For the attention of", addressee(a)),
         Row("Copies to", "; ".join(a.copy_to) or "No copies: the procedure names none"),
         Row("Stage", f"{c.stage.label}, raised on {uk_date(c.date_of_notification)}"),
-        Row(
-            "Your response is due by",
-            f"{uk_date(a.due)}: extended by agreement. This is the date you must respond by."
-            if c.due_extended_to
-            else f"{uk_date(a.due)}: {rule.timescale_working_days} working days from "
-            f"{uk_date(c.date_of_notification)}. This is the date you must respond by.",
-        ),
+        Row("Your response is due by", _due_by(c, policy, a)),
     ]
     if a.first_contact_due:
         rows.append(Row("First discussion by", uk_date(a.first_contact_due)))
@@ -321,6 +319,42 @@ def next_stage_summary(c: Challenge, policy: Policy, a: Assessment) -> list[Row]
     rows.extend(unstated_rows(c))
     rows.append(Row("Procedure followed", policy.name))
     return rows
+
+
+def _within(rule: StagePolicy, policy: Policy) -> str:
+    """``within 5 working days``, ``by the date set on the form``, ``no fixed timescale``."""
+    words = rule.timescale.described(policy.field_by_id)
+    return f"within {words}" if rule.timescale.amount is not None else words
+
+
+def _due_by(c: Challenge, policy: Policy, a: Assessment) -> str:
+    rule = policy.stage(c.stage)
+    if a.due is None:
+        return (
+            f"No date is set: {_within(rule, policy)}. formflow will not chase it; agree a "
+            "date with the IRO."
+        )
+    if c.due_extended_to:
+        return f"{uk_date(a.due)}: extended by agreement. This is the date you must respond by."
+    if rule.timescale.kind is TimescaleKind.SET_ON_FORM:
+        return f"{uk_date(a.due)}: the date set for this challenge. This is the date you must respond by."
+    counted = (
+        uk_date(c.date_of_notification)
+        if rule.counted_from == COUNTED_FROM_RAISED
+        else _counted_from_words(c, rule, policy)
+    )
+    return (
+        f"{uk_date(a.due)}: {_within(rule, policy).removeprefix('within ')} from {counted}. "
+        "This is the date you must respond by."
+    )
+
+
+def _counted_from_words(c: Challenge, rule: StagePolicy, policy: Policy) -> str:
+    if rule.counted_from == COUNTED_FROM_CHALLENGE_START:
+        return "the start of the challenge"
+    known = policy.field_by_id.get(rule.counted_from)
+    label = known.label if known else rule.counted_from
+    return f"the {label} given on the form, {uk_date(dt.date.fromisoformat(c.details[rule.counted_from]))}"
 
 
 def _overall_target(c: Challenge, rule: StagePolicy, a: Assessment) -> str:
@@ -373,13 +407,7 @@ def final_summary(c: Challenge, policy: Policy) -> list[Row]:
 
 
 def _return_rule(stage: Stage, policy: Policy) -> str:
-    rule = policy.stage(stage).on_actions_not_implemented
-    if rule == "same":
-        target = stage
-    elif rule == "next":
-        target = policy.next_stage(stage) or stage
-    else:
-        target = Stage(rule)
+    target = policy.return_level(stage)
     return (
         f"The IRO/CP chair checks each action on the date it falls due; the challenge returns "
         f"to {target.label} if they are not carried out or do not work."

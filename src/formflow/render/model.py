@@ -295,7 +295,7 @@ def iro_report(
 ) -> DocumentModel:
     """Item 4, drafted from the record for the IRO to edit."""
     require_in_care(challenge)
-    formal = [h for h in challenge.history if h.stage is not Stage.INFORMAL]
+    formal = [h for h in challenge.history if h.stage != Stage.INFORMAL]
     stages = len(formal) + 1
     why = (
         f"A professional challenge about {challenge.child.name}'s plan was raised by "

@@ -46,6 +46,8 @@ class OpenRow:
     """Initials only: the full name is on the challenge's own page."""
     procedure: str
     stage: Stage
+    rank: int
+    """The level's place on its procedure's ladder, for sorting by level."""
     status: str
     responder: str
     iro: str
@@ -98,7 +100,8 @@ def open_rows(db: sqlite3.Connection, policies: PolicyLookup, today: dt.date) ->
                 loaded[procedure] = policies(procedure)
             except Exception:  # a procedure file removed since: still list the challenge
                 loaded[procedure] = None
-        stage = Stage(r["stage"])
+        policy = loaded[procedure]
+        stage = policy.named(Stage(r["stage"])) if policy else Stage(r["stage"])
         key = (procedure, stage.value, status, r["addressee"])
         if key not in responders:
             responders[key] = _responder(loaded[procedure], stage, status, r["addressee"])
@@ -110,6 +113,7 @@ def open_rows(db: sqlite3.Connection, policies: PolicyLookup, today: dt.date) ->
                 child=initials(r["child"] or ""),
                 procedure=procedure,
                 stage=stage,
+                rank=policy.position(stage) if policy and policy.has_stage(stage) else 0,
                 status=status,
                 responder=responders[key],
                 iro=r["iro"] or "",
@@ -137,7 +141,7 @@ SORT_KEYS: dict[str, Callable[[OpenRow], Any]] = {
     "reference": lambda r: r.reference,
     "child": lambda r: r.child,
     "procedure": lambda r: r.procedure,
-    "level": lambda r: list(Stage).index(r.stage),
+    "level": lambda r: (r.rank, r.stage.id),
     "responder": lambda r: r.responder.lower(),
     "iro": lambda r: r.iro.lower(),
     "team": lambda r: r.team.lower(),
@@ -172,10 +176,14 @@ class Choices:
     teams: list[str]
 
 
+def _one_per_level(rows: Sequence[OpenRow]) -> list[OpenRow]:
+    return list({r.stage.id: r for r in rows}.values())
+
+
 def choices(rows: Sequence[OpenRow]) -> Choices:
     return Choices(
         procedures=sorted({r.procedure for r in rows}),
-        levels=sorted({r.stage for r in rows}, key=list(Stage).index),
+        levels=[r.stage for r in sort_rows(_one_per_level(rows), "level")],
         iros=sorted({r.iro for r in rows if r.iro}, key=str.lower),
         teams=sorted({r.team for r in rows if r.team}, key=str.lower),
     )
