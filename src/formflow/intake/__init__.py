@@ -26,7 +26,7 @@ from pathlib import Path
 from formflow import form
 from formflow.config import Settings
 from formflow.core.policy import Policy, named_levels
-from formflow.core.record import Challenge
+from formflow.core.record import STANDARD_LADDER, Challenge
 from formflow.errors import PolicyError, RejectedForm
 from formflow.intake import settle
 from formflow.intake.catalogue import RawForm, is_known_tag, prerequisite_index
@@ -137,7 +137,8 @@ def _challenge(data: bytes, kind: FileKind, procedure: _Procedure, today: dt.dat
     prerequisites = policy.cafcass.prerequisites if policy else ()
     if document and prerequisites:
         raw = {**_prerequisite_labels(document, policy), **raw}
-    data_, found = build_record(raw, chosen, prerequisites, today)
+    levels = tuple(s.stage for s in policy.stages) if policy else STANDARD_LADDER
+    data_, found = build_record(raw, chosen, prerequisites, today, levels)
     if policy is not None:
         data_["inferred"] += [asdict(i) for i in settle.from_procedure(data_, policy)]
     problems += found + rule_problems(data_, policy, today)

@@ -15,7 +15,7 @@ from typing import Any
 
 from formflow import form
 from formflow.core.policy import Prerequisite
-from formflow.core.record import STANDARD_LADDER, THEMES, LegalStatus, Role, StageOutcome
+from formflow.core.record import STANDARD_LADDER, THEMES, LegalStatus, Role, Stage, StageOutcome
 from formflow.form import Field, FieldKind
 from formflow.intake import settle
 from formflow.intake.catalogue import RawForm, history_tags, normalise_label
@@ -108,9 +108,14 @@ def iso(value: dt.date | None) -> str | None:
 
 
 def build_record(
-    raw: RawForm, policy_id: str, prerequisites: tuple[Prerequisite, ...], today: dt.date
+    raw: RawForm,
+    policy_id: str,
+    prerequisites: tuple[Prerequisite, ...],
+    today: dt.date,
+    levels: tuple[Stage, ...] = STANDARD_LADDER,
 ) -> tuple[dict[str, Any], list[str]]:
-    """The record's data (schema-shaped) and every problem found while reading the fields."""
+    """The record's data (schema-shaped) and every problem found while reading the fields.
+    ``levels`` is the procedure's ladder, whose names the earlier stages are written with."""
     values = FormValues(raw, today)
     inferred: list[dict[str, str]] = []
     team, team_manager = _team(values)
@@ -135,7 +140,7 @@ def build_record(
         "response": _response(values),
         "final_comments": _final_comments(values),
         "closure": None,
-        "history": _history(values),
+        "history": _history(values, levels),
         "iro_decision": _iro_decision(values),
         "separate_challenge": values.ticked(form.SEPARATE_CHALLENGE),
         "inferred": inferred,
@@ -356,10 +361,10 @@ def _final_comments(values: FormValues) -> dict[str, Any] | None:
 # --- earlier stages -------------------------------------------------------------------------
 
 
-def _history(values: FormValues) -> list[dict[str, Any]]:
+def _history(values: FormValues, levels: tuple[Stage, ...]) -> list[dict[str, Any]]:
     # Any of an earlier stage's fields filled in means the entry exists.
     return [
-        _stage_record(values, entry)
+        _stage_record(values, entry, levels)
         for entry in range(1, form.MAX_HISTORY + 1)
         if any(_filled(values.raw.get(tag)) for tag in history_tags(entry))
     ]
@@ -369,7 +374,7 @@ def _filled(value: str | bool | None) -> bool:
     return value is True or (isinstance(value, str) and bool(value.strip()))
 
 
-def _stage_record(values: FormValues, entry: int) -> dict[str, Any]:
+def _stage_record(values: FormValues, entry: int, levels: tuple[Stage, ...]) -> dict[str, Any]:
     (stage_f, raised_f, due_f, to_f, role_f, concern_f, response_f, by_f, date_f, outcome_f) = (
         form.history_fields(entry)
     )
@@ -383,7 +388,7 @@ def _stage_record(values: FormValues, entry: int) -> dict[str, Any]:
         "resolved": StageOutcome(outcome).response_resolved if outcome else None,
     }
     return {
-        "stage": _history_stage(values, stage_f, where),
+        "stage": _history_stage(values, stage_f, where, levels),
         "raised_on": iso(values.date(raised_f, required=True, where=where)),
         "due": iso(values.date(due_f, where=where)),
         "addressed_to": _person(values, to_f, role_f),
@@ -394,15 +399,19 @@ def _stage_record(values: FormValues, entry: int) -> dict[str, Any]:
     }
 
 
-def _history_stage(values: FormValues, item: Field, where: str) -> str | None:
+def _history_stage(
+    values: FormValues, item: Field, where: str, levels: tuple[Stage, ...]
+) -> str | None:
+    """The level an earlier stage was at, written as formflow writes it (the council's name
+    for the level, "Case Alert") or as staff write the standard ones ("Stage 1", "1")."""
     typed = values.text(item) or ""
-    key = normalise_label(typed).removeprefix("stage ")
-    for stage in STANDARD_LADDER:
-        if key == stage.value:
-            return stage.value
-    values.problems.append(
-        f"'{item.label}'{where} has '{typed}': write Informal, or Stage 1, 2, 3 or 4."
-    )
+    key = normalise_label(typed)
+    for level in levels:
+        if key in (normalise_label(level.label), level.id, f"stage {level.id}"):
+            return level.id
+    names = [level.label for level in levels]
+    choices = f"one of {', '.join(names[:-1])} or {names[-1]}" if len(names) > 1 else names[0]
+    values.problems.append(f"'{item.label}'{where} has '{typed}': write {choices}.")
     return None
 
 
