@@ -105,9 +105,12 @@ def test_policies_list_and_show() -> None:
     code, out, _ = invoke("policies", "list")
     assert code == 0
     assert [line.split("\t")[0] for line in out.splitlines()] == [
+        "barnet",
         "cic-issues",
         "nelincs",
+        "nottinghamshire",
         "ops-flowchart",
+        "peterborough",
         "rotherham",
     ]
     code, out, _ = invoke("policies", "show", "rotherham")
