@@ -9,7 +9,7 @@ import csv
 import datetime as dt
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -17,10 +17,12 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
+from conftest import make_challenge
 from formflow.cli import main
 from formflow.core.calendar import WorkingCalendar
-from formflow.core.engine import deadline
-from formflow.core.record import Stage
+from formflow.core.engine import Raise, Respond, Status, apply, assess, deadline
+from formflow.core.record import Challenge, LegalStatus, RaisedBy, Role, Stage
+from formflow.errors import TransitionError
 from formflow.policy_catalogue import built_in
 from formflow.resources import policies_dir
 
@@ -162,3 +164,56 @@ def test_a_practice_alert_is_due_on_the_fifth_working_day_after_day_zero(raised:
         if CALENDAR.is_working_day(day_zero + dt.timedelta(days=n))
     ]
     assert len(between) == 5
+
+
+# --- Nottinghamshire's CP chair ladder (the form cannot carry it yet: see the notes) -----
+
+NOTTINGHAMSHIRE = built_in()("nottinghamshire")
+RAISED = dt.date(2026, 11, 2)
+SERVICE_MANAGERS = (
+    "Service Manager, Independent Chair Service",
+    "Service Manager of the operational social work team",
+)
+
+
+def cp_chair_challenge(level: str) -> Challenge:
+    challenge = make_challenge(
+        policy="nottinghamshire",
+        raised_by=RaisedBy("Morwenna Pentreath", Role.CP_CHAIR),
+        child=replace(make_challenge().child, legal_status=LegalStatus.CHILD_PROTECTION_PLAN),
+    )
+    return apply(challenge, Raise(Stage(level), RAISED), NOTTINGHAMSHIRE, CALENDAR).challenge
+
+
+def test_a_cp_chair_climbs_the_cpc_ladder_not_the_iros() -> None:
+    assert [s.stage.label for s in NOTTINGHAMSHIRE.ladder(Role.CP_CHAIR)] == [
+        "CPC Alert",
+        "Service Managers informed",
+    ]
+    assert [s.stage.label for s in NOTTINGHAMSHIRE.ladder(Role.IRO)] == [
+        "IRO Alert",
+        "Formal Dispute Resolution",
+    ]
+    with pytest.raises(TransitionError, match="raised by a CP chair; start at CPC Alert"):
+        cp_chair_challenge("1")
+
+
+def test_immediate_risk_goes_straight_to_both_service_managers_who_must_both_agree() -> None:
+    urgent = cp_chair_challenge("cpc-service-managers")
+    seen = assess(urgent, NOTTINGHAMSHIRE, CALENDAR, RAISED + dt.timedelta(days=60))
+    assert seen.due is None and not seen.overdue  # no timescale stated: never chased
+    one = Respond(RAISED, resolved=True, by="A Manager", agreed_by=SERVICE_MANAGERS[:1])
+    with pytest.raises(TransitionError, match="does not record the agreement"):
+        apply(urgent, one, NOTTINGHAMSHIRE, CALENDAR)
+    both = replace(one, agreed_by=SERVICE_MANAGERS)
+    resolved = apply(urgent, both, NOTTINGHAMSHIRE, CALENDAR).challenge
+    assert assess(resolved, NOTTINGHAMSHIRE, CALENDAR, RAISED).status is Status.RESOLVED
+
+
+def test_an_unresolved_cpc_ladder_closes_for_a_child_not_in_care() -> None:
+    alert = cp_chair_challenge("cpc-alert")
+    not_resolved = Respond(RAISED, resolved=False, text="No.", by="A Manager")
+    managers = apply(alert, not_resolved, NOTTINGHAMSHIRE, CALENDAR).challenge
+    assert managers.stage.label == "Service Managers informed"
+    top = apply(managers, not_resolved, NOTTINGHAMSHIRE, CALENDAR).challenge
+    assert assess(top, NOTTINGHAMSHIRE, CALENDAR, RAISED).status is Status.CLOSED_UNRESOLVED
