@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from formflow.cli import main
+from formflow.policy_catalogue import built_in
 
 
 def invoke(*args: str) -> tuple[int, str, str]:
@@ -104,12 +105,7 @@ def test_bad_config_is_explained(tmp_path: Path) -> None:
 def test_policies_list_and_show() -> None:
     code, out, _ = invoke("policies", "list")
     assert code == 0
-    assert [line.split("\t")[0] for line in out.splitlines()] == [
-        "cic-issues",
-        "nelincs",
-        "ops-flowchart",
-        "rotherham",
-    ]
+    assert [line.split("\t")[0] for line in out.splitlines()] == built_in().ids()
     code, out, _ = invoke("policies", "show", "rotherham")
     assert code == 0
     assert "Stage 4: Director of CYPS" in out and "10 working days" in out

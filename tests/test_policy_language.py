@@ -324,14 +324,16 @@ def test_a_malformed_level_is_refused_by_the_schema(
 
 # --- migration of version 1 --------------------------------------------------------------
 
+SEEDS_AS_VERSION_1 = sorted(p.stem for p in (DATA / "policy-v1").glob("*.json"))
 
-@pytest.mark.parametrize("policy_id", built_in().ids())
+
+@pytest.mark.parametrize("policy_id", SEEDS_AS_VERSION_1)
 def test_each_seed_migrates_to_exactly_its_shipped_version_2_file(policy_id: str) -> None:
     old = json.loads((DATA / "policy-v1" / f"{policy_id}.json").read_text())
     assert policy_from_dict(migrate(old)) == built_in()(policy_id)
 
 
-@pytest.mark.parametrize("policy_id", built_in().ids())
+@pytest.mark.parametrize("policy_id", SEEDS_AS_VERSION_1)
 def test_a_version_1_file_in_a_home_is_read_with_the_same_deadlines(
     tmp_path: Path, policy_id: str
 ) -> None:
@@ -342,7 +344,7 @@ def test_a_version_1_file_in_a_home_is_read_with_the_same_deadlines(
 
 
 @given(
-    st.sampled_from(built_in().ids()),
+    st.sampled_from(SEEDS_AS_VERSION_1),
     st.dates(dt.date(2025, 1, 1), dt.date(2027, 12, 31)),
     st.integers(0, 4),
 )

@@ -329,5 +329,6 @@ def test_a_procedure_typed_as_a_path_is_refused_not_followed(typed: str) -> None
         parse(official_form({**OFFICIAL, "policy": typed}, Style.CONTROLS))
     assert caught.value.reasons == [
         f"'Procedure' has '{typed}', which formflow does not know. There is no policy "
-        f"'{typed}'. The policies available are: cic-issues, nelincs, ops-flowchart, rotherham."
+        f"'{typed}'. The policies available are: barnet, cic-issues, nelincs, nottinghamshire, "
+        "ops-flowchart, peterborough, rotherham."
     ]

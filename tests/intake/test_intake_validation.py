@@ -82,7 +82,8 @@ NOTIFICATION_EMPTY = (
         (
             {"policy": "atlantis"},
             "'Procedure' has 'atlantis', which formflow does not know. There is no policy "
-            "'atlantis'. The policies available are: cic-issues, nelincs, ops-flowchart, rotherham.",
+            "'atlantis'. The policies available are: barnet, cic-issues, nelincs, nottinghamshire, "
+            "ops-flowchart, peterborough, rotherham.",
         ),
     ],
 )

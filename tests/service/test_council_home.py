@@ -75,7 +75,16 @@ def seed_003_form(folder: Path, name: str = "challenge.docx") -> Path:
 
 def test_the_homes_own_procedure_is_beside_the_built_in_ones(home: Path) -> None:
     catalogue = PolicyCatalogue.for_home(home, Settings())
-    assert catalogue.ids() == ["cic-issues", "merton", "nelincs", "ops-flowchart", "rotherham"]
+    assert catalogue.ids() == [
+        "barnet",
+        "cic-issues",
+        "merton",
+        "nelincs",
+        "nottinghamshire",
+        "ops-flowchart",
+        "peterborough",
+        "rotherham",
+    ]
     assert catalogue.entry("merton").folder.origin is Origin.HOME
     assert catalogue("merton").name == "Merton professional challenge procedure (fictional)"
     assert catalogue.notices() == []

@@ -443,17 +443,16 @@ def _stage_record(values: FormValues, entry: int, levels: tuple[Stage, ...]) -> 
 def _history_stage(
     values: FormValues, item: Field, where: str, levels: tuple[Stage, ...]
 ) -> str | None:
-    """The level an earlier-stage table names: by the procedure's name for it ("Case
-    Alert"), or by its id ("2", "Stage 2")."""
+    """The level an earlier stage was at, written as formflow writes it (the council's name
+    for the level, "Case Alert") or as staff write the standard ones ("Stage 1", "1")."""
     typed = values.text(item) or ""
     key = normalise_label(typed)
-    for stage in levels:
-        if key in (normalise_label(stage.label), stage.id, f"stage {stage.id}"):
-            return stage.value
-    names = [stage.label for stage in levels]
-    values.problems.append(
-        f"'{item.label}'{where} has '{typed}': write one of {', '.join(names[:-1])} or {names[-1]}."
-    )
+    for level in levels:
+        if key in (normalise_label(level.label), level.id, f"stage {level.id}"):
+            return level.id
+    names = [level.label for level in levels]
+    choices = f"one of {', '.join(names[:-1])} or {names[-1]}" if len(names) > 1 else names[0]
+    values.problems.append(f"'{item.label}'{where} has '{typed}': write {choices}.")
     return None
 
 
