@@ -229,3 +229,38 @@ def test_peterborough_cp_chair_from_discussion_to_management_alert(tmp_path: Pat
         "closure-note.eml",
         "closure-note.pdf",
     }
+
+
+def test_nottinghamshire_cp_chair_ladder_through_its_own_forms(tmp_path: Path) -> None:
+    """The CP chairs' ladder, which no form could carry before the form followed the
+    procedure: the CPC Alert raised on the council's own form, bypassed to the Service
+    Managers for a child at immediate risk, whose joint level resolves only with both
+    agreements ticked on the form formflow wrote."""
+    home = council_home(tmp_path, "nottinghamshire")
+    form = raise_by_form(home, "cpc-alert", "CP chair", "child protection plan")
+    with pipeline_for(home) as (pipeline, register, _):
+        reference = processed(pipeline, form)
+        challenge = current(register, reference)
+        assert challenge.stage == Stage("cpc-alert") and challenge.stage.label == "CPC Alert"
+        assert "cpc-alert-form.docx" in written(home, reference)
+        sent = home.outbox / reference / f"{reference}-cpc-alert-form.docx"
+        cli(
+            "escalate", reference, "--by", "Morwenna Pentreath, CP chair", "--reason",
+            "Immediate risk of harm at the conference.", "--home", str(home.root),
+        )  # fmt: skip
+        challenge = current(register, reference)
+        assert challenge.stage.label == "Service Managers informed"
+        assert challenge.history[-1].outcome is StageOutcome.ESCALATED
+        joint = home.outbox / reference / f"{reference}-service-managers-informed-form.docx"
+        day = dt.date.today().strftime("%d/%m/%Y")
+        typed = {"response_text": "Agreed.", "response_by": "Priya Raman", "response_date": day}
+        one = fill_docx(joint, home.inbox / "one.docx", typed, ("response_resolved", "agreed_1"))
+        refused = pipeline.handle(one)
+        assert refused.outcome is Outcome.REJECTED
+        assert "does not record the agreement of" in refused.message
+        both = fill_docx(
+            joint, home.inbox / "both.docx", typed, ("response_resolved", "agreed_1", "agreed_2")
+        )
+        processed(pipeline, both)
+        assert status_of(current(register, reference)) is Status.RESOLVED
+        assert sent.is_file()
