@@ -8,12 +8,15 @@ from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
-from web_support import DUE_LATER, NOT_IN_CARE, OVERDUE, TODAY, fill_register
+from web_support import DUE_LATER, NOT_IN_CARE, NOW, OVERDUE, TODAY, fill_register
 
+from conftest import make_challenge
 from formflow.core.calendar import WorkingCalendar
-from formflow.core.record import STANDARD_LADDER
+from formflow.core.engine import assess
+from formflow.core.record import STANDARD_LADDER, Stage
 from formflow.outbox.folders import Home
 from formflow.policy_catalogue import built_in
+from formflow.register import Register
 from formflow.web import charts, views
 
 
@@ -124,3 +127,23 @@ def test_the_year_counts_each_month(tmp_path: Path) -> None:
     page = views.year_page(connect(tmp_path), 2025, WorkingCalendar())
     assert sum(page.per_month) == 4 and page.per_month[10] == 4
     assert page.years == [2025]
+
+
+def test_a_level_with_no_fixed_timescale_shows_why_it_has_no_date(tmp_path: Path) -> None:
+    """Barnet's informal level has "a timescale appropriate to the child's needs"."""
+    db = connect(tmp_path)
+    reference = "PC-2025-EEEEEE"
+    barnet = built_in()("barnet")
+    challenge = make_challenge(
+        reference=reference, policy="barnet", stage=barnet.named(Stage.INFORMAL)
+    )
+    with Register(Home(tmp_path).database) as register:
+        register.save_challenge(challenge, assess(challenge, barnet, WorkingCalendar(), TODAY), NOW)
+    row = next(r for r in views.open_rows(db, built_in(), TODAY) if r.reference == reference)
+    assert row.level == "Informal resolution" and row.due is None
+    assert row.due_text == "No date set" and not row.overdue
+    page = views.challenge_page(db, reference, built_in(), WorkingCalendar(), TODAY, Path)
+    assert page is not None
+    assert page.assessment.due_note == (
+        "no fixed timescale (a timescale that is appropriate to the child's needs)"
+    )

@@ -62,7 +62,10 @@ class OpenRow:
 
     @property
     def due_text(self) -> str:
-        return f"{self.due.day} {_MONTHS[self.due.month - 1]} {self.due.year}" if self.due else ""
+        if self.due:
+            return f"{self.due.day} {_MONTHS[self.due.month - 1]} {self.due.year}"
+        # A level with no fixed timescale, or one whose date the form has not given yet.
+        return "No date set" if self.status == Status.AWAITING_RESPONSE.value else ""
 
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
