@@ -38,7 +38,7 @@ from formflow.intake import read_form
 from formflow.outbox.folders import Home
 from formflow.pipeline import Pipeline, Services
 from formflow.policy_catalogue import PolicyCatalogue, built_in
-from formflow.register import Register
+from formflow.store.register import Register
 from formflow.watch.supervisor import WatchOptions
 
 ROOT = Path(__file__).resolve().parent.parent

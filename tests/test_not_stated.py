@@ -38,7 +38,7 @@ from formflow.core.record import (
 )
 from formflow.errors import TransitionError
 from formflow.intake import read_form
-from formflow.notices import RAISER_NOT_STATED, recipients_for
+from formflow.pipeline.notices import RAISER_NOT_STATED, recipients_for
 from formflow.policy_catalogue import built_in
 from formflow.render import write_next_stage
 from formflow.render.context import next_stage_summary

@@ -17,8 +17,8 @@ from formflow.core.engine import assess
 from formflow.intake import read_form
 from formflow.outbox.folders import Home
 from formflow.policy_catalogue import built_in
-from formflow.register import Register
 from formflow.render import write_form
+from formflow.store.register import Register
 
 
 @pytest.mark.parametrize("command", ["new", "render", "pack"])

@@ -21,7 +21,7 @@ from formflow.errors import RejectedForm
 from formflow.outbox.folders import Home
 from formflow.pipeline import DocumentWriter, Pipeline, Services
 from formflow.policy_catalogue import PolicyCatalogue, built_in
-from formflow.register import Register
+from formflow.store.register import Register
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from conftest import make_challenge

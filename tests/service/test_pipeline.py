@@ -30,11 +30,11 @@ from formflow.core.calendar import uk_date
 from formflow.core.engine import Document, current_due
 from formflow.core.planning import chases
 from formflow.core.record import Action, Challenge, Response
-from formflow.notices import read_eml
 from formflow.outbox import folders
 from formflow.pipeline import Job, Outcome, Pipeline, outputs
+from formflow.pipeline.notices import read_eml
 from formflow.policy_catalogue import built_in
-from formflow.register import Register
+from formflow.store.register import Register
 
 
 class Crash(BaseException):

@@ -25,7 +25,6 @@ from formflow.core.record import (
 from formflow.intake import read_form
 from formflow.outbox.folders import Home
 from formflow.policy_catalogue import PolicyCatalogue
-from formflow.register import Register
 from formflow.render import (
     write_cafcass_pack,
     write_closure_note,
@@ -35,6 +34,7 @@ from formflow.render import (
 )
 from formflow.sample import sample_challenge
 from formflow.schema import schema_errors
+from formflow.store.register import Register
 
 CONFIG = click.option(
     "--config",

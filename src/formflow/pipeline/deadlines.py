@@ -9,10 +9,10 @@ import datetime as dt
 import logging
 from pathlib import Path
 
-from formflow import notices
 from formflow.core.engine import ResponseOverdue, Transition, apply
 from formflow.core.planning import chases
 from formflow.errors import FormflowError
+from formflow.pipeline import notices
 from formflow.pipeline.outputs import Outputs, Staged
 from formflow.pipeline.result import Outcome, Result
 

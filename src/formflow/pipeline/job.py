@@ -67,12 +67,12 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from formflow import notices
 from formflow.core.planning import Plan, likely_duplicates, plan_form, refuse_likely_duplicate
 from formflow.core.record import Challenge
 from formflow.errors import ChallengeBusy, FormflowError, RejectedForm
 from formflow.form import ACCEPTED_SUFFIXES
 from formflow.outbox import files, folders
+from formflow.pipeline import notices
 from formflow.pipeline.deadlines import DeadlineSweep
 from formflow.pipeline.events import RecordedEvents
 from formflow.pipeline.outputs import Staged, Written

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 
-from formflow import notices
 from formflow.core.engine import Document, Status, Transition, assess, current_due, status_of
 from formflow.core.record import Challenge
 from formflow.outbox import files, folders
+from formflow.pipeline import notices
 from formflow.pipeline.services import Services
-from formflow.register import Register
+from formflow.store.register import Register
 
 log = logging.getLogger(__name__)
 
