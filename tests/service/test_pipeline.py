@@ -250,6 +250,65 @@ CRASH_POINTS = [
 ]
 
 
+def _record_steps(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the steps the pipeline runs, in the order it runs them."""
+    ran: list[str] = []
+    for step in set(CRASH_POINTS):
+        original = getattr(Pipeline, step)
+
+        def recorded(
+            self: Pipeline, job: object, step: str = step, original: Any = original
+        ) -> None:
+            ran.append(step)
+            original(self, job)
+
+        monkeypatch.setattr(Pipeline, step, recorded)
+    return ran
+
+
+def test_the_steps_run_in_the_order_the_stages_list_them(
+    tmp_path: Path, register: Register, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pipeline = fake_pipeline(tmp_path, register)
+    stages = pipeline.stages()
+    listed = [
+        step.__name__
+        for stage in (
+            stages.take,
+            stages.read,
+            stages.plan,
+            stages.write,
+            stages.record,
+            stages.publish,
+        )
+        for step in stage
+    ]
+    assert listed == [
+        "hash_file",
+        "note_claim",
+        "check_duplicate",
+        "read_form",
+        "plan",
+        "write_documents",
+        "draft_notices",
+        "check_duplicate",
+        "still_current",
+        "record",
+        "publish",
+        "file_original",
+    ]
+    ran = _record_steps(monkeypatch)
+    form = new_form()
+    assert (
+        pipeline.handle(drop_json(pipeline.home.inbox, "a.docx", form)).outcome is Outcome.PROCESSED
+    )
+    assert ran == listed
+    ran.clear()
+    copy = pipeline.handle(drop_json(pipeline.home.inbox, "copy.docx", form))
+    assert copy.outcome is Outcome.DUPLICATE  # settled in the read stage: straight to publish
+    assert ran == ["hash_file", "note_claim", "check_duplicate", "publish", "file_original"]
+
+
 def _crash_at(monkeypatch: pytest.MonkeyPatch, step: str, after: bool) -> None:
     original = getattr(Pipeline, step)
 
