@@ -96,8 +96,9 @@ def test_a_new_form_gets_a_reference_documents_and_a_covering_email(
 def test_a_form_is_assessed_once_by_the_pipeline(
     tmp_path: Path, register: Register, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The record is assessed when it is recorded; the covering email's due date does not
-    assess it again (the renderer, a fake here, assesses for its own banner)."""
+    """The record is assessed once, when it is planned: the writers (fakes here) take that
+    assessment, the register records it, and the covering email's due date does not
+    assess it again."""
     assessed: list[str | None] = []
     real_assess = outputs.assess
 

@@ -12,6 +12,7 @@ import click
 from formflow.commands.options import home_option, home_policies, iso_date
 from formflow.config import Settings, load_settings
 from formflow.core.calendar import uk_date
+from formflow.core.engine import assess
 from formflow.core.record import (
     Challenge,
     Child,
@@ -26,6 +27,7 @@ from formflow.intake import read_form
 from formflow.outbox.folders import Home
 from formflow.policy_catalogue import PolicyCatalogue
 from formflow.render import (
+    Writer,
     write_cafcass_pack,
     write_closure_note,
     write_final_record,
@@ -41,7 +43,7 @@ CONFIG = click.option(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Settings file (default: HOME/formflow.toml if present).",
 )
-KINDS = {
+KINDS: dict[str, Writer] = {
     "next-stage": write_next_stage,
     "final": write_final_record,
     "closure": write_closure_note,
@@ -273,7 +275,11 @@ def render(
     policies = home_policies(home, settings)
     challenge = _load_challenge(source, reference, home, settings, policies)
     policy = policies(challenge.policy)
-    for path in KINDS[kind](challenge, policy, settings, outdir, today=dt.date.today()):
+    today = dt.date.today()
+    assessment = assess(challenge, policy, settings.calendar, today)
+    for path in KINDS[kind](
+        challenge, policy, settings, outdir, today=today, assessment=assessment
+    ):
         click.echo(str(path))
 
 

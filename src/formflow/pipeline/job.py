@@ -70,6 +70,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from formflow.core.engine import Assessment
 from formflow.core.planning import Plan, likely_duplicates, plan_form, refuse_likely_duplicate
 from formflow.core.record import Challenge
 from formflow.errors import ChallengeBusy, FormflowError, RejectedForm
@@ -100,6 +101,9 @@ class Job:
     plan: Plan | None = None
     previous: Challenge | None = None
     """The register's record when the plan was made (None for a new challenge)."""
+    assessments: tuple[Assessment, ...] = ()
+    """Each of the plan's transitions' records, assessed once: its documents take it, and
+    the register the last one's (the record the plan leaves)."""
     stale: bool = False
     """Set by still_current: the register changed after the plan; plan again."""
     outcome: Outcome | None = None
@@ -391,13 +395,17 @@ class Pipeline(DeadlineSweep, RecordedEvents):
         policy = self.services.policies(incoming.policy)
         received = self.services.now().date()
         job.plan = plan_form(previous, incoming, received, policy, self.services.settings.calendar)
+        job.assessments = tuple(self._assess(t.challenge, received) for t in job.plan.transitions)
         job.reference = job.plan.challenge.reference
         job.message = job.plan.message
 
     def write_documents(self, job: Job) -> None:
         assert job.plan is not None
         for step, transition in enumerate(job.plan.transitions):
-            job.written += self._write(self._job_dir(job.claim), transition, job.staged, step)
+            assessment = job.assessments[step]
+            job.written += self._write(
+                self._job_dir(job.claim), transition, assessment, job.staged, step
+            )
 
     def draft_notices(self, job: Job) -> None:
         for written in job.written:
@@ -434,6 +442,7 @@ class Pipeline(DeadlineSweep, RecordedEvents):
             plan.transitions,
             job.staged,
             job.claim,
+            assessment=job.assessments[-1] if job.assessments else None,
             actors=plan.actors,
             reasons=plan.reasons,
         )
