@@ -31,7 +31,7 @@ from formflow.core.engine import Document, current_due
 from formflow.core.planning import chases
 from formflow.core.record import Action, Challenge, Response
 from formflow.outbox import folders
-from formflow.pipeline import Job, Outcome, Pipeline, outputs
+from formflow.pipeline import Job, Outcome, Pipeline, Result, outputs
 from formflow.pipeline.notices import read_eml
 from formflow.policy_catalogue import built_in
 from formflow.store.register import Register
@@ -91,6 +91,26 @@ def test_a_new_form_gets_a_reference_documents_and_a_covering_email(
     assert register.challenge(reference) is not None
     assert [e.what for e in register.events(reference)] == ["transition", "file"]
     assert_exactly_once(tmp_path, register, 1)
+
+
+def test_process_drops_each_file_into_the_inbox_and_runs_it_through(
+    tmp_path: Path, register: Register
+) -> None:
+    """``formflow process``: files saved elsewhere are copied into the inbox and end as a
+    dropped form does; the caller hears each as it ends."""
+    pipeline = fake_pipeline(tmp_path, register)
+    elsewhere = tmp_path / "Downloads"
+    elsewhere.mkdir()
+    good = drop_json(elsewhere, "challenge.docx", new_form())
+    bad = elsewhere / "notes.docx"
+    bad.write_bytes(b"not a form")
+    heard: list[Result] = []
+    results = pipeline.process([good, bad], heard.append)
+    assert [r.outcome for r in results] == [Outcome.PROCESSED, Outcome.REJECTED]
+    assert heard == results
+    assert good.exists() and bad.exists()  # copied, never moved
+    assert (pipeline.home.rejected / "notes.docx").exists()
+    assert_exactly_once(tmp_path, register, 2)
 
 
 def test_a_form_is_assessed_once_by_the_pipeline(

@@ -158,24 +158,15 @@ def process(files: tuple[Path, ...], home: Path, verbose: bool) -> None:
     from rich.progress import Progress
 
     _logging(verbose)
-    results: list[Result] = []
     with opened(home) as ctx:
-        ctx.pipeline.recover()
         with Progress(transient=True, disable=len(files) < 5) as progress:
             task = progress.add_task("Processing", total=len(files))
-            for file in files:
-                dropped = ctx.home.inbox / file.name
-                if file.resolve() != dropped.resolve():
-                    if dropped.exists():
-                        raise click.ClickException(
-                            f"{dropped} already exists in the inbox; the watcher will handle it."
-                        )
-                    dropped.write_bytes(file.read_bytes())
-                result = ctx.pipeline.handle(dropped)
-                results.append(result)
+
+            def shown(result: Result) -> None:
                 progress.console.print(result.line(dt.datetime.now()), highlight=False)
                 progress.advance(task)
-        ctx.pipeline.send_notices()
+
+            results = ctx.pipeline.process(files, shown)
         _refresh_tracker(ctx, dt.date.today())
     if any(r.outcome in {Outcome.REJECTED, Outcome.RETRY} for r in results):
         sys.exit(1)

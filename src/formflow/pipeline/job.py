@@ -65,7 +65,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -189,6 +189,19 @@ class Pipeline(DeadlineSweep, RecordedEvents):
             if special:
                 return self.refuse_special(claimed)
             return self._run_locked(Job(claimed, folders.original_name(claimed)))
+
+    def process(self, files: Sequence[Path], each: Callable[[Result], None]) -> list[Result]:
+        """``formflow process``: finish what a killed process left, then drop each file
+        into the inbox and run it through the steps as the watcher would (``each`` hears
+        how it ended), then send the drafts."""
+        self.recover()
+        results: list[Result] = []
+        for file in files:
+            result = self.handle(folders.drop(file, self.home.inbox))
+            each(result)
+            results.append(result)
+        self.send_notices()
+        return results
 
     def refuse_special(self, claimed: Path) -> Result:
         """Reject a claimed link, named pipe, socket or device without opening it: a link's
