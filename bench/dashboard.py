@@ -24,7 +24,7 @@ from formflow.core.engine import assess
 from formflow.core.record import THEMES, Closure, ClosureKind, RaisedBy, Role, Stage
 from formflow.outbox.folders import Home
 from formflow.policy_catalogue import built_in
-from formflow.register import Register
+from formflow.store.register import Register
 from formflow.web.accounts import Accounts
 from formflow.web.app import create_app
 

@@ -25,7 +25,7 @@ from formflow.config import Settings
 from formflow.outbox.folders import Home
 from formflow.pipeline import Outcome, Pipeline, Services
 from formflow.policy_catalogue import PolicyCatalogue
-from formflow.register import Register
+from formflow.store.register import Register
 
 WARMUP = 50
 SAMPLE_EVERY = 50

@@ -136,3 +136,23 @@ def test_migrate_refuses_a_file_that_is_not_a_policy(tmp_path: Path) -> None:
     code, _, err = invoke("policies", "migrate", str(path))
     assert code == 1
     assert "notes.json is not a valid policy" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("stage", "code", "message"),
+    [
+        ("Stage 9!", 2, "is not a level id"),
+        ("3", 1, "The northtown procedure has no level '3': give --stage one of pre-formal"),
+    ],
+)
+def test_new_refuses_a_level_the_procedure_does_not_have(
+    home: Path, stage: str, code: int, message: str
+) -> None:
+    exit_code, _, err = invoke(
+        "new", "--home", str(home), "--policy", "northtown", "--stage", stage,
+        "--child-name", "Tegan Example", "--child-dob", "2014-02-09", "--case-number",
+        "LCS-000123", "--raised-by", "Morwenna Pentreath", "-o", str(home / "form.docx"),
+    )  # fmt: skip
+    assert exit_code == code
+    assert message in err and "Traceback" not in err
+    assert not (home / "form.docx").exists()

@@ -93,9 +93,41 @@ def _reaches(graph: dict[str, set[str]], start: str) -> set[str]:
 
 def test_the_dependency_graph_has_the_packages_we_expect() -> None:
     graph = _dependencies()
-    assert {"core", "intake", "render", "outbox", "pipeline", "watch", "commands"} <= set(graph)
+    assert {
+        "core",
+        "intake",
+        "render",
+        "outbox",
+        "store",
+        "reports",
+        "pipeline",
+        "watch",
+        "commands",
+    } <= set(graph)
     assert "outbox" in graph["pipeline"]
+    assert "store" in graph["pipeline"]
     assert "pipeline" in graph["watch"]
+
+
+CROSS_CUTTING = {
+    "__init__",
+    "cli",
+    "config",
+    "errors",
+    "form",
+    "policy_catalogue",
+    "resources",
+    "sample",
+    "schema",
+}
+"""The modules that may sit flat at the top: settings, errors, the form's fields, the
+procedures on disk, packaged files, the schema, the sample and the CLI's entry point.
+Everything else lives in a package that says what it is."""
+
+
+def test_no_flat_shell_modules_at_the_top() -> None:
+    flat = {module.stem for module in PACKAGE.glob("*.py")}
+    assert flat - CROSS_CUTTING == set()
 
 
 def test_no_import_cycle_between_packages() -> None:
@@ -107,9 +139,11 @@ def test_no_import_cycle_between_packages() -> None:
 def test_no_package_imports_one_above_it() -> None:
     graph = _dependencies()
     above = {"pipeline", "watch", "commands", "web", "cli"}
-    for lower in ("core", "intake", "render", "outbox"):
+    for lower in ("core", "intake", "render", "outbox", "store", "reports"):
         assert _reaches(graph, lower) & above == set(), lower
     assert "watch" not in _reaches(graph, "pipeline")
+    assert "reports" not in _reaches(graph, "store")
+    assert "web" not in _reaches(graph, "watch") | _reaches(graph, "pipeline")
 
 
 def _module_name(path: Path) -> str:

@@ -38,7 +38,7 @@ from formflow.core.record import (
 )
 from formflow.errors import TransitionError
 from formflow.intake import read_form
-from formflow.notices import RAISER_NOT_STATED, recipients_for
+from formflow.pipeline.notices import RAISER_NOT_STATED, recipients_for
 from formflow.policy_catalogue import built_in
 from formflow.render import write_next_stage
 from formflow.render.context import next_stage_summary
@@ -175,7 +175,10 @@ def test_a_next_stage_form_for_an_unstated_record_reads_back_unstated(
     """Its role and status boxes are left empty, and an empty box demands nothing."""
     policy = built_in()("nelincs")
     state = apply(unstated(), Raise(Stage.ONE, MON), policy, CALENDAR).challenge
-    written = write_next_stage(state, policy, Settings(), tmp_path, today=MON)
+    assessment = assess(state, policy, CALENDAR, MON)
+    written = write_next_stage(
+        state, policy, Settings(), tmp_path, today=MON, assessment=assessment
+    )
     form = next(p for p in written if p.suffix == (".pdf" if pdf else ".docx"))
     read = read_form(form, policies=built_in(), settings=Settings(), today=MON)
     assert (read.raised_by.role, read.child.legal_status, read.inferred) == (None, None, ())

@@ -21,11 +21,11 @@ from formflow.cli import main
 from formflow.config import load_settings
 from formflow.core.engine import Status, assess, status_of
 from formflow.core.record import Role, Stage, StageOutcome
-from formflow.notices import read_eml, unaddressed
 from formflow.outbox.folders import Home
 from formflow.pipeline import Outcome, Pipeline, Services
+from formflow.pipeline.notices import read_eml, unaddressed
 from formflow.policy_catalogue import PolicyCatalogue
-from formflow.register import Register
+from formflow.store.register import Register
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 

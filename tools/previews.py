@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from formflow.config import load_settings
-from formflow.core.engine import Respond, apply
+from formflow.core.engine import Respond, apply, assess
 from formflow.core.record import Action, Closure, ClosureKind, Person
 from formflow.policy_catalogue import built_in
 from formflow.render import (
@@ -63,7 +63,14 @@ def documents(folder: Path) -> dict[str, tuple[Path, int]]:
     write_form(start, policy, settings, supplied / "1 Care Order.pdf", today=today, pdf=True)
     out = folder / "out"
     pdf = {
-        "stage-2-form": write_next_stage(stage_two, policy, settings, out, today=today)[1],
+        "stage-2-form": write_next_stage(
+            stage_two,
+            policy,
+            settings,
+            out,
+            today=today,
+            assessment=assess(stage_two, policy, settings.calendar, today),
+        )[1],
         "final-record": write_final_record(resolved, policy, settings, out, today=today)[1],
         "closure-note": write_closure_note(closed, policy, settings, out, today=today)[1],
     }

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from conftest import make_challenge
 from formflow.config import Settings
-from formflow.core.engine import Respond, apply
+from formflow.core.engine import Assessment, Respond, apply, assess
+from formflow.core.policy import Policy
 from formflow.core.record import Action, Challenge, Person
 from formflow.policy_catalogue import built_in
 
@@ -35,6 +36,11 @@ def stage_two(**overrides: object) -> Challenge:
     answer = Respond(TODAY, False, "We cannot agree the plan.\nA second line.", "Priya Raman")
     moved = apply(stage_one(**overrides), answer, NELINCS, SETTINGS.calendar).challenge
     return replace(moved, addressed_to=Person("Sam Okafor", moved.addressed_to.role))
+
+
+def assessed(challenge: Challenge, policy: Policy = NELINCS) -> Assessment:
+    """The challenge's assessment on ``TODAY``, as the pipeline hands it to the writers."""
+    return assess(challenge, policy, SETTINGS.calendar, TODAY)
 
 
 def document_xml(path: Path) -> str:

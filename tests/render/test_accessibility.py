@@ -16,7 +16,7 @@ import docx
 import pikepdf
 import pytest
 from pdf_checks import pdfinfo, text_in_tag_order, untagged_text
-from render_fixtures import NELINCS, SETTINGS, TODAY, stage_two
+from render_fixtures import NELINCS, SETTINGS, TODAY, assessed, stage_two
 
 from formflow.core.engine import Respond, apply
 from formflow.core.record import Action, Closure, ClosureKind
@@ -57,7 +57,9 @@ def documents(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, P
     folder.mkdir()
     write_form(None, NELINCS, SETTINGS, folder / "1 Care Order.pdf", today=TODAY, pdf=True)
     written = {
-        "next-stage": write_next_stage(stage_two(), NELINCS, SETTINGS, out / "n", today=TODAY),
+        "next-stage": write_next_stage(
+            stage_two(), NELINCS, SETTINGS, out / "n", today=TODAY, assessment=assessed(stage_two())
+        ),
         "final": write_final_record(resolved, NELINCS, SETTINGS, out / "f", today=TODAY),
         "closure": write_closure_note(closed, NELINCS, SETTINGS, out / "c", today=TODAY),
         "checklist": write_cafcass_pack(

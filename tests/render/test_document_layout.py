@@ -7,7 +7,7 @@ import itertools
 from pathlib import Path
 
 from pdf_checks import Page, pages, raster
-from render_fixtures import NELINCS, SETTINGS, TODAY, stage_two
+from render_fixtures import NELINCS, SETTINGS, TODAY, assessed, stage_two
 
 from formflow.core.engine import Respond, apply
 from formflow.core.record import Action, Challenge
@@ -30,7 +30,9 @@ def _page_with(shown: list[Page], text: str) -> tuple[int, Page]:
 
 def test_each_earlier_stage_is_one_block_with_its_stage_and_date(tmp_path: Path) -> None:
     """Split over two pages, stage 1's block went on without its Stage and Raised on rows."""
-    _docx, pdf = write_next_stage(stage_three(), NELINCS, SETTINGS, tmp_path, today=TODAY)
+    _docx, pdf = write_next_stage(
+        stage_three(), NELINCS, SETTINGS, tmp_path, today=TODAY, assessment=assessed(stage_three())
+    )
     shown = pages(pdf)
     text = " ".join(p.text() for p in shown)
     for n in (1, 2):
@@ -42,7 +44,9 @@ def test_each_earlier_stage_is_one_block_with_its_stage_and_date(tmp_path: Path)
 
 
 def test_the_due_date_and_the_overall_target_say_which_binds(tmp_path: Path) -> None:
-    _docx, pdf = write_next_stage(stage_three(), NELINCS, SETTINGS, tmp_path, today=TODAY)
+    _docx, pdf = write_next_stage(
+        stage_three(), NELINCS, SETTINGS, tmp_path, today=TODAY, assessment=assessed(stage_three())
+    )
     text = " ".join(p.text() for p in pages(pdf))
     assert "Your response is due by 19 November 2025: 5 working days from 12 November 2025." in text
     assert "This is the date you must respond by." in text

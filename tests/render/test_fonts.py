@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader
-from render_fixtures import NELINCS, SETTINGS, TODAY, stage_two
+from render_fixtures import NELINCS, SETTINGS, TODAY, assessed, stage_two
 
 from formflow.render import fonts, write_form, write_next_stage
 
@@ -42,7 +42,9 @@ def test_the_field_font_covers_names_and_notes_and_is_about_half_the_font() -> N
 def test_a_fillable_form_embeds_the_cut_font_for_its_fields(tmp_path: Path) -> None:
     pdf = next(
         p
-        for p in write_next_stage(stage_two(), NELINCS, SETTINGS, tmp_path, today=TODAY)
+        for p in write_next_stage(
+            stage_two(), NELINCS, SETTINGS, tmp_path, today=TODAY, assessment=assessed(stage_two())
+        )
         if p.suffix == ".pdf"
     )
     reader = PdfReader(pdf)

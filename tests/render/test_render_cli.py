@@ -14,11 +14,13 @@ from render_fixtures import NELINCS, SETTINGS, TODAY, docx_text, stage_two
 
 from formflow.cli import main
 from formflow.core.engine import assess
+from formflow.core.record import Person, Stage
 from formflow.intake import read_form
 from formflow.outbox.folders import Home
 from formflow.policy_catalogue import built_in
-from formflow.register import Register
 from formflow.render import write_form
+from formflow.sample import Prefill, write_new_form
+from formflow.store.register import Register
 
 
 @pytest.mark.parametrize("command", ["new", "render", "pack"])
@@ -65,6 +67,32 @@ def test_new_prefilled_says_its_reference_is_chosen_now_and_free(service_home: P
     assert reference != "PC-2025-7KQ3XM"  # the one the register holds
     assert f"with reference {reference}, chosen now (free in the register" in result.output
     assert "registered under it when the form is dropped into" in result.output
+
+
+def test_a_prefilled_form_without_a_register_says_its_reference_was_not_checked(
+    tmp_path: Path,
+) -> None:
+    prefill = Prefill(
+        "Tegan Example",
+        dt.date(2014, 2, 9),
+        "LCS-000123",
+        "Morwenna Pentreath",
+        stage=Stage.TWO,
+        addressed_to="Sam Okafor",
+    )
+    new = write_new_form(
+        tmp_path / "form.docx",
+        home=Home(tmp_path),
+        settings=SETTINGS,
+        policies=built_in(),
+        today=TODAY,
+        prefill=prefill,
+    )
+    assert new.challenge is not None and new.challenge.reference is not None
+    assert new.reference_checked is False
+    assert new.challenge.addressed_to == Person("Sam Okafor", NELINCS.stage(Stage.TWO).responder)
+    assert new.challenge.reference in docx_text(new.path)
+    assert not Home(tmp_path).database.exists()  # asking for a reference made no register
 
 
 def test_render_from_a_record(tmp_path: Path) -> None:

@@ -24,11 +24,20 @@ import pikepdf
 import pytest
 from docxtpl import DocxTemplate
 from pypdf import PdfReader
-from render_fixtures import NELINCS, SETTINGS, TODAY, document_xml, docx_text, stage_one, stage_two
+from render_fixtures import (
+    NELINCS,
+    SETTINGS,
+    TODAY,
+    assessed,
+    document_xml,
+    docx_text,
+    stage_one,
+    stage_two,
+)
 from weasyprint import HTML
 from weasyprint.html import UA
 
-from formflow.core.engine import Document, Respond, apply
+from formflow.core.engine import Document, Respond, Status, apply
 from formflow.core.record import Action, Closure, ClosureKind, LegalStatus
 from formflow.errors import RejectedForm, RenderError
 from formflow.intake import read_form
@@ -142,7 +151,9 @@ def test_blank_form_has_every_field_and_no_template_syntax(tmp_path: Path) -> No
 
 
 def test_next_stage_form_addresses_the_new_responder(tmp_path: Path) -> None:
-    docx, pdf = write_next_stage(stage_two(), NELINCS, SETTINGS, tmp_path, today=TODAY)
+    docx, pdf = write_next_stage(
+        stage_two(), NELINCS, SETTINGS, tmp_path, today=TODAY, assessment=assessed(stage_two())
+    )
     assert docx.name == "PC-2025-7KQ3XM-stage-2-form.docx"
     assert pdf.name == "PC-2025-7KQ3XM-stage-2-form.pdf"
     text = docx_text(docx)
@@ -157,12 +168,40 @@ def test_next_stage_form_addresses_the_new_responder(tmp_path: Path) -> None:
     assert 'name="history_1_action_1"' in html
 
 
+def test_next_stage_form_says_what_the_assessment_it_is_given_says(tmp_path: Path) -> None:
+    """The writer takes the caller's assessment (the pipeline's one per record) and never
+    assesses the challenge again."""
+    challenge = stage_two()
+    given = replace(assessed(challenge), due=dt.date(2025, 12, 1))
+    docx, _ = write_next_stage(
+        challenge, NELINCS, SETTINGS, tmp_path, today=TODAY, assessment=given
+    )
+    text = docx_text(docx)
+    assert "Your response is due by" in text and "1 December 2025" in text
+    assert "14 November 2025" not in text
+
+
+def test_no_next_stage_form_for_a_challenge_not_awaiting_a_response(tmp_path: Path) -> None:
+    challenge = stage_two()
+    given = replace(assessed(challenge), status=Status.RESOLVED)
+    with pytest.raises(RenderError, match="not awaiting a response"):
+        write_next_stage(challenge, NELINCS, SETTINGS, tmp_path, today=TODAY, assessment=given)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_copy_list_comes_from_the_policy(tmp_path: Path) -> None:
     from formflow.policy_catalogue import built_in
 
     rotherham = built_in()("rotherham")
     challenge = replace(stage_two(), policy="rotherham")
-    docx, _ = write_next_stage(challenge, rotherham, SETTINGS, tmp_path, today=TODAY)
+    docx, _ = write_next_stage(
+        challenge,
+        rotherham,
+        SETTINGS,
+        tmp_path,
+        today=TODAY,
+        assessment=assessed(challenge, rotherham),
+    )
     text = docx_text(docx)
     assert "Head of Service; IRO/CPC; Social Worker; Team Manager" in text
 
@@ -170,7 +209,9 @@ def test_copy_list_comes_from_the_policy(tmp_path: Path) -> None:
 def test_typed_text_stays_text_in_docx_pdf_and_html(tmp_path: Path) -> None:
     challenge = stage_two(concern=TYPED, child=replace(stage_one().child, name="Siôn Llŷr"))
     challenge = replace(challenge, concern=TYPED)
-    docx, pdf = write_next_stage(challenge, NELINCS, SETTINGS, tmp_path, today=TODAY)
+    docx, pdf = write_next_stage(
+        challenge, NELINCS, SETTINGS, tmp_path, today=TODAY, assessment=assessed(challenge)
+    )
     assert TYPED in docx_text(docx)
     fields = PdfReader(pdf).get_fields() or {}
     assert fields["concern"]["/V"] == TYPED
@@ -355,11 +396,15 @@ def test_a_dead_pdf_process_loses_no_document(tmp_path: Path, when: str) -> None
     if when == "before the document":
         with pytest.raises(BrokenProcessPool):
             pool.submit(os._exit, 1).result()
-        paths = write_next_stage(stage_two(), NELINCS, SETTINGS, tmp_path, today=TODAY)
+        paths = write_next_stage(
+            stage_two(), NELINCS, SETTINGS, tmp_path, today=TODAY, assessment=assessed(stage_two())
+        )
     else:
         pool.submit(time.sleep, 0.3)
         threading.Timer(0.1, lambda: [p.kill() for p in active_children()]).start()
-        paths = write_next_stage(stage_two(), NELINCS, SETTINGS, tmp_path, today=TODAY)
+        paths = write_next_stage(
+            stage_two(), NELINCS, SETTINGS, tmp_path, today=TODAY, assessment=assessed(stage_two())
+        )
     assert [p.suffix for p in paths] == [".docx", ".pdf"]
     assert paths[1].read_bytes().startswith(b"%PDF")
     assert pdf_process() is not pool

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 from pypdf import PdfReader, PdfWriter
-from render_fixtures import NELINCS, SETTINGS, TODAY, stage_two, strip_tags
+from render_fixtures import NELINCS, SETTINGS, TODAY, assessed, stage_two, strip_tags
 
 from formflow.core.record import Action, Challenge, Response
 from formflow.intake import read_form
@@ -76,7 +76,9 @@ def expected() -> object:
 
 
 def test_next_stage_docx_reads_back_as_the_same_challenge(tmp_path: Path) -> None:
-    docx, _ = write_next_stage(stage_two(), NELINCS, SETTINGS, tmp_path, today=TODAY)
+    docx, _ = write_next_stage(
+        stage_two(), NELINCS, SETTINGS, tmp_path, today=TODAY, assessment=assessed(stage_two())
+    )
     assert read_form(docx, policies=built_in(), settings=SETTINGS, today=TODAY) == as_read(
         stage_two()
     )
@@ -85,7 +87,9 @@ def test_next_stage_docx_reads_back_as_the_same_challenge(tmp_path: Path) -> Non
 
 
 def test_next_stage_docx_reads_back_after_libreoffice_drops_the_tags(tmp_path: Path) -> None:
-    docx, _ = write_next_stage(stage_two(), NELINCS, SETTINGS, tmp_path, today=TODAY)
+    docx, _ = write_next_stage(
+        stage_two(), NELINCS, SETTINGS, tmp_path, today=TODAY, assessment=assessed(stage_two())
+    )
     fill_docx(docx)
     stripped = strip_tags(docx, tmp_path / "stripped.docx")
     assert b"w:tag " not in stripped.read_bytes()
@@ -93,7 +97,9 @@ def test_next_stage_docx_reads_back_after_libreoffice_drops_the_tags(tmp_path: P
 
 
 def test_next_stage_pdf_reads_back_through_its_fields(tmp_path: Path) -> None:
-    _, pdf = write_next_stage(stage_two(), NELINCS, SETTINGS, tmp_path, today=TODAY)
+    _, pdf = write_next_stage(
+        stage_two(), NELINCS, SETTINGS, tmp_path, today=TODAY, assessment=assessed(stage_two())
+    )
     assert read_form(pdf, policies=built_in(), settings=SETTINGS, today=TODAY) == as_read(
         stage_two()
     )
@@ -112,7 +118,9 @@ def test_prefilled_form_reads_back(tmp_path: Path, as_pdf: bool) -> None:
 
 
 def test_pdf_checkbox_on_state_is_weasyprints_own(tmp_path: Path) -> None:
-    _, pdf = write_next_stage(stage_two(), NELINCS, SETTINGS, tmp_path, today=TODAY)
+    _, pdf = write_next_stage(
+        stage_two(), NELINCS, SETTINGS, tmp_path, today=TODAY, assessment=assessed(stage_two())
+    )
     fields = PdfReader(pdf).get_fields() or {}
     assert fields["stage_2"]["/V"] == "/on"
     assert fields["stage_1"]["/V"] == "/Off"

@@ -14,14 +14,14 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from formflow.config import Settings
-from formflow.core.engine import Document
+from formflow.core.engine import Assessment, Document
 from formflow.core.policy import Policy
 from formflow.core.record import Challenge
 from formflow.errors import RejectedForm
 from formflow.outbox.folders import Home
 from formflow.pipeline import DocumentWriter, Pipeline, Services
 from formflow.policy_catalogue import PolicyCatalogue, built_in
-from formflow.register import Register
+from formflow.store.register import Register
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from conftest import make_challenge
@@ -62,7 +62,13 @@ def json_reader(
 
 def _writer(kind: Document) -> DocumentWriter:
     def write(
-        challenge: Challenge, policy: Policy, settings: Settings, outdir: Path, *, today: dt.date
+        challenge: Challenge,
+        policy: Policy,
+        settings: Settings,
+        outdir: Path,
+        *,
+        today: dt.date,
+        assessment: Assessment,
     ) -> list[Path]:
         slug = kind.value.replace(" ", "-").lower()
         path = outdir / f"{challenge.reference}-stage-{challenge.stage.value}-{slug}.docx"

@@ -36,8 +36,8 @@ from formflow.core.record import Child, LegalStatus, Stage
 from formflow.outbox import folders
 from formflow.outbox.folders import Home
 from formflow.policy_catalogue import built_in
-from formflow.register import Register
 from formflow.render import write_form
+from formflow.store.register import Register
 
 pytestmark = pytest.mark.slow
 

@@ -23,7 +23,7 @@ from formflow.core.record import Stage, StageOutcome
 from formflow.outbox.folders import Home
 from formflow.pipeline import Outcome, Pipeline, Services
 from formflow.policy_catalogue import PolicyCatalogue
-from formflow.register import Register
+from formflow.store.register import Register
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 MONDAY = dt.date(2025, 11, 3)

@@ -25,8 +25,8 @@ from formflow.config import Settings
 from formflow.errors import PolicyError
 from formflow.outbox.folders import Home
 from formflow.policy_catalogue import Origin, PolicyCatalogue
-from formflow.register import Register
 from formflow.resources import policies_dir
+from formflow.store.register import Register
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "intake"))
 from form_builders import seed_form

@@ -18,11 +18,11 @@ from formflow.cli import main
 from formflow.config import load_settings
 from formflow.core.engine import Status, assess, status_of
 from formflow.core.record import Challenge, Stage, StageOutcome
-from formflow.notices import read_eml
 from formflow.outbox.folders import Home
 from formflow.pipeline import Outcome, Pipeline, Services
+from formflow.pipeline.notices import read_eml
 from formflow.policy_catalogue import PolicyCatalogue
-from formflow.register import Register
+from formflow.store.register import Register
 
 CONCERN = "The pathway plan has not been reviewed since the placement move in September."
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from formflow.errors import FormflowError
 from formflow.outbox import folders
 from formflow.outbox.folders import Home
 
@@ -192,3 +193,20 @@ def test_a_hidden_form_is_rejected_under_a_name_the_person_can_see(tmp_path: Pat
     moved = folders.reject(claimed, rejected, "It is not a form.")
     assert moved.name == "challenge.docx"
     assert (rejected / "challenge.docx.errors.txt").is_file()
+
+
+def test_a_file_is_dropped_into_the_inbox_as_a_copy_never_over_another(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    downloads = tmp_path / "Downloads"
+    downloads.mkdir()
+    form = downloads / "challenge.docx"
+    form.write_bytes(b"the form")
+    dropped = folders.drop(form, inbox)
+    assert dropped == inbox / "challenge.docx" and dropped.read_bytes() == b"the form"
+    assert form.read_bytes() == b"the form"  # the person's own copy stays where it was
+    assert folders.drop(dropped, inbox) == dropped  # already in the inbox: taken as it is
+    form.write_bytes(b"another form of the same name")
+    with pytest.raises(FormflowError, match="already exists in the inbox"):
+        folders.drop(form, inbox)
+    assert dropped.read_bytes() == b"the form"

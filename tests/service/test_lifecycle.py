@@ -21,12 +21,12 @@ from formflow.config import Settings
 from formflow.core.engine import Respond, Status, status_of
 from formflow.core.record import Action, Challenge, ClosureKind, Stage, StageOutcome
 from formflow.intake import read_form
-from formflow.notices import read_eml
 from formflow.outbox.folders import NOTE_SUFFIX, Home
 from formflow.pipeline import Outcome, Pipeline, Result, Services
+from formflow.pipeline.notices import read_eml
 from formflow.policy_catalogue import built_in
-from formflow.register import Register
 from formflow.render import write_form
+from formflow.store.register import Register
 
 NOTIFIED = dt.date(2026, 11, 23)  # a Monday
 PROCESSED_ON = dt.datetime(2026, 12, 1, 10, 0)  # the Tuesday of the next week

@@ -15,10 +15,9 @@ from service_support import CHILD_NAME, drop_json, fake_pipeline, make_challenge
 from formflow.config import Settings
 from formflow.core.engine import Document
 from formflow.core.record import Action, Person
-from formflow.notices import (
+from formflow.pipeline.notices import (
     Recipient,
     covering_email,
-    initials,
     read_eml,
     recipients_for,
     reminder_email,
@@ -27,7 +26,8 @@ from formflow.notices import (
     unaddressed,
 )
 from formflow.policy_catalogue import built_in
-from formflow.register import Register
+from formflow.reports.tables import initials
+from formflow.store.register import Register
 
 DIRECTORY = {
     "directory": {"Team Manager": "cic-tm@northtown.example", "IRO": "iro@northtown.example"}

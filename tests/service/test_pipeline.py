@@ -30,11 +30,11 @@ from formflow.core.calendar import uk_date
 from formflow.core.engine import Document, current_due
 from formflow.core.planning import chases
 from formflow.core.record import Action, Challenge, Response
-from formflow.notices import read_eml
 from formflow.outbox import folders
-from formflow.pipeline import Job, Outcome, Pipeline, outputs
+from formflow.pipeline import Job, Outcome, Pipeline, Result, outputs
+from formflow.pipeline.notices import read_eml
 from formflow.policy_catalogue import built_in
-from formflow.register import Register
+from formflow.store.register import Register
 
 
 class Crash(BaseException):
@@ -93,11 +93,32 @@ def test_a_new_form_gets_a_reference_documents_and_a_covering_email(
     assert_exactly_once(tmp_path, register, 1)
 
 
+def test_process_drops_each_file_into_the_inbox_and_runs_it_through(
+    tmp_path: Path, register: Register
+) -> None:
+    """``formflow process``: files saved elsewhere are copied into the inbox and end as a
+    dropped form does; the caller hears each as it ends."""
+    pipeline = fake_pipeline(tmp_path, register)
+    elsewhere = tmp_path / "Downloads"
+    elsewhere.mkdir()
+    good = drop_json(elsewhere, "challenge.docx", new_form())
+    bad = elsewhere / "notes.docx"
+    bad.write_bytes(b"not a form")
+    heard: list[Result] = []
+    results = pipeline.process([good, bad], heard.append)
+    assert [r.outcome for r in results] == [Outcome.PROCESSED, Outcome.REJECTED]
+    assert heard == results
+    assert good.exists() and bad.exists()  # copied, never moved
+    assert (pipeline.home.rejected / "notes.docx").exists()
+    assert_exactly_once(tmp_path, register, 2)
+
+
 def test_a_form_is_assessed_once_by_the_pipeline(
     tmp_path: Path, register: Register, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The record is assessed when it is recorded; the covering email's due date does not
-    assess it again (the renderer, a fake here, assesses for its own banner)."""
+    """The record is assessed once, when it is planned: the writers (fakes here) take that
+    assessment, the register records it, and the covering email's due date does not
+    assess it again."""
     assessed: list[str | None] = []
     real_assess = outputs.assess
 
@@ -248,6 +269,65 @@ CRASH_POINTS = [
     "publish",
     "file_original",
 ]
+
+
+def _record_steps(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the steps the pipeline runs, in the order it runs them."""
+    ran: list[str] = []
+    for step in set(CRASH_POINTS):
+        original = getattr(Pipeline, step)
+
+        def recorded(
+            self: Pipeline, job: object, step: str = step, original: Any = original
+        ) -> None:
+            ran.append(step)
+            original(self, job)
+
+        monkeypatch.setattr(Pipeline, step, recorded)
+    return ran
+
+
+def test_the_steps_run_in_the_order_the_stages_list_them(
+    tmp_path: Path, register: Register, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pipeline = fake_pipeline(tmp_path, register)
+    stages = pipeline.stages()
+    listed = [
+        step.__name__
+        for stage in (
+            stages.take,
+            stages.read,
+            stages.plan,
+            stages.write,
+            stages.record,
+            stages.publish,
+        )
+        for step in stage
+    ]
+    assert listed == [
+        "hash_file",
+        "note_claim",
+        "check_duplicate",
+        "read_form",
+        "plan",
+        "write_documents",
+        "draft_notices",
+        "check_duplicate",
+        "still_current",
+        "record",
+        "publish",
+        "file_original",
+    ]
+    ran = _record_steps(monkeypatch)
+    form = new_form()
+    assert (
+        pipeline.handle(drop_json(pipeline.home.inbox, "a.docx", form)).outcome is Outcome.PROCESSED
+    )
+    assert ran == listed
+    ran.clear()
+    copy = pipeline.handle(drop_json(pipeline.home.inbox, "copy.docx", form))
+    assert copy.outcome is Outcome.DUPLICATE  # settled in the read stage: straight to publish
+    assert ran == ["hash_file", "note_claim", "check_duplicate", "publish", "file_original"]
 
 
 def _crash_at(monkeypatch: pytest.MonkeyPatch, step: str, after: bool) -> None:

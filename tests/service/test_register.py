@@ -16,7 +16,7 @@ from service_support import make_challenge
 from formflow.core.calendar import WorkingCalendar
 from formflow.core.engine import assess
 from formflow.policy_catalogue import built_in
-from formflow.register import (
+from formflow.store.register import (
     MIGRATIONS,
     Register,
     RegisterError,

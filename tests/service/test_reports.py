@@ -27,8 +27,7 @@ from formflow.core.record import (
     StageRecord,
 )
 from formflow.policy_catalogue import built_in
-from formflow.register import Register
-from formflow.reports import (
+from formflow.reports.tables import (
     EXPORT_COLUMNS,
     export_rows,
     status_rows,
@@ -36,6 +35,7 @@ from formflow.reports import (
     write_xlsx,
     year_report,
 )
+from formflow.store.register import Register
 
 CAL = WorkingCalendar()
 TODAY = dt.date(2025, 11, 20)

@@ -16,13 +16,13 @@ import pytest
 from openpyxl import load_workbook
 from service_support import CHILD_NAME, drop_json, fake_pipeline, make_challenge
 
-from formflow import tracker
 from formflow.core.calendar import WorkingCalendar
 from formflow.core.record import Closure, ClosureKind
 from formflow.pipeline import Outcome
 from formflow.policy_catalogue import built_in
-from formflow.register import Register
-from formflow.reports import EXPORT_COLUMNS, OVERDUE_FILL
+from formflow.reports import tracker
+from formflow.reports.tables import EXPORT_COLUMNS, OVERDUE_FILL
+from formflow.store.register import Register
 
 TODAY = dt.date(2025, 11, 20)
 OVERDUE = make_challenge(reference="PC-2025-AAAAAA")  # stage 1 from 3 November: due the 10th

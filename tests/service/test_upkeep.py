@@ -12,15 +12,15 @@ import pytest
 from click.testing import CliRunner
 from service_support import drop_json, fake_pipeline, make_challenge
 
-from formflow.backup import backup_home, restore_home, verify_backup
-from formflow.check import check_home
 from formflow.cli import main
 from formflow.core.record import Response
 from formflow.errors import BackupError
 from formflow.outbox import folders
 from formflow.outbox.folders import Home
 from formflow.pipeline import Outcome, Pipeline
-from formflow.register import Register
+from formflow.store.backup import backup_home, restore_home, verify_backup
+from formflow.store.check import check_home
+from formflow.store.register import Register
 from formflow.web.accounts import Accounts
 
 

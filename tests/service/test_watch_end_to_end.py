@@ -32,8 +32,8 @@ from formflow.config import Settings
 from formflow.outbox.folders import Home
 from formflow.pipeline import Outcome, Pipeline, Result, Services
 from formflow.policy_catalogue import PolicyCatalogue, built_in
-from formflow.register import Register
 from formflow.render import write_form
+from formflow.store.register import Register
 from formflow.watch.supervisor import Watcher, WatchOptions
 
 pytestmark = pytest.mark.slow

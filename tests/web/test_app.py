@@ -29,7 +29,7 @@ from web_support import (
 
 from formflow.config import Settings
 from formflow.errors import ConfigError
-from formflow.register import Register
+from formflow.store.register import Register
 from formflow.web.accounts import SignInLimiter
 from formflow.web.app import web_settings
 

@@ -16,7 +16,7 @@ from formflow.core.engine import assess
 from formflow.core.record import STANDARD_LADDER, Stage
 from formflow.outbox.folders import Home
 from formflow.policy_catalogue import built_in
-from formflow.register import Register
+from formflow.store.register import Register
 from formflow.web import charts, views
 
 

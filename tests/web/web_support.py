@@ -27,7 +27,7 @@ from formflow.core.record import (
 )
 from formflow.outbox.folders import Home
 from formflow.policy_catalogue import built_in
-from formflow.register import Register
+from formflow.store.register import Register
 from formflow.web.accounts import Accounts, SignInLimiter
 from formflow.web.app import create_app
 

@@ -4,44 +4,35 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import click
 
-from formflow.commands.options import home_option, home_policies, iso_date
+from formflow.commands.options import home_option, home_policies, iso_date, level_id
 from formflow.config import Settings, load_settings
 from formflow.core.calendar import uk_date
-from formflow.core.record import (
-    Challenge,
-    Child,
-    LegalStatus,
-    Person,
-    RaisedBy,
-    Role,
-    Stage,
-    new_reference,
-)
+from formflow.core.engine import assess
+from formflow.core.record import Challenge, LegalStatus, Role, Stage
 from formflow.intake import read_form
 from formflow.outbox.folders import Home
 from formflow.policy_catalogue import PolicyCatalogue
-from formflow.register import Register
 from formflow.render import (
+    Writer,
     write_cafcass_pack,
     write_closure_note,
     write_final_record,
-    write_form,
     write_next_stage,
 )
-from formflow.sample import sample_challenge
+from formflow.sample import NewForm, Prefill, write_new_form
 from formflow.schema import schema_errors
+from formflow.store.register import Register
 
 CONFIG = click.option(
     "--config",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Settings file (default: HOME/formflow.toml if present).",
 )
-KINDS = {
+KINDS: dict[str, Writer] = {
     "next-stage": write_next_stage,
     "final": write_final_record,
     "closure": write_closure_note,
@@ -74,6 +65,7 @@ KINDS = {
     "--stage",
     default=Stage.ONE.value,
     show_default=True,
+    callback=level_id,
     help="The level the form is raised at: its id, as 'formflow policies show' lists them.",
 )
 @click.option("--to", "addressed_to", help="Pre-fill: the manager the challenge goes to.")
@@ -90,7 +82,7 @@ def new(
     legal_status: str,
     raised_by: str | None,
     role: str,
-    stage: str,
+    stage: Stage,
     addressed_to: str | None,
     output: Path,
     home: Path,
@@ -114,63 +106,70 @@ def new(
         --child-dob 2014-02-09 --case-number LCS-000123 --raised-by "Morwenna Pentreath" \\
         --role IRO --stage 1 -o challenge.pdf
     """
+    prefill = _prefill(
+        child_name, child_dob, case_number, raised_by, legal_status, role, stage, addressed_to
+    )
+    if sample and prefill is not None:
+        raise click.UsageError(
+            "--sample is the fictional sample: give it without --child-name and the rest."
+        )
     try:
         settings = load_settings(config, home=home)
-        policies = home_policies(home, settings)
-        today = dt.date.today()
-        prefill = {
-            "--child-name": child_name,
-            "--child-dob": child_dob,
-            "--case-number": case_number,
-            "--raised-by": raised_by,
-        }
-        given = [option for option, value in prefill.items() if value]
-        if given and len(given) < len(prefill):
-            missing = [option for option in prefill if option not in given]
-            raise click.UsageError(
-                "To pre-fill a form give all of --child-name, --child-dob, --case-number and "
-                f"--raised-by; missing: {', '.join(missing)}."
-            )
-        if sample and given:
-            raise click.UsageError(
-                "--sample is the fictional sample: give it without --child-name and the rest."
-            )
-        challenge: Challenge | None = None
-        if sample:
-            challenge = sample_challenge(today)
-        elif child_name and child_dob and case_number and raised_by:
-            policy = policies(policy_id or settings.default_policy)
-            challenge = Challenge(
-                reference=_free_reference(home, today.year),
-                policy=policy.id,
-                date_of_notification=today,
-                raised_by=RaisedBy(raised_by, Role(role)),
-                child=Child(child_name, child_dob, case_number, LegalStatus(legal_status)),
-                stage=Stage(stage),
-                concern="",
-            )
-            if addressed_to:
-                challenge = replace(
-                    challenge,
-                    addressed_to=Person(addressed_to, policy.stage(Stage(stage)).responder),
-                )
-        policy = policies(challenge.policy if challenge else policy_id or settings.default_policy)
-        written = write_form(challenge, policy, settings, output, today=today, pdf=pdf)
-        click.echo(_what_was_written(written, challenge, home))
+        written = write_new_form(
+            output,
+            home=Home(home.resolve()),
+            settings=settings,
+            policies=home_policies(home, settings),
+            today=dt.date.today(),
+            policy_id=policy_id,
+            sample=sample,
+            prefill=prefill,
+            pdf=pdf,
+        )
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
+    click.echo(_what_was_written(written, home))
 
 
-def _free_reference(home: Path, year: int) -> str:
-    """A reference no challenge in the register at ``home`` has; any, without a register."""
-    database = Home(home.resolve()).database
-    if not database.is_file():
-        return new_reference(year)
-    with Register(database) as register:
-        return register.assign_reference(year)
+def _prefill(
+    child_name: str | None,
+    child_dob: dt.date | None,
+    case_number: str | None,
+    raised_by: str | None,
+    legal_status: str,
+    role: str,
+    stage: Stage,
+    addressed_to: str | None,
+) -> Prefill | None:
+    """The pre-fill options, all four given or none."""
+    given = {
+        "--child-name": child_name,
+        "--child-dob": child_dob,
+        "--case-number": case_number,
+        "--raised-by": raised_by,
+    }
+    missing = [option for option, value in given.items() if not value]
+    if len(missing) == len(given):
+        return None
+    if not (child_name and child_dob and case_number and raised_by):
+        raise click.UsageError(
+            "To pre-fill a form give all of --child-name, --child-dob, --case-number and "
+            f"--raised-by; missing: {', '.join(missing)}."
+        )
+    return Prefill(
+        child_name,
+        child_dob,
+        case_number,
+        raised_by,
+        LegalStatus(legal_status),
+        Role(role),
+        stage,
+        addressed_to,
+    )
 
 
-def _what_was_written(written: Path, challenge: Challenge | None, home: Path) -> str:
+def _what_was_written(new: NewForm, home: Path) -> str:
+    written, challenge = new.path, new.challenge
     if challenge is None:
         return (
             f"Blank form written to {written}. It has no reference yet: formflow gives one "
@@ -183,7 +182,7 @@ def _what_was_written(written: Path, challenge: Challenge | None, home: Path) ->
         )
     checked = (
         f"free in the register in {home}"
-        if Home(home.resolve()).database.is_file()
+        if new.reference_checked
         else f"no register in {home} to check it against"
     )
     return (
@@ -278,7 +277,11 @@ def render(
     policies = home_policies(home, settings)
     challenge = _load_challenge(source, reference, home, settings, policies)
     policy = policies(challenge.policy)
-    for path in KINDS[kind](challenge, policy, settings, outdir, today=dt.date.today()):
+    today = dt.date.today()
+    assessment = assess(challenge, policy, settings.calendar, today)
+    for path in KINDS[kind](
+        challenge, policy, settings, outdir, today=today, assessment=assessment
+    ):
         click.echo(str(path))
 
 

@@ -18,7 +18,7 @@ from formflow.errors import FormflowError
 from formflow.outbox.folders import Home
 from formflow.pipeline import Pipeline, Services
 from formflow.policy_catalogue import PolicyCatalogue
-from formflow.register import Register
+from formflow.store.register import Register
 
 
 @dataclass

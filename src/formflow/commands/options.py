@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from formflow.config import Settings
+from formflow.core.record import LEVEL_ID_PATTERN, Stage
 from formflow.policy_catalogue import PolicyCatalogue
 
 home_option = click.option(
@@ -35,3 +36,12 @@ def iso_date(_ctx: click.Context, _param: click.Parameter, value: str | None) ->
         return dt.date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date: write it as YYYY-MM-DD.") from None
+
+
+def level_id(_ctx: click.Context, _param: click.Parameter, value: str) -> Stage:
+    """A click callback: a level id as typed (``1``, ``Informal``, ``case-alert``); the
+    procedure then says whether it has that level."""
+    text = value.strip().lower()
+    if not LEVEL_ID_PATTERN.match(text):
+        raise click.BadParameter(f"'{value}' is not a level id, such as informal, 1 or alert.")
+    return Stage(text)

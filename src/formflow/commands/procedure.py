@@ -9,11 +9,11 @@ from pathlib import Path
 
 import click
 
-from formflow.commands.options import home_option, home_policies, iso_date
+from formflow.commands.options import home_option, home_policies, iso_date, level_id
 from formflow.config import load_settings
 from formflow.core.engine import deadline
 from formflow.core.policy import Policy, StagePolicy, migrate, warnings
-from formflow.core.record import LEVEL_ID_PATTERN, Stage
+from formflow.core.record import Stage
 from formflow.errors import FormflowError
 from formflow.policy_catalogue import PolicyCatalogue, policy_data, read_policy_file
 
@@ -24,20 +24,12 @@ CONFIG = click.option(
 )
 
 
-def _level(ctx: click.Context, param: click.Parameter, value: str) -> Stage:
-    """A level id as typed (``1``, ``Informal``, ``case-alert``); the policy checks it has it."""
-    text = value.strip().lower()
-    if not LEVEL_ID_PATTERN.match(text):
-        raise click.BadParameter(f"'{value}' is not a level id, such as informal, 1 or alert.")
-    return Stage(text)
-
-
 @click.command()
 @click.option("--policy", "policy_id", required=True, help="Procedure id, such as nelincs.")
 @click.option(
     "--stage",
     required=True,
-    callback=_level,
+    callback=level_id,
     help="The level's id: informal, 1, 2, 3 or 4, or the procedure's own (policies show).",
 )
 @click.option(

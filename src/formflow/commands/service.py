@@ -19,11 +19,11 @@ from types import FrameType
 
 import click
 
-from formflow import reports, tracker
 from formflow.commands.home import Context, opened
 from formflow.commands.options import home_option, iso_date
 from formflow.outbox.files import printable
 from formflow.pipeline import Outcome, Result
+from formflow.reports import tables, tracker
 from formflow.watch.supervisor import MAX_JOBS, Watcher, watch_options
 
 verbose_option = click.option("-v", "--verbose", is_flag=True, help="Log each decision to stderr.")
@@ -158,24 +158,15 @@ def process(files: tuple[Path, ...], home: Path, verbose: bool) -> None:
     from rich.progress import Progress
 
     _logging(verbose)
-    results: list[Result] = []
     with opened(home) as ctx:
-        ctx.pipeline.recover()
         with Progress(transient=True, disable=len(files) < 5) as progress:
             task = progress.add_task("Processing", total=len(files))
-            for file in files:
-                dropped = ctx.home.inbox / file.name
-                if file.resolve() != dropped.resolve():
-                    if dropped.exists():
-                        raise click.ClickException(
-                            f"{dropped} already exists in the inbox; the watcher will handle it."
-                        )
-                    dropped.write_bytes(file.read_bytes())
-                result = ctx.pipeline.handle(dropped)
-                results.append(result)
+
+            def shown(result: Result) -> None:
                 progress.console.print(result.line(dt.datetime.now()), highlight=False)
                 progress.advance(task)
-        ctx.pipeline.send_notices()
+
+            results = ctx.pipeline.process(files, shown)
         _refresh_tracker(ctx, dt.date.today())
     if any(r.outcome in {Outcome.REJECTED, Outcome.RETRY} for r in results):
         sys.exit(1)
@@ -220,7 +211,7 @@ def status(home: Path, today: dt.date | None, as_json: bool) -> None:
     from rich.table import Table
 
     with opened(home, create=False) as ctx:
-        rows = reports.status_rows(
+        rows = tables.status_rows(
             ctx.register.challenges(open_only=True),
             ctx.policies,
             ctx.settings.calendar,
@@ -264,13 +255,13 @@ def show(reference: str, home: Path, as_json: bool) -> None:
         if challenge is None:
             raise click.ClickException(f"There is no challenge {reference} in the register.")
         if as_json:
-            shown = reports.challenge_json(ctx.register, challenge)
+            shown = tables.challenge_json(ctx.register, challenge)
             click.echo(json.dumps(shown, indent=2, ensure_ascii=False))
             return
         events = ctx.register.events(challenge.reference)
         documents = ctx.register.documents(challenge.reference)
     click.echo(f"{challenge.reference}  {challenge.policy}  {challenge.stage.label}")
-    for entry in reports.timeline(challenge, events):
+    for entry in tables.timeline(challenge, events):
         click.echo(f"  {entry.when}  {entry.what}")
     for document in documents:
         click.echo(f"  document: outbox/{document.path} ({document.kind})")
@@ -293,14 +284,14 @@ def export(
     if csv_file is None and xlsx_file is None:
         raise click.UsageError("Give --csv FILE or --xlsx FILE (or both).")
     with opened(home, create=False) as ctx:
-        rows = reports.export_rows(
+        rows = tables.export_rows(
             ctx.register.challenges(), ctx.policies, ctx.settings.calendar, today or dt.date.today()
         )
     if csv_file:
-        reports.write_csv(rows, csv_file)
+        tables.write_csv(rows, csv_file)
         click.echo(f"Wrote {len(rows)} challenge(s) to {csv_file}")
     if xlsx_file:
-        reports.write_xlsx(rows, xlsx_file)
+        tables.write_xlsx(rows, xlsx_file)
         click.echo(f"Wrote {len(rows)} challenge(s) to {xlsx_file}")
 
 
@@ -316,7 +307,7 @@ def report(home: Path, year: int, as_json: bool) -> None:
       formflow report --home . --year 2025 --json
     """
     with opened(home, create=False) as ctx:
-        figures = reports.year_report(ctx.register.challenges(), year, ctx.settings.calendar)
+        figures = tables.year_report(ctx.register.challenges(), year, ctx.settings.calendar)
     if as_json:
         click.echo(json.dumps(figures.as_dict(), indent=2))
         return
@@ -330,7 +321,7 @@ def report(home: Path, year: int, as_json: bool) -> None:
         click.echo(f"Median working days to resolve: {figures.median_working_days_to_resolve:g}")
     if figures.resolved_within_timescale is not None:
         click.echo(
-            f"Resolved within {reports.STATUTORY_TOTAL_WORKING_DAYS} working days: "
+            f"Resolved within {tables.STATUTORY_TOTAL_WORKING_DAYS} working days: "
             f"{figures.resolved_within_timescale:.0%}"
         )
     for theme, count in figures.themes.items():

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import click
 
-from formflow.backup import backup_home, restore_home
-from formflow.check import CheckReport, check_home
 from formflow.commands.home import opened
 from formflow.commands.options import home_option
 from formflow.outbox.folders import Home
-from formflow.register import Register
+from formflow.store.backup import backup_home, restore_home
+from formflow.store.check import CheckReport, check_home
+from formflow.store.register import Register
 
 
 def _print_report(report: CheckReport, as_json: bool) -> None:

@@ -18,7 +18,7 @@ from formflow.commands.options import home_option
 from formflow.config import load_settings
 from formflow.errors import FormflowError
 from formflow.outbox.folders import Home
-from formflow.register import Register
+from formflow.store.register import Register
 
 if TYPE_CHECKING:
     from formflow.web.accounts import Accounts

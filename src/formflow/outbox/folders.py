@@ -43,6 +43,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from formflow.errors import FormflowError
 from formflow.outbox.files import private_dir
 
 log = logging.getLogger(__name__)
@@ -204,6 +205,23 @@ def original_name(claimed: Path | str) -> str:
     name = claimed if isinstance(claimed, str) else claimed.name
     match = _CLAIM_NAME.fullmatch(name)
     return match["name"] if match else name
+
+
+def drop(file: Path, inbox: Path) -> Path:
+    """``file`` dropped into ``inbox`` under its own name, as a person would save it there
+    (``formflow process``): copied, unless it is in the inbox already. Never over another
+    file of that name: that one is a form someone dropped, and the watcher's."""
+    dropped = inbox / file.name
+    if file.resolve() == dropped.resolve():
+        return dropped
+    try:
+        with file.open("rb") as source, dropped.open("xb") as target:
+            shutil.copyfileobj(source, target)
+    except FileExistsError:
+        raise FormflowError(
+            f"{dropped} already exists in the inbox; the watcher will handle it."
+        ) from None
+    return dropped
 
 
 def claim(path: Path, claims: Path, now: dt.datetime) -> Path | None:

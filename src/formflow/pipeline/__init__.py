@@ -5,12 +5,13 @@ job        the per-file job and its steps, in order (``Pipeline``)
 deadlines  the deadline sweep: overdue responses moved on, agreed actions reminded
 events     events recorded for someone: withdraw, close, extend, reassign, amend, merge
 outputs    what all three share: stage documents and emails, record, publish
+notices    covering emails: an .eml draft beside each document, sent over SMTP
 services   the seam: the form reader, document writers, clock and tracker cue it calls
 result     how a file ended (Outcome, Result) and the line the CLI prints
 
 It may import the core, intake, render (through ``Services``), the outbox, the register
-and notices (which sends the drafts); the watcher and the commands import it, never the
-other way round.
+(``formflow.store``) and the reports (a draft gives the child's initials only); the
+watcher and the commands import it, never the other way round.
 """
 
 from formflow.pipeline.job import Job, Pipeline

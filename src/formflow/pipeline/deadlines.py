@@ -9,11 +9,11 @@ import datetime as dt
 import logging
 from pathlib import Path
 
-from formflow import notices
-from formflow.core.engine import ResponseOverdue, Transition, apply
+from formflow.core.engine import Assessment, ResponseOverdue, Transition, apply
 from formflow.core.planning import chases
 from formflow.core.record import Challenge
 from formflow.errors import FormflowError
+from formflow.pipeline import notices
 from formflow.pipeline.outputs import Outputs, Staged
 from formflow.pipeline.result import Outcome, Result
 
@@ -63,11 +63,13 @@ class DeadlineSweep(Outputs):
         staged: list[Staged] = []
         policy = self.services.policies(challenge.policy)
         transitions: list[Transition] = []
+        assessment: Assessment | None = None  # without a transition, _record_state assesses
         if chase.overdue:
             transition = apply(
                 challenge, ResponseOverdue(today), policy, self.services.settings.calendar
             )
-            for written in self._write(job_dir, transition, staged):
+            assessment = self._assess(transition.challenge, self.services.now().date())
+            for written in self._write(job_dir, transition, assessment, staged):
                 self._draft(job_dir, written, staged)
             transitions.append(transition)
             messages.append(transition.message)
@@ -92,7 +94,7 @@ class DeadlineSweep(Outputs):
             )
             messages.append(f"IRO reminded to check an agreed action due {when}.")
             log.info("%s: IRO reminded of action %s", reference, reminder.key)
-        self._record_state(challenge, transitions, staged, None)
+        self._record_state(challenge, transitions, staged, None, assessment=assessment)
         return messages
 
     def _remind_of_timeout(

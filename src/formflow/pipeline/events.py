@@ -46,11 +46,18 @@ class RecordedEvents(Outputs):
                 check_mergeable(self._registered(merge_into), challenge)
             policy = self.services.policies(challenge.policy)
             transition = apply(challenge, event, policy, self.services.settings.calendar)
+            assessment = self._assess(transition.challenge, self.services.now().date())
             staged: list[Staged] = []
-            for written in self._write(job_dir, transition, staged):
+            for written in self._write(job_dir, transition, assessment, staged):
                 self._draft(job_dir, written, staged)
             self._record_state(
-                transition.challenge, [transition], staged, None, actors=[by], reasons=[reason]
+                transition.challenge,
+                [transition],
+                staged,
+                None,
+                assessment=assessment,
+                actors=[by],
+                reasons=[reason],
             )
             if merge_into is not None:
                 self.register.add_event(

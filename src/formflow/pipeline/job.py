@@ -1,26 +1,28 @@
-"""From a claimed file to the register and the outbox: one explicit list of steps.
+"""From a claimed file to the register and the outbox: the steps, stage by stage
+(``Pipeline.stages``, run by ``Pipeline._run``).
 
     lock         an exclusive flock on the dropped file, held to the end
     claim        os.rename into inbox/.processing/ (formflow.outbox.folders.claim)
                  (a link or special file: claimed unopened, then refuse_special)
-    ── the steps, with that flock held (recovery takes it on a claim left behind) ──
-    hash_file            SHA-256 of the bytes
-    note_claim           register: the file and its attempt number      COMMIT
-    check_duplicate      the same bytes already processed → duplicate
-    read_form            intake: a Challenge, or RejectedForm(reasons)
-    ── repeated until the register did not change under it (at most 5 times) ──────────
-    plan                 engine: events_for + apply → the new record and transitions
-                         (a short transaction, for a consistent read of the record)
-    write_documents      render into outbox/.staging/CLAIM/REFERENCE/   (no lock held)
-    draft_notices        one covering .eml per document, staged beside it
-    ── one register transaction (BEGIN IMMEDIATE: one writer at a time) ─────────────
-    check_duplicate      again: another job may have had the same bytes
-    still_current        the record is as plan read it, the file names still free;
-                         else discard what was staged and plan again
-    record               challenge, events, documents, notices, file outcome   COMMIT
+    ── the stages, with that flock held (recovery takes it on a claim left behind) ──
+    take     hash_file          SHA-256 of the bytes
+             note_claim         register: the file and its attempt number      COMMIT
+    read     check_duplicate    the same bytes already processed → duplicate
+             read_form          intake: a Challenge, or RejectedForm(reasons)
+    ── plan, write, record: again while the register changed under it (at most 5) ──
+    plan     plan               engine: events_for + apply → the new record and
+                                transitions (a short transaction, for a consistent read)
+    write    write_documents    render into outbox/.staging/CLAIM/REFERENCE/ (no lock held)
+             draft_notices      one covering .eml per document, staged beside it
+    record   (one register transaction, BEGIN IMMEDIATE: one writer at a time)
+             check_duplicate    again: another job may have had the same bytes
+             still_current      the record is as plan read it, the file names still free;
+                                else discard what was staged and plan again
+             record             challenge, events, documents, notices, outcome   COMMIT
     ── after the commit, each step safe to repeat ──────────────────────────────────
-    publish              staged files → outbox/REFERENCE/ (os.replace, never overwriting)
-    file_original        archive to var/archive/REFERENCE/ or move to inbox/rejected/
+    publish  publish            staged files → outbox/REFERENCE/ (os.replace, never
+                                overwriting)
+             file_original      archive to var/archive/REFERENCE/ or to inbox/rejected/
 
 Rendering is most of a form's time, so it happens outside the write lock: several jobs
 (threads of one watcher, or two watchers) render at once and take turns only to commit.
@@ -63,16 +65,18 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from formflow import notices
+from formflow.core.engine import Assessment
 from formflow.core.planning import Plan, likely_duplicates, plan_form, refuse_likely_duplicate
 from formflow.core.record import Challenge
 from formflow.errors import ChallengeBusy, FormflowError, RejectedForm
 from formflow.form import ACCEPTED_SUFFIXES
 from formflow.outbox import files, folders
+from formflow.pipeline import notices
 from formflow.pipeline.deadlines import DeadlineSweep
 from formflow.pipeline.events import RecordedEvents
 from formflow.pipeline.outputs import Staged, Written
@@ -97,6 +101,9 @@ class Job:
     plan: Plan | None = None
     previous: Challenge | None = None
     """The register's record when the plan was made (None for a new challenge)."""
+    assessments: tuple[Assessment, ...] = ()
+    """Each of the plan's transitions' records, assessed once: its documents take it, and
+    the register the last one's (the record the plan leaves)."""
     stale: bool = False
     """Set by still_current: the register changed after the plan; plan again."""
     outcome: Outcome | None = None
@@ -108,6 +115,43 @@ class Job:
     @property
     def claim(self) -> str:
         return self.claimed.name
+
+    @property
+    def settled(self) -> bool:
+        """A step has decided how the file ends, or found the plan stale: the rest of its
+        stage is skipped."""
+        return self.outcome is not None or self.stale
+
+
+Step = Callable[[Job], None]
+"""One step: it takes the job and fills in what it found."""
+
+
+@dataclass(frozen=True)
+class Stages:
+    """A file's steps, stage by stage, in the order ``Pipeline._run`` runs them (the
+    module docstring says what each step does and why the stages are where they are)."""
+
+    take: tuple[Step, ...]
+    """Once, first: the file's hash and the register's note of the claim (COMMIT)."""
+    read: tuple[Step, ...]
+    """The same bytes processed before (its own short transaction)? Else the form."""
+    plan: tuple[Step, ...]
+    """In a short transaction: a consistent read of the record, and the plan made on it."""
+    write: tuple[Step, ...]
+    """With no lock held: the documents and their covering emails, staged."""
+    record: tuple[Step, ...]
+    """In one register transaction: still the record the plan read? Then commit it."""
+    publish: tuple[Step, ...]
+    """After the commit, each safe to repeat (also when a restart finds the job recorded)."""
+
+
+def run_steps(job: Job, steps: tuple[Step, ...]) -> None:
+    """Each step in turn, until one settles the job."""
+    for step in steps:
+        step(job)
+        if job.settled:
+            return
 
 
 SPECIAL_FILE = (
@@ -145,6 +189,19 @@ class Pipeline(DeadlineSweep, RecordedEvents):
             if special:
                 return self.refuse_special(claimed)
             return self._run_locked(Job(claimed, folders.original_name(claimed)))
+
+    def process(self, files: Sequence[Path], each: Callable[[Result], None]) -> list[Result]:
+        """``formflow process``: finish what a killed process left, then drop each file
+        into the inbox and run it through the steps as the watcher would (``each`` hears
+        how it ended), then send the drafts."""
+        self.recover()
+        results: list[Result] = []
+        for file in files:
+            result = self.handle(folders.drop(file, self.home.inbox))
+            each(result)
+            results.append(result)
+        self.send_notices()
+        return results
 
     def refuse_special(self, claimed: Path) -> Result:
         """Reject a claimed link, named pipe, socket or device without opening it: a link's
@@ -212,33 +269,50 @@ class Pipeline(DeadlineSweep, RecordedEvents):
 
     # --- the steps ----------------------------------------------------------------
 
+    def stages(self) -> Stages:
+        """The steps, in order. Looked up on each run, so a test may replace one."""
+        return Stages(
+            take=(self.hash_file, self.note_claim),
+            read=(self.check_duplicate, self.read_form),
+            plan=(self.plan,),
+            write=(self.write_documents, self.draft_notices),
+            record=(self.check_duplicate, self.still_current, self.record),
+            publish=(self.publish, self.file_original),
+        )
+
     def _run(self, job: Job) -> Result:
-        record = self.register.file(job.claim)
-        if record is None or record.outcome is None:
-            self.hash_file(job)
-            self.note_claim(job)
-            self._steps_to_commit(job)
+        stages = self.stages()
+        finished = self.register.file(job.claim)
+        if finished is None or finished.outcome is None:
+            run_steps(job, stages.take)
+            self._run_to_commit(job, stages)
             if job.outcome is not None:
                 self.services.on_change()
         else:
-            job.outcome = Outcome(record.outcome)
-            job.reference = record.reference
-            job.message = record.message or ""
+            job.outcome = Outcome(finished.outcome)
+            job.reference = finished.reference
+            job.message = finished.message or ""
             log.info("%s: finishing after a restart (%s)", job.claim, job.outcome.value)
-        for step in (self.publish, self.file_original):
+        for step in stages.publish:  # every one: the job is settled and each is repeatable
             step(job)
         assert job.outcome is not None
         return Result(job.name, job.outcome, job.reference, job.message, job.claimed)
 
-    def _steps_to_commit(self, job: Job) -> None:
+    def _run_to_commit(self, job: Job, stages: Stages) -> None:
+        """Read, then plan, write and record, again while the register changed under the
+        plan (at most ``MAX_PLANS`` times). A ``FormflowError`` rejects the file."""
         try:
-            with self.register.transaction():
-                self.check_duplicate(job)
-            if job.outcome is not None:
+            run_steps(job, stages.read)
+            if job.outcome is not None:  # a duplicate
                 return
-            self.read_form(job)
             for _ in range(MAX_PLANS):
-                self._render_then_commit(job)
+                self._discard_staged(job)
+                job.stale = False
+                with self.register.transaction():
+                    run_steps(job, stages.plan)
+                run_steps(job, stages.write)
+                with self.register.transaction():
+                    run_steps(job, stages.record)
                 if job.outcome is not None:
                     return
             raise ChallengeBusy(
@@ -254,21 +328,6 @@ class Pipeline(DeadlineSweep, RecordedEvents):
             with self.register.transaction():
                 self._discard_staged(job)
                 self._finish(job)
-
-    def _render_then_commit(self, job: Job) -> None:
-        """Plan from the register as it is, render without the write lock, then commit
-        unless the register changed meanwhile (``job.outcome`` stays None: plan again)."""
-        self._discard_staged(job)
-        job.stale = False
-        with self.register.transaction():
-            self.plan(job)
-        self.write_documents(job)
-        self.draft_notices(job)
-        with self.register.transaction():
-            for step in (self.check_duplicate, self.still_current, self.record):
-                step(job)
-                if job.outcome is not None or job.stale:
-                    break
 
     def _finish(self, job: Job) -> None:
         """Record how the file ended (inside the caller's transaction)."""
@@ -311,18 +370,20 @@ class Pipeline(DeadlineSweep, RecordedEvents):
         )
 
     def check_duplicate(self, job: Job) -> None:
-        earlier = self.register.processed_copy(job.sha256)
-        if earlier is None:
-            return
-        on = (earlier.finished_at or earlier.claimed_at)[:10]
-        job.outcome = Outcome.DUPLICATE
-        job.reference = earlier.reference
-        job.message = (
-            f"This file was already processed on {on} as {earlier.reference}, so it has not "
-            "been processed again."
-        )
-        log.info("%s: duplicate of %s (%s)", job.claim, earlier.claim, earlier.reference)
-        self._finish(job)
+        """In a transaction of its own, or joining the record stage's."""
+        with self.register.transaction():
+            earlier = self.register.processed_copy(job.sha256)
+            if earlier is None:
+                return
+            on = (earlier.finished_at or earlier.claimed_at)[:10]
+            job.outcome = Outcome.DUPLICATE
+            job.reference = earlier.reference
+            job.message = (
+                f"This file was already processed on {on} as {earlier.reference}, so it has "
+                "not been processed again."
+            )
+            log.info("%s: duplicate of %s (%s)", job.claim, earlier.claim, earlier.reference)
+            self._finish(job)
 
     def plan(self, job: Job) -> None:
         assert job.incoming is not None
@@ -347,13 +408,17 @@ class Pipeline(DeadlineSweep, RecordedEvents):
         policy = self.services.policies(incoming.policy)
         received = self.services.now().date()
         job.plan = plan_form(previous, incoming, received, policy, self.services.settings.calendar)
+        job.assessments = tuple(self._assess(t.challenge, received) for t in job.plan.transitions)
         job.reference = job.plan.challenge.reference
         job.message = job.plan.message
 
     def write_documents(self, job: Job) -> None:
         assert job.plan is not None
         for step, transition in enumerate(job.plan.transitions):
-            job.written += self._write(self._job_dir(job.claim), transition, job.staged, step)
+            assessment = job.assessments[step]
+            job.written += self._write(
+                self._job_dir(job.claim), transition, assessment, job.staged, step
+            )
 
     def draft_notices(self, job: Job) -> None:
         for written in job.written:
@@ -390,6 +455,7 @@ class Pipeline(DeadlineSweep, RecordedEvents):
             plan.transitions,
             job.staged,
             job.claim,
+            assessment=job.assessments[-1] if job.assessments else None,
             actors=plan.actors,
             reasons=plan.reasons,
         )

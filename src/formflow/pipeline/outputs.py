@@ -4,6 +4,7 @@ the outbox, recording the new state in the register, and publishing after the co
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import secrets
 import shutil
@@ -13,12 +14,20 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 
-from formflow import notices
-from formflow.core.engine import Document, Status, Transition, assess, current_due, status_of
+from formflow.core.engine import (
+    Assessment,
+    Document,
+    Status,
+    Transition,
+    assess,
+    current_due,
+    status_of,
+)
 from formflow.core.record import Challenge
 from formflow.outbox import files, folders
+from formflow.pipeline import notices
 from formflow.pipeline.services import Services
-from formflow.register import Register
+from formflow.store.register import Register
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +73,22 @@ class Outputs:
     def _taken(self, staged: Sequence[Staged], reference: str) -> set[str]:
         return {s.path.split("/", 1)[1] for s in staged if s.reference == reference}
 
+    def _assess(self, challenge: Challenge, today: dt.date) -> Assessment:
+        """A record's assessment: made once, for its documents and for the register."""
+        policy = self.services.policies(challenge.policy)
+        return assess(challenge, policy, self.services.settings.calendar, today)
+
     def _write(
-        self, job_dir: Path, transition: Transition, staged: list[Staged], step: int = 0
+        self,
+        job_dir: Path,
+        transition: Transition,
+        assessment: Assessment,
+        staged: list[Staged],
+        step: int = 0,
     ) -> list[Written]:
         """Render a transition's documents into ``job_dir/REFERENCE/`` under names free in
-        the outbox, so publishing never overwrites an earlier document."""
+        the outbox, so publishing never overwrites an earlier document. ``assessment`` is
+        the transition's record's (``_assess``)."""
         challenge = transition.challenge
         reference = challenge.reference
         assert reference is not None
@@ -84,7 +104,12 @@ class Outputs:
             scratch = files.private_dir(job_dir / f".scratch-{secrets.token_hex(4)}")
             try:
                 written = self.services.writer(kind)(
-                    challenge, policy, self.services.settings, scratch, today=today
+                    challenge,
+                    policy,
+                    self.services.settings,
+                    scratch,
+                    today=today,
+                    assessment=assessment,
                 )
                 moved: list[Path] = []
                 for path in written:
@@ -167,14 +192,17 @@ class Outputs:
         staged: Sequence[Staged],
         file: str | None,
         *,
+        assessment: Assessment | None = None,
         actors: Sequence[str | None] = (),
         reasons: Sequence[str | None] = (),
     ) -> None:
+        """Save ``challenge`` with ``assessment``, the one made for its documents; a record
+        that had none written is assessed here."""
         reference = challenge.reference
         assert reference is not None
         at = self.services.now()
-        policy = self.services.policies(challenge.policy)
-        assessment = assess(challenge, policy, self.services.settings.calendar, at.date())
+        if assessment is None:
+            assessment = self._assess(challenge, at.date())
         self.register.save_challenge(challenge, assessment, at)
         events: list[int] = []
         for i, transition in enumerate(transitions):

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Protocol
 
 from formflow.config import Settings
-from formflow.core.engine import Document
+from formflow.core.engine import Assessment, Document
 from formflow.core.policy import Policy
 from formflow.core.record import Challenge
 from formflow.errors import FormflowError
@@ -25,6 +25,9 @@ class FormReader(Protocol):
 
 
 class DocumentWriter(Protocol):
+    """Writes one kind of document for ``challenge`` into ``outdir``; ``assessment`` is
+    the challenge's, made once by the pipeline (the renderer never assesses)."""
+
     def __call__(
         self,
         challenge: Challenge,
@@ -33,6 +36,7 @@ class DocumentWriter(Protocol):
         outdir: Path,
         *,
         today: dt.date,
+        assessment: Assessment,
     ) -> list[Path]: ...
 
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from formflow.config import Settings
-from formflow.core.engine import Assessment, Document, Status, assess
+from formflow.core.engine import Assessment, Document, Status
 from formflow.core.policy import Policy
 from formflow.core.record import Challenge, ClosureKind
 from formflow.errors import RenderError
@@ -77,23 +77,26 @@ def _pair(
     ]
 
 
-def _awaiting(
-    challenge: Challenge, policy: Policy, settings: Settings, today: dt.date
-) -> Assessment:
-    assessment = assess(challenge, policy, settings.calendar, today)
+def write_next_stage(
+    challenge: Challenge,
+    policy: Policy,
+    settings: Settings,
+    outdir: Path,
+    *,
+    today: dt.date,
+    assessment: Assessment,
+) -> list[Path]:
+    """The form for the responder at the challenge's current stage (docx and fillable PDF).
+
+    ``assessment`` is the challenge's as the caller made it (``engine.assess``, on the
+    day the form is written): the pipeline assesses each record once, and the banner and
+    summary say what that assessment says."""
+    del today
     if assessment.status is not Status.AWAITING_RESPONSE:
         raise RenderError(
             f"No next-stage form: the challenge is {assessment.status.value}, not awaiting a "
             "response."
         )
-    return assessment
-
-
-def write_next_stage(
-    challenge: Challenge, policy: Policy, settings: Settings, outdir: Path, *, today: dt.date
-) -> list[Path]:
-    """The form for the responder at the challenge's current stage (docx and fillable PDF)."""
-    assessment = _awaiting(challenge, policy, settings, today)
     context = form_context(
         challenge,
         policy,
@@ -108,10 +111,16 @@ def write_next_stage(
 
 
 def write_final_record(
-    challenge: Challenge, policy: Policy, settings: Settings, outdir: Path, *, today: dt.date
+    challenge: Challenge,
+    policy: Policy,
+    settings: Settings,
+    outdir: Path,
+    *,
+    today: dt.date,
+    assessment: Assessment | None = None,
 ) -> list[Path]:
     """The finalised form: marked FINAL, the agreed plan and when each action falls due."""
-    del today
+    del today, assessment
     if challenge.closure is None or challenge.closure.kind is not ClosureKind.RESOLVED:
         raise RenderError("A final record is for a challenge resolved; this one is not.")
     context = form_context(
@@ -137,10 +146,16 @@ def _document(outdir: Path, kind: str, document: model.DocumentModel) -> list[Pa
 
 
 def write_closure_note(
-    challenge: Challenge, policy: Policy, settings: Settings, outdir: Path, *, today: dt.date
+    challenge: Challenge,
+    policy: Policy,
+    settings: Settings,
+    outdir: Path,
+    *,
+    today: dt.date,
+    assessment: Assessment | None = None,
 ) -> list[Path]:
     """Why a challenge closed unresolved, with every step taken."""
-    del today
+    del today, assessment
     note = model.closure_note(challenge, policy, settings.council_name)
     return _document(outdir, "closure-note", note)
 
@@ -152,12 +167,14 @@ def write_cafcass_pack(
     outdir: Path,
     *,
     today: dt.date,
+    assessment: Assessment | None = None,
     supplied: Path | None = None,
     on_problem: Callable[[str], None] | None = None,
 ) -> list[Path]:
     """The CAFCASS checklist (docx, PDF), the draft IRO report (docx) and, when ``supplied``
     names the IRO's folder of documents, the bundle PDF. Children in care only.
     ``on_problem`` hears each supplied file that could not be bundled, and why."""
+    del assessment
     model.require_in_care(challenge)
     report = model.iro_report(challenge, policy, settings.council_name, today)
     report_name = document_name(challenge.reference, "cafcass-iro-report-draft", ".docx")
@@ -185,7 +202,8 @@ Writer = Callable[..., list[Path]]
 
 def document_writers() -> dict[Document, Writer]:
     """What to call for each document the engine asks for; all take
-    ``(challenge, policy, settings, outdir, *, today)``."""
+    ``(challenge, policy, settings, outdir, *, today, assessment)``, the assessment being
+    the challenge's (only the next-stage form uses it)."""
     writers: dict[Document, Writer] = {
         Document.NEXT_STAGE_FORM: write_next_stage,
         Document.FINAL_RECORD: write_final_record,

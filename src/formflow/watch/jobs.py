@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from formflow.pipeline import Pipeline, Result, Services
-from formflow.register import Register
+from formflow.store.register import Register
 
 log = logging.getLogger(__name__)
 

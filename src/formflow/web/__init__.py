@@ -10,6 +10,6 @@ Pages are server-side Jinja templates with autoescaping and no JavaScript at all
 view of a challenge's page is an event (``viewed``) in the register's audit trail; logs
 name the reference and the user, never the child.
 
-It reads the register and may import the core, render, reports, tracker and the outbox;
-never the pipeline, the watcher or the commands.
+It reads the register and may import the core, render, the register (``formflow.store``),
+the reports and the outbox; never the pipeline, the watcher or the commands.
 """

@@ -50,14 +50,14 @@ from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers.response import Response as BaseResponse
 
-from formflow import reports
 from formflow.config import Settings
 from formflow.core.record import Challenge
 from formflow.errors import ConfigError
 from formflow.outbox.folders import Home
 from formflow.policy_catalogue import PolicyCatalogue
-from formflow.register import Register
-from formflow.tracker import tracker_payloads
+from formflow.reports import tables
+from formflow.reports.tracker import tracker_payloads
+from formflow.store.register import Register
 from formflow.web import charts, views
 from formflow.web.accounts import Accounts, SignInLimiter
 
@@ -430,7 +430,7 @@ def _all_challenges() -> list[Challenge]:
 def tracker(suffix: str) -> Response:
     """The tracking spreadsheet as it is now, the same as ``outbox/tracker.*``."""
     d = _dashboard()
-    rows = reports.export_table(_all_challenges(), d.policies, d.settings.calendar, d.today())
+    rows = tables.export_table(_all_challenges(), d.policies, d.settings.calendar, d.today())
     name = f"tracker.{suffix}"
     mimetype = {
         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -476,7 +476,7 @@ def year() -> str:
         months=months,
         outcomes=outcomes,
         charts=drawn,
-        total_days=reports.STATUTORY_TOTAL_WORKING_DAYS,
+        total_days=tables.STATUTORY_TOTAL_WORKING_DAYS,
     )
 
 

@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from formflow import reports
 from formflow.core.calendar import WorkingCalendar
 from formflow.core.engine import Assessment, Status, assess
 from formflow.core.policy import Policy
 from formflow.core.record import REFERENCE_PATTERN, Action, Challenge, Stage
-from formflow.notices import initials
 from formflow.outbox.folders import NOTE_SUFFIX, Home
+from formflow.reports import tables
+from formflow.reports.tables import initials
 
 VIEWED = "viewed"
 """The kind of event written for each view of a challenge's page."""
@@ -377,7 +377,7 @@ def document_path(db: sqlite3.Connection, outbox: Path, reference: str, name: st
 class YearPage:
     year: int
     years: list[int]
-    figures: reports.YearReport
+    figures: tables.YearReport
     per_month: list[int]
 
 
@@ -385,13 +385,13 @@ def year_page(db: sqlite3.Connection, year: int, calendar: WorkingCalendar) -> Y
     records = [
         Challenge.from_dict(json.loads(r[0])) for r in db.execute("SELECT record FROM challenges")
     ]
-    figures = reports.year_report(records, year, calendar)
+    figures = tables.year_report(records, year, calendar)
     per_month = [0] * 12
     for c in records:
-        raised = reports.raised_on(c)
+        raised = tables.raised_on(c)
         if raised.year == year:
             per_month[raised.month - 1] += 1
-    years = sorted({reports.raised_on(c).year for c in records} | {year}, reverse=True)
+    years = sorted({tables.raised_on(c).year for c in records} | {year}, reverse=True)
     return YearPage(year, years, figures, per_month)
 
 

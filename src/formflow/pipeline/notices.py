@@ -58,7 +58,8 @@ from formflow.core.engine import Document, current_due
 from formflow.core.policy import Policy, StagePolicy
 from formflow.core.record import Action, Challenge
 from formflow.errors import NoticeError
-from formflow.register import Register
+from formflow.reports.tables import initials
+from formflow.store.register import Register
 
 log = logging.getLogger(__name__)
 
@@ -85,12 +86,6 @@ class Recipient:
 class Recipients:
     to: tuple[Recipient, ...]
     cc: tuple[Recipient, ...] = ()
-
-
-def initials(name: str) -> str:
-    """``Tegan Example`` → ``T.E.``: all the body ever says about who the child is."""
-    parts = [p for p in name.replace("-", " ").split() if p[:1].isalpha()]
-    return "".join(f"{p[0].upper()}." for p in parts) or "?"
 
 
 def named(challenge: Challenge, role: str, responder: str) -> Recipient:

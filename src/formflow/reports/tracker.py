@@ -27,14 +27,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from formflow import reports
 from formflow.config import Settings
 from formflow.core.calendar import WorkingCalendar
 from formflow.core.policy import Policy
 from formflow.core.record import Challenge
 from formflow.outbox.files import write_private
 from formflow.policy_catalogue import PolicyCatalogue
-from formflow.register import Register
+from formflow.reports import tables
+from formflow.store.register import Register
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +82,11 @@ class TrackerResult:
     """Open elsewhere: to be written at the next change or retry."""
 
 
-def tracker_payloads(rows: Sequence[reports.ExportRow]) -> dict[str, bytes]:
+def tracker_payloads(rows: Sequence[tables.ExportRow]) -> dict[str, bytes]:
     cells = [r.cells for r in rows]
     return {
-        "tracker.xlsx": reports.xlsx_bytes(cells, [r.overdue for r in rows]),
-        "tracker.csv": reports.csv_bytes(cells),
+        "tracker.xlsx": tables.xlsx_bytes(cells, [r.overdue for r in rows]),
+        "tracker.csv": tables.csv_bytes(cells),
     }
 
 
@@ -103,7 +103,7 @@ def write_tracker(
     free = [t for t in targets if not in_use(t)]
     result.skipped = [t for t in targets if t not in free]
     if free:
-        payloads = tracker_payloads(reports.export_table(challenges, policies, calendar, today))
+        payloads = tracker_payloads(tables.export_table(challenges, policies, calendar, today))
         for target in free:
             try:
                 write_private(target, payloads[target.name])

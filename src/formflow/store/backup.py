@@ -38,7 +38,7 @@ from formflow import __version__
 from formflow.errors import BackupError
 from formflow.outbox.files import private_dir, write_private
 from formflow.outbox.folders import Home, sha256_of
-from formflow.register import Register, copy_database
+from formflow.store.register import Register, copy_database
 
 MANIFEST = "manifest.json"
 REGISTER = "formflow.db"

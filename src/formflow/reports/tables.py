@@ -24,11 +24,17 @@ from formflow.core.calendar import WorkingCalendar
 from formflow.core.engine import CLOSED, Status, assess, status_of
 from formflow.core.policy import Policy
 from formflow.core.record import STANDARD_LADDER, THEMES, Challenge, ClosureKind, Stage
-from formflow.notices import initials
 from formflow.outbox.files import write_private
-from formflow.register import EventRecord, Register
+from formflow.store.register import EventRecord, Register
 
 STATUTORY_TOTAL_WORKING_DAYS = 20
+
+
+def initials(name: str) -> str:
+    """``Tegan Example`` → ``T.E.``: all a report or an email ever says about who the
+    child is."""
+    parts = [p for p in name.replace("-", " ").split() if p[:1].isalpha()]
+    return "".join(f"{p[0].upper()}." for p in parts) or "?"
 
 
 def raised_on(challenge: Challenge) -> dt.date:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from formflow.core.record import Challenge
 from formflow.outbox.folders import Home, original_name
-from formflow.register import Register
+from formflow.store.register import Register
 
 
 @dataclass(frozen=True)
