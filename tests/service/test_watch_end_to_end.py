@@ -105,6 +105,12 @@ def tally(home: Home) -> Tally:
     )
 
 
+def handled(home: Home, results: list[Result], count: int) -> bool:
+    """``count`` files are accounted for in the folders and the watcher has reported each:
+    it adds a file's result a moment after archiving it."""
+    return accounted(home) == count and len(results) == count
+
+
 def accounted(home: Home) -> int:
     archived = sum(1 for p in home.archive.rglob("*") if p.is_file())
     rejected = sum(1 for p in files_in(home.rejected) if not p.name.endswith(".errors.txt"))
@@ -178,7 +184,7 @@ def test_a_file_written_slowly_in_chunks_is_not_read_early(
             time.sleep(0.25)
             assert target.exists(), "claimed while still being written"
             assert files_in(home.claims) == []
-    wait_for(lambda: accounted(home) == 1, 30, "the slow file to be handled")
+    wait_for(lambda: handled(home, results, 1), 30, "the slow file to be handled")
     assert [r.outcome.value for r in results] == ["processed"]
     assert tally(home).leftovers == []
 
@@ -211,7 +217,7 @@ def test_lock_and_junk_files_are_ignored_and_moved_in_files_are_read(
     outside = home.root / "elsewhere.docx"
     shutil.copyfile(forms.valid(2), outside)
     os.rename(outside, home.inbox / "moved in.docx")
-    wait_for(lambda: accounted(home) == 3, 30, "the two moved-in forms and the hidden one")
+    wait_for(lambda: handled(home, results, 3), 30, "the two moved-in forms and the hidden one")
     time.sleep(0.5)  # a further settle period: the junk must still be untouched
     assert sorted(r.name for r in results) == [
         ".hidden.docx",
@@ -267,7 +273,7 @@ def test_a_file_closed_by_its_writer_is_read_without_the_full_settle_time(
         "all three to be claimed, long before the 30 s settle",
     )
     assert time.monotonic() - started < 15
-    wait_for(lambda: accounted(home) == 3, 120, "all three to be handled")
+    wait_for(lambda: handled(home, results, 3), 120, "all three to be handled")
     names = sorted(r.name for r in results)
     assert names == ["moved in.docx", "saved by word.docx", "saved.docx"]
 
@@ -308,7 +314,7 @@ def test_a_dead_observer_is_restarted(
         emitter.join(timeout=5)
     wait_for(lambda: supervisor.restarts >= 1, 10, "the observer to be restarted")
     drop(forms, home.inbox, "after restart.docx", "valid", 3)
-    wait_for(lambda: accounted(home) == 1, 30, "a form dropped after the restart")
+    wait_for(lambda: handled(home, results, 1), 30, "a form dropped after the restart")
     assert [r.outcome.value for r in results] == ["processed"]
 
 
