@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import sys
 import zipfile
 from pathlib import Path
 
@@ -24,6 +25,9 @@ from formflow.outbox.folders import Home
 from formflow.pipeline import Outcome, Pipeline, Services
 from formflow.policy_catalogue import PolicyCatalogue
 from formflow.store.register import Register
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "intake"))
+from form_builders import as_libreoffice
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 MONDAY = dt.date(2025, 11, 3)
@@ -196,3 +200,19 @@ def test_the_ladder_waits_for_the_iro_then_needs_both_joint_agreements(home: Hom
         assert record.response.agreed_by == ("IRO", "Head of QA")
         assert record.closure is not None and record.closure.kind.value == "resolved"
     assert "Agreed by the Head of QA" in text_of(form)
+
+
+def test_a_council_form_saved_by_libreoffice_is_read_by_the_procedures_labels(
+    home: Home,
+) -> None:
+    """LibreOffice drops every control's tag: the levels, the procedure's own questions
+    and its joint agreements are then found by the labels the procedure gave them."""
+    filled = fill_docx(blank_form(home, "blank.docx"), home.root / "filled.docx", PERSON, TICKED)
+    saved = home.root / "saved by libreoffice.docx"
+    saved.write_bytes(as_libreoffice(filled.read_bytes()))
+    assert 'w:val="stage_case_alert"' not in text_of(saved)
+    with Register(home.database) as register:
+        reference = drop(pipeline_for(home, register, MONDAY), home, saved)
+        record = register.challenge(reference)
+    assert record is not None and record.stage == Stage("case-alert")
+    assert record.details == {"review_date": "2025-11-03", "alert_type": "Case Alert"}
