@@ -175,3 +175,33 @@ def test_a_role_written_that_the_procedure_does_not_cover_is_explained() -> None
     [reason] = caught.value.reasons
     assert "is not for challenges raised by a CP chair" in reason
     assert "what is written after the name in 'From'" in reason
+
+
+@pytest.mark.parametrize(
+    ("written", "resolved"),
+    [
+        ("Resolved: the review is booked for 14 November.", True),
+        ("resolved. Plan agreed at the meeting.", True),
+        ("Not resolved - we do not agree the plan has drifted.", False),
+        ("Unresolved: no placement is available.", False),
+        ("Resolution is still being discussed.", None),
+        ("Agreed to review the plan.", None),
+    ],
+)
+def test_the_seed_forms_response_says_its_outcome_in_its_first_words(
+    written: str, resolved: bool | None
+) -> None:
+    """The seed 003 layout has no Resolved / Not resolved boxes: its response's first
+    words say the outcome, and nothing else is guessed from the text."""
+    challenge = read_seed(filled(response=written))
+    assert challenge.response is not None
+    assert challenge.response.text == written
+    assert challenge.response.resolved is resolved
+
+
+def test_a_form_with_outcome_boxes_is_never_read_from_the_words() -> None:
+    """On formflow's own form the boxes decide: an unticked pair stays no outcome even
+    when the response begins with 'Resolved'."""
+    values = {**OFFICIAL, "response_text": "Resolved: agreed.", "response_resolved": False}
+    challenge = parse(official_form(values))
+    assert challenge.response is not None and challenge.response.resolved is None

@@ -1067,8 +1067,9 @@ def events_for(previous: Challenge | None, incoming: Challenge, received: dt.dat
 
 NO_OUTCOME = (
     "The response section is filled in, but neither 'Resolved' nor 'Not resolved' is "
-    "ticked: tick the one that applies and drop the form again. Nothing has been recorded "
-    "yet, and the response is still due."
+    "ticked: tick the one that applies and drop the form again (on a form without those "
+    "boxes, begin the response with the words 'Resolved' or 'Not resolved'). Nothing has "
+    "been recorded yet, and the response is still due."
 )
 
 

@@ -363,16 +363,31 @@ def _response(values: FormValues, agreements: dict[str, Field]) -> dict[str, Any
         values.problems.append(
             f"Both '{resolved_f.label}' and '{not_resolved_f.label}' are ticked: tick only the one that applies."
         )
+    text = values.text(text_f)
+    ticked = True if resolved and not not_resolved else False if not_resolved else None
+    has_boxes = resolved_f.tag in values.raw or not_resolved_f.tag in values.raw
     response = {
-        "text": values.text(text_f),
+        "text": text,
         "date": iso(values.date(date_f)),
         "by": values.text(by_f),
-        "resolved": True if resolved and not not_resolved else False if not_resolved else None,
+        "resolved": ticked if has_boxes else _outcome_written(text),
     }
     if not any(v is not None for v in response.values()):
         return None
     agreed = [role for role, item in agreements.items() if values.ticked(item)]
     return {**response, "agreed_by": agreed} if agreed else response
+
+
+_OUTCOME_WORDS = re.compile(r"^\s*(?:(not resolved|unresolved)|(resolved))\b", re.IGNORECASE)
+
+
+def _outcome_written(text: str | None) -> bool | None:
+    """On a form with no Resolved / Not resolved boxes (the seed 003 layout), the response
+    says its outcome in its first words: "Resolved: ..." or "Not resolved: ..."."""
+    found = _OUTCOME_WORDS.match(text or "")
+    if found is None:
+        return None
+    return found.group(2) is not None
 
 
 def _iro_decision(values: FormValues) -> dict[str, Any] | None:
