@@ -8,6 +8,7 @@ Labels from the seed 003 form are kept (``aliases`` holds other wordings in use)
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -131,9 +132,15 @@ def agreement_fields(rules: StagePolicy) -> tuple[Field, ...]:
     if not rules.responders.joint:
         return ()
     return tuple(
-        Field(f"{AGREEMENT_PREFIX}{n}", f"Agreed by the {role}", FieldKind.CHECKBOX)
-        for n, role in enumerate(rules.responders.roles, start=1)
+        Field(AGREEMENT_PREFIX + _tag_part(role), f"Agreed by the {role}", FieldKind.CHECKBOX)
+        for role in rules.responders.roles
     )
+
+
+def _tag_part(words: str) -> str:
+    """``Head of QA`` → ``head_of_qa``: one role's tick has one tag at every level, so a
+    form whose tags were lost maps its label back to the same tag."""
+    return re.sub(r"[^a-z0-9]+", "_", words.lower()).strip("_")
 
 
 DETAIL_PREFIX = "detail_"

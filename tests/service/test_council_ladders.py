@@ -24,6 +24,9 @@ from formflow.pipeline.notices import read_eml
 from formflow.policy_catalogue import PolicyCatalogue
 from formflow.store.register import Register
 
+AGREED_CHAIR = "agreed_service_manager_independent_chair_service"
+AGREED_OPERATIONS = "agreed_service_manager_of_the_operational_social_work_team"
+"""Nottinghamshire's joint level: a tick for each Service Manager's agreement."""
 CONCERN = "The pathway plan has not been reviewed since the placement move in September."
 
 
@@ -254,12 +257,15 @@ def test_nottinghamshire_cp_chair_ladder_through_its_own_forms(tmp_path: Path) -
         joint = home.outbox / reference / f"{reference}-service-managers-informed-form.docx"
         day = dt.date.today().strftime("%d/%m/%Y")
         typed = {"response_text": "Agreed.", "response_by": "Priya Raman", "response_date": day}
-        one = fill_docx(joint, home.inbox / "one.docx", typed, ("response_resolved", "agreed_1"))
+        one = fill_docx(joint, home.inbox / "one.docx", typed, ("response_resolved", AGREED_CHAIR))
         refused = pipeline.handle(one)
         assert refused.outcome is Outcome.REJECTED
         assert "does not record the agreement of" in refused.message
         both = fill_docx(
-            joint, home.inbox / "both.docx", typed, ("response_resolved", "agreed_1", "agreed_2")
+            joint,
+            home.inbox / "both.docx",
+            typed,
+            ("response_resolved", AGREED_CHAIR, AGREED_OPERATIONS),
         )
         processed(pipeline, both)
         assert status_of(current(register, reference)) is Status.RESOLVED
