@@ -74,14 +74,21 @@ FIXED_TIME = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 
 
 class Ids:
-    """Content-control ids: unique within the template, deterministic across builds."""
+    """Content-control ids: unique within the template, deterministic across builds, and
+    unique in every rendered form too. Word keeps only the last of several controls that
+    share an id (the rest lose their tags and their tick boxes), so a control inside a
+    loop gets ``K + REPEAT * m``: K is its own place in the template (all below REPEAT)
+    and ``m`` a Jinja expression unique to each time round the loop."""
+
+    REPEAT = 10000
 
     def __init__(self) -> None:
         self.value = 1000
 
-    def next(self) -> int:
+    def next(self, repeat: str = "") -> str:
         self.value += 1
-        return self.value
+        assert self.value < self.REPEAT, "more controls than the id scheme allows"
+        return f"{{{{ {self.value} + {self.REPEAT} * ({repeat}) }}}}" if repeat else str(self.value)
 
 
 IDS = Ids()
@@ -132,7 +139,9 @@ def jinja_para(statement: str) -> str:
     return f'<w:p><w:r><w:t xml:space="preserve">{{%p {escape(statement)} %}}</w:t></w:r></w:p>'
 
 
-def text_control(tag: str, alias: str, value: str, *, locked: bool = False) -> str:
+def text_control(
+    tag: str, alias: str, value: str, *, locked: bool = False, repeat: str = ""
+) -> str:
     """A block-level plain-text content control holding one paragraph with ``value``.
 
     ``tag``, ``alias`` and ``value`` may contain Jinja (one run, no double quotes)."""
@@ -140,7 +149,7 @@ def text_control(tag: str, alias: str, value: str, *, locked: bool = False) -> s
     return (
         "<w:sdt><w:sdtPr>"
         f"<w:alias w:val={quoteattr(alias)}/><w:tag w:val={quoteattr(tag)}/>"
-        f'<w:id w:val="{IDS.next()}"/>{lock}<w:text w:multiLine="1"/>'
+        f'<w:id w:val="{IDS.next(repeat)}"/>{lock}<w:text w:multiLine="1"/>'
         "</w:sdtPr><w:sdtContent>"
         f'<w:p><w:pPr><w:spacing w:before="20" w:after="20"/></w:pPr>'
         f'<w:r><w:t xml:space="preserve">{escape(value)}</w:t></w:r></w:p>'
@@ -148,7 +157,7 @@ def text_control(tag: str, alias: str, value: str, *, locked: bool = False) -> s
     )
 
 
-def checkbox_control(tag: str, alias: str, variable: str) -> str:
+def checkbox_control(tag: str, alias: str, variable: str, repeat: str = "") -> str:
     """A paragraph with a Word 2010 checkbox control; its state and glyph follow ``variable``."""
     box_font = f'<w:rFonts w:ascii="{BOX_FONT}" w:eastAsia="{BOX_FONT}" w:hAnsi="{BOX_FONT}"/>'
     return (
@@ -156,7 +165,7 @@ def checkbox_control(tag: str, alias: str, variable: str) -> str:
         "<w:sdt><w:sdtPr>"
         f'<w:rPr>{box_font}<w:sz w:val="24"/></w:rPr>'
         f"<w:alias w:val={quoteattr(alias)}/><w:tag w:val={quoteattr(tag)}/>"
-        f'<w:id w:val="{IDS.next()}"/>'
+        f'<w:id w:val="{IDS.next(repeat)}"/>'
         f'<w14:checkbox><w14:checked w14:val="{{{{ {variable}|checked }}}}"/>'
         f'<w14:checkedState w14:val="2612" w14:font="{BOX_FONT}"/>'
         f'<w14:uncheckedState w14:val="2610" w14:font="{BOX_FONT}"/></w14:checkbox>'
@@ -281,9 +290,9 @@ def procedure_rows(
     each with its label, its control tagged as the item says and, where asked, guidance."""
     label = "{{ x.label }}"
     if tick:
-        control = checkbox_control("{{ x.tag }}", label, "x.value")
+        control = checkbox_control("{{ x.tag }}", label, "x.value", repeat="loop.index")
     else:
-        control = text_control("{{ x.tag }}", label, "{{ x.value }}")
+        control = text_control("{{ x.tag }}", label, "{{ x.value }}", repeat="loop.index")
     cells = [label_cell(label, widths[0]), cell(control, widths[1])]
     if guidance:
         cells.append(cell(para(run("{{ x.guidance }}", size=9), after=20), widths[2]))
@@ -331,6 +340,8 @@ def action_table_rows(widths: Sequence[int]) -> list[str]:
 
 
 HISTORY_WIDTHS = (2300, 3238, 1800, 2300)
+EACH_ACTION = "h.n * 100 + a.n"
+"""Unique to each action row of each earlier stage (fewer than 100 actions a stage)."""
 
 
 def history_tables() -> str:
@@ -348,7 +359,11 @@ def history_tables() -> str:
     for field in history_fields(1):
         suffix = field.tag.removeprefix("history_1_")
         control = text_control(
-            f"history_{{{{ h.n }}}}_{suffix}", field.label, f"{{{{ h.{suffix} }}}}", locked=True
+            f"history_{{{{ h.n }}}}_{suffix}",
+            field.label,
+            f"{{{{ h.{suffix} }}}}",
+            locked=True,
+            repeat="h.n",
         )
         rows.append(
             row([label_cell(field.label, widths[0]), cell(control, total - widths[0], span=3)])
@@ -371,19 +386,29 @@ def history_tables() -> str:
         row(
             [
                 cell(
-                    text_control(prefix, action.label, "{{ a.action }}", locked=True),
+                    text_control(
+                        prefix, action.label, "{{ a.action }}", locked=True, repeat=EACH_ACTION
+                    ),
                     widths[0] + widths[1],
                     span=2,
                 ),
                 cell(
                     text_control(
-                        prefix + "_by_when", by_when.label, "{{ a.by_when }}", locked=True
+                        prefix + "_by_when",
+                        by_when.label,
+                        "{{ a.by_when }}",
+                        locked=True,
+                        repeat=EACH_ACTION,
                     ),
                     widths[2],
                 ),
                 cell(
                     text_control(
-                        prefix + "_by_whom", by_whom.label, "{{ a.by_whom }}", locked=True
+                        prefix + "_by_whom",
+                        by_whom.label,
+                        "{{ a.by_whom }}",
+                        locked=True,
+                        repeat=EACH_ACTION,
                     ),
                     widths[3],
                 ),
