@@ -21,6 +21,7 @@ import click
 
 from formflow.commands.home import Context, opened
 from formflow.commands.options import home_option, iso_date
+from formflow.core.policy import STATUTORY_TOTAL_WORKING_DAYS
 from formflow.outbox.files import printable
 from formflow.pipeline import Outcome, Result
 from formflow.reports import tables, tracker
@@ -321,7 +322,7 @@ def report(home: Path, year: int, as_json: bool) -> None:
         click.echo(f"Median working days to resolve: {figures.median_working_days_to_resolve:g}")
     if figures.resolved_within_timescale is not None:
         click.echo(
-            f"Resolved within {tables.STATUTORY_TOTAL_WORKING_DAYS} working days: "
+            f"Resolved within {STATUTORY_TOTAL_WORKING_DAYS} working days: "
             f"{figures.resolved_within_timescale:.0%}"
         )
     for theme, count in figures.themes.items():

@@ -22,12 +22,10 @@ from typing import Any
 
 from formflow.core.calendar import WorkingCalendar
 from formflow.core.engine import CLOSED, Status, assess, status_of
-from formflow.core.policy import Policy
+from formflow.core.policy import STATUTORY_TOTAL_WORKING_DAYS, Policy
 from formflow.core.record import STANDARD_LADDER, THEMES, Challenge, ClosureKind, Stage
 from formflow.outbox.files import write_private
 from formflow.store.register import EventRecord, Register
-
-STATUTORY_TOTAL_WORKING_DAYS = 20
 
 
 def initials(name: str) -> str:

@@ -51,6 +51,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers.response import Response as BaseResponse
 
 from formflow.config import Settings
+from formflow.core.policy import STATUTORY_TOTAL_WORKING_DAYS
 from formflow.core.record import Challenge
 from formflow.errors import ConfigError
 from formflow.outbox.folders import Home
@@ -476,7 +477,7 @@ def year() -> str:
         months=months,
         outcomes=outcomes,
         charts=drawn,
-        total_days=tables.STATUTORY_TOTAL_WORKING_DAYS,
+        total_days=STATUTORY_TOTAL_WORKING_DAYS,
     )
 
 
