@@ -126,15 +126,15 @@ def level_fields(policy: Policy) -> dict[Stage, Field]:
 AGREEMENT_PREFIX = "agreed_"
 
 
-def agreement_fields(rules: StagePolicy) -> tuple[Field, ...]:
-    """At a level with joint responders, a tick for each one's agreement: the level is
-    resolved only when all are ticked."""
+def agreement_fields(rules: StagePolicy) -> dict[str, Field]:
+    """At a level with joint responders, a tick for each one's agreement, by role: the
+    level is resolved only when all are ticked."""
     if not rules.responders.joint:
-        return ()
-    return tuple(
-        Field(AGREEMENT_PREFIX + _tag_part(role), f"Agreed by the {role}", FieldKind.CHECKBOX)
+        return {}
+    return {
+        role: Field(AGREEMENT_PREFIX + _tag_part(role), f"Agreed by the {role}", FieldKind.CHECKBOX)
         for role in rules.responders.roles
-    )
+    }
 
 
 def _tag_part(words: str) -> str:

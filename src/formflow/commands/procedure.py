@@ -12,7 +12,14 @@ import click
 from formflow.commands.options import home_option, home_policies, iso_date, level_id
 from formflow.config import load_settings
 from formflow.core.engine import deadline
-from formflow.core.policy import Policy, StagePolicy, migrate, warnings
+from formflow.core.policy import (
+    COUNTED_FROM_CHALLENGE_START,
+    COUNTED_FROM_RAISED,
+    Policy,
+    StagePolicy,
+    is_version_1,
+    warnings,
+)
 from formflow.core.record import Stage
 from formflow.errors import FormflowError
 from formflow.policy_catalogue import PolicyCatalogue, policy_data, read_policy_file
@@ -94,7 +101,7 @@ def due(
             "stage": stage.id,
             "level": rules.stage.label,
             "responder": rules.responder,
-            "timescale": rules.timescale.described(policy.field_by_id),
+            "timescale": rules.timescale.described(policy.field_label),
             "working_days": rules.timescale.working_days,
             "warnings": list(when.warnings),
         }
@@ -130,13 +137,13 @@ def _details(fields: tuple[str, ...]) -> dict[str, str]:
 
 
 def _due_sentence(policy: Policy, rules: StagePolicy, day_zero: dt.date) -> str:
-    words = rules.timescale.described(policy.field_by_id)
+    words = rules.timescale.described(policy.field_label)
     head = f"{rules.stage.label} under {policy.id}: the {rules.responder} responds"
     if rules.timescale.amount is None:
         return f"{head}: {words}."
     counted = {
-        "raised": f"{day_zero:%A %-d %B %Y} (day 0)",
-        "challenge_start": "the start of the challenge",
+        COUNTED_FROM_RAISED: f"{day_zero:%A %-d %B %Y} (day 0)",
+        COUNTED_FROM_CHALLENGE_START: "the start of the challenge",
     }.get(rules.counted_from, f"the form's '{rules.counted_from}'")
     return f"{head} within {words} of {counted}."
 
@@ -228,8 +235,8 @@ def show_policy(policy_id: str, home: Path, config: Path | None, as_json: bool) 
 
 def _level_line(policy: Policy, s: StagePolicy) -> str:
     """``Stage 1: Team Manager, 5 working days; may be bypassed``, and what else applies."""
-    parts = [f"{s.stage.label}: {s.responder}, {s.timescale.described(policy.field_by_id)}"]
-    if s.counted_from != "raised":
+    parts = [f"{s.stage.label}: {s.responder}, {s.timescale.described(policy.field_label)}"]
+    if s.counted_from != COUNTED_FROM_RAISED:
         parts.append(f"counted from {s.counted_from}")
     if s.cumulative_working_days:
         parts.append(f"{s.cumulative_working_days} from the start")
@@ -272,7 +279,7 @@ def check_policy(file: Path, home: Path, config: Path | None) -> None:
 
 
 def _is_version_1(file: Path) -> bool:
-    return "policy_version" not in json.loads(file.read_text(encoding="utf-8"))
+    return is_version_1(json.loads(file.read_text(encoding="utf-8")))
 
 
 @policies.command("migrate")
@@ -289,8 +296,8 @@ def migrate_policy(file: Path) -> None:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise click.ClickException(f"{file} cannot be read: {exc}") from exc
-    data = policy_data(text, file.name)
-    click.echo(policy_json(migrate(data) if "policy_version" not in data else data), nl=False)
+    # policy_data gives the version 2 data of either version.
+    click.echo(policy_json(policy_data(text, file.name)), nl=False)
 
 
 def policy_json(data: dict[str, object]) -> str:

@@ -38,7 +38,6 @@ from formflow.core.record import (
     IroDecision,
     Person,
     Response,
-    Role,
     Stage,
     StageOutcome,
     StageRecord,
@@ -559,17 +558,11 @@ def _due_words(challenge: Challenge, policy: Policy, calendar: WorkingCalendar) 
 
 
 def _no_due_date(challenge: Challenge, policy: Policy) -> str:
-    timescale = policy.stage(challenge.stage).timescale
-    if timescale.counts:
-        return "no due date until the form gives " + _missing_date(policy, challenge.stage)
-    return timescale.described(policy.field_by_id)
-
-
-def _missing_date(policy: Policy, stage: Stage) -> str:
-    rules = policy.stage(stage)
-    field = rules.timescale.field or rules.counted_from
-    known = policy.field_by_id.get(field)
-    return f"'{known.label}'" if known else field
+    rules = policy.stage(challenge.stage)
+    if not rules.timescale.counts:
+        return rules.timescale.described(policy.field_label)
+    missing = rules.timescale.field or rules.counted_from
+    return f"no due date until the form gives '{policy.field_label(missing)}'"
 
 
 def _addressee(current: Person | None, stage: StagePolicy) -> Person:
@@ -698,10 +691,8 @@ def _escalate(
 
 
 def _next_level(challenge: Challenge, policy: Policy) -> Stage | None:
-    role: Role | None = challenge.raised_by.role
-    if policy.has_role_ladders:
-        _require_ladder(challenge, policy)
-    return policy.next_stage(challenge.stage, role)
+    _require_ladder(challenge, policy)
+    return policy.next_stage(challenge.stage, challenge.raised_by.role)
 
 
 def _escalate_by_decision(
@@ -883,7 +874,7 @@ def _extend(
     if current is None:
         raise TransitionError(
             f"{challenge.stage.label} has no due date under the {policy.id} procedure "
-            f"({policy.stage(challenge.stage).timescale.described(policy.field_by_id)}), so "
+            f"({policy.stage(challenge.stage).timescale.described(policy.field_label)}), so "
             "there is nothing to extend."
         )
     if event.to <= current:

@@ -182,14 +182,14 @@ def chases(
     out: list[Chase] = []
     for challenge in challenges:
         assert challenge.reference is not None
-        assessment = assess(challenge, policies(challenge.policy), settings.calendar, today)
+        policy = policies(challenge.policy)
+        assessment = assess(challenge, policy, settings.calendar, today)
         due_actions = tuple(
             Reminder(challenge.reference, key, action)
             for i, action in enumerate(challenge.actions, start=1)
             if action in assessment.actions_to_check
             and not reminded(challenge.reference, key := action_key(i, action))
         )
-        policy = policies(challenge.policy)
         waits = assessment.overdue and policy.stage(challenge.stage).decided_by is not None
         decision = _decision_key(challenge) if waits else None
         if decision and reminded(challenge.reference, decision):

@@ -12,6 +12,7 @@ long they have and from when, and what a missed deadline does are all in the fil
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
@@ -59,8 +60,9 @@ class Timescale:
         """Whether the level has a due date that can be worked out and chased."""
         return self.kind not in (TimescaleKind.NONE, TimescaleKind.NOT_STATED)
 
-    def described(self, fields: dict[str, FormField] | None = None) -> str:
-        """``5 working days``, ``48 hours``, ``no fixed timescale (as agreed)``."""
+    def described(self, field_label: Callable[[str], str] = str) -> str:
+        """``5 working days``, ``48 hours``, ``no fixed timescale (as agreed)``;
+        ``field_label`` names a field of the form (``Policy.field_label``)."""
         match self.kind:
             case TimescaleKind.WORKING_DAYS:
                 return f"{self.amount} working days"
@@ -69,8 +71,7 @@ class Timescale:
             case TimescaleKind.HOURS:
                 return f"{self.amount} hours"
             case TimescaleKind.SET_ON_FORM:
-                label = fields[self.field].label if fields and self.field in fields else self.field
-                return f"by the date set on the form ('{label}')"
+                return f"by the date set on the form ('{field_label(self.field or '')}')"
             case TimescaleKind.NONE:
                 return f"no fixed timescale ({self.text})"
             case TimescaleKind.NOT_STATED:
@@ -199,7 +200,7 @@ class Policy:
 
     def ladder(self, role: Role | None) -> tuple[StagePolicy, ...]:
         """The levels a challenge raised by ``role`` climbs. With separate ladders, a role
-        that is not stated gets every level: ``require_role`` says when that matters."""
+        that is not stated gets every level: the engine asks for the role where that matters."""
         return tuple(s for s in self.stages if role is None or s.on_ladder_for(role))
 
     def has_stage(self, stage: Stage) -> bool:
@@ -235,20 +236,14 @@ class Policy:
             return self.next_stage(stage, role) or self.named(stage)
         return self.named(Stage(rule))
 
-    def first_stage_for(self, role: Role | None) -> Stage:
-        return self.ladder(role)[0].stage
-
     @property
     def first_stage(self) -> Stage:
         return self.stages[0].stage
 
-    @property
-    def formal_stages(self) -> tuple[StagePolicy, ...]:
-        return tuple(s for s in self.stages if s.formal)
-
-    @property
-    def field_by_id(self) -> dict[str, FormField]:
-        return {f.id: f for f in self.fields}
+    def field_label(self, field_id: str) -> str:
+        """What the form prints for one of the fields this procedure adds (its id, for one
+        it does not have)."""
+        return next((f.label for f in self.fields if f.id == field_id), field_id)
 
 
 def named_levels(challenge: Challenge, policy: Policy) -> Challenge:

@@ -58,9 +58,6 @@ class Stage:
             return "Informal"
         return f"Stage {self.id}" if self.id.isdigit() else self.id.replace("-", " ").capitalize()
 
-    def named(self, name: str) -> Stage:
-        return Stage(self.id, name)
-
     @property
     def slug(self) -> str:
         """The label as a file-name part: ``Stage 2`` → ``stage-2``, ``Case Alert`` →

@@ -352,8 +352,7 @@ def _agreements(policy: Policy | None, stage: str | None) -> dict[str, Field]:
     """The joint responders' agreement ticks of the level the form is ticked at, by role."""
     if policy is None or stage is None or not policy.has_stage(Stage(stage)):
         return {}
-    rules = policy.stage(Stage(stage))
-    return dict(zip(rules.responders.roles, form.agreement_fields(rules), strict=False))
+    return form.agreement_fields(policy.stage(Stage(stage)))
 
 
 def _response(values: FormValues, agreements: dict[str, Field]) -> dict[str, Any] | None:

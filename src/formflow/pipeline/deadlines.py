@@ -11,6 +11,7 @@ from pathlib import Path
 
 from formflow.core.engine import Assessment, ResponseOverdue, Transition, apply
 from formflow.core.planning import chases
+from formflow.core.policy import Policy
 from formflow.core.record import Challenge
 from formflow.errors import FormflowError
 from formflow.pipeline import notices
@@ -77,7 +78,9 @@ class DeadlineSweep(Outputs):
             log.info("%s: response overdue: %s", reference, transition.message)
         if chase.awaiting_decision:
             messages.append(
-                self._remind_of_timeout(challenge, chase.awaiting_decision, today, job_dir, staged)
+                self._remind_of_timeout(
+                    challenge, policy, chase.awaiting_decision, today, job_dir, staged
+                )
             )
         for reminder in chase.reminders:
             email = notices.reminder_email(
@@ -98,12 +101,17 @@ class DeadlineSweep(Outputs):
         return messages
 
     def _remind_of_timeout(
-        self, challenge: Challenge, key: str, today: dt.date, job_dir: Path, staged: list[Staged]
+        self,
+        challenge: Challenge,
+        policy: Policy,
+        key: str,
+        today: dt.date,
+        job_dir: Path,
+        staged: list[Staged],
     ) -> str:
         """A missed deadline where the procedure waits for a person's decision: remind the
         responder and tell that person, once; the challenge stays where it is."""
         assert challenge.reference is not None
-        policy = self.services.policies(challenge.policy)
         email = notices.timeout_email(challenge, policy, self.services.settings)
         self._stage_email(job_dir, challenge.reference, "response-overdue", email, staged)
         self.register.add_reminder(challenge.reference, key, today)

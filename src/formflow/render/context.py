@@ -241,7 +241,7 @@ def agreement_rows(policy: Policy, challenge: Challenge | None) -> list[dict[str
     rules = policy.stage(challenge.stage)
     return [
         {"tag": f.tag, "label": f.label, "value": role in agreed}
-        for f, role in zip(agreement_fields(rules), rules.responders.roles, strict=False)
+        for role, f in agreement_fields(rules).items()
     ]
 
 
@@ -373,7 +373,7 @@ def next_stage_summary(c: Challenge, policy: Policy, a: Assessment) -> list[Row]
 
 def _within(rule: StagePolicy, policy: Policy) -> str:
     """``within 5 working days``, ``by the date set on the form``, ``no fixed timescale``."""
-    words = rule.timescale.described(policy.field_by_id)
+    words = rule.timescale.described(policy.field_label)
     return f"within {words}" if rule.timescale.amount is not None else words
 
 
@@ -394,7 +394,7 @@ def _due_by(c: Challenge, policy: Policy, a: Assessment) -> str:
         else _counted_from_words(c, rule, policy)
     )
     return (
-        f"{uk_date(a.due)}: {_within(rule, policy).removeprefix('within ')} from {counted}. "
+        f"{uk_date(a.due)}: {rule.timescale.described(policy.field_label)} from {counted}. "
         "This is the date you must respond by."
     )
 
@@ -402,8 +402,7 @@ def _due_by(c: Challenge, policy: Policy, a: Assessment) -> str:
 def _counted_from_words(c: Challenge, rule: StagePolicy, policy: Policy) -> str:
     if rule.counted_from == COUNTED_FROM_CHALLENGE_START:
         return "the start of the challenge"
-    known = policy.field_by_id.get(rule.counted_from)
-    label = known.label if known else rule.counted_from
+    label = policy.field_label(rule.counted_from)
     return f"the {label} given on the form, {uk_date(dt.date.fromisoformat(c.details[rule.counted_from]))}"
 
 
