@@ -9,8 +9,7 @@ import json
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 from formflow.config import Settings
@@ -22,6 +21,7 @@ from formflow.outbox.folders import Home
 from formflow.pipeline import DocumentWriter, Pipeline, Services
 from formflow.policy_catalogue import PolicyCatalogue, built_in
 from formflow.store.register import Register
+from waiting import wait_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from conftest import make_challenge
@@ -130,15 +130,6 @@ def files_in(folder: Path) -> list[Path]:
 
 
 # --- real processes and bounded waits ---------------------------------------------------
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def _ignore_sigint() -> None:
