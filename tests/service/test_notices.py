@@ -14,7 +14,7 @@ from service_support import CHILD_NAME, drop_json, fake_pipeline, make_challenge
 
 from formflow.config import Settings
 from formflow.core.engine import Document
-from formflow.core.record import Action, Person
+from formflow.core.record import Action, Person, RaisedBy, Role, Stage
 from formflow.pipeline.notices import (
     Recipient,
     covering_email,
@@ -217,3 +217,19 @@ def test_a_draft_with_no_address_is_not_sent(
     assert smtp is not None
     assert send(message, smtp) == []
     assert received == []
+
+
+@pytest.mark.parametrize("kind", [Document.FINAL_RECORD, Document.CLOSURE_NOTE, Document.IRO_NOTE])
+def test_joint_or_alternative_responders_are_each_a_recipient(kind: Document) -> None:
+    """Nottinghamshire's CP chair level is answered by two Service Managers jointly: each
+    is copied in by role, never as one role called 'X and Y jointly'."""
+    policy = built_in()("nottinghamshire")
+    challenge = make_challenge(
+        policy="nottinghamshire",
+        stage=policy.named(Stage("cpc-service-managers")),
+        raised_by=RaisedBy("Morwenna Pentreath", Role.CP_CHAIR),
+    )
+    who = recipients_for(kind, challenge, policy)
+    roles = [r.role for r in who.cc]
+    assert roles == list(policy.stage(challenge.stage).responders.roles)
+    assert not any("jointly" in role for role in roles)

@@ -122,22 +122,20 @@ def _raiser(challenge: Challenge) -> str:
 
 def _roles(kind: Document, challenge: Challenge, policy: Policy) -> tuple[tuple[str, ...], ...]:
     stage = policy.stage(challenge.stage)
+    responders = responder_roles(stage)
     raiser = _raiser(challenge)
     match kind:
         case Document.NEXT_STAGE_FORM:
-            to = responder_roles(stage)
-            return to, _unique([*stage.copy_to, raiser], drop=to)
+            return responders, _unique([*stage.copy_to, raiser], drop=responders)
         case Document.FINAL_RECORD:
             to = (raiser,)
-            return to, _unique([stage.responder, *stage.copy_to], drop=to)
+            return to, _unique([*responders, *stage.copy_to], drop=to)
         case Document.CAFCASS_PACK:
             to = (raiser,)
             return to, _unique(list(policy.cafcass.notifications), drop=to)
-        case Document.CLOSURE_NOTE:
+        case Document.CLOSURE_NOTE | Document.IRO_NOTE:
             to = (raiser,)
-            return to, _unique([stage.responder], drop=to)
-        case Document.IRO_NOTE:
-            return (raiser,), _unique([stage.responder], drop=(raiser,))
+            return to, _unique(list(responders), drop=to)
 
 
 def recipients_for(kind: Document, challenge: Challenge, policy: Policy) -> Recipients:
