@@ -10,15 +10,13 @@
     ├── RegisterError             the register cannot be opened or is from a newer formflow
     ├── NoticeError               a notice could not be drafted or sent
     ├── BackupError               a backup cannot be made, or a restore cannot trust its source
-    └── AccountError              a dashboard user name or password that cannot be used
-
-    TryAgainLater                 not anyone's fault: the work is tried again later
+    ├── AccountError              a dashboard user name or password that cannot be used
     └── ChallengeBusy             other jobs kept changing a challenge while one rendered
 
 Every message is a plain-English sentence meant for the person who must act on it. The
 command line turns any ``FormflowError`` into "Error: <message>" in one place
-(``formflow.cli``). ``TryAgainLater`` is deliberately not a ``FormflowError``: a job that
-meets one keeps its file claimed and retries, where a ``FormflowError`` rejects the form.
+(``formflow.cli``). A dropped form that meets one is rejected, its note ending with the
+error's ``advice``: what to do next, which is not always to correct the form.
 """
 
 from __future__ import annotations
@@ -26,6 +24,14 @@ from __future__ import annotations
 
 class FormflowError(Exception):
     """Base class: an error with a message a person can act on."""
+
+    advice = "Correct the form and drop it into the inbox again."
+    """The last line of a rejected form's note: what its maker does next."""
+
+    def __init__(self, *args: object, advice: str | None = None) -> None:
+        super().__init__(*args)
+        if advice is not None:
+            self.advice = advice
 
 
 class ConfigError(FormflowError):
@@ -72,10 +78,11 @@ class AccountError(FormflowError):
     """A user name or password that cannot be used, said so the person can fix it."""
 
 
-class TryAgainLater(Exception):
-    """Work that could not finish for a passing reason, not the form's fault."""
+class ChallengeBusy(FormflowError):
+    """Other jobs kept changing a challenge while this one rendered. Not the form's fault,
+    but a file is never left to retry for ever: it is set aside with a note that says so."""
 
-
-class ChallengeBusy(TryAgainLater):
-    """Other jobs kept changing a challenge while this one rendered; not the form's
-    fault, so the file stays claimed and is tried again (Outcome.RETRY), never rejected."""
+    advice = (
+        "Nothing is wrong with the form: formflow was busy with other forms for the same "
+        "challenge. Drop it into the inbox again."
+    )

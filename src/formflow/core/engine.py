@@ -1034,11 +1034,7 @@ def events_for(previous: Challenge | None, incoming: Challenge, received: dt.dat
     nothing yields no events. A response with no outcome ticked is refused, never
     dropped."""
     if previous is None:
-        if incoming.iro_decision is not None:
-            raise TransitionError(
-                "The IRO's decision section is filled in, but formflow has no challenge with "
-                "this reference yet: leave that section empty on a new challenge."
-            )
+        _refuse_answers_to_nothing(incoming)
         return [
             Raise(incoming.stage, incoming.date_of_notification),
             *_requests(None, incoming, received),
@@ -1054,6 +1050,35 @@ def events_for(previous: Challenge | None, incoming: Challenge, received: dt.dat
     if incoming.iro_decision is not None:
         events.append(_decided(incoming.iro_decision, received))
     return events
+
+
+def _refuse_answers_to_nothing(incoming: Challenge) -> None:
+    """A new challenge carries no answer and no decision: they belong to a challenge the
+    register knows, so a form that has them names a reference it does not (mistyped, or
+    never registered), and dropping them silently would lose them."""
+    filled = [
+        section
+        for section, present in (
+            ("the response section", _has_answer(incoming.response)),
+            ("the IRO's decision section", incoming.iro_decision is not None),
+        )
+        if present
+    ]
+    if not filled:
+        return
+    which = (
+        f"formflow has no challenge {incoming.reference}"
+        if incoming.reference
+        else "the form has no 'Reference'"
+    )
+    sections = " and ".join(filled)
+    raise TransitionError(
+        f"{sections[0].upper()}{sections[1:]} {'are' if len(filled) > 1 else 'is'} filled in, "
+        f"but {which}: nothing has been recorded. If the form answers a challenge, write its "
+        "reference exactly as on the form formflow sent (formflow status lists the open "
+        "ones) and drop it again; if it raises a new challenge, leave "
+        f"{'those sections' if len(filled) > 1 else 'that section'} empty."
+    )
 
 
 NO_OUTCOME = (

@@ -123,9 +123,10 @@ def likely_duplicates(open_challenges: Sequence[Challenge], incoming: Challenge)
 
 
 def refuse_likely_duplicate(open_challenges: Sequence[Challenge], incoming: Challenge) -> None:
-    """A form with no reference, for a child who has an open challenge, is not opened as a
-    second challenge unless the IRO marked it as a separate one."""
-    if incoming.reference is not None or incoming.separate_challenge:
+    """A form the register has no record for (no reference, or one it does not know), for
+    a child who has an open challenge, is not opened as a second challenge unless the IRO
+    marked it as a separate one."""
+    if incoming.separate_challenge:
         return
     matches = likely_duplicates(open_challenges, incoming)
     if not matches:
@@ -135,9 +136,14 @@ def refuse_likely_duplicate(open_challenges: Sequence[Challenge], incoming: Chal
         f"{ref} ({found[ref].stage.label}, notified {uk_date(found[ref].notified_on)})"
         for ref in matches
     )
+    unknown = (
+        f"This form's 'Reference' {incoming.reference} is not in the register"
+        if incoming.reference
+        else "This form has no 'Reference'"
+    )
     raise TransitionError(
-        f"This form has no 'Reference', and the child already has an open challenge: {listed} "
-        "(the same LCS number, or the same name and date of birth). Nothing has been opened. "
+        f"{unknown}, and the child already has an open challenge: {listed} "
+        "(the same LCS number, or the same name and date of birth). Nothing has been recorded. "
         f"If the form is about that challenge, write {matches[0]} in 'Reference' (or fill in "
         "the latest form formflow sent for it) and drop it again. If it is a separate "
         "challenge about another concern, tick 'Separate challenge for this child' in "

@@ -109,6 +109,8 @@ class Job:
     outcome: Outcome | None = None
     reference: str | None = None
     message: str = ""
+    advice: str = FormflowError.advice
+    """A rejected file's note ends with it: what the form's maker does next."""
     written: list[Written] = field(default_factory=list)
     staged: list[Staged] = field(default_factory=list)
 
@@ -163,7 +165,7 @@ SPECIAL_FILE = (
 def _rejection_note(job: Job) -> str:
     return (
         f"formflow could not use {files.printable(job.name)}.\n\n{job.message}\n\n"
-        "Correct the form and drop it into the inbox again.\n"
+        f"{job.advice}\n"
     )
 
 
@@ -316,18 +318,24 @@ class Pipeline(DeadlineSweep, RecordedEvents):
                 if job.outcome is not None:
                     return
             raise ChallengeBusy(
-                f"{job.claim}: {job.reference} changed {MAX_PLANS} times while this form's "
-                "documents were written; it is tried again at the next rescan"
+                f"{job.reference} changed {MAX_PLANS} times while this form's documents "
+                "were written, so it was not recorded."
             )
         except FormflowError as exc:
             reasons = exc.reasons if isinstance(exc, RejectedForm) else [str(exc)]
             job.outcome = Outcome.REJECTED
-            job.reference = job.incoming.reference if job.incoming else None
+            job.reference = self._known(job.incoming.reference if job.incoming else None)
             job.message = "\n".join(f"- {r}" if len(reasons) > 1 else r for r in reasons)
+            job.advice = exc.advice
             log.info("%s: rejected (%s)", job.claim, type(exc).__name__)
             with self.register.transaction():
                 self._discard_staged(job)
                 self._finish(job)
+
+    def _known(self, reference: str | None) -> str | None:
+        """A rejected form's reference, where the register has that challenge: a mistyped
+        or never-registered one names nothing (its note still quotes it)."""
+        return reference if reference and self.register.challenge(reference) else None
 
     def _finish(self, job: Job) -> None:
         """Record how the file ended (inside the caller's transaction)."""
@@ -390,8 +398,9 @@ class Pipeline(DeadlineSweep, RecordedEvents):
         incoming = job.incoming
         previous = self.register.challenge(incoming.reference) if incoming.reference else None
         job.previous = previous
-        if incoming.reference is None:
+        if previous is None:
             refuse_likely_duplicate(self.register.challenges(open_only=True), incoming)
+        if incoming.reference is None:
             reference = self.register.assign_reference(incoming.date_of_notification.year)
             incoming = replace(incoming, reference=reference)
             log.info("%s: new challenge, reference %s assigned", job.claim, reference)
