@@ -13,6 +13,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from formflow.config import Settings
+from formflow.core.calendar import WorkingCalendar
+from formflow.core.engine import Raise, apply
 from formflow.core.policy import Policy, StagePolicy
 from formflow.core.record import (
     Challenge,
@@ -83,10 +85,17 @@ def free_reference(home: Home, year: int) -> tuple[str, bool]:
 
 
 def prefilled_challenge(
-    prefill: Prefill, policy_id: str, policies: PolicyCatalogue, home: Home, today: dt.date
+    prefill: Prefill,
+    policy_id: str,
+    policies: PolicyCatalogue,
+    home: Home,
+    today: dt.date,
+    calendar: WorkingCalendar,
 ) -> tuple[Challenge, bool]:
     """A challenge raised ``today`` under ``policy_id``, with a reference free in the home's
-    register (and whether there was a register to check it against)."""
+    register (and whether there was a register to check it against). A form the procedure
+    would refuse on intake (a level it does not allow to start at, a role it is not for)
+    is refused now, with the engine's reason, rather than written."""
     policy = policies(policy_id)
     level = _level_of(policy, prefill.stage)
     reference, checked = free_reference(home, today.year)
@@ -103,6 +112,7 @@ def prefilled_challenge(
     )
     if prefill.addressed_to:
         challenge = replace(challenge, addressed_to=Person(prefill.addressed_to, level.responder))
+    apply(challenge, Raise(level.stage, today), policy, calendar)
     return challenge, checked
 
 
@@ -138,7 +148,9 @@ def write_new_form(
     if sample:
         challenge = sample_challenge(today)
     elif prefill is not None:
-        challenge, checked = prefilled_challenge(prefill, chosen, policies, home, today)
+        challenge, checked = prefilled_challenge(
+            prefill, chosen, policies, home, today, settings.calendar
+        )
     policy = policies(challenge.policy if challenge else chosen)
     written = write_form(challenge, policy, settings, output, today=today, pdf=pdf)
     return NewForm(written, challenge, checked)

@@ -12,14 +12,18 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from click.testing import CliRunner
+
+from formflow.cli import main
 from formflow.config import Settings
 from formflow.core.engine import Assessment, Document
 from formflow.core.policy import Policy
 from formflow.core.record import Challenge
 from formflow.errors import RejectedForm
-from formflow.outbox.folders import Home
-from formflow.pipeline import DocumentWriter, Pipeline, Services
+from formflow.outbox.folders import NOTE_SUFFIX, Home
+from formflow.pipeline import DocumentWriter, Outcome, Pipeline, Result, Services
 from formflow.policy_catalogue import PolicyCatalogue, built_in
+from formflow.render import write_form
 from formflow.store.register import Register
 from waiting import wait_for
 
@@ -168,3 +172,68 @@ def stop_watch(process: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+
+
+# --- the real pipeline over a home, for the life of a challenge --------------------------
+
+NOTIFIED = dt.date(2026, 11, 23)  # a Monday
+PROCESSED_ON = dt.datetime(2026, 12, 1, 10, 0)  # the Tuesday of the next week
+
+
+def new_form(folder: Path, name: str, *, pdf: bool = False, **overrides: object) -> Path:
+    """A new challenge's form as an IRO fills it in (no reference yet)."""
+    fields: dict[str, object] = {"date_of_notification": NOTIFIED, **overrides}
+    challenge = make_challenge(reference=None, **fields)
+    path = folder / name
+    write_form(challenge, built_in()("nelincs"), Settings(), path, today=NOTIFIED, pdf=pdf)
+    return path
+
+
+class Service:
+    """The real pipeline over a home folder, its clock set by the test."""
+
+    def __init__(self, root: Path, register: Register) -> None:
+        self.home = Home(root)
+        self.home.create()
+        self.clock = FixedNow(PROCESSED_ON)
+        self.register = register
+        self.pipeline = Pipeline(
+            register, Services(self.home, Settings(), built_in(), now=self.clock)
+        )
+
+    def drop(self, path: Path) -> Result:
+        dropped = self.home.inbox / path.name
+        if path != dropped:
+            dropped.write_bytes(path.read_bytes())
+        return self.pipeline.handle(dropped)
+
+    def raised(self, name: str = "new.docx", **overrides: object) -> str:
+        result = self.drop(new_form(self.home.root, name, **overrides))
+        assert result.outcome is Outcome.PROCESSED, result.message
+        assert result.reference is not None
+        return result.reference
+
+    def record(self, reference: str) -> Challenge:
+        challenge = self.register.challenge(reference)
+        assert challenge is not None
+        return challenge
+
+    def outbox(self, reference: str, name: str) -> Path:
+        path = self.home.outbox / reference / f"{reference}-{name}"
+        assert path.is_file(), sorted(p.name for p in path.parent.iterdir())
+        return path
+
+    def note(self, result: Result) -> str:
+        return (self.home.rejected / f"{result.name}{NOTE_SUFFIX}").read_text()
+
+
+def cli(home: Path, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, [*args, "--home", str(home)])
+    return result.exit_code, result.output
+
+
+def show_json(home: Path, reference: str) -> dict[str, object]:
+    code, output = cli(home, "show", reference, "--json")
+    assert code == 0, output
+    whole: dict[str, object] = json.loads(output)
+    return whole

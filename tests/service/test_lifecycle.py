@@ -12,71 +12,24 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from service_support import FixedNow, make_challenge
+from service_support import (
+    NOTIFIED,
+    PROCESSED_ON,
+    Service,
+    cli,
+    make_challenge,
+    new_form,
+    show_json,
+)
 
 from filled_forms import fill_docx, fill_pdf
-from formflow.cli import main
-from formflow.config import Settings
 from formflow.core.engine import Respond, Status, status_of
-from formflow.core.record import Action, Challenge, ClosureKind, Stage, StageOutcome
+from formflow.core.record import Action, ClosureKind, Stage, StageOutcome
 from formflow.intake import read_form
-from formflow.outbox.folders import NOTE_SUFFIX, Home
-from formflow.pipeline import Outcome, Pipeline, Result, Services
+from formflow.pipeline import Outcome
 from formflow.pipeline.notices import read_eml
 from formflow.policy_catalogue import built_in
-from formflow.render import write_form
 from formflow.store.register import Register
-
-NOTIFIED = dt.date(2026, 11, 23)  # a Monday
-PROCESSED_ON = dt.datetime(2026, 12, 1, 10, 0)  # the Tuesday of the next week
-
-
-def new_form(folder: Path, name: str, *, pdf: bool = False, **overrides: object) -> Path:
-    """A new challenge's form as an IRO fills it in (no reference yet)."""
-    fields: dict[str, object] = {"date_of_notification": NOTIFIED, **overrides}
-    challenge = make_challenge(reference=None, **fields)
-    path = folder / name
-    write_form(challenge, built_in()("nelincs"), Settings(), path, today=NOTIFIED, pdf=pdf)
-    return path
-
-
-class Service:
-    """The real pipeline over a home folder, its clock set by the test."""
-
-    def __init__(self, root: Path, register: Register) -> None:
-        self.home = Home(root)
-        self.home.create()
-        self.clock = FixedNow(PROCESSED_ON)
-        self.register = register
-        self.pipeline = Pipeline(
-            register, Services(self.home, Settings(), built_in(), now=self.clock)
-        )
-
-    def drop(self, path: Path) -> Result:
-        dropped = self.home.inbox / path.name
-        if path != dropped:
-            dropped.write_bytes(path.read_bytes())
-        return self.pipeline.handle(dropped)
-
-    def raised(self, name: str = "new.docx", **overrides: object) -> str:
-        result = self.drop(new_form(self.home.root, name, **overrides))
-        assert result.outcome is Outcome.PROCESSED, result.message
-        assert result.reference is not None
-        return result.reference
-
-    def record(self, reference: str) -> Challenge:
-        challenge = self.register.challenge(reference)
-        assert challenge is not None
-        return challenge
-
-    def outbox(self, reference: str, name: str) -> Path:
-        path = self.home.outbox / reference / f"{reference}-{name}"
-        assert path.is_file(), sorted(p.name for p in path.parent.iterdir())
-        return path
-
-    def note(self, result: Result) -> str:
-        return (self.home.rejected / f"{result.name}{NOTE_SUFFIX}").read_text()
 
 
 @pytest.fixture
@@ -137,7 +90,7 @@ def test_a_late_response_to_a_stage_that_escalated_is_recorded_against_it(
     assert record.stage == Stage.TWO  # the IRO decides what follows
     note = service.outbox(reference, "note-to-the-iro.eml").read_text()
     assert "late response to Stage 1" in note and 'To: "Morwenna Pentreath, IRO' in note
-    whole = _show_json(service.home.root, reference)
+    whole = show_json(service.home.root, reference)
     assert any("late response" in e["message"] for e in whole["timeline"])
     assert whole["stages"][0]["late_response"] == "2026-12-01"
 
@@ -342,25 +295,13 @@ def test_two_decisions_ticked_are_refused(service: Service, tmp_path: Path) -> N
 # --- the CLI --------------------------------------------------------------------------------
 
 
-def _cli(home: Path, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(main, [*args, "--home", str(home)])
-    return result.exit_code, result.output
-
-
-def _show_json(home: Path, reference: str) -> dict[str, object]:
-    code, output = _cli(home, "show", reference, "--json")
-    assert code == 0, output
-    whole: dict[str, object] = json.loads(output)
-    return whole
-
-
 WHO = ("--by", "Kemi Adeyemi, business support")
 
 
 def test_extend_changes_the_due_date_everywhere_and_says_so(service: Service) -> None:
     reference = service.raised()
     assert service.register.deadlines(reference)["response"] == dt.date(2026, 11, 30)
-    code, output = _cli(
+    code, output = cli(
         service.home.root,
         "extend",
         reference,
@@ -375,7 +316,7 @@ def test_extend_changes_the_due_date_everywhere_and_says_so(service: Service) ->
     assert code == 0, output
     assert "extended from 30 November 2026 to 4 December 2026" in output
     assert service.register.deadlines(reference)["response"] == dt.date(2026, 12, 4)
-    code, status = _cli(service.home.root, "status", "--json", "--today", "2026-12-01")
+    code, status = cli(service.home.root, "status", "--json", "--today", "2026-12-01")
     assert json.loads(status)[0]["due"] == "2026-12-04"
     assert json.loads(status)[0]["overdue"] is False
     assert service.pipeline.chase_deadlines(dt.date(2026, 12, 1)) == []
@@ -394,31 +335,31 @@ def test_extend_changes_the_due_date_everywhere_and_says_so(service: Service) ->
 def test_each_cli_event_is_audited_and_refuses_what_makes_no_sense(service: Service) -> None:
     root = service.home.root
     reference = service.raised()
-    code, output = _cli(
+    code, output = cli(
         root, "reassign", reference, "--to", "Sam Okafor", "--role", "Team Manager", *WHO,
         "--reason", "Priya Raman is on leave",
     )  # fmt: skip
     assert code == 0, output
     assert service.record(reference).addressed_to is not None
     assert service.record(reference).addressed_to.name == "Sam Okafor"  # type: ignore[union-attr]
-    code, output = _cli(
+    code, output = cli(
         root, "amend", reference, "case_number", "LCS-000124", *WHO, "--reason", "Typo"
     )
     assert code == 0, output
     assert service.record(reference).child.case_number == "LCS-000124"
     assert "LCS-000124" not in output  # a child's detail never goes into the audit trail
-    code, output = _cli(root, "withdraw", reference, *WHO, "--reason", "Raised in error")
+    code, output = cli(root, "withdraw", reference, *WHO, "--reason", "Raised in error")
     assert code == 0, output
     assert "closure-note" in output
-    code, output = _cli(root, "reopen", reference, *WHO, "--reason", "Actions not done")
+    code, output = cli(root, "reopen", reference, *WHO, "--reason", "Actions not done")
     assert code == 1 and "the challenge is withdrawn" in output
-    code, output = _cli(
+    code, output = cli(
         root, "extend", reference, "--to", "2026-12-10", *WHO, "--reason", "More time"
     )
     assert code == 1 and "Cannot extend the response deadline: the challenge is withdrawn" in output
-    code, output = _cli(root, "close", reference, *WHO, "--reason", "")
+    code, output = cli(root, "close", reference, *WHO, "--reason", "")
     assert code == 1
-    whole = _show_json(root, reference)
+    whole = show_json(root, reference)
     audited = [e for e in whole["timeline"] if e["why"]]  # type: ignore[attr-defined]
     assert [e["why"] for e in audited] == ["Priya Raman is on leave", "Typo", "Raised in error"]
     assert {e["who"] for e in audited} == {"Kemi Adeyemi, business support"}
@@ -426,26 +367,26 @@ def test_each_cli_event_is_audited_and_refuses_what_makes_no_sense(service: Serv
     assert whole["status"] == "withdrawn"
 
 
-def test_close_and_merge_from_the_cli(service: Service) -> None:
+def test_close_and_merge_from_thecli(service: Service) -> None:
     root = service.home.root
     kept = service.raised()
     other = service.raised("copy.docx", separate_challenge=True, concern="Saved twice.")
-    code, output = _cli(root, "merge", kept, kept, *WHO, "--reason", "Same")
+    code, output = cli(root, "merge", kept, kept, *WHO, "--reason", "Same")
     assert code == 1 and "cannot be merged into itself" in output
-    code, output = _cli(root, "merge", kept, other, *WHO, "--reason", "The form was saved twice")
+    code, output = cli(root, "merge", kept, other, *WHO, "--reason", "The form was saved twice")
     assert code == 0, output
     assert status_of(service.record(other)) is Status.MERGED
     assert any(e.what == "merged" for e in service.register.events(kept))
-    code, output = _cli(root, "merge", kept, other, *WHO, "--reason", "Again")
+    code, output = cli(root, "merge", kept, other, *WHO, "--reason", "Again")
     assert code == 1 and "the challenge is merged" in output
-    code, output = _cli(root, "close", kept, *WHO, "--reason", "The child has moved away")
+    code, output = cli(root, "close", kept, *WHO, "--reason", "The child has moved away")
     assert code == 0, output
     assert status_of(service.record(kept)) is Status.CLOSED_UNRESOLVED
-    code, output = _cli(root, "withdraw", "PC-2026-000000", *WHO, "--reason", "x")
+    code, output = cli(root, "withdraw", "PC-2026-000000", *WHO, "--reason", "x")
     assert code == 1 and "no challenge PC-2026-000000" in output
-    code, output = _cli(root, "withdraw", kept, *WHO, "--reason", "x", "--on", "2099-01-01")
+    code, output = cli(root, "withdraw", kept, *WHO, "--reason", "x", "--on", "2099-01-01")
     assert code == 2 and "is in the future" in output
-    code, output = _cli(root, "withdraw", "PC-1", *WHO, "--reason", "x")
+    code, output = cli(root, "withdraw", "PC-1", *WHO, "--reason", "x")
     assert code == 2 and "is not a formflow reference" in output
 
 
@@ -458,7 +399,7 @@ def test_reopen_from_the_cli_after_actions_not_implemented(service: Service) -> 
         by="Priya Raman",
         reason=None,
     )
-    code, output = _cli(
+    code, output = cli(
         service.home.root, "reopen", reference, *WHO, "--reason", "The review was not held"
     )
     assert code == 0, output
