@@ -163,10 +163,7 @@ SPECIAL_FILE = (
 
 
 def _rejection_note(job: Job) -> str:
-    return (
-        f"formflow could not use {files.printable(job.name)}.\n\n{job.message}\n\n"
-        f"{job.advice}\n"
-    )
+    return f"formflow could not use {files.printable(job.name)}.\n\n{job.message}\n\n{job.advice}\n"
 
 
 class Pipeline(DeadlineSweep, RecordedEvents):
