@@ -184,3 +184,88 @@ def test_an_unknown_reference_with_an_iro_decision_leaves_check_green(
     events = service.register.events()
     assert all(e.reference in (None, reference) for e in events)
     _check_passes(service)
+
+
+# --- 3. dates from the future ----------------------------------------------------------------
+
+
+def test_tick_refuses_a_day_to_come_unless_rehearsed(service: Service) -> None:
+    reference = service.raised()
+    before = service.record(reference)
+    future = (dt.date.today() + dt.timedelta(days=200)).isoformat()
+    code, output = cli(service.home.root, "tick", "--today", future)
+    assert code == 2 and "is later than today" in output and "--rehearse" in output
+    code, output = cli(service.home.root, "tick", "--today", future, "--rehearse")
+    assert code == 0, output
+    assert "nothing has been changed" in output
+    assert f"{reference}  Stage 1 response overdue: escalated to Stage 2" in output
+    assert service.record(reference) == before
+    assert [e.what for e in service.register.events(reference)] == ["transition", "file"]
+    code, output = cli(service.home.root, "withdraw", reference, *WHO, "--reason", "In error")
+    assert code == 0, output
+
+
+@pytest.mark.parametrize(
+    ("typed", "ticked", "label"),
+    [
+        ({"response_date": "03/12/2027"}, ("response_not_resolved",), "Date of response"),
+        ({"response_date": "15/03/2027"}, ("response_resolved",), "Date of response"),
+        (
+            {"iro_decision_date": "05/01/2027", "iro_decision_reason": "Raised in error"},
+            ("iro_decision_withdraw",),
+            "Date of the IRO's decision",
+        ),
+    ],
+)
+def test_a_form_dated_after_it_arrived_is_refused(
+    service: Service,
+    tmp_path: Path,
+    typed: dict[str, str],
+    ticked: tuple[str, ...],
+    label: str,
+) -> None:
+    reference = service.raised()
+    form = service.outbox(reference, "stage-1-form.docx")
+    texts = {"response_text": "We will hold a review.", "response_by": "Priya Raman", **typed}
+    if "iro_decision_date" in typed:
+        texts = typed
+    result = service.drop(fill_docx(form, tmp_path / "future.docx", texts, ticked))
+    assert result.outcome is Outcome.REJECTED
+    assert f"'{label}'" in service.note(result)
+    assert "later than the day this form arrived (01/12/2026)" in service.note(result)
+    record = service.record(reference)
+    assert record.response is None and record.closure is None and record.history == ()
+
+
+# --- 4. dates from the past: one rule for every event ---------------------------------------
+
+
+def test_no_event_is_dated_before_what_it_answers(service: Service, tmp_path: Path) -> None:
+    reference = service.raised()
+    form = service.outbox(reference, "stage-1-form.docx")
+    resolved = fill_docx(
+        form,
+        tmp_path / "resolved.docx",
+        {"response_text": "Agreed.", "response_by": "Priya Raman", "response_date": "01/12/2026"},
+        ("response_resolved",),
+    )
+    assert service.drop(resolved).outcome is Outcome.PROCESSED
+    other = service.raised(
+        "separate.docx", concern="Education plan not agreed.", separate_challenge=True
+    )
+    root = service.home.root
+    trail = service.register.events()
+    for args, refused in (
+        (("reopen", reference), "Cannot re-open it on 1 January 2020"),
+        (("merge", other, reference), "Cannot merge it on 1 January 2020"),
+        (("withdraw", other), "Cannot withdraw it on 1 January 2020"),
+        (("escalate", other), "Cannot escalate it on 1 January 2020"),
+        (("extend", other, "--to", "2026-12-18"), "Cannot extend the deadline on 1 January 2020"),
+    ):
+        code, output = cli(root, *args, *WHO, "--reason", "Test", "--on", "2020-01-01")
+        assert code == 1 and refused in output, output
+    assert (
+        "the challenge was resolved at Stage 1 on 1 December 2026"
+        in cli(root, "reopen", reference, *WHO, "--reason", "Test", "--on", "2020-01-01")[1]
+    )
+    assert service.register.events() == trail  # each refusal changed nothing

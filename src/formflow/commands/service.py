@@ -21,6 +21,8 @@ import click
 
 from formflow.commands.home import Context, opened
 from formflow.commands.options import home_option, iso_date
+from formflow.core.calendar import uk_date
+from formflow.core.planning import rehearse
 from formflow.core.policy import STATUTORY_TOTAL_WORKING_DAYS
 from formflow.outbox.files import printable
 from formflow.pipeline import Outcome, Result
@@ -176,25 +178,56 @@ def process(files: tuple[Path, ...], home: Path, verbose: bool) -> None:
 @click.command()
 @home_option
 @click.option("--today", callback=iso_date, help="The date to chase deadlines as of (YYYY-MM-DD).")
+@click.option(
+    "--rehearse",
+    is_flag=True,
+    help="Say what a chase on --today would do, changing nothing (for a day still to come).",
+)
 @verbose_option
-def tick(home: Path, today: dt.date | None, verbose: bool) -> None:
+def tick(home: Path, today: dt.date | None, rehearse: bool, verbose: bool) -> None:
     """Chase deadlines once: overdue responses move on, the IRO is reminded of actions due.
+
+    A day later than today is only rehearsed: moving challenges on before their time would
+    date stages in the future.
 
     \b
     Example:
       formflow tick --home . --today 2025-11-20
+      formflow tick --home . --today 2027-01-11 --rehearse
     """
     _logging(verbose)
+    day = today or dt.date.today()
+    if day > dt.date.today() and not rehearse:
+        raise click.BadParameter(
+            f"{day.isoformat()} is later than today: a chase moves challenges on as they "
+            "stand today. To see what a chase on that day would do, without changing "
+            "anything, add --rehearse.",
+            param_hint="--today",
+        )
     with opened(home) as ctx:
+        if rehearse:
+            _rehearse(ctx, day)
+            return
         ctx.pipeline.recover()
-        results = ctx.pipeline.chase_deadlines(today or dt.date.today())
+        results = ctx.pipeline.chase_deadlines(day)
         for result in results:
             click.echo(f"{result.reference}  {result.message}")
         ctx.pipeline.send_notices()
         if results:
-            _refresh_tracker(ctx, today or dt.date.today())
+            _refresh_tracker(ctx, day)
         else:
             click.echo("Nothing is overdue.")
+
+
+def _rehearse(ctx: Context, day: dt.date) -> None:
+    said = rehearse(
+        ctx.register.challenges(), ctx.policies, ctx.settings, day, ctx.register.reminded
+    )
+    click.echo(f"Rehearsal for {uk_date(day)}: nothing has been changed.")
+    for reference, message in said:
+        click.echo(f"{reference}  {message}")
+    if not said:
+        click.echo("Nothing would be overdue.")
 
 
 @click.command()

@@ -442,6 +442,14 @@ def apply(
         raise TransitionError(
             f"This challenge follows the {challenge.policy} procedure, not {policy.id}."
         )
+    transition = _dispatch(challenge, event, policy, calendar)
+    _require_in_order(challenge, event)  # after the state's own refusal, which says more
+    return transition
+
+
+def _dispatch(
+    challenge: Challenge, event: Event, policy: Policy, calendar: WorkingCalendar
+) -> Transition:
     match event:
         case Raise():
             return _raise(challenge, event, policy, calendar)
@@ -469,6 +477,53 @@ def apply(
             return _merge_into(challenge, event)
         case LateResponse():
             return _late_response(challenge, event)
+
+
+WHAT: dict[type, str] = {
+    Respond: "record a response",
+    ResponseOverdue: "treat the response as overdue",
+    Escalate: "escalate it",
+    ActionsNotImplemented: "re-open it",
+    RequestCafcass: "refer it to CAFCASS",
+    CloseUnresolved: "close it unresolved",
+    Withdraw: "withdraw it",
+    ExtendDeadline: "extend the deadline",
+    Reassign: "hand it on",
+    Amend: "amend it",
+    MergeInto: "merge it",
+    LateResponse: "record a late response",
+}
+"""What each event does to a challenge, in the words a refusal uses."""
+
+
+def _require_in_order(challenge: Challenge, event: Event) -> None:
+    """One rule for every event's date: never before the moment it answers (the current
+    stage raised; a resolution for what follows one; the earlier stage a late answer is
+    to; the challenge itself for a CAFCASS request). A new challenge has no earlier day;
+    a response says it in the form's words (``_respond``)."""
+    if isinstance(event, Raise | Respond):
+        return
+    since = _since(challenge, event)
+    if since is None or event.on >= since[0]:
+        return
+    raise TransitionError(
+        f"Cannot {WHAT[type(event)]} on {uk_date(event.on)}: {since[1]} on "
+        f"{uk_date(since[0])}, so the date must be on or after that day."
+    )
+
+
+def _since(challenge: Challenge, event: Event) -> tuple[dt.date, str] | None:
+    """The earliest day ``event`` may be dated, and what happened on it."""
+    label = challenge.stage.label
+    if isinstance(event, LateResponse):
+        raised = [h.raised_on for h in challenge.history if h.stage == event.stage]
+        return (raised[-1], f"{event.stage.label} was raised") if raised else None
+    if isinstance(event, RequestCafcass):
+        return challenge.notified_on, "the challenge was notified"
+    closure = challenge.closure
+    if closure is not None and closure.date >= challenge.date_of_notification:
+        return closure.date, f"the challenge was {closure.kind.value} at {label}"
+    return challenge.date_of_notification, f"{label} was raised"
 
 
 def _require_status(challenge: Challenge, allowed: set[Status], what: str) -> None:
@@ -700,7 +755,6 @@ def _escalate_by_decision(
 ) -> Transition:
     _require_status(challenge, {Status.AWAITING_RESPONSE}, "escalate it")
     _require_reason(event.reason, "escalate it")
-    _require_not_before(challenge, event.on, "escalate it")
     if _next_level(challenge, policy) is None:
         raise TransitionError(
             f"{challenge.stage.label} is the top of the {policy.id} procedure: there is no "
@@ -821,21 +875,12 @@ def _require_reason(reason: str, what: str) -> None:
         raise TransitionError(f"Give the reason to {what}: it goes on the record.")
 
 
-def _require_not_before(challenge: Challenge, on: dt.date, what: str) -> None:
-    if on < challenge.date_of_notification:
-        raise TransitionError(
-            f"Cannot {what} on {uk_date(on)}: {challenge.stage.label} was raised on "
-            f"{uk_date(challenge.date_of_notification)}."
-        )
-
-
 def _ended_by_iro(
     challenge: Challenge, on: dt.date, reason: str, kind: ClosureKind, what: str
 ) -> Challenge:
     """The IRO ends an open challenge (closes it unresolved, or withdraws it)."""
     _require_status(challenge, {Status.AWAITING_RESPONSE, Status.CAFCASS_CONSIDERATION}, what)
     _require_reason(reason, what)
-    _require_not_before(challenge, on, what)
     return replace(
         challenge,
         cafcass=replace(challenge.cafcass, consideration_date=None),

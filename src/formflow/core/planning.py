@@ -13,6 +13,7 @@ from formflow.core.calendar import WorkingCalendar, uk_date
 from formflow.core.engine import (
     COMPARED,
     Event,
+    ResponseOverdue,
     Transition,
     actor_of,
     apply,
@@ -209,3 +210,36 @@ def chases(
 def _decision_key(challenge: Challenge) -> str:
     """One reminder per level raised (a level raised again is a new wait)."""
     return f"timeout:{challenge.stage.id}:{challenge.date_of_notification.isoformat()}"
+
+
+def rehearse(
+    challenges: Sequence[Challenge],
+    policies: Callable[[str], Policy],
+    settings: HasCalendar,
+    day: dt.date,
+    reminded: Callable[[str, str], bool],
+) -> list[tuple[str, str]]:
+    """What the sweep would do on ``day``, for each challenge it would chase, in the words
+    of its audit trail; nothing is changed (``formflow tick --today DAY --rehearse``)."""
+    by_reference = {c.reference: c for c in challenges}
+    said: list[tuple[str, str]] = []
+    for chase in chases(challenges, policies, settings, day, reminded):
+        challenge = by_reference[chase.reference]
+        policy = policies(challenge.policy)
+        if chase.overdue:
+            moved = apply(challenge, ResponseOverdue(day), policy, settings.calendar)
+            said.append((chase.reference, moved.message))
+        if chase.awaiting_decision:
+            said.append(
+                (
+                    chase.reference,
+                    f"{challenge.stage.label} response overdue: the responder would be "
+                    f"reminded and the {policy.stage(challenge.stage).decided_by} asked to "
+                    "decide.",
+                )
+            )
+        said += [
+            (chase.reference, f"The IRO would be reminded of an agreed action: {r.action.action}")
+            for r in chase.reminders
+        ]
+    return said

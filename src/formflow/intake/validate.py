@@ -26,7 +26,13 @@ def _day(value: Any) -> dt.date | None:
 
 
 def rule_problems(data: dict[str, Any], policy: Policy | None, today: dt.date) -> list[str]:
-    problems = _reference(data) + _notified(data, today) + _birth(data, today) + _due_dates(data)
+    problems = (
+        _reference(data)
+        + _notified(data, today)
+        + _not_after_arrival(data, today)
+        + _birth(data, today)
+        + _due_dates(data)
+    )
     if policy is not None:
         problems += _policy_cover(data, policy) + _cafcass(data, policy)
     return problems
@@ -51,6 +57,31 @@ def _notified(data: dict[str, Any], today: dt.date) -> list[str]:
         f"'{_label('date_of_notification')}' ({uk(notified)}) is in the future (today is "
         f"{uk(today)}): enter the date the challenge was raised, today or earlier."
     ]
+
+
+EVENT_DATES = (
+    ("response_date", ("response", "date")),
+    ("iro_decision_date", ("iro_decision", "date")),
+    ("cafcass_request_date", ("cafcass", "request_date")),
+    ("informal_date", ("informal", "date")),
+    ("final_comments_date", ("final_comments", "date")),
+)
+"""The dates of what a form records as done (a response, a decision, a request, a
+discussion): the tag of each and where the normaliser puts it."""
+
+
+def _not_after_arrival(data: dict[str, Any], today: dt.date) -> list[str]:
+    """Nothing a form records can have happened after the day the form arrived: a later
+    date is a slip (often the year), which would otherwise move the challenge in time."""
+    problems = []
+    for tag, (section, key) in EVENT_DATES:
+        day = _day((data.get(section) or {}).get(key))
+        if day is not None and day > today:
+            problems.append(
+                f"'{_label(tag)}' ({uk(day)}) is later than the day this form arrived "
+                f"({uk(today)}): enter the date it happened (check the year)."
+            )
+    return problems
 
 
 def _birth(data: dict[str, Any], today: dt.date) -> list[str]:
