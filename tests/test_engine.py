@@ -352,12 +352,13 @@ TABLE = [
         error="already recorded",
     ),
     row(
-        "late response to a stage answered in time",
+        "a different answer to a stage answered in time is kept beside it",
         "nelincs",
         S.ONE,
         NOT_RESOLVED,
         LATE,
-        error="did not time out",
+        status=AWAIT,
+        stage=S.TWO,
     ),
     # rotherham: no bypass, reverts to the stage last exited, stage 4 back to 3, CAFCASS not concurrent
     row("bypass refused", "rotherham", S.TWO, error="does not allow Stage 1 to be bypassed"),

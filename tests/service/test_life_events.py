@@ -13,9 +13,11 @@ from service_support import (
     PROCESSED_ON,
     Service,
     cli,
+    show_json,
 )
 
 from filled_forms import answer, fill_docx
+from formflow.core.record import Stage
 from formflow.pipeline import Outcome
 from formflow.pipeline.job import Job
 from formflow.store.register import Register
@@ -269,3 +271,172 @@ def test_no_event_is_dated_before_what_it_answers(service: Service, tmp_path: Pa
         in cli(root, "reopen", reference, *WHO, "--reason", "Test", "--on", "2020-01-01")[1]
     )
     assert service.register.events() == trail  # each refusal changed nothing
+
+
+# --- 5 to 8: every answer kept, and told plainly -------------------------------------------
+
+
+def _answered(
+    form: Path, target: Path, *, resolved: bool | None, by: str, text: str, on: str = ""
+) -> Path:
+    typed = {"response_text": text, "response_by": by, "response_date": on or "01/12/2026"}
+    ticked = {True: ("response_resolved",), False: ("response_not_resolved",), None: ()}
+    return fill_docx(form, target, typed, ticked[resolved])
+
+
+def test_a_second_different_answer_is_kept_and_the_iro_told(
+    service: Service, tmp_path: Path
+) -> None:
+    reference = service.raised()
+    form = service.outbox(reference, "stage-1-form.docx")
+    first = _answered(
+        form, tmp_path / "priya.docx", resolved=True, by="Priya Raman", text="Agreed."
+    )
+    assert service.drop(first).outcome is Outcome.PROCESSED
+    second = _answered(
+        form, tmp_path / "sam.docx", resolved=False, by="Sam Okafor", text="We do not agree."
+    )
+    result = service.drop(second)
+    assert result.outcome is Outcome.PROCESSED, result.message
+    assert "A further response to Stage 1 (not resolved" in result.message
+    assert "from Sam Okafor" in result.message and "re-opens" in result.message
+    record = service.record(reference)
+    assert record.response is not None and record.response.by == "Priya Raman"
+    [kept] = record.further_responses
+    assert kept.by == "Sam Okafor" and kept.resolved is False and kept.text == "We do not agree."
+    note = service.outbox(reference, "note-to-the-iro.eml").read_text()
+    assert "further response to Stage 1" in note
+    # The same answer again (retyped in capitals) adds nothing; one with no outcome is refused.
+    retyped = _answered(
+        form, tmp_path / "sam again.docx", resolved=False, by="SAM OKAFOR", text="WE DO NOT AGREE."
+    )
+    assert "The form adds nothing new" in service.drop(retyped).message
+    unticked = _answered(
+        form, tmp_path / "unticked.docx", resolved=None, by="Ann Other", text="Something else."
+    )
+    refused = service.drop(unticked)
+    assert refused.outcome is Outcome.REJECTED
+    assert "neither 'Resolved' nor 'Not resolved'" in service.note(refused)
+    assert "still due" not in service.note(refused)
+    assert service.record(reference).further_responses == (kept,)
+
+
+def test_an_answer_after_escalation_by_decision_is_kept_as_late(
+    service: Service, tmp_path: Path
+) -> None:
+    reference = service.raised()
+    form = service.outbox(reference, "stage-1-form.docx")
+    code, output = cli(service.home.root, "escalate", reference, *WHO, "--reason", "No reply")
+    assert code == 0, output
+    late = _answered(form, tmp_path / "late.docx", resolved=True, by="Priya Raman", text="Done.")
+    result = service.drop(late)
+    assert result.outcome is Outcome.PROCESSED, result.message
+    [ended] = service.record(reference).history
+    assert ended.late_response is not None and ended.late_response.by == "Priya Raman"
+    assert "carries on unless the IRO withdraws or closes it" in result.message
+
+
+def test_a_response_to_a_merged_or_withdrawn_challenge_says_where_it_stands(
+    service: Service, tmp_path: Path
+) -> None:
+    kept = service.raised()
+    merged = service.raised("again.docx", concern="Saved twice.", separate_challenge=True)
+    withdrawn = service.raised("third.docx", concern="Raised in error.", separate_challenge=True)
+    root = service.home.root
+    assert cli(root, "merge", kept, merged, *WHO, "--reason", "Saved twice")[0] == 0
+    assert cli(root, "withdraw", withdrawn, *WHO, "--reason", "Raised in error")[0] == 0
+    for reference, said in ((merged, f"Merged into {kept}"), (withdrawn, "withdrawn on")):
+        form = service.outbox(reference, "stage-1-form.docx")
+        result = service.drop(
+            _answered(form, tmp_path / f"{reference}.docx", resolved=True, by="P", text="Ok.")
+        )
+        assert result.outcome is Outcome.REJECTED
+        note = service.note(result)
+        assert said in note and "has not been recorded" in note
+        assert "Correct the form" not in note and "Nothing needs correcting" in note
+
+
+def test_a_late_reply_to_a_withdrawn_challenge_does_not_say_it_continues(
+    service: Service, tmp_path: Path
+) -> None:
+    reference = service.raised()
+    form = service.outbox(reference, "stage-1-form.docx")
+    assert service.pipeline.chase_deadlines(dt.date(2026, 12, 1))
+    assert cli(service.home.root, "withdraw", reference, *WHO, "--reason", "In error")[0] == 0
+    late = _answered(form, tmp_path / "late.docx", resolved=True, by="Priya Raman", text="Done.")
+    result = service.drop(late)
+    assert result.outcome is Outcome.PROCESSED, result.message
+    assert "continues" not in result.message and "carries on" not in result.message
+    assert f"{reference} is withdrawn at Stage 2, so nothing follows" in result.message
+
+
+def test_a_final_record_saved_again_with_reopen_ticked_reopens_once(
+    service: Service, tmp_path: Path
+) -> None:
+    reference = service.raised(stage=Stage("4"))
+    form = service.outbox(reference, "stage-4-form.docx")
+    resolved = _answered(
+        form, tmp_path / "resolved.docx", resolved=True, by="Dee Director", text="Agreed."
+    )
+    assert service.drop(resolved).outcome is Outcome.PROCESSED
+    final = service.outbox(reference, "final-record.docx")
+    reopen = {"iro_decision_reason": "The review was not held"}
+    first = fill_docx(final, tmp_path / "reopen.docx", reopen, ("iro_decision_reopen",))
+    assert service.drop(first).outcome is Outcome.PROCESSED
+    assert service.record(reference).stage == Stage("4")
+    trail = service.register.events(reference)
+    reworded = {"iro_decision_reason": "The review was still not held"}
+    again = fill_docx(final, tmp_path / "reopen again.docx", reworded, ("iro_decision_reopen",))
+    result = service.drop(again)
+    assert result.outcome is Outcome.REJECTED
+    note = service.note(result)
+    assert "re-opening was already recorded on 1 December 2026" in note
+    assert "Nothing needs doing with this form" in note
+    assert [e for e in service.register.events(reference) if e.what == "transition"] == [
+        e for e in trail if e.what == "transition"
+    ]
+    record = service.record(reference)
+    assert record.response is None and len(record.history) == 1
+
+
+# --- 9, 10: extending into the past, merging into what has ended ----------------------------
+
+
+def test_extend_to_a_day_already_past_is_refused(service: Service) -> None:
+    reference = service.raised()  # notified 23 November 2026, due 30 November: overdue
+    code, output = cli(
+        service.home.root, "extend", reference, "--to", "2026-12-01", *WHO, "--reason", "Leave"
+    )
+    assert code == 1 and "1 December 2026 has already passed" in output
+    assert service.record(reference).due_extended_to is None
+
+
+def test_merging_into_a_resolved_challenge_is_refused(service: Service, tmp_path: Path) -> None:
+    resolved = service.raised()
+    form = service.outbox(resolved, "stage-1-form.docx")
+    answered = _answered(form, tmp_path / "ok.docx", resolved=True, by="Priya Raman", text="Ok.")
+    assert service.drop(answered).outcome is Outcome.PROCESSED
+    other = service.raised("again.docx", concern="Saved twice.", separate_challenge=True)
+    code, output = cli(service.home.root, "merge", resolved, other, *WHO, "--reason", "Twice")
+    assert code == 1 and f"Cannot merge into {resolved}: it is resolved" in output
+    assert service.record(other).closure is None
+
+
+# --- 11. who did it --------------------------------------------------------------------------
+
+
+def test_every_event_names_who(service: Service, tmp_path: Path) -> None:
+    reference = service.raised()
+    assert service.pipeline.chase_deadlines(dt.date(2026, 12, 1))  # escalated by the sweep
+    unreadable = service.home.root / "not a form.docx"
+    unreadable.write_bytes(b"")
+    assert service.drop(unreadable).outcome is Outcome.REJECTED
+    whole = show_json(service.home.root, reference)
+    trail = whole["timeline"]
+    assert isinstance(trail, list) and len(trail) >= 3
+    assert all(entry["who"] for entry in trail), trail
+    whos = {entry["what"]: entry["who"] for entry in trail}
+    assert whos["file"] == "Morwenna Pentreath"
+    assert "formflow (deadline)" in [entry["who"] for entry in trail]
+    [rejected] = [e for e in service.register.events() if e.reference is None]
+    assert rejected.actor == "not known: the file could not be read as a form"

@@ -200,7 +200,8 @@ class MergeInto:
 
 @dataclass(frozen=True)
 class LateResponse:
-    """A response to ``stage`` that arrived after that stage had already moved on."""
+    """A response to ``stage`` that arrived after that stage had moved on, or that differs
+    from the answer it already had: kept against that stage, and the IRO told."""
 
     on: dt.date
     stage: Stage
@@ -628,6 +629,7 @@ def _addressee(current: Person | None, stage: StagePolicy) -> Person:
 def _respond(
     challenge: Challenge, event: Respond, policy: Policy, calendar: WorkingCalendar
 ) -> Transition:
+    _refuse_answer_to_closed(challenge)
     _require_status(challenge, {Status.AWAITING_RESPONSE}, "record a response")
     if event.on < challenge.date_of_notification:
         raise TransitionError(
@@ -652,6 +654,28 @@ def _respond(
         finalised,
         f"Resolved at {challenge.stage.label}; {len(finalised.actions)} agreed action(s) tracked.",
         (Document.FINAL_RECORD,),
+    )
+
+
+def _refuse_answer_to_closed(challenge: Challenge) -> None:
+    """A response to a challenge that was withdrawn, merged or closed before anyone
+    answered: nothing on the form is wrong, and the note says where things stand."""
+    closure = challenge.closure
+    if closure is None or status_of(challenge) not in CLOSED:
+        return
+    raise TransitionError(
+        f"{challenge.reference} was {closure.kind.value} on {uk_date(closure.date)} "
+        f"({closure.reason.rstrip('.')}), so this response has not been recorded.",
+        advice=(
+            "Nothing needs correcting on this form, and no response is needed for "
+            f"{challenge.reference}."
+            + (
+                " If the response still matters, give it on the latest form formflow sent "
+                "for the challenge it was merged into."
+                if closure.kind is ClosureKind.MERGED
+                else ""
+            )
+        ),
     )
 
 
@@ -710,6 +734,7 @@ def _move_to(
         concern=challenge.concern,
         actions=challenge.actions,
         response=challenge.response,
+        further_responses=challenge.further_responses,
     )
     return replace(
         challenge,
@@ -719,6 +744,7 @@ def _move_to(
         addressed_to=Person(None, policy.stage(target).responder),
         actions=(),
         response=None,
+        further_responses=(),
         final_comments=None,
         closure=None,
         history=(*challenge.history, ended),
@@ -927,6 +953,11 @@ def _extend(
             f"The {challenge.stage.label} response is already due by {uk_date(current)}: an "
             "extension must be to a later date."
         )
+    if event.to < event.on:
+        raise TransitionError(
+            f"{uk_date(event.to)} has already passed (the extension is recorded on "
+            f"{uk_date(event.on)}): extend to that day or a later working day."
+        )
     if not calendar.is_working_day(event.to):
         raise TransitionError(f"{uk_date(event.to)} is not a working day: extend to a working day.")
     extended = replace(challenge, due_extended_to=event.to)
@@ -1026,44 +1057,94 @@ def check_mergeable(kept: Challenge, merged: Challenge) -> None:
             "not the same child: correct the LCS number first (formflow amend) if one is "
             "wrong."
         )
-    if status_of(kept) in CLOSED:
-        raise TransitionError(f"Cannot merge into {kept.reference}: it is {status_of(kept).value}.")
+    status = status_of(kept)
+    if status not in {Status.AWAITING_RESPONSE, Status.CAFCASS_CONSIDERATION}:
+        raise TransitionError(
+            f"Cannot merge into {kept.reference}: it is {status.value}, so nothing would carry "
+            f"on. Merge {kept.reference} into {merged.reference} instead, or re-open "
+            f"{kept.reference} first (formflow reopen) if its concern is live again."
+            if status is Status.RESOLVED
+            else f"Cannot merge into {kept.reference}: it is {status.value}."
+        )
 
 
 def _late_response(challenge: Challenge, event: LateResponse) -> Transition:
-    entries = [
-        i
-        for i, h in enumerate(challenge.history)
-        if h.stage == event.stage and h.outcome is StageOutcome.RESPONSE_OVERDUE
-    ]
+    """Kept against its stage: the late answer a stage that moved on never had, or a
+    further answer beside the one it had. The IRO decides what follows."""
+    late = replace(event.response, date=event.response.date or event.on)
+    if any(_same_answer(event.response, kept) for kept in _answers_to(challenge, event.stage)):
+        raise TransitionError(
+            f"This response to {event.stage.label} is already recorded; this form adds nothing new."
+        )
+    earlier: Response | None
+    if event.stage == challenge.stage:
+        if challenge.response is None:
+            raise TransitionError(f"{event.stage.label} has no response yet: this one is not late.")
+        kept = replace(challenge, further_responses=(*challenge.further_responses, late))
+        earlier = challenge.response
+    else:
+        index = _answered_entry(challenge, event.stage)
+        ended = challenge.history[index]
+        history = list(challenge.history)
+        if ended.response is None and ended.late_response is None:
+            history[index] = replace(ended, late_response=late)
+        else:
+            history[index] = replace(ended, further_responses=(*ended.further_responses, late))
+        kept = replace(challenge, history=tuple(history))
+        earlier = ended.response or ended.late_response
+    said = (
+        f"{event.stage.label} ({_outcome_words(late)}, dated {uk_date(late.date or event.on)}"
+        f"{_from(late)})"
+    )
+    kept_as = (
+        f"A further response to {said} differs from the {_outcome_words(earlier)} response"
+        f"{_from(earlier)} recorded; it is kept beside it."
+        if earlier is not None
+        else f"A late response to {said} arrived after {event.stage.label} moved on; it is "
+        f"recorded against {event.stage.label}."
+    )
+    return Transition(kept, f"{kept_as} {_what_follows(challenge)}", (Document.IRO_NOTE,))
+
+
+def _answered_entry(challenge: Challenge, stage: Stage) -> int:
+    """The latest time ``stage`` ended in the history (a form answers that one)."""
+    entries = [i for i, h in enumerate(challenge.history) if h.stage == stage]
     if not entries:
         raise TransitionError(
-            f"The form is ticked {event.stage.label}, but this challenge is at "
-            f"{challenge.stage.label} and {event.stage.label} did not time out: fill in the "
-            "latest form formflow sent for it."
+            f"The form is ticked {stage.label}, but this challenge is at "
+            f"{challenge.stage.label} and never reached {stage.label}: fill in the latest "
+            "form formflow sent for it."
         )
-    index = entries[-1]
-    ended = challenge.history[index]
-    if ended.late_response is not None:
-        raise TransitionError(
-            f"A late response to {event.stage.label} is already recorded (dated "
-            f"{uk_date(ended.late_response.date)}); this form adds nothing new."
-        )
-    history = list(challenge.history)
-    # Undated, it is dated as received, so the record says when it came.
-    late = replace(event.response, date=event.response.date or event.on)
-    history[index] = replace(ended, late_response=late)
-    answer = {True: "resolved", False: "not resolved", None: "no outcome ticked"}[
-        event.response.resolved
-    ]
-    return Transition(
-        replace(challenge, history=tuple(history)),
-        f"A late response to {event.stage.label} ({answer}, dated "
-        f"{uk_date(event.response.date or event.on)}) arrived after it escalated to "
-        f"{challenge.stage.label}; it is recorded against {event.stage.label}. The IRO "
-        "decides what follows: the escalation continues unless the IRO withdraws it.",
-        (Document.IRO_NOTE,),
-    )
+    return entries[-1]
+
+
+def _outcome_words(response: Response) -> str:
+    return {True: "resolved", False: "not resolved", None: "no outcome ticked"}[response.resolved]
+
+
+def _from(response: Response) -> str:
+    return f", from {response.by}" if response.by else ""
+
+
+def _what_follows(challenge: Challenge) -> str:
+    """What the IRO may do, given where the challenge stands now."""
+    status = status_of(challenge)
+    where = f"{challenge.reference} is {status.value} at {challenge.stage.label}"
+    match status:
+        case Status.AWAITING_RESPONSE:
+            return (
+                f"The IRO decides what follows: {where} and carries on unless the IRO "
+                "withdraws or closes it (formflow withdraw, formflow close)."
+            )
+        case Status.RESOLVED:
+            return (
+                f"The IRO decides what follows: {where} and stays so unless the IRO re-opens "
+                "it (formflow reopen)."
+            )
+        case Status.CAFCASS_CONSIDERATION:
+            return f"The IRO decides what follows: {where}; the decision on a referral stands."
+        case _:
+            return f"{where}, so nothing follows from it unless the IRO decides otherwise."
 
 
 # --- what a dropped form means --------------------------------------------------------
@@ -1085,14 +1166,15 @@ def events_for(previous: Challenge | None, incoming: Challenge, received: dt.dat
             *_requests(None, incoming, received),
         ]
     if incoming.stage != previous.stage:
-        return [_late(previous, incoming, received)]
+        return _late(previous, incoming, received)
     events: list[Event] = []
     response = incoming.response
-    if _has_answer(response) and previous.response is None:
+    if _has_answer(response):
         assert response is not None
-        events.append(_answer(response, incoming.actions, received))
+        events += _answers(previous, response, incoming.actions, received)
     events += _requests(previous, incoming, received)
     if incoming.iro_decision is not None:
+        _refuse_repeated_reopening(previous, incoming)
         events.append(_decided(incoming.iro_decision, received))
     return events
 
@@ -1126,12 +1208,78 @@ def _refuse_answers_to_nothing(incoming: Challenge) -> None:
     )
 
 
-NO_OUTCOME = (
-    "The response section is filled in, but neither 'Resolved' nor 'Not resolved' is "
-    "ticked: tick the one that applies and drop the form again (on a form without those "
-    "boxes, begin the response with the words 'Resolved' or 'Not resolved'). Nothing has "
-    "been recorded yet, and the response is still due."
-)
+def _no_outcome(still_due: bool) -> str:
+    return (
+        "The response section is filled in, but neither 'Resolved' nor 'Not resolved' is "
+        "ticked: tick the one that applies and drop the form again (on a form without those "
+        "boxes, begin the response with the words 'Resolved' or 'Not resolved'). Nothing has "
+        "been recorded yet" + (", and the response is still due." if still_due else ".")
+    )
+
+
+def _answers(
+    previous: Challenge, response: Response, actions: tuple[Action, ...], received: dt.date
+) -> list[Event]:
+    """The response on a form for the current stage: the answer awaited; nothing, where it
+    is a copy of an answer already kept; else a further answer, kept beside the first."""
+    if any(_same_answer(response, kept) for kept in _answers_to(previous, previous.stage)):
+        return []
+    if previous.response is None:
+        return [_answer(response, actions, received)]
+    if response.resolved is None:
+        raise TransitionError(_no_outcome(still_due=False))
+    return [LateResponse(response.date or received, previous.stage, response)]
+
+
+def _answers_to(challenge: Challenge, stage: Stage) -> list[Response]:
+    """Every answer the record keeps for ``stage``, now and each earlier time it was raised."""
+    now = [challenge.response, *challenge.further_responses] if challenge.stage == stage else []
+    earlier = [
+        r
+        for h in challenge.history
+        if h.stage == stage
+        for r in (h.response, h.late_response, *h.further_responses)
+    ]
+    return [r for r in (*now, *earlier) if r is not None]
+
+
+def _same_answer(incoming: Response, kept: Response) -> bool:
+    """The form repeats an answer already kept: the same words, and no outcome, name or
+    date that differs (a form re-saved may lose a tick; a blank date takes the kept one)."""
+
+    def words(text: str | None) -> str:
+        return " ".join((text or "").casefold().split())
+
+    return (
+        words(incoming.text) == words(kept.text)
+        and incoming.resolved in (None, kept.resolved)
+        and (incoming.by is None or words(incoming.by) == words(kept.by))
+        and incoming.date in (None, kept.date)
+    )
+
+
+def _refuse_repeated_reopening(previous: Challenge, incoming: Challenge) -> None:
+    """A final record whose re-opening is already recorded, saved again with 'Re-open'
+    still ticked, is not a second re-opening (nor its response a second resolution)."""
+    decision, response = incoming.iro_decision, incoming.response
+    if decision is None or decision.decision is not Decision.REOPEN or response is None:
+        return
+    for index, ended in enumerate(previous.history):
+        if not (
+            ended.outcome is StageOutcome.ACTIONS_NOT_IMPLEMENTED
+            and ended.response is not None
+            and _same_answer(response, ended.response)
+        ):
+            continue
+        following = previous.history[index + 1 :]
+        reopened_on = following[0].raised_on if following else previous.date_of_notification
+        raise TransitionError(
+            f"This is the final record of {ended.stage.label}, and its re-opening was already "
+            f"recorded on {uk_date(reopened_on)}: {previous.reference} is now "
+            f"{status_of(previous).value} at {previous.stage.label}. Nothing has been recorded.",
+            advice="Nothing needs doing with this form: the re-opened stage's form has gone "
+            "to its responder.",
+        )
 
 
 def _has_answer(response: Response | None) -> bool:
@@ -1142,7 +1290,7 @@ def _has_answer(response: Response | None) -> bool:
 
 def _answer(response: Response, actions: tuple[Action, ...], received: dt.date) -> Respond:
     if response.resolved is None:
-        raise TransitionError(NO_OUTCOME)
+        raise TransitionError(_no_outcome(still_due=True))
     return Respond(
         on=response.date or received,
         resolved=response.resolved,
@@ -1153,19 +1301,19 @@ def _answer(response: Response, actions: tuple[Action, ...], received: dt.date) 
     )
 
 
-def _late(previous: Challenge, incoming: Challenge, received: dt.date) -> LateResponse:
-    """A form for an earlier stage: a late answer to a stage that timed out, or a mistake."""
-    timed_out = any(
-        h.stage == incoming.stage and h.outcome is StageOutcome.RESPONSE_OVERDUE
-        for h in previous.history
-    )
-    if not timed_out or not _has_answer(incoming.response):
+def _late(previous: Challenge, incoming: Challenge, received: dt.date) -> list[Event]:
+    """A form for an earlier stage: an answer it never had, or one beside the answer it
+    had (kept, the IRO told); nothing where the form repeats one already kept."""
+    response = incoming.response
+    if response is None or not _has_answer(response):
         raise TransitionError(
             f"The form is ticked {incoming.stage.label}, but this challenge is at "
             f"{previous.stage.label}: fill in the latest form formflow sent for it."
         )
-    assert incoming.response is not None
-    return LateResponse(incoming.response.date or received, incoming.stage, incoming.response)
+    _answered_entry(previous, incoming.stage)
+    if any(_same_answer(response, kept) for kept in _answers_to(previous, incoming.stage)):
+        return []
+    return [LateResponse(response.date or received, incoming.stage, response)]
 
 
 def _requests(previous: Challenge | None, incoming: Challenge, received: dt.date) -> list[Event]:
@@ -1218,6 +1366,10 @@ def with_form_updates(previous: Challenge, incoming: Challenge) -> Challenge:
     )
 
 
+DEADLINE_ACTOR = "formflow (deadline)"
+"""Who the audit trail names for what the deadline sweep does by itself."""
+
+
 def actor_of(event: Event, before: Challenge) -> str:
     """Who a form names as the person behind ``event`` (``before``: the record it applies
     to), for the audit trail."""
@@ -1230,7 +1382,7 @@ def actor_of(event: Event, before: Challenge) -> str:
             who = before.addressed_to
             return (who.name or who.role or "the responder") if who else "the responder"
         case ResponseOverdue():
-            return "formflow (deadline)"
+            return DEADLINE_ACTOR
         case Escalate():
             return event.by
         case _:

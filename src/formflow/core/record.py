@@ -253,6 +253,9 @@ class StageRecord:
     response: Response | None = None
     late_response: Response | None = None
     """A response that arrived after the stage had moved on: recorded, never lost."""
+    further_responses: tuple[Response, ...] = ()
+    """Answers that differ from the one the stage already had (a second manager's, a
+    changed mind): kept, never lost; the IRO decides what follows."""
 
 
 class Decision(StrEnum):
@@ -294,6 +297,8 @@ class Challenge:
     themes: frozenset[str] = frozenset()
     actions: tuple[Action, ...] = ()
     response: Response | None = None
+    further_responses: tuple[Response, ...] = ()
+    """Answers to the current stage that differ from ``response``: kept, the IRO told."""
     final_comments: FinalComments | None = None
     closure: Closure | None = None
     history: tuple[StageRecord, ...] = ()
@@ -363,6 +368,10 @@ def _response(data: dict[str, Any] | None) -> Response | None:
     )
 
 
+def _responses(data: list[dict[str, Any]] | None) -> tuple[Response, ...]:
+    return tuple(r for r in map(_response, data or []) if r is not None)
+
+
 def _stage(data: dict[str, Any]) -> Stage:
     return Stage(data["stage"], data.get("stage_name") or "")
 
@@ -378,6 +387,7 @@ def _stage_record(data: dict[str, Any]) -> StageRecord:
         actions=tuple(_action(a) for a in data.get("actions", [])),
         response=_response(data.get("response")),
         late_response=_response(data.get("late_response")),
+        further_responses=_responses(data.get("further_responses")),
     )
 
 
@@ -426,6 +436,7 @@ def challenge_from_dict(data: dict[str, Any]) -> Challenge:
         themes=frozenset(k for k, v in data.get("themes", {}).items() if v),
         actions=tuple(_action(a) for a in data.get("actions", [])),
         response=_response(data.get("response")),
+        further_responses=_responses(data.get("further_responses")),
         final_comments=FinalComments(final.get("text"), _date(final.get("date")))
         if final
         else None,
@@ -476,8 +487,14 @@ def _stage_record_dict(h: StageRecord) -> dict[str, Any]:
         "actions": [_action_dict(a) for a in h.actions],
         "response": _response_dict(h.response),
         "late_response": _response_dict(h.late_response),
+        **_further_dict(h.further_responses),
         "outcome": h.outcome.value,
     }
+
+
+def _further_dict(further: tuple[Response, ...]) -> dict[str, Any]:
+    """Further responses, written only where there are some (most records have none)."""
+    return {"further_responses": [_response_dict(r) for r in further]} if further else {}
 
 
 def challenge_to_dict(c: Challenge) -> dict[str, Any]:
@@ -518,6 +535,7 @@ def challenge_to_dict(c: Challenge) -> dict[str, Any]:
         "themes": {key: key in c.themes for key in THEMES},
         "actions": [_action_dict(a) for a in c.actions],
         "response": _response_dict(c.response),
+        **_further_dict(c.further_responses),
         "final_comments": {"text": c.final_comments.text, "date": _iso(c.final_comments.date)}
         if c.final_comments
         else None,

@@ -9,7 +9,13 @@ import datetime as dt
 import logging
 from pathlib import Path
 
-from formflow.core.engine import Assessment, ResponseOverdue, Transition, apply
+from formflow.core.engine import (
+    DEADLINE_ACTOR,
+    Assessment,
+    ResponseOverdue,
+    Transition,
+    apply,
+)
 from formflow.core.planning import chases
 from formflow.core.policy import Policy
 from formflow.core.record import Challenge
@@ -94,10 +100,18 @@ class DeadlineSweep(Outputs):
                 "reminder",
                 self.services.now(),
                 message=f"IRO reminded to check an agreed action due {when}.",
+                actor=DEADLINE_ACTOR,
             )
             messages.append(f"IRO reminded to check an agreed action due {when}.")
             log.info("%s: IRO reminded of action %s", reference, reminder.key)
-        self._record_state(challenge, transitions, staged, None, assessment=assessment)
+        self._record_state(
+            challenge,
+            transitions,
+            staged,
+            None,
+            assessment=assessment,
+            actors=[DEADLINE_ACTOR] * len(transitions),
+        )
         return messages
 
     def _remind_of_timeout(
@@ -121,7 +135,11 @@ class DeadlineSweep(Outputs):
             f"{decider} decides whether to escalate (formflow escalate)."
         )
         self.register.add_event(
-            challenge.reference, "reminder", self.services.now(), message=message
+            challenge.reference,
+            "reminder",
+            self.services.now(),
+            message=message,
+            actor=DEADLINE_ACTOR,
         )
         log.info(
             "%s: response overdue, waiting for the %s's decision", challenge.reference, decider

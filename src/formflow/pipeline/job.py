@@ -84,6 +84,9 @@ from formflow.pipeline.result import Outcome, Result
 
 log = logging.getLogger(__name__)
 
+UNKNOWN_SENDER = "not known: the file could not be read as a form"
+"""The inbox is a shared folder: a file that is not a readable form names nobody."""
+
 MAX_PLANS = 5
 """Times a job plans and renders again because another job changed its challenge first."""
 
@@ -117,6 +120,18 @@ class Job:
     @property
     def claim(self) -> str:
         return self.claimed.name
+
+    @property
+    def sender(self) -> str:
+        """Who the audit trail names for the file: the person its plan names behind its
+        first event, else whoever the form says answered or raised it."""
+        if self.plan is not None and self.plan.actors:
+            return self.plan.actors[0]
+        form = self.incoming
+        if form is None:
+            return UNKNOWN_SENDER
+        answered = form.response.by if form.response else None
+        return answered or form.raised_by.name or UNKNOWN_SENDER
 
     @property
     def settled(self) -> bool:
@@ -343,6 +358,7 @@ class Pipeline(DeadlineSweep, RecordedEvents):
             reference=job.reference,
             message=job.message,
             at=self.services.now(),
+            actor=job.sender,
         )
 
     def hash_file(self, job: Job) -> None:

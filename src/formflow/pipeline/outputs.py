@@ -211,7 +211,7 @@ class Outputs:
                 "transition",
                 at,
                 file=file,
-                outcome=assessment.status.value,
+                outcome=status_of(transition.challenge).value,  # as this event left it
                 message=transition.message,
                 actor=actors[i] if i < len(actors) else None,
                 reason=reasons[i] if i < len(reasons) else None,

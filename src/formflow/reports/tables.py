@@ -106,11 +106,19 @@ def timeline(challenge: Challenge, events: Sequence[EventRecord]) -> list[Timeli
                 f"{challenge.closure.kind.value}: {challenge.closure.reason}",
             )
         )
-    for h in challenge.history:
-        late = h.late_response
-        if late is not None:
-            when = late.date.isoformat() if late.date else "undated"
-            out.append(TimelineEntry(when, f"{h.stage.label}: late response recorded"))
+    answered = [(h.stage, h.late_response, "late") for h in challenge.history]
+    answered += [
+        (stage, r, "further")
+        for stage, further in (
+            *((h.stage, h.further_responses) for h in challenge.history),
+            (challenge.stage, challenge.further_responses),
+        )
+        for r in further
+    ]
+    for stage, response, kind in answered:
+        if response is not None:
+            when = response.date.isoformat() if response.date else "undated"
+            out.append(TimelineEntry(when, f"{stage.label}: {kind} response recorded"))
     for e in events:
         detail = e.message or ""
         if e.what == "file":

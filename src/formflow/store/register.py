@@ -528,8 +528,10 @@ class Register:
         reference: str | None,
         message: str,
         at: dt.datetime,
+        actor: str | None = None,
     ) -> None:
-        """The file's outcome, and its 'file' event: once only per claim."""
+        """The file's outcome, and its 'file' event (``actor``: who the form names as
+        sending it): once only per claim."""
         with self.transaction():
             row = self.file(claim)
             if row is None:
@@ -549,6 +551,7 @@ class Register:
                 sha256=row.sha256,
                 outcome=outcome,
                 message=message,
+                actor=actor,
             )
 
     def files(self) -> list[FileRecord]:
