@@ -440,3 +440,17 @@ def test_every_event_names_who(service: Service, tmp_path: Path) -> None:
     assert "formflow (deadline)" in [entry["who"] for entry in trail]
     [rejected] = [e for e in service.register.events() if e.reference is None]
     assert rejected.actor == "not known: the file could not be read as a form"
+
+
+def test_an_event_from_the_command_line_refreshes_the_live_tracker(service: Service) -> None:
+    reference = service.raised()
+    due = dt.date.today() + dt.timedelta(days=14)
+    while not service.pipeline.services.settings.calendar.is_working_day(due):
+        due += dt.timedelta(days=1)
+    code, output = cli(
+        service.home.root, "extend", reference, "--to", due.isoformat(), *WHO, "--reason", "Leave"
+    )
+    assert code == 0, output
+    tracker = (service.home.outbox / "tracker.csv").read_text("utf-8-sig")
+    [row] = [line for line in tracker.splitlines() if line.startswith(reference)]
+    assert due.isoformat() in row or due.strftime("%d/%m/%Y") in row

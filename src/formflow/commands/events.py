@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from formflow.commands.home import opened
+from formflow.commands.home import opened, refresh_tracker
 from formflow.commands.options import home_option, iso_date
 from formflow.core.engine import (
     AMENDABLE,
@@ -87,6 +87,7 @@ def _record(
         except FormflowError as exc:
             raise click.ClickException(f"{reference}: {exc}") from exc
         ctx.pipeline.send_notices()
+        refresh_tracker(ctx, dt.date.today())
     click.echo(f"{reference}  {acted.transition.message}")
     for path in acted.outputs:
         click.echo(f"  written: outbox/{path}")

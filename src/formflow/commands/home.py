@@ -6,11 +6,14 @@ Shared by the service, event and upkeep commands. Errors are not caught here: th
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+
+import click
 
 from formflow.commands.options import home_policies
 from formflow.config import Settings, load_settings
@@ -18,6 +21,7 @@ from formflow.errors import FormflowError
 from formflow.outbox.folders import Home
 from formflow.pipeline import Pipeline, Services
 from formflow.policy_catalogue import PolicyCatalogue
+from formflow.reports import tracker
 from formflow.store.register import Register
 
 
@@ -56,3 +60,12 @@ def opened(
         yield Context(home, settings, policies, register, Pipeline(register, services))
     finally:
         register.close()
+
+
+def refresh_tracker(ctx: Context, today: dt.date) -> None:
+    """The live tracker after a one-off command changed the register (the watcher keeps
+    it up to date after its own changes)."""
+    for skipped in tracker.refresh(
+        ctx.register, ctx.home.outbox, ctx.policies, ctx.settings, today
+    ).skipped:
+        click.echo(f"{skipped} is open elsewhere: it is rewritten at the next change.", err=True)

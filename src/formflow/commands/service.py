@@ -19,7 +19,7 @@ from types import FrameType
 
 import click
 
-from formflow.commands.home import Context, opened
+from formflow.commands.home import Context, opened, refresh_tracker
 from formflow.commands.options import home_option, iso_date
 from formflow.core.calendar import uk_date
 from formflow.core.planning import rehearse
@@ -47,14 +47,6 @@ def _logging(verbose: bool) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])
     logging.getLogger("weasyprint").setLevel(logging.WARNING)
     logging.getLogger("fontTools").setLevel(logging.WARNING)
-
-
-def _refresh_tracker(ctx: Context, today: dt.date) -> None:
-    """The live tracker after a one-off command changed the register."""
-    for skipped in tracker.refresh(
-        ctx.register, ctx.home.outbox, ctx.policies, ctx.settings, today
-    ).skipped:
-        click.echo(f"{skipped} is open elsewhere: it is rewritten at the next change.", err=True)
 
 
 def _echo_result(result: Result) -> None:
@@ -170,7 +162,7 @@ def process(files: tuple[Path, ...], home: Path, verbose: bool) -> None:
                 progress.advance(task)
 
             results = ctx.pipeline.process(files, shown)
-        _refresh_tracker(ctx, dt.date.today())
+        refresh_tracker(ctx, dt.date.today())
     if any(r.outcome in {Outcome.REJECTED, Outcome.RETRY} for r in results):
         sys.exit(1)
 
@@ -214,7 +206,7 @@ def tick(home: Path, today: dt.date | None, rehearse: bool, verbose: bool) -> No
             click.echo(f"{result.reference}  {result.message}")
         ctx.pipeline.send_notices()
         if results:
-            _refresh_tracker(ctx, day)
+            refresh_tracker(ctx, day)
         else:
             click.echo("Nothing is overdue.")
 
