@@ -741,3 +741,59 @@ def test_a_decision_on_a_new_form_is_refused() -> None:
         TransitionError, match=r"The IRO's decision section is filled in.*leave that section empty"
     ):
         events_for(None, incoming, MON)
+
+
+# --- what a returned form's answer means (events_for) -------------------------------------
+
+NELINCS = built_in()("nelincs")
+ANSWERED = run(raised("nelincs", S.ONE), RESOLVED)
+"""Stage 1 resolved by 'A Manager' on later(2), saying 'Agreed.'."""
+
+
+def _form(response: Response | None, **overrides: object) -> Challenge:
+    return replace(ANSWERED, response=response, closure=None, **overrides)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("name", "response", "expected"),
+    [
+        ("the same answer", Response("Agreed.", later(2), "A Manager", True), []),
+        ("retyped, undated", Response("  AGREED. ", None, "a manager", None), []),
+        ("another manager's", Response("We do not agree.", None, "B Manager", False), [False]),
+        ("the outcome changed", Response("Agreed.", later(3), "A Manager", False), [False]),
+    ],
+)
+def test_an_answer_to_an_answered_stage_is_kept_unless_a_copy(
+    name: str, response: Response, expected: list[bool]
+) -> None:
+    events = events_for(ANSWERED, _form(response), later(5))
+    assert [e.response.resolved for e in events if isinstance(e, LateResponse)] == expected, name
+    assert len(events) == len(expected), name
+
+
+def test_a_different_answer_without_an_outcome_is_refused_and_nothing_is_said_due() -> None:
+    with pytest.raises(TransitionError, match="neither 'Resolved' nor") as refused:
+        events_for(ANSWERED, _form(Response("Something else.", None, "B", None)), later(5))
+    assert "still due" not in str(refused.value)
+
+
+def test_a_further_answer_is_kept_beside_the_first_and_the_iro_told() -> None:
+    further = Response("We do not agree.", later(4), "B Manager", False)
+    moved = apply(ANSWERED, LateResponse(later(4), S.ONE, further), NELINCS, CALENDAR)
+    assert moved.challenge.response == ANSWERED.response
+    assert moved.challenge.further_responses == (further,)
+    assert moved.documents == (Document.IRO_NOTE,)
+    assert "stays so unless the IRO re-opens it" in moved.message
+    reopened = run(moved.challenge, REOPEN)
+    assert reopened.history[-1].further_responses == (further,)  # kept as the stage ends
+
+
+def test_a_final_record_saved_again_with_reopen_ticked_is_refused() -> None:
+    reopened = run(ANSWERED, REOPEN)
+    resaved = _form(  # the final record of Stage 1; the challenge has gone on to Stage 2
+        ANSWERED.response,
+        iro_decision=IroDecision(Decision.REOPEN, "Reworded reason", None),
+    )
+    with pytest.raises(TransitionError, match="re-opening was already recorded") as refused:
+        events_for(reopened, resaved, later(20))
+    assert refused.value.advice.startswith("Nothing needs doing")

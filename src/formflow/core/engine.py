@@ -1165,6 +1165,7 @@ def events_for(previous: Challenge | None, incoming: Challenge, received: dt.dat
             Raise(incoming.stage, incoming.date_of_notification),
             *_requests(None, incoming, received),
         ]
+    _refuse_repeated_reopening(previous, incoming)
     if incoming.stage != previous.stage:
         return _late(previous, incoming, received)
     events: list[Event] = []
@@ -1174,7 +1175,6 @@ def events_for(previous: Challenge | None, incoming: Challenge, received: dt.dat
         events += _answers(previous, response, incoming.actions, received)
     events += _requests(previous, incoming, received)
     if incoming.iro_decision is not None:
-        _refuse_repeated_reopening(previous, incoming)
         events.append(_decided(incoming.iro_decision, received))
     return events
 
