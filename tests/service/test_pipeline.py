@@ -448,8 +448,9 @@ def test_a_plan_overtaken_while_rendering_is_made_again_not_committed(
 ) -> None:
     """Two stage 1 responses to one challenge, the second committed by another job while
     the first renders (without the write lock, or this would wait for ever): the first
-    plans again from the new record, where stage 1 is over, so it is refused. Committing
-    its stale plan would have undone the other job's escalation."""
+    plans again from the new record, where stage 1 is over, so its answer is kept against
+    stage 1 beside the other. Committing its stale plan would have undone the other job's
+    escalation."""
     pipeline = fake_pipeline(tmp_path, register)
     reference = pipeline.handle(drop_json(pipeline.home.inbox, "new.docx", new_form())).reference
     assert reference is not None
@@ -470,10 +471,13 @@ def test_a_plan_overtaken_while_rendering_is_made_again_not_committed(
     monkeypatch.setattr(Pipeline, "write_documents", render_while_another_commits)
     slow = pipeline.handle(inbox / "slow.docx")
     assert overtaken == [Outcome.PROCESSED]
-    assert slow.outcome is Outcome.REJECTED
-    assert "latest form" in slow.message
+    assert slow.outcome is Outcome.PROCESSED
+    assert "A further response to Stage 1" in slow.message
     record = register.challenge(reference)
     assert record is not None and record.stage.value == "2"
+    [stage_one] = record.history
+    assert stage_one.response is not None and stage_one.response.text == "Answer from quick."
+    assert [r.text for r in stage_one.further_responses] == ["Answer from slow."]
     assert_exactly_once(tmp_path, register, 3)
 
 

@@ -1160,7 +1160,11 @@ def events_for(previous: Challenge | None, incoming: Challenge, received: dt.dat
     nothing yields no events. A response with no outcome ticked is refused, never
     dropped."""
     if previous is None:
-        _refuse_answers_to_nothing(incoming)
+        if incoming.iro_decision is not None:
+            raise TransitionError(
+                "The IRO's decision section is filled in, but formflow has no challenge with "
+                "this reference yet: leave that section empty on a new challenge."
+            )
         return [
             Raise(incoming.stage, incoming.date_of_notification),
             *_requests(None, incoming, received),
@@ -1170,42 +1174,13 @@ def events_for(previous: Challenge | None, incoming: Challenge, received: dt.dat
         return _late(previous, incoming, received)
     events: list[Event] = []
     response = incoming.response
-    if _has_answer(response):
+    if has_answer(response):
         assert response is not None
         events += _answers(previous, response, incoming.actions, received)
     events += _requests(previous, incoming, received)
     if incoming.iro_decision is not None:
         events.append(_decided(incoming.iro_decision, received))
     return events
-
-
-def _refuse_answers_to_nothing(incoming: Challenge) -> None:
-    """A new challenge carries no answer and no decision: they belong to a challenge the
-    register knows, so a form that has them names a reference it does not (mistyped, or
-    never registered), and dropping them silently would lose them."""
-    filled = [
-        section
-        for section, present in (
-            ("the response section", _has_answer(incoming.response)),
-            ("the IRO's decision section", incoming.iro_decision is not None),
-        )
-        if present
-    ]
-    if not filled:
-        return
-    which = (
-        f"formflow has no challenge {incoming.reference}"
-        if incoming.reference
-        else "the form has no 'Reference'"
-    )
-    sections = " and ".join(filled)
-    raise TransitionError(
-        f"{sections[0].upper()}{sections[1:]} {'are' if len(filled) > 1 else 'is'} filled in, "
-        f"but {which}: nothing has been recorded. If the form answers a challenge, write its "
-        "reference exactly as on the form formflow sent (formflow status lists the open "
-        "ones) and drop it again; if it raises a new challenge, leave "
-        f"{'those sections' if len(filled) > 1 else 'that section'} empty."
-    )
 
 
 def _no_outcome(still_due: bool) -> str:
@@ -1282,7 +1257,7 @@ def _refuse_repeated_reopening(previous: Challenge, incoming: Challenge) -> None
         )
 
 
-def _has_answer(response: Response | None) -> bool:
+def has_answer(response: Response | None) -> bool:
     return response is not None and any(
         v is not None for v in (response.text, response.by, response.date, response.resolved)
     )
@@ -1305,7 +1280,7 @@ def _late(previous: Challenge, incoming: Challenge, received: dt.date) -> list[E
     """A form for an earlier stage: an answer it never had, or one beside the answer it
     had (kept, the IRO told); nothing where the form repeats one already kept."""
     response = incoming.response
-    if response is None or not _has_answer(response):
+    if response is None or not has_answer(response):
         raise TransitionError(
             f"The form is ticked {incoming.stage.label}, but this challenge is at "
             f"{previous.stage.label}: fill in the latest form formflow sent for it."

@@ -19,6 +19,7 @@ from formflow.core.engine import (
     apply,
     assess,
     events_for,
+    has_answer,
     notification_warnings,
     reason_of,
     with_form_updates,
@@ -123,7 +124,38 @@ def likely_duplicates(open_challenges: Sequence[Challenge], incoming: Challenge)
     ]
 
 
-def refuse_likely_duplicate(open_challenges: Sequence[Challenge], incoming: Challenge) -> None:
+def refuse_unregistered(open_challenges: Sequence[Challenge], incoming: Challenge) -> None:
+    """A form the register has no record for (no reference, or one it does not know): not
+    a second challenge for a child with an open one, and, where the form gives a
+    reference, no answer or decision that could only belong to a registered challenge."""
+    _refuse_likely_duplicate(open_challenges, incoming)
+    if incoming.reference is not None:
+        _refuse_answers_to_unknown(incoming)
+
+
+def _refuse_answers_to_unknown(incoming: Challenge) -> None:
+    """A reference the register does not have (mistyped, or from another home) on a form
+    that answers or decides: recording it as a new challenge would drop the answer."""
+    filled = [
+        section
+        for section, present in (
+            ("the response section", has_answer(incoming.response)),
+            ("the IRO's decision section", incoming.iro_decision is not None),
+        )
+        if present
+    ]
+    if not filled:
+        return
+    sections = " and ".join(filled)
+    raise TransitionError(
+        f"{sections[0].upper()}{sections[1:]} {'are' if len(filled) > 1 else 'is'} filled in, "
+        f"but formflow has no challenge {incoming.reference}: nothing has been recorded. "
+        "Write the reference exactly as on the form formflow sent (formflow status lists "
+        "the open ones) and drop it again."
+    )
+
+
+def _refuse_likely_duplicate(open_challenges: Sequence[Challenge], incoming: Challenge) -> None:
     """A form the register has no record for (no reference, or one it does not know), for
     a child who has an open challenge, is not opened as a second challenge unless the IRO
     marked it as a separate one."""

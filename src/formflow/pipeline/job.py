@@ -71,7 +71,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from formflow.core.engine import Assessment
-from formflow.core.planning import Plan, likely_duplicates, plan_form, refuse_likely_duplicate
+from formflow.core.planning import Plan, likely_duplicates, plan_form, refuse_unregistered
 from formflow.core.record import Challenge
 from formflow.errors import ChallengeBusy, FormflowError, RejectedForm
 from formflow.form import ACCEPTED_SUFFIXES
@@ -412,7 +412,7 @@ class Pipeline(DeadlineSweep, RecordedEvents):
         previous = self.register.challenge(incoming.reference) if incoming.reference else None
         job.previous = previous
         if previous is None:
-            refuse_likely_duplicate(self.register.challenges(open_only=True), incoming)
+            refuse_unregistered(self.register.challenges(open_only=True), incoming)
         if incoming.reference is None:
             reference = self.register.assign_reference(incoming.date_of_notification.year)
             incoming = replace(incoming, reference=reference)
