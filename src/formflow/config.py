@@ -256,6 +256,16 @@ def _smtp(check: _Check, table: dict[str, Any]) -> None:
         check("smtp", "timeout", f"must be a number of seconds above 0, not {timeout!r}")
 
 
+def settings_to_correct(source: Path | None, problems: list[str]) -> ConfigError:
+    """One error for every problem found in a settings file, each on a line of its own."""
+    if len(problems) == 1:
+        return ConfigError(problems[0])
+    return ConfigError(
+        f"{source or CONFIG_NAME} has {len(problems)} settings to correct:\n"
+        + "\n".join(f"  {problem}" for problem in problems)
+    )
+
+
 def settings_from_toml(text: str, source: Path) -> Settings:
     """The settings in ``text``, every section formflow reads checked; a ``ConfigError``
     lists each problem found, each on a line of its own."""
@@ -278,13 +288,8 @@ def settings_from_toml(text: str, source: Path) -> Settings:
     folder = _policy_folder(check, check.table(data, "policies"))
     _directory(check, check.table(data, "directory"))
     _smtp(check, check.table(data, "smtp"))
-    if len(check.problems) == 1:
-        raise ConfigError(check.problems[0])
     if check.problems:
-        raise ConfigError(
-            f"{source} has {len(check.problems)} settings to correct:\n"
-            + "\n".join(f"  {problem}" for problem in check.problems)
-        )
+        raise settings_to_correct(source, check.problems)
     return Settings(
         policy_folder=folder,
         council_name=str(council.get("name", Settings.council_name)),
