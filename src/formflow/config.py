@@ -11,13 +11,24 @@ confirmed_until = 2027
 
 [policies]
 folder = "S:/Safeguarding/formflow-procedures"   # the council's procedures, beside HOME/policies/
+
+The whole file is checked when it is read, so every command refuses a mistake at start,
+each problem on a line of its own naming the key and its line in the file: an address
+in ``[directory]`` or ``[smtp]`` that a draft could not carry, a number that is not one,
+a folder that is not there. tomllib gives no positions, so a key's line is found by
+scanning the file's text for its table header and then the key (a key written as a
+dotted name or in an inline table is named without a line).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+import re
 import tomllib
 from dataclasses import dataclass, field
+from email.errors import HeaderParseError
+from email.headerregistry import Address
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +36,8 @@ from formflow.core.calendar import CONFIRMED_UNTIL, WorkingCalendar
 from formflow.errors import ConfigError
 
 CONFIG_NAME = "formflow.toml"
+SECTIONS = ("council", "calendar", "policies", "directory", "smtp", "watch", "web")
+"""The sections formflow reads; one spelled close to these is a mistake."""
 
 
 @dataclass(frozen=True)
@@ -36,57 +49,255 @@ class Settings:
     """[policies] folder: more of the council's procedures (relative to formflow.toml)."""
     raw: dict[str, Any] = field(default_factory=dict)
     """The whole parsed file, for the sections other parts of formflow read."""
+    source: Path | None = None
+    """The file the settings were read from; None for the defaults."""
+    text: str = field(default="", repr=False)
+
+    def where(self, section: str, key: str | None = None) -> str:
+        """``formflow.toml line 12: [directory] "Head of Service"``: a setting, named for
+        a message about it."""
+        return _where(self.source or Path(CONFIG_NAME), self.text, section, key)
 
 
-def _dates(section: dict[str, Any], key: str, source: Path) -> frozenset[dt.date]:
+# --- email addresses ----------------------------------------------------------------
+
+
+class NotAnAddress(ValueError):
+    """Text that an email draft cannot carry as an address, and why in plain words."""
+
+    def __init__(self, text: str, why: str) -> None:
+        super().__init__(f"{text!r} is not an email address ({why})")
+        self.text = text
+        self.why = why
+
+
+def email_address(text: str) -> Address:
+    """``text`` parsed as the email drafts parse an address (``email.headerregistry``):
+    the one test of an address, at start-up and when a draft is written, so an address
+    accepted at start is one every draft can carry. ``NotAnAddress`` says why not."""
+    try:
+        return Address(addr_spec=text)
+    except (ValueError, IndexError, HeaderParseError):
+        raise NotAnAddress(text, _why_not_an_address(text)) from None
+
+
+def _why_not_an_address(text: str) -> str:
+    local, _, domain = text.partition("@")
+    if not text.strip():
+        why = "it is empty"
+    elif any(c.isspace() for c in text):
+        why = "it has a space or line break in it"
+    elif "@" not in text:
+        why = "it has no @"
+    elif text.count("@") > 1:
+        why = "it has more than one @"
+    elif not local or not domain:
+        why = "it needs a name before the @ and a domain after it"
+    elif not local.isascii():
+        why = "the part before the @ may only have plain letters, digits and . _ - +"
+    else:
+        why = "it has a character or a dot where an address cannot"
+    return f"{why}; an address looks like name@northtown.example"
+
+
+# --- where a key is in the file -------------------------------------------------------
+
+_TABLE = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*(?:#.*)?$")
+_KEY = re.compile(r"""^\s*("(?:[^"\\]|\\.)*"|'[^']*'|[A-Za-z0-9_-]+)\s*=""")
+
+
+def _name(written: str) -> str | None:
+    """A key or table name as TOML reads it (quotes and escapes undone)."""
+    try:
+        return next(iter(tomllib.loads(f"{written} = 0")))
+    except (tomllib.TOMLDecodeError, StopIteration):
+        return None
+
+
+def line_of(text: str, section: str, key: str | None = None) -> int | None:
+    """The line of ``[section]``, or of ``key`` in it; None when it is not written so."""
+    current: str | None = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        table = _TABLE.match(line)
+        if table:
+            current = _name(table.group(1))
+            if key is None and current == section:
+                return number
+        elif key is not None and current == section:
+            written = _KEY.match(line)
+            if written and _name(written.group(1)) == key:
+                return number
+    return None
+
+
+def _key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else f'"{key}"'
+
+
+def _where(source: Path, text: str, section: str, key: str | None) -> str:
+    line = line_of(text, section, key) if text else None
+    place = f"{source} line {line}" if line else str(source)
+    return f"{place}: [{section}]" + (f" {_key(key)}" if key is not None else "")
+
+
+# --- checking the file ----------------------------------------------------------------
+
+
+@dataclass
+class _Check:
+    """Every problem found in one settings file, each named by its key and line."""
+
+    source: Path
+    text: str
+    problems: list[str] = field(default_factory=list)
+
+    def __call__(self, section: str, key: str | None, problem: str) -> None:
+        stop = "" if problem.endswith("?") else "."
+        self.problems.append(f"{_where(self.source, self.text, section, key)}: {problem}{stop}")
+
+    def table(self, data: dict[str, Any], section: str) -> dict[str, Any]:
+        value = data.get(section, {})
+        if isinstance(value, dict):
+            return value
+        self(section, None, "must be a section of settings, written [" + section + "]")
+        return {}
+
+    def text_value(self, section: dict[str, Any], name: str, key: str, example: str) -> None:
+        value = section.get(key)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            self(name, key, f"must be text in quotes, such as {example}, not {value!r}")
+
+    def address(self, section: str, key: str, value: object) -> None:
+        if not isinstance(value, str):
+            self(section, key, f"must be an email address in quotes, not {value!r}")
+            return
+        try:
+            email_address(value)
+        except NotAnAddress as exc:
+            self(section, key, str(exc))
+
+    def whole_number(
+        self, section: dict[str, Any], name: str, key: str, low: int, high: int
+    ) -> None:
+        value = section.get(key)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high
+        ):
+            self(name, key, f"must be a whole number from {low} to {high}, not {value!r}")
+
+
+def _dates(check: _Check, section: dict[str, Any], key: str) -> frozenset[dt.date]:
     values = section.get(key, [])
     if not isinstance(values, list):
-        raise ConfigError(
-            f'{source}: [calendar] {key} must be a list of dates such as "2025-12-29".'
-        )
+        check("calendar", key, 'must be a list of dates such as ["2025-12-29"]')
+        return frozenset()
     days = set()
     for value in values:
         try:
             days.add(value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)))
         except ValueError:
-            raise ConfigError(
-                f"{source}: [calendar] {key} has {value!r}, which is not a date; "
-                'write it as YYYY-MM-DD, for example "2025-12-29".'
-            ) from None
+            check(
+                "calendar",
+                key,
+                f"has {value!r}, which is not a date; write it as YYYY-MM-DD, "
+                'for example "2025-12-29"',
+            )
     return frozenset(days)
 
 
-def _policy_folder(section: Any, source: Path) -> Path | None:
-    folder = section.get("folder") if isinstance(section, dict) else None
+def _policy_folder(check: _Check, section: dict[str, Any]) -> Path | None:
+    folder = section.get("folder")
     if folder is None:
         return None
     if not isinstance(folder, str) or not folder.strip():
-        raise ConfigError(
-            f'{source}: [policies] folder must be the path of a folder, such as "procedures".'
+        check("policies", "folder", 'must be the path of a folder, such as "procedures"')
+        return None
+    path = check.source.parent / folder
+    if not path.is_dir():
+        check(
+            "policies",
+            "folder",
+            f"{str(path)!r} is not a folder formflow can read (a path is read from the folder "
+            "formflow.toml is in); make it, mount the share, or correct the path",
         )
-    return source.parent / folder
+    return path
+
+
+def _sections(check: _Check, data: dict[str, Any]) -> None:
+    for name in data:
+        if name in SECTIONS:
+            continue
+        close = difflib.get_close_matches(name, SECTIONS, n=1, cutoff=0.75)
+        if close:
+            check(name, None, f"is not a section formflow reads: did you mean [{close[0]}]?")
+
+
+def _directory(check: _Check, table: dict[str, Any]) -> None:
+    for key, value in table.items():
+        if not key.strip():
+            check("directory", key, "an entry needs the name of a person or a role")
+        check.address("directory", key, value)
+
+
+def _smtp(check: _Check, table: dict[str, Any]) -> None:
+    if not table:
+        return
+    if not isinstance(table.get("host"), str) or not table["host"].strip():
+        check("smtp", "host" if "host" in table else None, 'needs host = "smtp.example.org"')
+    check.whole_number(table, "smtp", "port", 1, 65535)
+    if "from" in table:
+        check.address("smtp", "from", table["from"])
+    if not isinstance(table.get("starttls", True), bool):
+        check("smtp", "starttls", "must be true or false")
+    check.text_value(table, "smtp", "username", '"formflow"')
+    check.text_value(table, "smtp", "password_env", '"FORMFLOW_SMTP_PASSWORD"')
+    timeout = table.get("timeout", 30)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        check("smtp", "timeout", f"must be a number of seconds above 0, not {timeout!r}")
+
+
+def settings_to_correct(source: Path | None, problems: list[str]) -> ConfigError:
+    """One error for every problem found in a settings file, each on a line of its own."""
+    if len(problems) == 1:
+        return ConfigError(problems[0])
+    return ConfigError(
+        f"{source or CONFIG_NAME} has {len(problems)} settings to correct:\n"
+        + "\n".join(f"  {problem}" for problem in problems)
+    )
 
 
 def settings_from_toml(text: str, source: Path) -> Settings:
+    """The settings in ``text``, every section formflow reads checked; a ``ConfigError``
+    lists each problem found, each on a line of its own."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source} is not valid TOML: {exc}.") from exc
-    council = data.get("council", {})
-    cal = data.get("calendar", {})
-    confirmed = cal.get("confirmed_until", CONFIRMED_UNTIL)
-    if not isinstance(confirmed, int):
-        raise ConfigError(f"{source}: [calendar] confirmed_until must be a year such as 2027.")
+    check = _Check(source, text)
+    _sections(check, data)
+    council = check.table(data, "council")
+    check.text_value(council, "council", "name", '"Northtown Council"')
+    check.text_value(council, "council", "default_policy", '"nelincs"')
+    cal = check.table(data, "calendar")
+    check.whole_number(cal, "calendar", "confirmed_until", 2000, 2200)
+    calendar = WorkingCalendar(
+        closure_days=_dates(check, cal, "closure_days"),
+        extra_bank_holidays=_dates(check, cal, "extra_bank_holidays"),
+        confirmed_until=cal.get("confirmed_until", CONFIRMED_UNTIL),
+    )
+    folder = _policy_folder(check, check.table(data, "policies"))
+    _directory(check, check.table(data, "directory"))
+    _smtp(check, check.table(data, "smtp"))
+    if check.problems:
+        raise settings_to_correct(source, check.problems)
     return Settings(
-        policy_folder=_policy_folder(data.get("policies", {}), source),
+        policy_folder=folder,
         council_name=str(council.get("name", Settings.council_name)),
         default_policy=str(council.get("default_policy", Settings.default_policy)),
-        calendar=WorkingCalendar(
-            closure_days=_dates(cal, "closure_days", source),
-            extra_bank_holidays=_dates(cal, "extra_bank_holidays", source),
-            confirmed_until=confirmed,
-        ),
+        calendar=calendar,
         raw=data,
+        source=source,
+        text=text,
     )
 
 

@@ -7,14 +7,19 @@ import datetime as dt
 import socketserver
 import threading
 from collections.abc import Iterator
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from service_support import CHILD_NAME, drop_json, fake_pipeline, make_challenge
 
+from filled_forms import fill_docx
+from formflow.cli import main
 from formflow.config import Settings
 from formflow.core.engine import Document
 from formflow.core.record import Action, Person, RaisedBy, Role, Stage
+from formflow.pipeline import Outcome
 from formflow.pipeline.notices import (
     Recipient,
     covering_email,
@@ -233,3 +238,106 @@ def test_joint_or_alternative_responders_are_each_a_recipient(kind: Document) ->
     roles = [r.role for r in who.cc]
     assert roles == list(policy.stage(challenge.stage).responders.roles)
     assert not any("jointly" in role for role in roles)
+
+
+# --- an address a draft cannot carry never stops a form ------------------------------
+
+MISTYPED = {
+    "directory": {"Team Manager": "head of service@northtown", "IRO": "iro@northtown.example"}
+}
+"""A [directory] address that slipped past the start-up check (settings made in code)."""
+
+
+def _body(message: EmailMessage) -> str:
+    body = message.get_body(("plain",))
+    assert body is not None
+    return body.get_content()
+
+
+def test_a_mistyped_directory_address_is_left_out_and_the_draft_says_why() -> None:
+    message = covering_email(
+        make_challenge(),
+        built_in()("nelincs"),
+        Settings(raw=MISTYPED),
+        Document.NEXT_STAGE_FORM,
+        [],
+        summary="x",
+    )
+    assert unaddressed(message) == ["Priya Raman, Team Manager"]
+    assert '"Morwenna Pentreath, IRO" <iro@northtown.example>' in str(message["Cc"])
+    text = _body(message)
+    assert text.startswith("ADDRESS NEEDED before sending: formflow has no email address for ")
+    assert (
+        "The address [directory] in formflow.toml gives for Priya Raman, Team Manager: "
+        "'head of service@northtown' is not an email address (it has a space" in text
+    )
+
+
+def test_an_address_typed_in_the_forms_to_box_is_used_or_said_to_be_wrong() -> None:
+    def draft(typed: str) -> EmailMessage:
+        challenge = make_challenge(addressed_to=Person(typed, "Team Manager"))
+        return covering_email(
+            challenge,
+            built_in()("nelincs"),
+            Settings(raw=DIRECTORY),
+            Document.NEXT_STAGE_FORM,
+            [],
+            summary="x",
+        )
+
+    good = draft("sam.okafor@northtown.example")
+    assert str(good["To"]) == '"Priya Raman, Team Manager" <sam.okafor@northtown.example>'
+    bad = draft("priya.raman@@northtown")
+    assert unaddressed(bad) == ["Priya Raman, Team Manager"]
+    assert "cic-tm@northtown.example" not in str(bad["To"])  # never someone else instead
+    assert (
+        "The address typed on the form for Priya Raman, Team Manager: "
+        "'priya.raman@@northtown' is not an email address (it has more than one @"
+    ) in _body(bad)
+
+
+def test_a_form_and_the_deadline_sweep_go_on_past_a_mistyped_address(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The form ends processed with its draft written (the IRO, copied in, is told), the
+    log says whose address is needed and why, and `tick` escalates as usual."""
+    with Register(tmp_path / "var" / "formflow.db") as register:
+        pipeline = fake_pipeline(tmp_path, register, settings=Settings(raw=MISTYPED))
+        with caplog.at_level("WARNING", logger="formflow.pipeline"):
+            result = pipeline.handle(
+                drop_json(pipeline.home.inbox, "a.docx", make_challenge(reference=None))
+            )
+        assert result.outcome is Outcome.PROCESSED, result.message
+        reference = result.reference
+        draft = read_eml(tmp_path / "outbox" / reference / f"{reference}-stage-1-form.eml")
+        assert "is not an email address" in _body(draft)
+        assert "iro@northtown.example" in str(draft["Cc"])
+        assert any(
+            "no address for the Team Manager (the one in formflow.toml is not an email address)"
+            in r.getMessage()
+            for r in caplog.records
+        )
+        assert list(pipeline.home.claims.iterdir()) == []  # nothing left in .processing
+        chased = pipeline.chase_deadlines(dt.date(2025, 11, 20))
+        assert [c.reference for c in chased] == [reference]
+        assert (tmp_path / "outbox" / reference / f"{reference}-stage-2-form.eml").is_file()
+
+
+def test_a_real_form_with_an_address_mistyped_in_its_to_box_is_processed(tmp_path: Path) -> None:
+    """Through `formflow process`: the form is processed, and its draft says the address
+    typed on it is not one, for the IRO (copied in) to put right."""
+    home = tmp_path / "home"
+    runner = CliRunner()
+    sample = tmp_path / "sample.docx"
+    made = runner.invoke(main, ["new", "--sample", "--home", str(home), "-o", str(sample)])
+    assert made.exit_code == 0, made.output
+    form = fill_docx(sample, tmp_path / "c.docx", {"addressed_to_name": "priya.raman@@northtown"})
+    processed = runner.invoke(main, ["process", "--home", str(home), str(form)])
+    assert processed.exit_code == 0, processed.output
+    assert "processed" in processed.output
+    reference = processed.output.split()[-1]
+    draft = read_eml(home / "outbox" / reference / f"{reference}-stage-1-form.eml")
+    assert "'priya.raman@@northtown' is not an email address" in _body(draft)
+    assert str(draft["To"]).endswith(
+        '(address needed: the one on the form is not an email address)":;'
+    )

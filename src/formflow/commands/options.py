@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from pathlib import Path
 
 import click
 
-from formflow.config import Settings
+from formflow.config import Settings, settings_to_correct
 from formflow.core.record import LEVEL_ID_PATTERN, Stage
+from formflow.errors import PolicyError
+from formflow.pipeline import notices
 from formflow.policy_catalogue import PolicyCatalogue
 
 home_option = click.option(
@@ -21,8 +24,10 @@ home_option = click.option(
 
 
 def home_policies(home: Path, settings: Settings) -> PolicyCatalogue:
-    """The home's procedures, each council file that overrides another said on stderr."""
+    """The home's procedures, each council file that overrides another said on stderr,
+    with the settings checked against them: every command reads a home through here."""
     catalogue = PolicyCatalogue.for_home(home, settings)
+    check_settings(settings, catalogue)
     for notice in catalogue.notices():
         click.echo(f"Note: {notice}", err=True)
     return catalogue
@@ -45,3 +50,56 @@ def level_id(_ctx: click.Context, _param: click.Parameter, value: str) -> Stage:
     if not LEVEL_ID_PATTERN.match(text):
         raise click.BadParameter(f"'{value}' is not a level id, such as informal, 1 or alert.")
     return Stage(text)
+
+
+def check_settings(settings: Settings, catalogue: PolicyCatalogue) -> None:
+    """At the start of every command, what ``load_settings`` cannot check alone: the
+    default procedure and the roles in ``[directory]`` against the procedures, and the
+    sections the watcher and the dashboard read (by their own readers)."""
+    problems: list[str] = []
+    if "default_policy" in settings.raw.get("council", {}):
+        try:
+            catalogue.entry(settings.default_policy)
+        except PolicyError as exc:
+            problems.append(f"{settings.where('council', 'default_policy')}: {exc}")
+    roles = _directory_roles(catalogue)
+    for key in settings.raw.get("directory", {}):
+        close = _misspelt(key, roles)
+        if close is not None:
+            problems.append(
+                f"{settings.where('directory', key)}: no procedure has a role called "
+                f"'{key}': did you mean '{close}'? (Roles are written as the procedures "
+                "write them: `formflow policies show ID`.)"
+            )
+    if problems:
+        raise settings_to_correct(settings.source, problems)
+    if "watch" in settings.raw:
+        from formflow.watch.supervisor import watch_options
+
+        watch_options(settings)
+    if "web" in settings.raw:
+        from formflow.web.app import web_settings
+
+        web_settings(settings)
+
+
+def _directory_roles(catalogue: PolicyCatalogue) -> set[str]:
+    """The roles of every procedure the home can read (one that cannot be read is said
+    when it is used, as before)."""
+    roles: set[str] = set()
+    for policy_id in catalogue.ids():
+        try:
+            roles |= notices.directory_roles(catalogue(policy_id))
+        except PolicyError:
+            continue
+    return roles
+
+
+def _misspelt(key: str, roles: set[str]) -> str | None:
+    """The role ``key`` is a slip for (another case, a letter or two), or None: a role
+    the procedures know, or a person's name."""
+    if key in roles:
+        return None
+    same = [role for role in roles if role.casefold() == key.casefold()]
+    close = same or difflib.get_close_matches(key, sorted(roles), n=1, cutoff=0.9)
+    return close[0] if close else None

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from formflow.commands.options import home_option
+from formflow.commands.options import home_option, home_policies
 from formflow.config import load_settings
 from formflow.errors import FormflowError
 from formflow.outbox.folders import Home
@@ -69,6 +69,7 @@ def serve(home: Path, host: str | None, port: int | None) -> None:
     """
     os.umask(0o077)
     place = Home(home.resolve())
+    home_policies(place.root, load_settings(home=place.root))  # formflow.toml checked first
     stop = threading.Event()
 
     def _stop(_signum: int, _frame: FrameType | None) -> None:

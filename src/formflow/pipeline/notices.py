@@ -20,7 +20,9 @@ Each recipient is named as the challenge names them ("Priya Raman, Team Manager"
 alone where the form names nobody). One with no address in the directory is written as
 an empty address group, ``"Priya Raman, Team Manager (address needed)":;``: a valid
 header that sends nowhere, and the draft's first line says whose address must be filled
-in (the pipeline logs it too). Subjects carry the reference and stage, never the child's
+in (the pipeline logs it too). So is an address that is not one (``[directory]`` checked at
+start-up, or typed in the form's "To" box, ``priya.raman@@northtown``): the draft is
+written without it and its first lines say why, so a form never fails on an address. Subjects carry the reference and stage, never the child's
 name; the body gives the child's initials only.
 
 Sending: only when ``[smtp]`` is configured::
@@ -52,11 +54,11 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any
 
-from formflow.config import Settings
+from formflow.config import NotAnAddress, Settings, email_address
 from formflow.core.calendar import uk_date
 from formflow.core.engine import Document, current_due
 from formflow.core.policy import Policy, StagePolicy
-from formflow.core.record import Action, Challenge
+from formflow.core.record import Action, Challenge, Role
 from formflow.errors import NoticeError
 from formflow.reports.tables import initials
 from formflow.store.register import Register
@@ -67,6 +69,7 @@ DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.docu
 
 
 ADDRESS_NEEDED = " (address needed)"
+_NOT_AN_ADDRESS = " (address needed: {where} is not an email address)"
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,8 @@ class Recipient:
 
     role: str
     name: str | None = None
+    address: str | None = None
+    """An address typed for them on the form (in its "To" box): used before the directory."""
 
     @property
     def label(self) -> str:
@@ -98,9 +103,13 @@ def named(challenge: Challenge, role: str, responder: str) -> Recipient:
         _raiser(challenge): challenge.raised_by.name,
     }
     to = challenge.addressed_to
+    typed = None
     if to is not None and to.name and role == responder:
-        names[role] = to.name
-    return Recipient(role, names.get(role) or None)
+        if "@" in to.name:  # an address typed in the "To" box, not a name
+            typed = to.name.strip()
+        else:
+            names[role] = to.name
+    return Recipient(role, names.get(role) or None, typed)
 
 
 def _unique(roles: Sequence[str | None], drop: Sequence[str] = ()) -> tuple[str, ...]:
@@ -160,25 +169,47 @@ def _address(recipient: Recipient, directory: Mapping[str, str]) -> str | None:
     return (recipient.name and directory.get(recipient.name)) or directory.get(recipient.role)
 
 
-def _header(people: Sequence[Recipient], directory: Mapping[str, str]) -> list[Address | Group]:
+def _header(
+    people: Sequence[Recipient], directory: Mapping[str, str], problems: list[str]
+) -> list[Address | Group]:
+    """Each person at their address; one with none, or with one that is not an address
+    (said in ``problems``, for the draft's first lines), as an empty group."""
     out: list[Address | Group] = []
     for person in people:
-        address = _address(person, directory)
-        if address:
-            out.append(Address(person.label, addr_spec=address))
-        else:
+        address = person.address or _address(person, directory)
+        if not address:
             out.append(Group(person.label + ADDRESS_NEEDED))
+            continue
+        try:
+            out.append(Address(person.label, addr_spec=email_address(address).addr_spec))
+        except NotAnAddress as exc:
+            where = "the one on the form" if person.address else "the one in formflow.toml"
+            out.append(Group(person.label + _NOT_AN_ADDRESS.format(where=where)))
+            given = "typed on the form" if person.address else "[directory] in formflow.toml gives"
+            problems.append(f"The address {given} for {person.label}: {exc}.")
+    return out
+
+
+def _needed(message: EmailMessage) -> list[tuple[str, str]]:
+    """(who, why) for each person a draft names without an address."""
+    out: list[tuple[str, str]] = []
+    for header in ("To", "Cc"):
+        for group in message[header].groups if message[header] is not None else ():
+            if group.display_name and not group.addresses:
+                who, _, why = group.display_name.partition(ADDRESS_NEEDED[:-1])
+                out.append((who, why.removeprefix(": ").removesuffix(")")))
     return out
 
 
 def unaddressed(message: EmailMessage) -> list[str]:
     """Who a draft names without an address: to be filled in before it is sent."""
-    missing: list[str] = []
-    for header in ("To", "Cc"):
-        for group in message[header].groups if message[header] is not None else ():
-            if group.display_name and not group.addresses:
-                missing.append(group.display_name.removesuffix(ADDRESS_NEEDED))
-    return missing
+    return [who for who, _ in _needed(message)]
+
+
+def roles_unaddressed(message: EmailMessage) -> list[str]:
+    """The roles a draft has no usable address for, each with why where there is more to
+    say than "none": for a log, which names roles, never a person."""
+    return [who.rsplit(", ", 1)[-1] + (f" ({why})" if why else "") for who, why in _needed(message)]
 
 
 def draft_name(kind: Document, challenge: Challenge) -> str:
@@ -212,9 +243,10 @@ def _message(
     sender = smtp_settings(settings)
     if sender is not None:
         message["From"] = sender.sender
-    message["To"] = _header(recipients.to, directory)
+    problems: list[str] = []
+    message["To"] = _header(recipients.to, directory, problems)
     if recipients.cc:
-        message["Cc"] = _header(recipients.cc, directory)
+        message["Cc"] = _header(recipients.cc, directory, problems)
     message["Subject"] = subject
     message["Date"] = formatdate(localtime=True)
     message["Message-ID"] = make_msgid(domain="formflow.invalid")
@@ -224,7 +256,10 @@ def _message(
         body = (
             f"ADDRESS NEEDED before sending: formflow has no email address for "
             f"{'; '.join(missing)}. Fill it in above, or add it to [directory] in "
-            "formflow.toml for next time.\n\n" + body
+            "formflow.toml for next time.\n"
+            + "".join(f"{problem}\n" for problem in problems)
+            + "\n"
+            + body
         )
     message.set_content(body)
     for path in attachments:
@@ -319,6 +354,17 @@ def timeout_email(challenge: Challenge, policy: Policy, settings: Settings) -> E
     to = tuple(named(challenge, r, rules.responder) for r in responder_roles(rules))
     recipients = Recipients(to, (named(challenge, decider, rules.responder),))
     return _message(settings, _subject(challenge, "response overdue"), recipients, body)
+
+
+def directory_roles(policy: Policy) -> set[str]:
+    """Every role a draft under ``policy`` may go to: the names ``[directory]`` may give
+    an address for, beside people's."""
+    roles = {RAISER_NOT_STATED, *(role.value for role in Role), *policy.cafcass.notifications}
+    for stage in policy.stages:
+        roles.update(responder_roles(stage), stage.copy_to)
+        if stage.decided_by:
+            roles.add(stage.decided_by)
+    return roles
 
 
 def responder_roles(rules: StagePolicy) -> tuple[str, ...]:

@@ -164,7 +164,7 @@ class Outputs:
             self._taken(staged, reference),
         )
         files.write_private(target / name, email.as_bytes())
-        missing = notices.unaddressed(email)
+        missing = notices.roles_unaddressed(email)
         if missing:
             # Roles only: a log names the reference, never a person (the draft names them).
             log.warning(
@@ -172,7 +172,7 @@ class Outputs:
                 "add it to [directory] in formflow.toml",
                 reference,
                 name,
-                "; ".join(label.rsplit(", ", 1)[-1] for label in missing),
+                "; ".join(missing),
             )
         staged.append(
             Staged(

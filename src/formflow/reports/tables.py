@@ -309,6 +309,17 @@ def export_rows(
     return [r.cells for r in export_table(challenges, policies, calendar, today)]
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What a spreadsheet program reads, at the start of a CSV cell, as the start of a formula."""
+
+
+def as_csv_text(cell: str) -> str:
+    """A cell typed on a form or by a person, as text a spreadsheet program shows and never
+    runs: one that begins like a formula gets a leading apostrophe (the OWASP advice on CSV
+    injection; Excel and LibreOffice read ``'=...`` as the text ``=...``)."""
+    return f"'{cell}" if cell.startswith(FORMULA_STARTS) else cell
+
+
 def csv_bytes(rows: Sequence[Sequence[str]]) -> bytes:
     import csv
     import io
@@ -316,7 +327,7 @@ def csv_bytes(rows: Sequence[Sequence[str]]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(EXPORT_COLUMNS)
-    writer.writerows(rows)
+    writer.writerows([as_csv_text(cell) for cell in row] for row in rows)
     return buffer.getvalue().encode("utf-8-sig")
 
 
@@ -346,8 +357,9 @@ def xlsx_bytes(rows: Sequence[Sequence[str]], overdue: Sequence[bool] = ()) -> b
         zip(rows, [*overdue, *[False] * (len(rows) - len(overdue))], strict=True), start=2
     ):
         sheet.append(list(row))
-        if late:
-            for cell in sheet[number]:
+        for cell in sheet[number]:
+            _as_text(cell)
+            if late:
                 cell.fill = fill
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = sheet.dimensions
@@ -357,6 +369,14 @@ def xlsx_bytes(rows: Sequence[Sequence[str]], overdue: Sequence[bool] = ()) -> b
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def _as_text(cell: Any) -> None:
+    """Keep a cell typed on a form or by a person as the text it is: openpyxl makes a
+    string beginning with ``=`` a live formula and ``#N/A`` an error value; the quote
+    prefix keeps it text when someone edits it in Excel."""
+    cell.data_type = "s"
+    cell.quotePrefix = True
 
 
 def write_xlsx(rows: Sequence[Sequence[str]], path: Path, overdue: Sequence[bool] = ()) -> Path:
