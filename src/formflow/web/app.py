@@ -24,6 +24,7 @@ import datetime as dt
 import hmac
 import json
 import logging
+import re
 import secrets
 import sqlite3
 import threading
@@ -31,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import (
     Flask,
@@ -47,7 +49,8 @@ from flask import (
 )
 from flask.sessions import SecureCookieSessionInterface
 from markupsafe import Markup
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadHost, HTTPException
+from werkzeug.urls import iri_to_uri
 from werkzeug.wrappers.response import Response as BaseResponse
 
 from formflow.config import Settings
@@ -259,7 +262,15 @@ def _signed_in_user() -> str | None:
     return d.accounts.session_user(str(token)) if token else None
 
 
+def _host_unreadable() -> bool:
+    """A Host header werkzeug cannot read (``a..b``, a label over 63 characters): Flask
+    then has no way to build this site's links, so nothing may call ``url_for``."""
+    return isinstance(request.routing_exception, BadHost)
+
+
 def _require_user() -> BaseResponse | None:
+    if _host_unreadable():
+        abort(400, "This request named no host the dashboard can read. Use its address.")
     if request.method == "POST":
         _check_csrf()
     g.user = _signed_in_user()
@@ -282,16 +293,27 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
-def _error_page(error: HTTPException) -> tuple[str, int]:
-    return render_template(
-        "error.html", title=error.name, message=error.description
-    ), error.code or 500
+def _error_page(error: HTTPException) -> tuple[str, int] | Response:
+    code = error.code or 500
+    if _host_unreadable():  # the template's links cannot be built: the words alone
+        return Response(f"{error.name}: {error.description}\n", code, mimetype="text/plain")
+    return render_template("error.html", title=error.name, message=error.description), code
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path on this site: never ``//elsewhere`` or ``https://elsewhere``."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
+    """Only a path on this site: never ``//elsewhere`` or ``https://elsewhere``.
+
+    Judged as the redirect will send it: ``iri_to_uri`` (which werkzeug applies to every
+    Location) drops tabs, newlines and leading spaces as browsers do, so ``/<TAB>/evil``
+    leaves as ``//evil``; the string checked is the one sent."""
+    try:
+        location = iri_to_uri(target or "")
+        parts = urlsplit(location)
+    except ValueError:  # "//[" and the like: not a URL at all
+        return url_for("open_challenges")
+    on_this_site = not parts.scheme and not parts.netloc and "\\" not in location
+    if on_this_site and location.startswith("/") and not location.startswith("//"):
+        return location
     return url_for("open_challenges")
 
 
@@ -443,11 +465,21 @@ def tracker(suffix: str) -> Response:
     )
 
 
+def _year_asked(default: int) -> int:
+    """``?year=``: four ASCII digits (``str.isdigit`` also passes "²²²²", which ``int``
+    refuses), or this year when not given."""
+    chosen = request.args.get("year", "")
+    if not chosen:
+        return default
+    if re.fullmatch("[0-9]{4}", chosen) and int(chosen) >= dt.MINYEAR:
+        return int(chosen)
+    abort(400, "The year must be four digits, such as 2025.")
+
+
 def year() -> str:
     d = _dashboard()
     db, _ = d.registers.get()
-    chosen = request.args.get("year", "")
-    number = int(chosen) if chosen.isdigit() and len(chosen) == 4 else d.today().year
+    number = _year_asked(default=d.today().year)
     page = views.year_page(db, number, d.settings.calendar)
     months = [dt.date(2000, m, 1).strftime("%b") for m in range(1, 13)]
     f = page.figures
