@@ -126,6 +126,22 @@ def test_signing_out_ends_the_session_even_for_a_copied_cookie(site: Site) -> No
     assert thief.get("/").status_code == 302
 
 
+def test_the_sign_in_page_shows_only_notices_the_site_chose(site: Site) -> None:
+    client = site.client()
+    planted = client.get(
+        "/signin", query_string={"message": "Your account is suspended: call 0900 000 000."}
+    ).get_data(as_text=True)
+    assert "suspended" not in planted and 'class="notice"' not in planted
+    unknown = client.get("/signin?notice=Call+0900+000+000").get_data(as_text=True)
+    assert "0900" not in unknown and 'class="notice"' not in unknown
+    assert sign_in(client) == 302
+    page = client.get("/").get_data(as_text=True)
+    signed_out = client.post("/signout", data={"csrf": csrf_of(page)})
+    assert "message=" not in signed_out.location
+    shown = client.get(signed_out.location).get_data(as_text=True)
+    assert '<p class="notice" role="status">You have signed out.</p>' in shown
+
+
 def test_an_expired_session_is_refused(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
     client = site.client()
     assert sign_in(client) == 302

@@ -317,6 +317,11 @@ def _safe_next(target: str | None) -> str:
     return url_for("open_challenges")
 
 
+SIGN_IN_NOTICES = {"signed-out": "You have signed out."}
+"""What the sign-in page may say in its notice box, chosen by a key in ``?notice=``: text
+from the address would let any link put the site's voice to someone else's words."""
+
+
 def signin() -> BaseResponse | str | tuple[str, int]:
     d = _dashboard()
     if d.web.trusted_user_header:
@@ -332,7 +337,7 @@ def signin() -> BaseResponse | str | tuple[str, int]:
             title="Sign in",
             next=target,
             name="",
-            message=request.args.get("message", ""),
+            message=SIGN_IN_NOTICES.get(request.args.get("notice", ""), ""),
         )
     name = request.form.get("name", "").strip()
     keys = (f"name:{name.lower()}", f"addr:{request.remote_addr}")
@@ -370,7 +375,7 @@ def signout() -> BaseResponse:
     if token:
         _dashboard().accounts.end_session(str(token))
     session.clear()
-    return redirect(url_for("signin", message="You have signed out."))
+    return redirect(url_for("signin", notice="signed-out"))
 
 
 # --- pages ----------------------------------------------------------------------------
