@@ -101,7 +101,7 @@ def test_no_route_answers_an_attack_with_a_500_or_another_site(
         )
         if response.location:
             assert on_this_site(response.location), (where, response.location)
-        assert not caplog.records, where
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR], where
 
 
 def test_the_route_table_covers_every_route(site: Site) -> None:
@@ -161,7 +161,7 @@ def test_a_malformed_host_is_a_plain_400_with_nothing_in_the_error_log(
     assert response.status_code == 400
     assert response.mimetype == "text/plain"
     assert "no host the dashboard can read" in response.get_data(as_text=True)
-    assert not caplog.records
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 @pytest.mark.parametrize("year", ["²²²²", "٢٠٢٥", "0000", "20255", "<script>"])

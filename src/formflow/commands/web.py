@@ -67,7 +67,10 @@ def serve(home: Path, host: str | None, port: int | None) -> None:
     Example:
       formflow serve --home /srv/formflow --port 8080
     """
+    from formflow.commands.service import _logging
+
     os.umask(0o077)
+    _logging(verbose=False)  # as `watch` logs: warnings, and the dashboard's audit lines
     place = Home(home.resolve())
     stop = threading.Event()
 

@@ -30,6 +30,9 @@ VIEWED = "viewed"
 """The kind of event written for each view of a challenge's page."""
 DOWNLOADED = "downloaded"
 """... and for each document downloaded from it."""
+SIGNED_IN = "signed in"
+SIGN_IN_FAILED = "sign-in failed"
+"""Sign-ins, and tracker downloads, name no challenge: their events have no reference."""
 ACCESS_EVENTS = frozenset({VIEWED, DOWNLOADED})
 """Shown apart from the timeline, as who has looked at the challenge."""
 
