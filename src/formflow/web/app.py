@@ -366,7 +366,8 @@ def _safe_next(target: str | None) -> str:
         parts = urlsplit(location)
     except ValueError:  # "//[" and the like: not a URL at all
         return url_for("open_challenges")
-    on_this_site = not parts.scheme and not parts.netloc and "\\" not in location
+    # (a backslash, which browsers read as a slash, leaves iri_to_uri as %5C)
+    on_this_site = not parts.scheme and not parts.netloc
     if on_this_site and location.startswith("/") and not location.startswith("//"):
         return location
     return url_for("open_challenges")
