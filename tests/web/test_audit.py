@@ -118,13 +118,18 @@ def test_a_link_from_another_site_asks_first_and_records_nothing(site: Site, pat
         assert [e.actor for e in register.events() if e.what in {"viewed", "downloaded"}] == [USER]
 
 
-def test_formflow_serve_keeps_the_sign_in_lines(tmp_path: Path) -> None:
-    """Through the real server: INFO lines are dropped unless the audit logger keeps them."""
+def test_formflow_serve_keeps_the_sign_in_lines_and_the_proxys_client_address(
+    tmp_path: Path,
+) -> None:
+    """Through the real server (waitress): INFO lines are dropped unless the audit logger
+    keeps them, and X-Forwarded-For reaches the app from a trusted proxy."""
     fill_register(Home(tmp_path))
+    (tmp_path / "formflow.toml").write_text('[web]\ntrusted_proxies = ["127.0.0.1"]\n')
     Accounts(tmp_path / "var" / "users.db", hasher=FAST_HASHER).add(USER, PASSWORD)
     log: list[str] = []
     with served(tmp_path, log) as url:
         browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+        browser.addheaders = [("X-Forwarded-For", "198.51.100.7")]
         for password in ("not the password", PASSWORD):
             with browser.open(f"{url}signin") as page:
                 token = csrf_of(page.read().decode())
@@ -138,3 +143,6 @@ def test_formflow_serve_keeps_the_sign_in_lines(tmp_path: Path) -> None:
     signed_in = [line for line in log if re.search(r"INFO .*signed in by '" + USER, line)]
     assert len(failed) == 1 and "WARNING" in failed[0] and USER in failed[0]
     assert len(signed_in) == 1, log
+    with Register(Home(tmp_path).database) as register:
+        places = {e.message for e in register.events() if e.reference is None}
+    assert places == {"From 198.51.100.7."}
