@@ -64,6 +64,28 @@ def test_a_failed_sign_in_is_an_event_with_the_name_tried_and_a_warning(
     assert "sign-in failed" in line.getMessage() and "amara.okafor" in line.getMessage()
 
 
+def test_a_password_typed_as_the_name_is_never_kept(
+    site: Site, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO):
+        assert sign_in(site.client(), PASSWORD, PASSWORD) == 401
+    [failed] = events(site)
+    assert failed.actor == "(not a user name)"
+    assert PASSWORD not in caplog.text
+
+
+def test_the_sign_ins_page_lists_sign_ins_failures_and_tracker_downloads(site: Site) -> None:
+    assert sign_in(site.client(), "dylan.hughes", "not the password") == 401
+    client = site.client()
+    sign_in(client)
+    client.get("/tracker.csv")
+    html = client.get("/sign-ins").get_data(as_text=True)
+    rows = html[html.index("<tbody>") :]
+    assert rows.index("tracker.csv downloaded") < rows.index("signed in") < rows.index("dylan")
+    assert "The user name or password is not right. From 127.0.0.1." in rows
+    assert OVERDUE not in rows  # views of a challenge are on its own page
+
+
 def test_a_sign_in_is_an_event_and_formflow_check_finds_nothing_wrong_with_it(
     site: Site,
 ) -> None:

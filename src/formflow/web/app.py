@@ -10,12 +10,18 @@ Security, in the order a request meets it:
   ``session_hours`` (the signature's timestamp and the stored expiry), and signing out
   ends it for good. It is ``HttpOnly``, ``SameSite=Lax``, and ``Secure`` over HTTPS (or
   always with ``secure_cookies = true`` behind a proxy that ends TLS).
-* Every POST carries the session's CSRF token; sign-in attempts are rate-limited.
+* Every POST carries the session's CSRF token; failed sign-ins slow further tries for
+  that name from that address (``accounts.SignInLimiter``); the address is the direct
+  peer's, or from ``X-Forwarded-For`` when the peer is one of ``[web] trusted_proxies``.
+* ``next`` after signing in is judged as the redirect will send it; a Host werkzeug cannot
+  read, or a malformed value, is a plain 400, never a 500.
 * Pages send ``Content-Security-Policy`` without scripts, ``no-store`` caching and
   ``X-Frame-Options: DENY``; templates autoescape, so text typed into a form is text.
 * A download is only of a file the register lists for that challenge, inside the outbox.
-* Each view of a challenge, and each download, is an event in the register's audit
-  trail: who and which reference (logs give the reference, never the child).
+* Each sign-in, failed or not, each view of a challenge, and each download (a document
+  or the tracker) is an event in the register's audit trail with the user as its actor,
+  and a line in the log (the reference and the user, never the child). A view or a
+  download that another site sent the browser to asks first (``Sec-Fetch-Site``).
 """
 
 from __future__ import annotations
@@ -65,7 +71,7 @@ from formflow.reports import tables
 from formflow.reports.tracker import tracker_payloads
 from formflow.store.register import Register
 from formflow.web import charts, views
-from formflow.web.accounts import Accounts, SignInLimiter
+from formflow.web.accounts import USER_NAME, Accounts, SignInLimiter
 
 log = logging.getLogger(__name__)
 audit_log = logging.getLogger("formflow.web.audit")
@@ -373,6 +379,10 @@ def _safe_next(target: str | None) -> str:
     return url_for("open_challenges")
 
 
+NOT_A_USER_NAME = "(not a user name)"
+"""The actor of a failed sign-in whose name could not be anyone's: people type their
+password into the name box, and the audit trail must not keep it."""
+
 SIGN_IN_NOTICES = {"signed-out": "You have signed out."}
 """What the sign-in page may say in its notice box, chosen by a key in ``?notice=``: text
 from the address would let any link put the site's voice to someone else's words."""
@@ -409,7 +419,7 @@ def signin() -> BaseResponse | str | tuple[str, int]:
         # belongs in the log rather than in the register kept for 75 years.
         audit_log.warning(
             "dashboard: sign-in as %r from %s refused for %.0f s: too many failures",
-            name[:64],
+            name if USER_NAME.match(name) else NOT_A_USER_NAME,
             address,
             wait,
         )
@@ -425,7 +435,7 @@ def signin() -> BaseResponse | str | tuple[str, int]:
             None,
             views.SIGN_IN_FAILED,
             f"From {address}.",
-            actor=name[:64],
+            actor=name if USER_NAME.match(name) else NOT_A_USER_NAME,
             reason="The user name or password is not right.",
             level=logging.WARNING,
         )
@@ -637,6 +647,13 @@ def year() -> str:
     )
 
 
+def sign_ins() -> str:
+    db, _ = _dashboard().registers.get()
+    return render_template(
+        "signins.html", title="Sign-ins and downloads", entries=views.site_events(db)
+    )
+
+
 def rejected() -> str:
     files = views.rejected_files(_dashboard().home)
     return render_template("rejected.html", title="Rejected files", files=files)
@@ -651,4 +668,5 @@ _ROUTES: list[tuple[str, Callable[..., Any], list[str]]] = [
     ("/tracker.<any(xlsx, csv):suffix>", tracker, ["GET"]),
     ("/report", year, ["GET"]),
     ("/rejected", rejected, ["GET"]),
+    ("/sign-ins", sign_ins, ["GET"]),
 ]

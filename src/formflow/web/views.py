@@ -373,6 +373,31 @@ def document_path(db: sqlite3.Connection, outbox: Path, reference: str, name: st
     return path if path.resolve().is_relative_to(root) else None
 
 
+# --- sign-ins and downloads ------------------------------------------------------------
+
+SITE_EVENTS = (SIGNED_IN, SIGN_IN_FAILED, DOWNLOADED)
+
+
+def site_events(db: sqlite3.Connection, limit: int = 500) -> list[Entry]:
+    """The audit trail's events that name no challenge (sign-ins, failed or not, and
+    tracker downloads), newest first: what an auditor asks of the dashboard itself."""
+    rows = db.execute(
+        "SELECT at, what, actor, reason, message FROM events "
+        f"WHERE reference IS NULL AND what IN ({', '.join('?' * len(SITE_EVENTS))}) "
+        "ORDER BY id DESC LIMIT ?",
+        (*SITE_EVENTS, limit),
+    )
+    return [
+        Entry(
+            when=str(r["at"]).replace("T", " "),
+            what=str(r["what"]),
+            who=r["actor"] or "",
+            why=" ".join(part for part in (r["reason"], r["message"]) if part),
+        )
+        for r in rows
+    ]
+
+
 # --- the year -----------------------------------------------------------------------
 
 
