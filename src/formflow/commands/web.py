@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from formflow.commands.logs import log_to_stderr
 from formflow.commands.options import home_option
 from formflow.config import load_settings
 from formflow.errors import FormflowError
@@ -67,10 +68,8 @@ def serve(home: Path, host: str | None, port: int | None) -> None:
     Example:
       formflow serve --home /srv/formflow --port 8080
     """
-    from formflow.commands.service import _logging
-
     os.umask(0o077)
-    _logging(verbose=False)  # as `watch` logs: warnings, and the dashboard's audit lines
+    log_to_stderr(verbose=False)  # as `watch` logs: warnings, and the dashboard's audit lines
     place = Home(home.resolve())
     stop = threading.Event()
 
