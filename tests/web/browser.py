@@ -57,8 +57,9 @@ def chromium(downloads: Path) -> Iterator[object]:
 
 
 @contextmanager
-def served(home: Path) -> Iterator[str]:
-    """``formflow serve`` as a person starts it, on a free port; its printed address."""
+def served(home: Path, log: list[str] | None = None) -> Iterator[str]:
+    """``formflow serve`` as a person starts it, on a free port; its printed address.
+    What it printed after that is added to ``log`` once it has stopped."""
     process = subprocess.Popen(
         [sys.executable, "-m", "formflow.cli", "serve", "--home", str(home), "--port", "0"],
         stderr=subprocess.PIPE,
@@ -77,6 +78,8 @@ def served(home: Path) -> Iterator[str]:
         process.terminate()
         process.wait(timeout=20)
         if process.stderr is not None:
+            if log is not None:
+                log.extend(process.stderr.read().splitlines())
             process.stderr.close()
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -101,17 +103,54 @@ def test_removing_a_user_or_changing_the_password_ends_their_sessions(accounts: 
         accounts.remove("dylan")
 
 
-def test_the_limiter_refuses_after_the_limit_until_the_window_passes() -> None:
+def test_the_limiter_counts_a_name_and_an_address_together_and_doubles_the_wait(
+    accounts: Accounts,
+) -> None:
     now = [0.0]
-    limiter = SignInLimiter(attempts=3, window=60, clock=lambda: now[0])
+    limiter = SignInLimiter(
+        accounts, free=3, first_delay=30, longest_delay=100, clock=lambda: now[0]
+    )
     for _ in range(3):
-        assert limiter.wait_seconds("name:amara", "addr:1") == 0
-        limiter.failed("name:amara", "addr:1")
-    assert limiter.wait_seconds("name:amara", "addr:2") == 60
-    assert limiter.wait_seconds("name:dylan", "addr:1") == 60  # the same address
-    assert limiter.wait_seconds("name:dylan", "addr:2") == 0
-    now[0] = 61
-    assert limiter.wait_seconds("name:amara", "addr:1") == 0
+        assert limiter.begin("amara", "198.51.100.7") == 0
+    assert limiter.begin("Amara", "198.51.100.7") == 30  # names are not case-sensitive
+    assert limiter.begin("amara", "203.0.113.9") == 0  # the holder elsewhere: not slowed
+    assert limiter.begin("dylan", "198.51.100.7") == 0  # a colleague at the same desk
+    now[0] = 30
+    assert limiter.begin("amara", "198.51.100.7") == 0  # the fourth failure: wait 60
+    now[0] = 89
+    assert limiter.begin("amara", "198.51.100.7") == 1
+    now[0] = 90
+    assert limiter.begin("amara", "198.51.100.7") == 0  # the fifth: 120, kept to 100
+    assert limiter.begin("amara", "198.51.100.7") == 100
+    limiter.succeeded("amara", "198.51.100.7")
+    assert limiter.begin("amara", "198.51.100.7") == 0
+
+
+def test_failures_are_forgotten_after_a_day_without_one(accounts: Accounts) -> None:
+    now = [0.0]
+    limiter = SignInLimiter(accounts, free=1, clock=lambda: now[0])
+    assert limiter.begin("amara", "198.51.100.7") == 0
+    assert limiter.begin("amara", "198.51.100.7") == 30
+    now[0] = 86401
+    assert limiter.begin("amara", "198.51.100.7") == 0
+
+
+def test_parallel_guesses_from_two_processes_get_no_more_checks_than_the_limit(
+    tmp_path: Path,
+) -> None:
+    """Two Accounts on one file are two connections, as two serving processes have:
+    the count is checked and raised inside one BEGIN IMMEDIATE, never check-then-record."""
+    path = tmp_path / "var" / "users.db"
+    limiters = [SignInLimiter(Accounts(path, hasher=FAST_HASHER), free=5) for _ in range(2)]
+    start = threading.Barrier(40)
+
+    def guess(n: int) -> bool:
+        start.wait()
+        return limiters[n % 2].begin("amara", "198.51.100.7") == 0
+
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        allowed = sum(pool.map(guess, range(40)))
+    assert allowed == 5
 
 
 def test_the_users_commands(tmp_path: Path) -> None:

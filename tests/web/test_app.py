@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import io
 import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 from openpyxl import load_workbook
 from pypdf import PdfWriter
 from web_support import (
@@ -30,7 +34,6 @@ from web_support import (
 from formflow.config import Settings
 from formflow.errors import ConfigError
 from formflow.store.register import Register
-from formflow.web.accounts import SignInLimiter
 from formflow.web.app import web_settings
 
 PAGES = [
@@ -102,14 +105,80 @@ def test_a_wrong_password_is_refused_with_a_plain_message(site: Site) -> None:
 def test_sign_in_attempts_are_rate_limited_even_with_the_right_password_after(
     tmp_path: Path,
 ) -> None:
-    site = make_site(tmp_path, limiter=SignInLimiter(attempts=3, window=600))
+    site = make_site(tmp_path, free=3)
     client = site.client()
     for _ in range(3):
         assert sign_in(client, password="guess guess guess") == 401
     token = csrf_of(client.get("/signin").get_data(as_text=True))
     response = client.post("/signin", data={"csrf": token, "name": USER, "password": PASSWORD})
     assert response.status_code == 429
-    assert "Too many failed attempts" in response.get_data(as_text=True)
+    assert "Too many failed attempts from here. Try again in 30 seconds." in response.get_data(
+        as_text=True
+    )
+
+
+def from_address(site: Site, address: str, forwarded_for: str | None = None) -> FlaskClient:
+    client = site.app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    if forwarded_for:
+        client.environ_base["HTTP_X_FORWARDED_FOR"] = forwarded_for
+    return client
+
+
+def test_guesses_from_elsewhere_never_keep_the_account_holder_out(site: Site) -> None:
+    attacker = from_address(site, "203.0.113.9")
+    for _ in range(8):
+        assert sign_in(attacker, password="guess guess guess") in {401, 429}
+    assert sign_in(attacker, password="guess guess guess") == 429
+    assert sign_in(from_address(site, "198.51.100.7")) == 302
+
+
+def test_behind_a_trusted_proxy_each_client_is_its_own_address(tmp_path: Path) -> None:
+    settings = Settings(raw={"web": {"trusted_proxies": ["127.0.0.1"]}})
+    site = make_site(tmp_path, settings, free=2)
+    attacker = from_address(site, "127.0.0.1", "198.51.100.66, 203.0.113.9")
+    for _ in range(2):
+        assert sign_in(attacker, password="guess guess guess") == 401
+    assert sign_in(attacker, password="guess guess guess") == 429
+    assert sign_in(from_address(site, "127.0.0.1", "198.51.100.7")) == 302
+    # from a peer that is not a trusted proxy the header is the sender's invention
+    spoofer = from_address(site, "192.0.2.1", "198.51.100.7")
+    assert sign_in(spoofer, password="guess guess guess") == 401
+    with Register(site.home.database) as register:
+        places = [e.message for e in register.events() if e.reference is None]
+    assert places == [
+        "From 203.0.113.9.",
+        "From 203.0.113.9.",
+        "From 198.51.100.7.",
+        "From 192.0.2.1.",
+    ]
+
+
+def test_parallel_guesses_get_no_more_password_checks_than_the_limit(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checks = []
+    real = site.accounts.verify
+
+    def slow_verify(name: str, password: str) -> bool:
+        checks.append(name)
+        time.sleep(0.02)  # Argon2's real cost, so the guesses overlap
+        return real(name, password)
+
+    monkeypatch.setattr(site.accounts, "verify", slow_verify)
+    clients = [site.client() for _ in range(40)]
+    tokens = [csrf_of(c.get("/signin").get_data(as_text=True)) for c in clients]
+    start = threading.Barrier(40)
+
+    def guess(n: int) -> int:
+        start.wait()
+        data = {"csrf": tokens[n], "name": USER, "password": "guess guess guess"}
+        return clients[n].post("/signin", data=data).status_code
+
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        answers = list(pool.map(guess, range(40)))
+    assert len(checks) == 5, answers
+    assert sorted(answers) == [401] * 5 + [429] * 35
 
 
 def test_signing_out_ends_the_session_even_for_a_copied_cookie(site: Site) -> None:
@@ -124,6 +193,22 @@ def test_signing_out_ends_the_session_even_for_a_copied_cookie(site: Site) -> No
     thief = site.client()
     thief.set_cookie("formflow_session", copied.value)
     assert thief.get("/").status_code == 302
+
+
+def test_the_sign_in_page_shows_only_notices_the_site_chose(site: Site) -> None:
+    client = site.client()
+    planted = client.get(
+        "/signin", query_string={"message": "Your account is suspended: call 0900 000 000."}
+    ).get_data(as_text=True)
+    assert "suspended" not in planted and 'class="notice"' not in planted
+    unknown = client.get("/signin?notice=Call+0900+000+000").get_data(as_text=True)
+    assert "0900" not in unknown and 'class="notice"' not in unknown
+    assert sign_in(client) == 302
+    page = client.get("/").get_data(as_text=True)
+    signed_out = client.post("/signout", data={"csrf": csrf_of(page)})
+    assert "message=" not in signed_out.location
+    shown = client.get(signed_out.location).get_data(as_text=True)
+    assert '<p class="notice" role="status">You have signed out.</p>' in shown
 
 
 def test_an_expired_session_is_refused(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -358,7 +443,7 @@ def test_the_annual_figures_draw_svg_charts_with_the_figures_in_tables(site: Sit
     assert "<dt>Raised</dt><dd>4</dd>" in html
     assert "Placement concerns" in html
     assert "Resolved at Stage 1" in html
-    assert client.get("/report?year=<script>").status_code == 200
+    assert client.get("/report?year=<script>").status_code == 400
 
 
 def test_rejected_files_are_listed_with_their_reasons(site: Site) -> None:
@@ -391,6 +476,8 @@ def test_behind_single_sign_on_the_proxy_names_the_user(tmp_path: Path) -> None:
         ({"port": 70000}, "port"),
         ({"session_hours": 48}, "session_hours"),
         ({"colour": "red"}, "colour"),
+        ({"trusted_proxies": "127.0.0.1"}, "trusted_proxies must be a list"),
+        ({"trusted_proxies": ["proxy.example"]}, "trusted_proxies"),
     ],
 )
 def test_bad_web_settings_are_explained(section: dict[str, object], complaint: str) -> None:

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from browser import available, axe_violations, chromium, served
@@ -109,7 +110,24 @@ def test_a_person_signs_in_follows_an_overdue_challenge_downloads_and_signs_out(
     assert CHILD not in driver.page_source  # type: ignore[attr-defined]
 
 
-PAGES = ["", f"challenges/{OVERDUE}", "report?year=2025", "rejected"]
+def test_a_next_that_leaves_the_site_keeps_chromium_here(
+    site: tuple[str, Path], browser: tuple[object, Path]
+) -> None:
+    """The examined open redirect: /<TAB>/evil.example, which Chromium read as
+    //evil.example. Signed in, the browser must stay on this site."""
+    url, _root = site
+    driver, _ = browser
+    driver.get(url)  # type: ignore[attr-defined]
+    if driver.title.startswith("Sign in"):  # type: ignore[attr-defined]
+        sign_in(driver, url)
+    here = urlsplit(url).netloc
+    for target in ["/%09/evil.example", "/%0a/evil.example", "/%5Cevil.example"]:
+        driver.get(f"{url}signin?next={target}")  # type: ignore[attr-defined]
+        landed = urlsplit(driver.current_url)  # type: ignore[attr-defined]
+        assert landed.netloc == here, (target, driver.current_url)  # type: ignore[attr-defined]
+
+
+PAGES = ["", f"challenges/{OVERDUE}", "report?year=2025", "rejected", "sign-ins"]
 
 
 @pytest.mark.parametrize("page", ["signin", *PAGES])

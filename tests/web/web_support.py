@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from argon2 import PasswordHasher
 from flask import Flask
@@ -107,7 +108,8 @@ class Site:
         return self.app.test_client()
 
 
-def make_site(root: Path, settings: Settings | None = None, **kwargs: object) -> Site:
+def make_site(root: Path, settings: Settings | None = None, **limits: Any) -> Site:
+    """The site over a filled register; ``limits`` are the sign-in limiter's settings."""
     home = Home(root)
     fill_register(home)
     accounts = Accounts(home.var / "users.db", hasher=FAST_HASHER)
@@ -116,7 +118,7 @@ def make_site(root: Path, settings: Settings | None = None, **kwargs: object) ->
         home,
         settings or Settings(),
         accounts=accounts,
-        limiter=kwargs.pop("limiter", None) or SignInLimiter(),  # type: ignore[arg-type]
+        limiter=SignInLimiter(accounts, **limits),
         today=lambda: TODAY,
         now=lambda: NOW,
     )

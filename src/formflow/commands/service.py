@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 import signal
 import sys
 import threading
@@ -20,33 +19,16 @@ from types import FrameType
 import click
 
 from formflow.commands.home import Context, opened, refresh_tracker
+from formflow.commands.logs import log_to_stderr
 from formflow.commands.options import home_option, iso_date
 from formflow.core.calendar import uk_date
 from formflow.core.planning import rehearse
 from formflow.core.policy import STATUTORY_TOTAL_WORKING_DAYS
-from formflow.outbox.files import printable
 from formflow.pipeline import Outcome, Result
 from formflow.reports import tables, tracker
 from formflow.watch.supervisor import MAX_JOBS, Watcher, watch_options
 
 verbose_option = click.option("-v", "--verbose", is_flag=True, help="Log each decision to stderr.")
-
-
-class _OneLinePerRecord(logging.Formatter):
-    """Log lines name files, and a file name may hold a newline or an escape sequence:
-    each message is printed on one line, its control characters escaped (a traceback,
-    added after the message, keeps its lines)."""
-
-    def formatMessage(self, record: logging.LogRecord) -> str:
-        return printable(super().formatMessage(record))
-
-
-def _logging(verbose: bool) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_OneLinePerRecord("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])
-    logging.getLogger("weasyprint").setLevel(logging.WARNING)
-    logging.getLogger("fontTools").setLevel(logging.WARNING)
 
 
 def _echo_result(result: Result) -> None:
@@ -96,7 +78,7 @@ def watch(
     Example:
       formflow watch --home /srv/formflow --poll 5
     """
-    _logging(verbose)
+    log_to_stderr(verbose)
     writer = tracker.TrackerWriter()
     with opened(home, on_change=writer.changed) as ctx, ExitStack() as running:
         try:
@@ -152,7 +134,7 @@ def process(files: tuple[Path, ...], home: Path, verbose: bool) -> None:
     """
     from rich.progress import Progress
 
-    _logging(verbose)
+    log_to_stderr(verbose)
     with opened(home) as ctx:
         with Progress(transient=True, disable=len(files) < 5) as progress:
             task = progress.add_task("Processing", total=len(files))
@@ -187,7 +169,7 @@ def tick(home: Path, today: dt.date | None, rehearse: bool, verbose: bool) -> No
       formflow tick --home . --today 2025-11-20
       formflow tick --home . --today 2027-01-11 --rehearse
     """
-    _logging(verbose)
+    log_to_stderr(verbose)
     day = today or dt.date.today()
     if day > dt.date.today() and not rehearse:
         raise click.BadParameter(

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from formflow.commands.logs import log_to_stderr
 from formflow.commands.options import home_option, home_policies
 from formflow.config import load_settings
 from formflow.errors import FormflowError
@@ -68,6 +69,7 @@ def serve(home: Path, host: str | None, port: int | None) -> None:
       formflow serve --home /srv/formflow --port 8080
     """
     os.umask(0o077)
+    log_to_stderr(verbose=False)  # as `watch` logs: warnings, and the dashboard's audit lines
     place = Home(home.resolve())
     home_policies(place.root, load_settings(home=place.root))  # formflow.toml checked first
     stop = threading.Event()

@@ -7,8 +7,8 @@
     server     waitress around it, alone (``serve``) or beside the watcher (``watch``)
 
 Pages are server-side Jinja templates with autoescaping and no JavaScript at all. Every
-view of a challenge's page is an event (``viewed``) in the register's audit trail; logs
-name the reference and the user, never the child.
+view of a challenge's page is an event (``viewed``) in the register's audit trail, as
+are downloads and sign-ins; logs name the reference and the user, never the child.
 
 It reads the register and may import the core, render, the register (``formflow.store``),
 the reports and the outbox; never the pipeline, the watcher or the commands.

@@ -20,8 +20,8 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +45,13 @@ CREATE TABLE IF NOT EXISTS sessions (
     token_hash TEXT PRIMARY KEY,
     name       TEXT NOT NULL REFERENCES users (name) ON DELETE CASCADE,
     expires    REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sign_in_failures (
+    name     TEXT NOT NULL,
+    address  TEXT NOT NULL,
+    failures INTEGER NOT NULL,
+    last     REAL NOT NULL,
+    PRIMARY KEY (name, address)
 );
 """
 
@@ -107,6 +114,19 @@ class Accounts:
             db.execute("PRAGMA foreign_keys = ON")
             self._local.db = db
         return db
+
+    @contextmanager
+    def write_lock(self) -> Iterator[sqlite3.Connection]:
+        """A transaction that holds the file's write lock from its first statement, so
+        what it reads cannot change before it writes, in any thread or process."""
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.rollback()
+            raise
+        db.commit()
 
     # --- accounts (the ``formflow users`` commands) ---------------------------------
 
@@ -196,43 +216,65 @@ class Accounts:
 
 
 class SignInLimiter:
-    """At most ``attempts`` failed sign-ins per user name and per address in ``window``
-    seconds; further tries are refused without checking the password until the oldest
-    failure leaves the window. Kept in memory: a restart forgives, which is acceptable
-    against guessing at Argon2's pace."""
+    """Failed sign-ins counted per user name and address together, each failure past the
+    first ``free`` doubling the wait before the next try (``first_delay`` up to
+    ``longest_delay``); a success, or a day without failures, forgets them.
+
+    Counting the pair, not the name alone or the address alone, means nobody can keep
+    the account holder out: guesses at ``alice`` from elsewhere slow only that elsewhere,
+    and behind a proxy each person is their own address (``[web] trusted_proxies``).
+    The count is kept in the accounts file, checked and raised in one ``BEGIN IMMEDIATE``
+    transaction before the password is checked, so parallel guesses, from threads or from
+    two processes serving one home, get no more password checks than the limit allows."""
 
     def __init__(
-        self, attempts: int = 5, window: float = 900.0, clock: Callable[[], float] = time.monotonic
+        self,
+        accounts: Accounts,
+        *,
+        free: int = 5,
+        first_delay: float = 30.0,
+        longest_delay: float = 900.0,
+        forget_after: float = 86400.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        self.attempts = attempts
-        self.window = window
+        self.accounts = accounts
+        self.free = free
+        self.first_delay = first_delay
+        self.longest_delay = longest_delay
+        self.forget_after = forget_after
         self.clock = clock
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        failures = self._failures.setdefault(key, deque())
-        while failures and failures[0] <= now - self.window:
-            failures.popleft()
-        return failures
+    def delay(self, failures: int) -> float:
+        """How long to wait after this many failures in a row."""
+        if failures < self.free:
+            return 0.0
+        return min(self.first_delay * 2.0 ** (failures - self.free), self.longest_delay)
 
-    def wait_seconds(self, *keys: str) -> float:
-        """0 when a try is allowed, else how long until the next one is."""
-        now = self.clock()
-        with self._lock:
-            waits = [
-                failures[0] + self.window - now
-                for failures in (self._recent(k, now) for k in keys)
-                if len(failures) >= self.attempts
-            ]
-        return max(waits, default=0.0)
+    def begin(self, name: str, address: str) -> float:
+        """0 when a password check may go ahead, and it is counted as a failure now (until
+        ``succeeded``); else the seconds to wait, and nothing is counted."""
+        key = (name.lower()[:64], address)
+        with self.accounts.write_lock() as db:
+            now = self.clock()  # inside the lock: a time read before it may be overtaken
+            db.execute("DELETE FROM sign_in_failures WHERE last < ?", (now - self.forget_after,))
+            row = db.execute(
+                "SELECT failures, last FROM sign_in_failures WHERE name = ? AND address = ?", key
+            ).fetchone()
+            failures, last = row if row else (0, now)
+            delay = self.delay(failures)
+            wait = last + delay - now
+            if delay and wait > 0:
+                return float(wait)
+            db.execute(
+                "INSERT OR REPLACE INTO sign_in_failures (name, address, failures, last) "
+                "VALUES (?, ?, ?, ?)",
+                (*key, failures + 1, now),
+            )
+        return 0.0
 
-    def failed(self, *keys: str) -> None:
-        now = self.clock()
-        with self._lock:
-            for key in keys:
-                self._recent(key, now).append(now)
-
-    def succeeded(self, name_key: str) -> None:
-        with self._lock:
-            self._failures.pop(name_key, None)
+    def succeeded(self, name: str, address: str) -> None:
+        with self.accounts.write_lock() as db:
+            db.execute(
+                "DELETE FROM sign_in_failures WHERE name = ? AND address = ?",
+                (name.lower()[:64], address),
+            )

@@ -10,27 +10,37 @@ Security, in the order a request meets it:
   ``session_hours`` (the signature's timestamp and the stored expiry), and signing out
   ends it for good. It is ``HttpOnly``, ``SameSite=Lax``, and ``Secure`` over HTTPS (or
   always with ``secure_cookies = true`` behind a proxy that ends TLS).
-* Every POST carries the session's CSRF token; sign-in attempts are rate-limited.
+* Every POST carries the session's CSRF token; failed sign-ins slow further tries for
+  that name from that address (``accounts.SignInLimiter``); the address is the direct
+  peer's, or from ``X-Forwarded-For`` when the peer is one of ``[web] trusted_proxies``.
+* ``next`` after signing in is judged as the redirect will send it; a Host werkzeug cannot
+  read, or a malformed value, is a plain 400, never a 500.
 * Pages send ``Content-Security-Policy`` without scripts, ``no-store`` caching and
   ``X-Frame-Options: DENY``; templates autoescape, so text typed into a form is text.
 * A download is only of a file the register lists for that challenge, inside the outbox.
-* Each view of a challenge, and each download, is an event in the register's audit
-  trail: who and which reference (logs give the reference, never the child).
+* Each sign-in, failed or not, each view of a challenge, and each download (a document
+  or the tracker) is an event in the register's audit trail with the user as its actor,
+  and a line in the log (the reference and the user, never the child). A view or a
+  download that another site sent the browser to asks first (``Sec-Fetch-Site``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hmac
+import ipaddress
 import json
 import logging
+import math
+import re
 import secrets
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import (
     Flask,
@@ -47,7 +57,8 @@ from flask import (
 )
 from flask.sessions import SecureCookieSessionInterface
 from markupsafe import Markup
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadHost, HTTPException
+from werkzeug.urls import iri_to_uri
 from werkzeug.wrappers.response import Response as BaseResponse
 
 from formflow.config import Settings
@@ -60,9 +71,13 @@ from formflow.reports import tables
 from formflow.reports.tracker import tracker_payloads
 from formflow.store.register import Register
 from formflow.web import charts, views
-from formflow.web.accounts import Accounts, SignInLimiter
+from formflow.web.accounts import USER_NAME, Accounts, SignInLimiter
 
 log = logging.getLogger(__name__)
+audit_log = logging.getLogger("formflow.web.audit")
+audit_log.setLevel(logging.INFO)  # who signed in and looked is kept whatever the verbosity
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(frozen=True)
@@ -77,6 +92,23 @@ class WebSettings:
     cafcass_folder: str = "outbox/{reference}/CAFCASS"
     """The IRO's folder of CAFCASS documents for a challenge, relative to the home folder
     (or absolute); ``{reference}`` is replaced. Read with the same rule as ``formflow pack``."""
+    trusted_proxies: tuple[Network, ...] = ()
+    """The reverse proxies (addresses or networks) whose ``X-Forwarded-For`` names the
+    client; from anyone else the header is ignored."""
+
+
+def _networks(value: object) -> tuple[Network, ...]:
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(
+            'formflow.toml: [web] trusted_proxies must be a list of addresses, e.g. ["127.0.0.1"].'
+        )
+    try:
+        return tuple(ipaddress.ip_network(v, strict=False) for v in value)
+    except ValueError as exc:
+        raise ConfigError(
+            f"formflow.toml: [web] trusted_proxies: {exc}. Give each proxy's address "
+            '(e.g. "10.0.0.5") or network (e.g. "10.0.0.0/24").'
+        ) from None
 
 
 def web_settings(settings: Settings) -> WebSettings:
@@ -106,6 +138,7 @@ def web_settings(settings: Settings) -> WebSettings:
         session_hours=float(hours),
         secure_cookies=bool(values["secure_cookies"]),
         cafcass_folder=str(values["cafcass_folder"]),
+        trusted_proxies=_networks(values["trusted_proxies"]),
     )
 
 
@@ -186,6 +219,7 @@ def create_app(
     now: Callable[[], dt.datetime] = dt.datetime.now,
 ) -> Flask:
     web = web_settings(settings)
+    accounts = accounts or Accounts(home.root / "var" / "users.db")
     app = Flask(__name__)
     app.secret_key = secret_key(home.root / "var" / "web-secret.key")
     app.session_interface = _SessionInterface()
@@ -202,8 +236,8 @@ def create_app(
         home=home,
         settings=settings,
         web=web,
-        accounts=accounts or Accounts(home.root / "var" / "users.db"),
-        limiter=limiter or SignInLimiter(),
+        accounts=accounts,
+        limiter=limiter or SignInLimiter(accounts),
         registers=RegisterPool(home.database),
         policies=PolicyCatalogue.for_home(home.root, settings),
         today=today,
@@ -259,7 +293,15 @@ def _signed_in_user() -> str | None:
     return d.accounts.session_user(str(token)) if token else None
 
 
+def _host_unreadable() -> bool:
+    """A Host header werkzeug cannot read (``a..b``, a label over 63 characters): Flask
+    then has no way to build this site's links, so nothing may call ``url_for``."""
+    return isinstance(request.routing_exception, BadHost)
+
+
 def _require_user() -> BaseResponse | None:
+    if _host_unreadable():
+        abort(400, "This request named no host the dashboard can read. Use its address.")
     if request.method == "POST":
         _check_csrf()
     g.user = _signed_in_user()
@@ -268,6 +310,36 @@ def _require_user() -> BaseResponse | None:
             abort(401, "Sign in through your council's single sign-on to see this page.")
         return redirect(url_for("signin", next=request.full_path.rstrip("?")))
     return None
+
+
+def client_address(peer: str, forwarded_for: str, trusted: Sequence[Network]) -> str:
+    """Who sent the request: the direct peer, or, when the peer is a trusted proxy, the
+    last address in ``X-Forwarded-For`` that is not one. Each proxy appends the address it
+    heard from, so anything left of the first untrusted entry may be the client's own
+    invention and is never read."""
+
+    def is_trusted(address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in trusted)
+
+    address = peer
+    if is_trusted(peer):
+        for hop in reversed([h.strip() for h in forwarded_for.split(",") if h.strip()]):
+            address = hop[:64]
+            if not is_trusted(hop):
+                break
+    return address
+
+
+def _client() -> str:
+    return client_address(
+        request.remote_addr or "unknown",
+        ",".join(request.headers.getlist("X-Forwarded-For")),
+        _dashboard().web.trusted_proxies,
+    )
 
 
 def _security_headers(response: Response) -> Response:
@@ -282,17 +354,44 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
-def _error_page(error: HTTPException) -> tuple[str, int]:
-    return render_template(
-        "error.html", title=error.name, message=error.description
-    ), error.code or 500
+def _error_page(error: HTTPException) -> tuple[str, int] | Response:
+    code = error.code or 500
+    if _host_unreadable():  # the template's links cannot be built: the words alone
+        return Response(f"{error.name}: {error.description}\n", code, mimetype="text/plain")
+    return render_template("error.html", title=error.name, message=error.description), code
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path on this site: never ``//elsewhere`` or ``https://elsewhere``."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
+    """Only a path on this site: never ``//elsewhere`` or ``https://elsewhere``.
+
+    Judged as the redirect will send it: ``iri_to_uri`` (which werkzeug applies to every
+    Location) drops tabs, newlines and leading spaces as browsers do, so ``/<TAB>/evil``
+    leaves as ``//evil``; the string checked is the one sent."""
+    try:
+        location = iri_to_uri(target or "")
+        parts = urlsplit(location)
+    except ValueError:  # "//[" and the like: not a URL at all
+        return url_for("open_challenges")
+    # (a backslash, which browsers read as a slash, leaves iri_to_uri as %5C)
+    on_this_site = not parts.scheme and not parts.netloc
+    if on_this_site and location.startswith("/") and not location.startswith("//"):
+        return location
     return url_for("open_challenges")
+
+
+NOT_A_USER_NAME = "(not a user name)"
+"""The actor of a failed sign-in whose name could not be anyone's: people type their
+password into the name box, and the audit trail must not keep it."""
+
+SIGN_IN_NOTICES = {"signed-out": "You have signed out."}
+"""What the sign-in page may say in its notice box, chosen by a key in ``?notice=``: text
+from the address would let any link put the site's voice to someone else's words."""
+
+
+def _how_long(seconds: float) -> str:
+    if seconds < 90:
+        return f"{math.ceil(seconds)} seconds"
+    return f"{math.ceil(seconds / 60)} minutes"
 
 
 def signin() -> BaseResponse | str | tuple[str, int]:
@@ -310,23 +409,36 @@ def signin() -> BaseResponse | str | tuple[str, int]:
             title="Sign in",
             next=target,
             name="",
-            message=request.args.get("message", ""),
+            message=SIGN_IN_NOTICES.get(request.args.get("notice", ""), ""),
         )
     name = request.form.get("name", "").strip()
-    keys = (f"name:{name.lower()}", f"addr:{request.remote_addr}")
-    wait = d.limiter.wait_seconds(*keys)
+    address = _client()
+    wait = d.limiter.begin(name, address)
     if wait > 0:
-        minutes = max(1, round(wait / 60))
-        log.warning("sign-in refused for a while: too many failures (%s)", request.remote_addr)
+        # Logged, not recorded: a refusal costs the sender nothing, and a flood of them
+        # belongs in the log rather than in the register kept for 75 years.
+        audit_log.warning(
+            "dashboard: sign-in as %r from %s refused for %.0f s: too many failures",
+            name if USER_NAME.match(name) else NOT_A_USER_NAME,
+            address,
+            wait,
+        )
         return render_template(
             "signin.html",
             title="Sign in",
             next=target,
             name=name,
-            error=f"Too many failed attempts. Try again in {minutes} minute(s).",
+            error=f"Too many failed attempts from here. Try again in {_how_long(wait)}.",
         ), 429
     if not d.accounts.verify(name, request.form.get("password", "")):
-        d.limiter.failed(*keys)
+        _audit(
+            None,
+            views.SIGN_IN_FAILED,
+            f"From {address}.",
+            actor=name if USER_NAME.match(name) else NOT_A_USER_NAME,
+            reason="The user name or password is not right.",
+            level=logging.WARNING,
+        )
         return render_template(
             "signin.html",
             title="Sign in",
@@ -334,12 +446,12 @@ def signin() -> BaseResponse | str | tuple[str, int]:
             name=name,
             error="The user name or password is not right.",
         ), 401
-    d.limiter.succeeded(keys[0])
+    d.limiter.succeeded(name, address)
     session.clear()  # a fresh session: nothing from before signing in carries over
     session.permanent = True
     session["token"] = d.accounts.start_session(name, d.session_lifetime)
     session["csrf"] = secrets.token_urlsafe(32)
-    log.info("dashboard: %s signed in", name)
+    _audit(None, views.SIGNED_IN, f"From {address}.", actor=name)
     return redirect(target)
 
 
@@ -348,7 +460,7 @@ def signout() -> BaseResponse:
     if token:
         _dashboard().accounts.end_session(str(token))
     session.clear()
-    return redirect(url_for("signin", message="You have signed out."))
+    return redirect(url_for("signin", notice="signed-out"))
 
 
 # --- pages ----------------------------------------------------------------------------
@@ -392,11 +504,41 @@ def _sort_link(chosen: views.Filters, key: str) -> str:
     return url_for("open_challenges", **args, sort=key, order="desc" if descending else "asc")
 
 
-def _audit(reference: str, what: str, message: str) -> None:
+def _audit(
+    reference: str | None,
+    what: str,
+    message: str,
+    *,
+    actor: str,
+    reason: str | None = None,
+    level: int = logging.INFO,
+) -> None:
+    """An event in the register's audit trail (``formflow show``, the challenge's page,
+    or with no reference for sign-ins and the tracker), and its line in the log: the
+    reference and the user, never the child."""
     d = _dashboard()
     _, register = d.registers.get()
-    register.add_event(reference, what, d.now(), message=message)
-    log.info("dashboard: %s %s by %s", reference, what, g.user)
+    register.add_event(reference, what, d.now(), message=message, actor=actor, reason=reason)
+    happened = f"{reference} {what}" if reference else what
+    audit_log.log(level, "dashboard: %s by %r: %s", happened, actor, message)
+
+
+CHOSEN_HERE = frozenset({"same-origin", "none"})
+"""``Sec-Fetch-Site`` of a navigation the person chose: a link on this site, or an
+address typed, bookmarked or opened from an email."""
+
+
+def _asked_from_elsewhere(what: str) -> str | None:
+    """A page that asks before a view or a download is recorded, when another site sent
+    the browser here: a cross-site link could otherwise put "viewed by" someone who never
+    chose to look into the audit trail (the session cookie is ``SameSite=Lax``, sent on
+    such links). A browser that sends no ``Sec-Fetch-Site`` (older than 2023) is taken at
+    its word."""
+    if request.headers.get("Sec-Fetch-Site", "none") in CHOSEN_HERE:
+        return None
+    return render_template(
+        "confirm.html", title=f"Open {what}?", what=what, target=request.full_path.rstrip("?")
+    )
 
 
 def challenge(reference: str) -> str:
@@ -407,17 +549,26 @@ def challenge(reference: str) -> str:
     )
     if page is None:
         abort(404, f"There is no challenge {reference} in the register.")
-    _audit(reference, views.VIEWED, f"Page viewed on the dashboard by {g.user}.")
+    if (ask := _asked_from_elsewhere(reference)) is not None:
+        return ask
+    _audit(reference, views.VIEWED, f"Page viewed on the dashboard by {g.user}.", actor=g.user)
     return render_template("challenge.html", title=reference, page=page, today=d.today())
 
 
-def document(reference: str, name: str) -> Response:
+def document(reference: str, name: str) -> Response | str:
     d = _dashboard()
     db, _ = d.registers.get()
     path = views.document_path(db, d.home.outbox, reference, name)
     if path is None:
         abort(404, "There is no such document for this challenge.")
-    _audit(reference, views.DOWNLOADED, f"{name} downloaded from the dashboard by {g.user}.")
+    if (ask := _asked_from_elsewhere(name)) is not None:
+        return ask
+    _audit(
+        reference,
+        views.DOWNLOADED,
+        f"{name} downloaded from the dashboard by {g.user}.",
+        actor=g.user,
+    )
     return send_file(path, as_attachment=True, download_name=name)
 
 
@@ -428,9 +579,11 @@ def _all_challenges() -> list[Challenge]:
     ]
 
 
-def tracker(suffix: str) -> Response:
+def tracker(suffix: str) -> Response | str:
     """The tracking spreadsheet as it is now, the same as ``outbox/tracker.*``."""
     d = _dashboard()
+    if (ask := _asked_from_elsewhere(f"tracker.{suffix}")) is not None:
+        return ask
     rows = tables.export_table(_all_challenges(), d.policies, d.settings.calendar, d.today())
     name = f"tracker.{suffix}"
     mimetype = {
@@ -438,16 +591,29 @@ def tracker(suffix: str) -> Response:
         "csv": "text/csv",
     }[suffix]
     body = tracker_payloads(rows)[name]
+    _audit(
+        None, views.DOWNLOADED, f"{name} downloaded from the dashboard by {g.user}.", actor=g.user
+    )
     return Response(
         body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'}
     )
 
 
+def _year_asked(default: int) -> int:
+    """``?year=``: four ASCII digits (``str.isdigit`` also passes "²²²²", which ``int``
+    refuses), or this year when not given."""
+    chosen = request.args.get("year", "")
+    if not chosen:
+        return default
+    if re.fullmatch("[0-9]{4}", chosen) and int(chosen) >= dt.MINYEAR:
+        return int(chosen)
+    abort(400, "The year must be four digits, such as 2025.")
+
+
 def year() -> str:
     d = _dashboard()
     db, _ = d.registers.get()
-    chosen = request.args.get("year", "")
-    number = int(chosen) if chosen.isdigit() and len(chosen) == 4 else d.today().year
+    number = _year_asked(default=d.today().year)
     page = views.year_page(db, number, d.settings.calendar)
     months = [dt.date(2000, m, 1).strftime("%b") for m in range(1, 13)]
     f = page.figures
@@ -481,6 +647,13 @@ def year() -> str:
     )
 
 
+def sign_ins() -> str:
+    db, _ = _dashboard().registers.get()
+    return render_template(
+        "signins.html", title="Sign-ins and downloads", entries=views.site_events(db)
+    )
+
+
 def rejected() -> str:
     files = views.rejected_files(_dashboard().home)
     return render_template("rejected.html", title="Rejected files", files=files)
@@ -495,4 +668,5 @@ _ROUTES: list[tuple[str, Callable[..., Any], list[str]]] = [
     ("/tracker.<any(xlsx, csv):suffix>", tracker, ["GET"]),
     ("/report", year, ["GET"]),
     ("/rejected", rejected, ["GET"]),
+    ("/sign-ins", sign_ins, ["GET"]),
 ]

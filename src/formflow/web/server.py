@@ -46,7 +46,9 @@ def make_server(
         port=web.port if port is None else port,
         threads=THREADS,
         ident="formflow",
-        clear_untrusted_proxy_headers=True,
+        # X-Forwarded-For reaches the app, which reads it only from [web] trusted_proxies
+        # (waitress would trust a single address, and clears the header for all others).
+        clear_untrusted_proxy_headers=False,
     )
     host, bound = server.effective_host, server.effective_port  # type: ignore[union-attr]
     shown = f"[{host}]" if ":" in str(host) else host

@@ -30,6 +30,9 @@ VIEWED = "viewed"
 """The kind of event written for each view of a challenge's page."""
 DOWNLOADED = "downloaded"
 """... and for each document downloaded from it."""
+SIGNED_IN = "signed in"
+SIGN_IN_FAILED = "sign-in failed"
+"""Sign-ins, and tracker downloads, name no challenge: their events have no reference."""
 ACCESS_EVENTS = frozenset({VIEWED, DOWNLOADED})
 """Shown apart from the timeline, as who has looked at the challenge."""
 
@@ -368,6 +371,31 @@ def document_path(db: sqlite3.Connection, outbox: Path, reference: str, name: st
     if path.is_symlink() or not path.is_file():
         return None
     return path if path.resolve().is_relative_to(root) else None
+
+
+# --- sign-ins and downloads ------------------------------------------------------------
+
+SITE_EVENTS = (SIGNED_IN, SIGN_IN_FAILED, DOWNLOADED)
+
+
+def site_events(db: sqlite3.Connection, limit: int = 500) -> list[Entry]:
+    """The audit trail's events that name no challenge (sign-ins, failed or not, and
+    tracker downloads), newest first: what an auditor asks of the dashboard itself."""
+    rows = db.execute(
+        "SELECT at, what, actor, reason, message FROM events "
+        f"WHERE reference IS NULL AND what IN ({', '.join('?' * len(SITE_EVENTS))}) "
+        "ORDER BY id DESC LIMIT ?",
+        (*SITE_EVENTS, limit),
+    )
+    return [
+        Entry(
+            when=str(r["at"]).replace("T", " "),
+            what=str(r["what"]),
+            who=r["actor"] or "",
+            why=" ".join(part for part in (r["reason"], r["message"]) if part),
+        )
+        for r in rows
+    ]
 
 
 # --- the year -----------------------------------------------------------------------
