@@ -61,7 +61,8 @@ class Prefill:
     raised_by: str
     legal_status: LegalStatus = LegalStatus.CHILD_IN_CARE
     role: Role = Role.IRO
-    stage: Stage = Stage.ONE
+    stage: Stage | None = None
+    """None: the first level of the procedure's ladder for ``role``."""
     addressed_to: str | None = None
 
 
@@ -97,7 +98,7 @@ def prefilled_challenge(
     would refuse on intake (a level it does not allow to start at, a role it is not for)
     is refused now, with the engine's reason, rather than written."""
     policy = policies(policy_id)
-    level = _level_of(policy, prefill.stage)
+    level = _level_of(policy, prefill.stage or policy.ladder(prefill.role)[0].stage)
     reference, checked = free_reference(home, today.year)
     challenge = Challenge(
         reference=reference,

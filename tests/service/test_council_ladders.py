@@ -164,6 +164,12 @@ def test_nottinghamshire_iro_alert_waits_for_the_iros_decision_then_resolves(
         waiting = current(register, reference)
         assert waiting.stage == Stage("1") and status_of(waiting) is Status.AWAITING_RESPONSE
         assert assess(waiting, policies("nottinghamshire"), settings.calendar, after).overdue
+        # The next chase reminds nobody again, and says it is still waiting, not that
+        # nothing is overdue.
+        again = cli("tick", "--home", str(home.root), "--today", after.isoformat())
+        assert "Nothing is overdue" not in again
+        assert f"{reference}  IRO Alert response overdue since" in again
+        assert "waiting for the IRO's decision" in again
 
         # The IRO decides to escalate.
         cli(

@@ -63,10 +63,9 @@ KINDS: dict[str, Writer] = {
 @click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.IRO.value)
 @click.option(
     "--stage",
-    default=Stage.ONE.value,
-    show_default=True,
     callback=level_id,
-    help="The level the form is raised at: its id, as 'formflow policies show' lists them.",
+    help="The level the form is raised at: its id, as 'formflow policies show' lists them "
+    "(default: the first level of the procedure's ladder for --role).",
 )
 @click.option("--to", "addressed_to", help="Pre-fill: the manager the challenge goes to.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
@@ -82,7 +81,7 @@ def new(
     legal_status: str,
     raised_by: str | None,
     role: str,
-    stage: Stage,
+    stage: Stage | None,
     addressed_to: str | None,
     output: Path,
     home: Path,
@@ -138,7 +137,7 @@ def _prefill(
     raised_by: str | None,
     legal_status: str,
     role: str,
-    stage: Stage,
+    stage: Stage | None,
     addressed_to: str | None,
 ) -> Prefill | None:
     """The pre-fill options, all four given or none."""

@@ -43,9 +43,11 @@ def iso_date(_ctx: click.Context, _param: click.Parameter, value: str | None) ->
         raise click.BadParameter(f"{value!r} is not a date: write it as YYYY-MM-DD.") from None
 
 
-def level_id(_ctx: click.Context, _param: click.Parameter, value: str) -> Stage:
+def level_id(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Stage | None:
     """A click callback: a level id as typed (``1``, ``Informal``, ``case-alert``); the
-    procedure then says whether it has that level."""
+    procedure then says whether it has that level. None where the option has no default."""
+    if value is None:
+        return None
     text = value.strip().lower()
     if not LEVEL_ID_PATTERN.match(text):
         raise click.BadParameter(f"'{value}' is not a level id, such as informal, 1 or alert.")

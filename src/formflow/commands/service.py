@@ -22,7 +22,7 @@ from formflow.commands.home import Context, opened, refresh_tracker
 from formflow.commands.logs import log_to_stderr
 from formflow.commands.options import home_option, iso_date
 from formflow.core.calendar import uk_date
-from formflow.core.planning import rehearse
+from formflow.core.planning import awaiting_decisions, rehearse
 from formflow.core.policy import STATUTORY_TOTAL_WORKING_DAYS
 from formflow.pipeline import Outcome, Result
 from formflow.reports import tables, tracker
@@ -189,7 +189,12 @@ def tick(home: Path, today: dt.date | None, rehearse: bool, verbose: bool) -> No
         ctx.pipeline.send_notices()
         if results:
             refresh_tracker(ctx, day)
-        else:
+        waiting = awaiting_decisions(
+            ctx.register.challenges(open_only=True), ctx.policies, ctx.settings, day
+        )
+        for line in waiting:
+            click.echo(line)
+        if not results and not waiting:
             click.echo("Nothing is overdue.")
 
 

@@ -269,8 +269,9 @@ def stage_due(
     has no due date: no fixed timescale, none stated, or a date the form has not given.
     ``started`` is the challenge's start; ``details`` the answers to the form's own fields."""
     timescale = stage.timescale
-    if timescale.kind is TimescaleKind.SET_ON_FORM:
-        return _detail_date(details, timescale.field)
+    if timescale.kind is TimescaleKind.SET_ON_FORM:  # on a day off: the next working day
+        day = _detail_date(details, timescale.field)
+        return calendar.next_working_day(day) if day else None
     start = _counted_from(stage, raised_on, started, details)
     if start is None or timescale.amount is None:
         return None
@@ -279,7 +280,8 @@ def stage_due(
             return calendar.add_working_days(start, timescale.amount)
         case TimescaleKind.HOURS:
             return calendar.add_working_days(start, math.ceil(timescale.amount / 24))
-        case _:  # calendar days: a last day that is not a working day moves to the next one
+        case _:  # calendar days: a last day that is not a working day moves to the next one,
+            # as a date set on the form does: one rule for every due date that is a day
             return calendar.next_working_day(start + dt.timedelta(days=timescale.amount))
 
 

@@ -18,13 +18,14 @@ from formflow.core.engine import (
     actor_of,
     apply,
     assess,
+    current_due,
     events_for,
     has_answer,
     notification_warnings,
     reason_of,
     with_form_updates,
 )
-from formflow.core.policy import Policy
+from formflow.core.policy import COUNTED_FROM_CHALLENGE_START, COUNTED_FROM_RAISED, Policy
 from formflow.core.record import Action, Challenge
 from formflow.errors import TransitionError
 
@@ -70,6 +71,7 @@ def plan_form(
         transition = apply(state, event, policy, calendar)
         transitions.append(transition)
         state = transition.challenge
+    _refuse_due_before_raised(previous, state, policy, calendar)
     if transitions and warnings:  # said in the raising's email too, where the IRO sees it
         transitions[0] = replace(
             transitions[0], message=" ".join((transitions[0].message, *warnings))
@@ -94,6 +96,31 @@ def plan_form(
         tuple(actors),
         tuple(reason_of(e) for e in events),
         warnings,
+    )
+
+
+def _refuse_due_before_raised(
+    previous: Challenge | None, state: Challenge, policy: Policy, calendar: WorkingCalendar
+) -> None:
+    """A due date that comes from a date the form gives (set on the form, or counted from
+    one) may not fall before the level was raised: the challenge would be overdue at once,
+    and escalated by the next chase. Said only when the form gave or changed that date."""
+    rules = policy.stage(state.stage)
+    field = rules.timescale.field or (
+        rules.counted_from
+        if rules.counted_from not in (COUNTED_FROM_RAISED, COUNTED_FROM_CHALLENGE_START)
+        else None
+    )
+    if field is None or (previous and previous.details.get(field) == state.details.get(field)):
+        return
+    due = current_due(state, policy, calendar)
+    if due is None or due >= state.date_of_notification:
+        return
+    raise TransitionError(
+        f"'{policy.field_label(field)}' ({uk_date(dt.date.fromisoformat(state.details[field]))}) "
+        f"gives a response due date of {uk_date(due)}, before {state.stage.label} was raised "
+        f"on {uk_date(state.date_of_notification)}: correct '{policy.field_label(field)}' and "
+        "drop the form again."
     )
 
 
@@ -237,6 +264,28 @@ def chases(
         if escalate or due_actions or decision:
             out.append(Chase(challenge.reference, escalate, due_actions, decision))
     return out
+
+
+def awaiting_decisions(
+    challenges: Sequence[Challenge],
+    policies: Callable[[str], Policy],
+    settings: HasCalendar,
+    today: dt.date,
+) -> list[str]:
+    """Responses overdue where the procedure waits for a person's decision, in words: the
+    sweep reminds once, and they stay overdue until that person decides."""
+    waiting = []
+    for challenge in challenges:
+        policy = policies(challenge.policy)
+        decider = policy.stage(challenge.stage).decided_by
+        assessment = assess(challenge, policy, settings.calendar, today)
+        if decider and assessment.overdue and assessment.due:
+            waiting.append(
+                f"{challenge.reference}  {challenge.stage.label} response overdue since "
+                f"{uk_date(assessment.due)}: waiting for the {decider}'s decision "
+                "(formflow escalate, withdraw or close)."
+            )
+    return waiting
 
 
 def _decision_key(challenge: Challenge) -> str:
