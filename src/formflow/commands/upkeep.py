@@ -14,16 +14,20 @@ import click
 
 from formflow.commands.home import opened
 from formflow.commands.options import home_option
+from formflow.commands.retention import NOT_CONFIGURED, schedule_of
 from formflow.outbox.folders import Home
 from formflow.store.backup import backup_home, restore_home
 from formflow.store.check import CheckReport, check_home
 from formflow.store.register import Register
 
 
-def _print_report(report: CheckReport, as_json: bool) -> None:
+def _print_report(report: CheckReport, as_json: bool, notes: tuple[str, ...] = ()) -> None:
     if as_json:
-        click.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
+        whole = report.as_dict() | {"notes": list(notes)}
+        click.echo(json.dumps(whole, indent=2, ensure_ascii=False))
     else:
+        for note in notes:
+            click.echo(f"Note: {note}")
         counts = ", ".join(f"{what} {n}" for what, n in report.counts.items())
         click.echo(f"Checked the register: {counts}.")
         for line in report.in_progress:
@@ -53,7 +57,8 @@ def check(home: Path, as_json: bool) -> None:
     """
     with opened(home, create=False) as ctx:
         report = check_home(ctx.home, ctx.register)
-    _print_report(report, as_json)
+        configured = schedule_of(ctx.settings).configured
+    _print_report(report, as_json, () if configured else (NOT_CONFIGURED,))
 
 
 @click.command()
