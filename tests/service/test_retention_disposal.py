@@ -14,13 +14,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from service_support import CHILD_NAME, cli, drop_json, fake_pipeline, make_challenge, wait_for
+from service_support import CHILD_NAME, cli, raise_and_withdraw, wait_for
 
-from formflow.core.record import Decision, IroDecision
 from formflow.core.retention import Anchor, Rule, Schedule
 from formflow.errors import RetentionError
 from formflow.outbox.folders import Home
-from formflow.pipeline import Outcome
 from formflow.store import retention
 from formflow.store.check import check_home
 from formflow.store.register import Register
@@ -40,27 +38,6 @@ APPROVER = "Ada Lovell, Records Manager"
 
 class Killed(BaseException):
     """Stands for a kill: not an Exception, so nothing on the way catches it."""
-
-
-def raise_and_withdraw(register: Register, root: Path, case: str = "LCS-000123") -> str:
-    """A challenge raised and then withdrawn on its form: closed, with an original, a
-    document and an email draft or two."""
-    pipeline = fake_pipeline(root, register)
-    child = dataclasses.replace(make_challenge().child, case_number=case)
-    first = pipeline.handle(
-        drop_json(
-            pipeline.home.inbox, f"raise-{case}.docx", make_challenge(reference=None, child=child)
-        )
-    )
-    assert first.outcome is Outcome.PROCESSED and first.reference
-    withdrawn = make_challenge(
-        reference=first.reference,
-        child=child,
-        iro_decision=IroDecision(Decision.WITHDRAW, "Raised in error.", dt.date(2025, 11, 3)),
-    )
-    second = pipeline.handle(drop_json(pipeline.home.inbox, f"withdraw-{case}.docx", withdrawn))
-    assert second.outcome is Outcome.PROCESSED, second.message
-    return first.reference
 
 
 @pytest.fixture
