@@ -240,20 +240,22 @@ def show_json(home: Path, reference: str) -> dict[str, object]:
     return whole
 
 
-def raise_and_withdraw(register: Register, root: Path, case: str = "LCS-000123") -> str:
+def raise_and_withdraw(
+    register: Register, root: Path, case: str = "LCS-000123", **fields: object
+) -> str:
     """A challenge raised and then withdrawn on its form: closed, with an original, a
-    document and an email draft or two."""
+    document and an email draft or two. ``fields`` override the record's (the child's
+    name, the concern)."""
     pipeline = fake_pipeline(root, register)
-    child = dataclasses.replace(make_challenge().child, case_number=case)
-    first = pipeline.handle(
-        drop_json(
-            pipeline.home.inbox, f"raise-{case}.docx", make_challenge(reference=None, child=child)
-        )
+    child = dataclasses.replace(
+        make_challenge().child, case_number=case, name=str(fields.pop("name", CHILD_NAME))
     )
-    assert first.outcome is Outcome.PROCESSED and first.reference
-    withdrawn = make_challenge(
+    raised = make_challenge(reference=None, child=child, **fields)
+    first = pipeline.handle(drop_json(pipeline.home.inbox, f"raise-{case}.docx", raised))
+    assert first.outcome is Outcome.PROCESSED and first.reference, first.message
+    withdrawn = dataclasses.replace(
+        raised,
         reference=first.reference,
-        child=child,
         iro_decision=IroDecision(Decision.WITHDRAW, "Raised in error.", dt.date(2025, 11, 3)),
     )
     second = pipeline.handle(drop_json(pipeline.home.inbox, f"withdraw-{case}.docx", withdrawn))
