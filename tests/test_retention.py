@@ -4,6 +4,8 @@ hold and an open challenge, and properties that hold for any dates."""
 from __future__ import annotations
 
 import datetime as dt
+import tomllib
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -221,3 +223,17 @@ def test_a_rule_formflow_cannot_use_is_refused_plainly(
 ) -> None:
     with pytest.raises(ConfigError, match=message):
         schedule_from_settings({"rule": [rule]})
+
+
+def test_the_readme_example_schedule_is_one_formflow_reads() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    example = readme.split("```toml\n[[retention.rule]]", 1)[1].split("```", 1)[0]
+    schedule = schedule_from_settings(tomllib.loads("[[retention.rule]]" + example)["retention"])
+    assert [r.anchor for r in schedule.rules] == [
+        Anchor.BIRTH,
+        Anchor.LAST_EVENT,
+        Anchor.CLOSURE,
+        Anchor.CLOSURE,
+    ]
+    in_care = facts(died_on=dt.date(1960, 1, 1))
+    assert assess(in_care, schedule, dt.date(1975, 1, 2)).due
