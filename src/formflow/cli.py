@@ -43,6 +43,10 @@ COMMANDS: dict[str, str] = {
     "merge": "formflow.commands.events:merge",
     "serve": "formflow.commands.web:serve",
     "users": "formflow.commands.web:users",
+    "retention": "formflow.commands.retention:retention_group",
+    "hold": "formflow.commands.retention:hold",
+    "release": "formflow.commands.retention:release",
+    "subject-access": "formflow.commands.subject_access:subject_access",
 }
 
 

@@ -11,6 +11,7 @@
     ├── NoticeError               a notice could not be drafted or sent
     ├── BackupError               a backup cannot be made, or a restore cannot trust its source
     ├── AccountError              a dashboard user name or password that cannot be used
+    ├── RetentionError            a disposal, hold or subject access that cannot be done
     └── ChallengeBusy             other jobs kept changing a challenge while one rendered
 
 Every message is a plain-English sentence meant for the person who must act on it. The
@@ -76,6 +77,11 @@ class BackupError(FormflowError):
 
 class AccountError(FormflowError):
     """A user name or password that cannot be used, said so the person can fix it."""
+
+
+class RetentionError(FormflowError):
+    """A disposal, hold, release or subject access request refused, said so the records
+    manager knows why and what to do."""
 
 
 class ChallengeBusy(FormflowError):

@@ -4,6 +4,7 @@ end-to-end tests use the real intake and render)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import signal
@@ -18,7 +19,7 @@ from formflow.cli import main
 from formflow.config import Settings
 from formflow.core.engine import Assessment, Document
 from formflow.core.policy import Policy
-from formflow.core.record import Challenge
+from formflow.core.record import Challenge, Decision, IroDecision
 from formflow.errors import RejectedForm
 from formflow.outbox.folders import NOTE_SUFFIX, Home
 from formflow.pipeline import DocumentWriter, Outcome, Pipeline, Result, Services
@@ -237,3 +238,26 @@ def show_json(home: Path, reference: str) -> dict[str, object]:
     assert code == 0, output
     whole: dict[str, object] = json.loads(output)
     return whole
+
+
+def raise_and_withdraw(
+    register: Register, root: Path, case: str = "LCS-000123", **fields: object
+) -> str:
+    """A challenge raised and then withdrawn on its form: closed, with an original, a
+    document and an email draft or two. ``fields`` override the record's (the child's
+    name, the concern)."""
+    pipeline = fake_pipeline(root, register)
+    child = dataclasses.replace(
+        make_challenge().child, case_number=case, name=str(fields.pop("name", CHILD_NAME))
+    )
+    raised = make_challenge(reference=None, child=child, **fields)
+    first = pipeline.handle(drop_json(pipeline.home.inbox, f"raise-{case}.docx", raised))
+    assert first.outcome is Outcome.PROCESSED and first.reference, first.message
+    withdrawn = dataclasses.replace(
+        raised,
+        reference=first.reference,
+        iro_decision=IroDecision(Decision.WITHDRAW, "Raised in error.", dt.date(2025, 11, 3)),
+    )
+    second = pipeline.handle(drop_json(pipeline.home.inbox, f"withdraw-{case}.docx", withdrawn))
+    assert second.outcome is Outcome.PROCESSED, second.message
+    return first.reference

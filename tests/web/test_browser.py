@@ -127,7 +127,7 @@ def test_a_next_that_leaves_the_site_keeps_chromium_here(
         assert landed.netloc == here, (target, driver.current_url)  # type: ignore[attr-defined]
 
 
-PAGES = ["", f"challenges/{OVERDUE}", "report?year=2025", "rejected", "sign-ins"]
+PAGES = ["", f"challenges/{OVERDUE}", "report?year=2025", "rejected", "sign-ins", "retention"]
 
 
 @pytest.mark.parametrize("page", ["signin", *PAGES])

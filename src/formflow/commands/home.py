@@ -23,6 +23,7 @@ from formflow.pipeline import Pipeline, Services
 from formflow.policy_catalogue import PolicyCatalogue
 from formflow.reports import tracker
 from formflow.store.register import Register
+from formflow.store.retention import finish_disposals
 
 
 @dataclass
@@ -54,6 +55,7 @@ def opened(
         )
     register = Register(home.database)
     try:
+        finish_disposals(home, register)  # one a kill interrupted after it committed
         services = Services(home, settings, policies)
         if on_change is not None:
             services = replace(services, on_change=on_change)

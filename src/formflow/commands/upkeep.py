@@ -14,16 +14,21 @@ import click
 
 from formflow.commands.home import opened
 from formflow.commands.options import home_option
+from formflow.commands.retention import NOT_CONFIGURED, schedule_of
 from formflow.outbox.folders import Home
 from formflow.store.backup import backup_home, restore_home
 from formflow.store.check import CheckReport, check_home
 from formflow.store.register import Register
+from formflow.store.sealed import is_sealed, restore_sealed, sealed_backup
 
 
-def _print_report(report: CheckReport, as_json: bool) -> None:
+def _print_report(report: CheckReport, as_json: bool, notes: tuple[str, ...] = ()) -> None:
     if as_json:
-        click.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
+        whole = report.as_dict() | {"notes": list(notes)}
+        click.echo(json.dumps(whole, indent=2, ensure_ascii=False))
     else:
+        for note in notes:
+            click.echo(f"Note: {note}")
         counts = ", ".join(f"{what} {n}" for what, n in report.counts.items())
         click.echo(f"Checked the register: {counts}.")
         for line in report.in_progress:
@@ -53,26 +58,39 @@ def check(home: Path, as_json: bool) -> None:
     """
     with opened(home, create=False) as ctx:
         report = check_home(ctx.home, ctx.register)
-    _print_report(report, as_json)
+        configured = schedule_of(ctx.settings).configured
+    _print_report(report, as_json, () if configured else (NOT_CONFIGURED,))
 
 
 @click.command()
 @home_option
 @click.argument("destination", type=click.Path(file_okay=False, path_type=Path))
-def backup(home: Path, destination: Path) -> None:
+@click.option(
+    "--encrypt-to",
+    "recipients",
+    multiple=True,
+    help="Encrypt the backup to this age public key (age1...); repeat for more than one.",
+)
+def backup(home: Path, destination: Path, recipients: tuple[str, ...]) -> None:
     """Copy the register (consistently, while the watcher runs), the archived originals,
     the outbox documents and the settings into DESTINATION, a new folder, with a
-    manifest of SHA-256 sums.
+    manifest of SHA-256 sums; with --encrypt-to, as one file encrypted with age.
 
     \b
-    Example:
+    Examples:
       formflow backup --home /srv/formflow /backups/formflow-2026-12-01
+      formflow backup --home /srv/formflow /mnt/offsite/formflow-2026-12-01 \\
+          --encrypt-to age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p
     """
     with opened(home, create=False) as ctx:
-        summary = backup_home(ctx.home, ctx.register, destination)
+        if recipients:
+            summary = sealed_backup(ctx.home, ctx.register, destination, list(recipients))
+        else:
+            summary = backup_home(ctx.home, ctx.register, destination)
+    sealed = " (encrypted)" if recipients else ""
     click.echo(
         f"Backed up {summary.challenges} challenge(s): {summary.files} file(s), "
-        f"{summary.bytes / 1e6:.1f} MB, into {summary.destination}"
+        f"{summary.bytes / 1e6:.1f} MB{sealed}, into {summary.destination}"
     )
     for missing in summary.missing:
         click.echo(f"  not found, not in the backup: {missing}", err=True)
@@ -84,16 +102,27 @@ def backup(home: Path, destination: Path) -> None:
 @click.command()
 @home_option
 @click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
-def restore(home: Path, source: Path) -> None:
+@click.option(
+    "--identity",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The private key file of an encrypted backup (from age-keygen).",
+)
+def restore(home: Path, source: Path, identity: Path | None) -> None:
     """Restore the backup in SOURCE into HOME, which must have no register, archive or
     outbox yet. Every file's SHA-256 is checked first; then the restored home is checked.
+    An encrypted backup needs --identity.
 
     \b
-    Example:
+    Examples:
       formflow restore --home /srv/formflow-restored /backups/formflow-2026-12-01
+      formflow restore --home /srv/formflow-restored /mnt/offsite/formflow-2026-12-01 \\
+          --identity /media/keys/formflow-backup.key
     """
     target = Home(home.resolve())
-    count = restore_home(source, target)
+    if is_sealed(source):
+        count = restore_sealed(source, identity, target)
+    else:
+        count = restore_home(source, target)
     with Register(target.database) as register:
         report = check_home(target, register)
     click.echo(f"Restored {count} file(s) into {target.root}.")

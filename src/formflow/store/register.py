@@ -18,6 +18,9 @@ Tables::
     deadlines   the current dates to watch per challenge (response due, overall target,
                 agreed actions' by-when dates)
     reminders   one row per agreed action the IRO was reminded of, so never twice
+    holds       legal holds: on one reference, or on every record (reference NULL)
+    deaths      a child's date of death, where recorded (store/retention.py)
+    disposals   what each disposal removed: counts and SHA-256 sums, no personal data
 
 Writes go through ``transaction()`` (``BEGIN IMMEDIATE``): a transaction holds
 SQLite's write lock from its first statement, so two watchers on one home serialise on
@@ -128,6 +131,36 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE events ADD COLUMN reason TEXT;
     ALTER TABLE documents ADD COLUMN event INTEGER;
     ALTER TABLE notices ADD COLUMN event INTEGER;
+    """,
+    # 3: information governance (store/retention.py): legal holds, a child's recorded
+    #    death (it shortens some retention periods), and what each disposal removed, kept
+    #    without personal data once the challenge's own rows are gone.
+    """
+    CREATE TABLE holds (
+        id          INTEGER PRIMARY KEY,
+        reference   TEXT,
+        reason      TEXT NOT NULL,
+        held_by     TEXT NOT NULL,
+        held_at     TEXT NOT NULL,
+        released_by TEXT,
+        released_at TEXT
+    );
+    CREATE INDEX holds_in_force ON holds (reference) WHERE released_at IS NULL;
+    CREATE TABLE deaths (
+        reference TEXT PRIMARY KEY,
+        died_on   TEXT NOT NULL
+    );
+    CREATE TABLE disposals (
+        id           INTEGER PRIMARY KEY,
+        token        TEXT NOT NULL,
+        reference    TEXT NOT NULL UNIQUE,
+        rule         TEXT NOT NULL,
+        period_ended TEXT NOT NULL,
+        disposed_at  TEXT NOT NULL,
+        approved_by  TEXT NOT NULL,
+        removed      TEXT NOT NULL
+    );
+    CREATE INDEX disposals_by_token ON disposals (token);
     """,
 )
 
@@ -387,10 +420,12 @@ class Register:
         return [(r[0], r[1], r[2]) for r in rows]
 
     def referenced(self) -> set[str]:
-        """Every reference the events, documents and notices name."""
+        """Every reference the events, documents and notices name, but for challenges
+        disposed of, whose audit of views and holds outlives them by reference only."""
         rows = self._execute(
             "SELECT reference FROM events WHERE reference IS NOT NULL "
-            "UNION SELECT reference FROM documents UNION SELECT reference FROM notices"
+            "UNION SELECT reference FROM documents UNION SELECT reference FROM notices "
+            "EXCEPT SELECT reference FROM disposals"
         )
         return {r[0] for r in rows}
 
@@ -420,8 +455,9 @@ class Register:
     def reference_taken(self, reference: str) -> bool:
         known = self._execute(
             "SELECT 1 FROM challenges WHERE reference = ? "
-            "UNION SELECT 1 FROM files WHERE reference = ?",
-            (reference, reference),
+            "UNION SELECT 1 FROM files WHERE reference = ? "
+            "UNION SELECT 1 FROM disposals WHERE reference = ?",
+            (reference, reference, reference),
         ).fetchone()
         return known is not None
 

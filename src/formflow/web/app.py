@@ -64,12 +64,14 @@ from werkzeug.wrappers.response import Response as BaseResponse
 from formflow.config import Settings
 from formflow.core.policy import STATUTORY_TOTAL_WORKING_DAYS
 from formflow.core.record import Challenge
+from formflow.core.retention import schedule_from_settings
 from formflow.errors import ConfigError
 from formflow.outbox.folders import Home
 from formflow.policy_catalogue import PolicyCatalogue
 from formflow.reports import tables
 from formflow.reports.tracker import tracker_payloads
 from formflow.store.register import Register
+from formflow.store.retention import retention_review
 from formflow.web import charts, views
 from formflow.web.accounts import USER_NAME, Accounts, SignInLimiter
 
@@ -659,6 +661,17 @@ def rejected() -> str:
     return render_template("rejected.html", title="Rejected files", files=files)
 
 
+def retention() -> str:
+    """What the council's schedule says may be disposed of, and what is held: references
+    and dates only. For every signed-in user until roles (issue 23) narrow it to the
+    records manager's."""
+    d = _dashboard()
+    _, register = d.registers.get()
+    schedule = schedule_from_settings(d.settings.raw.get("retention"))
+    found = retention_review(register, schedule, d.today())
+    return render_template("retention.html", title="Retention", review=found)
+
+
 _ROUTES: list[tuple[str, Callable[..., Any], list[str]]] = [
     ("/signin", signin, ["GET", "POST"]),
     ("/signout", signout, ["POST"]),
@@ -669,4 +682,5 @@ _ROUTES: list[tuple[str, Callable[..., Any], list[str]]] = [
     ("/report", year, ["GET"]),
     ("/rejected", rejected, ["GET"]),
     ("/sign-ins", sign_ins, ["GET"]),
+    ("/retention", retention, ["GET"]),
 ]
