@@ -48,8 +48,8 @@ def test_check_warns_for_each_value_the_source_does_not_state(home: Path) -> Non
     path = home / "policies" / "northtown.json"
     code, out, _ = invoke("policies", "check", "--home", str(home), str(path))
     assert code == 0
-    assert "Warning: Director: the source states no timescale" in out
-    assert "Warning: Director: the source does not say who responds" in out
+    assert "Warning: Director: the source does not state timescale (at levels[5]" in out
+    assert "Warning: Director: the source does not state responder (at levels[5]" in out
     assert "valid policy 'northtown' with 2 warning(s)" in out
     assert "version 1" not in out
 
