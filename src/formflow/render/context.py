@@ -457,9 +457,14 @@ def final_summary(c: Challenge, policy: Policy) -> list[Row]:
 
 def _return_rule(stage: Stage, policy: Policy) -> str:
     target = policy.return_level(stage)
+    returns = (
+        f"the challenge returns to {target.label}"
+        if target
+        else "the procedure does not say where the challenge returns: the IRO chooses"
+    )
     return (
-        f"The IRO/CP chair checks each action on the date it falls due; the challenge returns "
-        f"to {target.label} if they are not carried out or do not work."
+        f"The IRO/CP chair checks each action on the date it falls due; {returns} if they "
+        "are not carried out or do not work."
     )
 
 
