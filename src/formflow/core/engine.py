@@ -38,6 +38,7 @@ from formflow.core.record import (
     IroDecision,
     Person,
     Response,
+    Role,
     Stage,
     StageOutcome,
     StageRecord,
@@ -627,7 +628,9 @@ def _bypass_decided(passed: list[StagePolicy]) -> str:
 
 def _for_whom(challenge: Challenge, policy: Policy) -> str:
     role = challenge.raised_by.role
-    return f" for a challenge raised by a {role.value}" if role and policy.has_role_ladders else ""
+    if not (role and policy.has_role_ladders):
+        return ""
+    return f" for a challenge raised by {'an' if role is Role.IRO else 'a'} {role.value}"
 
 
 def _due_words(challenge: Challenge, policy: Policy, calendar: WorkingCalendar) -> str:
