@@ -33,7 +33,10 @@ def test_show_says_every_level_as_the_procedure_writes_it(home: Path) -> None:
     assert code == 0, out
     lines = out.splitlines()
     assert any(
-        line.strip().startswith("Case Alert: ATM or TM, 5 working days; counted from review_date;")
+        line.strip().startswith(
+            "Case Alert: ATM or TM, 5 working days; counted from "
+            "'Date of the review or conference';"
+        )
         and "on a missed deadline, the IRO decides" in line
         and "may be bypassed (where the child is at risk of significant harm)" in line
         for line in lines
@@ -48,8 +51,8 @@ def test_check_warns_for_each_value_the_source_does_not_state(home: Path) -> Non
     path = home / "policies" / "northtown.json"
     code, out, _ = invoke("policies", "check", "--home", str(home), str(path))
     assert code == 0
-    assert "Warning: Director: the source states no timescale" in out
-    assert "Warning: Director: the source does not say who responds" in out
+    assert "Warning: Director: the source does not state timescale (at levels[5]" in out
+    assert "Warning: Director: the source does not state responder (at levels[5]" in out
     assert "valid policy 'northtown' with 2 warning(s)" in out
     assert "version 1" not in out
 
@@ -60,7 +63,8 @@ def test_check_warns_for_each_value_the_source_does_not_state(home: Path) -> Non
         (
             ("--field", "review_date=2025-11-03"),
             "2025-11-10",
-            "the ATM or TM responds within 5 working days of the form's 'review_date'.",
+            "the ATM or TM responds within 5 working days of the form's "
+            "'Date of the review or conference'.",
         ),
         ((), "none", ""),
     ],

@@ -85,7 +85,7 @@ def test_due_warns_about_unconfirmed_years_on_stderr() -> None:
         (("--policy", "nelincs", "--stage", "1", "--from", "03/11/2025"), "write it as YYYY-MM-DD"),
         (
             ("--policy", "ops-flowchart", "--stage", "informal", "--from", "2025-11-03"),
-            "no informal stage",
+            "has no level 'informal'",
         ),
     ],
 )

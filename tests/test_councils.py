@@ -71,9 +71,7 @@ EXPECTED_WARNINGS = {
     },
     "peterborough": {("Case Alert", "timescale"), ("Management Alert", "timescale")},
 }
-WARNING = re.compile(
-    r"^Warning: (?P<level>[^:]+): the source (?P<what>states no timescale|does not say who responds)"
-)
+WARNING = re.compile(r"^Warning: (?P<level>[^:]+): the source does not state (?P<what>[\w.]+) ")
 
 
 def _warnings(output: str) -> set[tuple[str, str]]:
@@ -81,8 +79,7 @@ def _warnings(output: str) -> set[tuple[str, str]]:
     for line in output.splitlines():
         match = WARNING.match(line)
         if match:
-            what = "timescale" if "timescale" in match["what"] else "responder"
-            found.add((match["level"], what))
+            found.add((match["level"], match["what"]))
     return found
 
 

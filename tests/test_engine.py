@@ -421,7 +421,7 @@ TABLE = [
         overrides={"cafcass": Cafcass(prerequisites={"service_manager_agreement": MON})},
     ),
     # ops-flowchart: no informal stage, CAFCASS only after stage 4
-    row("no informal stage", "ops-flowchart", S.INFORMAL, error="has no informal stage"),
+    row("no informal stage", "ops-flowchart", S.INFORMAL, error="has no level Informal;"),
     row(
         "CAFCASS before stage 4", "ops-flowchart", S.TWO, RequestCafcass(later(1)), error="bypassed"
     ),

@@ -219,7 +219,7 @@ def test_cp_chairs_and_iros_climb_different_ladders() -> None:
     chair = northtown(CASE_ALERT, Role.CP_CHAIR, review_date="2025-11-03")
     assert play(chair, NOT_RESOLVED).stage == CP_ALERT
     with pytest.raises(
-        TransitionError, match="no agreed date stage for a challenge raised by a CP chair"
+        TransitionError, match="no level Agreed date for a challenge raised by a CP chair"
     ):
         northtown(AGREED, Role.CP_CHAIR)
 
@@ -237,8 +237,8 @@ def test_a_role_not_stated_is_asked_for_only_because_the_ladders_differ() -> Non
 
 def test_what_the_source_does_not_state_is_warned_and_never_invented() -> None:
     found = warnings(NORTHTOWN)
-    assert any("Director: the source states no timescale" in w for w in found)
-    assert any("Director: the source does not say who responds" in w for w in found)
+    assert any("Director: the source does not state timescale" in w for w in found)
+    assert any("Director: the source does not state responder" in w for w in found)
     director = northtown(DIRECTOR)
     assert assess(director, NORTHTOWN, CALENDAR, MON).due is None
     assert (

@@ -19,7 +19,7 @@ from typing import Any
 import click
 
 from formflow.commands.home import opened, refresh_tracker
-from formflow.commands.options import home_option, iso_date
+from formflow.commands.options import home_option, iso_date, level_id
 from formflow.core.engine import (
     AMENDABLE,
     ActionsNotImplemented,
@@ -32,7 +32,7 @@ from formflow.core.engine import (
     Reassign,
     Withdraw,
 )
-from formflow.core.record import REFERENCE_PATTERN, Person
+from formflow.core.record import REFERENCE_PATTERN, Person, Stage
 from formflow.errors import FormflowError
 
 
@@ -132,16 +132,24 @@ def close(reference: str, by: str, reason: str, on: dt.date | None, home: Path) 
 
 @click.command()
 @_event_options
-def reopen(reference: str, by: str, reason: str, on: dt.date | None, home: Path) -> None:
+@click.option(
+    "--stage",
+    callback=level_id,
+    help="The level to return to, where the procedure does not say (policies show).",
+)
+def reopen(
+    reference: str, by: str, reason: str, on: dt.date | None, home: Path, stage: Stage | None
+) -> None:
     """Re-open a resolved challenge whose agreed actions were not implemented, or did not work.
 
-    It returns to the stage the procedure says, with a new form for that stage's responder.
+    It returns to the stage the procedure says (or, where it does not say, the --stage you
+    choose), with a new form for that stage's responder.
 
     \b
     Example:
       formflow reopen PC-2025-7KQ3XM --by "Morwenna Pentreath, IRO" --reason "Review not held"
     """
-    _record(home, reference, ActionsNotImplemented(_today(on), reason), by, reason)
+    _record(home, reference, ActionsNotImplemented(_today(on), reason, stage), by, reason)
 
 
 @click.command()

@@ -138,13 +138,18 @@ def _details(fields: tuple[str, ...]) -> dict[str, str]:
 
 def _due_sentence(policy: Policy, rules: StagePolicy, day_zero: dt.date) -> str:
     words = rules.timescale.described(policy.field_label)
-    head = f"{rules.stage.label} under {policy.id}: the {rules.responder} responds"
+    who = (
+        "the source does not say who responds; the response is due"
+        if rules.responders.not_stated is not None
+        else f"the {rules.responder} responds"
+    )
+    head = f"{rules.stage.label} under {policy.id}: {who}"
     if rules.timescale.amount is None:
         return f"{head}: {words}."
     counted = {
         COUNTED_FROM_RAISED: f"{day_zero:%A %-d %B %Y} (day 0)",
         COUNTED_FROM_CHALLENGE_START: "the start of the challenge",
-    }.get(rules.counted_from, f"the form's '{rules.counted_from}'")
+    }.get(rules.counted_from, f"the form's '{policy.field_label(rules.counted_from)}'")
     return f"{head} within {words} of {counted}."
 
 
@@ -237,7 +242,11 @@ def _level_line(policy: Policy, s: StagePolicy) -> str:
     """``Stage 1: Team Manager, 5 working days; may be bypassed``, and what else applies."""
     parts = [f"{s.stage.label}: {s.responder}, {s.timescale.described(policy.field_label)}"]
     if s.counted_from != COUNTED_FROM_RAISED:
-        parts.append(f"counted from {s.counted_from}")
+        parts.append(
+            "counted from the start of the challenge"
+            if s.counted_from == COUNTED_FROM_CHALLENGE_START
+            else f"counted from '{policy.field_label(s.counted_from)}'"
+        )
     if s.cumulative_working_days:
         parts.append(f"{s.cumulative_working_days} from the start")
     if s.for_roles:

@@ -240,7 +240,7 @@ def status(home: Path, today: dt.date | None, as_json: bool) -> None:
     table.add_column("Due", no_wrap=True)
     for r in rows:
         style = "bold red" if r.overdue else None
-        due = f"{r.due} (overdue)" if r.overdue else r.due
+        due = f"{r.due} (overdue)" if r.overdue else r.due or r.due_note
         table.add_row(r.reference, r.child, r.stage, r.status, r.responder, due, style=style)
     Console().print(table)
 

@@ -38,6 +38,7 @@ from formflow.core.record import (
     IroDecision,
     Person,
     Response,
+    Role,
     Stage,
     StageOutcome,
     StageRecord,
@@ -120,6 +121,8 @@ class ActionsNotImplemented:
 
     on: dt.date
     reason: str = ""
+    stage: Stage | None = None
+    """The level the IRO chose, where the procedure does not say where the challenge returns."""
 
 
 @dataclass(frozen=True)
@@ -427,7 +430,12 @@ def assess(
         due=when.due if when else None,
         overall_target=when.overall_target if when else None,
         first_contact_due=when.first_contact_due if when else None,
-        overdue=when is not None and when.due is not None and today > when.due,
+        overdue=(
+            when is not None
+            and when.due is not None
+            and today > when.due
+            and challenge.response is None  # answered, and waiting for the IRO's decision
+        ),
         actions_to_check=checks,
         warnings=when.warnings if when else (),
         due_note=_no_due_date(challenge, policy) if when and when.due is None else "",
@@ -573,15 +581,12 @@ def _raise(
     levels = [s.stage for s in ladder]
     if event.stage not in levels:
         raise TransitionError(
-            f"The {policy.id} procedure has no {policy.named(event.stage).label.lower()} stage"
+            f"The {policy.id} procedure has no level {policy.named(event.stage).label}"
             f"{_for_whom(challenge, policy)}; start at {levels[0].label}."
         )
     done = {h.stage for h in challenge.history}
-    blocking = [
-        s
-        for s in ladder[: levels.index(event.stage)]
-        if not s.may_be_bypassed and s.stage not in done
-    ]
+    passed = [s for s in ladder[: levels.index(event.stage)] if s.stage not in done]
+    blocking = [s for s in passed if s.may_be_bypassed is False]
     if blocking:
         raise TransitionError(
             f"The {policy.id} procedure does not allow {blocking[0].stage.label} to be "
@@ -598,15 +603,34 @@ def _raise(
     )
     return Transition(
         raised,
-        f"Raised at {stage.stage.label} with the {stage.responder}; "
-        f"{_due_words(raised, policy, calendar)}.",
+        f"Raised at {stage.stage.label}{_with_responder(stage)}; "
+        f"{_due_words(raised, policy, calendar)}.{_bypass_decided(passed)}",
         (Document.NEXT_STAGE_FORM,),
+    )
+
+
+def _with_responder(stage: StagePolicy) -> str:
+    """`` with the Team Manager``; nothing where the procedure does not say who responds."""
+    return "" if stage.responders.not_stated is not None else f" with the {stage.responder}"
+
+
+def _bypass_decided(passed: list[StagePolicy]) -> str:
+    """The IRO's decision, recorded, to go past a level the procedure does not say may be
+    bypassed."""
+    unstated = [s.stage.label for s in passed if s.may_be_bypassed is None]
+    if not unstated:
+        return ""
+    return (
+        f" The procedure does not say whether {' or '.join(unstated)} may be bypassed: "
+        "bypassed on the IRO's decision."
     )
 
 
 def _for_whom(challenge: Challenge, policy: Policy) -> str:
     role = challenge.raised_by.role
-    return f" for a challenge raised by a {role.value}" if role and policy.has_role_ladders else ""
+    if not (role and policy.has_role_ladders):
+        return ""
+    return f" for a challenge raised by {'an' if role is Role.IRO else 'a'} {role.value}"
 
 
 def _due_words(challenge: Challenge, policy: Policy, calendar: WorkingCalendar) -> str:
@@ -624,7 +648,10 @@ def _no_due_date(challenge: Challenge, policy: Policy) -> str:
 
 
 def _addressee(current: Person | None, stage: StagePolicy) -> Person:
-    """Keep the named person the form gives; the role is always the policy's responder."""
+    """Keep the named person the form gives; the role is the policy's responder, or the
+    role the form gives where the procedure does not say who responds."""
+    if stage.responders.not_stated is not None:
+        return Person(current.name, current.role) if current else Person(None, None)
     return Person(current.name if current else None, stage.responder)
 
 
@@ -743,7 +770,7 @@ def _move_to(
         stage=policy.named(target),
         date_of_notification=on,
         due_extended_to=None,
-        addressed_to=Person(None, policy.stage(target).responder),
+        addressed_to=_addressee(None, policy.stage(target)),
         actions=(),
         response=None,
         further_responses=(),
@@ -760,17 +787,37 @@ def _escalate(
     policy: Policy,
     calendar: WorkingCalendar,
 ) -> Transition:
-    stage = policy.stage(challenge.stage)
-    target = _next_level(challenge, policy) if stage.on_not_resolved == "next" else None
+    rule = policy.stage(challenge.stage).on_not_resolved
+    if rule is None and outcome is not StageOutcome.ESCALATED:
+        return _ask_the_iro(challenge, outcome)
+    decided = outcome is StageOutcome.ESCALATED and rule is None
+    target = _next_level(challenge, policy) if rule == "next" or decided else None
     if target is not None:
         moved = _move_to(challenge, target, outcome, on, policy, calendar)
+        what = (
+            f"{challenge.stage.label} escalated"
+            if outcome is StageOutcome.ESCALATED
+            else f"{challenge.stage.label} {outcome.value}: escalated"
+        )
         return Transition(
             moved,
-            f"{challenge.stage.label} {outcome.value}: escalated to {moved.stage.label} with "
-            f"the {policy.stage(target).responder}; {_due_words(moved, policy, calendar)}.",
+            f"{what} to {moved.stage.label}{_with_responder(policy.stage(target))}; "
+            f"{_due_words(moved, policy, calendar)}.",
             (Document.NEXT_STAGE_FORM,),
         )
     return _end_of_ladder(challenge, outcome, on, policy)
+
+
+def _ask_the_iro(challenge: Challenge, outcome: StageOutcome) -> Transition:
+    """The procedure does not say where the challenge goes: nothing moves, and the IRO is
+    asked to decide."""
+    what = "is not resolved" if outcome is StageOutcome.NOT_RESOLVED else "is not answered in time"
+    return Transition(
+        challenge,
+        f"The procedure does not say what happens when {challenge.stage.label} {what}: "
+        "decide with `formflow escalate`, `close` or `withdraw`.",
+        (Document.IRO_NOTE,),
+    )
 
 
 def _next_level(challenge: Challenge, policy: Policy) -> Stage | None:
@@ -795,11 +842,13 @@ def _escalate_by_decision(
 
 def _cafcass_open_to(challenge: Challenge, policy: Policy) -> bool:
     """Whether the procedure's CAFCASS route may be open to this child. A legal status the
-    record does not state keeps it open: the referral itself asks for it."""
+    record does not state keeps it open: the referral itself asks for it; so does a route
+    the procedure does not mention: the IRO decides."""
+    available = policy.cafcass.available is not False
     status = challenge.child.legal_status
     if status is None:
-        return policy.cafcass.available and any(s.in_care for s in policy.cafcass.eligible)
-    return policy.cafcass.available and status.in_care and status in policy.cafcass.eligible
+        return available and any(s.in_care for s in policy.cafcass.eligible)
+    return available and status.in_care and status in policy.cafcass.eligible
 
 
 def _end_of_ladder(
@@ -811,6 +860,11 @@ def _end_of_ladder(
         unstated = (
             " The record does not say whether the child is in care: a referral needs it stated."
             if challenge.child.in_care is None
+            else ""
+        ) + (
+            " The procedure does not mention CAFCASS: refer, or close the challenge with "
+            "`formflow close`."
+            if policy.cafcass.available is None
             else ""
         )
         return Transition(
@@ -831,7 +885,13 @@ def _actions_not_implemented(
     challenge: Challenge, event: ActionsNotImplemented, policy: Policy, calendar: WorkingCalendar
 ) -> Transition:
     _require_status(challenge, {Status.RESOLVED}, "re-open it for actions not implemented")
-    target = policy.return_level(challenge.stage, challenge.raised_by.role)
+    target = event.stage or policy.return_level(challenge.stage, challenge.raised_by.role)
+    if target is None:
+        raise TransitionError(
+            f"The procedure does not say where the challenge goes when the actions agreed at "
+            f"{challenge.stage.label} are not implemented: decide, and give the level with "
+            "`formflow reopen --stage LEVEL`."
+        )
     reopened = _move_to(
         challenge, target, StageOutcome.ACTIONS_NOT_IMPLEMENTED, event.on, policy, calendar
     )
@@ -839,8 +899,8 @@ def _actions_not_implemented(
     return Transition(
         reopened,
         f"Agreed actions from {challenge.stage.label} not implemented or not effective{why}: "
-        f"the challenge returns to {reopened.stage.label} with the "
-        f"{policy.stage(target).responder}.",
+        f"the challenge returns to {reopened.stage.label}"
+        f"{_with_responder(policy.stage(target))}.",
         (Document.NEXT_STAGE_FORM,),
     )
 
@@ -882,11 +942,17 @@ def _request_cafcass(challenge: Challenge, event: RequestCafcass, policy: Policy
     requested = replace(
         challenge.cafcass, requested=True, request_date=event.on, consideration_date=None
     )
-    concurrent = rules.concurrent and status is Status.AWAITING_RESPONSE
+    concurrent = rules.concurrent is not False and status is Status.AWAITING_RESPONSE
     if concurrent:
+        unstated = (
+            " The procedure does not say whether it may: close or withdraw the challenge if "
+            "it should stop."
+            if rules.concurrent is None
+            else ""
+        )
         return Transition(
             replace(challenge, cafcass=requested),
-            "Referral to CAFCASS requested; the escalation continues alongside it.",
+            f"Referral to CAFCASS requested; the escalation continues alongside it.{unstated}",
             (Document.CAFCASS_PACK,),
         )
     reason = "Referred to CAFCASS (Regulation 45)."

@@ -28,6 +28,48 @@ STATUTORY_TOTAL_WORKING_DAYS = 20
 NOT_STATED_IN_SOURCE = "not stated in the source"
 
 
+@dataclass(frozen=True)
+class NotStated:
+    """A value the source does not give: where it sits in the file, and what the source
+    says instead. formflow acts on none of them by itself; ``WHAT_FORMFLOW_DOES`` says
+    who is asked instead."""
+
+    where: str
+    """The field's path in the procedure file: ``on_not_resolved``, ``cafcass.when``."""
+    says: str
+
+
+WHAT_FORMFLOW_DOES = {
+    "name": 'the level is shown as "Level N (name not stated)"',
+    "responder": "documents name no responder; the role the form gives is kept",
+    "timescale": "no due date is set and the response is never chased",
+    "bypass": "a form raised past the level is accepted as the IRO's decision, and says so",
+    "on_not_resolved": (
+        "an unresolved or late response waits for the IRO's decision "
+        "(formflow escalate, close or withdraw)"
+    ),
+    "on_actions_not_implemented": (
+        "the IRO chooses the level the challenge returns to (formflow reopen --stage)"
+    ),
+    "on_timeout": (
+        "a missed deadline waits for the IRO's decision (formflow escalate, close or withdraw)"
+    ),
+    "children": "a child of any legal status is accepted",
+    "cafcass.available": (
+        "at the top of the ladder the IRO decides whether to refer to CAFCASS or close"
+    ),
+    "cafcass.eligible": "a referral is open to children in care only (Regulation 45)",
+    "cafcass.when": "a referral may be made at any time",
+    "cafcass.concurrent": (
+        "a referral leaves the escalation open: the IRO closes or withdraws it if it should stop"
+    ),
+    "cafcass.prerequisites": "nothing is required before a referral",
+}
+
+DECIDED_BY_WHEN_NOT_STATED = "IRO"
+"""Who decides where the procedure does not say what happens (issue 24: the IRO is asked)."""
+
+
 class TimescaleKind(StrEnum):
     WORKING_DAYS = "working_days"
     CALENDAR_DAYS = "calendar_days"
@@ -127,9 +169,10 @@ class StagePolicy:
     stage: Stage
     responders: Responders
     timescale: Timescale
-    may_be_bypassed: bool
-    on_not_resolved: str
-    on_actions_not_implemented: str
+    may_be_bypassed: bool | None
+    """None: the source does not say."""
+    on_not_resolved: str | None
+    on_actions_not_implemented: str | None
     formal: bool = True
     for_roles: frozenset[Role] = frozenset()
     """The level is on the ladder only for challenges raised by these roles (all when empty)."""
@@ -144,6 +187,11 @@ class StagePolicy:
     meeting: bool = False
     first_contact_within_hours: int | None = None
     cumulative_working_days: int | None = None
+    not_stated: tuple[NotStated, ...] = ()
+
+    def unstated(self, where: str) -> NotStated | None:
+        """What the source says instead of the value at ``where``, if it gives none."""
+        return next((n for n in self.not_stated if n.where == where), None)
 
     @property
     def responder(self) -> str:
@@ -162,10 +210,13 @@ class Prerequisite:
 
 @dataclass(frozen=True)
 class CafcassPolicy:
-    available: bool
+    """A field the source does not state is None (``eligible``: the statuses Regulation 45
+    covers); ``Policy.not_stated`` holds what the source says instead."""
+
+    available: bool | None
     eligible: frozenset[LegalStatus]
-    when: str
-    concurrent: bool
+    when: str | None
+    concurrent: bool | None
     prerequisites: tuple[Prerequisite, ...]
     notifications: tuple[str, ...] = ()
     contact: str | None = None
@@ -192,6 +243,11 @@ class Policy:
     council: str | None = None
     fields: tuple[FormField, ...] = ()
     source_urls: tuple[str, ...] = ()
+    not_stated: tuple[NotStated, ...] = ()
+    """The procedure's own fields the source does not state (``children``, ``cafcass.*``)."""
+
+    def unstated(self, where: str) -> NotStated | None:
+        return next((n for n in self.not_stated if n.where == where), None)
 
     @property
     def has_role_ladders(self) -> bool:
@@ -210,7 +266,7 @@ class Policy:
         for s in self.stages:
             if s.stage == stage:
                 return s
-        raise PolicyError(f"The {self.id} procedure has no {stage.label.lower()} stage.")
+        raise PolicyError(f"The {self.id} procedure has no level '{stage.id}'.")
 
     def named(self, stage: Stage) -> Stage:
         """``stage`` with this procedure's name for it (a record stores the id)."""
@@ -226,10 +282,12 @@ class Policy:
         ]
         return later[0] if later else None
 
-    def return_level(self, stage: Stage, role: Role | None = None) -> Stage:
+    def return_level(self, stage: Stage, role: Role | None = None) -> Stage | None:
         """Where a challenge resolved at ``stage`` returns when the agreed actions are not
-        carried out or do not work."""
+        carried out or do not work; None where the procedure does not say."""
         rule = self.stage(stage).on_actions_not_implemented
+        if rule is None:
+            return None
         if rule == "same":
             return self.named(stage)
         if rule == "next":
@@ -279,39 +337,101 @@ def _timescale(value: dict[str, Any]) -> Timescale:
     return Timescale(kind, text=amount)
 
 
-def _level(s: dict[str, Any]) -> StagePolicy:
-    timeout = s.get("on_timeout", "escalate")
+def _stated(value: Any) -> bool:
+    return not (isinstance(value, dict) and "not_stated" in value)
+
+
+def _unstated(
+    fields: dict[str, Any], keys: tuple[str, ...], prefix: str = ""
+) -> tuple[NotStated, ...]:
+    return tuple(
+        NotStated(prefix + key, fields[key]["not_stated"])
+        for key in keys
+        if key in fields and not _stated(fields[key])
+    )
+
+
+_LEVEL_FIELDS = (
+    "name",
+    "responder",
+    "timescale",
+    "bypass",
+    "on_not_resolved",
+    "on_actions_not_implemented",
+    "on_timeout",
+)
+
+
+def _decided_by(s: dict[str, Any]) -> str | None:
+    """Who decides after a missed deadline: the person the procedure names, or the IRO
+    where it does not say what happens then (or where the challenge would go)."""
+    timeout = s["on_timeout"]
+    if not _stated(timeout) or (timeout == "escalate" and not _stated(s["on_not_resolved"])):
+        return DECIDED_BY_WHEN_NOT_STATED
+    return None if timeout == "escalate" else str(timeout["remind_and_wait_for"])
+
+
+def _level(position: int, s: dict[str, Any]) -> StagePolicy:
     bypass = s["bypass"]
+    stated_bypass = _stated(bypass)
     overall = s.get("overall_target")
     first_contact = s.get("first_contact")
+    name = s["name"] if _stated(s["name"]) else f"Level {position} (name not stated)"
     return StagePolicy(
-        stage=Stage(s["id"], s["name"]),
+        stage=Stage(s["id"], name),
         formal=s.get("formal", True),
         for_roles=frozenset(Role(r) for r in s.get("for_roles", [])),
         responders=_responders(s["responder"]),
         timescale=_timescale(s["timescale"]),
         counted_from=s.get("counted_from", COUNTED_FROM_RAISED),
-        decided_by=None if timeout == "escalate" else timeout["remind_and_wait_for"],
-        may_be_bypassed=bypass["allowed"],
-        bypass_when=bypass.get("when"),
-        on_not_resolved=s["on_not_resolved"],
-        on_actions_not_implemented=s["on_actions_not_implemented"],
+        decided_by=_decided_by(s),
+        may_be_bypassed=bypass["allowed"] if stated_bypass else None,
+        bypass_when=bypass.get("when") if stated_bypass else None,
+        on_not_resolved=_optional_text(s["on_not_resolved"]),
+        on_actions_not_implemented=_optional_text(s["on_actions_not_implemented"]),
         raised_by=s.get("raised_by"),
         before_raising=tuple(s.get("before_raising", [])),
         copy_to=tuple(s.get("copy_to", [])),
         meeting=s.get("meeting", False),
         first_contact_within_hours=first_contact["hours"] if first_contact else None,
         cumulative_working_days=overall["working_days"] if overall else None,
+        not_stated=_unstated(s, _LEVEL_FIELDS),
     )
+
+
+def _optional_text(value: Any) -> str | None:
+    return str(value) if _stated(value) else None
 
 
 def _field(f: dict[str, Any]) -> FormField:
     return FormField(f["id"], f["label"], FieldKind(f["kind"]), tuple(f.get("options", [])))
 
 
+_CAFCASS_FIELDS = ("available", "eligible", "when", "concurrent", "prerequisites")
+
+IN_CARE = frozenset(s for s in LegalStatus if s.in_care)
+"""The legal statuses Regulation 45 covers: a CAFCASS referral's reach where the source
+does not state it."""
+
+
+def _cafcass(cafcass: dict[str, Any]) -> CafcassPolicy:
+    def stated(key: str, default: Any) -> Any:
+        return cafcass[key] if _stated(cafcass[key]) else default
+
+    return CafcassPolicy(
+        available=stated("available", None),
+        eligible=frozenset(LegalStatus(c) for c in stated("eligible", IN_CARE)),
+        when=stated("when", None),
+        concurrent=stated("concurrent", None),
+        prerequisites=tuple(Prerequisite(p["id"], p["label"]) for p in stated("prerequisites", [])),
+        notifications=tuple(cafcass.get("notifications", [])),
+        contact=cafcass.get("contact"),
+    )
+
+
 def policy_from_dict(data: dict[str, Any]) -> Policy:
     """A policy from version 2 data that has passed the policy schema."""
-    cafcass = data["cafcass"]
+    children = data["children"] if _stated(data["children"]) else list(LegalStatus)
     return Policy(
         id=data["id"],
         name=data["name"],
@@ -319,21 +439,13 @@ def policy_from_dict(data: dict[str, Any]) -> Policy:
         source_urls=tuple(data["source"].get("urls", [])),
         council=data["source"].get("council"),
         raised_by_roles=frozenset(Role(r) for r in data["raised_by_roles"]),
-        children=frozenset(LegalStatus(c) for c in data["children"]),
+        children=frozenset(LegalStatus(c) for c in children),
         fields=tuple(_field(f) for f in data.get("fields", [])),
-        stages=tuple(_level(s) for s in data["levels"]),
-        cafcass=CafcassPolicy(
-            available=cafcass["available"],
-            eligible=frozenset(LegalStatus(c) for c in cafcass["eligible"]),
-            when=cafcass["when"],
-            concurrent=cafcass["concurrent"],
-            prerequisites=tuple(
-                Prerequisite(p["id"], p["label"]) for p in cafcass["prerequisites"]
-            ),
-            notifications=tuple(cafcass.get("notifications", [])),
-            contact=cafcass.get("contact"),
-        ),
+        stages=tuple(_level(i, s) for i, s in enumerate(data["levels"], start=1)),
+        cafcass=_cafcass(data["cafcass"]),
         notes=tuple(Note(n["topic"], n["found"], n["choice"]) for n in data["notes"]),
+        not_stated=_unstated(data, ("children",))
+        + _unstated(data["cafcass"], _CAFCASS_FIELDS, prefix="cafcass."),
     )
 
 
@@ -419,9 +531,9 @@ def _level_problems(
     s: dict[str, Any], ids: list[str], dates: set[str], roles: set[str]
 ) -> list[str]:
     problems = []
-    name = s["name"]
+    name = s["name"] if _stated(s["name"]) else f"Level '{s['id']}'"
     target = s["on_actions_not_implemented"]
-    if target not in ("next", "same") and target not in ids:
+    if _stated(target) and target not in ("next", "same") and target not in ids:
         problems.append(
             f"{name} sends unimplemented actions to level '{target}', which this procedure "
             "does not have."
@@ -464,7 +576,7 @@ def statutory_warnings(policy: Policy) -> list[str]:
                 f"no more than {STATUTORY_TOTAL_WORKING_DAYS} in total."
             )
     for s in policy.stages:
-        if not s.may_be_bypassed:
+        if s.may_be_bypassed is False:
             out.append(
                 f"{s.stage.label} may not be bypassed; IRO Handbook 6.2 lets the IRO bypass any stage."
             )
@@ -480,16 +592,13 @@ def statutory_warnings(policy: Policy) -> list[str]:
 
 
 def unstated_warnings(policy: Policy) -> list[str]:
-    out = []
-    for s in policy.stages:
-        if s.timescale.kind is TimescaleKind.NOT_STATED:
-            out.append(
-                f"{s.stage.label}: the source states no timescale ({s.timescale.text}); "
-                "formflow sets no due date and never chases it."
-            )
-        if s.responders.not_stated is not None:
-            out.append(
-                f"{s.stage.label}: the source does not say who responds "
-                f"({s.responders.not_stated}); documents say '{NOT_STATED_IN_SOURCE}'."
-            )
-    return out
+    """Every value the source does not state, where it sits, and what formflow does
+    instead of guessing it."""
+    here = [("The procedure", n.where, n) for n in policy.not_stated]
+    for i, s in enumerate(policy.stages):
+        here += [(s.stage.label, f"levels[{i}].{n.where}", n) for n in s.not_stated]
+    return [
+        f"{label}: the source does not state {n.where} (at {path}; it says: {n.says}): "
+        f"{WHAT_FORMFLOW_DOES[n.where]}."
+        for label, path, n in here
+    ]

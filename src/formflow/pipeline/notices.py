@@ -131,7 +131,7 @@ def _raiser(challenge: Challenge) -> str:
 
 def _roles(kind: Document, challenge: Challenge, policy: Policy) -> tuple[tuple[str, ...], ...]:
     stage = policy.stage(challenge.stage)
-    responders = responder_roles(stage)
+    responders = responder_roles(stage, challenge)
     raiser = _raiser(challenge)
     match kind:
         case Document.NEXT_STAGE_FORM:
@@ -148,7 +148,7 @@ def _roles(kind: Document, challenge: Challenge, policy: Policy) -> tuple[tuple[
 
 
 def recipients_for(kind: Document, challenge: Challenge, policy: Policy) -> Recipients:
-    responder = policy.stage(challenge.stage).responder
+    responder = responder_role(policy.stage(challenge.stage), challenge)
     to, cc = _roles(kind, challenge, policy)
     return Recipients(
         tuple(named(challenge, r, responder) for r in to),
@@ -288,7 +288,7 @@ def covering_email(
 ) -> EmailMessage:
     """The covering email for one document; ``summary`` is the transition's message."""
     stage = policy.stage(challenge.stage)
-    what = _WHAT[kind].format(responder=stage.responder)
+    what = _WHAT[kind].format(responder=responder_role(stage, challenge))
     recipients = recipients_for(kind, challenge, policy)
     lines = [
         f"Professional challenge {challenge.reference} ({policy.name}), {challenge.stage.label}.",
@@ -351,8 +351,9 @@ def timeout_email(challenge: Challenge, policy: Policy, settings: Settings) -> E
             f"Drafted by formflow for {settings.council_name}.",
         ]
     )
-    to = tuple(named(challenge, r, rules.responder) for r in responder_roles(rules))
-    recipients = Recipients(to, (named(challenge, decider, rules.responder),))
+    responder = responder_role(rules, challenge)
+    to = tuple(named(challenge, r, responder) for r in responder_roles(rules, challenge))
+    recipients = Recipients(to, (named(challenge, decider, responder),))
     return _message(settings, _subject(challenge, "response overdue"), recipients, body)
 
 
@@ -367,9 +368,23 @@ def directory_roles(policy: Policy) -> set[str]:
     return roles
 
 
-def responder_roles(rules: StagePolicy) -> tuple[str, ...]:
+RESPONDER_NOT_STATED = "Responder"
+"""The role a notice gives the person a level's form goes to, where neither the procedure
+nor the form says what it is."""
+
+
+def responder_role(rules: StagePolicy, challenge: Challenge | None = None) -> str:
+    """The responder in words; where the procedure does not say who responds, the role the
+    form gives the person it is addressed to."""
+    if rules.responders.not_stated is None:
+        return rules.responder
+    to = challenge.addressed_to if challenge else None
+    return (to.role if to else None) or RESPONDER_NOT_STATED
+
+
+def responder_roles(rules: StagePolicy, challenge: Challenge | None = None) -> tuple[str, ...]:
     """Each role a level's form goes to: every one of alternative or joint responders."""
-    return rules.responders.roles or (rules.responder,)
+    return rules.responders.roles or (responder_role(rules, challenge),)
 
 
 def recipients_text(message: EmailMessage) -> str:

@@ -374,7 +374,13 @@ def next_stage_summary(c: Challenge, policy: Policy, a: Assessment) -> list[Row]
 def _within(rule: StagePolicy, policy: Policy) -> str:
     """``within 5 working days``, ``by the date set on the form``, ``no fixed timescale``."""
     words = rule.timescale.described(policy.field_label)
-    return f"within {words}" if rule.timescale.amount is not None else words
+    if rule.timescale.amount is None:
+        return words
+    if rule.counted_from == COUNTED_FROM_RAISED:
+        return f"within {words}"
+    if rule.counted_from == COUNTED_FROM_CHALLENGE_START:
+        return f"within {words} of the start of the challenge"
+    return f"within {words} of the '{policy.field_label(rule.counted_from)}'"
 
 
 def _due_by(c: Challenge, policy: Policy, a: Assessment) -> str:
@@ -426,10 +432,8 @@ def _overall_target(c: Challenge, rule: StagePolicy, a: Assessment) -> str:
 
 def next_stage_banner(c: Challenge, a: Assessment) -> str:
     earlier = f" after {len(c.history)} earlier stage(s)" if c.history else ""
-    return (
-        f"{c.stage.label.upper()}: this challenge comes to you{earlier}. "
-        f"Please respond by {uk_date(a.due)}."
-    )
+    when = f"Please respond by {uk_date(a.due)}." if a.due else f"No date is set: {a.due_note}."
+    return f"{c.stage.label.upper()}: this challenge comes to you{earlier}. {when}"
 
 
 def final_summary(c: Challenge, policy: Policy) -> list[Row]:
@@ -457,9 +461,14 @@ def final_summary(c: Challenge, policy: Policy) -> list[Row]:
 
 def _return_rule(stage: Stage, policy: Policy) -> str:
     target = policy.return_level(stage)
+    returns = (
+        f"the challenge returns to {target.label}"
+        if target
+        else "the procedure does not say where the challenge returns: the IRO chooses"
+    )
     return (
-        f"The IRO/CP chair checks each action on the date it falls due; the challenge returns "
-        f"to {target.label} if they are not carried out or do not work."
+        f"The IRO/CP chair checks each action on the date it falls due; {returns} if they "
+        "are not carried out or do not work."
     )
 
 

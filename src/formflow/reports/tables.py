@@ -49,8 +49,10 @@ class StatusRow:
     stage: str
     status: str
     responder: str
-    due: str
+    due: str | None
+    """An ISO date, or None: ``due_note`` says why there is none."""
     overdue: bool
+    due_note: str = ""
 
 
 def status_rows(
@@ -72,8 +74,9 @@ def status_rows(
                 status=a.status.value,
                 responder=a.responder
                 or ("IRO" if a.status is Status.CAFCASS_CONSIDERATION else ""),
-                due=a.due.isoformat() if a.due else a.due_note,
+                due=a.due.isoformat() if a.due else None,
                 overdue=a.overdue,
+                due_note=a.due_note,
             )
         )
     return sorted(rows, key=lambda r: (r.due or "9999", r.reference))
@@ -236,6 +239,9 @@ def challenge_json(register: Register, challenge: Challenge) -> dict[str, Any]:
     events = register.events(reference)
     record = challenge.to_dict()
     record["child"] = {**record["child"], "name": initials(challenge.child.name)}
+    # The record's date_of_notification is the current level's start: one name per meaning
+    # beside notified_on (the challenge's own date of notification).
+    record["level_raised_on"] = record.pop("date_of_notification")
     return {
         **challenge_timeline(register, challenge, events),
         "challenge": record,
