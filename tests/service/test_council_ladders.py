@@ -123,7 +123,7 @@ def test_barnet_practice_alert_to_the_top_of_the_ladder(tmp_path: Path) -> None:
         higher = current(register, reference)
         assert higher.stage.label == "Higher level of seniority"
         assert higher.addressed_to is not None
-        assert higher.addressed_to.role == "responder not stated in the source"
+        assert higher.addressed_to.role is None  # the source names no responder: none invented
         assert assess(higher, policies("barnet"), settings.calendar, dt.date.today()).due is None
 
         form = home.outbox / reference / f"{reference}-higher-level-of-seniority-form.docx"
