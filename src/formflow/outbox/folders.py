@@ -7,6 +7,7 @@
         rejected/              NAME beside NAME.errors.txt, in plain English
       outbox/
         REFERENCE/             documents and covering .eml drafts for one challenge
+          CAFCASS/             the IRO's documents for a CAFCASS referral (formflow pack)
         .staging/JOB/REFERENCE/  outputs written but not yet published
       var/
         formflow.db            the register (SQLite, WAL)
@@ -49,6 +50,7 @@ from formflow.outbox.files import private_dir
 log = logging.getLogger(__name__)
 
 CLAIM_SEPARATOR = "--"
+CAFCASS_FOLDER = "CAFCASS"
 NOTE_SUFFIX = ".errors.txt"
 _CLAIM_NAME = re.compile(r"\d{8}T\d{6}-[0-9a-f]{8}--(?P<name>.+)", re.DOTALL)
 """A claim's name; the dropped name after the prefix may hold any character, a newline too."""
@@ -106,6 +108,21 @@ class Home:
 
     def outbox_for(self, reference: str) -> Path:
         return self.outbox / reference
+
+    def cafcass_for(self, reference: str) -> Path:
+        """Where the IRO keeps the documents for a challenge's CAFCASS referral."""
+        return self.outbox_for(reference) / CAFCASS_FOLDER
+
+
+def files_within(folder: Path) -> Iterator[Path]:
+    """Every file in ``folder`` and the folders below it, in order; links are not
+    followed (what one points to is not the IRO's to keep)."""
+    for root, folders, names in os.walk(folder):
+        folders.sort()
+        for name in sorted(names):
+            path = Path(root) / name
+            if not is_special(path) and path.is_file():
+                yield path
 
 
 # --- small atomic primitives ------------------------------------------------------------

@@ -7,8 +7,11 @@ A backup is a folder::
       users.db             the dashboard's accounts (var/users.db), likewise, if any
       archive/REF/CLAIM    every original the copy lists as processed
       outbox/REF/NAME      every document and email draft the copy lists
+      outbox/REF/CAFCASS/  the IRO's CAFCASS documents for each challenge the copy lists,
+                           every file in the folder and the folders below it
       formflow.toml        the home's settings, when it has them
-      policies/*.json      the council's own procedures, when it has them
+      policies/*.json      the council's own procedures, when it has them (never a
+                           copy of a built-in one: ``is_built_in_copy``)
       manifest.json        SHA-256 of every file above; written last, so a folder
                            without it is an unfinished backup
 
@@ -37,7 +40,8 @@ from pathlib import Path
 from formflow import __version__
 from formflow.errors import BackupError
 from formflow.outbox.files import private_dir, write_private
-from formflow.outbox.folders import Home, sha256_of
+from formflow.outbox.folders import CAFCASS_FOLDER, Home, files_within, sha256_of
+from formflow.resources import policies_dir
 from formflow.store.register import Register, copy_database
 
 MANIFEST = "manifest.json"
@@ -100,6 +104,9 @@ def _sources(home: Home, snapshot: Register) -> Iterator[tuple[str, list[Path]]]
     outputs = [d.path for d in snapshot.documents()] + [n.path for n in snapshot.notices()]
     for path in outputs:
         yield f"outbox/{path}", [home.outbox / path, *(job / path for job in staging)]
+    for reference in snapshot.references():
+        for supplied in files_within(home.cafcass_for(reference)):
+            yield supplied.relative_to(home.root).as_posix(), [supplied]
 
 
 def backup_home(home: Home, register: Register, destination: Path) -> BackupSummary:
@@ -155,7 +162,17 @@ def _settings_files(home: Home) -> Iterator[tuple[str, list[Path]]]:
     policies = home.root / POLICIES
     if policies.is_dir():
         for policy in sorted(policies.glob("*.json")):
-            yield f"{POLICIES}/{policy.name}", [policy]
+            if not is_built_in_copy(policy):
+                yield f"{POLICIES}/{policy.name}", [policy]
+
+
+def is_built_in_copy(policy: Path) -> bool:
+    """Whether ``policy`` is byte for byte formflow's own procedure of that name: the
+    built-in ones themselves when the home is the project folder (``make run``). Kept in
+    a backup, such a copy would be restored as the council's own and override the
+    built-in procedure, hiding every later fix to it."""
+    built_in = policies_dir() / policy.name
+    return built_in.is_file() and built_in.read_bytes() == policy.read_bytes()
 
 
 # --- restore ----------------------------------------------------------------------------
@@ -185,14 +202,17 @@ def verify_backup(source: Path) -> dict[str, str]:
 
 
 _SHAPES = {REGISTER: 1, ACCOUNTS: 1, SETTINGS: 1, POLICIES: 2, "archive": 3, "outbox": 3}
-"""The top of each path a manifest may name, and how many parts such a path has."""
+"""The top of each path a manifest may name, and how many parts such a path has; and
+below ``outbox/REF/CAFCASS/``, the IRO's folder, any number."""
 
 
 def _inside(root: Path, relative: str) -> Path:
     """``root/relative`` for a path of a backup's own shape; a manifest entry that could
     reach elsewhere (``..``, an absolute path, a name formflow never writes) is refused."""
     parts = relative.split("/")
-    if _SHAPES.get(parts[0]) != len(parts) or any(p in {"", ".", ".."} for p in parts):
+    supplied = len(parts) > 3 and parts[0] == "outbox" and parts[2] == CAFCASS_FOLDER
+    shaped = _SHAPES.get(parts[0]) == len(parts) or supplied
+    if not shaped or any(p in {"", ".", ".."} for p in parts):
         raise BackupError(f"The manifest names {relative!r}, which no backup holds: refused.")
     return root / relative
 
@@ -216,16 +236,20 @@ def restore_home(source: Path, home: Home) -> int:
     sums = verify_backup(source)
     _refuse_a_used_home(home)
     home.create()
+    restored = 0
     for relative in sorted(sums):
         target = _restored_place(home, relative)
-        private_dir(target.parent)
         if target.exists():  # formflow.toml or a policy the new home already has
             continue
+        if relative.startswith(f"{POLICIES}/") and is_built_in_copy(_inside(source, relative)):
+            continue  # in a backup made before built-in copies were left out
+        private_dir(target.parent)
         temporary = target.with_name(f".{target.name}.restoring")
         temporary.unlink(missing_ok=True)
         _copy_summed(_inside(source, relative), temporary)
         os.replace(temporary, target)
-    return len(sums)
+        restored += 1
+    return restored
 
 
 def _restored_place(home: Home, relative: str) -> Path:
