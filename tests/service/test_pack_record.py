@@ -8,6 +8,7 @@ import datetime as dt
 import getpass
 import hashlib
 import json
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,10 +24,13 @@ from formflow.config import Settings
 from formflow.core.engine import assess
 from formflow.outbox.folders import Home
 from formflow.policy_catalogue import built_in
+from formflow.resources import data_root
 from formflow.store.register import Register
 
 REFERENCE = "PC-2025-7KQ3XM"
 IRO = "Morwenna Pentreath, IRO"
+INSTALLED = data_root()
+"""The formflow under test's own data: schemas and the built-in procedures."""
 
 
 def run(*args: str) -> Result:
@@ -197,3 +201,69 @@ def test_a_document_dropped_beside_the_packs_says_where_it_belongs(tmp_path: Pat
     result = run("check", "--home", str(home.root))
     assert result.exit_code == 1
     assert f"move it into outbox/{REFERENCE}/CAFCASS/" in result.output
+
+
+def project_folder(root: Path, *, council_procedure: bool = True) -> Path:
+    """A copy of formflow's project folder (its built-in procedures and schemas), with a
+    council procedure of its own beside the built-in ones, as ``make run`` users add one."""
+    for name in ("policies", "schemas"):
+        shutil.copytree(INSTALLED / name, root / name)
+    if not council_procedure:
+        return root
+    merton = json.loads((root / "policies" / "nelincs.json").read_text())
+    merton["id"] = "merton"
+    (root / "policies" / "merton.json").write_text(json.dumps(merton))
+    return root
+
+
+@pytest.mark.parametrize("into", ["a new folder", "the project folder"])
+def test_a_backup_of_the_project_folder_restores_no_copies_of_the_built_in_procedures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, into: str
+) -> None:
+    """``make run`` keeps its home in the project folder, whose policies/ are the
+    built-in procedures: restored as the council's own, each would override its built-in
+    and hide every later fix to it, with a note from every command."""
+    source = project_folder(tmp_path / "formflow")
+    monkeypatch.setenv("FORMFLOW_DATA", str(source))
+    registered_home(source)
+    backup = tmp_path / "backup"
+    assert run("backup", "--home", str(source), str(backup)).exit_code == 0
+    installed = project_folder(tmp_path / "formflow-2", council_procedure=False)
+    fixed = json.loads((installed / "policies" / "nelincs.json").read_text())
+    fixed["notes"].append({"topic": "t", "found": "a later fix", "choice": "c"})
+    (installed / "policies" / "nelincs.json").write_text(json.dumps(fixed))
+    monkeypatch.setenv("FORMFLOW_DATA", str(installed))  # a later formflow, on a new machine
+    target = installed if into == "the project folder" else tmp_path / "restored"
+    result = run("restore", "--home", str(target), str(backup))
+    assert result.exit_code == 0, result.output
+    built_in_names = {p.name for p in (INSTALLED / "policies").glob("*.json")}
+    restored = {p.name for p in (target / "policies").glob("*.json")}
+    assert restored - built_in_names == {"merton.json"}
+    if into == "a new folder":
+        assert restored == {"merton.json"}
+    else:
+        assert (target / "policies" / "nelincs.json").read_bytes() == json.dumps(fixed).encode()
+    status = run("status", "--home", str(target))
+    assert status.exit_code == 0, status.output
+    assert "overrides" not in status.output + status.stderr
+    assert REFERENCE in status.output
+
+
+def test_built_in_copies_in_an_older_backup_are_not_restored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A backup made before copies of the built-in procedures were left out."""
+    home = registered_home(tmp_path / "home")
+    backup = tmp_path / "backup"
+    assert run("backup", "--home", str(home.root), str(backup)).exit_code == 0
+    (backup / "policies").mkdir()
+    shutil.copy(data_root() / "policies" / "nelincs.json", backup / "policies" / "nelincs.json")
+    manifest = json.loads((backup / "manifest.json").read_text())
+    manifest["files"]["policies/nelincs.json"] = sha256(backup / "policies" / "nelincs.json")
+    (backup / "manifest.json").write_text(json.dumps(manifest))
+    restored = tmp_path / "restored"
+    result = run("restore", "--home", str(restored), str(backup))
+    assert result.exit_code == 0, result.output
+    assert not (restored / "policies" / "nelincs.json").exists()
+    status = run("status", "--home", str(restored))
+    assert "overrides" not in status.output + status.stderr

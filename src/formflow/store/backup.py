@@ -10,8 +10,7 @@ A backup is a folder::
       outbox/REF/CAFCASS/  the IRO's CAFCASS documents for each challenge the copy lists,
                            every file in the folder and the folders below it
       formflow.toml        the home's settings, when it has them
-      policies/*.json      the council's own procedures, when it has them (never a
-                           copy of a built-in one: ``is_built_in_copy``)
+      policies/*.json      HOME/policies/, when it has them: the council's own procedures
       manifest.json        SHA-256 of every file above; written last, so a folder
                            without it is an unfinished backup
 
@@ -22,7 +21,9 @@ where its job keeps it (``outbox/.staging/``, ``inbox/.processing/``). Anything 
 than the copy waits for the next backup.
 
 ``restore`` checks every sum before it writes anything, and only into a home with no
-register, archive or outbox of its own, so it can never mix two councils' records.
+register, archive or outbox of its own, so it can never mix two councils' records. It
+restores the council's own procedures, never formflow's built-in ones (which a home in
+the project folder keeps in HOME/policies/): those come with the installation.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from formflow import __version__
 from formflow.errors import BackupError
@@ -50,6 +52,8 @@ ACCOUNTS = "users.db"
 """The dashboard's accounts, kept beside the register in var/ (formflow.web.accounts)."""
 SETTINGS = "formflow.toml"
 POLICIES = "policies"
+BUILT_IN = "built_in_procedures"
+"""The manifest's list of procedures backed up from formflow's own folder."""
 LOOK_AGAIN_SECONDS = (0.2, 0.5, 1.0, 2.0)
 """Waits before looking again for a file a live job is moving into place."""
 
@@ -141,6 +145,7 @@ def backup_home(home: Home, register: Register, destination: Path) -> BackupSumm
         "challenges": challenges,
         "files": sums,
         "missing": missing,
+        BUILT_IN: _from_the_built_in_folder(home, sums),
     }
     write_private(destination / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
     return BackupSummary(destination, len(sums), total, challenges, tuple(missing))
@@ -162,27 +167,39 @@ def _settings_files(home: Home) -> Iterator[tuple[str, list[Path]]]:
     policies = home.root / POLICIES
     if policies.is_dir():
         for policy in sorted(policies.glob("*.json")):
-            if not is_built_in_copy(policy):
-                yield f"{POLICIES}/{policy.name}", [policy]
+            yield f"{POLICIES}/{policy.name}", [policy]
 
 
-def is_built_in_copy(policy: Path) -> bool:
-    """Whether ``policy`` is byte for byte formflow's own procedure of that name: the
-    built-in ones themselves when the home is the project folder (``make run``). Kept in
-    a backup, such a copy would be restored as the council's own and override the
-    built-in procedure, hiding every later fix to it."""
-    built_in = policies_dir() / policy.name
-    return built_in.is_file() and built_in.read_bytes() == policy.read_bytes()
+def _from_the_built_in_folder(home: Home, sums: dict[str, str]) -> list[str]:
+    """The procedures backed up from formflow's own policies/ folder: a home in the
+    project folder (``make run``) has it as HOME/policies/. Restored as the council's
+    own, each would override the built-in procedure of a new installation, hiding every
+    later fix to it, with a note from every command."""
+    policies = home.root / POLICIES
+    if not policies.is_dir() or policies.resolve() != policies_dir().resolve():
+        return []
+    return sorted(relative for relative in sums if relative.startswith(f"{POLICIES}/"))
+
+
+def _restores_procedure(backed_up: Path, relative: str, built_in: set[str]) -> bool:
+    """Whether a procedure in a backup is the council's own, to restore: one from the old
+    installation's built-in folder only when this installation has none of that name
+    (a council's procedure kept there); any other unless it is byte for byte this
+    installation's built-in one (as in a backup made before ``BUILT_IN`` was kept)."""
+    shipped = policies_dir() / backed_up.name
+    if relative in built_in:
+        return not shipped.is_file()
+    return not (shipped.is_file() and shipped.read_bytes() == backed_up.read_bytes())
 
 
 # --- restore ----------------------------------------------------------------------------
 
 
-def verify_backup(source: Path) -> dict[str, str]:
-    """The manifest's sums, once every file is there with its sum; else BackupError
-    naming each file that is missing or changed."""
+def verify_backup(source: Path) -> dict[str, Any]:
+    """The manifest, once every file is there with its sum; else BackupError naming each
+    file that is missing or changed."""
     try:
-        manifest = json.loads((source / MANIFEST).read_text(encoding="utf-8"))
+        manifest: dict[str, Any] = json.loads((source / MANIFEST).read_text(encoding="utf-8"))
         sums = manifest["files"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise BackupError(
@@ -198,7 +215,7 @@ def verify_backup(source: Path) -> dict[str, str]:
             problems.append(f"{relative} has changed since the backup (its SHA-256 differs)")
     if problems:
         raise BackupError(f"The backup in {source} cannot be trusted: " + "; ".join(problems) + ".")
-    return dict(sums)
+    return manifest
 
 
 _SHAPES = {REGISTER: 1, ACCOUNTS: 1, SETTINGS: 1, POLICIES: 2, "archive": 3, "outbox": 3}
@@ -233,16 +250,19 @@ def _refuse_a_used_home(home: Home) -> None:
 def restore_home(source: Path, home: Home) -> int:
     """Check the backup in ``source``, then lay it out in the empty ``home``; the number
     of files restored."""
-    sums = verify_backup(source)
+    manifest = verify_backup(source)
+    built_in = set(manifest.get(BUILT_IN, []))
     _refuse_a_used_home(home)
     home.create()
     restored = 0
-    for relative in sorted(sums):
+    for relative in sorted(manifest["files"]):
         target = _restored_place(home, relative)
         if target.exists():  # formflow.toml or a policy the new home already has
             continue
-        if relative.startswith(f"{POLICIES}/") and is_built_in_copy(_inside(source, relative)):
-            continue  # in a backup made before built-in copies were left out
+        if relative.startswith(f"{POLICIES}/") and not _restores_procedure(
+            _inside(source, relative), relative, built_in
+        ):
+            continue
         private_dir(target.parent)
         temporary = target.with_name(f".{target.name}.restoring")
         temporary.unlink(missing_ok=True)
