@@ -13,7 +13,9 @@
         formflow.db            the register (SQLite, WAL)
         archive/REFERENCE/     each original form, under its claim name
 
-Every directory is created owner-only (0o700) and every file formflow writes is 0o600.
+Every directory is created owner-only (0o700) and every file formflow writes is 0o600,
+except what is there for people: the inbox, ``inbox/rejected/``, the outbox and what is
+published into it take ``[files] mode`` (``Home.file_mode``) and its folder mode.
 
 A watcher claims a file by ``os.rename`` into ``inbox/.processing/`` under a unique
 name: rename is atomic within one file system, so of two watchers only one succeeds;
@@ -45,7 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from formflow.errors import FormflowError
-from formflow.outbox.files import private_dir
+from formflow.outbox.files import FILE_MODE, private_dir, shared_dir
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,8 @@ class Home:
     """Where one formflow service keeps its folders."""
 
     root: Path
+    file_mode: int = FILE_MODE
+    """The mode of files written for people on the share (``[files] mode``)."""
 
     @property
     def inbox(self) -> Path:
@@ -95,15 +99,9 @@ class Home:
         return self.var / "formflow.db"
 
     def create(self) -> None:
-        for folder in (
-            self.inbox,
-            self.claims,
-            self.rejected,
-            self.outbox,
-            self.staging,
-            self.var,
-            self.archive,
-        ):
+        for shared in (self.inbox, self.rejected, self.outbox):
+            shared_dir(shared, self.file_mode)
+        for folder in (self.claims, self.staging, self.var, self.archive):
             private_dir(folder)
 
     def outbox_for(self, reference: str) -> Path:
@@ -271,10 +269,11 @@ def free_name(folder: Path, name: str, taken: set[str]) -> str:
 
 
 def publish(
-    staged: Path, outbox: Path, committed: Callable[[str], bool]
+    staged: Path, outbox: Path, committed: Callable[[str], bool], file_mode: int = FILE_MODE
 ) -> tuple[list[Path], list[Path]]:
     """Move each ``staged/REFERENCE/NAME`` to ``outbox/REFERENCE/NAME`` when the register
     has it (``committed("REFERENCE/NAME")``), else delete it; then remove ``staged``.
+    What is published takes ``file_mode`` (``[files] mode``), its folder the folder mode.
 
     Safe to repeat after a crash at any point: a moved file is no longer staged."""
     published: list[Path] = []
@@ -294,7 +293,8 @@ def publish(
                                 item.unlink()
                             discarded.append(item)
                             continue
-                        target = private_dir(outbox / folder.name) / item.name
+                        target = shared_dir(outbox / folder.name, file_mode) / item.name
+                        item.chmod(file_mode)
                         os.replace(item, target)
                         published.append(target)
             with contextlib.suppress(OSError):

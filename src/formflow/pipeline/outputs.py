@@ -64,7 +64,9 @@ class Outputs:
         self.home = services.home
 
     def _publish(self, job_dir: Path) -> None:
-        published, discarded = folders.publish(job_dir, self.home.outbox, self.register.has_output)
+        published, discarded = folders.publish(
+            job_dir, self.home.outbox, self.register.has_output, self.home.file_mode
+        )
         for path in discarded:
             log.info("discarded %s: never committed", path.name)
         for path in published:
