@@ -12,6 +12,9 @@ confirmed_until = 2027
 [policies]
 folder = "S:/Safeguarding/formflow-procedures"   # the council's procedures, beside HOME/policies/
 
+[files]
+mode = "0640"                        # documents for people on the share (default "0600")
+
 The whole file is checked when it is read, so every command refuses a mistake at start,
 each problem on a line of its own naming the key and its line in the file: an address
 in ``[directory]`` or ``[smtp]`` that a draft could not carry, a number that is not one,
@@ -36,7 +39,7 @@ from formflow.core.calendar import CONFIRMED_UNTIL, WorkingCalendar
 from formflow.errors import ConfigError
 
 CONFIG_NAME = "formflow.toml"
-SECTIONS = ("council", "calendar", "policies", "directory", "smtp", "watch", "web")
+SECTIONS = ("council", "calendar", "policies", "files", "directory", "smtp", "watch", "web")
 """The sections formflow reads; one spelled close to these is a mistake."""
 
 
@@ -47,6 +50,9 @@ class Settings:
     calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
     policy_folder: Path | None = None
     """[policies] folder: more of the council's procedures (relative to formflow.toml)."""
+    file_mode: int = 0o600
+    """[files] mode: of the files written for people on the share (the outbox, the
+    inbox's notes); their folders are open (x) to whoever may read them."""
     raw: dict[str, Any] = field(default_factory=dict)
     """The whole parsed file, for the sections other parts of formflow read."""
     source: Path | None = None
@@ -223,6 +229,42 @@ def _policy_folder(check: _Check, section: dict[str, Any]) -> Path | None:
     return path
 
 
+_MODE = re.compile(r"0?[0-7]{3}")
+
+
+def _file_mode(check: _Check, section: dict[str, Any]) -> int:
+    """[files] mode: "0640" and the like; the service account keeps reading and writing
+    its files, and nobody else may change them or run them."""
+    value = section.get("mode")
+    if value is None:
+        return Settings.file_mode
+    if not isinstance(value, str) or not _MODE.fullmatch(value):
+        check("files", "mode", f'must be a file mode in quotes, such as "0640", not {value!r}')
+        return Settings.file_mode
+    mode = int(value, 8)
+    if mode & 0o600 != 0o600:
+        check(
+            "files",
+            "mode",
+            f'"{value}" would stop formflow reading or rewriting its own files: start it with 06',
+        )
+    elif mode & 0o111:
+        check(
+            "files",
+            "mode",
+            f'"{value}" makes documents runnable as programs: use 6 or 4 for each digit, such as "0640"',
+        )
+    elif mode & 0o002:
+        check(
+            "files",
+            "mode",
+            f'"{value}" lets anyone on the machine change the records: the last digit must be 0 or 4',
+        )
+    else:
+        return mode
+    return Settings.file_mode
+
+
 def _sections(check: _Check, data: dict[str, Any]) -> None:
     for name in data:
         if name in SECTIONS:
@@ -286,12 +328,14 @@ def settings_from_toml(text: str, source: Path) -> Settings:
         confirmed_until=cal.get("confirmed_until", CONFIRMED_UNTIL),
     )
     folder = _policy_folder(check, check.table(data, "policies"))
+    file_mode = _file_mode(check, check.table(data, "files"))
     _directory(check, check.table(data, "directory"))
     _smtp(check, check.table(data, "smtp"))
     if check.problems:
         raise settings_to_correct(source, check.problems)
     return Settings(
         policy_folder=folder,
+        file_mode=file_mode,
         council_name=str(council.get("name", Settings.council_name)),
         default_policy=str(council.get("default_policy", Settings.default_policy)),
         calendar=calendar,

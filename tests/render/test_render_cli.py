@@ -152,13 +152,19 @@ def test_render_from_the_register(service_home: Path, tmp_path: Path) -> None:
     ]
 
 
-def test_pack_from_the_register(service_home: Path, tmp_path: Path) -> None:
+def test_pack_from_a_record_goes_where_o_says(tmp_path: Path) -> None:
     folder = tmp_path / "CAFCASS"
     folder.mkdir()
     (folder / "3 review records.docx").write_bytes(b"not converted")
+    record = tmp_path / "record.json"
+    record.write_text(json.dumps(stage_two().to_dict()))
     out = tmp_path / "out"
-    source = ["--reference", "PC-2025-7KQ3XM", "--home", str(service_home)]
-    result = CliRunner().invoke(main, ["pack", str(folder), *source, "-o", str(out)])
+    result = CliRunner().invoke(main, ["pack", str(folder), "--challenge", str(record)])
+    assert result.exit_code == 2
+    assert "Give -o FOLDER" in result.output
+    result = CliRunner().invoke(
+        main, ["pack", str(folder), "--challenge", str(record), "-o", str(out)]
+    )
     assert result.exit_code == 0, result.output
     assert (out / "PC-2025-7KQ3XM-cafcass-bundle.pdf").is_file()
 
@@ -179,14 +185,13 @@ def test_pack_names_a_damaged_file_and_says_what_to_do(
     whole = folder / "1 Care Order.pdf"
     write_form(None, NELINCS, SETTINGS, whole, today=TODAY, pdf=True)
     (folder / "7 care plan.pdf").write_bytes(damage(whole.read_bytes()))
-    out = tmp_path / "out"
     source = ["--reference", "PC-2025-7KQ3XM", "--home", str(service_home)]
-    result = CliRunner().invoke(main, ["pack", str(folder), *source, "-o", str(out)])
+    result = CliRunner().invoke(main, ["pack", str(folder), *source])
     assert result.exit_code == 0, result.output
     assert "Item 7: 7 care plan.pdf: cannot be read as a PDF" in result.stderr
     assert "save a copy under the same name" in result.stderr
     assert "EOF marker" not in result.output + result.stderr
-    assert (out / "PC-2025-7KQ3XM-cafcass-bundle.pdf").is_file()
+    assert (service_home / "outbox/PC-2025-7KQ3XM/PC-2025-7KQ3XM-cafcass-bundle.pdf").is_file()
 
 
 @pytest.mark.parametrize(

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import json
+import os
+from functools import partial
 from pathlib import Path
 
 import click
 
+from formflow.commands.home import opened
 from formflow.commands.options import home_option, home_policies, iso_date, level_id
 from formflow.config import Settings, load_settings
 from formflow.core.calendar import uk_date
@@ -15,6 +19,7 @@ from formflow.core.engine import assess
 from formflow.core.record import Challenge, LegalStatus, Role, Stage
 from formflow.intake import read_form
 from formflow.outbox.folders import Home
+from formflow.pipeline.packs import PACKED, CafcassPacks
 from formflow.policy_catalogue import PolicyCatalogue
 from formflow.render import (
     Writer,
@@ -294,14 +299,26 @@ def render(
 )
 @REFERENCE
 @home_option
-@click.option("-o", "--outdir", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option(
+    "--by",
+    help="Who builds the pack, for the register's audit trail (with --reference; "
+    "default: the computer account running formflow).",
+)
+@click.option(
+    "-o",
+    "--outdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where to write the pack (with --challenge); a pack from the register goes into "
+    "outbox/REFERENCE/.",
+)
 @CONFIG
 def pack(
     folder: Path,
     source: Path | None,
     reference: str | None,
     home: Path,
-    outdir: Path,
+    by: str | None,
+    outdir: Path | None,
     config: Path | None,
 ) -> None:
     """Build the CAFCASS referral pack from the IRO's folder of documents.
@@ -311,23 +328,59 @@ def pack(
     into the bundle; the checklist marks every item provided or MISSING and lists files
     that need converting to PDF or cannot be read.
 
+    With --reference the pack is part of the challenge's record: a "pack" event in the
+    register, its documents published into outbox/REFERENCE/ beside the others, an
+    earlier pack kept (the new one's files are named "... (2).pdf" and so on).
+
     \b
     Example:
-      formflow pack "S:/Challenges/PC-2025-7KQ3XM/CAFCASS" --challenge PC-2025-7KQ3XM.json -o outbox/
-      formflow pack "S:/Challenges/PC-2025-7KQ3XM/CAFCASS" --reference PC-2025-7KQ3XM --home /srv/formflow -o outbox/
+      formflow pack outbox/PC-2025-7KQ3XM/CAFCASS --reference PC-2025-7KQ3XM --home /srv/formflow \\
+        --by "Morwenna Pentreath, IRO"
+      formflow pack "S:/Challenges/PC-2025-7KQ3XM/CAFCASS" --challenge PC-2025-7KQ3XM.json -o out/
     """
     settings = load_settings(config, home=home)
     policies = home_policies(home, settings)
-    challenge = _load_challenge(source, reference, home, settings, policies)
-    policy = policies(challenge.policy)
-    written = write_cafcass_pack(
-        challenge,
-        policy,
-        settings,
-        outdir,
-        today=dt.date.today(),
+    write = partial(
+        write_cafcass_pack,
         supplied=folder,
         on_problem=lambda problem: click.echo(problem, err=True),
     )
-    for path in written:
+    if reference is not None and source is None:
+        _pack_into_the_record(reference.strip().upper(), home, write, by, outdir)
+        return
+    challenge = _load_challenge(source, reference, home, settings, policies)
+    if outdir is None:
+        raise click.UsageError("Give -o FOLDER: where to write the pack of a --challenge file.")
+    policy = policies(challenge.policy)
+    for path in write(challenge, policy, settings, outdir, today=dt.date.today()):
         click.echo(str(path))
+
+
+def _pack_into_the_record(
+    reference: str, home: Path, write: Writer, by: str | None, outdir: Path | None
+) -> None:
+    """The pack of a challenge in the register: recorded, then published in its outbox."""
+    published = Home(home.resolve()).outbox_for(reference)
+    if outdir is not None and outdir.resolve() != published:
+        raise click.UsageError(
+            f"A pack from the register is part of its record and goes into {published}; "
+            "leave out -o (or give that folder)."
+        )
+    _from_register(reference, home)  # a plain message for a home or reference not there
+    who = (by or _account()).strip()
+    if not who:
+        raise click.UsageError("--by must name who builds the pack.")
+    with opened(home, create=False) as ctx:
+        packed = CafcassPacks(ctx.register, ctx.pipeline.services).pack(reference, write, by=who)
+    click.echo(f"{reference}  {PACKED} (by {who})")
+    for path in packed.outputs:
+        click.echo(f"  written: outbox/{path}")
+
+
+def _account() -> str:
+    """The name of the computer account running formflow: who built a pack when --by
+    does not say."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no name for this user id (a bare container)
+        return f"user id {os.getuid()}"

@@ -43,8 +43,8 @@ def opened(
     register is closed when the command is done."""
     if create:
         os.umask(0o077)  # children's records: everything written is the service account's only
-    home = Home(home_dir.resolve())
-    settings = load_settings(home=home.root)
+    settings = load_settings(home=home_dir.resolve())
+    home = Home(home_dir.resolve(), settings.file_mode)
     policies = home_policies(home.root, settings)
     if create:
         home.create()

@@ -15,6 +15,9 @@ from pathlib import Path
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
+"""Owner-only: the mode of everything formflow keeps for itself (the register, the
+archive, staging, backups) and, unless ``[files] mode`` says otherwise, of what it
+writes for people (the outbox, the inbox)."""
 
 _ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
@@ -36,19 +39,42 @@ def _escape(ch: str) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
+def folder_mode(file_mode: int) -> int:
+    """The mode of a folder holding files of ``file_mode``: open (x) to whoever may read
+    (r) them, so 0o640 files sit in 0o750 folders."""
+    return file_mode | (file_mode & 0o444) >> 2
+
+
 def private_dir(path: Path) -> Path:
     """Create ``path`` (and parents) owner-only; an existing folder is left as it is."""
     path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
     return path
 
 
-def write_private(path: Path, data: bytes | str) -> Path:
-    """Write ``data`` to ``path`` whole or not at all: a temporary name, fsync, rename."""
+def shared_dir(path: Path, file_mode: int) -> Path:
+    """Create ``path`` (parents owner-only) for files of ``file_mode`` (``[files] mode``),
+    or set an existing one so: the setting holds for folders made before it changed. A
+    set-group-ID bit (files taking the folder's group) is kept."""
+    private_dir(path)
+    now = path.stat().st_mode
+    wanted = now & 0o7000 | folder_mode(file_mode)
+    if now & 0o7777 != wanted:
+        # chmod, not mkdir's mode, which the umask narrows. A folder formflow may not
+        # change (a share's mount point, another account's) keeps the mode it has.
+        with contextlib.suppress(PermissionError):
+            path.chmod(wanted)
+    return path
+
+
+def write_private(path: Path, data: bytes | str, mode: int = FILE_MODE) -> Path:
+    """Write ``data`` to ``path`` whole or not at all: a temporary name, fsync, rename.
+    ``mode`` is the file's: owner-only unless it is one for people (``[files] mode``)."""
     private_dir(path.parent)
     payload = data.encode("utf-8") if isinstance(data, str) else data
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     try:
+        os.fchmod(fd, mode)  # after the open, which the process's umask narrows
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
             handle.flush()

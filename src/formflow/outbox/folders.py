@@ -7,12 +7,15 @@
         rejected/              NAME beside NAME.errors.txt, in plain English
       outbox/
         REFERENCE/             documents and covering .eml drafts for one challenge
+          CAFCASS/             the IRO's documents for a CAFCASS referral (formflow pack)
         .staging/JOB/REFERENCE/  outputs written but not yet published
       var/
         formflow.db            the register (SQLite, WAL)
         archive/REFERENCE/     each original form, under its claim name
 
-Every directory is created owner-only (0o700) and every file formflow writes is 0o600.
+Every directory is created owner-only (0o700) and every file formflow writes is 0o600,
+except what is there for people: the inbox, ``inbox/rejected/``, the outbox and what is
+published into it take ``[files] mode`` (``Home.file_mode``) and its folder mode.
 
 A watcher claims a file by ``os.rename`` into ``inbox/.processing/`` under a unique
 name: rename is atomic within one file system, so of two watchers only one succeeds;
@@ -44,11 +47,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from formflow.errors import FormflowError
-from formflow.outbox.files import private_dir
+from formflow.outbox.files import FILE_MODE, private_dir, shared_dir
 
 log = logging.getLogger(__name__)
 
 CLAIM_SEPARATOR = "--"
+CAFCASS_FOLDER = "CAFCASS"
 NOTE_SUFFIX = ".errors.txt"
 _CLAIM_NAME = re.compile(r"\d{8}T\d{6}-[0-9a-f]{8}--(?P<name>.+)", re.DOTALL)
 """A claim's name; the dropped name after the prefix may hold any character, a newline too."""
@@ -59,6 +63,8 @@ class Home:
     """Where one formflow service keeps its folders."""
 
     root: Path
+    file_mode: int = FILE_MODE
+    """The mode of files written for people on the share (``[files] mode``)."""
 
     @property
     def inbox(self) -> Path:
@@ -93,19 +99,28 @@ class Home:
         return self.var / "formflow.db"
 
     def create(self) -> None:
-        for folder in (
-            self.inbox,
-            self.claims,
-            self.rejected,
-            self.outbox,
-            self.staging,
-            self.var,
-            self.archive,
-        ):
+        for shared in (self.inbox, self.rejected, self.outbox):
+            shared_dir(shared, self.file_mode)
+        for folder in (self.claims, self.staging, self.var, self.archive):
             private_dir(folder)
 
     def outbox_for(self, reference: str) -> Path:
         return self.outbox / reference
+
+    def cafcass_for(self, reference: str) -> Path:
+        """Where the IRO keeps the documents for a challenge's CAFCASS referral."""
+        return self.outbox_for(reference) / CAFCASS_FOLDER
+
+
+def files_within(folder: Path) -> Iterator[Path]:
+    """Every file in ``folder`` and the folders below it, in order; links are not
+    followed (what one points to is not the IRO's to keep)."""
+    for root, folders, names in os.walk(folder):
+        folders.sort()
+        for name in sorted(names):
+            path = Path(root) / name
+            if not is_special(path) and path.is_file():
+                yield path
 
 
 # --- small atomic primitives ------------------------------------------------------------
@@ -254,10 +269,11 @@ def free_name(folder: Path, name: str, taken: set[str]) -> str:
 
 
 def publish(
-    staged: Path, outbox: Path, committed: Callable[[str], bool]
+    staged: Path, outbox: Path, committed: Callable[[str], bool], file_mode: int = FILE_MODE
 ) -> tuple[list[Path], list[Path]]:
     """Move each ``staged/REFERENCE/NAME`` to ``outbox/REFERENCE/NAME`` when the register
     has it (``committed("REFERENCE/NAME")``), else delete it; then remove ``staged``.
+    What is published takes ``file_mode`` (``[files] mode``), its folder the folder mode.
 
     Safe to repeat after a crash at any point: a moved file is no longer staged."""
     published: list[Path] = []
@@ -277,7 +293,8 @@ def publish(
                                 item.unlink()
                             discarded.append(item)
                             continue
-                        target = private_dir(outbox / folder.name) / item.name
+                        target = shared_dir(outbox / folder.name, file_mode) / item.name
+                        item.chmod(file_mode)
                         os.replace(item, target)
                         published.append(target)
             with contextlib.suppress(OSError):

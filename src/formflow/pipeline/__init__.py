@@ -4,7 +4,8 @@ register and the outbox.
 job        the per-file job and its steps, in order (``Pipeline``)
 deadlines  the deadline sweep: overdue responses moved on, agreed actions reminded
 events     events recorded for someone: withdraw, close, extend, reassign, amend, merge
-outputs    what all three share: stage documents and emails, record, publish
+packs      the CAFCASS pack of a challenge in the register, recorded as an event
+outputs    what all four share: stage documents and emails, record, publish
 notices    covering emails: an .eml draft beside each document, sent over SMTP
 services   the seam: the form reader, document writers, clock and tracker cue it calls
 result     how a file ended (Outcome, Result) and the line the CLI prints

@@ -64,7 +64,9 @@ class Outputs:
         self.home = services.home
 
     def _publish(self, job_dir: Path) -> None:
-        published, discarded = folders.publish(job_dir, self.home.outbox, self.register.has_output)
+        published, discarded = folders.publish(
+            job_dir, self.home.outbox, self.register.has_output, self.home.file_mode
+        )
         for path in discarded:
             log.info("discarded %s: never committed", path.name)
         for path in published:
@@ -94,8 +96,6 @@ class Outputs:
         assert reference is not None
         policy = self.services.policies(challenge.policy)
         today = self.services.now().date()
-        target = files.private_dir(job_dir / reference)
-        outbox = self.home.outbox_for(reference)
         out: list[Written] = []
         for kind in transition.documents:
             if kind is Document.IRO_NOTE:  # a covering email with nothing attached
@@ -111,18 +111,34 @@ class Outputs:
                     today=today,
                     assessment=assessment,
                 )
-                moved: list[Path] = []
-                for path in written:
-                    name = folders.free_name(outbox, path.name, self._taken(staged, reference))
-                    final = target / name
-                    path.replace(final)
-                    final.chmod(0o600)
-                    moved.append(final)
-                    staged.append(Staged(reference, f"{reference}/{name}", kind, step=step))
+                moved = self._stage_files(job_dir, reference, kind, written, staged, step)
             finally:
                 shutil.rmtree(scratch, ignore_errors=True)
-            out.append(Written(transition, kind, tuple(moved), step))
+            out.append(Written(transition, kind, moved, step))
         return out
+
+    def _stage_files(
+        self,
+        job_dir: Path,
+        reference: str,
+        kind: Document,
+        written: Sequence[Path],
+        staged: list[Staged],
+        step: int = 0,
+    ) -> tuple[Path, ...]:
+        """Move ``written`` into ``job_dir/REFERENCE/`` under names free in the outbox
+        (``x (2).pdf`` beside an earlier ``x.pdf``), each staged as a ``kind`` document."""
+        target = files.private_dir(job_dir / reference)
+        outbox = self.home.outbox_for(reference)
+        moved: list[Path] = []
+        for path in written:
+            name = folders.free_name(outbox, path.name, self._taken(staged, reference))
+            final = target / name
+            shutil.move(path, final)  # a rename, or a copy where the file was made elsewhere
+            final.chmod(files.FILE_MODE)
+            moved.append(final)
+            staged.append(Staged(reference, f"{reference}/{name}", kind, step=step))
+        return tuple(moved)
 
     def _draft(self, job_dir: Path, written: Written, staged: list[Staged]) -> None:
         challenge = written.transition.challenge

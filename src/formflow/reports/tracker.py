@@ -31,7 +31,7 @@ from formflow.config import Settings
 from formflow.core.calendar import WorkingCalendar
 from formflow.core.policy import Policy
 from formflow.core.record import Challenge
-from formflow.outbox.files import write_private
+from formflow.outbox.files import FILE_MODE, write_private
 from formflow.policy_catalogue import PolicyCatalogue
 from formflow.reports import tables
 from formflow.store.register import Register
@@ -96,8 +96,10 @@ def write_tracker(
     policies: Callable[[str], Policy],
     calendar: WorkingCalendar,
     today: dt.date,
+    file_mode: int = FILE_MODE,
 ) -> TrackerResult:
-    """Rewrite both trackers from the challenges, skipping any that is open."""
+    """Rewrite both trackers from the challenges (as ``file_mode``: ``[files] mode``),
+    skipping any that is open."""
     result = TrackerResult()
     targets = [outbox / name for name in TRACKER_NAMES]
     free = [t for t in targets if not in_use(t)]
@@ -106,7 +108,7 @@ def write_tracker(
         payloads = tracker_payloads(tables.export_table(challenges, policies, calendar, today))
         for target in free:
             try:
-                write_private(target, payloads[target.name])
+                write_private(target, payloads[target.name], file_mode)
             except OSError as exc:
                 if exc.errno not in _BUSY:
                     raise
@@ -169,7 +171,9 @@ def refresh(
     today: dt.date,
 ) -> TrackerResult:
     """Both trackers from the register as it is now."""
-    return write_tracker(outbox, register.challenges(), policies, settings.calendar, today)
+    return write_tracker(
+        outbox, register.challenges(), policies, settings.calendar, today, settings.file_mode
+    )
 
 
 def refresher_in_thread(

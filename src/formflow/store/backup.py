@@ -7,8 +7,10 @@ A backup is a folder::
       users.db             the dashboard's accounts (var/users.db), likewise, if any
       archive/REF/CLAIM    every original the copy lists as processed
       outbox/REF/NAME      every document and email draft the copy lists
+      outbox/REF/CAFCASS/  the IRO's CAFCASS documents for each challenge the copy lists,
+                           every file in the folder and the folders below it
       formflow.toml        the home's settings, when it has them
-      policies/*.json      the council's own procedures, when it has them
+      policies/*.json      HOME/policies/, when it has them: the council's own procedures
       manifest.json        SHA-256 of every file above; written last, so a folder
                            without it is an unfinished backup
 
@@ -19,7 +21,9 @@ where its job keeps it (``outbox/.staging/``, ``inbox/.processing/``). Anything 
 than the copy waits for the next backup.
 
 ``restore`` checks every sum before it writes anything, and only into a home with no
-register, archive or outbox of its own, so it can never mix two councils' records.
+register, archive or outbox of its own, so it can never mix two councils' records. It
+restores the council's own procedures, never formflow's built-in ones (which a home in
+the project folder keeps in HOME/policies/): those come with the installation.
 """
 
 from __future__ import annotations
@@ -33,11 +37,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from formflow import __version__
 from formflow.errors import BackupError
 from formflow.outbox.files import private_dir, write_private
-from formflow.outbox.folders import Home, sha256_of
+from formflow.outbox.folders import CAFCASS_FOLDER, Home, files_within, sha256_of
+from formflow.resources import policies_dir
 from formflow.store.register import Register, copy_database
 
 MANIFEST = "manifest.json"
@@ -46,6 +52,8 @@ ACCOUNTS = "users.db"
 """The dashboard's accounts, kept beside the register in var/ (formflow.web.accounts)."""
 SETTINGS = "formflow.toml"
 POLICIES = "policies"
+BUILT_IN = "built_in_procedures"
+"""The manifest's list of procedures backed up from formflow's own folder."""
 LOOK_AGAIN_SECONDS = (0.2, 0.5, 1.0, 2.0)
 """Waits before looking again for a file a live job is moving into place."""
 
@@ -100,6 +108,9 @@ def _sources(home: Home, snapshot: Register) -> Iterator[tuple[str, list[Path]]]
     outputs = [d.path for d in snapshot.documents()] + [n.path for n in snapshot.notices()]
     for path in outputs:
         yield f"outbox/{path}", [home.outbox / path, *(job / path for job in staging)]
+    for reference in snapshot.references():
+        for supplied in files_within(home.cafcass_for(reference)):
+            yield supplied.relative_to(home.root).as_posix(), [supplied]
 
 
 def backup_home(home: Home, register: Register, destination: Path) -> BackupSummary:
@@ -134,6 +145,7 @@ def backup_home(home: Home, register: Register, destination: Path) -> BackupSumm
         "challenges": challenges,
         "files": sums,
         "missing": missing,
+        BUILT_IN: _from_the_built_in_folder(home, sums),
     }
     write_private(destination / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
     return BackupSummary(destination, len(sums), total, challenges, tuple(missing))
@@ -158,14 +170,36 @@ def _settings_files(home: Home) -> Iterator[tuple[str, list[Path]]]:
             yield f"{POLICIES}/{policy.name}", [policy]
 
 
+def _from_the_built_in_folder(home: Home, sums: dict[str, str]) -> list[str]:
+    """The procedures backed up from formflow's own policies/ folder: a home in the
+    project folder (``make run``) has it as HOME/policies/. Restored as the council's
+    own, each would override the built-in procedure of a new installation, hiding every
+    later fix to it, with a note from every command."""
+    policies = home.root / POLICIES
+    if not policies.is_dir() or policies.resolve() != policies_dir().resolve():
+        return []
+    return sorted(relative for relative in sums if relative.startswith(f"{POLICIES}/"))
+
+
+def _restores_procedure(backed_up: Path, relative: str, built_in: set[str]) -> bool:
+    """Whether a procedure in a backup is the council's own, to restore: one from the old
+    installation's built-in folder only when this installation has none of that name
+    (a council's procedure kept there); any other unless it is byte for byte this
+    installation's built-in one (as in a backup made before ``BUILT_IN`` was kept)."""
+    shipped = policies_dir() / backed_up.name
+    if relative in built_in:
+        return not shipped.is_file()
+    return not (shipped.is_file() and shipped.read_bytes() == backed_up.read_bytes())
+
+
 # --- restore ----------------------------------------------------------------------------
 
 
-def verify_backup(source: Path) -> dict[str, str]:
-    """The manifest's sums, once every file is there with its sum; else BackupError
-    naming each file that is missing or changed."""
+def verify_backup(source: Path) -> dict[str, Any]:
+    """The manifest, once every file is there with its sum; else BackupError naming each
+    file that is missing or changed."""
     try:
-        manifest = json.loads((source / MANIFEST).read_text(encoding="utf-8"))
+        manifest: dict[str, Any] = json.loads((source / MANIFEST).read_text(encoding="utf-8"))
         sums = manifest["files"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise BackupError(
@@ -181,18 +215,21 @@ def verify_backup(source: Path) -> dict[str, str]:
             problems.append(f"{relative} has changed since the backup (its SHA-256 differs)")
     if problems:
         raise BackupError(f"The backup in {source} cannot be trusted: " + "; ".join(problems) + ".")
-    return dict(sums)
+    return manifest
 
 
 _SHAPES = {REGISTER: 1, ACCOUNTS: 1, SETTINGS: 1, POLICIES: 2, "archive": 3, "outbox": 3}
-"""The top of each path a manifest may name, and how many parts such a path has."""
+"""The top of each path a manifest may name, and how many parts such a path has; and
+below ``outbox/REF/CAFCASS/``, the IRO's folder, any number."""
 
 
 def _inside(root: Path, relative: str) -> Path:
     """``root/relative`` for a path of a backup's own shape; a manifest entry that could
     reach elsewhere (``..``, an absolute path, a name formflow never writes) is refused."""
     parts = relative.split("/")
-    if _SHAPES.get(parts[0]) != len(parts) or any(p in {"", ".", ".."} for p in parts):
+    supplied = len(parts) > 3 and parts[0] == "outbox" and parts[2] == CAFCASS_FOLDER
+    shaped = _SHAPES.get(parts[0]) == len(parts) or supplied
+    if not shaped or any(p in {"", ".", ".."} for p in parts):
         raise BackupError(f"The manifest names {relative!r}, which no backup holds: refused.")
     return root / relative
 
@@ -213,19 +250,26 @@ def _refuse_a_used_home(home: Home) -> None:
 def restore_home(source: Path, home: Home) -> int:
     """Check the backup in ``source``, then lay it out in the empty ``home``; the number
     of files restored."""
-    sums = verify_backup(source)
+    manifest = verify_backup(source)
+    built_in = set(manifest.get(BUILT_IN, []))
     _refuse_a_used_home(home)
     home.create()
-    for relative in sorted(sums):
+    restored = 0
+    for relative in sorted(manifest["files"]):
         target = _restored_place(home, relative)
-        private_dir(target.parent)
         if target.exists():  # formflow.toml or a policy the new home already has
             continue
+        if relative.startswith(f"{POLICIES}/") and not _restores_procedure(
+            _inside(source, relative), relative, built_in
+        ):
+            continue
+        private_dir(target.parent)
         temporary = target.with_name(f".{target.name}.restoring")
         temporary.unlink(missing_ok=True)
         _copy_summed(_inside(source, relative), temporary)
         os.replace(temporary, target)
-    return len(sums)
+        restored += 1
+    return restored
 
 
 def _restored_place(home: Home, relative: str) -> Path:

@@ -1,7 +1,8 @@
 """Does the register agree with itself and with the folders? ``formflow check``.
 
 The promise is that every archived original has its event, every published document
-its row, and every event that published documents has them in the outbox. This module
+its row, every event that published documents has them in the outbox, and every IRO's
+CAFCASS folder (``outbox/REFERENCE/CAFCASS/``) belongs to a challenge in the register. This module
 checks it and repairs nothing: each disagreement is a ``Finding`` in plain English for
 whoever looks after the service.
 
@@ -21,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from formflow.core.record import Challenge
-from formflow.outbox.folders import Home, original_name
+from formflow.outbox.folders import CAFCASS_FOLDER, Home, files_within, original_name
 from formflow.store.register import Register
 
 
@@ -60,6 +61,8 @@ class _Disk:
     """``REFERENCE/CLAIM`` under var/archive/."""
     published: frozenset[str]
     """``REFERENCE/NAME`` under outbox/."""
+    supplied: dict[str, int]
+    """How many files each ``outbox/REFERENCE/CAFCASS/`` folder holds (the IRO's)."""
 
 
 def _files_below(folder: Path) -> Iterator[str]:
@@ -74,7 +77,14 @@ def _files_below(folder: Path) -> Iterator[str]:
 
 
 def _list_disk(home: Home) -> _Disk:
-    return _Disk(frozenset(_files_below(home.archive)), frozenset(_files_below(home.outbox)))
+    supplied = {
+        folder.parent.name: sum(1 for _ in files_within(folder))
+        for folder in sorted(home.outbox.glob(f"*/{CAFCASS_FOLDER}"))
+        if folder.is_dir() and not folder.parent.name.startswith(".")
+    }
+    return _Disk(
+        frozenset(_files_below(home.archive)), frozenset(_files_below(home.outbox)), supplied
+    )
 
 
 def check_home(home: Home, register: Register) -> CheckReport:
@@ -86,6 +96,7 @@ def check_home(home: Home, register: Register) -> CheckReport:
         _check_records(register, report)
         _check_files(register, disk, home, report)
         _check_outputs(register, disk, home, report)
+        _check_supplied(register, disk, report)
     return report
 
 
@@ -175,10 +186,13 @@ def _check_outputs(register: Register, disk: _Disk, home: Home, report: CheckRep
     listed |= {n.path: "email draft" for n in register.notices()}
     report.counts["outputs"] = len(listed)
     for path in sorted(disk.published - listed.keys()):
+        reference = path.split("/", 1)[0]
         report.problems.append(
             Finding(
                 "output without record",
-                f"outbox/{path} is not a document or email draft the register knows of.",
+                f"outbox/{path} is not a document or email draft the register knows of. If "
+                "it is one of the IRO's documents for CAFCASS, move it into "
+                f"outbox/{reference}/{CAFCASS_FOLDER}/.",
             )
         )
     staged = set(_staged(home))
@@ -201,3 +215,19 @@ def _staged(home: Home) -> Iterator[str]:
     if home.staging.is_dir():
         for job in home.staging.iterdir():
             yield from _files_below(job)
+
+
+def _check_supplied(register: Register, disk: _Disk, report: CheckReport) -> None:
+    """The IRO's CAFCASS folders: each belongs to a challenge in the register (a backup
+    keeps those of the challenges it holds, and no other)."""
+    report.counts["CAFCASS files"] = sum(disk.supplied.values())
+    known = set(register.references())
+    for reference in sorted(disk.supplied.keys() - known):
+        report.problems.append(
+            Finding(
+                "CAFCASS folder without challenge",
+                f"outbox/{reference}/{CAFCASS_FOLDER}/ holds the IRO's documents for "
+                f"{reference}, which is not in the register: a backup leaves them out. "
+                "Check the folder's name against the challenge's reference.",
+            )
+        )
