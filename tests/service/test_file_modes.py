@@ -72,3 +72,16 @@ def test_a_files_mode_that_cannot_be_used_is_refused_with_a_plain_message(
     assert result.exit_code == 1
     assert f"formflow.toml line 2: [files] mode: {message}" in result.output
     assert not (tmp_path / "outbox").exists()
+
+
+def test_files_mode_reaches_a_rejected_file_and_its_note(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "formflow.toml").write_text('[files]\nmode = "0640"\n')
+    junk = tmp_path / "not a form.docx"
+    junk.write_bytes(b"")
+    result = CliRunner().invoke(main, ["process", "--home", str(home), str(junk)])
+    assert result.exit_code == 1, result.output
+    rejected = home / "inbox" / "rejected"
+    assert mode_of(rejected / "not a form.docx") == 0o640
+    assert mode_of(rejected / "not a form.docx.errors.txt") == 0o640

@@ -341,11 +341,12 @@ def _slot(original: str, n: int) -> str:
     return f"{stem} ({n}){dot}{suffix}"
 
 
-def reject(claimed: Path, folder: Path, note: str) -> Path:
+def reject(claimed: Path, folder: Path, note: str, file_mode: int = FILE_MODE) -> Path:
     """Move the claimed file to ``folder/NAME`` beside ``NAME.errors.txt`` holding ``note``;
     on a clash ``NAME (2)`` and so on, never overwriting. Repeating it after a crash
-    finds the note it already wrote."""
-    private_dir(folder)
+    finds the note it already wrote. Both take ``file_mode``: the person who dropped the
+    file reads the note on the share (``[files] mode``)."""
+    shared_dir(folder, file_mode)
     name = original_name(claimed)
     text = note if note.endswith("\n") else note + "\n"
     for n in range(1, 100_000):
@@ -366,6 +367,7 @@ def reject(claimed: Path, folder: Path, note: str) -> Path:
                 fd = os.open(note_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             except FileExistsError:
                 continue
+            os.fchmod(fd, file_mode)  # after the open, which the umask narrows
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(text)
                 handle.flush()
@@ -379,5 +381,7 @@ def reject(claimed: Path, folder: Path, note: str) -> Path:
             if created:
                 note_path.unlink(missing_ok=True)
             raise
+        if not target.is_symlink() and target.is_file():  # never a link's target, or a pipe
+            target.chmod(file_mode)
         return target
     raise OSError(f"No free name for {name} in {folder}")

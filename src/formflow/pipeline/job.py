@@ -498,7 +498,7 @@ class Pipeline(DeadlineSweep, RecordedEvents):
             job.claimed = folders.archive(job.claimed, self.home.archive / job.reference)
             return
         note = job.message if job.outcome is Outcome.DUPLICATE else _rejection_note(job)
-        job.claimed = folders.reject(job.claimed, self.home.rejected, note)
+        job.claimed = folders.reject(job.claimed, self.home.rejected, note, self.home.file_mode)
 
     # --- the job's staging folder -----------------------------------------------------
 
