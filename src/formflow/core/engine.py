@@ -652,7 +652,8 @@ def _respond(
     )
     return Transition(
         finalised,
-        f"Resolved at {challenge.stage.label}; {len(finalised.actions)} agreed action(s) tracked.",
+        f"Resolved at {challenge.stage.label}; {len(finalised.actions)} agreed "
+        f"{'action' if len(finalised.actions) == 1 else 'actions'} tracked.",
         (Document.FINAL_RECORD,),
     )
 
