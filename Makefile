@@ -2,7 +2,10 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# Two stamps: the service's environment gets formflow alone (make run); the test tools
+# (pytest, mypy, ruff, selenium) are added only by make test, lint and bench.
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 
 .PHONY: run test lint bench bench-memory clean system-packages test-packages
 
@@ -43,8 +46,12 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e .
 	touch $(STAMP)
+
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(TEST_STAMP)
 
 # The main job: watch ./inbox, write to ./outbox, keep the register in ./var. The first
 # time, the settings come from the commented example; the sample form is made afresh,
@@ -56,21 +63,21 @@ run: $(STAMP) system-packages
 	$(BIN)/formflow new --sample --home . -o samples/stage1-challenge.docx
 	$(BIN)/formflow watch --home . --web
 
-test: $(STAMP) system-packages test-packages
+test: $(TEST_STAMP) system-packages test-packages
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/ruff format --check src tests bench tools
 	$(BIN)/mypy
 	$(BIN)/pytest
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/ruff format --check src tests bench tools
 	$(BIN)/mypy
 
-bench: $(STAMP) system-packages
+bench: $(TEST_STAMP) system-packages
 	$(BIN)/python -m bench
 
-bench-memory: $(STAMP) system-packages
+bench-memory: $(TEST_STAMP) system-packages
 	$(BIN)/python -m bench.memory 2000
 
 clean:

@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from formflow.config import load_settings
-from formflow.core.engine import Respond, apply, assess
+from formflow.core.engine import ActionsNotImplemented, Respond, apply, assess
 from formflow.core.record import Action, Closure, ClosureKind, Person
 from formflow.policy_catalogue import built_in
 from formflow.render import (
@@ -51,6 +51,8 @@ def documents(folder: Path) -> dict[str, tuple[Path, int]]:
     plan = (Action("Hold the pathway plan review", dt.date(2026, 11, 24), "Ifan Jenkins"),)
     agreed = Respond(dt.date(2026, 11, 10), True, "Review agreed.", "Sam Okafor", actions=plan)
     resolved = apply(stage_two, agreed, policy, calendar).challenge
+    not_held = ActionsNotImplemented(dt.date(2026, 11, 25), "The pathway plan review was not held.")
+    reopened = apply(resolved, not_held, policy, calendar).challenge
     closed = replace(
         stage_two,
         closure=Closure(
@@ -70,6 +72,14 @@ def documents(folder: Path) -> dict[str, tuple[Path, int]]:
             out,
             today=today,
             assessment=assess(stage_two, policy, settings.calendar, today),
+        )[1],
+        "reopened-form": write_next_stage(
+            reopened,
+            policy,
+            settings,
+            out / "reopened",
+            today=dt.date(2026, 11, 25),
+            assessment=assess(reopened, policy, settings.calendar, dt.date(2026, 11, 25)),
         )[1],
         "final-record": write_final_record(resolved, policy, settings, out, today=today)[1],
         "closure-note": write_closure_note(closed, policy, settings, out, today=today)[1],

@@ -54,8 +54,8 @@ class TransitionError(FormflowError):
 class RejectedForm(FormflowError):
     """A file that cannot become a challenge record; ``reasons`` lists every problem found."""
 
-    def __init__(self, reasons: list[str]) -> None:
-        super().__init__("\n".join(reasons))
+    def __init__(self, reasons: list[str], *, advice: str | None = None) -> None:
+        super().__init__("\n".join(reasons), advice=advice)
         self.reasons = reasons
 
 

@@ -113,14 +113,13 @@ OLE2 = bytes.fromhex("D0CF11E0A1B11AE1") + b"\x00" * 504
         (OLE2 + "EncryptedPackage".encode("utf-16-le"), "protected with a password"),
         (
             OLE2 + "WordDocument".encode("utf-16-le"),
-            "This is an old Word 97-2003 .doc file: open it in Word and save it as .docx "
-            "(Word Document), then drop it again.",
+            "This is an old Word 97-2003 document (.doc), which formflow cannot read.",
         ),
         (OLE2 + "Workbook".encode("utf-16-le"), "not a Word document"),
         (b"{\\rtf1\\ansi Tegan}", "Rich Text (.rtf)"),
         (b"Just some notes about a challenge.", "neither a Word document (.docx) nor a PDF"),
         (FORM[: len(FORM) // 2], DAMAGED),
-        (b"", "neither a Word document (.docx) nor a PDF"),
+        (b"", "This file is empty (0 bytes)"),
     ],
     ids=["encrypted office", "old doc", "old excel", "rtf", "text", "truncated docx", "empty"],
 )

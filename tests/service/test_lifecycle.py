@@ -263,7 +263,7 @@ def test_the_iro_withdraws_on_the_pdf_form(service: Service, tmp_path: Path) -> 
     record = service.record(reference)
     assert record.closure is not None and record.closure.kind is ClosureKind.WITHDRAWN
     closure = service.outbox(reference, "closure-note.eml").read_text()
-    assert 'To: "Morwenna Pentreath, IRO' in closure and "Team Manager" in closure
+    assert 'To: "Priya Raman, Team Manager' in closure and 'Cc: "Morwenna Pentreath, IRO' in closure
 
 
 def test_closing_on_the_form_without_a_reason_is_refused(service: Service, tmp_path: Path) -> None:

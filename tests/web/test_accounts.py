@@ -167,7 +167,7 @@ def test_the_users_commands(tmp_path: Path) -> None:
     listed = runner.invoke(main, ["users", "list", *home])
     assert "amara" in listed.output and "(password)" in listed.output
     assert "dylan" in listed.output and "single sign-on only" in listed.output
-    short = runner.invoke(main, ["users", "add", "cara", *home], input="short\nshort\n")
+    short = runner.invoke(main, ["users", "add", "cara", *home], input="tiny\ntiny\n")
     assert short.exit_code == 1 and "too short" in short.output
     changed = runner.invoke(
         main, ["users", "passwd", "amara", *home], input="a brand new password\n" * 2

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from formflow.commands.options import home_policies
+from formflow.commands.options import formflow_command, home_policies
 from formflow.config import Settings, load_settings
 from formflow.errors import FormflowError
 from formflow.outbox.folders import Home
@@ -50,8 +50,8 @@ def opened(
         home.create()
     elif not home.database.exists():
         raise FormflowError(
-            f"There is no register in {home.root}: run `formflow watch --home {home_dir}` "
-            "or `formflow process` there first."
+            f"There is no register in {home.root}: run `{formflow_command()} watch --home "
+            f"{home_dir}` or `{formflow_command()} process` there first."
         )
     register = Register(home.database)
     try:

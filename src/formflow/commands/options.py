@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import shutil
+import sys
 from pathlib import Path
 
 import click
@@ -105,3 +107,17 @@ def _misspelt(key: str, roles: set[str]) -> str | None:
     same = [role for role in roles if role.casefold() == key.casefold()]
     close = same or difflib.get_close_matches(key, sorted(roles), n=1, cutoff=0.9)
     return close[0] if close else None
+
+
+def formflow_command() -> str:
+    """formflow as the person at this terminal can run it, for hints: bare where the
+    shell finds this same program on the PATH, else its path (after `make run` it is
+    .venv/bin/formflow, which is not on the PATH)."""
+    installed = Path(sys.executable).parent / "formflow"
+    found = shutil.which("formflow")
+    if not installed.exists() or (found and Path(found).resolve() == installed.resolve()):
+        return "formflow"
+    try:
+        return str(installed.relative_to(Path.cwd()))
+    except ValueError:
+        return str(installed)

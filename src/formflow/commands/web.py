@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 import click
 
 from formflow.commands.logs import log_to_stderr
-from formflow.commands.options import home_option, home_policies
+from formflow.commands.options import formflow_command, home_option, home_policies
 from formflow.config import load_settings
-from formflow.errors import FormflowError
+from formflow.errors import AccountError, FormflowError
 from formflow.outbox.folders import Home
 from formflow.store.register import Register
 
@@ -48,7 +48,7 @@ def start_dashboard(home: Home, *, host: str | None = None, port: int | None = N
     if not app.extensions["formflow"].accounts.users():
         click.echo(
             f"No one can sign in yet: create a user with "
-            f"`formflow users add NAME --home {home.root}`.",
+            f"`{formflow_command()} users add NAME --home {home.root}`.",
             err=True,
         )
     return dashboard
@@ -100,8 +100,21 @@ def _accounts(home: Path) -> Iterator[Accounts]:
 
 
 def _new_password() -> str:
+    """Asked until it is long enough and typed the same twice: a mistake asks again,
+    never ends the command."""
+    from formflow.web.accounts import MIN_PASSWORD_LENGTH, check_password
+
+    def usable(password: str) -> str:
+        try:
+            return check_password(password)
+        except AccountError as exc:
+            raise click.BadParameter(str(exc)) from exc
+
     password: str = click.prompt(
-        "Password (at least 12 characters)", hide_input=True, confirmation_prompt=True
+        f"Password (at least {MIN_PASSWORD_LENGTH} characters)",
+        hide_input=True,
+        confirmation_prompt=True,
+        value_proc=usable,
     )
     return password
 
@@ -181,4 +194,6 @@ def users_list(home: Path) -> None:
         how = "password" if user.has_password else "single sign-on only"
         click.echo(f"{user.name}  added {user.created}  ({how})")
     if not listed:
-        click.echo("No users yet: add one with `formflow users add NAME`.")
+        click.echo(
+            f"No users yet: add one with `{formflow_command()} users add NAME --home {home}`."
+        )

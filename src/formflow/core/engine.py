@@ -634,9 +634,9 @@ def _for_whom(challenge: Challenge, policy: Policy) -> str:
 
 
 def _due_words(challenge: Challenge, policy: Policy, calendar: WorkingCalendar) -> str:
-    """``response due 2026-12-08``, or why there is no due date."""
+    """``response due by the end of 8 December 2026``, or why there is no due date."""
     due = current_due(challenge, policy, calendar)
-    return f"response due {due.isoformat()}" if due else _no_due_date(challenge, policy)
+    return f"response due by the end of {uk_date(due)}" if due else _no_due_date(challenge, policy)
 
 
 def _no_due_date(challenge: Challenge, policy: Policy) -> str:
@@ -681,7 +681,8 @@ def _respond(
     )
     return Transition(
         finalised,
-        f"Resolved at {challenge.stage.label}; {len(finalised.actions)} agreed action(s) tracked.",
+        f"Resolved at {challenge.stage.label}; {len(finalised.actions)} agreed "
+        f"{'action' if len(finalised.actions) == 1 else 'actions'} tracked.",
         (Document.FINAL_RECORD,),
     )
 
@@ -999,7 +1000,8 @@ def _withdraw(challenge: Challenge, event: Withdraw) -> Transition:
     )
     return Transition(
         withdrawn,
-        f"Withdrawn at {challenge.stage.label} by the IRO: {event.reason} No response is needed.",
+        f"Withdrawn at {challenge.stage.label} by the IRO: {event.reason.rstrip('.')}. "
+        "No response is needed.",
         (Document.CLOSURE_NOTE,),
     )
 

@@ -11,6 +11,7 @@ from typing import Protocol
 
 from formflow.core.calendar import WorkingCalendar, uk_date
 from formflow.core.engine import (
+    AMENDABLE,
     COMPARED,
     Event,
     ResponseOverdue,
@@ -63,7 +64,11 @@ def plan_form(
         if previous is not None
         else replace(incoming, iro_decision=None, separate_challenge=False)
     )
-    warnings = notification_warnings(incoming, policy, calendar, received) if not previous else ()
+    warnings = (
+        details_not_taken(previous, incoming)
+        if previous
+        else notification_warnings(incoming, policy, calendar, received)
+    )
     transitions: list[Transition] = []
     actors: list[str] = []
     for event in events:
@@ -89,6 +94,8 @@ def plan_form(
             f"The form adds nothing new: formflow compared {COMPARED} with the register's "
             f"record of {state.reference} at {state.stage.label} and found nothing changed."
         )
+    if not transitions and warnings:
+        message = " ".join((message, *warnings))
     return Plan(
         state,
         tuple(transitions),
@@ -122,6 +129,45 @@ def _refuse_due_before_raised(
         f"on {uk_date(state.date_of_notification)}: correct '{policy.field_label(field)}' and "
         "drop the form again."
     )
+
+
+def details_not_taken(previous: Challenge, incoming: Challenge) -> tuple[str, ...]:
+    """A returned form whose details differ from the register's (the concern edited while
+    the form was still open in Word, say): the register keeps its own, since an answer
+    must not rewrite what was raised, but the difference is said, with how to make it.
+    Only the details' names are said: a log never carries a child's details."""
+    changed = [
+        field
+        for field in AMENDABLE
+        if _detail(incoming, field) and _detail(incoming, field) != _detail(previous, field)
+    ]
+    if not changed:
+        return ()
+    named = [f"'{AMENDABLE[f]}'" for f in changed]
+    labels = " and ".join(filter(None, (", ".join(named[:-1]), named[-1])))
+    reference = previous.reference
+    return (
+        f"The form changes {labels}, which a returned form does not change: the register "
+        f"keeps what {reference} was raised with. If the change is needed, make it with "
+        f'formflow amend {reference} {changed[0]} "NEW VALUE" --by NAME --reason WHY'
+        f"{' (once for each)' if len(changed) > 1 else ''}.",
+    )
+
+
+def _detail(challenge: Challenge, field: str) -> str:
+    """One of ``AMENDABLE``'s details as the form shows it, spaces evened out."""
+    child = challenge.child
+    value = {
+        "case_number": child.case_number,
+        "child_name": child.name,
+        "date_of_birth": child.date_of_birth.isoformat() if child.date_of_birth else "",
+        "social_worker": challenge.social_worker,
+        "team": challenge.team,
+        "team_manager": challenge.team_manager,
+        "raised_by_name": challenge.raised_by.name,
+        "concern": challenge.concern,
+    }[field]
+    return " ".join((value or "").split())
 
 
 def updated_parts(previous: Challenge, updated: Challenge) -> list[str]:
@@ -203,11 +249,11 @@ def _refuse_likely_duplicate(open_challenges: Sequence[Challenge], incoming: Cha
     )
     raise TransitionError(
         f"{unknown}, and the child already has an open challenge: {listed} "
-        "(the same LCS number, or the same name and date of birth). Nothing has been recorded. "
-        f"If the form is about that challenge, write {matches[0]} in 'Reference' (or fill in "
-        "the latest form formflow sent for it) and drop it again. If it is a separate "
+        "(the same LCS number, or the same name and date of birth). Nothing has been recorded.",
+        advice=f"If the form is about that challenge, write {matches[0]} in 'Reference' (or "
+        "fill in the latest form formflow sent for it) and drop it again. If it is a separate "
         "challenge about another concern, tick 'Separate challenge for this child' in "
-        "section 11 (the IRO's decision) and drop it again."
+        "section 11 (the IRO's decision) and drop it again.",
     )
 
 

@@ -111,7 +111,7 @@ def read_form_bytes(
         note = suffix_note(suffix, kind)
         if note is None:
             raise
-        raise RejectedForm([note, *rejection.reasons]) from rejection
+        raise RejectedForm([note, *rejection.reasons], advice=rejection.advice) from rejection
 
 
 @dataclass(frozen=True)

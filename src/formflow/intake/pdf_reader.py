@@ -34,8 +34,12 @@ CHILD_DEATHS_TO_BLAME = 2
 MAX_REPLY_BYTES = 8 * 1024 * 1024
 
 NO_FIELDS = (
-    "This PDF has no form fields to read: it may have been printed or flattened. "
-    "Please send the fillable form (Word or fillable PDF)."
+    "This PDF has no form fields to read: it is probably a scan, or a form that was "
+    "printed or flattened."
+)
+SEND_FILLABLE = (
+    "A scan or printed copy cannot be read: fill in the challenge form in Word or as the "
+    "fillable PDF, and drop that into the inbox."
 )
 ENCRYPTED = (
     "This PDF is protected with a password, so formflow cannot read it: save a copy "
@@ -131,5 +135,5 @@ def read_pdf(data: bytes, seconds: float = PDF_SECONDS) -> RawForm:
     if error is not None or not isinstance(fields, dict):
         raise RejectedForm([UNREADABLE])
     if not fields:
-        raise RejectedForm([NO_FIELDS])
+        raise RejectedForm([NO_FIELDS], advice=SEND_FILLABLE)
     return {str(k): v for k, v in fields.items() if isinstance(v, str | bool)}

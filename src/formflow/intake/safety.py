@@ -58,6 +58,18 @@ DAMAGED = (
     "This file is damaged or incomplete (it may not have finished copying): "
     "open it, save it again, and drop the saved copy."
 )
+EMPTY = (
+    "This file is empty (0 bytes), so there is nothing to read: this often happens when a "
+    "save or a copy did not finish."
+)
+SAVE_AGAIN = (
+    "Open the form where it was filled in, save it again, and drop the saved copy into the inbox."
+)
+SAVE_AS_DOCX = (
+    "Open it in Word, choose File > Save As, pick 'Word Document (*.docx)' under 'Save as "
+    "type', save it, and drop the .docx into the inbox."
+)
+OLD_WORD = "This is an old Word 97-2003 document (.doc), which formflow cannot read."
 NOT_A_FORM_FILE = (
     "formflow cannot read this file: it is neither a Word document (.docx) nor a PDF. "
     "Please save the challenge form as .docx or as a fillable PDF."
@@ -79,39 +91,35 @@ class Package:
 
 def file_kind(data: bytes) -> FileKind:
     """What the bytes are, or a rejection saying what they are instead."""
+    if not data:
+        raise RejectedForm([EMPTY], advice=SAVE_AGAIN)
     if data[:1024].find(b"%PDF-") >= 0:
         return FileKind.PDF
     if data.startswith(_ZIP_MAGICS):
         return FileKind.DOCX
     if data.startswith(_OLE2_MAGIC):
-        raise RejectedForm([_ole2_reason(data)])
+        raise _ole2_rejection(data)
     if data.lstrip().startswith(b"{\\rtf"):
         raise RejectedForm(
-            [
-                "This is a Rich Text (.rtf) file: open it in Word and save it as .docx "
-                "(Word Document), then drop it again."
-            ]
+            ["This is a Rich Text (.rtf) file, which formflow cannot read."], advice=SAVE_AS_DOCX
         )
     raise RejectedForm([NOT_A_FORM_FILE])
 
 
-def _ole2_reason(data: bytes) -> str:
+def _ole2_rejection(data: bytes) -> RejectedForm:
     # An OLE2 compound file holding "EncryptedPackage" is a password-protected .docx;
     # one holding "WordDocument" is the old binary .doc. Stream names are UTF-16LE.
     if "EncryptedPackage".encode("utf-16-le") in data:
-        return (
-            "This Word file is protected with a password, so formflow cannot read it: "
-            "remove the password in Word (File > Info > Protect Document > Encrypt with "
-            "Password, clear it), save, and drop it again."
+        return RejectedForm(
+            ["This Word file is protected with a password, so formflow cannot read it."],
+            advice="Remove the password in Word (File > Info > Protect Document > Encrypt "
+            "with Password, clear it), save, and drop it into the inbox again.",
         )
     if "WordDocument".encode("utf-16-le") in data:
-        return (
-            "This is an old Word 97-2003 .doc file: open it in Word and save it as .docx "
-            "(Word Document), then drop it again."
-        )
-    return (
-        "This is an old-style Microsoft Office file that is not a Word document: "
-        "please send the challenge form as .docx or as a fillable PDF."
+        return RejectedForm([OLD_WORD], advice=SAVE_AS_DOCX)
+    return RejectedForm(
+        ["This is an old-style Microsoft Office file that is not a Word document."],
+        advice="Send the challenge form as .docx or as a fillable PDF.",
     )
 
 

@@ -75,6 +75,7 @@ from formflow.core.planning import Plan, likely_duplicates, plan_form, refuse_un
 from formflow.core.record import Challenge
 from formflow.errors import ChallengeBusy, FormflowError, RejectedForm
 from formflow.form import ACCEPTED_SUFFIXES
+from formflow.intake.safety import OLD_WORD, SAVE_AS_DOCX
 from formflow.outbox import files, folders
 from formflow.pipeline import notices
 from formflow.pipeline.deadlines import DeadlineSweep
@@ -175,6 +176,9 @@ SPECIAL_FILE = (
     "This is a link (a shortcut) or a special file, not a form saved in the inbox, so "
     "formflow did not open it. Save the form itself into the inbox, or copy it there."
 )
+
+
+DUPLICATE_ADVICE = "Nothing needs doing: this copy changes nothing and can be deleted."
 
 
 def _rejection_note(job: Job) -> str:
@@ -375,12 +379,16 @@ class Pipeline(DeadlineSweep, RecordedEvents):
 
     def read_form(self, job: Job) -> None:
         suffix = job.claimed.suffix.lower()
+        if suffix == ".doc":
+            raise RejectedForm([OLD_WORD], advice=SAVE_AS_DOCX)
         if suffix not in ACCEPTED_SUFFIXES:
             raise RejectedForm(
                 [
-                    "formflow reads Word (.docx) and PDF challenge forms; this file is "
-                    f"{suffix or 'without an extension'}."
-                ]
+                    "formflow reads Word (.docx) and PDF challenge forms, and this file is "
+                    f"{f'a {suffix} file' if suffix else 'without an extension'}."
+                ],
+                advice="Save the challenge form as .docx or as a fillable PDF, and drop that "
+                "into the inbox.",
             )
         received = self.services.now().date()
         job.incoming = self.services.read_form(
@@ -497,7 +505,8 @@ class Pipeline(DeadlineSweep, RecordedEvents):
             assert job.reference is not None
             job.claimed = folders.archive(job.claimed, self.home.archive / job.reference)
             return
-        note = job.message if job.outcome is Outcome.DUPLICATE else _rejection_note(job)
+        duplicate = job.outcome is Outcome.DUPLICATE
+        note = f"{job.message}\n\n{DUPLICATE_ADVICE}\n" if duplicate else _rejection_note(job)
         job.claimed = folders.reject(job.claimed, self.home.rejected, note, self.home.file_mode)
 
     # --- the job's staging folder -----------------------------------------------------

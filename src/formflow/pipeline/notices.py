@@ -58,7 +58,7 @@ from formflow.config import NotAnAddress, Settings, email_address
 from formflow.core.calendar import uk_date
 from formflow.core.engine import Document, current_due
 from formflow.core.policy import Policy, StagePolicy
-from formflow.core.record import Action, Challenge, Role
+from formflow.core.record import Action, Challenge, ClosureKind, Role
 from formflow.errors import NoticeError
 from formflow.reports.tables import initials
 from formflow.store.register import Register
@@ -142,9 +142,16 @@ def _roles(kind: Document, challenge: Challenge, policy: Policy) -> tuple[tuple[
         case Document.CAFCASS_PACK:
             to = (raiser,)
             return to, _unique(list(policy.cafcass.notifications), drop=to)
+        case Document.CLOSURE_NOTE if _withdrawn(challenge):
+            # It tells the manager who was waiting that no response is needed.
+            return responders, _unique([raiser], drop=responders)
         case Document.CLOSURE_NOTE | Document.IRO_NOTE:
             to = (raiser,)
             return to, _unique(list(responders), drop=to)
+
+
+def _withdrawn(challenge: Challenge) -> bool:
+    return challenge.closure is not None and challenge.closure.kind is ClosureKind.WITHDRAWN
 
 
 def recipients_for(kind: Document, challenge: Challenge, policy: Policy) -> Recipients:
@@ -296,7 +303,7 @@ def covering_email(
         "",
         summary,
     ]
-    if due:
+    if due and uk_date(due) not in summary:  # said once: most summaries give it already
         lines.append(f"Response due by the end of {uk_date(due)}.")
     lines += [
         "",

@@ -355,7 +355,7 @@ def next_stage_summary(c: Challenge, policy: Policy, a: Assessment) -> list[Row]
     rule = policy.stage(c.stage)
     rows = [
         Row("For the attention of", addressee(a)),
-        Row("Copies to", "; ".join(a.copy_to) or "No copies: the procedure names none"),
+        Row("Copies to", "; ".join(a.copy_to) or "Nobody: the procedure asks for no copies."),
         Row("Stage", f"{c.stage.label}, raised on {uk_date(c.date_of_notification)}"),
         Row("Your response is due by", _due_by(c, policy, a)),
     ]
@@ -431,7 +431,7 @@ def _overall_target(c: Challenge, rule: StagePolicy, a: Assessment) -> str:
 
 
 def next_stage_banner(c: Challenge, a: Assessment) -> str:
-    earlier = f" after {len(c.history)} earlier stage(s)" if c.history else ""
+    earlier = f" after {counted(len(c.history), 'earlier stage')}" if c.history else ""
     when = f"Please respond by {uk_date(a.due)}." if a.due else f"No date is set: {a.due_note}."
     return f"{c.stage.label.upper()}: this challenge comes to you{earlier}. {when}"
 
@@ -461,15 +461,21 @@ def final_summary(c: Challenge, policy: Policy) -> list[Row]:
 
 def _return_rule(stage: Stage, policy: Policy) -> str:
     target = policy.return_level(stage)
-    returns = (
-        f"the challenge returns to {target.label}"
-        if target
-        else "the procedure does not say where the challenge returns: the IRO chooses"
-    )
+    if target is None:
+        returns = "the procedure does not say where the challenge returns: the IRO chooses"
+    else:
+        # A procedure may send a re-opened challenge up to a level it never reached.
+        goes = "returns to" if policy.position(target) <= policy.position(stage) else "moves on to"
+        returns = f"the challenge {goes} {target.label}"
     return (
         f"The IRO/CP chair checks each action on the date it falls due; {returns} if they "
         "are not carried out or do not work."
     )
+
+
+def counted(number: int, thing: str) -> str:
+    """``1 earlier stage``, ``2 earlier stages``: a count as a person writes it."""
+    return f"{number} {thing}{'' if number == 1 else 's'}"
 
 
 def final_banner(c: Challenge) -> str:

@@ -12,7 +12,7 @@ from formflow.core.calendar import uk_date
 from formflow.core.policy import Policy
 from formflow.core.record import THEMES, Challenge, ClosureKind, Stage, StageRecord
 from formflow.errors import RenderError
-from formflow.render.context import Row, unstated_rows
+from formflow.render.context import Row, counted, unstated_rows
 
 CAFCASS_ITEMS: tuple[str, ...] = (
     "Final Care Order and final Care Plan filed in proceedings",
@@ -124,7 +124,7 @@ def chronology(challenge: Challenge) -> Table:
             (
                 f"Response from {response.by or 'the responder'} on {uk_date(response.date)}"
                 if response and response.date
-                else "Awaiting response"
+                else _unanswered(challenge)
             ),
         )
     )
@@ -139,6 +139,14 @@ def chronology(challenge: Challenge) -> Table:
             )
         )
     return Table(("Date", "Step taken", "Outcome"), tuple(rows))
+
+
+def _unanswered(challenge: Challenge) -> str:
+    """The current stage with no response: still awaited, or no longer needed."""
+    closure = challenge.closure
+    if closure is None:
+        return "Awaiting response"
+    return f"No response needed: the challenge was {closure.kind.value} on {uk_date(closure.date)}"
 
 
 _CLOSURE_TITLES = {
@@ -300,7 +308,8 @@ def iro_report(
     why = (
         f"A professional challenge about {challenge.child.name}'s plan was raised by "
         f"{challenge.raised_by.described} and has been through "
-        f"{stages} formal stage(s) of the {policy.name} without the matter being resolved. "
+        f"{counted(stages, 'formal stage')} of the {policy.name} without the matter being "
+        "resolved. "
         f"It now stands at {challenge.stage.label}.",
         "[IRO: say why a referral is needed now, in your own words.]",
     )
