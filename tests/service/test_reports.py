@@ -29,7 +29,7 @@ from formflow.core.record import (
 from formflow.policy_catalogue import built_in
 from formflow.reports.tables import (
     EXPORT_COLUMNS,
-    export_rows,
+    export_table,
     status_rows,
     write_csv,
     write_xlsx,
@@ -104,7 +104,7 @@ def test_the_year_report_figures() -> None:
 
 
 def test_the_spreadsheet_has_initials_and_case_number_never_the_name(tmp_path: Path) -> None:
-    rows = export_rows(records(), built_in(), CAL, TODAY)
+    rows = export_table(records(), built_in(), CAL, TODAY)
     csv_path = write_csv(rows, tmp_path / "out" / "challenges.csv")
     xlsx_path = write_xlsx(rows, tmp_path / "out" / "challenges.xlsx")
     with csv_path.open(encoding="utf-8-sig", newline="") as handle:

@@ -292,7 +292,7 @@ def export(
     if csv_file is None and xlsx_file is None:
         raise click.UsageError("Give --csv FILE or --xlsx FILE (or both).")
     with opened(home, create=False) as ctx:
-        rows = tables.export_rows(
+        rows = tables.export_table(
             ctx.register.challenges(), ctx.policies, ctx.settings.calendar, today or dt.date.today()
         )
     if csv_file:

@@ -258,16 +258,20 @@ EXPORT_COLUMNS: tuple[str, ...] = (
     "Stage",
     "Responder",
     "Due",
+    "Overdue",
     "Status",
     "Themes",
     "Outcome",
     "Closed",
 )
 
+Cell = str | dt.date
+"""A date the spreadsheet sorts and filters as a date, or text as it was typed."""
+
 
 @dataclass(frozen=True)
 class ExportRow:
-    cells: list[str]
+    cells: list[Cell]
     overdue: bool
     """A response past its due date: the tracker highlights the row."""
 
@@ -281,66 +285,66 @@ def export_table(
     rows = []
     for c in sorted(challenges, key=lambda c: (raised_on(c), c.reference or "")):
         a = assess(c, policies(c.policy), calendar, today)
-        cells = [
+        cells: list[Cell] = [
             c.reference or "",
-            raised_on(c).isoformat(),
+            raised_on(c),
             c.raised_by.described,
             initials(c.child.name),
             c.child.case_number,
             c.team or "",
             c.stage.label,
             a.responder or "",
-            a.due.isoformat() if a.due else a.due_note,
+            a.due or a.due_note,
+            "Yes" if a.overdue else "No",
             a.status.value,
             "; ".join(THEMES[t] for t in sorted(c.themes) if t in THEMES),
             c.closure.reason if c.closure else "",
-            c.closure.date.isoformat() if c.closure else "",
+            c.closure.date if c.closure else "",
         ]
         rows.append(ExportRow(cells, a.overdue))
     return rows
-
-
-def export_rows(
-    challenges: Sequence[Challenge],
-    policies: Callable[[str], Policy],
-    calendar: WorkingCalendar,
-    today: dt.date,
-) -> list[list[str]]:
-    return [r.cells for r in export_table(challenges, policies, calendar, today)]
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 """What a spreadsheet program reads, at the start of a CSV cell, as the start of a formula."""
 
 
-def as_csv_text(cell: str) -> str:
-    """A cell typed on a form or by a person, as text a spreadsheet program shows and never
-    runs: one that begins like a formula gets a leading apostrophe (the OWASP advice on CSV
-    injection; Excel and LibreOffice read ``'=...`` as the text ``=...``)."""
+def as_csv_text(cell: Cell) -> str:
+    """A cell as the CSV writes it. A date is ISO 8601 (2026-12-03), which every
+    spreadsheet program and import tool reads as that date whatever its locale, where
+    03/12/2026 is 12 March to a US-English Excel. A cell typed on a form or by a person is
+    text a spreadsheet program shows and never runs: one that begins like a formula gets a
+    leading apostrophe (the OWASP advice on CSV injection; Excel and LibreOffice read
+    ``'=...`` as the text ``=...``)."""
+    if isinstance(cell, dt.date):
+        return cell.isoformat()
     return f"'{cell}" if cell.startswith(FORMULA_STARTS) else cell
 
 
-def csv_bytes(rows: Sequence[Sequence[str]]) -> bytes:
+def csv_bytes(rows: Sequence[ExportRow]) -> bytes:
     import csv
     import io
 
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(EXPORT_COLUMNS)
-    writer.writerows([as_csv_text(cell) for cell in row] for row in rows)
+    writer.writerows([as_csv_text(cell) for cell in row.cells] for row in rows)
     return buffer.getvalue().encode("utf-8-sig")
 
 
-def write_csv(rows: Sequence[Sequence[str]], path: Path) -> Path:
+def write_csv(rows: Sequence[ExportRow], path: Path) -> Path:
     return write_private(path, csv_bytes(rows))
 
 
 OVERDUE_FILL = "F4C7C3"
 """Light red behind overdue rows; black text on it is 12:1."""
+DATE_FORMAT = "dd/mm/yyyy"
+"""How Excel and LibreOffice show the tracker's dates: the UK's short form."""
 
 
-def xlsx_bytes(rows: Sequence[Sequence[str]], overdue: Sequence[bool] = ()) -> bytes:
-    """The workbook: bold frozen headers, a filter on every column, overdue rows in red."""
+def xlsx_bytes(rows: Sequence[ExportRow]) -> bytes:
+    """The workbook: bold frozen headers, a filter on every column, dates as dates, overdue
+    rows in red."""
     import io
 
     from openpyxl import Workbook
@@ -353,22 +357,27 @@ def xlsx_bytes(rows: Sequence[Sequence[str]], overdue: Sequence[bool] = ()) -> b
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     fill = PatternFill("solid", start_color=OVERDUE_FILL, end_color=OVERDUE_FILL)
-    for number, (row, late) in enumerate(
-        zip(rows, [*overdue, *[False] * (len(rows) - len(overdue))], strict=True), start=2
-    ):
-        sheet.append(list(row))
+    for number, row in enumerate(rows, start=2):
+        sheet.append(row.cells)
         for cell in sheet[number]:
-            _as_text(cell)
-            if late:
+            if isinstance(cell.value, dt.date):
+                cell.number_format = DATE_FORMAT
+            else:
+                _as_text(cell)
+            if row.overdue:
                 cell.fill = fill
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = sheet.dimensions
     for column, name in zip(sheet.columns, EXPORT_COLUMNS, strict=True):
-        width = max([len(name), *(len(str(c.value or "")) for c in column)])
+        width = max([len(name), *(_shown_width(c.value) for c in column)])
         sheet.column_dimensions[column[0].column_letter].width = min(width + 2, 60)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def _shown_width(value: Any) -> int:
+    return len(DATE_FORMAT) if isinstance(value, dt.date) else len(str(value or ""))
 
 
 def _as_text(cell: Any) -> None:
@@ -379,8 +388,8 @@ def _as_text(cell: Any) -> None:
     cell.quotePrefix = True
 
 
-def write_xlsx(rows: Sequence[Sequence[str]], path: Path, overdue: Sequence[bool] = ()) -> Path:
-    return write_private(path, xlsx_bytes(rows, overdue))
+def write_xlsx(rows: Sequence[ExportRow], path: Path) -> Path:
+    return write_private(path, xlsx_bytes(rows))
 
 
 # --- the year ----------------------------------------------------------------------
