@@ -320,11 +320,9 @@ def report(home: Path, year: int, as_json: bool) -> None:
         click.echo(json.dumps(figures.as_dict(), indent=2))
         return
     click.echo(f"Challenges raised in {year}: {figures.raised}")
-    for stage, count in figures.resolved_by_stage.items():
-        click.echo(f"  resolved at {stage}: {count}")
-    click.echo(f"  still open: {figures.still_open}")
-    click.echo(f"  closed unresolved: {figures.closed_unresolved}")
-    click.echo(f"  referred to CAFCASS: {figures.cafcass_referrals}")
+    for where, count in figures.where_ended():
+        click.echo(f"  {where}: {count}")
+    click.echo(f"CAFCASS referrals asked for: {figures.cafcass_referrals}")
     if figures.median_working_days_to_resolve is not None:
         click.echo(f"Median working days to resolve: {figures.median_working_days_to_resolve:g}")
     if figures.resolved_within_timescale is not None:

@@ -402,6 +402,10 @@ class YearReport:
     resolved_by_stage: dict[str, int]
     still_open: int
     closed_unresolved: int
+    referred_to_cafcass: int
+    withdrawn: int
+    merged: int
+    """Merged into another challenge, which goes on in its place."""
     themes: dict[str, int]
     median_working_days_to_resolve: float | None
     resolved_within_timescale: float | None
@@ -410,6 +414,18 @@ class YearReport:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def where_ended(self) -> list[tuple[str, int]]:
+        """Where each challenge raised in the year stands: every one counted once, so the
+        counts add up to ``raised``."""
+        return [
+            *((f"Resolved at {stage}", n) for stage, n in self.resolved_by_stage.items()),
+            ("Referred to CAFCASS", self.referred_to_cafcass),
+            ("Closed unresolved", self.closed_unresolved),
+            ("Withdrawn", self.withdrawn),
+            ("Merged into another challenge", self.merged),
+            ("Still open", self.still_open),
+        ]
 
 
 def _ladder_order(stage: Stage) -> tuple[int, str]:
@@ -440,6 +456,9 @@ def year_report(
         resolved_by_stage={s.label: by_stage[s] for s in sorted(by_stage, key=_ladder_order)},
         still_open=statuses[Status.AWAITING_RESPONSE] + statuses[Status.CAFCASS_CONSIDERATION],
         closed_unresolved=statuses[Status.CLOSED_UNRESOLVED],
+        referred_to_cafcass=statuses[Status.REFERRED_TO_CAFCASS],
+        withdrawn=statuses[Status.WITHDRAWN],
+        merged=statuses[Status.MERGED],
         themes={THEMES[t]: themes[t] for t in THEMES if themes[t]},
         median_working_days_to_resolve=float(statistics.median(days)) if days else None,
         resolved_within_timescale=(

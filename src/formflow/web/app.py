@@ -617,11 +617,7 @@ def year() -> str:
     page = views.year_page(db, number, d.settings.calendar)
     months = [dt.date(2000, m, 1).strftime("%b") for m in range(1, 13)]
     f = page.figures
-    outcomes = [
-        *((f"Resolved at {stage}", n) for stage, n in f.resolved_by_stage.items()),
-        ("Closed unresolved", f.closed_unresolved),
-        ("Still open", f.still_open),
-    ]
+    outcomes = f.where_ended()
     drawn = {
         "per_month": Markup(
             charts.bar_chart(
