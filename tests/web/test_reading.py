@@ -6,18 +6,27 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from html import unescape
 from pathlib import Path
 
 import pytest
-from web_support import NOW, OVERDUE, TODAY, Site, make_site, sign_in
+from click.testing import CliRunner
+from flask.testing import FlaskClient
+from web_support import FAST_HASHER, NOW, PASSWORD, TODAY, USER, Site, make_site, sign_in
 
 from conftest import make_challenge
+from filled_forms import fill_docx
+from formflow.cli import main
 from formflow.config import Settings
+from formflow.core.calendar import uk_date
 from formflow.core.engine import assess
 from formflow.core.record import Challenge, Closure, ClosureKind
+from formflow.outbox.folders import Home
 from formflow.policy_catalogue import built_in
 from formflow.store.register import Register
+from formflow.web.accounts import Accounts, SignInLimiter
+from formflow.web.app import create_app
 
 
 @pytest.fixture
@@ -69,3 +78,152 @@ def test_where_they_ended_adds_up_to_the_challenges_raised(site: Site) -> None:
     assert sum(ended.values()) == raised
     chart = html[html.index("<h2>Where they ended</h2>") :]
     assert ">Withdrawn</text>" in chart[: chart.index("</svg>")]
+
+
+# --- a challenge's life through real forms, read on its page --------------------------
+
+CALENDAR = Settings().calendar
+
+
+@dataclass(frozen=True)
+class Life:
+    home: Home
+    reference: str
+    stage_2_due: dt.date
+    extended_to: dt.date
+    actions_due: tuple[dt.date, dt.date]
+
+
+def run(*args: str) -> str:
+    result = CliRunner().invoke(main, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def outbox_form(home: Home, reference: str, name: str) -> Path:
+    return home.outbox / reference / f"{reference}-{name}"
+
+
+@pytest.fixture(scope="module")
+def life(tmp_path_factory: pytest.TempPathFactory) -> Life:
+    """With the commands a council uses: the sample form raised today and processed;
+    resolved at Stage 1 with two agreed actions; re-opened by the IRO on the final record,
+    which is then processed a second time; Stage 2's deadline extended."""
+    root = tmp_path_factory.mktemp("life")
+    home, at = Home(root), ["--home", str(root)]
+    today = dt.date.today()
+    actions_due = (CALENDAR.add_working_days(today, 10), CALENDAR.add_working_days(today, 12))
+    sample = root / "sample.docx"
+    run("new", "--sample", *at, "-o", str(sample))
+    reference = run("process", *at, str(sample)).split()[-1]
+    resolved = fill_docx(
+        outbox_form(home, reference, "stage-1-form.docx"),
+        root / "resolved.docx",
+        {
+            "response_text": "Agreed.",
+            "response_by": "Priya Raman",
+            "response_date": f"{today:%d/%m/%Y}",
+            "action_1": "Hold the review",
+            "action_1_by_when": f"{actions_due[0]:%d/%m/%Y}",
+            "action_2": "Update the pathway plan",
+            "action_2_by_when": f"{actions_due[1]:%d/%m/%Y}",
+        },
+        ticked=("response_resolved",),
+    )
+    run("process", *at, str(resolved))
+    reopened = fill_docx(
+        outbox_form(home, reference, "final-record.docx"),
+        root / "reopen.docx",
+        {
+            "iro_decision_reason": "The review was not held.",
+            "iro_decision_date": f"{today:%d/%m/%Y}",
+        },
+        ticked=("iro_decision_reopen",),
+    )
+    run("process", *at, str(reopened))
+    (root / "again").mkdir()
+    again = root / "again" / "reopen.docx"
+    again.write_bytes(reopened.read_bytes())
+    run("process", *at, str(again))  # the same form saved into the inbox again
+    with Register(home.database) as register:
+        due = register.deadlines(reference)["response"]
+    extended = CALENDAR.add_working_days(due, 5)
+    who = ["--by", "Morwenna Pentreath", "--reason", "manager on leave"]
+    run("extend", reference, "--to", extended.isoformat(), *who, *at)
+    return Life(home, reference, due, extended, actions_due)
+
+
+def signed_in(home: Home) -> FlaskClient:
+    accounts = Accounts(home.var / "users.db", hasher=FAST_HASHER)
+    if not accounts.exists(USER):
+        accounts.add(USER, PASSWORD)
+    app = create_app(home, Settings(), accounts=accounts, limiter=SignInLimiter(accounts))
+    app.config["TESTING"] = True
+    client = app.test_client()
+    assert sign_in(client) == 302
+    return client
+
+
+def read(html: str) -> str:
+    """Markup as a reader sees it: the text, with whitespace as one space."""
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+
+
+def timeline_rows(html: str) -> list[list[str]]:
+    """The timeline's rows, each cell's text."""
+    table = html[html.index('<table class="timeline">') :]
+    body = table[table.index("<tbody>") : table.index("</tbody>")]
+    return [
+        [read(cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S)]
+        for row in re.findall(r"<tr>(.*?)</tr>", body, flags=re.S)
+    ]
+
+
+def test_the_timeline_tells_each_event_once_in_peoples_words_and_uk_dates(life: Life) -> None:
+    html = signed_in(life.home).get(f"/challenges/{life.reference}").get_data(as_text=True)
+    rows = timeline_rows(html)
+    assert len(rows) == 5, rows  # one line per event: a form's file event is not repeated
+    said = [what for _when, what, _who, _why in rows]
+    assert said[0].startswith("Form received: Raised at Stage 1 with the Team Manager")
+    assert said[1].startswith("Form received: Resolved at Stage 1")
+    assert said[2].startswith("Form received: Agreed actions from Stage 1 not implemented")
+    assert said[3].startswith("The same file (reopen.docx) was saved into the inbox again.")
+    assert said[4] == (
+        f"Stage 2 response deadline extended from {uk_date(life.stage_2_due)} to "
+        f"{uk_date(life.extended_to)}: manager on leave"
+    )
+    assert rows[4][2:] == ["Morwenna Pentreath", ""]  # the reason is in what happened
+    assert [why for *_, why in rows][:3] == [
+        "file: sample.docx",
+        "file: resolved.docx",
+        "file: reopen.docx",
+    ]
+    today = uk_date(dt.date.today())
+    assert all(re.fullmatch(rf"{today}, \d\d:\d\d", when) for when, *_ in rows)
+    words = " ".join(" ".join(row) for row in rows)
+    assert not re.search(r"\btransition\b|\bfile processed\b|\d{4}-\d\d-\d\d", words)
+
+
+def test_a_reopened_challenge_still_shows_what_the_earlier_stage_agreed(life: Life) -> None:
+    html = signed_in(life.home).get(f"/challenges/{life.reference}").get_data(as_text=True)
+    actions = read(html[html.index("<h2>Agreed actions</h2>") : html.index("<h2>CAFCASS pack")])
+    assert "No actions have been agreed." not in actions
+    first, second = (uk_date(d) for d in life.actions_due)
+    ended = "Stage 1 ended: actions not implemented"
+    assert f"Hold the review Stage 1 {first} {ended}" in actions
+    assert f"Update the pathway plan Stage 1 {second} {ended}" in actions
+
+
+def test_no_cafcass_table_while_no_referral_is_in_question(life: Life) -> None:
+    html = signed_in(life.home).get(f"/challenges/{life.reference}").get_data(as_text=True)
+    assert "MISSING" not in html
+    assert "No referral to Cafcass Legal has been asked for or is being considered." in html
+
+
+def test_a_form_saved_again_is_not_listed_as_an_error_to_correct(life: Life) -> None:
+    html = signed_in(life.home).get("/rejected").get_data(as_text=True)
+    assert html.count("reopen.docx") == 1
+    heading = "<h2>Copies of forms already processed</h2>"
+    errors, copies = html[: html.index(heading)], html[html.index(heading) :]
+    assert "There are no rejected files." in errors
+    assert "reopen.docx" in copies and f">{life.reference}</a>" in copies

@@ -13,6 +13,7 @@ to resolution, the share resolved within the statutory total of 20 working days
 from __future__ import annotations
 
 import datetime as dt
+import re
 import statistics
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -20,7 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from formflow.core.calendar import WorkingCalendar
+from formflow.core.calendar import WorkingCalendar, uk_date
 from formflow.core.engine import CLOSED, Status, assess, status_of
 from formflow.core.policy import STATUTORY_TOTAL_WORKING_DAYS, Policy
 from formflow.core.record import STANDARD_LADDER, THEMES, Challenge, ClosureKind, Stage
@@ -174,6 +175,67 @@ def audit_trail(
             )
         )
     return out
+
+
+ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+
+
+def in_uk_dates(text: str) -> str:
+    """``response due 2026-12-10`` → ``response due 10 December 2026``: the register's
+    messages as a council's staff write dates."""
+
+    def said(match: re.Match[str]) -> str:
+        try:
+            return uk_date(dt.date.fromisoformat(match.group(0)))
+        except ValueError:  # not a date after all (a case number, say)
+            return match.group(0)
+
+    return ISO_DATE.sub(said, text)
+
+
+def uk_date_time(at: str) -> str:
+    """``2026-12-01T10:00:00`` → ``1 December 2026, 10:00``."""
+    try:
+        moment = dt.datetime.fromisoformat(at)
+    except ValueError:
+        return at
+    return f"{uk_date(moment.date())}, {moment:%H:%M}"
+
+
+@dataclass(frozen=True)
+class Told:
+    """One event as a person would tell it."""
+
+    what: str
+    who: str
+    why: str
+
+
+def told(event: EventRecord, file_name: str | None) -> Told:
+    """What ``event`` did, in the words of the people who read the timeline: a form
+    received, a deadline extended, a reminder sent; never the register's own kinds."""
+    message = in_uk_dates((event.message or "").strip().split("\n", 1)[0])
+    who = event.actor or ""
+    # The reason is often the end of the message already ("...: manager on leave").
+    why = event.reason if event.reason and event.reason not in message else ""
+    if event.what == "file":
+        if event.outcome == "duplicate":
+            return Told(
+                f"The same file ({file_name}) was saved into the inbox again. {message}", "", ""
+            )
+        if event.outcome == "rejected":
+            return Told(f"A form ({file_name}) was refused. {message}", who, why)
+        return Told(f"Form received: {message}", who, why)
+    if event.what == "transition" and event.file:
+        return Told(f"Form received: {message}", who, why)
+    return Told(message or event.what, who, why)
+
+
+def told_once(events: Sequence[EventRecord]) -> list[EventRecord]:
+    """``events`` without the file events whose transitions tell what the form did: the
+    register keeps both (how the file ended, and each step it made), a reader needs one."""
+    told_by_steps = {e.file for e in events if e.what == "transition" and e.file}
+    return [e for e in events if not (e.what == "file" and e.file in told_by_steps)]
 
 
 def timeline_json(
