@@ -11,9 +11,20 @@ from html import unescape
 from pathlib import Path
 
 import pytest
+from browser import available, chromium, served
 from click.testing import CliRunner
 from flask.testing import FlaskClient
-from web_support import FAST_HASHER, NOW, PASSWORD, TODAY, USER, Site, make_site, sign_in
+from web_support import (
+    FAST_HASHER,
+    HOSTILE,
+    NOW,
+    PASSWORD,
+    TODAY,
+    USER,
+    Site,
+    make_site,
+    sign_in,
+)
 
 from conftest import make_challenge
 from filled_forms import fill_docx
@@ -21,7 +32,7 @@ from formflow.cli import main
 from formflow.config import Settings
 from formflow.core.calendar import uk_date
 from formflow.core.engine import assess
-from formflow.core.record import Challenge, Closure, ClosureKind
+from formflow.core.record import Challenge, Closure, ClosureKind, RaisedBy, Role
 from formflow.outbox.folders import Home
 from formflow.policy_catalogue import built_in
 from formflow.store.register import Register
@@ -227,3 +238,48 @@ def test_a_form_saved_again_is_not_listed_as_an_error_to_correct(life: Life) -> 
     errors, copies = html[: html.index(heading)], html[html.index(heading) :]
     assert "There are no rejected files." in errors
     assert "reopen.docx" in copies and f">{life.reference}</a>" in copies
+
+
+# --- in a real browser: nothing cut off, references on one line -----------------------
+
+LONG_TEAM = "Children in Care and Care Leavers Team (North Locality, Grimsby and the Wolds)"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not available(), reason="chromium and chromium-driver (make test installs them)"
+)
+def test_chart_labels_are_whole_and_references_never_wrap_in_a_browser(site: Site) -> None:
+    from selenium.webdriver.common.by import By
+
+    register_more(
+        site,
+        make_challenge(
+            reference="PC-2025-LLLLLL",
+            team=LONG_TEAM,
+            raised_by=RaisedBy("Morwenna Pentreath-Llewellyn-Ap-Gwynfor " * 2, Role.IRO),
+            themes=frozenset({"voice_of_child", "care_plan"}),
+            concern=f"Long and hostile: {HOSTILE}",
+        ),
+    )
+    with served(site.home.root) as url, chromium(site.home.root / "downloads") as driver:
+        driver.set_window_size(1024, 800)  # type: ignore[attr-defined]
+        driver.get(url)  # type: ignore[attr-defined]
+        driver.find_element(By.ID, "name").send_keys(USER)  # type: ignore[attr-defined]
+        password = driver.find_element(By.ID, "password")  # type: ignore[attr-defined]
+        password.send_keys(PASSWORD)
+        password.submit()
+        driver.get(f"{url}report?year=2025")  # type: ignore[attr-defined]
+        lefts = driver.execute_script(  # type: ignore[attr-defined]
+            "return [...document.querySelectorAll('svg.chart text')]"
+            ".map(t => [t.textContent, t.getBBox().x])"
+        )
+        assert "Inadequate voice of the child/young person" in [label for label, _ in lefts]
+        assert [label for label, x in lefts if x < 0] == []
+        driver.get(url)  # type: ignore[attr-defined]
+        lines = driver.execute_script(  # type: ignore[attr-defined]
+            "return [...document.querySelectorAll('table.challenges th[scope=row] a')]"
+            ".map(a => [a.textContent, a.getClientRects().length])"
+        )
+        assert ["PC-2025-LLLLLL", 1] in lines
+        assert [reference for reference, count in lines if count != 1] == []
