@@ -1,10 +1,10 @@
 """A picture of the live tracker as a spreadsheet program shows it: ``docs/images/tracker.png``.
 
 Writes ``tracker.xlsx`` from the fictional register the dashboard's tests use, exactly as
-the watcher writes it, has LibreOffice Calc print it to PDF (headless) and turns the first
-page into a PNG with pdftoppm. Calc comes from Debian's ``libreoffice-calc-nogui``,
-installed here with apt when it is missing (as root; nothing else is installed). Run after
-changing the tracker::
+the watcher writes it, has LibreOffice Calc print it to PDF (headless, on one landscape
+page), turns the page into a PNG with pdftoppm and cuts it to the cells. Calc comes from
+Debian's ``libreoffice-calc-nogui``, installed here with apt when it is missing (as root;
+nothing else is installed). Run after changing the tracker::
 
     .venv/bin/python tools/tracker_screenshot.py
 """
@@ -58,6 +58,17 @@ def landscape(workbook: Path) -> None:
     book.save(workbook)
 
 
+def cropped(page: Path, target: Path, margin: int = 24) -> None:
+    """The printed page cut to the cells, with a white margin."""
+    from PIL import Image, ImageChops
+
+    image = Image.open(page).convert("RGB")
+    box = ImageChops.difference(image, Image.new("RGB", image.size, "white")).getbbox()
+    assert box, "the printed page is blank"
+    left, top, right, bottom = box
+    image.crop((left - margin, top - margin, right + margin, bottom + margin)).save(target)
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
@@ -97,7 +108,7 @@ def main() -> None:
             ],
             check=True,
         )
-        shutil.copy(root / "page.png", TARGET)
+        cropped(root / "page.png", TARGET)
     print(f"wrote {TARGET.relative_to(ROOT)}")
 
 
