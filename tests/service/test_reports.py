@@ -29,7 +29,7 @@ from formflow.core.record import (
 from formflow.policy_catalogue import built_in
 from formflow.reports.tables import (
     EXPORT_COLUMNS,
-    export_rows,
+    export_table,
     status_rows,
     write_csv,
     write_xlsx,
@@ -104,7 +104,7 @@ def test_the_year_report_figures() -> None:
 
 
 def test_the_spreadsheet_has_initials_and_case_number_never_the_name(tmp_path: Path) -> None:
-    rows = export_rows(records(), built_in(), CAL, TODAY)
+    rows = export_table(records(), built_in(), CAL, TODAY)
     csv_path = write_csv(rows, tmp_path / "out" / "challenges.csv")
     xlsx_path = write_xlsx(rows, tmp_path / "out" / "challenges.xlsx")
     with csv_path.open(encoding="utf-8-sig", newline="") as handle:
@@ -216,3 +216,34 @@ def test_a_record_round_trips_through_the_register() -> None:
             dt.datetime(2025, 12, 3),
         )
         assert register.challenge("PC-2025-CCCCCC") == challenge
+
+
+def test_every_challenge_raised_is_counted_once_where_it_ended(tmp_path: Path) -> None:
+    """Withdrawn, merged and referred challenges too, so the figures add up; through
+    `formflow report`."""
+    ended = [
+        make_challenge(reference=reference, closure=Closure(TODAY, kind, "Ended."))
+        for reference, kind in (
+            ("PC-2025-WWWWWW", ClosureKind.WITHDRAWN),
+            ("PC-2025-MMMMMM", ClosureKind.MERGED),
+            ("PC-2025-UUUUUU", ClosureKind.CLOSED_UNRESOLVED),
+        )
+    ]
+    report = year_report([*records(), *ended], 2025, CAL)
+    assert report.raised == 7
+    counts = dict(report.where_ended())
+    assert sum(counts.values()) == report.raised
+    assert counts["Withdrawn"] == counts["Merged into another challenge"] == 1
+    assert counts["Referred to CAFCASS"] == 1
+    with Register(tmp_path / "var" / "formflow.db") as register:
+        for challenge in [*records(), *ended]:
+            policy = built_in()(challenge.policy)
+            assessed = assess(challenge, policy, CAL, TODAY)
+            register.save_challenge(challenge, assessed, dt.datetime(2025, 11, 3, 9))
+    printed = CliRunner().invoke(main, ["report", "--home", str(tmp_path), "--year", "2025"])
+    assert printed.exit_code == 0, printed.output
+    lines = printed.output.splitlines()
+    assert lines[0] == "Challenges raised in 2025: 7"
+    assert "  Withdrawn: 1" in lines and "  Merged into another challenge: 1" in lines
+    shown = [int(line.rsplit(": ", 1)[1]) for line in lines[1 : 1 + len(counts)]]
+    assert sum(shown) == 7

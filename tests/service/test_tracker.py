@@ -11,6 +11,7 @@ import fcntl
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -20,7 +21,8 @@ from service_support import CHILD_NAME, drop_json, fake_pipeline, make_challenge
 from filled_forms import fill_docx
 from formflow.cli import main
 from formflow.core.calendar import WorkingCalendar
-from formflow.core.record import Closure, ClosureKind
+from formflow.core.engine import assess
+from formflow.core.record import Challenge, Closure, ClosureKind
 from formflow.pipeline import Outcome
 from formflow.policy_catalogue import built_in
 from formflow.reports import tracker
@@ -48,7 +50,7 @@ def test_both_trackers_hold_the_export_columns_with_filters_frozen_headers_and_o
     sheet = load_workbook(tmp_path / "tracker.xlsx").active
     assert [c.value for c in sheet[1]] == list(EXPORT_COLUMNS)
     assert sheet.freeze_panes == "A2"
-    assert sheet.auto_filter.ref == "A1:M3"
+    assert sheet.auto_filter.ref == "A1:N3"
     overdue, closed = sheet[2], sheet[3]
     assert overdue[0].value == "PC-2025-AAAAAA"
     assert all(c.fill.fgColor.rgb.endswith(OVERDUE_FILL) for c in overdue)
@@ -217,3 +219,77 @@ def test_a_form_typed_with_formulas_is_text_in_the_tracker_and_the_export(tmp_pa
         team = row[EXPORT_COLUMNS.index("Team")]
         assert (team.value, team.data_type) == (HYPERLINK, "s")
         assert (case_number.value, case_number.data_type) == (typed["child_case_number"], "s")
+
+
+# --- dates and overdue, as a spreadsheet program reads them ---------------------------
+
+
+def _row_of(sheet: Any, reference: str) -> dict[str, Any]:
+    rows = list(sheet.iter_rows())
+    header = [c.value for c in rows[0]]
+    [row] = [r for r in rows[1:] if r[0].value == reference]
+    return dict(zip(header, row, strict=True))
+
+
+def test_dates_are_real_dates_in_a_uk_format_in_the_workbook_and_iso_in_the_csv(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path)
+    sheet = load_workbook(tmp_path / "tracker.xlsx").active
+    closed = _row_of(sheet, "PC-2025-BBBBBB")
+    raised, closed_on = closed["Date raised"], closed["Closed"]
+    assert raised.value == dt.datetime(2025, 11, 3)
+    assert closed_on.value == dt.datetime(2025, 11, 7)
+    due = _row_of(sheet, "PC-2025-AAAAAA")["Due"]
+    assert due.value == dt.datetime(2025, 11, 10)
+    for cell in (raised, closed_on, due):
+        assert cell.is_date and cell.number_format == "dd/mm/yyyy"
+    assert _row_of(sheet, "PC-2025-AAAAAA")["Team"].data_type == "s"
+    cells = _cells(tmp_path / "tracker.csv", "PC-2025-BBBBBB")
+    assert (cells["Date raised"], cells["Closed"]) == ("2025-11-03", "2025-11-07")
+
+
+def test_the_csv_and_the_workbook_say_which_rows_are_overdue(tmp_path: Path) -> None:
+    write(tmp_path)
+    assert _cells(tmp_path / "tracker.csv", "PC-2025-AAAAAA")["Overdue"] == "Yes"
+    assert _cells(tmp_path / "tracker.csv", "PC-2025-BBBBBB")["Overdue"] == "No"
+    sheet = load_workbook(tmp_path / "tracker.xlsx").active
+    assert _row_of(sheet, "PC-2025-AAAAAA")["Overdue"].value == "Yes"
+
+
+def _registered(home: Path, *challenges: Challenge) -> None:
+    with Register(home / "var" / "formflow.db") as register:
+        for c in challenges:
+            assessed = assess(c, built_in()(c.policy), WorkingCalendar(), TODAY)
+            register.save_challenge(c, assessed, dt.datetime(2025, 11, 3, 9))
+
+
+def test_export_xlsx_marks_overdue_rows_in_red_and_the_csv_says_so(tmp_path: Path) -> None:
+    _registered(tmp_path, OVERDUE, CLOSED)
+    xlsx, csv_file = tmp_path / "export.xlsx", tmp_path / "export.csv"
+    files = ["--xlsx", str(xlsx), "--csv", str(csv_file), "--today", TODAY.isoformat()]
+    result = CliRunner().invoke(main, ["export", "--home", str(tmp_path), *files])
+    assert result.exit_code == 0, result.output
+    sheet = load_workbook(xlsx).active
+    overdue, closed = sheet[2], sheet[3]
+    assert overdue[0].value == "PC-2025-AAAAAA"
+    assert all(c.fill.fgColor.rgb.endswith(OVERDUE_FILL) for c in overdue)
+    assert not any(c.fill.fgColor.rgb.endswith(OVERDUE_FILL) for c in closed)
+    assert _cells(csv_file, "PC-2025-AAAAAA")["Overdue"] == "Yes"
+
+
+def test_a_command_refreshes_the_live_workbook_with_the_new_date(tmp_path: Path) -> None:
+    """``formflow extend`` rewrites tracker.xlsx at once, its Due cell the new date."""
+    today = dt.date.today()
+    challenge = make_challenge(reference="PC-2025-DDDDDD", date_of_notification=today)
+    _registered(tmp_path, challenge)
+    later = WorkingCalendar().add_working_days(today, 15)
+    who = ["--by", "Kemi Adeyemi, business support", "--reason", "Manager on leave"]
+    result = CliRunner().invoke(
+        main, ["extend", "PC-2025-DDDDDD", "--to", later.isoformat(), "--home", str(tmp_path), *who]
+    )
+    assert result.exit_code == 0, result.output
+    sheet = load_workbook(tmp_path / "outbox" / "tracker.xlsx").active
+    due = _row_of(sheet, "PC-2025-DDDDDD")["Due"]
+    assert due.value == dt.datetime.combine(later, dt.time())
+    assert _cells(tmp_path / "outbox" / "tracker.csv", "PC-2025-DDDDDD")["Due"] == later.isoformat()

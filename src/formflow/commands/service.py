@@ -297,7 +297,7 @@ def export(
     if csv_file is None and xlsx_file is None:
         raise click.UsageError("Give --csv FILE or --xlsx FILE (or both).")
     with opened(home, create=False) as ctx:
-        rows = tables.export_rows(
+        rows = tables.export_table(
             ctx.register.challenges(), ctx.policies, ctx.settings.calendar, today or dt.date.today()
         )
     if csv_file:
@@ -325,11 +325,9 @@ def report(home: Path, year: int, as_json: bool) -> None:
         click.echo(json.dumps(figures.as_dict(), indent=2))
         return
     click.echo(f"Challenges raised in {year}: {figures.raised}")
-    for stage, count in figures.resolved_by_stage.items():
-        click.echo(f"  resolved at {stage}: {count}")
-    click.echo(f"  still open: {figures.still_open}")
-    click.echo(f"  closed unresolved: {figures.closed_unresolved}")
-    click.echo(f"  referred to CAFCASS: {figures.cafcass_referrals}")
+    for where, count in figures.where_ended():
+        click.echo(f"  {where}: {count}")
+    click.echo(f"CAFCASS referrals asked for: {figures.cafcass_referrals}")
     if figures.median_working_days_to_resolve is not None:
         click.echo(f"Median working days to resolve: {figures.median_working_days_to_resolve:g}")
     if figures.resolved_within_timescale is not None:

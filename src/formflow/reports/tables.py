@@ -13,6 +13,7 @@ to resolution, the share resolved within the statutory total of 20 working days
 from __future__ import annotations
 
 import datetime as dt
+import re
 import statistics
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -20,7 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from formflow.core.calendar import WorkingCalendar
+from formflow.core.calendar import WorkingCalendar, uk_date
 from formflow.core.engine import CLOSED, Status, assess, status_of
 from formflow.core.policy import STATUTORY_TOTAL_WORKING_DAYS, Policy
 from formflow.core.record import STANDARD_LADDER, THEMES, Challenge, ClosureKind, Stage
@@ -179,6 +180,67 @@ def audit_trail(
     return out
 
 
+ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+
+
+def in_uk_dates(text: str) -> str:
+    """``response due 2026-12-10`` → ``response due 10 December 2026``: the register's
+    messages as a council's staff write dates."""
+
+    def said(match: re.Match[str]) -> str:
+        try:
+            return uk_date(dt.date.fromisoformat(match.group(0)))
+        except ValueError:  # not a date after all (a case number, say)
+            return match.group(0)
+
+    return ISO_DATE.sub(said, text)
+
+
+def uk_date_time(at: str) -> str:
+    """``2026-12-01T10:00:00`` → ``1 December 2026, 10:00``."""
+    try:
+        moment = dt.datetime.fromisoformat(at)
+    except ValueError:
+        return at
+    return f"{uk_date(moment.date())}, {moment:%H:%M}"
+
+
+@dataclass(frozen=True)
+class Told:
+    """One event as a person would tell it."""
+
+    what: str
+    who: str
+    why: str
+
+
+def told(event: EventRecord, file_name: str | None) -> Told:
+    """What ``event`` did, in the words of the people who read the timeline: a form
+    received, a deadline extended, a reminder sent; never the register's own kinds."""
+    message = in_uk_dates((event.message or "").strip().split("\n", 1)[0])
+    who = event.actor or ""
+    # The reason is often the end of the message already ("...: manager on leave").
+    why = event.reason if event.reason and event.reason not in message else ""
+    if event.what == "file":
+        if event.outcome == "duplicate":
+            return Told(
+                f"The same file ({file_name}) was saved into the inbox again. {message}", "", ""
+            )
+        if event.outcome == "rejected":
+            return Told(f"A form ({file_name}) was refused. {message}", who, why)
+        return Told(f"Form received: {message}", who, why)
+    if event.what == "transition" and event.file:
+        return Told(f"Form received: {message}", who, why)
+    return Told(message or event.what, who, why)
+
+
+def told_once(events: Sequence[EventRecord]) -> list[EventRecord]:
+    """``events`` without the file events whose transitions tell what the form did: the
+    register keeps both (how the file ended, and each step it made), a reader needs one."""
+    told_by_steps = {e.file for e in events if e.what == "transition" and e.file}
+    return [e for e in events if not (e.what == "file" and e.file in told_by_steps)]
+
+
 def timeline_json(
     challenge: Challenge,
     status: Status,
@@ -264,16 +326,20 @@ EXPORT_COLUMNS: tuple[str, ...] = (
     "Stage",
     "Responder",
     "Due",
+    "Overdue",
     "Status",
     "Themes",
     "Outcome",
     "Closed",
 )
 
+Cell = str | dt.date
+"""A date the spreadsheet sorts and filters as a date, or text as it was typed."""
+
 
 @dataclass(frozen=True)
 class ExportRow:
-    cells: list[str]
+    cells: list[Cell]
     overdue: bool
     """A response past its due date: the tracker highlights the row."""
 
@@ -287,66 +353,66 @@ def export_table(
     rows = []
     for c in sorted(challenges, key=lambda c: (raised_on(c), c.reference or "")):
         a = assess(c, policies(c.policy), calendar, today)
-        cells = [
+        cells: list[Cell] = [
             c.reference or "",
-            raised_on(c).isoformat(),
+            raised_on(c),
             c.raised_by.described,
             initials(c.child.name),
             c.child.case_number,
             c.team or "",
             c.stage.label,
             a.responder or "",
-            a.due.isoformat() if a.due else a.due_note,
+            a.due or a.due_note,
+            "Yes" if a.overdue else "No",
             a.status.value,
             "; ".join(THEMES[t] for t in sorted(c.themes) if t in THEMES),
             c.closure.reason if c.closure else "",
-            c.closure.date.isoformat() if c.closure else "",
+            c.closure.date if c.closure else "",
         ]
         rows.append(ExportRow(cells, a.overdue))
     return rows
-
-
-def export_rows(
-    challenges: Sequence[Challenge],
-    policies: Callable[[str], Policy],
-    calendar: WorkingCalendar,
-    today: dt.date,
-) -> list[list[str]]:
-    return [r.cells for r in export_table(challenges, policies, calendar, today)]
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 """What a spreadsheet program reads, at the start of a CSV cell, as the start of a formula."""
 
 
-def as_csv_text(cell: str) -> str:
-    """A cell typed on a form or by a person, as text a spreadsheet program shows and never
-    runs: one that begins like a formula gets a leading apostrophe (the OWASP advice on CSV
-    injection; Excel and LibreOffice read ``'=...`` as the text ``=...``)."""
+def as_csv_text(cell: Cell) -> str:
+    """A cell as the CSV writes it. A date is ISO 8601 (2026-12-03), which every
+    spreadsheet program and import tool reads as that date whatever its locale, where
+    03/12/2026 is 12 March to a US-English Excel. A cell typed on a form or by a person is
+    text a spreadsheet program shows and never runs: one that begins like a formula gets a
+    leading apostrophe (the OWASP advice on CSV injection; Excel and LibreOffice read
+    ``'=...`` as the text ``=...``)."""
+    if isinstance(cell, dt.date):
+        return cell.isoformat()
     return f"'{cell}" if cell.startswith(FORMULA_STARTS) else cell
 
 
-def csv_bytes(rows: Sequence[Sequence[str]]) -> bytes:
+def csv_bytes(rows: Sequence[ExportRow]) -> bytes:
     import csv
     import io
 
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(EXPORT_COLUMNS)
-    writer.writerows([as_csv_text(cell) for cell in row] for row in rows)
+    writer.writerows([as_csv_text(cell) for cell in row.cells] for row in rows)
     return buffer.getvalue().encode("utf-8-sig")
 
 
-def write_csv(rows: Sequence[Sequence[str]], path: Path) -> Path:
+def write_csv(rows: Sequence[ExportRow], path: Path) -> Path:
     return write_private(path, csv_bytes(rows))
 
 
 OVERDUE_FILL = "F4C7C3"
 """Light red behind overdue rows; black text on it is 12:1."""
+DATE_FORMAT = "dd/mm/yyyy"
+"""How Excel and LibreOffice show the tracker's dates: the UK's short form."""
 
 
-def xlsx_bytes(rows: Sequence[Sequence[str]], overdue: Sequence[bool] = ()) -> bytes:
-    """The workbook: bold frozen headers, a filter on every column, overdue rows in red."""
+def xlsx_bytes(rows: Sequence[ExportRow]) -> bytes:
+    """The workbook: bold frozen headers, a filter on every column, dates as dates, overdue
+    rows in red."""
     import io
 
     from openpyxl import Workbook
@@ -359,22 +425,27 @@ def xlsx_bytes(rows: Sequence[Sequence[str]], overdue: Sequence[bool] = ()) -> b
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     fill = PatternFill("solid", start_color=OVERDUE_FILL, end_color=OVERDUE_FILL)
-    for number, (row, late) in enumerate(
-        zip(rows, [*overdue, *[False] * (len(rows) - len(overdue))], strict=True), start=2
-    ):
-        sheet.append(list(row))
+    for number, row in enumerate(rows, start=2):
+        sheet.append(row.cells)
         for cell in sheet[number]:
-            _as_text(cell)
-            if late:
+            if isinstance(cell.value, dt.date):
+                cell.number_format = DATE_FORMAT
+            else:
+                _as_text(cell)
+            if row.overdue:
                 cell.fill = fill
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = sheet.dimensions
     for column, name in zip(sheet.columns, EXPORT_COLUMNS, strict=True):
-        width = max([len(name), *(len(str(c.value or "")) for c in column)])
+        width = max([len(name), *(_shown_width(c.value) for c in column)])
         sheet.column_dimensions[column[0].column_letter].width = min(width + 2, 60)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def _shown_width(value: Any) -> int:
+    return len(DATE_FORMAT) if isinstance(value, dt.date) else len(str(value or ""))
 
 
 def _as_text(cell: Any) -> None:
@@ -385,8 +456,8 @@ def _as_text(cell: Any) -> None:
     cell.quotePrefix = True
 
 
-def write_xlsx(rows: Sequence[Sequence[str]], path: Path, overdue: Sequence[bool] = ()) -> Path:
-    return write_private(path, xlsx_bytes(rows, overdue))
+def write_xlsx(rows: Sequence[ExportRow], path: Path) -> Path:
+    return write_private(path, xlsx_bytes(rows))
 
 
 # --- the year ----------------------------------------------------------------------
@@ -399,6 +470,10 @@ class YearReport:
     resolved_by_stage: dict[str, int]
     still_open: int
     closed_unresolved: int
+    referred_to_cafcass: int
+    withdrawn: int
+    merged: int
+    """Merged into another challenge, which goes on in its place."""
     themes: dict[str, int]
     median_working_days_to_resolve: float | None
     resolved_within_timescale: float | None
@@ -407,6 +482,18 @@ class YearReport:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def where_ended(self) -> list[tuple[str, int]]:
+        """Where each challenge raised in the year stands: every one counted once, so the
+        counts add up to ``raised``."""
+        return [
+            *((f"Resolved at {stage}", n) for stage, n in self.resolved_by_stage.items()),
+            ("Referred to CAFCASS", self.referred_to_cafcass),
+            ("Closed unresolved", self.closed_unresolved),
+            ("Withdrawn", self.withdrawn),
+            ("Merged into another challenge", self.merged),
+            ("Still open", self.still_open),
+        ]
 
 
 def _ladder_order(stage: Stage) -> tuple[int, str]:
@@ -437,6 +524,9 @@ def year_report(
         resolved_by_stage={s.label: by_stage[s] for s in sorted(by_stage, key=_ladder_order)},
         still_open=statuses[Status.AWAITING_RESPONSE] + statuses[Status.CAFCASS_CONSIDERATION],
         closed_unresolved=statuses[Status.CLOSED_UNRESOLVED],
+        referred_to_cafcass=statuses[Status.REFERRED_TO_CAFCASS],
+        withdrawn=statuses[Status.WITHDRAWN],
+        merged=statuses[Status.MERGED],
         themes={THEMES[t]: themes[t] for t in THEMES if themes[t]},
         median_working_days_to_resolve=float(statistics.median(days)) if days else None,
         resolved_within_timescale=(

@@ -83,11 +83,7 @@ class TrackerResult:
 
 
 def tracker_payloads(rows: Sequence[tables.ExportRow]) -> dict[str, bytes]:
-    cells = [r.cells for r in rows]
-    return {
-        "tracker.xlsx": tables.xlsx_bytes(cells, [r.overdue for r in rows]),
-        "tracker.csv": tables.csv_bytes(cells),
-    }
+    return {"tracker.xlsx": tables.xlsx_bytes(rows), "tracker.csv": tables.csv_bytes(rows)}
 
 
 def write_tracker(

@@ -250,6 +250,7 @@ def create_app(
     app.register_error_handler(HTTPException, _error_page)
     app.context_processor(lambda: {"csrf_token": _csrf_token, "user": g.get("user")})
     app.jinja_env.globals["council"] = settings.council_name
+    app.jinja_env.filters["uk_date_time"] = tables.uk_date_time
     for rule, view, methods in _ROUTES:
         app.add_url_rule(rule, view_func=view, methods=methods)
     return app
@@ -619,11 +620,7 @@ def year() -> str:
     page = views.year_page(db, number, d.settings.calendar)
     months = [dt.date(2000, m, 1).strftime("%b") for m in range(1, 13)]
     f = page.figures
-    outcomes = [
-        *((f"Resolved at {stage}", n) for stage, n in f.resolved_by_stage.items()),
-        ("Closed unresolved", f.closed_unresolved),
-        ("Still open", f.still_open),
-    ]
+    outcomes = f.where_ended()
     drawn = {
         "per_month": Markup(
             charts.bar_chart(
@@ -657,8 +654,15 @@ def sign_ins() -> str:
 
 
 def rejected() -> str:
-    files = views.rejected_files(_dashboard().home)
-    return render_template("rejected.html", title="Rejected files", files=files)
+    d = _dashboard()
+    _, register = d.registers.get()
+    files = views.rejected_files(d.home, register.processed_copy)
+    return render_template(
+        "rejected.html",
+        title="Rejected files",
+        files=[f for f in files if f.already_processed_as is None],
+        copies=[f for f in files if f.already_processed_as is not None],
+    )
 
 
 def retention() -> str:

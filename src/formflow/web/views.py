@@ -13,18 +13,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from formflow.core.calendar import WorkingCalendar
+from formflow.core.calendar import WorkingCalendar, uk_date
 from formflow.core.engine import Assessment, Status, assess
 from formflow.core.policy import Policy
 from formflow.core.record import REFERENCE_PATTERN, Action, Challenge, Stage
-from formflow.outbox.folders import NOTE_SUFFIX, Home
+from formflow.outbox.folders import NOTE_SUFFIX, Home, is_special, sha256_of
 from formflow.reports import tables
 from formflow.reports.tables import initials
+from formflow.store.register import EventRecord, FileRecord
 
 VIEWED = "viewed"
 """The kind of event written for each view of a challenge's page."""
@@ -213,6 +214,10 @@ class Entry:
 class ActionRow:
     action: Action
     overdue: bool
+    agreed_at: str
+    """The level whose response agreed it."""
+    stage_ended: str = ""
+    """How an earlier level ended ("actions not implemented"); empty for the current one."""
 
 
 @dataclass(frozen=True)
@@ -235,67 +240,94 @@ class ChallengePage:
     """None where the CAFCASS pack does not apply (a child not in care)."""
 
 
-# Columns shown in their own place; any other column an event has is listed as a detail.
-_WHO = ("who", "by", "actor", "user")
-_WHY = ("why", "reason", "message")
-_HIDDEN = {"id", "reference", "at", "what", "sha256", *_WHO, *_WHY}
+# Columns told in the event's sentence; any other column an event has is listed as a detail.
+_WHO = ("actor", "who", "by", "user")
+_WHY = ("reason", "why")
+_TOLD = {*(f.name for f in fields(EventRecord)), *_WHO, *_WHY}
 
 
-def _first(row: dict[str, Any], names: Sequence[str]) -> str:
-    return next((str(row[n]) for n in names if row.get(n) not in (None, "")), "")
+def _first(row: dict[str, Any], names: Sequence[str]) -> str | None:
+    return next((str(row[n]) for n in names if row.get(n) not in (None, "")), None)
 
 
-def event_entry(row: dict[str, Any]) -> Entry:
-    """Any event row, whatever its kind or columns (``at`` and ``what`` are always there)."""
+def _event(row: dict[str, Any]) -> EventRecord:
+    known: dict[str, Any] = {f.name: row.get(f.name) for f in fields(EventRecord)}
+    return EventRecord(**{**known, "actor": _first(row, _WHO), "reason": _first(row, _WHY)})
+
+
+def event_entry(row: dict[str, Any], file_names: Mapping[str, str] | None = None) -> Entry:
+    """Any event row, whatever its kind or columns, in people's words and UK dates and
+    times (``file_names``: the names files were dropped as, by their claim)."""
+    event = _event(row)
+    file_name = (file_names or {}).get(event.file or "", event.file)
+    said = tables.told(event, file_name)
     details = tuple(
-        (name.replace("_", " "), str(value))
+        (name.replace("_", " "), tables.in_uk_dates(str(value)))
         for name, value in row.items()
-        if name not in _HIDDEN and value not in (None, "")
+        if name not in _TOLD and value not in (None, "")
     )
+    if event.file and event.what != "file":  # a form's steps: the file it came in
+        details = (("file", file_name or ""), *details)
     return Entry(
-        when=str(row["at"]).replace("T", " "),
-        what=str(row["what"]),
-        who=_first(row, _WHO),
-        why=_first(row, _WHY),
+        when=tables.uk_date_time(str(row["at"])),
+        what=said.what,
+        who=said.who,
+        why=said.why,
         details=details,
     )
 
 
 def record_entries(challenge: Challenge) -> list[Entry]:
-    """The stages as the record tells them (a challenge brought in from an older system
-    has these and no events)."""
+    """The stages as the record tells them: for a challenge brought in from an older
+    system, which has these and no events."""
     out = [
-        Entry(h.raised_on.isoformat(), f"{h.stage.label} raised", why=f"ended {h.outcome.value}")
+        Entry(uk_date(h.raised_on), f"{h.stage.label} raised", why=f"Ended {h.outcome.value}.")
         for h in challenge.history
     ]
     out.append(
         Entry(
-            challenge.date_of_notification.isoformat(),
+            uk_date(challenge.date_of_notification),
             f"{challenge.stage.label} raised",
             who=challenge.raised_by.name,
-            why="current stage",
         )
     )
     if challenge.closure:
         c = challenge.closure
-        out.append(Entry(c.date.isoformat(), c.kind.value, why=c.reason))
+        out.append(Entry(uk_date(c.date), c.kind.value.capitalize(), why=c.reason))
     return out
 
 
 def actions(challenge: Challenge, status: Status, today: dt.date) -> list[ActionRow]:
-    """Agreed actions; one is overdue when its by-when date has passed after a resolution
-    that relied on it (before that, nothing has been agreed to be done)."""
-    return [
-        ActionRow(a, status is Status.RESOLVED and a.by_when is not None and a.by_when < today)
+    """Agreed actions, the earlier levels' first (a re-opened challenge still shows what
+    its earlier level agreed, and how that level ended). One of the current level is
+    overdue when its by-when date has passed after a resolution that relied on it (before
+    that, nothing has been agreed to be done)."""
+    earlier = [
+        ActionRow(a, False, h.stage.label, h.outcome.value)
+        for h in challenge.history
+        for a in h.actions
+    ]
+    return earlier + [
+        ActionRow(
+            a,
+            status is Status.RESOLVED and a.by_when is not None and a.by_when < today,
+            challenge.stage.label,
+        )
         for a in challenge.actions
     ]
 
 
+def cafcass_in_question(challenge: Challenge) -> bool:
+    """A referral to Cafcass Legal asked for, or the IRO deciding whether to make one."""
+    return challenge.cafcass.requested or challenge.cafcass.consideration_date is not None
+
+
 def cafcass_items(challenge: Challenge, folder: Path) -> list[CafcassItem] | None:
     """The seven items of the CAFCASS pack, PROVIDED or MISSING, judged by the same folder
-    rule as ``formflow pack`` over the IRO's folder for this challenge; none for a child
-    known not to be in care (a status not stated may still turn out to be in care)."""
-    if challenge.child.in_care is False:
+    rule as ``formflow pack`` over the IRO's folder for this challenge; none while no
+    referral is in question, or for a child known not to be in care (a status not stated
+    may still turn out to be in care)."""
+    if challenge.child.in_care is False or not cafcass_in_question(challenge):
         return None
     from formflow.render.model import CAFCASS_ITEMS  # WeasyPrint: imported only here
 
@@ -337,11 +369,16 @@ def challenge_page(
         return None
     challenge = Challenge.from_dict(json.loads(row["record"]))
     assessment = assess(challenge, policies(challenge.policy), calendar, today)
-    timeline: list[Entry] = []
-    views: list[Entry] = []
-    for event in db.execute("SELECT * FROM events WHERE reference = ? ORDER BY id", (reference,)):
-        entry = event_entry(dict(event))
-        (views if entry.what in ACCESS_EVENTS else timeline).append(entry)
+    rows = [
+        dict(r)
+        for r in db.execute("SELECT * FROM events WHERE reference = ? ORDER BY id", (reference,))
+    ]
+    names = _file_names(db, [r["file"] for r in rows if r.get("file")])
+    kept = {e.id for e in tables.told_once([_event(r) for r in rows])}
+    timeline = [
+        event_entry(r, names) for r in rows if r["id"] in kept and r["what"] not in ACCESS_EVENTS
+    ]
+    views = [event_entry(r) for r in rows if r["what"] in ACCESS_EVENTS]
     documents = db.execute(
         "SELECT id, kind, path, created FROM documents WHERE reference = ? ORDER BY id",
         (reference,),
@@ -349,12 +386,21 @@ def challenge_page(
     return ChallengePage(
         challenge=challenge,
         assessment=assessment,
-        timeline=record_entries(challenge) + timeline,
+        timeline=timeline or record_entries(challenge),
         views=views[-20:],
         documents=documents,
         actions=actions(challenge, assessment.status, today),
         cafcass=cafcass_items(challenge, cafcass_folder(reference)),
     )
+
+
+def _file_names(db: sqlite3.Connection, claims: Sequence[str]) -> dict[str, str]:
+    """The names the files were dropped as, by their claim."""
+    found = db.execute(
+        f"SELECT claim, original_name FROM files WHERE claim IN ({', '.join('?' * len(claims))})",
+        list(claims),
+    )
+    return {r["claim"]: r["original_name"] for r in found}
 
 
 def document_path(db: sqlite3.Connection, outbox: Path, reference: str, name: str) -> Path | None:
@@ -431,10 +477,16 @@ class Rejected:
     name: str
     when: dt.datetime
     reasons: str
+    already_processed_as: str | None = None
+    """A copy of a form already processed, under this reference: not an error to correct."""
 
 
-def rejected_files(home: Home) -> list[Rejected]:
-    """Each file in ``inbox/rejected/`` with the note that says why, newest first."""
+def rejected_files(
+    home: Home, processed_copy: Callable[[str], FileRecord | None] = lambda _sha256: None
+) -> list[Rejected]:
+    """Each file in ``inbox/rejected/`` with the note that says why, newest first; a file
+    whose very bytes the register has processed (``processed_copy`` of its SHA-256, the
+    pipeline's own duplicate test) says under which reference."""
     folder = home.rejected
     if not folder.is_dir():
         return []
@@ -448,5 +500,7 @@ def rejected_files(home: Home) -> list[Rejected]:
         except OSError:
             reasons = "(No note was found beside this file.)"
         when = dt.datetime.fromtimestamp(path.lstat().st_mtime)
-        out.append(Rejected(path.name, when, reasons.strip()))
+        earlier = None if is_special(path) else processed_copy(sha256_of(path))
+        copy_of = earlier.reference if earlier else None
+        out.append(Rejected(path.name, when, reasons.strip(), copy_of))
     return sorted(out, key=lambda r: (r.when, r.name), reverse=True)
