@@ -454,3 +454,11 @@ def test_an_event_from_the_command_line_refreshes_the_live_tracker(service: Serv
     tracker = (service.home.outbox / "tracker.csv").read_text("utf-8-sig")
     [row] = [line for line in tracker.splitlines() if line.startswith(reference)]
     assert due.isoformat() in row or due.strftime("%d/%m/%Y") in row
+
+
+def test_show_does_not_call_the_level_of_a_withdrawn_challenge_current(service: Service) -> None:
+    reference = service.raised()
+    assert cli(service.home.root, "withdraw", reference, *WHO, "--reason", "In error")[0] == 0
+    code, output = cli(service.home.root, "show", reference)
+    assert code == 0, output
+    assert "Stage 1 raised (the last level)" in output and "(current)" not in output

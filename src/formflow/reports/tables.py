@@ -98,9 +98,10 @@ def timeline(challenge: Challenge, events: Sequence[EventRecord]) -> list[Timeli
         TimelineEntry(h.raised_on.isoformat(), f"{h.stage.label} raised; ended {h.outcome.value}")
         for h in challenge.history
     ]
+    where = "the last level" if challenge.closure else "current"  # a closed one has none open
     out.append(
         TimelineEntry(
-            challenge.date_of_notification.isoformat(), f"{challenge.stage.label} raised (current)"
+            challenge.date_of_notification.isoformat(), f"{challenge.stage.label} raised ({where})"
         )
     )
     if challenge.closure:
