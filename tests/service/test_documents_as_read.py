@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from service_support import PROCESSED_ON, Service, cli
 
-from filled_forms import answer
+from filled_forms import answer, fill_docx
 from formflow.store.register import Register
 
 WHO = ("--by", "Morwenna Pentreath, IRO")
@@ -67,3 +67,26 @@ def test_the_stage_2_form_speaks_in_sentences(service: Service, tmp_path: Path) 
     text = " ".join(_text(service.outbox(reference, "stage-2-form.pdf")).split())
     assert "this challenge comes to you after 1 earlier stage." in text
     assert "(s)" not in text
+
+
+def test_a_reopened_challenges_form_says_why_it_was_reopened(
+    service: Service, tmp_path: Path
+) -> None:
+    reference = service.raised()
+    form = service.outbox(reference, "stage-1-form.docx")
+    typed = {
+        "response_text": "Agreed.",
+        "response_by": "Priya Raman",
+        "response_date": "01/12/2026",
+    }
+    resolved = fill_docx(form, tmp_path / "resolved.docx", typed, ("response_resolved",))
+    assert service.drop(resolved).outcome.value == "processed"
+    why = "The review was not held by 1 December"
+    code, output = cli(
+        service.home.root, "reopen", reference, "--by", "Morwenna Pentreath, IRO", "--reason", why
+    )
+    assert code == 0, output
+    text = " ".join(_text(service.outbox(reference, "stage-2-form.pdf")).split())
+    assert "re-opened because the actions agreed at Stage 1 were not implemented" in text
+    assert why in text
+    assert f"Stage 1, actions not implemented: {why}" in text  # the earlier-stage history

@@ -893,9 +893,11 @@ def _actions_not_implemented(
             f"{challenge.stage.label} are not implemented: decide, and give the level with "
             "`formflow reopen --stage LEVEL`."
         )
-    reopened = _move_to(
+    moved = _move_to(
         challenge, target, StageOutcome.ACTIONS_NOT_IMPLEMENTED, event.on, policy, calendar
     )
+    ended = replace(moved.history[-1], reason=event.reason.strip() or None)
+    reopened = replace(moved, history=(*moved.history[:-1], ended))
     why = f" ({event.reason})" if event.reason else ""
     return Transition(
         reopened,

@@ -256,6 +256,9 @@ class StageRecord:
     further_responses: tuple[Response, ...] = ()
     """Answers that differ from the one the stage already had (a second manager's, a
     changed mind): kept, never lost; the IRO decides what follows."""
+    reason: str | None = None
+    """Why the IRO ended it, where they said: the reason for a re-opening, which every
+    later form shows."""
 
 
 class Decision(StrEnum):
@@ -388,6 +391,7 @@ def _stage_record(data: dict[str, Any]) -> StageRecord:
         response=_response(data.get("response")),
         late_response=_response(data.get("late_response")),
         further_responses=_responses(data.get("further_responses")),
+        reason=data.get("reason"),
     )
 
 
@@ -488,6 +492,7 @@ def _stage_record_dict(h: StageRecord) -> dict[str, Any]:
         "response": _response_dict(h.response),
         "late_response": _response_dict(h.late_response),
         **_further_dict(h.further_responses),
+        **({"reason": h.reason} if h.reason else {}),
         "outcome": h.outcome.value,
     }
 

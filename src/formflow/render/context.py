@@ -33,6 +33,7 @@ from formflow.core.record import (
     Response,
     Role,
     Stage,
+    StageOutcome,
     StageRecord,
 )
 from formflow.errors import RenderError
@@ -161,7 +162,7 @@ def history_entry(n: int, h: StageRecord) -> dict[str, Any]:
     response = h.response or Response()
     return {
         "n": n,
-        "title": f"{h.stage.label}, {h.outcome.value}",
+        "title": f"{h.stage.label}, {h.outcome.value}" + (f": {h.reason}" if h.reason else ""),
         "stage": h.stage.label,
         "raised_on": form_date(h.raised_on),
         "due": form_date(h.due),
@@ -433,7 +434,14 @@ def _overall_target(c: Challenge, rule: StagePolicy, a: Assessment) -> str:
 def next_stage_banner(c: Challenge, a: Assessment) -> str:
     earlier = f" after {counted(len(c.history), 'earlier stage')}" if c.history else ""
     when = f"Please respond by {uk_date(a.due)}." if a.due else f"No date is set: {a.due_note}."
-    return f"{c.stage.label.upper()}: this challenge comes to you{earlier}. {when}"
+    last = c.history[-1] if c.history else None
+    reopened = (
+        f" It was re-opened because the actions agreed at {last.stage.label} were not "
+        f"implemented or not effective: {last.reason.rstrip('.')}."
+        if last and last.outcome is StageOutcome.ACTIONS_NOT_IMPLEMENTED and last.reason
+        else ""
+    )
+    return f"{c.stage.label.upper()}: this challenge comes to you{earlier}.{reopened} {when}"
 
 
 def final_summary(c: Challenge, policy: Policy) -> list[Row]:
