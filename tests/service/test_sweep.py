@@ -95,7 +95,7 @@ def test_a_form_dropped_during_a_long_sweep_is_processed_and_a_stop_is_prompt(
         moved = escalations(register)
         assert 0 < len(moved) < count
         assert set(moved.values()) == {1}
-        at_stage_two = [r for r in register.challenges() if r.stage is Stage.TWO]
+        at_stage_two = [r for r in register.challenges() if r.stage == Stage.TWO]
         assert len(at_stage_two) == len(moved)
     reported = [line for line in log.read_text().splitlines() if "(deadline)" in line]
     assert len(reported) == len(moved)
