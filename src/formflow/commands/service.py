@@ -79,6 +79,7 @@ def watch(
       formflow watch --home /srv/formflow --poll 5
     """
     log_to_stderr(verbose)
+    _quiet_resource_tracker()
     writer = tracker.TrackerWriter()
     with opened(home, on_change=writer.changed) as ctx, ExitStack() as running:
         try:
@@ -112,8 +113,24 @@ def watch(
 
         settle_heap()
         click.echo(f"Watching {ctx.home.inbox} (Ctrl+C to stop)", err=True)
-        Watcher(ctx.pipeline, options, report=_echo_result).run(stop)
+        Watcher(ctx.pipeline, options, report=_echo_result, announce=_say).run(stop)
         click.echo("Stopped.", err=True)
+
+
+def _say(text: str) -> None:
+    click.echo(text, err=True)
+
+
+QUIET_RESOURCE_TRACKER = "ignore::UserWarning:multiprocessing.resource_tracker"
+
+
+def _quiet_resource_tracker() -> None:
+    """After a kill -9 of the watcher, Python's resource tracker (the process that removes
+    the semaphores of the PDF processes' queues) removes them and then warns, on the
+    watcher's terminal, of "leaked semaphore objects": nothing an operator can act on.
+    The tracker takes its warning settings from this process's when it starts."""
+    if QUIET_RESOURCE_TRACKER not in sys.warnoptions:
+        sys.warnoptions.append(QUIET_RESOURCE_TRACKER)
 
 
 @click.command()

@@ -34,8 +34,8 @@ import queue
 import sys
 import threading
 import time
-from collections import deque
-from collections.abc import Callable
+from collections import Counter, deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from stat import S_ISDIR
@@ -240,6 +240,19 @@ def _stopping_noise(record: logging.LogRecord) -> bool:
     return "called when the thread is inactive" not in record.getMessage()
 
 
+def left_from_before(results: Sequence[Result]) -> str:
+    """What a start said of the forms a stopped watcher left claimed: "2 forms left from
+    before the stop: processed", or each outcome counted when they differ."""
+    outcomes = Counter(r.outcome.value for r in results)
+    said = (
+        next(iter(outcomes))
+        if len(outcomes) == 1
+        else ", ".join(f"{count} {outcome}" for outcome, count in outcomes.items())
+    )
+    forms = "form" if len(results) == 1 else "forms"
+    return f"{len(results)} {forms} left from before the stop: {said}"
+
+
 class Watcher:
     """The loop; ``run(stop)`` returns when ``stop`` is set."""
 
@@ -249,10 +262,13 @@ class Watcher:
         options: WatchOptions,
         report: Callable[[Result], None] = lambda _r: None,
         clock: Callable[[], float] = time.monotonic,
+        announce: Callable[[str], None] = log.info,
     ) -> None:
         self.pipeline = pipeline
         self.options = options
         self.report = report
+        self.announce = announce
+        """Where a start says what it finished of the last run's work."""
         self.clock = clock
         self.home = pipeline.home
         self.paths: queue.SimpleQueue[Path] = queue.SimpleQueue()
@@ -269,10 +285,15 @@ class Watcher:
         self.sweep_day = pipeline.services.now().date()
         self.next_cue = clock()
 
-    def rescan(self) -> None:
-        """Recover claims a dead process left, then look at every file in the inbox."""
-        for result in self.pipeline.recover():
+    def rescan(self, *, starting: bool = False) -> None:
+        """Recover claims a dead process left, then look at every file in the inbox. At
+        the start, say how the forms the last run left in the middle ended: otherwise
+        they would only be lines among the others."""
+        recovered = self.pipeline.recover()
+        for result in recovered:
             self._report(result)
+        if starting and recovered:
+            self.announce(left_from_before(recovered))
         try:
             entries = list(os.scandir(self.home.inbox))
         except OSError as exc:
@@ -392,7 +413,7 @@ class Watcher:
         try:
             self.jobs.start()
             self.supervisor.start()
-            self.rescan()
+            self.rescan(starting=True)
             self.start_sweep()
             now = self.clock()
             next_rescan = now + self.options.rescan_seconds
