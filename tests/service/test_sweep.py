@@ -28,7 +28,7 @@ from formflow.outbox.folders import Home
 from formflow.pipeline import Result
 from formflow.policy_catalogue import built_in
 from formflow.store.register import Register
-from formflow.watch.supervisor import WatchOptions, Watcher, watch_options
+from formflow.watch.supervisor import Watcher, WatchOptions, watch_options
 
 NOTIFIED = dt.date(2025, 11, 3)
 
