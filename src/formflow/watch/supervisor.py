@@ -108,8 +108,7 @@ def watch_options(
         settle_seconds=settle_value if settle_value is not None else defaults.settle_seconds,
         rescan_seconds=number("rescan_seconds", defaults.rescan_seconds) or defaults.rescan_seconds,
         tick_seconds=number("tick_seconds", defaults.tick_seconds) or defaults.tick_seconds,
-        sweep_seconds=number("sweep_seconds", defaults.sweep_seconds)
-        or defaults.sweep_seconds,
+        sweep_seconds=number("sweep_seconds", defaults.sweep_seconds) or defaults.sweep_seconds,
         jobs=jobs if jobs is not None else _jobs(section.get("jobs", defaults.jobs)),
     )
 
