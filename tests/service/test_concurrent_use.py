@@ -226,7 +226,7 @@ def test_the_register_keeps_every_step_while_people_read_it_and_the_watcher_is_k
         text=True,
         check=True,
     )
-    assert len(json.loads(status.stdout)) == CHALLENGES
+    assert len(json.loads(status.stdout)["challenges"]) == CHALLENGES
     assert "Example-" not in log.read_text()
 
 
@@ -302,7 +302,7 @@ def status_of(home: Home) -> dict[str, str]:
         text=True,
         check=True,
     )
-    return {row["reference"]: row["stage"] for row in json.loads(shown.stdout)}
+    return {row["reference"]: row["stage"] for row in json.loads(shown.stdout)["challenges"]}
 
 
 def test_the_readme_walk_through_with_status_run_between_every_step(tmp_path: Path) -> None:

@@ -212,7 +212,7 @@ def test_process_then_tick_follow_the_homes_default_procedure(
     assert f"{reference} raised_by.role inferred as 'IRO': the name in 'From' is followed" in logged
     assert "Tegan" not in logged and "Morwenna" not in logged
     code, out, _ = invoke("status", "--home", str(home), "--json", "--today", "2025-11-04")
-    [row] = json.loads(out)
+    [row] = json.loads(out)["challenges"]
     assert row["due"] == "2025-11-06"  # merton's 3 working days, not nelincs' 5
 
     code, out, err = invoke("tick", "--home", str(home), "--today", "2025-11-07")

@@ -317,8 +317,8 @@ def test_extend_changes_the_due_date_everywhere_and_says_so(service: Service) ->
     assert "extended from 30 November 2026 to 4 December 2026" in output
     assert service.register.deadlines(reference)["response"] == dt.date(2026, 12, 4)
     code, status = cli(service.home.root, "status", "--json", "--today", "2026-12-01")
-    assert json.loads(status)[0]["due"] == "2026-12-04"
-    assert json.loads(status)[0]["overdue"] is False
+    assert json.loads(status)["challenges"][0]["due"] == "2026-12-04"
+    assert json.loads(status)["challenges"][0]["overdue"] is False
     assert service.pipeline.chase_deadlines(dt.date(2026, 12, 1)) == []
     form = read_form(
         service.outbox(reference, "stage-1-form (2).docx"), policies=built_in(), today=NOTIFIED

@@ -310,7 +310,7 @@ def _views_agree(life: Life, register: Register, dashboard: Iterator[object]) ->
     challenges = {c.reference: c for c in register.challenges()}
     code, output = _run("status", "--json", "--home", str(life.root))
     assert code == 0, output
-    listed = {row["reference"]: row for row in json.loads(output)}
+    listed = {row["reference"]: row for row in json.loads(output)["challenges"]}
     code, output = _run("export", "--csv", str(life.root / "export.csv"), "--home", str(life.root))
     assert code == 0, output
     exported = list(csv.DictReader(io.StringIO((life.root / "export.csv").read_text("utf-8-sig"))))

@@ -164,7 +164,7 @@ def test_status_json_and_table(home: Path) -> None:
         main, ["status", "--home", str(home), "--json", "--today", "2025-11-20"]
     )
     assert result.exit_code == 0, result.output
-    rows = json.loads(result.output)
+    rows = json.loads(result.output)["challenges"]
     assert [r["reference"] for r in rows] == ["PC-2024-EEEEEE", "PC-2025-AAAAAA"]
     table = CliRunner().invoke(main, ["status", "--home", str(home), "--today", "2025-11-20"])
     assert "PC-2025-AAAAAA" in table.output and "Tegan" not in table.output

@@ -24,6 +24,7 @@ from formflow.commands.options import home_option, iso_date
 from formflow.core.calendar import uk_date
 from formflow.core.planning import awaiting_decisions, rehearse
 from formflow.core.policy import STATUTORY_TOTAL_WORKING_DAYS
+from formflow.outbox import files, folders
 from formflow.pipeline import Outcome, Result
 from formflow.reports import tables, tracker
 from formflow.watch.supervisor import MAX_JOBS, Watcher, watch_options
@@ -79,6 +80,7 @@ def watch(
       formflow watch --home /srv/formflow --poll 5
     """
     log_to_stderr(verbose)
+    _quiet_resource_tracker()
     writer = tracker.TrackerWriter()
     with opened(home, on_change=writer.changed) as ctx, ExitStack() as running:
         try:
@@ -112,8 +114,24 @@ def watch(
 
         settle_heap()
         click.echo(f"Watching {ctx.home.inbox} (Ctrl+C to stop)", err=True)
-        Watcher(ctx.pipeline, options, report=_echo_result).run(stop)
+        Watcher(ctx.pipeline, options, report=_echo_result, announce=_say).run(stop)
         click.echo("Stopped.", err=True)
+
+
+def _say(text: str) -> None:
+    click.echo(text, err=True)
+
+
+QUIET_RESOURCE_TRACKER = "ignore::UserWarning:multiprocessing.resource_tracker"
+
+
+def _quiet_resource_tracker() -> None:
+    """After a kill -9 of the watcher, Python's resource tracker (the process that removes
+    the semaphores of the PDF processes' queues) removes them and then warns, on the
+    watcher's terminal, of "leaked semaphore objects": nothing an operator can act on.
+    The tracker takes its warning settings from this process's when it starts."""
+    if QUIET_RESOURCE_TRACKER not in sys.warnoptions:
+        sys.warnoptions.append(QUIET_RESOURCE_TRACKER)
 
 
 @click.command()
@@ -214,7 +232,10 @@ def _rehearse(ctx: Context, day: dt.date) -> None:
 @click.option("--today", callback=iso_date, help="Judge overdue as of this date (YYYY-MM-DD).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def status(home: Path, today: dt.date | None, as_json: bool) -> None:
-    """List open challenges: who must respond and by when; overdue ones in red.
+    """List open challenges: who must respond and by when; overdue ones in red. Then the
+    files the watcher is working on (or that a stop left half done).
+
+    --json prints {"challenges": [...], "files_in_progress": [...]}.
 
     \b
     Example:
@@ -230,8 +251,10 @@ def status(home: Path, today: dt.date | None, as_json: bool) -> None:
             ctx.settings.calendar,
             today or dt.date.today(),
         )
+        working = _files_in_progress(ctx)
     if as_json:
-        click.echo(json.dumps([r.__dict__ for r in rows], indent=2))
+        whole = {"challenges": [r.__dict__ for r in rows], "files_in_progress": working}
+        click.echo(json.dumps(whole, indent=2))
         return
     table = Table(title=f"Open challenges ({len(rows)})")
     table.add_column("Reference", no_wrap=True)
@@ -243,6 +266,32 @@ def status(home: Path, today: dt.date | None, as_json: bool) -> None:
         due = f"{r.due} (overdue)" if r.overdue else r.due or r.due_note
         table.add_row(r.reference, r.child, r.stage, r.status, r.responder, due, style=style)
     Console().print(table)
+    if working:
+        click.echo(f"Files in progress ({len(working)}), in inbox/.processing:")
+    for file in working:
+        click.echo(f"  {file['file']}  since {file['claimed_at']}  (attempt {file['attempts']})")
+
+
+def _files_in_progress(ctx: Context) -> list[dict[str, object]]:
+    """The forms claimed and not yet finished: a watcher works on them now, or a stop left
+    them for its next start. Listed by the name they were dropped under."""
+    claims = ctx.home.claims
+    names = (
+        sorted(p.name for p in claims.iterdir() if not p.name.startswith("."))
+        if claims.is_dir()
+        else []
+    )
+    working: list[dict[str, object]] = []
+    for claim in names:
+        noted = ctx.register.file(claim)
+        working.append(
+            {
+                "file": files.printable(folders.original_name(claim)),
+                "claimed_at": noted.claimed_at if noted else claim[:15],
+                "attempts": noted.attempts if noted else 0,
+            }
+        )
+    return working
 
 
 @click.command()

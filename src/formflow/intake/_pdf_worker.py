@@ -37,11 +37,17 @@ def serve(connection: Connection) -> None:
     logging.disable(logging.CRITICAL)
     warnings.simplefilter("ignore")
     while True:
+        # The parent gone (a kill -9 of the service) ends the child quietly: between files
+        # that is an end of file; in the middle of a file's bytes, or of the answer, an
+        # OSError ("got end of file during message", a broken pipe).
         try:
             data = connection.recv_bytes()
-        except EOFError:
+        except (EOFError, OSError):
             return
-        connection.send_bytes(json.dumps(_answer(data)).encode("utf-8"))
+        try:
+            connection.send_bytes(json.dumps(_answer(data)).encode("utf-8"))
+        except OSError:
+            return
 
 
 def _answer(data: bytes) -> dict[str, Any]:

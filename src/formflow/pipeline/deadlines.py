@@ -34,22 +34,34 @@ class DeadlineSweep(Outputs):
         """Move on every challenge whose response is overdue, and remind the IRO of agreed
         actions whose date has come (once each). Each challenge in its own transaction."""
         results: list[Result] = []
-        for chase in chases(
-            self.register.challenges(),
-            self.services.policies,
-            self.services.settings,
-            today,
-            self.register.reminded,
-        ):
-            try:
-                with self._staging("tick") as job_dir:
-                    messages = self._chase_one(chase.reference, today, job_dir)
-            except FormflowError as exc:
-                log.warning("%s: deadline not chased: %s", chase.reference, exc)
-                continue
-            for message in messages:
-                results.append(Result("(deadline)", Outcome.PROCESSED, chase.reference, message))
+        for reference in self.due_chases(today):
+            results += self.chase(reference, today)
         return results
+
+    def due_chases(self, today: dt.date) -> list[str]:
+        """The challenges a sweep on ``today`` must chase, in the register's order; the
+        watcher chases them a few at a time between files (``chase``)."""
+        return [
+            chase.reference
+            for chase in chases(
+                self.register.challenges(),
+                self.services.policies,
+                self.services.settings,
+                today,
+                self.register.reminded,
+            )
+        ]
+
+    def chase(self, reference: str, today: dt.date) -> list[Result]:
+        """Chase one challenge, decided again under the register's lock: a challenge chased
+        already (by an earlier round, or another watcher) is left as it is."""
+        try:
+            with self._staging("tick") as job_dir:
+                messages = self._chase_one(reference, today, job_dir)
+        except FormflowError as exc:
+            log.warning("%s: deadline not chased: %s", reference, exc)
+            return []
+        return [Result("(deadline)", Outcome.PROCESSED, reference, m) for m in messages]
 
     def _chase_one(self, reference: str, today: dt.date, job_dir: Path) -> list[str]:
         challenge = self.register.challenge(reference)
