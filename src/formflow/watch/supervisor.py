@@ -433,9 +433,11 @@ class Watcher:
                 if now >= next_tick:
                     next_tick = now + self.options.tick_seconds
                     self.start_sweep()
-                if self.to_chase:
+                if self.to_chase and not self.jobs.in_flight():
                     self.sweep(stop)
-                elif self.paths.empty():
+                elif self.to_chase or self.paths.empty():
+                    # Forms first: while one is in hand the sweep waits, or the sweep's
+                    # back-to-back register transactions could starve its commit.
                     self._wait(stop)
                 if self.handled != before:
                     self.send()
