@@ -653,11 +653,14 @@ def _no_due_date(challenge: Challenge, policy: Policy) -> str:
 
 
 def _addressee(current: Person | None, stage: StagePolicy) -> Person:
-    """Keep the named person the form gives; the role is the policy's responder, or the
-    role the form gives where the procedure does not say who responds."""
+    """Keep the named person the form gives; the role is the policy's responder (the one
+    the form gives, where the procedure sets an order and it is one of them), or the role
+    the form gives where the procedure does not say who responds."""
     if stage.responders.not_stated is not None:
         return Person(current.name, current.role) if current else Person(None, None)
-    return Person(current.name if current else None, stage.responding(current and current.role))
+    if current is None:
+        return Person(None, stage.responding(None))
+    return Person(current.name, stage.responding(current.role))
 
 
 def _respond(
