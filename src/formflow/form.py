@@ -127,13 +127,12 @@ AGREEMENT_PREFIX = "agreed_"
 
 
 def agreement_fields(rules: StagePolicy) -> dict[str, Field]:
-    """At a level with joint responders, a tick for each one's agreement, by role: the
-    level is resolved only when all are ticked."""
-    if not rules.responders.joint:
-        return {}
+    """At a level with joint responders, or people who must be satisfied beside the
+    responder, a tick for each one's agreement, by role: the level is resolved only when
+    all are ticked."""
     return {
         role: Field(AGREEMENT_PREFIX + _tag_part(role), f"Agreed by the {role}", FieldKind.CHECKBOX)
-        for role in rules.responders.roles
+        for role in rules.must_agree
     }
 
 

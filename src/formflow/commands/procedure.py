@@ -251,6 +251,10 @@ def _level_line(policy: Policy, s: StagePolicy) -> str:
         parts.append(f"{s.cumulative_working_days} from the start")
     if s.for_roles:
         parts.append("for " + " and ".join(sorted(r.value for r in s.for_roles)) + " only")
+    if s.raised_by:
+        parts.append(f"raised by the {s.raised_by}")
+    if s.satisfied:
+        parts.append(f"resolved when the {' and '.join(s.must_agree)} are satisfied")
     if s.decided_by:
         parts.append(f"on a missed deadline, the {s.decided_by} decides")
     bypass = "may be bypassed" if s.may_be_bypassed else "may not be bypassed"

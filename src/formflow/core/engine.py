@@ -402,6 +402,7 @@ def assess(
     stage = policy.stage(challenge.stage)
     status = status_of(challenge)
     awaiting = status is Status.AWAITING_RESPONSE
+    given_role = challenge.addressed_to.role if challenge.addressed_to else None
     when = (
         deadline(
             policy,
@@ -423,7 +424,7 @@ def assess(
     return Assessment(
         status=status,
         stage=stage.stage,
-        responder=stage.responder if awaiting else None,
+        responder=stage.responding(given_role) if awaiting else None,
         responder_name=challenge.addressed_to.name if awaiting and challenge.addressed_to else None,
         copy_to=stage.copy_to,
         raised_on=challenge.date_of_notification,
@@ -611,7 +612,11 @@ def _raise(
 
 def _with_responder(stage: StagePolicy) -> str:
     """`` with the Team Manager``; nothing where the procedure does not say who responds."""
-    return "" if stage.responders.not_stated is not None else f" with the {stage.responder}"
+    if stage.responders.not_stated is not None:
+        return ""
+    if stage.for_information:
+        return f" for the information of the {stage.responder}"
+    return f" with the {stage.responding(None)}"
 
 
 def _bypass_decided(passed: list[StagePolicy]) -> str:
@@ -648,11 +653,14 @@ def _no_due_date(challenge: Challenge, policy: Policy) -> str:
 
 
 def _addressee(current: Person | None, stage: StagePolicy) -> Person:
-    """Keep the named person the form gives; the role is the policy's responder, or the
-    role the form gives where the procedure does not say who responds."""
+    """Keep the named person the form gives; the role is the policy's responder (the one
+    the form gives, where the procedure sets an order and it is one of them), or the role
+    the form gives where the procedure does not say who responds."""
     if stage.responders.not_stated is not None:
         return Person(current.name, current.role) if current else Person(None, None)
-    return Person(current.name if current else None, stage.responder)
+    if current is None:
+        return Person(None, stage.responding(None))
+    return Person(current.name, stage.responding(current.role))
 
 
 def _respond(
@@ -660,6 +668,7 @@ def _respond(
 ) -> Transition:
     _refuse_answer_to_closed(challenge)
     _require_status(challenge, {Status.AWAITING_RESPONSE}, "record a response")
+    _refuse_answer_for_information(challenge, policy)
     if event.on < challenge.date_of_notification:
         raise TransitionError(
             f"The response is dated {uk_date(event.on)}, before {challenge.stage.label} was "
@@ -687,6 +696,16 @@ def _respond(
     )
 
 
+def _refuse_answer_for_information(challenge: Challenge, policy: Policy) -> None:
+    rules = policy.stage(challenge.stage)
+    if rules.for_information:
+        raise TransitionError(
+            f"Nobody responds at {challenge.stage.label}: the procedure raises it for the "
+            f"information of the {rules.responder} only, so this response has not been "
+            "recorded. The IRO ends the challenge with `formflow close` or `withdraw`."
+        )
+
+
 def _refuse_answer_to_closed(challenge: Challenge) -> None:
     """A response to a challenge that was withdrawn, merged or closed before anyone
     answered: nothing on the form is wrong, and the note says where things stand."""
@@ -710,14 +729,16 @@ def _refuse_answer_to_closed(challenge: Challenge) -> None:
 
 
 def _require_joint_agreement(challenge: Challenge, event: Respond, policy: Policy) -> None:
-    """A level with joint responders is resolved only when every one of them is satisfied."""
-    responders = policy.stage(challenge.stage).responders
-    if not (event.resolved and responders.joint):
+    """A level with joint responders, or people who must be satisfied beside the responder,
+    is resolved only when every one of them is satisfied."""
+    rules = policy.stage(challenge.stage)
+    if not event.resolved:
         return
-    missing = [r for r in responders.roles if r not in event.agreed_by]
+    missing = [r for r in rules.must_agree if r not in event.agreed_by]
     if missing:
         raise TransitionError(
-            f"{challenge.stage.label} is resolved only when {responders} are satisfied, and "
+            f"{challenge.stage.label} is resolved only when the {' and '.join(rules.must_agree)} are "
+            "satisfied, and "
             "the form does not record the agreement of " + " and ".join(missing) + ": tick "
             "'Agreed by' for each of them, or tick 'Not resolved', and drop it again."
         )

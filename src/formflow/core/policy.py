@@ -80,6 +80,8 @@ class TimescaleKind(StrEnum):
     """No fixed timescale ("as agreed"): never chased."""
     NOT_STATED = "not_stated"
     """The source gives none; nothing is invented, nothing is chased."""
+    FOR_INFORMATION = "for_information"
+    """A level that only informs someone ({"informed": role}): nobody responds."""
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,11 @@ class Timescale:
     @property
     def counts(self) -> bool:
         """Whether the level has a due date that can be worked out and chased."""
-        return self.kind not in (TimescaleKind.NONE, TimescaleKind.NOT_STATED)
+        return self.kind not in (
+            TimescaleKind.NONE,
+            TimescaleKind.NOT_STATED,
+            TimescaleKind.FOR_INFORMATION,
+        )
 
     def described(self, field_label: Callable[[str], str] = str) -> str:
         """``5 working days``, ``48 hours``, ``no fixed timescale (as agreed)``;
@@ -118,22 +124,33 @@ class Timescale:
                 return f"no fixed timescale ({self.text})"
             case TimescaleKind.NOT_STATED:
                 return f"timescale {NOT_STATED_IN_SOURCE}"
+            case TimescaleKind.FOR_INFORMATION:
+                return "for information only: nobody responds and nothing is due"
 
 
 @dataclass(frozen=True)
 class Responders:
-    """Who responds at a level: one role, any one of several, or several jointly."""
+    """Who responds at a level: one role, any one of several, several jointly, the first
+    of several who is available, or nobody (the level informs someone)."""
 
     roles: tuple[str, ...]
     joint: bool = False
     """All of ``roles`` must be satisfied before the level is resolved."""
     not_stated: str | None = None
+    in_order: bool = False
+    """The first of ``roles`` responds; each later one only when those before are
+    unavailable (``formflow reassign`` hands the level on)."""
+    informed: bool = False
+    """``roles`` holds the one role the level informs: nobody responds, nothing is due."""
 
     def __str__(self) -> str:
         if self.not_stated is not None:
             return f"responder {NOT_STATED_IN_SOURCE}"
         if len(self.roles) == 1:
             return self.roles[0]
+        if self.in_order:
+            first, *others = self.roles
+            return f"{first} (or, when unavailable, the {', then the '.join(others)})"
         joined = ", ".join(self.roles[:-1])
         return (
             f"{joined} and {self.roles[-1]} jointly"
@@ -187,6 +204,8 @@ class StagePolicy:
     meeting: bool = False
     first_contact_within_hours: int | None = None
     cumulative_working_days: int | None = None
+    satisfied: tuple[str, ...] = ()
+    """Who must be satisfied before the level is resolved, apart from who responds."""
     not_stated: tuple[NotStated, ...] = ()
 
     def unstated(self, where: str) -> NotStated | None:
@@ -194,9 +213,54 @@ class StagePolicy:
         return next((n for n in self.not_stated if n.where == where), None)
 
     @property
+    def for_information(self) -> bool:
+        """Whether the level only informs someone: nobody responds, nothing is due."""
+        return self.responders.informed
+
+    @property
+    def must_agree(self) -> tuple[str, ...]:
+        """Every role whose agreement resolves the level: joint responders, then those the
+        procedure says must be satisfied."""
+        joint = self.responders.roles if self.responders.joint else ()
+        return joint + tuple(r for r in self.satisfied if r not in joint)
+
+    @property
     def responder(self) -> str:
         """Who responds, in words: ``Team Manager``, ``ATM or TM``."""
         return str(self.responders)
+
+    def responding(self, given: str | None) -> str:
+        """Who responds now, in words: where the procedure sets an order, the role the
+        level was handed to (``given``) if it is one of them, else the first."""
+        if self.responders.in_order:
+            return given if given in self.responders.roles else self.responders.roles[0]
+        return self.responder
+
+    def terms(self) -> list[str]:
+        """What the procedure says of the level beside who responds and by when, one
+        sentence each, for its form and covering email: who raises it, that nobody
+        responds to a level for information only, who takes it when the responder is
+        unavailable, and who else must be satisfied."""
+        lines = []
+        if self.raised_by:
+            lines.append(f"Under the procedure the {self.raised_by} raises {self.stage.label}.")
+        if self.for_information:
+            lines.append(
+                f"For the information of the {self.responder}: nobody responds to "
+                f"{self.stage.label} and nothing is due."
+            )
+        if self.responders.in_order:
+            first, *others = self.responders.roles
+            lines.append(
+                f"If the {first} is unavailable, the {', then the '.join(others)} responds: "
+                "hand the challenge on with `formflow reassign`."
+            )
+        if self.satisfied:
+            lines.append(
+                f"{self.stage.label} is resolved only when the {' and '.join(self.must_agree)} "
+                "are satisfied: each ticks 'Agreed by' on the form."
+            )
+        return lines
 
     def on_ladder_for(self, role: Role | None) -> bool:
         return not self.for_roles or role in self.for_roles
@@ -324,10 +388,17 @@ def _responders(value: str | dict[str, Any]) -> Responders:
         return Responders((), not_stated=value["not_stated"])
     if "all_of" in value:
         return Responders(tuple(value["all_of"]), joint=True)
+    if "first_of" in value:
+        return Responders(tuple(value["first_of"]), in_order=True)
+    if "informed" in value:
+        return Responders((value["informed"],), informed=True)
     return Responders(tuple(value["any_of"]))
 
 
-def _timescale(value: dict[str, Any]) -> Timescale:
+def _timescale(value: dict[str, Any] | None) -> Timescale:
+    """``None``: a level for information only, which the schema gives no timescale."""
+    if value is None:
+        return Timescale(TimescaleKind.FOR_INFORMATION)
     ((key, amount),) = value.items()
     kind = TimescaleKind(key)
     if kind in (TimescaleKind.WORKING_DAYS, TimescaleKind.CALENDAR_DAYS, TimescaleKind.HOURS):
@@ -364,7 +435,10 @@ _LEVEL_FIELDS = (
 
 def _decided_by(s: dict[str, Any]) -> str | None:
     """Who decides after a missed deadline: the person the procedure names, or the IRO
-    where it does not say what happens then (or where the challenge would go)."""
+    where it does not say what happens then (or where the challenge would go). A level for
+    information only has no deadline to miss."""
+    if "on_timeout" not in s:
+        return None
     timeout = s["on_timeout"]
     if not _stated(timeout) or (timeout == "escalate" and not _stated(s["on_not_resolved"])):
         return DECIDED_BY_WHEN_NOT_STATED
@@ -382,7 +456,7 @@ def _level(position: int, s: dict[str, Any]) -> StagePolicy:
         formal=s.get("formal", True),
         for_roles=frozenset(Role(r) for r in s.get("for_roles", [])),
         responders=_responders(s["responder"]),
-        timescale=_timescale(s["timescale"]),
+        timescale=_timescale(s.get("timescale")),
         counted_from=s.get("counted_from", COUNTED_FROM_RAISED),
         decided_by=_decided_by(s),
         may_be_bypassed=bypass["allowed"] if stated_bypass else None,
@@ -395,6 +469,7 @@ def _level(position: int, s: dict[str, Any]) -> StagePolicy:
         meeting=s.get("meeting", False),
         first_contact_within_hours=first_contact["hours"] if first_contact else None,
         cumulative_working_days=overall["working_days"] if overall else None,
+        satisfied=tuple(s.get("satisfied", [])),
         not_stated=_unstated(s, _LEVEL_FIELDS),
     )
 
@@ -538,7 +613,7 @@ def _level_problems(
             f"{name} sends unimplemented actions to level '{target}', which this procedure "
             "does not have."
         )
-    on_form = s["timescale"].get("set_on_form")
+    on_form = s.get("timescale", {}).get("set_on_form")
     if on_form is not None and on_form not in dates:
         problems.append(
             f"{name}'s timescale is set on the form in '{on_form}', which is not a date field "

@@ -135,7 +135,8 @@ def _roles(kind: Document, challenge: Challenge, policy: Policy) -> tuple[tuple[
     raiser = _raiser(challenge)
     match kind:
         case Document.NEXT_STAGE_FORM:
-            return responders, _unique([*stage.copy_to, raiser], drop=responders)
+            escalator = [stage.raised_by] if stage.raised_by else []
+            return responders, _unique([*stage.copy_to, *escalator, raiser], drop=responders)
         case Document.FINAL_RECORD:
             to = (raiser,)
             return to, _unique([*responders, *stage.copy_to], drop=to)
@@ -305,6 +306,8 @@ def covering_email(
     ]
     if due and uk_date(due) not in summary:  # said once: most summaries give it already
         lines.append(f"Response due by the end of {uk_date(due)}.")
+    if kind is Document.NEXT_STAGE_FORM:
+        lines += stage.terms()
     lines += [
         "",
         "Attached: " + ", ".join(p.name for p in attachments) if attachments else "",
@@ -369,7 +372,8 @@ def directory_roles(policy: Policy) -> set[str]:
     an address for, beside people's."""
     roles = {RAISER_NOT_STATED, *(role.value for role in Role), *policy.cafcass.notifications}
     for stage in policy.stages:
-        roles.update(responder_roles(stage), stage.copy_to)
+        roles.update(stage.responders.roles, responder_roles(stage), stage.copy_to)
+        roles.update(stage.satisfied, [stage.raised_by] if stage.raised_by else [])
         if stage.decided_by:
             roles.add(stage.decided_by)
     return roles
@@ -383,15 +387,18 @@ nor the form says what it is."""
 def responder_role(rules: StagePolicy, challenge: Challenge | None = None) -> str:
     """The responder in words; where the procedure does not say who responds, the role the
     form gives the person it is addressed to."""
-    if rules.responders.not_stated is None:
-        return rules.responder
     to = challenge.addressed_to if challenge else None
+    if rules.responders.not_stated is None:
+        return rules.responding(to.role if to else None)
     return (to.role if to else None) or RESPONDER_NOT_STATED
 
 
 def responder_roles(rules: StagePolicy, challenge: Challenge | None = None) -> tuple[str, ...]:
-    """Each role a level's form goes to: every one of alternative or joint responders."""
-    return rules.responders.roles or (responder_role(rules, challenge),)
+    """Each role a level's form goes to: every one of alternative or joint responders;
+    where the procedure sets an order, only the one who responds now."""
+    if rules.responders.in_order or not rules.responders.roles:
+        return (responder_role(rules, challenge),)
+    return rules.responders.roles
 
 
 def recipients_text(message: EmailMessage) -> str:

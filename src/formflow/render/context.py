@@ -214,6 +214,10 @@ def _level_guidance(rule: StagePolicy, policy: Policy) -> str:
     text = f"{rule.responder} – {_within(rule, policy)}"
     if rule.for_roles:
         text += " (" + " and ".join(sorted(r.value for r in rule.for_roles)) + " only)"
+    if rule.raised_by:
+        text += f"; raised by the {rule.raised_by}"
+    if rule.satisfied:
+        text += f"; resolved when the {' and '.join(rule.must_agree)} are satisfied"
     return text
 
 
@@ -367,6 +371,7 @@ def next_stage_summary(c: Challenge, policy: Policy, a: Assessment) -> list[Row]
     if rule.meeting:
         rows.append(Row("Meeting", "The procedure expects a meeting to agree the action plan."))
     rows.extend(Row("Before this stage", step) for step in rule.before_raising)
+    rows.extend(Row("Under the procedure", term) for term in rule.terms())
     rows.extend(unstated_rows(c))
     rows.append(Row("Procedure followed", policy.name))
     return rows
@@ -386,6 +391,8 @@ def _within(rule: StagePolicy, policy: Policy) -> str:
 
 def _due_by(c: Challenge, policy: Policy, a: Assessment) -> str:
     rule = policy.stage(c.stage)
+    if rule.for_information:
+        return "No response is asked: the procedure raises this level for information only."
     if a.due is None:
         return (
             f"No date is set: {_within(rule, policy)}. formflow will not chase it; agree a "
