@@ -289,6 +289,27 @@ def test_the_cli_reviews_holds_and_disposes(home: Home) -> None:
     assert code == 0, output
 
 
+def test_holds_named_together_are_placed_all_or_none_and_a_blanket_hold_is_mentioned(
+    home: Home,
+) -> None:
+    first, _ = sorted(p.name for p in home.archive.iterdir())
+    unknown = "PC-2026-ZZZZZZ"
+    code, output = cli(home.root, "hold", first, unknown, "--reason", "Claim", "--by", APPROVER)
+    assert code == 1 and unknown in output, output
+    with Register(home.database) as register:
+        assert retention.holds_in_force(register) == []
+    code, output = cli(home.root, "hold", first, "--all", "--reason", "Claim", "--by", APPROVER)
+    assert code == 2 and "Name the references, or give --all, not both." in output
+    for args in (["--all"], [first]):
+        code, output = cli(home.root, "hold", *args, "--reason", "Inquiry", "--by", APPROVER)
+        assert code == 0, output
+    code, output = cli(home.root, "release", first, "--by", APPROVER)
+    assert code == 0 and output.splitlines() == [
+        f"Released: {first}.",
+        "Every record is still held by `formflow hold --all`.",
+    ]
+
+
 def test_review_says_when_retention_is_not_configured(home: Home) -> None:
     (home.root / "formflow.toml").unlink()
     code, output = cli(home.root, "retention", "review")

@@ -19,7 +19,7 @@ from typing import Any
 import click
 
 from formflow.commands.home import opened, refresh_tracker
-from formflow.commands.options import home_option, iso_date, level_id
+from formflow.commands.options import checked_reference, home_option, iso_date, level_id
 from formflow.core.engine import (
     AMENDABLE,
     ActionsNotImplemented,
@@ -32,25 +32,15 @@ from formflow.core.engine import (
     Reassign,
     Withdraw,
 )
-from formflow.core.record import REFERENCE_PATTERN, Person, Stage
+from formflow.core.record import Person, Stage
 from formflow.errors import FormflowError
-
-
-def _reference(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
-    reference = value.strip().upper()
-    if not REFERENCE_PATTERN.match(reference):
-        raise click.BadParameter(
-            f"{value!r} is not a formflow reference: write it as on the form, such as "
-            "PC-2025-7KQ3XM."
-        )
-    return reference
 
 
 def _event_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """REFERENCE, --by, --reason, --on and --home: what every event command takes."""
     for option in reversed(
         (
-            click.argument("reference", callback=_reference),
+            click.argument("reference", callback=checked_reference),
             click.option("--by", "by", required=True, help="Who decided (their name and role)."),
             click.option(
                 "--reason", required=True, help="Why: it goes on the record and the notices."
@@ -232,7 +222,7 @@ def amend(
 
 @click.command()
 @_event_options
-@click.argument("other", callback=_reference)
+@click.argument("other", callback=checked_reference)
 def merge(reference: str, by: str, reason: str, on: dt.date | None, home: Path, other: str) -> None:
     """Merge OTHER into REFERENCE: the same child and concern raised twice.
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from formflow.config import Settings, settings_to_correct
-from formflow.core.record import LEVEL_ID_PATTERN, Stage
+from formflow.core.record import LEVEL_ID_PATTERN, REFERENCE_PATTERN, Stage
 from formflow.errors import PolicyError
 from formflow.pipeline import notices
 from formflow.policy_catalogue import PolicyCatalogue
@@ -33,6 +33,25 @@ def home_policies(home: Path, settings: Settings) -> PolicyCatalogue:
     for notice in catalogue.notices():
         click.echo(f"Note: {notice}", err=True)
     return catalogue
+
+
+def checked_reference(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    """A click callback: a reference as typed (any case, spaces round it), or a usage
+    error that shows how one is written."""
+    written = value.strip().upper()
+    if not REFERENCE_PATTERN.match(written):
+        raise click.BadParameter(
+            f"{value!r} is not a formflow reference: write it as on the form, such as "
+            "PC-2025-7KQ3XM."
+        )
+    return written
+
+
+def checked_references(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> list[str]:
+    """A click callback for several references, each checked as ``checked_reference`` does."""
+    return [checked_reference(ctx, param, value) for value in values]
 
 
 def iso_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:

@@ -11,17 +11,23 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
-from formflow.commands.events import _reference
 from formflow.commands.home import opened, refresh_tracker
-from formflow.commands.options import home_option, iso_date
+from formflow.commands.options import (
+    checked_reference,
+    checked_references,
+    home_option,
+    iso_date,
+)
 from formflow.config import Settings
 from formflow.core.retention import Schedule, schedule_from_settings
 from formflow.errors import RetentionError
 from formflow.store import retention
+from formflow.store.register import Register
 
 NOT_CONFIGURED = (
     "Retention is not configured: formflow.toml has no [[retention.rule]], so nothing is "
@@ -32,10 +38,6 @@ NOT_CONFIGURED = (
 
 def schedule_of(settings: Settings) -> Schedule:
     return schedule_from_settings(settings.raw.get("retention"))
-
-
-def _references(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> list[str]:
-    return [_reference(ctx, param, value) for value in values]
 
 
 @click.group("retention")
@@ -85,7 +87,7 @@ def review(home: Path, as_json: bool) -> None:
 
 @retention_group.command("dispose")
 @home_option
-@click.argument("references", nargs=-1, required=True, callback=_references)
+@click.argument("references", nargs=-1, required=True, callback=checked_references)
 @click.option("--approved-by", required=True, help="Who approved the disposal (name and role).")
 def dispose(home: Path, references: list[str], approved_by: str) -> None:
     """Remove the originals, documents, email drafts and register rows of each challenge
@@ -124,7 +126,7 @@ def dispose(home: Path, references: list[str], approved_by: str) -> None:
 
 @retention_group.command("died")
 @home_option
-@click.argument("reference", callback=_reference)
+@click.argument("reference", callback=checked_reference)
 @click.option(
     "--on", "on", required=True, callback=iso_date, help="The date of death (YYYY-MM-DD)."
 )
@@ -146,7 +148,7 @@ def died(home: Path, reference: str, on: dt.date, by: str) -> None:
 
 @click.command()
 @home_option
-@click.argument("references", nargs=-1, callback=_references)
+@click.argument("references", nargs=-1, callback=checked_references)
 @click.option("--all", "every", is_flag=True, help="Hold every record, now and later.")
 @click.option("--reason", required=True, help="Why (an inquiry's instruction, a claim).")
 @click.option("--by", "by", required=True, help="Who placed the hold (name and role).")
@@ -159,18 +161,18 @@ def hold(home: Path, references: list[str], every: bool, reason: str, by: str) -
       formflow hold PC-2019-7KQ3XM --reason "Complaint 2026/14" --by "Ada Lovell" --home .
       formflow hold --all --reason "Public inquiry: notice of 3 March 2026" --by "Ada Lovell"
     """
+
+    def place(register: Register, target: str | None, at: dt.datetime) -> None:
+        retention.place_hold(register, target, reason=reason, by=by, at=at)
+
     targets = _targets(references, every)
-    with opened(home, create=False) as ctx:
-        at = dt.datetime.now()
-        with ctx.register.transaction():
-            for target in targets:
-                retention.place_hold(ctx.register, target, reason=reason, by=by, at=at)
-    click.echo(f"Held: {', '.join(t or 'every record' for t in targets)}.")
+    _change_holds(home, targets, place)
+    click.echo(f"Held: {_named(targets)}.")
 
 
 @click.command()
 @home_option
-@click.argument("references", nargs=-1, callback=_references)
+@click.argument("references", nargs=-1, callback=checked_references)
 @click.option("--all", "every", is_flag=True, help="Release the hold on every record.")
 @click.option("--by", "by", required=True, help="Who released it (name and role).")
 @click.option("--reason", help="Why it is no longer needed.")
@@ -181,15 +183,14 @@ def release(home: Path, references: list[str], every: bool, by: str, reason: str
     Example:
       formflow release PC-2019-7KQ3XM --by "Ada Lovell" --reason "Complaint closed" --home .
     """
+
+    def lift(register: Register, target: str | None, at: dt.datetime) -> None:
+        retention.release_hold(register, target, by=by, reason=reason, at=at)
+
     targets = _targets(references, every)
-    with opened(home, create=False) as ctx:
-        at = dt.datetime.now()
-        with ctx.register.transaction():
-            for target in targets:
-                retention.release_hold(ctx.register, target, by=by, reason=reason, at=at)
-        blanket = any(h.reference is None for h in retention.holds_in_force(ctx.register))
-    click.echo(f"Released: {', '.join(t or 'every record' for t in targets)}.")
-    if blanket and not every:
+    holds = _change_holds(home, targets, lift)
+    click.echo(f"Released: {_named(targets)}.")
+    if not every and any(hold.reference is None for hold in holds):
         click.echo("Every record is still held by `formflow hold --all`.")
 
 
@@ -197,3 +198,22 @@ def _targets(references: list[str], every: bool) -> list[str | None]:
     if every == bool(references):
         raise click.UsageError("Name the references, or give --all, not both.")
     return [None] if every else list(references)
+
+
+def _change_holds(
+    home: Path,
+    targets: list[str | None],
+    change: Callable[[Register, str | None, dt.datetime], None],
+) -> list[retention.Hold]:
+    """Place or release holds on every target in one transaction, so a list with one
+    wrong reference changes nothing; the holds in force afterwards."""
+    with opened(home, create=False) as ctx:
+        at = dt.datetime.now()
+        with ctx.register.transaction():
+            for target in targets:
+                change(ctx.register, target, at)
+        return retention.holds_in_force(ctx.register)
+
+
+def _named(targets: list[str | None]) -> str:
+    return ", ".join(target or "every record" for target in targets)
