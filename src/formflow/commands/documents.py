@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from formflow.commands.home import opened
-from formflow.commands.options import home_option, home_policies, iso_date, level_id
+from formflow.commands.options import config_option, home_option, home_policies, iso_date, level_id
 from formflow.config import Settings, load_settings
 from formflow.core.calendar import uk_date
 from formflow.core.engine import assess
@@ -32,11 +32,6 @@ from formflow.sample import NewForm, Prefill, write_new_form
 from formflow.schema import schema_errors
 from formflow.store.register import Register
 
-CONFIG = click.option(
-    "--config",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Settings file (default: HOME/formflow.toml if present).",
-)
 KINDS: dict[str, Writer] = {
     "next-stage": write_next_stage,
     "final": write_final_record,
@@ -75,7 +70,7 @@ KINDS: dict[str, Writer] = {
 @click.option("--to", "addressed_to", help="Pre-fill: the manager the challenge goes to.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @home_option
-@CONFIG
+@config_option
 def new(
     policy_id: str | None,
     pdf: bool,
@@ -260,7 +255,7 @@ def _load_challenge(
 @home_option
 @click.option("--kind", type=click.Choice(sorted(KINDS)), default="next-stage", show_default=True)
 @click.option("-o", "--outdir", type=click.Path(file_okay=False, path_type=Path), required=True)
-@CONFIG
+@config_option
 def render(
     source: Path | None,
     reference: str | None,
@@ -311,7 +306,7 @@ def render(
     help="Where to write the pack (with --challenge); a pack from the register goes into "
     "outbox/REFERENCE/.",
 )
-@CONFIG
+@config_option
 def pack(
     folder: Path,
     source: Path | None,

@@ -24,6 +24,12 @@ home_option = click.option(
     help="Folder holding inbox/, outbox/, var/ (the register), formflow.toml and policies/.",
 )
 
+config_option = click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Settings file (default: HOME/formflow.toml if present).",
+)
+
 
 def home_policies(home: Path, settings: Settings) -> PolicyCatalogue:
     """The home's procedures, each council file that overrides another said on stderr,

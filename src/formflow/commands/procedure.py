@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from formflow.commands.options import home_option, home_policies, iso_date, level_id
+from formflow.commands.options import config_option, home_option, home_policies, iso_date, level_id
 from formflow.config import load_settings
 from formflow.core.engine import deadline
 from formflow.core.policy import (
@@ -23,12 +23,6 @@ from formflow.core.policy import (
 from formflow.core.record import Stage
 from formflow.errors import FormflowError
 from formflow.policy_catalogue import PolicyCatalogue, policy_data, read_policy_file
-
-CONFIG = click.option(
-    "--config",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Settings file (default: HOME/formflow.toml if present).",
-)
 
 
 @click.command()
@@ -55,7 +49,7 @@ CONFIG = click.option(
     help="A date the procedure's own form gives (a review date), for levels counted from it.",
 )
 @home_option
-@CONFIG
+@config_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
 def due(
     policy_id: str,
@@ -169,7 +163,7 @@ def _catalogue(home: Path, config: Path | None) -> PolicyCatalogue:
 
 @policies.command("list")
 @home_option
-@CONFIG
+@config_option
 def list_policies(home: Path, config: Path | None) -> None:
     """List the procedures this home can use, one per line: id, name, where it is read from.
 
@@ -194,7 +188,7 @@ def list_policies(home: Path, config: Path | None) -> None:
 @policies.command("show")
 @click.argument("policy_id")
 @home_option
-@CONFIG
+@config_option
 @click.option(
     "--json",
     "as_json",
@@ -266,7 +260,7 @@ def _level_line(policy: Policy, s: StagePolicy) -> str:
 @policies.command("check")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @home_option
-@CONFIG
+@config_option
 def check_policy(file: Path, home: Path, config: Path | None) -> None:
     """Validate a procedure file, warn where it departs from statutory guidance, and say
     whether this home will use it and how (which folder, overriding what).
