@@ -33,8 +33,10 @@ DOWNLOADED = "downloaded"
 """... and for each document downloaded from it."""
 SIGNED_IN = "signed in"
 SIGN_IN_FAILED = "sign-in failed"
+REFUSED = "refused"
+"""A page the person's role does not allow: with the reference when it was a challenge's."""
 """Sign-ins, and tracker downloads, name no challenge: their events have no reference."""
-ACCESS_EVENTS = frozenset({VIEWED, DOWNLOADED})
+ACCESS_EVENTS = frozenset({VIEWED, DOWNLOADED, REFUSED})
 """Shown apart from the timeline, as who has looked at the challenge."""
 
 PolicyLookup = Callable[[str], Policy]
@@ -421,7 +423,7 @@ def document_path(db: sqlite3.Connection, outbox: Path, reference: str, name: st
 
 # --- sign-ins and downloads ------------------------------------------------------------
 
-SITE_EVENTS = (SIGNED_IN, SIGN_IN_FAILED, DOWNLOADED)
+SITE_EVENTS = (SIGNED_IN, SIGN_IN_FAILED, DOWNLOADED, REFUSED)
 
 
 def site_events(db: sqlite3.Connection, limit: int = 500) -> list[Entry]:
