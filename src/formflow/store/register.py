@@ -38,9 +38,9 @@ import json
 import logging
 import re
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -162,7 +162,122 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX disposals_by_token ON disposals (token);
     """,
+    # 4: the dashboard's open list, paged and searched in SQL (issue 23): the names it
+    #    shows and searches copied out of each record, whom each challenge is and was
+    #    addressed to (a manager's need-to-know), and an index that covers the list.
+    """
+    ALTER TABLE challenges ADD COLUMN child TEXT;
+    ALTER TABLE challenges ADD COLUMN case_number TEXT;
+    ALTER TABLE challenges ADD COLUMN iro TEXT;
+    ALTER TABLE challenges ADD COLUMN team TEXT;
+    ALTER TABLE challenges ADD COLUMN addressee TEXT;
+    UPDATE challenges SET
+        child = json_extract(record, '$.child.name'),
+        case_number = json_extract(record, '$.child.case_number'),
+        iro = json_extract(record, '$.raised_by.name'),
+        team = json_extract(record, '$.team'),
+        addressee = json_extract(record, '$.addressed_to.name');
+    CREATE TABLE addressees (
+        kind      TEXT NOT NULL,
+        name      TEXT NOT NULL COLLATE NOCASE,
+        reference TEXT NOT NULL,
+        PRIMARY KEY (kind, name, reference)
+    ) WITHOUT ROWID;
+    INSERT OR IGNORE INTO addressees
+        SELECT 'person', trim(addressee), reference FROM challenges WHERE addressee > ''
+        UNION ALL
+        SELECT 'team', trim(team), reference FROM challenges WHERE team > ''
+        UNION ALL
+        SELECT 'person', trim(json_extract(h.value, '$.addressed_to.name')), c.reference
+        FROM challenges AS c, json_each(c.record, '$.history') AS h
+        WHERE json_extract(h.value, '$.addressed_to.name') > '';
+    CREATE INDEX addressees_by_reference ON addressees (reference);
+    CREATE TRIGGER addressees_go_with_their_challenge AFTER DELETE ON challenges
+    BEGIN
+        DELETE FROM addressees WHERE reference = old.reference;
+    END;
+    CREATE INDEX open_list ON challenges
+        (due, reference, policy, stage, status, iro, team, addressee, child, case_number)
+        WHERE closed_on IS NULL;
+    """,
 )
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+@dataclass(frozen=True)
+class OpenList:
+    """Which open challenges the dashboard lists, and in which order."""
+
+    restricted_to: tuple[str | None, str | None] | None = None
+    """(person, team): only the challenges now or once addressed to the person or to the
+    team (a manager's need-to-know); None for every open challenge."""
+    mine: str | None = None
+    """Only those raised by, or now or once addressed to, this person ("my challenges")."""
+    search: str = ""
+    """A reference (or its start), a case number, or part of a child's name."""
+    procedure: str = ""
+    level: str = ""
+    iro: str = ""
+    team: str = ""
+    overdue_on: dt.date | None = None
+    """Only those awaiting a response due before this day."""
+    sort: str = "due"
+    descending: bool = False
+
+    def where(self) -> tuple[str, tuple[Any, ...]]:
+        clauses, params = ["closed_on IS NULL"], []
+        addressed = (
+            "reference IN (SELECT reference FROM addressees "
+            "WHERE (kind = 'person' AND name = ?) OR (kind = 'team' AND name = ?))"
+        )
+        if self.restricted_to is not None:
+            person, team = self.restricted_to
+            clauses.append(addressed)
+            params += [(person or "").strip(), (team or "").strip()]
+        if self.mine:
+            clauses.append(f"(iro = ? OR {addressed})")
+            params += [self.mine, self.mine.strip(), ""]
+        if self.search.strip():
+            text = _like(self.search.strip())
+            clauses.append(
+                "(reference LIKE ? ESCAPE '\\' OR case_number LIKE ? ESCAPE '\\' "
+                "OR child LIKE ? ESCAPE '\\')"
+            )
+            params += [f"{text}%", text, f"%{text}%"]
+        for column, value in (
+            ("policy", self.procedure),
+            ("stage", self.level),
+            ("iro", self.iro),
+            ("team", self.team),
+        ):
+            if value:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if self.overdue_on is not None:
+            clauses.append("status = 'awaiting response' AND due < ?")
+            params.append(self.overdue_on.isoformat())
+        return "WHERE " + " AND ".join(clauses), tuple(params)
+
+    def order_by(self, ranks: Mapping[tuple[str, str], int]) -> tuple[str, tuple[Any, ...]]:
+        way = " DESC" if self.descending else ""
+        if self.sort == "level":
+            cases = " ".join("WHEN policy = ? AND stage = ? THEN ?" for _ in ranks)
+            params = tuple(v for (p, st), n in ranks.items() for v in (p, st, n))
+            rank = f"CASE {cases} ELSE 0 END" if ranks else "0"
+            return f"{rank}{way}, stage{way}, reference{way}", params
+        first = {
+            "reference": "reference",
+            "child": "child COLLATE NOCASE",
+            "procedure": "policy",
+            "responder": "addressee COLLATE NOCASE",
+            "iro": "iro COLLATE NOCASE",
+            "team": "team COLLATE NOCASE",
+        }.get(self.sort, "due IS NULL, due")
+        keys = [f"{key.strip()}{way}" for key in first.split(",")]
+        return ", ".join([*keys, f"reference{way}"]), ()
 
 
 @dataclass(frozen=True)
@@ -484,12 +599,14 @@ class Register:
                 """
                 INSERT INTO challenges
                     (reference, policy, record, status, stage, due, raised_on, closed_on,
-                     created, updated)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                     created, updated, child, case_number, iro, team, addressee)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (reference) DO UPDATE SET
                     policy = excluded.policy, record = excluded.record,
                     status = excluded.status, stage = excluded.stage, due = excluded.due,
-                    closed_on = excluded.closed_on, updated = excluded.updated
+                    closed_on = excluded.closed_on, updated = excluded.updated,
+                    child = excluded.child, case_number = excluded.case_number,
+                    iro = excluded.iro, team = excluded.team, addressee = excluded.addressee
                 """,
                 (
                     ref,
@@ -502,8 +619,14 @@ class Register:
                     closed,
                     _iso(at),
                     _iso(at),
+                    challenge.child.name,
+                    challenge.child.case_number,
+                    challenge.raised_by.name,
+                    challenge.team,
+                    challenge.addressed_to.name if challenge.addressed_to else None,
                 ),
             )
+            self._note_addressees(challenge, ref)
             self._execute("DELETE FROM deadlines WHERE reference = ?", (ref,))
             dates: dict[str, dt.date | None] = {
                 "response": assessment.due,
@@ -519,6 +642,48 @@ class Register:
                         "INSERT INTO deadlines (reference, kind, due) VALUES (?, ?, ?)",
                         (ref, kind, when.isoformat()),
                     )
+
+    def _note_addressees(self, challenge: Challenge, reference: str) -> None:
+        """Whom the challenge is and was addressed to, and its team: a manager's list."""
+        self._execute("DELETE FROM addressees WHERE reference = ?", (reference,))
+        people = [challenge.addressed_to, *(h.addressed_to for h in challenge.history)]
+        named = {("person", p.name.strip()) for p in people if p and p.name and p.name.strip()}
+        if challenge.team and challenge.team.strip():
+            named.add(("team", challenge.team.strip()))
+        for kind, name in named:
+            self._execute(
+                "INSERT OR IGNORE INTO addressees (kind, name, reference) VALUES (?, ?, ?)",
+                (kind, name, reference),
+            )
+
+    # --- the dashboard's open list ------------------------------------------------------
+
+    def open_list(
+        self, chosen: OpenList, ranks: Mapping[tuple[str, str], int], offset: int, limit: int
+    ) -> list[sqlite3.Row]:
+        """One page of the open challenges ``chosen`` picks, in its order (``ranks``: each
+        procedure's levels in ladder order, for sorting by level)."""
+        where, params = chosen.where()
+        order, order_params = chosen.order_by(ranks)
+        return self._execute(
+            f"SELECT reference, policy, stage, status, due, child, iro, team, addressee "
+            f"FROM challenges {where} ORDER BY {order} LIMIT ? OFFSET ?",
+            (*params, *order_params, limit, offset),
+        ).fetchall()
+
+    def open_count(self, chosen: OpenList, overdue_on: dt.date | None = None) -> int:
+        """How many open challenges ``chosen`` picks (of them, overdue on ``overdue_on``)."""
+        where, params = replace(chosen, overdue_on=overdue_on or chosen.overdue_on).where()
+        row = self._execute(f"SELECT count(*) FROM challenges {where}", params).fetchone()
+        return int(row[0])
+
+    def open_kinds(self, chosen: OpenList) -> list[sqlite3.Row]:
+        """Each procedure, level, IRO and team among the open challenges ``chosen`` picks:
+        the choices its filters offer."""
+        where, params = chosen.where()
+        return self._execute(
+            f"SELECT DISTINCT policy, stage, iro, team FROM challenges {where}", params
+        ).fetchall()
 
     def deadlines(self, reference: str) -> dict[str, dt.date]:
         rows = self._execute(

@@ -92,8 +92,12 @@ def addressed_ever(person: Person, challenge: Challenge) -> bool:
     )
 
 
+def may_see_every_challenge(person: Person) -> bool:
+    return person.role in SEE_EVERY_CHALLENGE
+
+
 def may_see(person: Person, challenge: Challenge) -> bool:
-    if person.role in SEE_EVERY_CHALLENGE:
+    if may_see_every_challenge(person):
         return True
     return person.role == "manager" and addressed_ever(person, challenge)
 

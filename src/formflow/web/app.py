@@ -76,7 +76,7 @@ from formflow.outbox.folders import Home
 from formflow.policy_catalogue import PolicyCatalogue
 from formflow.reports import tables
 from formflow.reports.tracker import tracker_payloads
-from formflow.store.register import Register
+from formflow.store.register import OpenList, Register
 from formflow.store.retention import retention_review
 from formflow.web import access, charts, views
 from formflow.web.access import Person
@@ -572,14 +572,32 @@ def signout() -> BaseResponse:
 # --- pages ----------------------------------------------------------------------------
 
 
-def _filters() -> views.Filters:
+LANDS_ON_MINE = frozenset({"manager", "iro-service"})
+"""The roles whose list opens on "my challenges": the ones they raised or must answer."""
+
+
+def _page_number() -> int:
+    asked = request.args.get("page", "1")
+    return int(asked) if re.fullmatch("[1-9][0-9]{0,5}", asked) else 1
+
+
+def _open_list(person: Person, today: dt.date) -> OpenList:
+    """What the open list shows this person: a manager only their own, whatever the
+    address asks; "my challenges" first for those who raise or answer them."""
     a = request.args
-    return views.Filters(
+    mine_by_default = person.role in LANDS_ON_MINE and person.full_name is not None
+    mine = a.get("mine", "1" if mine_by_default else "0") == "1" and person.full_name
+    return OpenList(
+        restricted_to=None
+        if access.may_see_every_challenge(person)
+        else (person.full_name, person.team),
+        mine=person.full_name if mine else None,
+        search=a.get("q", "")[:100],
         procedure=a.get("procedure", ""),
         level=a.get("level", ""),
         iro=a.get("iro", ""),
         team=a.get("team", ""),
-        overdue_only=a.get("overdue") == "1",
+        overdue_on=today if a.get("overdue") == "1" else None,
         sort=a.get("sort", "due") if a.get("sort") in views.SORT_KEYS else "due",
         descending=a.get("order") == "desc",
     )
@@ -587,27 +605,41 @@ def _filters() -> views.Filters:
 
 def open_challenges() -> str:
     d = _dashboard()
-    db, _ = d.registers.get()
-    every = views.open_rows(db, d.policies, d.today())
-    chosen = _filters()
+    _, register = d.registers.get()
+    person, today = access.current_person(), d.today()
+    chosen = _open_list(person, today)
+    everything = OpenList(restricted_to=chosen.restricted_to, mine=chosen.mine)
+    procedures = views.Procedures(d.policies)
+    offered = views.choices(register.open_kinds(everything), procedures)
+    matching = register.open_count(chosen)
+    pages = max(1, math.ceil(matching / views.PAGE_SIZE))
+    number = min(_page_number(), pages)
+    found = register.open_list(
+        chosen, offered.ranks, (number - 1) * views.PAGE_SIZE, views.PAGE_SIZE
+    )
     return render_template(
         "open.html",
-        title="Open challenges",
-        rows=views.select(every, chosen),
-        total=len(every),
-        overdue=sum(r.overdue for r in every),
+        title="My challenges" if chosen.mine else "Open challenges",
+        rows=views.open_rows(found, procedures, today),
+        matching=matching,
+        total=register.open_count(everything),
+        overdue=register.open_count(everything, overdue_on=today),
         filters=chosen,
-        choices=views.choices(every),
-        sort_link=lambda key: _sort_link(chosen, key),
+        may_choose_mine=person.full_name is not None,
+        choices=offered,
+        page=number,
+        pages=pages,
+        page_size=views.PAGE_SIZE,
+        link=_list_link,
         # one url_for, not one per row: building 2,500 links was half the page's time
         challenges_url=url_for("challenge", reference="-")[:-1],
     )
 
 
-def _sort_link(chosen: views.Filters, key: str) -> str:
-    args: dict[str, Any] = {k: v for k, v in request.args.items() if k not in {"sort", "order"}}
-    descending = chosen.sort == key and not chosen.descending
-    return url_for("open_challenges", **args, sort=key, order="desc" if descending else "asc")
+def _list_link(**changes: object) -> str:
+    """This list with some of its arguments changed: a sort order, a page, "mine"."""
+    args: dict[str, Any] = {**request.args.to_dict(), **changes}
+    return url_for("open_challenges", **{k: v for k, v in args.items() if v not in ("", None)})
 
 
 def _audit(
