@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -14,7 +15,7 @@ from flask.testing import FlaskClient
 from web_support import FAST_HASHER, NOW, TODAY, csrf_of, sign_in
 
 from conftest import make_challenge
-from formflow.config import settings_from_toml
+from formflow.config import Settings, settings_from_toml
 from formflow.core.engine import assess
 from formflow.core.record import (
     Challenge,
@@ -25,12 +26,13 @@ from formflow.core.record import (
     StageOutcome,
     StageRecord,
 )
+from formflow.errors import ConfigError
 from formflow.outbox.folders import Home
 from formflow.policy_catalogue import built_in
 from formflow.store.register import EventRecord, Register
 from formflow.web import access, views
 from formflow.web.accounts import Accounts
-from formflow.web.app import create_app
+from formflow.web.app import create_app, web_settings
 
 PASSWORD = "three random words"
 SETTINGS = """
@@ -281,3 +283,37 @@ def test_an_iro_lands_on_the_challenges_they_raised(site: Site) -> None:
     mine = iwan.get("/").get_data(as_text=True)
     assert "My challenges" in mine and "No open challenge matches" in mine
     assert TO_OTHERS in iwan.get("/?mine=0").get_data(as_text=True)
+
+
+def test_the_proxy_names_the_role_only_when_it_is_a_trusted_proxy(tmp_path: Path) -> None:
+    """priya is a manager in users.db; the council's SSO proxy (10.0.0.5) says her groups
+    make her iro-service today. From any other address the header is ignored."""
+    web = (
+        '[web]\ntrusted_user_header = "X-Remote-User"\n'
+        'trusted_role_header = "X-Remote-Groups"\ntrusted_proxies = ["10.0.0.5"]\n'
+    )
+    home = Home(tmp_path)
+    home.create()
+    with Register(home.database) as register:
+        for c in _challenges():
+            register.save_challenge(
+                c, assess(c, built_in()(c.policy), Settings().calendar, TODAY), NOW
+            )
+    settings = settings_from_toml(SETTINGS + web, tmp_path / "formflow.toml")
+    accounts = Accounts(home.var / "users.db", hasher=FAST_HASHER)
+    accounts.add("priya", None, role="manager", person="Priya Raman")
+    app = create_app(home, settings, accounts=accounts, today=lambda: TODAY, now=lambda: NOW)
+    client = app.test_client()
+    headers = {"X-Remote-User": "priya", "X-Remote-Groups": "All Staff, iro-service"}
+
+    def status_from(peer: str) -> int:
+        return client.get(
+            f"/challenges/{TO_OTHERS}",
+            headers={**headers, "Sec-Fetch-Site": "same-origin"},
+            environ_base={"REMOTE_ADDR": peer},
+        ).status_code
+
+    assert status_from("10.0.0.5") == 200
+    assert status_from("192.0.2.1") == 403
+    with pytest.raises(ConfigError, match="trusted_role_header is read only from"):
+        web_settings(Settings(raw={"web": {"trusted_role_header": "X-Remote-Groups"}}))
