@@ -39,7 +39,17 @@ from formflow.core.calendar import CONFIRMED_UNTIL, WorkingCalendar
 from formflow.errors import ConfigError
 
 CONFIG_NAME = "formflow.toml"
-SECTIONS = ("council", "calendar", "policies", "files", "directory", "smtp", "watch", "web")
+SECTIONS = (
+    "council",
+    "calendar",
+    "policies",
+    "files",
+    "directory",
+    "smtp",
+    "watch",
+    "web",
+    "tracker",
+)
 """The sections formflow reads; one spelled close to these is a mistake."""
 
 
@@ -326,6 +336,22 @@ def directory_entries(settings: Settings) -> dict[str, DirectoryEntry]:
     }
 
 
+def tracker_live(settings: Settings) -> bool:
+    """``[tracker] live``: whether ``outbox/tracker.xlsx`` and ``tracker.csv`` are kept
+    up to date on the share (checked when the settings were read; true by default). The
+    tracker holds every child: a council that cannot limit who reads that folder turns
+    it off and gives the dashboard's tracker download, by role, instead."""
+    return bool(settings.raw.get("tracker", {}).get("live", True))
+
+
+def _tracker(check: _Check, table: dict[str, Any]) -> None:
+    for key in table:
+        if key != "live":
+            check("tracker", key, "is not a setting of [tracker]: the one setting is live")
+    if not isinstance(table.get("live", True), bool):
+        check("tracker", "live", f"must be true or false, not {table['live']!r}")
+
+
 def _smtp(check: _Check, table: dict[str, Any]) -> None:
     if not table:
         return
@@ -376,6 +402,7 @@ def settings_from_toml(text: str, source: Path) -> Settings:
     file_mode = _file_mode(check, check.table(data, "files"))
     _directory(check, check.table(data, "directory"))
     _smtp(check, check.table(data, "smtp"))
+    _tracker(check, check.table(data, "tracker"))
     if check.problems:
         raise settings_to_correct(source, check.problems)
     return Settings(
