@@ -136,9 +136,9 @@ def fill(home: Home) -> list[str]:
             _challenge_rows(now),
         )
         db.execute(
-            "INSERT INTO addressees (kind, name, reference) "
-            "SELECT 'person', addressee, reference FROM challenges "
-            "UNION ALL SELECT 'team', team, reference FROM challenges"
+            "INSERT INTO addressees (kind, name, open, reference) "
+            "SELECT 'person', addressee, closed_on IS NULL, reference FROM challenges "
+            "UNION ALL SELECT 'team', team, closed_on IS NULL, reference FROM challenges"
         )
         db.executemany(
             "INSERT INTO events (reference, at, what, file, outcome, message) "

@@ -4,6 +4,7 @@ and the charts."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -17,10 +18,10 @@ from web_support import DUE_LATER, NOT_IN_CARE, NOW, OVERDUE, TODAY, fill_regist
 from conftest import make_challenge
 from formflow.core.calendar import WorkingCalendar
 from formflow.core.engine import assess
-from formflow.core.record import Person, RaisedBy, Role, Stage
+from formflow.core.record import Person, RaisedBy, Role, Stage, StageOutcome, StageRecord
 from formflow.outbox.folders import Home
 from formflow.policy_catalogue import built_in
-from formflow.store.register import OpenList, Register
+from formflow.store.register import MIGRATIONS, OpenList, Register
 from formflow.web import charts, views
 
 
@@ -73,7 +74,7 @@ def listed(root: Path, chosen: OpenList | None = None) -> list[views.OpenRow]:
     chosen = chosen or OpenList()
     with Register(Home(root).database) as register:
         procedures = views.Procedures(built_in())
-        offered = views.choices(register.open_kinds(chosen), procedures)
+        offered = views.choices(register.open_summary(chosen, chosen, TODAY).kinds, procedures)
         found = register.open_list(chosen, offered.ranks, 0, views.PAGE_SIZE)
         return views.open_rows(found, procedures, TODAY)
 
@@ -202,3 +203,42 @@ def test_a_level_with_no_fixed_timescale_shows_why_it_has_no_date(tmp_path: Path
     assert page.assessment.due_note == (
         "no fixed timescale (a timescale that is appropriate to the child's needs)"
     )
+
+
+def test_a_register_from_before_roles_lists_a_managers_challenges_once_migrated(
+    tmp_path: Path,
+) -> None:
+    """Migration 4 copies the names out of each record and whom it was addressed to at
+    every level, so a manager's list is right from the first start after the upgrade."""
+    path = tmp_path / "formflow.db"
+    earlier = make_challenge(
+        reference="PC-2025-OLDOLD",
+        stage=Stage.TWO,
+        addressed_to=Person("Hannah Senior", "Service Manager"),
+        history=(
+            StageRecord(
+                Stage.ONE,
+                dt.date(2025, 10, 1),
+                StageOutcome.ESCALATED,
+                addressed_to=Person("Priya Raman", "Team Manager"),
+            ),
+        ),
+    )
+    with Register(path, migrations=MIGRATIONS[:3]) as old:
+        old._execute(
+            "INSERT INTO challenges (reference, policy, record, status, stage, raised_on, "
+            "created, updated) VALUES (?, 'nelincs', ?, 'awaiting response', '2', "
+            "'2025-10-01', '2025-10-01', '2025-10-01')",
+            ("PC-2025-OLDOLD", json.dumps(earlier.to_dict())),
+        )
+    with Register(path) as register:
+        for person, team, found in [
+            ("priya raman", None, ["PC-2025-OLDOLD"]),
+            ("Hannah Senior", None, ["PC-2025-OLDOLD"]),
+            (None, "Children in Care Team 2", ["PC-2025-OLDOLD"]),
+            ("Sam Other", "Fostering Team", []),
+        ]:
+            rows = register.open_list(OpenList(restricted_to=(person, team)), {}, 0, 50)
+            assert [r["reference"] for r in rows] == found, (person, team)
+        (row,) = register.open_list(OpenList(search="lcs-000123"), {}, 0, 50)
+        assert (row["child"], row["iro"]) == ("Tegan Example", "Morwenna Pentreath")

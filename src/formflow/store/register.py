@@ -40,7 +40,7 @@ import re
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -180,15 +180,18 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE addressees (
         kind      TEXT NOT NULL,
         name      TEXT NOT NULL COLLATE NOCASE,
+        open      INTEGER NOT NULL,
         reference TEXT NOT NULL,
-        PRIMARY KEY (kind, name, reference)
+        PRIMARY KEY (kind, name, open, reference)
     ) WITHOUT ROWID;
     INSERT OR IGNORE INTO addressees
-        SELECT 'person', trim(addressee), reference FROM challenges WHERE addressee > ''
+        SELECT 'person', trim(addressee), closed_on IS NULL, reference
+        FROM challenges WHERE addressee > ''
         UNION ALL
-        SELECT 'team', trim(team), reference FROM challenges WHERE team > ''
+        SELECT 'team', trim(team), closed_on IS NULL, reference FROM challenges WHERE team > ''
         UNION ALL
-        SELECT 'person', trim(json_extract(h.value, '$.addressed_to.name')), c.reference
+        SELECT 'person', trim(json_extract(h.value, '$.addressed_to.name')),
+               c.closed_on IS NULL, c.reference
         FROM challenges AS c, json_each(c.record, '$.history') AS h
         WHERE json_extract(h.value, '$.addressed_to.name') > '';
     CREATE INDEX addressees_by_reference ON addressees (reference);
@@ -196,8 +199,20 @@ MIGRATIONS: tuple[str, ...] = (
     BEGIN
         DELETE FROM addressees WHERE reference = old.reference;
     END;
-    CREATE INDEX open_list ON challenges
-        (due, reference, policy, stage, status, iro, team, addressee, child, case_number)
+    CREATE INDEX open_by_kind ON challenges
+        (policy, stage, iro, team, status, due, reference, case_number, child)
+        WHERE closed_on IS NULL;
+    CREATE INDEX open_by_due ON challenges (due IS NULL, due, reference)
+        WHERE closed_on IS NULL;
+    CREATE INDEX open_by_reference ON challenges (reference, case_number, child)
+        WHERE closed_on IS NULL;
+    CREATE INDEX open_by_child ON challenges (child COLLATE NOCASE, reference)
+        WHERE closed_on IS NULL;
+    CREATE INDEX open_by_responder ON challenges (addressee COLLATE NOCASE, reference)
+        WHERE closed_on IS NULL;
+    CREATE INDEX open_by_iro ON challenges (iro COLLATE NOCASE, reference)
+        WHERE closed_on IS NULL;
+    CREATE INDEX open_by_team ON challenges (team COLLATE NOCASE, reference)
         WHERE closed_on IS NULL;
     """,
 )
@@ -228,10 +243,16 @@ class OpenList:
     descending: bool = False
 
     def where(self) -> tuple[str, tuple[Any, ...]]:
-        clauses, params = ["closed_on IS NULL"], []
+        clauses, params = self.conditions()
+        return "WHERE " + " AND ".join(["closed_on IS NULL", *clauses]), params
+
+    def conditions(self) -> tuple[list[str], tuple[Any, ...]]:
+        """What picks among the open challenges (``where`` adds "open")."""
+        clauses: list[str] = []
+        params: list[Any] = []
         addressed = (
-            "reference IN (SELECT reference FROM addressees "
-            "WHERE (kind = 'person' AND name = ?) OR (kind = 'team' AND name = ?))"
+            "reference IN (SELECT reference FROM addressees WHERE open AND "
+            "((kind = 'person' AND name = ?) OR (kind = 'team' AND name = ?)))"
         )
         if self.restricted_to is not None:
             person, team = self.restricted_to
@@ -242,9 +263,11 @@ class OpenList:
             params += [self.mine, self.mine.strip(), ""]
         if self.search.strip():
             text = _like(self.search.strip())
-            clauses.append(
+            clauses.append(  # read from the index that holds all three, not the records
+                "reference IN (SELECT reference FROM challenges INDEXED BY open_by_reference "
+                "WHERE closed_on IS NULL AND "
                 "(reference LIKE ? ESCAPE '\\' OR case_number LIKE ? ESCAPE '\\' "
-                "OR child LIKE ? ESCAPE '\\')"
+                "OR child LIKE ? ESCAPE '\\'))"
             )
             params += [f"{text}%", text, f"%{text}%"]
         for column, value in (
@@ -259,7 +282,7 @@ class OpenList:
         if self.overdue_on is not None:
             clauses.append("status = 'awaiting response' AND due < ?")
             params.append(self.overdue_on.isoformat())
-        return "WHERE " + " AND ".join(clauses), tuple(params)
+        return clauses, tuple(params)
 
     def order_by(self, ranks: Mapping[tuple[str, str], int]) -> tuple[str, tuple[Any, ...]]:
         way = " DESC" if self.descending else ""
@@ -278,6 +301,15 @@ class OpenList:
         }.get(self.sort, "due IS NULL, due")
         keys = [f"{key.strip()}{way}" for key in first.split(",")]
         return ", ".join([*keys, f"reference{way}"]), ()
+
+
+@dataclass(frozen=True)
+class OpenSummary:
+    open: int
+    overdue: int
+    picked: int
+    kinds: list[sqlite3.Row]
+    """policy, stage, iro, team: each combination among the open challenges."""
 
 
 @dataclass(frozen=True)
@@ -652,8 +684,9 @@ class Register:
             named.add(("team", challenge.team.strip()))
         for kind, name in named:
             self._execute(
-                "INSERT OR IGNORE INTO addressees (kind, name, reference) VALUES (?, ?, ?)",
-                (kind, name, reference),
+                "INSERT OR IGNORE INTO addressees (kind, name, open, reference) "
+                "VALUES (?, ?, ?, ?)",
+                (kind, name, challenge.closure is None, reference),
             )
 
     # --- the dashboard's open list ------------------------------------------------------
@@ -671,19 +704,26 @@ class Register:
             (*params, *order_params, limit, offset),
         ).fetchall()
 
-    def open_count(self, chosen: OpenList, overdue_on: dt.date | None = None) -> int:
-        """How many open challenges ``chosen`` picks (of them, overdue on ``overdue_on``)."""
-        where, params = replace(chosen, overdue_on=overdue_on or chosen.overdue_on).where()
-        row = self._execute(f"SELECT count(*) FROM challenges {where}", params).fetchone()
-        return int(row[0])
-
-    def open_kinds(self, chosen: OpenList) -> list[sqlite3.Row]:
-        """Each procedure, level, IRO and team among the open challenges ``chosen`` picks:
-        the choices its filters offer."""
-        where, params = chosen.where()
-        return self._execute(
-            f"SELECT DISTINCT policy, stage, iro, team FROM challenges {where}", params
+    def open_summary(self, seen: OpenList, chosen: OpenList, today: dt.date) -> OpenSummary:
+        """Of the open challenges ``seen`` picks (whom the person may see, mine or not):
+        how many, how many overdue ``today``, how many of them ``chosen`` picks (the same
+        person's filters and search), and each procedure, level, IRO and team among them
+        for the filters to offer. One pass over an index that covers it."""
+        where, params = seen.where()
+        picks, picked_params = chosen.conditions()
+        groups = self._execute(
+            "SELECT policy, stage, iro, team, count(*) AS open, "
+            "count(*) FILTER (WHERE status = 'awaiting response' AND due < ?) AS overdue, "
+            f"count(*) FILTER (WHERE {' AND '.join(picks) or 'TRUE'}) AS picked "
+            f"FROM challenges {where} GROUP BY policy, stage, iro, team",
+            (today.isoformat(), *picked_params, *params),
         ).fetchall()
+        return OpenSummary(
+            open=sum(g["open"] for g in groups),
+            overdue=sum(g["overdue"] for g in groups),
+            picked=sum(g["picked"] for g in groups),
+            kinds=groups,
+        )
 
     def deadlines(self, reference: str) -> dict[str, dt.date]:
         rows = self._execute(

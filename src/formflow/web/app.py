@@ -608,11 +608,11 @@ def open_challenges() -> str:
     _, register = d.registers.get()
     person, today = access.current_person(), d.today()
     chosen = _open_list(person, today)
-    everything = OpenList(restricted_to=chosen.restricted_to, mine=chosen.mine)
+    seen = OpenList(restricted_to=chosen.restricted_to, mine=chosen.mine)
+    summary = register.open_summary(seen, chosen, today)
     procedures = views.Procedures(d.policies)
-    offered = views.choices(register.open_kinds(everything), procedures)
-    matching = register.open_count(chosen)
-    pages = max(1, math.ceil(matching / views.PAGE_SIZE))
+    offered = views.choices(summary.kinds, procedures)
+    pages = max(1, math.ceil(summary.picked / views.PAGE_SIZE))
     number = min(_page_number(), pages)
     found = register.open_list(
         chosen, offered.ranks, (number - 1) * views.PAGE_SIZE, views.PAGE_SIZE
@@ -621,9 +621,9 @@ def open_challenges() -> str:
         "open.html",
         title="My challenges" if chosen.mine else "Open challenges",
         rows=views.open_rows(found, procedures, today),
-        matching=matching,
-        total=register.open_count(everything),
-        overdue=register.open_count(everything, overdue_on=today),
+        matching=summary.picked,
+        total=summary.open,
+        overdue=summary.overdue,
         filters=chosen,
         may_choose_mine=person.full_name is not None,
         choices=offered,

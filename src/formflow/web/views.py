@@ -159,7 +159,7 @@ class Choices:
 
 
 def choices(kinds: Iterable[sqlite3.Row], procedures: Procedures) -> Choices:
-    """From ``Register.open_kinds``."""
+    """From ``Register.open_summary``'s kinds."""
     found = list(kinds)
     pairs = {(r["policy"], r["stage"]) for r in found}
     ranks = {(p, st): procedures.rank(p, procedures.stage(p, st)) for p, st in pairs}
