@@ -200,7 +200,7 @@ MIGRATIONS: tuple[str, ...] = (
         DELETE FROM addressees WHERE reference = old.reference;
     END;
     CREATE INDEX open_by_kind ON challenges
-        (policy, stage, iro, team, status, due, reference, case_number, child)
+        (policy, stage, iro, team, status, due, reference)
         WHERE closed_on IS NULL;
     CREATE INDEX open_by_due ON challenges (due IS NULL, due, reference)
         WHERE closed_on IS NULL;
