@@ -234,6 +234,10 @@ def test_a_manager_cannot_see_a_child_who_is_not_theirs_by_any_address(site: Sit
                 assert secret.encode() not in body, (address, secret)
         assert b"G.O." not in body, address  # the list's initials of the other child
     mine = priya.get("/").get_data(as_text=True)
+    assert "Signed in as priya (manager)" in mine
+    for hidden in ("Annual figures", "Rejected files", "Sign-ins", "Retention"):
+        assert hidden not in mine  # no link to a page that would refuse her
+    assert "Annual figures" in site.client("ada").get("/").get_data(as_text=True)
     assert "My challenges" in mine and TO_USER in mine and ONCE_TO_USER in mine
     assert TO_TEAM not in mine  # their team's, not addressed to them: under "every"
     every = priya.get("/?mine=0").get_data(as_text=True)

@@ -269,7 +269,12 @@ def create_app(
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _error_page)
     app.context_processor(
-        lambda: {"csrf_token": _csrf_token, "user": g.get("user"), "person": g.get("person")}
+        lambda: {
+            "csrf_token": _csrf_token,
+            "user": g.get("user"),
+            "person": g.get("person"),
+            "may_open": _may_open,
+        }
     )
     app.jinja_env.globals["council"] = settings.council_name
     app.jinja_env.filters["uk_date_time"] = tables.uk_date_time
@@ -366,6 +371,12 @@ def refuse(what: str, reference: str | None = None) -> NoReturn:
         level=logging.WARNING,
     )
     abort(403, said)
+
+
+def _may_open(page: str) -> bool:
+    """For the navigation: only the links the person may follow."""
+    person: Person | None = g.get("person")
+    return person is not None and access.may_open(person, page)
 
 
 def _check_page() -> None:
