@@ -689,6 +689,17 @@ class Register:
                 (kind, name, challenge.closure is None, reference),
             )
 
+    def challenges_addressed_to(self, person: str | None, team: str | None) -> list[Challenge]:
+        """Every challenge, open or closed, now or once addressed to ``person`` or to
+        ``team`` (a manager's tracker)."""
+        rows = self._execute(
+            "SELECT record FROM challenges WHERE reference IN (SELECT reference FROM "
+            "addressees WHERE (kind = 'person' AND name = ?) OR (kind = 'team' AND name = ?)) "
+            "ORDER BY raised_on, reference",
+            ((person or "").strip(), (team or "").strip()),
+        )
+        return [Challenge.from_dict(json.loads(r["record"])) for r in rows]
+
     # --- the dashboard's open list ------------------------------------------------------
 
     def open_list(

@@ -352,8 +352,10 @@ def _person(name: str) -> Person:
     and team they are tied to."""
     d = _dashboard()
     user = d.accounts.user(name)
-    role = _role_from_proxy() or (user.role if user else "viewer")
-    full_name = user.person if user else None
+    if user is None:  # removed while the request was on its way
+        abort(403, f"{name} is no longer a user of this dashboard: ask its administrator.")
+    role = _role_from_proxy() or user.role
+    full_name = user.person
     entry = d.directory.get(full_name) if full_name else None
     return Person(name, role, full_name, entry.team if entry else None)
 
@@ -727,13 +729,16 @@ def document(reference: str, name: str) -> Response | str:
 
 
 def _challenges_seen() -> list[Challenge]:
-    """Every challenge the signed-in person may see: for a manager, their own."""
-    db, _ = _dashboard().registers.get()
+    """Every challenge the signed-in person may see: for a manager, their own (read by
+    the register's list of whom each was addressed to, then judged one by one)."""
+    db, register = _dashboard().registers.get()
     person = access.current_person()
-    every = (
+    if not access.may_see_every_challenge(person):
+        found = register.challenges_addressed_to(person.full_name, person.team)
+        return [c for c in found if access.may_see(person, c)]
+    return [
         Challenge.from_dict(json.loads(r[0])) for r in db.execute("SELECT record FROM challenges")
-    )
-    return [c for c in every if access.may_see(person, c)]
+    ]
 
 
 def tracker(suffix: str) -> Response | str:
