@@ -251,7 +251,7 @@ class OpenList:
         clauses: list[str] = []
         params: list[Any] = []
         addressed = (
-            "reference IN (SELECT reference FROM addressees WHERE open AND "
+            "reference IN (SELECT reference FROM addressees WHERE open = 1 AND "
             "((kind = 'person' AND name = ?) OR (kind = 'team' AND name = ?)))"
         )
         if self.restricted_to is not None:
