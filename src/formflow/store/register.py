@@ -218,6 +218,12 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
+def addressee_key(name: str | None) -> str:
+    """A person's or team's name as the addressees table keeps it: single-spaced (the
+    table's NOCASE ignores case), so a name typed "Priya  Raman " on a form is hers."""
+    return " ".join((name or "").split())
+
+
 def _like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -257,10 +263,10 @@ class OpenList:
         if self.restricted_to is not None:
             person, team = self.restricted_to
             clauses.append(addressed)
-            params += [(person or "").strip(), (team or "").strip()]
+            params += [addressee_key(person), addressee_key(team)]
         if self.mine:
             clauses.append(f"(iro = ? OR {addressed})")
-            params += [self.mine, self.mine.strip(), ""]
+            params += [self.mine, addressee_key(self.mine), ""]
         if self.search.strip():
             text = _like(self.search.strip())
             clauses.append(  # read from the index that holds all three, not the records
@@ -679,10 +685,9 @@ class Register:
         """Whom the challenge is and was addressed to, and its team: a manager's list."""
         self._execute("DELETE FROM addressees WHERE reference = ?", (reference,))
         people = [challenge.addressed_to, *(h.addressed_to for h in challenge.history)]
-        named = {("person", p.name.strip()) for p in people if p and p.name and p.name.strip()}
-        if challenge.team and challenge.team.strip():
-            named.add(("team", challenge.team.strip()))
-        for kind, name in named:
+        named = {("person", addressee_key(p.name)) for p in people if p}
+        named.add(("team", addressee_key(challenge.team)))
+        for kind, name in named - {("person", ""), ("team", "")}:
             self._execute(
                 "INSERT OR IGNORE INTO addressees (kind, name, open, reference) "
                 "VALUES (?, ?, ?, ?)",
@@ -696,7 +701,7 @@ class Register:
             "SELECT record FROM challenges WHERE reference IN (SELECT reference FROM "
             "addressees WHERE (kind = 'person' AND name = ?) OR (kind = 'team' AND name = ?)) "
             "ORDER BY raised_on, reference",
-            ((person or "").strip(), (team or "").strip()),
+            (addressee_key(person), addressee_key(team)),
         )
         return [Challenge.from_dict(json.loads(r["record"])) for r in rows]
 
