@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
@@ -256,6 +257,8 @@ class Assessment:
     due_note: str = ""
     """Why a response awaited has no due date ("no fixed timescale (as agreed)"); empty
     when it has one or nothing is awaited."""
+    outstanding: tuple[str, ...] = ()
+    """Duties to record at the levels reached that have no date yet, one sentence each."""
 
 
 # --- deadlines ----------------------------------------------------------------------
@@ -439,7 +442,21 @@ def assess(
         ),
         actions_to_check=checks,
         warnings=when.warnings if when else (),
+        outstanding=outstanding_duties(challenge, policy),
         due_note=_no_due_date(challenge, policy) if when and when.due is None else "",
+    )
+
+
+def outstanding_duties(challenge: Challenge, policy: Policy) -> tuple[str, ...]:
+    """Each duty to record at a level the challenge has reached that has no date yet."""
+    reached = {h.stage for h in challenge.history} | {challenge.stage}
+    return tuple(
+        f"Outstanding at {level.stage.label}: {duty}. Give the date it was done in "
+        f"'{field.label}' on the form."
+        for level in policy.stages
+        if level.stage in reached
+        for duty, field in zip(level.duties, level.duty_fields(), strict=True)
+        if not challenge.details.get(field.id)
     )
 
 
@@ -585,15 +602,19 @@ def _raise(
             f"The {policy.id} procedure has no level {policy.named(event.stage).label}"
             f"{_for_whom(challenge, policy)}; start at {levels[0].label}."
         )
+    stage = policy.stage(event.stage)
     done = {h.stage for h in challenge.history}
-    passed = [s for s in ladder[: levels.index(event.stage)] if s.stage not in done]
+    # An entry point chosen by seriousness is a way in, not a bypass of the levels below.
+    below = (
+        [] if stage.entry_when and not challenge.history else ladder[: levels.index(event.stage)]
+    )
+    passed = [s for s in below if s.stage not in done]
     blocking = [s for s in passed if s.may_be_bypassed is False]
     if blocking:
         raise TransitionError(
             f"The {policy.id} procedure does not allow {blocking[0].stage.label} to be "
             f"bypassed: raise the challenge at {blocking[0].stage.label} first."
         )
-    stage = policy.stage(event.stage)
     raised = replace(
         challenge,
         stage=stage.stage,
@@ -604,10 +625,18 @@ def _raise(
     )
     return Transition(
         raised,
-        f"Raised at {stage.stage.label}{_with_responder(stage)}; "
+        f"Raised at {stage.stage.label}{_entered(stage, below)}{_with_responder(stage)}; "
         f"{_due_words(raised, policy, calendar)}.{_bypass_decided(passed)}",
         (Document.NEXT_STAGE_FORM,),
     )
+
+
+def _entered(stage: StagePolicy, below: Sequence[StagePolicy]) -> str:
+    """`` (where the procedure lets a challenge start here for a serious matter)``: the
+    entry point's condition, on the record, when no level below it was climbed."""
+    if not stage.entry_when or below:
+        return ""
+    return f" (the procedure lets a challenge start here {stage.entry_when})"
 
 
 def _with_responder(stage: StagePolicy) -> str:
@@ -764,7 +793,22 @@ def _overdue(
         raise TransitionError(
             f"The {challenge.stage.label} response is not overdue until after {due.isoformat()}."
         )
+    if rules.accepted_on_timeout:
+        return _accepted(challenge, due, event.on)
     return _escalate(challenge, StageOutcome.RESPONSE_OVERDUE, event.on, policy, calendar)
+
+
+def _accepted(challenge: Challenge, due: dt.date, on: dt.date) -> Transition:
+    """A contest window closed: what was put at the level stands, and the challenge ends
+    resolved, on the day the sweep finds nobody contested it."""
+    reason = (
+        f"Not contested by the end of {uk_date(due)}: under the procedure what was put at "
+        f"{challenge.stage.label} stands."
+    )
+    ended = replace(challenge, closure=Closure(on, ClosureKind.RESOLVED, reason))
+    return Transition(
+        ended, f"Resolved at {challenge.stage.label}. {reason}", (Document.FINAL_RECORD,)
+    )
 
 
 def _move_to(
