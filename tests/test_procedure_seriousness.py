@@ -261,3 +261,35 @@ def test_an_outstanding_duty_is_on_the_next_form_its_email_and_the_dashboard() -
         alert.challenge, WESTVALE, Settings(), Document.NEXT_STAGE_FORM, (), summary=alert.message
     )
     assert outstanding in message.get_content()
+
+
+def test_tick_ends_an_uncontested_window_resolved_through_the_cli(home: Home) -> None:
+    blank = home.root / "blank.docx"
+    made = CliRunner().invoke(main, ["new", "--home", str(home.root), "-o", str(blank)])
+    assert made.exit_code == 0, made.output
+    filled = fill_docx(
+        blank,
+        home.root / "review.docx",
+        PERSON,
+        ("stage_review", "raised_by_iro", "status_child_in_care"),
+    )
+    settings = load_settings(home=home.root)
+    policies = PolicyCatalogue.for_home(home.root, settings)
+    services = Services(home, settings, policies, now=lambda: dt.datetime(2025, 11, 3, 12))
+    with Register(home.database) as register:
+        result = Pipeline(register, services).handle(
+            Path(shutil.copy(filled, home.inbox / filled.name))
+        )
+    assert result.outcome is Outcome.PROCESSED, result.message
+    assert result.reference is not None
+    ticked = CliRunner().invoke(main, ["tick", "--home", str(home.root), "--today", "2025-11-11"])
+    assert ticked.exit_code == 0, ticked.output
+    with Register(home.database) as register:
+        record = register.challenge(result.reference)
+    assert record is not None and record.stage == REVIEW
+    assert status_of(record) is Status.RESOLVED
+    assert record.closure is not None
+    assert record.closure.reason == (
+        "Not contested by the end of 10 November 2025: under the procedure what was put at "
+        "Review recommendations stands."
+    )
