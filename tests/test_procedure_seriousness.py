@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import make_challenge
-from filled_forms import fill_docx
+from filled_forms import fill_docx, fill_pdf
 from formflow.cli import main
 from formflow.config import Settings, load_settings
 from formflow.core.calendar import WorkingCalendar
@@ -248,6 +248,29 @@ def test_a_word_form_asks_for_the_condition_and_the_duty_and_the_register_keeps_
         record = register.challenge(result.reference)
     assert record is not None and record.details[DUTY_FIELD] == "2025-11-04"
     assert assess(record, WESTVALE, CALENDAR, MON).outstanding == ()
+
+
+def test_a_pdf_form_carries_the_date_a_duty_was_done_to_the_register(home: Home) -> None:
+    blank = home.root / "blank.pdf"
+    made = CliRunner().invoke(main, ["new", "--home", str(home.root), "--pdf", "-o", str(blank)])
+    assert made.exit_code == 0, made.output
+    filled = fill_pdf(
+        blank,
+        home.root / "filled.pdf",
+        {**PERSON, "detail_" + DUTY_FIELD: "04/11/2025"},
+        ("stage_case_alert", "raised_by_iro", "status_child_in_care"),
+    )
+    settings = load_settings(home=home.root)
+    policies = PolicyCatalogue.for_home(home.root, settings)
+    services = Services(home, settings, policies, now=lambda: dt.datetime(2025, 11, 3, 12))
+    with Register(home.database) as register:
+        result = Pipeline(register, services).handle(
+            Path(shutil.copy(filled, home.inbox / filled.name))
+        )
+        assert result.outcome is Outcome.PROCESSED, result.message
+        assert result.reference is not None
+        record = register.challenge(result.reference)
+    assert record is not None and record.details[DUTY_FIELD] == "2025-11-04"
 
 
 def test_an_outstanding_duty_is_on_the_next_form_its_email_and_the_dashboard() -> None:
