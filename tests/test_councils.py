@@ -56,20 +56,35 @@ CALENDAR = HandTypedCalendar()
 
 # --- policies check ----------------------------------------------------------------------
 
-# What `policies check` must warn about, and nothing else: each level whose timescale or
-# responder the stored source does not state.
+# What `policies check` must warn about, and nothing else: every value the stored source
+# does not state.
+_UNROUTED = ("bypass", "on_not_resolved", "on_actions_not_implemented", "on_timeout")
 EXPECTED_WARNINGS = {
     "barnet": {
         ("Higher level of seniority", "timescale"),
         ("Higher level of seniority", "responder"),
     },
     "nottinghamshire": {
-        ("Formal Dispute Resolution", "timescale"),
-        ("Formal Dispute Resolution", "responder"),
-        ("CPC Alert", "timescale"),
-        ("Service Managers informed", "timescale"),
+        ("The procedure", "cafcass.eligible"),
+        ("The procedure", "cafcass.prerequisites"),
+        *(("IRO Alert", what) for what in _UNROUTED),
+        *(("Formal Dispute Resolution", what) for what in ("responder", "timescale", *_UNROUTED)),
+        *(("CPC Alert", what) for what in ("timescale", *_UNROUTED)),
+        *(("Service Managers informed", what) for what in ("timescale", *_UNROUTED)),
     },
-    "peterborough": {("Case Alert", "timescale"), ("Management Alert", "timescale")},
+    "peterborough": {
+        ("The procedure", "children"),
+        *(
+            ("The procedure", f"cafcass.{what}")
+            for what in ("available", "eligible", "when", "concurrent", "prerequisites")
+        ),
+        *(
+            ("Discussion with the Social Worker", what)
+            for what in ("bypass", "on_actions_not_implemented", "on_timeout")
+        ),
+        *(("Case Alert", what) for what in ("timescale", *_UNROUTED)),
+        *(("Management Alert", what) for what in ("timescale", *_UNROUTED)),
+    },
 }
 WARNING = re.compile(r"^Warning: (?P<level>[^:]+): the source does not state (?P<what>[\w.]+) ")
 
@@ -100,9 +115,13 @@ def test_each_council_passes_policies_check_with_only_the_warnings_expected(
 @pytest.mark.parametrize("council", COUNCILS)
 def test_every_warning_is_explained_in_the_notes(council: str) -> None:
     notes = built_in()(council).notes
-    for level, _ in EXPECTED_WARNINGS[council]:
-        assert any(level in note.choice and "not_stated" in note.choice for note in notes), (
-            f"no note explains why {level} is not stated"
+    for level, what in EXPECTED_WARNINGS[council]:
+        # The procedure's own fields: the note names the field ("children", "CAFCASS").
+        named = (
+            level if level != "The procedure" else what.split(".")[0].replace("cafcass", "CAFCASS")
+        )
+        assert any(named in note.choice and "not_stated" in note.choice for note in notes), (
+            f"no note explains why {level}'s {what} is not stated"
         )
 
 
@@ -207,10 +226,27 @@ def test_immediate_risk_goes_straight_to_both_service_managers_who_must_both_agr
     assert assess(resolved, NOTTINGHAMSHIRE, CALENDAR, RAISED).status is Status.RESOLVED
 
 
-def test_an_unresolved_cpc_ladder_closes_for_a_child_not_in_care() -> None:
+def test_an_unresolved_cpc_alert_waits_for_the_cp_chairs_decision() -> None:
+    """6.12 does not say where an unresolved alert goes: nothing moves by itself."""
     alert = cp_chair_challenge("cpc-alert")
     not_resolved = Respond(RAISED, resolved=False, text="No.", by="A Manager")
-    managers = apply(alert, not_resolved, NOTTINGHAMSHIRE, CALENDAR).challenge
-    assert managers.stage.label == "Service Managers informed"
-    top = apply(managers, not_resolved, NOTTINGHAMSHIRE, CALENDAR).challenge
-    assert assess(top, NOTTINGHAMSHIRE, CALENDAR, RAISED).status is Status.CLOSED_UNRESOLVED
+    asked = apply(alert, not_resolved, NOTTINGHAMSHIRE, CALENDAR)
+    assert asked.challenge.stage.label == "CPC Alert"
+    assert asked.message == (
+        "The procedure does not say what happens when CPC Alert is not resolved: "
+        "decide with `formflow escalate`, `close` or `withdraw`."
+    )
+    assert assess(asked.challenge, NOTTINGHAMSHIRE, CALENDAR, RAISED).status is (
+        Status.AWAITING_RESPONSE
+    )
+
+
+def test_immediate_risk_is_an_entry_point_not_a_bypass_of_the_cpc_alert() -> None:
+    urgent = cp_chair_challenge("cpc-service-managers")
+    raised = apply(urgent, Raise(Stage("cpc-service-managers"), RAISED), NOTTINGHAMSHIRE, CALENDAR)
+    assert "bypassed" not in raised.message
+    assert raised.message.startswith(
+        "Raised at Service Managers informed (the procedure lets a challenge start here where "
+        "information presented to a conference or complex Strategy Meeting shows that a child "
+        "is at immediate risk of harm)"
+    )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
 from conftest import make_challenge
+from formflow.core import record
 from formflow.core.record import (
     REFERENCE_PATTERN,
     Action,
@@ -19,9 +22,10 @@ from formflow.core.record import (
     Stage,
     StageOutcome,
     StageRecord,
-    new_reference,
+    reference_from,
 )
 from formflow.schema import schema_errors
+from formflow.store.register import new_reference
 
 
 def test_minimal_record_round_trips_and_passes_the_schema() -> None:
@@ -60,6 +64,25 @@ def test_new_references_are_well_formed_and_distinct() -> None:
     references = {new_reference(2025) for _ in range(200)}
     assert len(references) == 200
     assert all(REFERENCE_PATTERN.match(r) for r in references)
+
+
+def test_the_core_spells_a_reference_from_characters_it_is_given() -> None:
+    assert reference_from(2025, "7KQ3XM") == "PC-2025-7KQ3XM"
+    with pytest.raises(ValueError, match="is not 6 reference characters"):
+        reference_from(2025, "7KQ3XI")  # I is not in the alphabet: it reads as 1
+
+
+def test_the_core_takes_no_randomness() -> None:
+    """The register draws references (issue 24 part 4): no core module imports a source
+    of randomness."""
+    imported = set()
+    for module in Path(record.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module.split(".")[0])
+    assert imported.isdisjoint({"secrets", "random", "uuid"}), imported
 
 
 def test_schema_rejects_a_month_first_date_and_an_unknown_stage() -> None:

@@ -24,13 +24,12 @@ from formflow.core.record import (
     RaisedBy,
     Role,
     Stage,
-    new_reference,
 )
 from formflow.errors import PolicyError
 from formflow.outbox.folders import Home
 from formflow.policy_catalogue import PolicyCatalogue
 from formflow.render import write_form
-from formflow.store.register import Register
+from formflow.store.register import Register, new_reference
 
 
 def sample_challenge(today: dt.date) -> Challenge:

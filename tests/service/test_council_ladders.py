@@ -212,7 +212,9 @@ def test_peterborough_cp_chair_from_discussion_to_management_alert(tmp_path: Pat
         processed(pipeline, resolve(form, home.inbox / "resolved.docx", on, "Visit the child"))
         assert status_of(current(register, reference)) is Status.RESOLVED
 
-        # The agreed action was not carried out: the CP chair re-opens it on the final record.
+        # The agreed action was not carried out. The procedure does not say where the
+        # challenge goes then, so re-opening it on the final record asks the CP chair to
+        # choose the level, and the CP chair does.
         final = home.outbox / reference / f"{reference}-final-record.docx"
         reopen = fill_docx(
             final,
@@ -220,7 +222,13 @@ def test_peterborough_cp_chair_from_discussion_to_management_alert(tmp_path: Pat
             {"iro_decision_reason": "The visit did not take place."},
             ticked=("iro_decision_reopen",),
         )
-        processed(pipeline, reopen)
+        asked = pipeline.handle(reopen)
+        assert asked.outcome is Outcome.REJECTED
+        assert "give the level with `formflow reopen --stage LEVEL`" in asked.message
+        cli(
+            "reopen", reference, "--stage", "2", "--by", "Morwenna Pentreath, CP chair",
+            "--reason", "The visit did not take place.", "--home", str(home.root),
+        )  # fmt: skip
         management = current(register, reference)
         assert management.stage.label == "Management Alert"
         assert management.history[-1].outcome is StageOutcome.ACTIONS_NOT_IMPLEMENTED
@@ -228,7 +236,12 @@ def test_peterborough_cp_chair_from_discussion_to_management_alert(tmp_path: Pat
         form = home.outbox / reference / f"{reference}-management-alert-form.docx"
         on = management.date_of_notification
         processed(pipeline, answer(form, home.inbox / "answer-2.docx", on))
-        # The top of the ladder for a child on a plan, not in care: closed, not CAFCASS.
+        # Nothing above the Management Alert is stated: the CP chair is asked, and closes it.
+        assert status_of(current(register, reference)) is Status.AWAITING_RESPONSE
+        cli(
+            "close", reference, "--by", "Morwenna Pentreath, CP chair",
+            "--reason", "No further level in the procedure.", "--home", str(home.root),
+        )  # fmt: skip
         assert status_of(current(register, reference)) is Status.CLOSED_UNRESOLVED
     assert written(home, reference) >= {
         "case-alert-form.pdf",

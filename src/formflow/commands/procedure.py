@@ -249,6 +249,11 @@ def _level_line(policy: Policy, s: StagePolicy) -> str:
         parts.append(f"raised by the {s.raised_by}")
     if s.satisfied:
         parts.append(f"resolved when the {' and '.join(s.must_agree)} are satisfied")
+    if s.entry_when:
+        parts.append(f"a challenge may start here {s.entry_when}")
+    if s.accepted_on_timeout:
+        parts.append("what was put stands when not contested in time")
+    parts.extend(f"to be recorded: {duty}" for duty in s.duties)
     if s.decided_by:
         parts.append(f"on a missed deadline, the {s.decided_by} decides")
     bypass = "may be bypassed" if s.may_be_bypassed else "may not be bypassed"

@@ -12,6 +12,7 @@ long they have and from when, and what a missed deadline does are all in the fil
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -64,6 +65,7 @@ WHAT_FORMFLOW_DOES = {
         "a referral leaves the escalation open: the IRO closes or withdraws it if it should stop"
     ),
     "cafcass.prerequisites": "nothing is required before a referral",
+    "cafcass.condition": "the IRO is asked to confirm no condition before a referral",
 }
 
 DECIDED_BY_WHEN_NOT_STATED = "IRO"
@@ -206,6 +208,13 @@ class StagePolicy:
     cumulative_working_days: int | None = None
     satisfied: tuple[str, ...] = ()
     """Who must be satisfied before the level is resolved, apart from who responds."""
+    entry_when: str | None = None
+    """The source's condition for starting a challenge at this level (an entry point
+    chosen by seriousness); None: a challenge reaches it only from the level below."""
+    duties: tuple[str, ...] = ()
+    """What must be recorded at this level, in the source's words: a date field each."""
+    accepted_on_timeout: bool = False
+    """A contest window: when the deadline passes uncontested, what was put stands."""
     not_stated: tuple[NotStated, ...] = ()
 
     def unstated(self, where: str) -> NotStated | None:
@@ -260,7 +269,33 @@ class StagePolicy:
                 f"{self.stage.label} is resolved only when the {' and '.join(self.must_agree)} "
                 "are satisfied: each ticks 'Agreed by' on the form."
             )
+        if self.entry_when:
+            lines.append(
+                f"A challenge may start at {self.stage.label} {self.entry_when}: the levels "
+                "below it are then not bypassed but not needed."
+            )
+        if self.accepted_on_timeout:
+            lines.append(
+                f"If {self.stage.label} is not contested in time, what was put stands and the "
+                "challenge ends resolved."
+            )
+        lines.extend(
+            f"To be recorded: {duty} (give the date it was done on the form)."
+            for duty in self.duties
+        )
         return lines
+
+    def duty_fields(self) -> tuple[FormField, ...]:
+        """A date field for each duty to record at this level: outstanding until given."""
+        return tuple(
+            FormField(
+                # A detail's id takes only [a-z0-9_]; a level's id may have hyphens.
+                f"recorded_{re.sub('[^a-z0-9_]', '_', self.stage.id.lower())}_{n}",
+                f"{self.stage.label}: {duty} (date done)",
+                FieldKind.DATE,
+            )
+            for n, duty in enumerate(self.duties, start=1)
+        )
 
     def on_ladder_for(self, role: Role | None) -> bool:
         return not self.for_roles or role in self.for_roles
@@ -282,6 +317,8 @@ class CafcassPolicy:
     when: str | None
     concurrent: bool | None
     prerequisites: tuple[Prerequisite, ...]
+    """What must be done, with a date, before a referral: the procedure's own, then the
+    IRO's confirmation of its condition where it sets one."""
     notifications: tuple[str, ...] = ()
     contact: str | None = None
 
@@ -442,7 +479,7 @@ def _decided_by(s: dict[str, Any]) -> str | None:
     timeout = s["on_timeout"]
     if not _stated(timeout) or (timeout == "escalate" and not _stated(s["on_not_resolved"])):
         return DECIDED_BY_WHEN_NOT_STATED
-    return None if timeout == "escalate" else str(timeout["remind_and_wait_for"])
+    return None if timeout in ("escalate", "accept") else str(timeout["remind_and_wait_for"])
 
 
 def _level(position: int, s: dict[str, Any]) -> StagePolicy:
@@ -470,6 +507,9 @@ def _level(position: int, s: dict[str, Any]) -> StagePolicy:
         first_contact_within_hours=first_contact["hours"] if first_contact else None,
         cumulative_working_days=overall["working_days"] if overall else None,
         satisfied=tuple(s.get("satisfied", [])),
+        entry_when=s["entry"]["when"] if "entry" in s else None,
+        duties=tuple(s.get("record", [])),
+        accepted_on_timeout=s.get("on_timeout") == "accept",
         not_stated=_unstated(s, _LEVEL_FIELDS),
     )
 
@@ -482,7 +522,10 @@ def _field(f: dict[str, Any]) -> FormField:
     return FormField(f["id"], f["label"], FieldKind(f["kind"]), tuple(f.get("options", [])))
 
 
-_CAFCASS_FIELDS = ("available", "eligible", "when", "concurrent", "prerequisites")
+_CAFCASS_FIELDS = ("available", "eligible", "when", "concurrent", "prerequisites", "condition")
+
+CAFCASS_CONDITION = "condition"
+"""The prerequisite id of the IRO's confirmation of the procedure's condition on a referral."""
 
 IN_CARE = frozenset(s for s in LegalStatus if s.in_care)
 """The legal statuses Regulation 45 covers: a CAFCASS referral's reach where the source
@@ -498,15 +541,28 @@ def _cafcass(cafcass: dict[str, Any]) -> CafcassPolicy:
         eligible=frozenset(LegalStatus(c) for c in stated("eligible", IN_CARE)),
         when=stated("when", None),
         concurrent=stated("concurrent", None),
-        prerequisites=tuple(Prerequisite(p["id"], p["label"]) for p in stated("prerequisites", [])),
+        prerequisites=tuple(Prerequisite(p["id"], p["label"]) for p in stated("prerequisites", []))
+        + _condition(cafcass.get("condition")),
         notifications=tuple(cafcass.get("notifications", [])),
         contact=cafcass.get("contact"),
+    )
+
+
+def _condition(condition: str | dict[str, str] | None) -> tuple[Prerequisite, ...]:
+    """The procedure's condition on a referral, as a date the IRO confirms it on."""
+    if not isinstance(condition, str):
+        return ()
+    return (
+        Prerequisite(
+            CAFCASS_CONDITION, f"The IRO confirms the condition for a referral: {condition}"
+        ),
     )
 
 
 def policy_from_dict(data: dict[str, Any]) -> Policy:
     """A policy from version 2 data that has passed the policy schema."""
     children = data["children"] if _stated(data["children"]) else list(LegalStatus)
+    stages = tuple(_level(i, s) for i, s in enumerate(data["levels"], start=1))
     return Policy(
         id=data["id"],
         name=data["name"],
@@ -515,8 +571,9 @@ def policy_from_dict(data: dict[str, Any]) -> Policy:
         council=data["source"].get("council"),
         raised_by_roles=frozenset(Role(r) for r in data["raised_by_roles"]),
         children=frozenset(LegalStatus(c) for c in children),
-        fields=tuple(_field(f) for f in data.get("fields", [])),
-        stages=tuple(_level(i, s) for i, s in enumerate(data["levels"], start=1)),
+        fields=tuple(_field(f) for f in data.get("fields", []))
+        + tuple(f for s in stages for f in s.duty_fields()),
+        stages=stages,
         cafcass=_cafcass(data["cafcass"]),
         notes=tuple(Note(n["topic"], n["found"], n["choice"]) for n in data["notes"]),
         not_stated=_unstated(data, ("children",))

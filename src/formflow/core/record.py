@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import secrets
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar, TypeVar
 
 REFERENCE_PATTERN = re.compile(r"^PC-[0-9]{4}-[0-9A-HJKMNP-TV-Z]{6}$")
 # Crockford's base32: no I, L, O or U, so a reference read aloud or retyped survives.
-_REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+REFERENCE_SUFFIX_LENGTH = 6
 
 
 LEVEL_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -126,10 +126,13 @@ THEMES: dict[str, str] = {
 }
 
 
-def new_reference(year: int) -> str:
-    """A fresh reference such as ``PC-2025-7KQ3XM``: random, so forms made offline never clash."""
-    suffix = "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(6))
-    return f"PC-{year:04d}-{suffix}"
+def reference_from(year: int, suffix: str) -> str:
+    """``PC-2025-7KQ3XM`` from a year and the characters drawn for it: the shell draws them
+    (``store.register.new_reference``), since the core takes no randomness."""
+    reference = f"PC-{year:04d}-{suffix}"
+    if not REFERENCE_PATTERN.match(reference):
+        raise ValueError(f"{suffix!r} is not {REFERENCE_SUFFIX_LENGTH} reference characters.")
+    return reference
 
 
 @dataclass(frozen=True)

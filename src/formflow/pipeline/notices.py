@@ -56,7 +56,7 @@ from typing import Any
 
 from formflow.config import NotAnAddress, Settings, directory_entries, email_address
 from formflow.core.calendar import uk_date
-from formflow.core.engine import Document, current_due
+from formflow.core.engine import Document, current_due, outstanding_duties
 from formflow.core.policy import Policy, StagePolicy
 from formflow.core.record import Action, Challenge, ClosureKind, Role
 from formflow.errors import NoticeError
@@ -308,6 +308,7 @@ def covering_email(
         lines.append(f"Response due by the end of {uk_date(due)}.")
     if kind is Document.NEXT_STAGE_FORM:
         lines += stage.terms()
+    lines += outstanding_duties(challenge, policy)
     lines += [
         "",
         "Attached: " + ", ".join(p.name for p in attachments) if attachments else "",

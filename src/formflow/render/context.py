@@ -218,6 +218,10 @@ def _level_guidance(rule: StagePolicy, policy: Policy) -> str:
         text += f"; raised by the {rule.raised_by}"
     if rule.satisfied:
         text += f"; resolved when the {' and '.join(rule.must_agree)} are satisfied"
+    if rule.entry_when:
+        text += f"; a challenge may start here {rule.entry_when}"
+    if rule.accepted_on_timeout:
+        text += "; what was put stands when not contested in time"
     return text
 
 
@@ -372,6 +376,7 @@ def next_stage_summary(c: Challenge, policy: Policy, a: Assessment) -> list[Row]
         rows.append(Row("Meeting", "The procedure expects a meeting to agree the action plan."))
     rows.extend(Row("Before this stage", step) for step in rule.before_raising)
     rows.extend(Row("Under the procedure", term) for term in rule.terms())
+    rows.extend(Row("Outstanding", duty) for duty in a.outstanding)
     rows.extend(unstated_rows(c))
     rows.append(Row("Procedure followed", policy.name))
     return rows

@@ -37,6 +37,7 @@ import datetime as dt
 import json
 import logging
 import re
+import secrets
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -46,11 +47,24 @@ from types import TracebackType
 from typing import Any
 
 from formflow.core.engine import Assessment
-from formflow.core.record import Challenge, new_reference
+from formflow.core.record import (
+    REFERENCE_ALPHABET,
+    REFERENCE_SUFFIX_LENGTH,
+    Challenge,
+    reference_from,
+)
 from formflow.errors import RegisterError
 from formflow.outbox import files
 
 log = logging.getLogger(__name__)
+
+
+def new_reference(year: int) -> str:
+    """A fresh reference such as ``PC-2025-7KQ3XM``: random, so forms made offline never
+    clash. The randomness is the shell's: the core only spells the reference."""
+    drawn = (secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_SUFFIX_LENGTH))
+    return reference_from(year, "".join(drawn))
+
 
 DEFAULT_TIMEOUT_SECONDS = 120.0
 """How long a writer waits for another process's transaction (a watcher rendering a file)."""

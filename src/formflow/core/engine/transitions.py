@@ -1,41 +1,46 @@
-"""The stage engine: pure functions over a challenge, its policy, the calendar and a date.
-
-``assess`` says where a challenge stands (who must respond, by when, what is overdue);
-``apply`` turns one event into the next state of the record, or refuses it with a
-``TransitionError`` whose message says why. Nothing here reads a clock or a file.
-
-    Raise ──► awaiting response ──Respond(resolved)──► resolved, actions tracked
-                 │   ▲                                   │
-                 │   └──── ActionsNotImplemented ◄───────┘
-                 ├─Respond(not resolved) / ResponseOverdue──► next stage (awaiting response)
-                 │                                         └─ top of the ladder:
-                 │                                             child in care ► CAFCASS consideration
-                 │                                             otherwise     ► closed unresolved
-                 └─RequestCafcass──► referred (or concurrent with the escalation)
-"""
+"""``apply``: one event turns a challenge into its next state, or is refused with a
+``TransitionError`` whose message says why and what to do."""
 
 from __future__ import annotations
 
 import datetime as dt
-import math
-from dataclasses import dataclass, replace
-from enum import StrEnum
+from collections.abc import Sequence
+from dataclasses import replace
 
 from formflow.core.calendar import WorkingCalendar, uk_date
+from formflow.core.engine.assessment import status_of
+from formflow.core.engine.deadlines import current_due, no_due_date
+from formflow.core.engine.dropped_form import answered_entry, answers_to, same_answer
+from formflow.core.engine.events import (
+    AMENDABLE,
+    CHILD_DETAILS,
+    CLOSED,
+    ActionsNotImplemented,
+    Amend,
+    CloseUnresolved,
+    Document,
+    Escalate,
+    Event,
+    ExtendDeadline,
+    LateResponse,
+    MergeInto,
+    Raise,
+    Reassign,
+    RequestCafcass,
+    Respond,
+    ResponseOverdue,
+    Status,
+    Transition,
+    Withdraw,
+)
 from formflow.core.policy import (
-    COUNTED_FROM_CHALLENGE_START,
-    COUNTED_FROM_RAISED,
     Policy,
     StagePolicy,
-    TimescaleKind,
 )
 from formflow.core.record import (
-    Action,
     Challenge,
     Closure,
     ClosureKind,
-    Decision,
-    IroDecision,
     Person,
     Response,
     Role,
@@ -44,406 +49,6 @@ from formflow.core.record import (
     StageRecord,
 )
 from formflow.errors import TransitionError
-
-
-class Status(StrEnum):
-    AWAITING_RESPONSE = "awaiting response"
-    RESOLVED = "resolved"
-    CAFCASS_CONSIDERATION = "CAFCASS consideration"
-    REFERRED_TO_CAFCASS = "referred to CAFCASS"
-    CLOSED_UNRESOLVED = "closed unresolved"
-    WITHDRAWN = "withdrawn"
-    MERGED = "merged"
-
-
-CLOSED = frozenset(
-    {Status.CLOSED_UNRESOLVED, Status.REFERRED_TO_CAFCASS, Status.WITHDRAWN, Status.MERGED}
-)
-"""Statuses no later event of the ladder changes (a resolved challenge may still re-open)."""
-
-
-class Document(StrEnum):
-    """What a transition asks the shell to write."""
-
-    NEXT_STAGE_FORM = "next-stage form"
-    FINAL_RECORD = "final record"
-    CAFCASS_PACK = "CAFCASS pack"
-    CLOSURE_NOTE = "closure note"
-    IRO_NOTE = "note to the IRO"
-    """A covering email only: something the IRO must decide on."""
-
-
-# --- events -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Raise:
-    """The IRO/CP chair raises the challenge at ``stage`` (informal or formal) on ``on``."""
-
-    stage: Stage
-    on: dt.date
-
-
-@dataclass(frozen=True)
-class Respond:
-    """The responder's answer to the current stage."""
-
-    on: dt.date
-    resolved: bool
-    text: str | None = None
-    by: str | None = None
-    actions: tuple[Action, ...] = ()
-    agreed_by: tuple[str, ...] = ()
-    """At a level with joint responders: those the response records as satisfied."""
-
-
-@dataclass(frozen=True)
-class ResponseOverdue:
-    """No response by the stage's due date, noticed on ``on``."""
-
-    on: dt.date
-
-
-@dataclass(frozen=True)
-class Escalate:
-    """A named person decides to move the challenge to the next level (where the procedure
-    leaves escalation after a missed deadline, or after a response, to their decision)."""
-
-    on: dt.date
-    by: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class ActionsNotImplemented:
-    """The actions agreed at resolution were not carried out, or did not work: the IRO
-    re-opens the challenge where the procedure says."""
-
-    on: dt.date
-    reason: str = ""
-    stage: Stage | None = None
-    """The level the IRO chose, where the procedure does not say where the challenge returns."""
-
-
-@dataclass(frozen=True)
-class RequestCafcass:
-    on: dt.date
-
-
-@dataclass(frozen=True)
-class CloseUnresolved:
-    """The IRO decides to close the challenge unresolved: while a response is awaited, or
-    after CAFCASS consideration instead of referring."""
-
-    on: dt.date
-    reason: str
-
-
-@dataclass(frozen=True)
-class Withdraw:
-    """The IRO withdraws the challenge: raised in error, or the matter is now resolved."""
-
-    on: dt.date
-    reason: str
-
-
-@dataclass(frozen=True)
-class ExtendDeadline:
-    """An agreed extension of the current stage's response deadline to ``to``."""
-
-    on: dt.date
-    to: dt.date
-    reason: str
-
-
-@dataclass(frozen=True)
-class Reassign:
-    """The current stage is handed to another responder (sickness, a change of team)."""
-
-    on: dt.date
-    to: Person
-    reason: str
-
-
-AMENDABLE: dict[str, str] = {
-    "case_number": "LCS number",
-    "child_name": "Name of Child",
-    "date_of_birth": "DoB",
-    "social_worker": "Social Worker",
-    "team": "Team",
-    "team_manager": "Team Manager",
-    "raised_by_name": "From (the IRO or CP chair)",
-    "concern": "The concern",
-}
-"""Details business support may correct (``formflow amend``), with the form's label."""
-
-CHILD_DETAILS = frozenset({"case_number", "child_name", "date_of_birth"})
-"""Amended silently in messages: the audit trail never carries a child's details."""
-
-
-@dataclass(frozen=True)
-class Amend:
-    """A detail typed wrongly is corrected (``field`` is a key of ``AMENDABLE``)."""
-
-    on: dt.date
-    field: str
-    value: str | dt.date
-    reason: str
-
-
-@dataclass(frozen=True)
-class MergeInto:
-    """This challenge is the same as ``into`` (same child, same concern): it closes, and
-    the other carries on."""
-
-    on: dt.date
-    into: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class LateResponse:
-    """A response to ``stage`` that arrived after that stage had moved on, or that differs
-    from the answer it already had: kept against that stage, and the IRO told."""
-
-    on: dt.date
-    stage: Stage
-    response: Response
-
-
-Event = (
-    Raise
-    | Respond
-    | ResponseOverdue
-    | Escalate
-    | ActionsNotImplemented
-    | RequestCafcass
-    | CloseUnresolved
-    | Withdraw
-    | ExtendDeadline
-    | Reassign
-    | Amend
-    | MergeInto
-    | LateResponse
-)
-
-
-@dataclass(frozen=True)
-class Transition:
-    challenge: Challenge
-    message: str
-    """One sentence for the audit trail and the notice to the IRO; no child's name."""
-    documents: tuple[Document, ...] = ()
-
-
-@dataclass(frozen=True)
-class Assessment:
-    status: Status
-    stage: Stage
-    responder: str | None
-    """The role that must respond now, where someone must."""
-    responder_name: str | None
-    copy_to: tuple[str, ...]
-    raised_on: dt.date
-    due: dt.date | None
-    overall_target: dt.date | None
-    """The cumulative target from the start of the challenge, where the policy states one."""
-    first_contact_due: dt.date | None
-    overdue: bool
-    actions_to_check: tuple[Action, ...]
-    """Agreed actions whose by-when date has come: the IRO checks they were done."""
-    warnings: tuple[str, ...]
-    due_note: str = ""
-    """Why a response awaited has no due date ("no fixed timescale (as agreed)"); empty
-    when it has one or nothing is awaited."""
-
-
-# --- deadlines ----------------------------------------------------------------------
-
-
-def stage_due(
-    stage: StagePolicy,
-    raised_on: dt.date,
-    calendar: WorkingCalendar,
-    started: dt.date | None = None,
-    details: dict[str, str] | None = None,
-) -> dt.date | None:
-    """When a response to a level raised on ``raised_on`` is due, or None when the level
-    has no due date: no fixed timescale, none stated, or a date the form has not given.
-    ``started`` is the challenge's start; ``details`` the answers to the form's own fields."""
-    timescale = stage.timescale
-    if timescale.kind is TimescaleKind.SET_ON_FORM:  # on a day off: the next working day
-        day = _detail_date(details, timescale.field)
-        return calendar.next_working_day(day) if day else None
-    start = _counted_from(stage, raised_on, started, details)
-    if start is None or timescale.amount is None:
-        return None
-    match timescale.kind:
-        case TimescaleKind.WORKING_DAYS:
-            return calendar.add_working_days(start, timescale.amount)
-        case TimescaleKind.HOURS:
-            return calendar.add_working_days(start, math.ceil(timescale.amount / 24))
-        case _:  # calendar days: a last day that is not a working day moves to the next one,
-            # as a date set on the form does: one rule for every due date that is a day
-            return calendar.next_working_day(start + dt.timedelta(days=timescale.amount))
-
-
-def _counted_from(
-    stage: StagePolicy,
-    raised_on: dt.date,
-    started: dt.date | None,
-    details: dict[str, str] | None,
-) -> dt.date | None:
-    if stage.counted_from == COUNTED_FROM_RAISED:
-        return raised_on
-    if stage.counted_from == COUNTED_FROM_CHALLENGE_START:
-        return started or raised_on
-    return _detail_date(details, stage.counted_from)
-
-
-def _detail_date(details: dict[str, str] | None, field: str | None) -> dt.date | None:
-    value = (details or {}).get(field or "")
-    return dt.date.fromisoformat(value) if value else None
-
-
-def current_due(challenge: Challenge, policy: Policy, calendar: WorkingCalendar) -> dt.date | None:
-    """The current level's response due date: as extended by agreement, else as the
-    procedure says (None where it sets none)."""
-    return challenge.due_extended_to or stage_due(
-        policy.stage(challenge.stage),
-        challenge.date_of_notification,
-        calendar,
-        challenge_start(challenge, policy),
-        challenge.details,
-    )
-
-
-def first_contact_due(
-    stage: StagePolicy, raised_on: dt.date, calendar: WorkingCalendar
-) -> dt.date | None:
-    """A milestone set in hours (cic-issues: a 1:1 discussion within 48 hours), counted as
-    whole working days after day 0, rounded up: 48 hours is the 2nd working day."""
-    if stage.first_contact_within_hours is None:
-        return None
-    return calendar.add_working_days(raised_on, math.ceil(stage.first_contact_within_hours / 24))
-
-
-def challenge_start(challenge: Challenge, policy: Policy) -> dt.date:
-    """When the formal challenge began: the first formal level raised, in history or now."""
-    formal = [h.raised_on for h in challenge.history if _is_formal(policy, h.stage)]
-    if formal:
-        return formal[0]
-    return challenge.date_of_notification
-
-
-def _is_formal(policy: Policy, stage: Stage) -> bool:
-    return policy.stage(stage).formal if policy.has_stage(stage) else stage != Stage.INFORMAL
-
-
-@dataclass(frozen=True)
-class Deadline:
-    day_zero: dt.date
-    due: dt.date | None
-    """None: the level has no due date (no fixed timescale, none stated, or not yet set)."""
-    overall_target: dt.date | None
-    """The cumulative target from the start of the challenge, where the policy states one."""
-    first_contact_due: dt.date | None
-    warnings: tuple[str, ...]
-
-
-def deadline(
-    policy: Policy,
-    stage: Stage,
-    raised_on: dt.date,
-    calendar: WorkingCalendar,
-    challenge_started: dt.date | None = None,
-    extended_to: dt.date | None = None,
-    details: dict[str, str] | None = None,
-) -> Deadline:
-    """When a response to ``stage`` raised on ``raised_on`` is due under ``policy``."""
-    rules = policy.stage(stage)
-    due = extended_to or stage_due(rules, raised_on, calendar, challenge_started, details)
-    target = (
-        calendar.add_working_days(challenge_started or raised_on, rules.cumulative_working_days)
-        if rules.cumulative_working_days is not None
-        else None
-    )
-    contact = first_contact_due(rules, raised_on, calendar)
-    dates = [d for d in (due, target, contact) if d is not None]
-    return Deadline(
-        day_zero=calendar.day_zero(raised_on),
-        due=due,
-        overall_target=target,
-        first_contact_due=contact,
-        warnings=tuple(calendar.warnings(dates)),
-    )
-
-
-# --- assessment ---------------------------------------------------------------------
-
-
-def status_of(challenge: Challenge) -> Status:
-    if challenge.closure is not None:
-        return {
-            ClosureKind.RESOLVED: Status.RESOLVED,
-            ClosureKind.CLOSED_UNRESOLVED: Status.CLOSED_UNRESOLVED,
-            ClosureKind.REFERRED_TO_CAFCASS: Status.REFERRED_TO_CAFCASS,
-            ClosureKind.WITHDRAWN: Status.WITHDRAWN,
-            ClosureKind.MERGED: Status.MERGED,
-        }[challenge.closure.kind]
-    if challenge.cafcass.consideration_date is not None:
-        return Status.CAFCASS_CONSIDERATION
-    return Status.AWAITING_RESPONSE
-
-
-def assess(
-    challenge: Challenge, policy: Policy, calendar: WorkingCalendar, today: dt.date
-) -> Assessment:
-    stage = policy.stage(challenge.stage)
-    status = status_of(challenge)
-    awaiting = status is Status.AWAITING_RESPONSE
-    given_role = challenge.addressed_to.role if challenge.addressed_to else None
-    when = (
-        deadline(
-            policy,
-            challenge.stage,
-            challenge.date_of_notification,
-            calendar,
-            challenge_start(challenge, policy),
-            challenge.due_extended_to,
-            challenge.details,
-        )
-        if awaiting
-        else None
-    )
-    checks = (
-        tuple(a for a in challenge.actions if a.by_when is not None and a.by_when <= today)
-        if status is Status.RESOLVED
-        else ()
-    )
-    return Assessment(
-        status=status,
-        stage=stage.stage,
-        responder=stage.responding(given_role) if awaiting else None,
-        responder_name=challenge.addressed_to.name if awaiting and challenge.addressed_to else None,
-        copy_to=stage.copy_to,
-        raised_on=challenge.date_of_notification,
-        due=when.due if when else None,
-        overall_target=when.overall_target if when else None,
-        first_contact_due=when.first_contact_due if when else None,
-        overdue=(
-            when is not None
-            and when.due is not None
-            and today > when.due
-            and challenge.response is None  # answered, and waiting for the IRO's decision
-        ),
-        actions_to_check=checks,
-        warnings=when.warnings if when else (),
-        due_note=_no_due_date(challenge, policy) if when and when.due is None else "",
-    )
-
-
-# --- transitions --------------------------------------------------------------------
 
 
 def apply(
@@ -585,15 +190,19 @@ def _raise(
             f"The {policy.id} procedure has no level {policy.named(event.stage).label}"
             f"{_for_whom(challenge, policy)}; start at {levels[0].label}."
         )
+    stage = policy.stage(event.stage)
     done = {h.stage for h in challenge.history}
-    passed = [s for s in ladder[: levels.index(event.stage)] if s.stage not in done]
+    # An entry point chosen by seriousness is a way in, not a bypass of the levels below.
+    below = (
+        [] if stage.entry_when and not challenge.history else ladder[: levels.index(event.stage)]
+    )
+    passed = [s for s in below if s.stage not in done]
     blocking = [s for s in passed if s.may_be_bypassed is False]
     if blocking:
         raise TransitionError(
             f"The {policy.id} procedure does not allow {blocking[0].stage.label} to be "
             f"bypassed: raise the challenge at {blocking[0].stage.label} first."
         )
-    stage = policy.stage(event.stage)
     raised = replace(
         challenge,
         stage=stage.stage,
@@ -604,10 +213,18 @@ def _raise(
     )
     return Transition(
         raised,
-        f"Raised at {stage.stage.label}{_with_responder(stage)}; "
+        f"Raised at {stage.stage.label}{_entered(stage, below)}{_with_responder(stage)}; "
         f"{_due_words(raised, policy, calendar)}.{_bypass_decided(passed)}",
         (Document.NEXT_STAGE_FORM,),
     )
+
+
+def _entered(stage: StagePolicy, below: Sequence[StagePolicy]) -> str:
+    """`` (where the procedure lets a challenge start here for a serious matter)``: the
+    entry point's condition, on the record, when no level below it was climbed."""
+    if not stage.entry_when or below:
+        return ""
+    return f" (the procedure lets a challenge start here {stage.entry_when})"
 
 
 def _with_responder(stage: StagePolicy) -> str:
@@ -641,15 +258,7 @@ def _for_whom(challenge: Challenge, policy: Policy) -> str:
 def _due_words(challenge: Challenge, policy: Policy, calendar: WorkingCalendar) -> str:
     """``response due by the end of 8 December 2026``, or why there is no due date."""
     due = current_due(challenge, policy, calendar)
-    return f"response due by the end of {uk_date(due)}" if due else _no_due_date(challenge, policy)
-
-
-def _no_due_date(challenge: Challenge, policy: Policy) -> str:
-    rules = policy.stage(challenge.stage)
-    if not rules.timescale.counts:
-        return rules.timescale.described(policy.field_label)
-    missing = rules.timescale.field or rules.counted_from
-    return f"no due date until the form gives '{policy.field_label(missing)}'"
+    return f"response due by the end of {uk_date(due)}" if due else no_due_date(challenge, policy)
 
 
 def _addressee(current: Person | None, stage: StagePolicy) -> Person:
@@ -764,7 +373,22 @@ def _overdue(
         raise TransitionError(
             f"The {challenge.stage.label} response is not overdue until after {due.isoformat()}."
         )
+    if rules.accepted_on_timeout:
+        return _accepted(challenge, due, event.on)
     return _escalate(challenge, StageOutcome.RESPONSE_OVERDUE, event.on, policy, calendar)
+
+
+def _accepted(challenge: Challenge, due: dt.date, on: dt.date) -> Transition:
+    """A contest window closed: what was put at the level stands, and the challenge ends
+    resolved, on the day the sweep finds nobody contested it."""
+    reason = (
+        f"Not contested by the end of {uk_date(due)}: under the procedure what was put at "
+        f"{challenge.stage.label} stands."
+    )
+    ended = replace(challenge, closure=Closure(on, ClosureKind.RESOLVED, reason))
+    return Transition(
+        ended, f"Resolved at {challenge.stage.label}. {reason}", (Document.FINAL_RECORD,)
+    )
 
 
 def _move_to(
@@ -1165,7 +789,7 @@ def _late_response(challenge: Challenge, event: LateResponse) -> Transition:
     """Kept against its stage: the late answer a stage that moved on never had, or a
     further answer beside the one it had. The IRO decides what follows."""
     late = replace(event.response, date=event.response.date or event.on)
-    if any(_same_answer(event.response, kept) for kept in _answers_to(challenge, event.stage)):
+    if any(same_answer(event.response, kept) for kept in answers_to(challenge, event.stage)):
         raise TransitionError(
             f"This response to {event.stage.label} is already recorded; this form adds nothing new."
         )
@@ -1176,7 +800,7 @@ def _late_response(challenge: Challenge, event: LateResponse) -> Transition:
         kept = replace(challenge, further_responses=(*challenge.further_responses, late))
         earlier = challenge.response
     else:
-        index = _answered_entry(challenge, event.stage)
+        index = answered_entry(challenge, event.stage)
         ended = challenge.history[index]
         history = list(challenge.history)
         if ended.response is None and ended.late_response is None:
@@ -1197,18 +821,6 @@ def _late_response(challenge: Challenge, event: LateResponse) -> Transition:
         f"recorded against {event.stage.label}."
     )
     return Transition(kept, f"{kept_as} {_what_follows(challenge)}", (Document.IRO_NOTE,))
-
-
-def _answered_entry(challenge: Challenge, stage: Stage) -> int:
-    """The latest time ``stage`` ended in the history (a form answers that one)."""
-    entries = [i for i, h in enumerate(challenge.history) if h.stage == stage]
-    if not entries:
-        raise TransitionError(
-            f"The form is ticked {stage.label}, but this challenge is at "
-            f"{challenge.stage.label} and never reached {stage.label}: fill in the latest "
-            "form formflow sent for it."
-        )
-    return entries[-1]
 
 
 def _outcome_words(response: Response) -> str:
@@ -1238,271 +850,3 @@ def _what_follows(challenge: Challenge) -> str:
             return f"The IRO decides what follows: {where}; the decision on a referral stands."
         case _:
             return f"{where}, so nothing follows from it unless the IRO decides otherwise."
-
-
-# --- what a dropped form means --------------------------------------------------------
-
-
-def events_for(previous: Challenge | None, incoming: Challenge, received: dt.date) -> list[Event]:
-    """The events a form carries, given the register's record for its reference (or None).
-
-    A new challenge is raised at the stage ticked; a filled response section is a
-    response (dated as written, else as received); a response to a stage that has since
-    timed out is a late response to that stage; a newly ticked CAFCASS box is a request;
-    the IRO's decision is a re-opening, a closure or a withdrawal. A form that adds
-    nothing yields no events. A response with no outcome ticked is refused, never
-    dropped."""
-    if previous is None:
-        if incoming.iro_decision is not None:
-            raise TransitionError(
-                "The IRO's decision section is filled in, but formflow has no challenge with "
-                "this reference yet: leave that section empty on a new challenge."
-            )
-        return [
-            Raise(incoming.stage, incoming.date_of_notification),
-            *_requests(None, incoming, received),
-        ]
-    _refuse_repeated_reopening(previous, incoming)
-    if incoming.stage != previous.stage:
-        return _late(previous, incoming, received)
-    events: list[Event] = []
-    response = incoming.response
-    if has_answer(response):
-        assert response is not None
-        events += _answers(previous, response, incoming.actions, received)
-    events += _requests(previous, incoming, received)
-    if incoming.iro_decision is not None:
-        events.append(_decided(incoming.iro_decision, received))
-    return events
-
-
-def _no_outcome(still_due: bool) -> str:
-    return (
-        "The response section is filled in, but neither 'Resolved' nor 'Not resolved' is "
-        "ticked: tick the one that applies and drop the form again (on a form without those "
-        "boxes, begin the response with the words 'Resolved' or 'Not resolved'). Nothing has "
-        "been recorded yet" + (", and the response is still due." if still_due else ".")
-    )
-
-
-def _answers(
-    previous: Challenge, response: Response, actions: tuple[Action, ...], received: dt.date
-) -> list[Event]:
-    """The response on a form for the current stage: the answer awaited; nothing, where it
-    is a copy of an answer already kept; else a further answer, kept beside the first."""
-    if any(_same_answer(response, kept) for kept in _answers_to(previous, previous.stage)):
-        return []
-    if previous.response is None:
-        return [_answer(response, actions, received)]
-    if response.resolved is None:
-        raise TransitionError(_no_outcome(still_due=False))
-    return [LateResponse(response.date or received, previous.stage, response)]
-
-
-def _answers_to(challenge: Challenge, stage: Stage) -> list[Response]:
-    """Every answer the record keeps for ``stage``, now and each earlier time it was raised."""
-    now = [challenge.response, *challenge.further_responses] if challenge.stage == stage else []
-    earlier = [
-        r
-        for h in challenge.history
-        if h.stage == stage
-        for r in (h.response, h.late_response, *h.further_responses)
-    ]
-    return [r for r in (*now, *earlier) if r is not None]
-
-
-def _same_answer(incoming: Response, kept: Response) -> bool:
-    """The form repeats an answer already kept: the same words, and no outcome, name or
-    date that differs (a form re-saved may lose a tick; a blank date takes the kept one)."""
-
-    def words(text: str | None) -> str:
-        return " ".join((text or "").casefold().split())
-
-    return (
-        words(incoming.text) == words(kept.text)
-        and incoming.resolved in (None, kept.resolved)
-        and (incoming.by is None or words(incoming.by) == words(kept.by))
-        and incoming.date in (None, kept.date)
-    )
-
-
-def _refuse_repeated_reopening(previous: Challenge, incoming: Challenge) -> None:
-    """A final record whose re-opening is already recorded, saved again with 'Re-open'
-    still ticked, is not a second re-opening (nor its response a second resolution)."""
-    decision, response = incoming.iro_decision, incoming.response
-    if decision is None or decision.decision is not Decision.REOPEN or response is None:
-        return
-    for index, ended in enumerate(previous.history):
-        if not (
-            ended.outcome is StageOutcome.ACTIONS_NOT_IMPLEMENTED
-            and ended.response is not None
-            and _same_answer(response, ended.response)
-        ):
-            continue
-        following = previous.history[index + 1 :]
-        reopened_on = following[0].raised_on if following else previous.date_of_notification
-        raise TransitionError(
-            f"This is the final record of {ended.stage.label}, and its re-opening was already "
-            f"recorded on {uk_date(reopened_on)}: {previous.reference} is now "
-            f"{status_of(previous).value} at {previous.stage.label}. Nothing has been recorded.",
-            advice="Nothing needs doing with this form: the re-opened stage's form has gone "
-            "to its responder.",
-        )
-
-
-def has_answer(response: Response | None) -> bool:
-    return response is not None and any(
-        v is not None for v in (response.text, response.by, response.date, response.resolved)
-    )
-
-
-def _answer(response: Response, actions: tuple[Action, ...], received: dt.date) -> Respond:
-    if response.resolved is None:
-        raise TransitionError(_no_outcome(still_due=True))
-    return Respond(
-        on=response.date or received,
-        resolved=response.resolved,
-        text=response.text,
-        by=response.by,
-        actions=actions,
-        agreed_by=response.agreed_by,
-    )
-
-
-def _late(previous: Challenge, incoming: Challenge, received: dt.date) -> list[Event]:
-    """A form for an earlier stage: an answer it never had, or one beside the answer it
-    had (kept, the IRO told); nothing where the form repeats one already kept."""
-    response = incoming.response
-    if response is None or not has_answer(response):
-        raise TransitionError(
-            f"The form is ticked {incoming.stage.label}, but this challenge is at "
-            f"{previous.stage.label}: fill in the latest form formflow sent for it."
-        )
-    _answered_entry(previous, incoming.stage)
-    if any(_same_answer(response, kept) for kept in _answers_to(previous, incoming.stage)):
-        return []
-    return [LateResponse(response.date or received, incoming.stage, response)]
-
-
-def _requests(previous: Challenge | None, incoming: Challenge, received: dt.date) -> list[Event]:
-    if incoming.cafcass.requested and not (previous and previous.cafcass.requested):
-        return [RequestCafcass(incoming.cafcass.request_date or received)]
-    return []
-
-
-def _decided(decision: IroDecision, received: dt.date) -> Event:
-    on = decision.date or received
-    reason = decision.reason or ""
-    if not reason and decision.decision is not Decision.REOPEN:
-        raise TransitionError(
-            f"The IRO's decision is to {decision.decision.value}, but "
-            "'Reason for the IRO's decision' is empty: write the reason, as it goes on the "
-            "record, and drop the form again."
-        )
-    match decision.decision:
-        case Decision.REOPEN:
-            return ActionsNotImplemented(on, reason)
-        case Decision.CLOSE:
-            return CloseUnresolved(on, reason)
-        case Decision.WITHDRAW:
-            return Withdraw(on, reason)
-
-
-COMPARED = (
-    "the stage, the response and its outcome, the agreed actions, the CAFCASS request "
-    "and its prerequisites, the themes, the outcome and impact, the final comments and "
-    "the IRO's decision"
-)
-"""What a returned form is compared with the register's record on, said when it adds
-nothing."""
-
-
-def with_form_updates(previous: Challenge, incoming: Challenge) -> Challenge:
-    """The register's record with what the person filling the form may add or correct:
-    prerequisites met, themes, impact, final comments, and a role or legal status the
-    register's record did not state. Stage, dates and history stay the register's."""
-    return replace(
-        _with_stated(previous, incoming),
-        cafcass=replace(
-            previous.cafcass,
-            prerequisites={**previous.cafcass.prerequisites, **incoming.cafcass.prerequisites},
-        ),
-        themes=incoming.themes or previous.themes,
-        outcome_impact=incoming.outcome_impact or previous.outcome_impact,
-        final_comments=incoming.final_comments or previous.final_comments,
-        details={**previous.details, **incoming.details},
-    )
-
-
-DEADLINE_ACTOR = "formflow (deadline)"
-"""Who the audit trail names for what the deadline sweep does by itself."""
-
-
-def actor_of(event: Event, before: Challenge) -> str:
-    """Who a form names as the person behind ``event`` (``before``: the record it applies
-    to), for the audit trail."""
-    match event:
-        case Respond() if event.by:
-            return event.by
-        case LateResponse() if event.response.by:
-            return event.response.by
-        case Respond() | LateResponse():
-            who = before.addressed_to
-            return (who.name or who.role or "the responder") if who else "the responder"
-        case ResponseOverdue():
-            return DEADLINE_ACTOR
-        case Escalate():
-            return event.by
-        case _:
-            return before.raised_by.name
-
-
-def reason_of(event: Event) -> str | None:
-    """The reason an event carries, where it carries one."""
-    reason = getattr(event, "reason", None)
-    return reason if isinstance(reason, str) and reason else None
-
-
-def ladder_working_days(policy: Policy) -> int | None:
-    """The working days the whole procedure allows, every level one after another; None
-    where a level is not counted in working days (as agreed, a date set on the form),
-    so the procedure sets no bound."""
-    days = [s.timescale.working_days for s in policy.stages]
-    return None if None in days else sum(d for d in days if d is not None)
-
-
-def notification_warnings(
-    incoming: Challenge, policy: Policy, calendar: WorkingCalendar, received: dt.date
-) -> tuple[str, ...]:
-    """A new challenge notified longer ago than the whole procedure allows is accepted
-    (it may be entered late) but said, so someone checks the date."""
-    total = ladder_working_days(policy)
-    if total is None or calendar.add_working_days(incoming.date_of_notification, total) >= received:
-        return ()
-    return (
-        f"Check the Date of Notification: {uk_date(incoming.date_of_notification)} is more "
-        f"than the {total} working days the whole {policy.id} procedure allows before this "
-        f"form arrived on {uk_date(received)}. Deadlines are counted from that date, so "
-        "this stage may already be overdue.",
-    )
-
-
-def _with_stated(previous: Challenge, incoming: Challenge) -> Challenge:
-    """What a later form states (or settles) where the register's record said nothing."""
-    role, status = previous.raised_by.role, previous.child.legal_status
-    filled = {
-        path
-        for path, before, now in (
-            ("raised_by.role", role, incoming.raised_by.role),
-            ("child.legal_status", status, incoming.child.legal_status),
-        )
-        if before is None and now is not None
-    }
-    if not filled:
-        return previous
-    return replace(
-        previous,
-        raised_by=replace(previous.raised_by, role=role or incoming.raised_by.role),
-        child=replace(previous.child, legal_status=status or incoming.child.legal_status),
-        inferred=(*previous.inferred, *(i for i in incoming.inferred if i.field in filled)),
-    )
