@@ -74,6 +74,7 @@ from formflow.store.register import Register
 from formflow.store.retention import retention_review
 from formflow.web import charts, views
 from formflow.web.accounts import USER_NAME, Accounts, SignInLimiter
+from formflow.web.actions import actions
 
 log = logging.getLogger(__name__)
 audit_log = logging.getLogger("formflow.web.audit")
@@ -253,6 +254,7 @@ def create_app(
     app.jinja_env.filters["uk_date_time"] = tables.uk_date_time
     for rule, view, methods in _ROUTES:
         app.add_url_rule(rule, view_func=view, methods=methods)
+    app.register_blueprint(actions)
     return app
 
 
