@@ -151,6 +151,12 @@ SAME_AS_CLI = [
         ["amend", OVERDUE, "case_number", "LCS-000124", "--reason", "Typo"],
     ),
     (
+        "merge",
+        OVERDUE,
+        {"into": DUE_LATER, "reason": "Form saved twice"},
+        ["merge", DUE_LATER, OVERDUE, "--reason", "Form saved twice"],
+    ),
+    (
         "reopen",
         RESOLVED,
         {"stage": "", "reason": "Review not held"},
@@ -237,6 +243,21 @@ def test_a_response_is_recorded_with_its_agreed_actions_and_documents(
     assert [d["kind"] for d in shown["documents"]][-1] == "final record"
     code, output = cli(site.home.root, "check")
     assert code == 0, output
+
+
+def test_a_late_reply_to_a_level_that_moved_on_is_kept_against_it(
+    site: Site, client: FlaskClient
+) -> None:
+    act_in_browser(client, OVERDUE, "escalate", {"reason": "No response"})
+    done = act_in_browser(
+        client,
+        OVERDUE,
+        "late-reply",
+        {"stage": "1", "text": "Sorry, this is late.", "outcome": "not-resolved"},
+    )
+    assert "recorded against Stage 1" in done
+    history = show_json(site.home.root, OVERDUE)["challenge"]["history"]
+    assert history[-1]["late_response"]["text"] == "Sorry, this is late."
 
 
 def test_missing_answers_are_listed_in_a_summary_and_beside_each_field(client: FlaskClient) -> None:
