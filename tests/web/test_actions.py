@@ -3,6 +3,7 @@ form, the confirmation and the register, recorded exactly as the same event from
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import sqlite3
@@ -15,6 +16,7 @@ from click.testing import CliRunner
 from flask.testing import FlaskClient
 from web_support import DUE_LATER, OVERDUE, RESOLVED, TODAY, USER, Site, csrf_of, make_site, sign_in
 
+from filled_forms import fill_docx
 from formflow.cli import main
 from formflow.config import Settings
 from formflow.core.engine import Withdraw
@@ -388,3 +390,76 @@ def test_a_viewer_is_refused_plainly_and_the_refusal_is_audited(site: Site) -> N
     events = show_json(site.home.root, OVERDUE)["events"]
     assert events[-1]["what"] == "refused"
     assert events[-1]["actor"] == "head.of.service"
+
+
+# --- uploading a completed form ---------------------------------------------------------
+
+
+def uploaded(client: FlaskClient, name: str, data: bytes) -> Any:
+    token = csrf_of(client.get("/upload").get_data(as_text=True))
+    return client.post(
+        "/upload",
+        data={"csrf": token, "form": (io.BytesIO(data), name)},
+        content_type="multipart/form-data",
+    )
+
+
+def test_an_uploaded_form_goes_into_the_inbox_and_the_page_says_how_it_ended(
+    tmp_path: Path, site: Site, client: FlaskClient
+) -> None:
+    sample = tmp_path / "sample.docx"
+    code, output = cli(site.home.root, "new", "--sample", "-o", str(sample))
+    assert code == 0, output
+    another_child = fill_docx(
+        sample,
+        tmp_path / "filled.docx",
+        {"child_name": "Rhys Sample", "child_case_number": "LCS-000777"},
+    )
+    sent = uploaded(client, "../../Rhys's form (final).docx", another_child.read_bytes())
+    assert sent.status_code == 302
+    inbox = [p.name for p in site.home.inbox.iterdir() if p.is_file()]
+    assert len(inbox) == 1
+    assert re.fullmatch(r"web-\d{8}T\d{6}-[0-9a-f]{6}-Rhys-s-form-final\.docx", inbox[0])
+    waiting = client.get(sent.headers["Location"]).get_data(as_text=True)
+    assert "waiting for formflow to read it" in waiting
+    assert 'http-equiv="refresh"' in waiting
+    code, output = cli(site.home.root, "process", str(site.home.inbox / inbox[0]))
+    assert code == 0, output
+    ended = client.get(sent.headers["Location"]).get_data(as_text=True)
+    assert "was processed" in ended
+    reference = re.search(r"Open (PC-\d{4}-[0-9A-Z]{6})", ended)
+    assert reference is not None
+    assert show_json(site.home.root, reference.group(1))["challenge"]["child"]["name"] == "R.S."
+
+
+def test_an_uploaded_likely_duplicate_is_caught_and_the_page_shows_the_note(
+    tmp_path: Path, site: Site, client: FlaskClient
+) -> None:
+    """The sample is about the child of two open challenges: rejected as a dropped form is."""
+    sample = tmp_path / "sample.docx"
+    code, output = cli(site.home.root, "new", "--sample", "-o", str(sample))
+    assert code == 0, output
+    sent = uploaded(client, "sample.docx", sample.read_bytes())
+    (saved,) = [p for p in site.home.inbox.iterdir() if p.is_file()]
+    cli(site.home.root, "process", str(saved))  # rejected: the exit code says so too
+    ended = client.get(sent.headers["Location"]).get_data(as_text=True)
+    assert "was rejected" in ended
+    assert f"the child already has an open challenge: {OVERDUE}" in ended
+    assert "upload it again" in ended
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("minutes.txt", b"text", "must be a Word (.docx) or PDF file"),
+        ("empty.docx", b"", "Select a completed Word (.docx) or PDF form"),
+        ("huge.pdf", b"x" * (20 * 1024 * 1024 + 1), "must be smaller than 20 MB"),
+    ],
+)
+def test_an_upload_that_cannot_be_a_form_is_refused_and_nothing_is_saved(
+    site: Site, client: FlaskClient, name: str, data: bytes, message: str
+) -> None:
+    refused = uploaded(client, name, data)
+    assert refused.status_code == 400
+    assert message in refused.get_data(as_text=True)
+    assert [p for p in site.home.inbox.iterdir() if p.is_file()] == []

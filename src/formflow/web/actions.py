@@ -16,12 +16,19 @@ so a form the watcher processed meanwhile is never overruled unseen.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
+import re
+import secrets
+import sqlite3
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Any
 
-from flask import Blueprint, abort, current_app, g, render_template, request
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask.blueprints import BlueprintSetupState
 from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers.response import Response as BaseResponse
 
 from formflow.core.calendar import WorkingCalendar, uk_date
 from formflow.core.engine import (
@@ -47,10 +54,13 @@ from formflow.core.policy import Policy
 from formflow.core.record import REFERENCE_PATTERN, Action, Challenge, Response, Stage
 from formflow.core.record import Person as Responder
 from formflow.errors import ChallengeChanged, FormflowError, TransitionError
-from formflow.form import MAX_ACTIONS
+from formflow.form import ACCEPTED_SUFFIXES, MAX_ACTIONS
+from formflow.intake.safety import MAX_FILE_BYTES
+from formflow.outbox import files
 from formflow.pipeline import Pipeline, Services
 from formflow.pipeline.events import record_version
 from formflow.reports import tracker
+from formflow.sample import sample_challenge
 from formflow.web import access
 
 log = logging.getLogger(__name__)
@@ -483,4 +493,99 @@ def confirm(reference: str, action: str) -> tuple[str, int]:
         c=ctx.challenge,
         message=acted.transition.message,
         outputs=acted.outputs,
+    ), 200
+
+
+# --- a completed form uploaded from the browser (issue 23 part 3) ------------------------
+
+UPLOAD_LIMIT = MAX_FILE_BYTES
+"""The largest form the intake reads: a bigger upload is refused before it is saved."""
+
+
+def _any_new_challenge() -> Challenge:
+    """What ``access.may_act`` is asked about for an upload or a new challenge, which have
+    no record yet: the fictional sample, addressed to nobody."""
+    return sample_challenge(_dashboard().today())
+
+
+def _may_upload() -> access.Person:
+    person = access.current_person()
+    if not access.may_act(person, "upload", _any_new_challenge()):
+        abort(403, access.refusal(person, "upload a form"))
+    return person
+
+
+@actions.record_once
+def _uploads_may_be_larger(state: BlueprintSetupState) -> None:
+    """The dashboard refuses bodies over 64 KiB before any view runs (the CSRF check reads
+    the form first); an upload may be a whole Word form, so its limit is set ahead of that."""
+
+    def allow_a_form() -> None:
+        if request.endpoint == "actions.upload":
+            request.max_content_length = UPLOAD_LIMIT + 64 * 1024
+
+    state.app.before_request_funcs.setdefault(None, []).insert(0, allow_a_form)
+
+
+def safe_name(original: str, now: dt.datetime) -> str:
+    """A name for the inbox that nobody else's file has: letters, digits, dots and dashes
+    of the name given, the time and a random part, and the form's own suffix."""
+    path = PurePath(original.replace("\\", "/")).name
+    stem = re.sub(r"[^A-Za-z0-9.-]+", "-", PurePath(path).stem).strip(".-")[:60] or "form"
+    return f"web-{now:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}-{stem}{PurePath(path).suffix.lower()}"
+
+
+@actions.route("/upload", methods=["GET", "POST"])
+def upload() -> tuple[str, int] | BaseResponse:
+    _may_upload()
+    if request.method == "GET":
+        return render_template("actions/upload.html", title="Upload a form", errors={}), 200
+    sent = request.files.get("form")
+    errors: dict[str, str] = {}
+    data = sent.read(UPLOAD_LIMIT + 1) if sent is not None else b""
+    name = sent.filename or "" if sent is not None else ""
+    if not data:
+        errors["form"] = "Select a completed Word (.docx) or PDF form"
+    elif PurePath(name).suffix.lower() not in ACCEPTED_SUFFIXES:
+        errors["form"] = "The form must be a Word (.docx) or PDF file: save it as one and try again"
+    elif len(data) > UPLOAD_LIMIT:
+        errors["form"] = f"The form must be smaller than {UPLOAD_LIMIT // (1024 * 1024)} MB"
+    if errors:
+        return render_template("actions/upload.html", title="Upload a form", errors=errors), 400
+    d = _dashboard()
+    saved = safe_name(name, d.now())
+    files.write_private(d.home.inbox / saved, data)
+    digest = hashlib.sha256(data).hexdigest()
+    d.registers.get()[1].add_event(
+        None, "uploaded", d.now(), message=f"{saved} uploaded to the inbox.", actor=g.user
+    )
+    return redirect(url_for("actions.uploaded", digest=digest, name=saved))
+
+
+def how_it_ended(digest: str) -> sqlite3.Row | None:
+    """The register's latest word on a file with these bytes, or None while it waits."""
+    db, _ = _dashboard().registers.get()
+    cursor = db.cursor()
+    cursor.row_factory = sqlite3.Row  # this query's rows only: the pages share ``db``
+    row: sqlite3.Row | None = cursor.execute(
+        "SELECT outcome, reference, message FROM files WHERE sha256 = ? "
+        "ORDER BY claimed_at DESC LIMIT 1",
+        (digest,),
+    ).fetchone()
+    return row if row is not None and row["outcome"] is not None else None
+
+
+@actions.route("/uploads/<digest>", methods=["GET"])
+def uploaded(digest: str) -> tuple[str, int]:
+    """How an uploaded form ended: processed (with its challenge), rejected (with the
+    note), or still waiting for the watcher (the page reloads itself, without scripts)."""
+    _may_upload()
+    if not re.fullmatch("[0-9a-f]{64}", digest):
+        abort(404, "There is no such upload.")
+    ended = how_it_ended(digest)
+    return render_template(
+        "actions/uploaded.html",
+        title="Your uploaded form",
+        name=request.args.get("name", ""),
+        ended=ended,
     ), 200
