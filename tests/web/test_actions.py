@@ -15,6 +15,8 @@ import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
 from web_support import DUE_LATER, OVERDUE, RESOLVED, TODAY, USER, Site, csrf_of, make_site, sign_in
+from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.test import encode_multipart
 
 from filled_forms import fill_docx
 from formflow.cli import main
@@ -397,10 +399,13 @@ def test_a_viewer_is_refused_plainly_and_the_refusal_is_audited(site: Site) -> N
 
 def uploaded(client: FlaskClient, name: str, data: bytes) -> Any:
     token = csrf_of(client.get("/upload").get_data(as_text=True))
+    # encoded here in memory: the test client's own encoding spools a large body to a
+    # temporary file it never closes
+    boundary, body = encode_multipart(
+        MultiDict({"csrf": token, "form": FileStorage(io.BytesIO(data), name)})
+    )
     return client.post(
-        "/upload",
-        data={"csrf": token, "form": (io.BytesIO(data), name)},
-        content_type="multipart/form-data",
+        "/upload", data=body, content_type=f"multipart/form-data; boundary={boundary}"
     )
 
 

@@ -542,8 +542,12 @@ def upload() -> tuple[str, int] | BaseResponse:
         return render_template("actions/upload.html", title="Upload a form", errors={}), 200
     sent = request.files.get("form")
     errors: dict[str, str] = {}
-    data = sent.read(UPLOAD_LIMIT + 1) if sent is not None else b""
-    name = sent.filename or "" if sent is not None else ""
+    data, name = b"", ""
+    if sent is not None:
+        try:
+            data, name = sent.read(UPLOAD_LIMIT + 1), sent.filename or ""
+        finally:  # a large upload is spooled to a temporary file: closed here, not left
+            sent.close()
     if not data:
         errors["form"] = "Select a completed Word (.docx) or PDF form"
     elif PurePath(name).suffix.lower() not in ACCEPTED_SUFFIXES:
