@@ -3,6 +3,8 @@ form, the confirmation and the register, recorded exactly as the same event from
 
 from __future__ import annotations
 
+import email
+import email.policy
 import io
 import json
 import re
@@ -468,3 +470,31 @@ def test_an_upload_that_cannot_be_a_form_is_refused_and_nothing_is_saved(
     assert refused.status_code == 400
     assert message in refused.get_data(as_text=True)
     assert [p for p in site.home.inbox.iterdir() if p.is_file()] == []
+
+
+def body_of(draft: Path) -> str:
+    message = email.message_from_bytes(draft.read_bytes(), policy=email.policy.default)
+    body = message.get_body(("plain",))  # type: ignore[attr-defined]
+    assert body is not None
+    return str(body.get_content())
+
+
+def test_a_covering_email_links_to_the_challenges_page_where_the_dashboard_has_an_address(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(raw={"web": {"public_url": "https://formflow.council.example/"}})
+    site = make_site(tmp_path / "linked", settings)
+    client = site.client()
+    assert sign_in(client) == 302
+    act_in_browser(client, OVERDUE, "escalate", {"reason": "No response"})
+    (draft,) = (site.home.outbox / OVERDUE).glob("*stage-2*.eml")
+    text = body_of(draft)
+    assert f"in the dashboard: https://formflow.council.example/challenges/{OVERDUE}" in text
+
+
+def test_without_an_address_a_covering_email_has_no_dashboard_link(
+    site: Site, client: FlaskClient
+) -> None:
+    act_in_browser(client, OVERDUE, "escalate", {"reason": "No response"})
+    (draft,) = (site.home.outbox / OVERDUE).glob("*stage-2*.eml")
+    assert "dashboard" not in body_of(draft)

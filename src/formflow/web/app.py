@@ -98,6 +98,9 @@ class WebSettings:
     trusted_proxies: tuple[Network, ...] = ()
     """The reverse proxies (addresses or networks) whose ``X-Forwarded-For`` names the
     client; from anyone else the header is ignored."""
+    public_url: str = ""
+    """The dashboard's address as staff reach it (``https://formflow.council.example``):
+    covering emails then link to the challenge's page."""
 
 
 def _networks(value: object) -> tuple[Network, ...]:
@@ -142,6 +145,7 @@ def web_settings(settings: Settings) -> WebSettings:
         secure_cookies=bool(values["secure_cookies"]),
         cafcass_folder=str(values["cafcass_folder"]),
         trusted_proxies=_networks(values["trusted_proxies"]),
+        public_url=str(values["public_url"]),
     )
 
 
