@@ -25,6 +25,7 @@ from formflow.cli import main
 from formflow.config import Settings
 from formflow.core.engine import Withdraw
 from formflow.errors import ChallengeChanged
+from formflow.form import HEADER_FIELDS, detail_fields, level_fields
 from formflow.pipeline import Pipeline, Services
 from formflow.policy_catalogue import built_in
 from formflow.store.register import Register
@@ -498,3 +499,79 @@ def test_without_an_address_a_covering_email_has_no_dashboard_link(
     act_in_browser(client, OVERDUE, "escalate", {"reason": "No response"})
     (draft,) = (site.home.outbox / OVERDUE).glob("*stage-2*.eml")
     assert "dashboard" not in body_of(draft)
+
+
+# --- raising a challenge in the browser --------------------------------------------------
+
+RAISED = {
+    "date_of_notification": "18/11/2025",
+    "raised_by_name": "Morwenna Pentreath",
+    "raised_by_iro": "1",
+    "child_name": "Cerys Fictional",
+    "child_date_of_birth": "02/03/2016",
+    "child_case_number": "LCS-000777",
+    "status_child_in_care": "1",
+    "social_worker": "Ifan Jenkins",
+    "team": "Children in Care Team 2",
+    "team_manager": "Priya Raman",
+    "stage_1": "1",
+    "concern": "The pathway plan has not been reviewed.",
+}
+
+
+def raised(client: FlaskClient, fields: dict[str, str]) -> Any:
+    token = csrf_of(client.get("/raise").get_data(as_text=True))
+    return client.post("/raise", data={"csrf": token, "procedure": "nelincs", **fields})
+
+
+def test_the_web_form_asks_the_word_forms_questions_for_the_procedure(
+    client: FlaskClient,
+) -> None:
+    page = client.get("/raise?procedure=nelincs").get_data(as_text=True)
+    asked = set(re.findall(r'<label for="([a-z_0-9]+)"', page))
+    nelincs = built_in()("nelincs")
+    words = [*HEADER_FIELDS[1:], *level_fields(nelincs).values(), *detail_fields(nelincs)]
+    assert {f.tag for f in words if f.tag != "policy"} <= asked
+    assert "Name of Child" in page
+
+
+def test_a_web_form_with_answers_missing_gets_the_intakes_own_messages(
+    site: Site, client: FlaskClient
+) -> None:
+    refused = raised(client, {"child_name": "Rhys Sample"})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 400
+    assert '<a href="#date_of_notification">' in html
+    assert "&#39;Date of Notification&#39; is empty" in html
+    assert 'id="child_case_number-error"' in html
+    assert [p for p in site.home.inbox.iterdir() if p.is_file()] == []
+
+
+def test_a_challenge_raised_in_the_browser_is_processed_as_a_dropped_form(
+    site: Site, client: FlaskClient
+) -> None:
+    sent = raised(client, RAISED)
+    assert sent.status_code == 302, sent.get_data(as_text=True)
+    (saved,) = [p for p in site.home.inbox.iterdir() if p.is_file()]
+    code, output = cli(site.home.root, "process", str(saved))
+    assert code == 0, output
+    ended = client.get(sent.headers["Location"]).get_data(as_text=True)
+    reference = re.search(r"Open (PC-\d{4}-[0-9A-Z]{6})", ended)
+    assert reference is not None, ended
+    record = show_json(site.home.root, reference.group(1))["challenge"]
+    assert record["child"]["case_number"] == "LCS-000777"
+    assert record["concern"] == "The pathway plan has not been reviewed."
+    assert record["stage"] == "1"
+
+
+def test_a_likely_duplicate_raised_in_the_browser_is_caught_as_for_a_form(
+    site: Site, client: FlaskClient
+) -> None:
+    sent = raised(
+        client, {**RAISED, "child_name": "Tegan Example", "child_case_number": "LCS-000123"}
+    )
+    assert sent.status_code == 302
+    (saved,) = [p for p in site.home.inbox.iterdir() if p.is_file()]
+    cli(site.home.root, "process", str(saved))  # rejected: the exit code says so too
+    ended = client.get(sent.headers["Location"]).get_data(as_text=True)
+    assert f"the child already has an open challenge: {OVERDUE}" in ended

@@ -17,16 +17,20 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import logging
 import re
 import secrets
 import sqlite3
+import tempfile
+import zipfile
 from dataclasses import dataclass
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Any
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask.blueprints import BlueprintSetupState
+from lxml import etree
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers.response import Response as BaseResponse
 
@@ -53,14 +57,26 @@ from formflow.core.engine import (
 from formflow.core.policy import Policy
 from formflow.core.record import REFERENCE_PATTERN, Action, Challenge, Response, Stage
 from formflow.core.record import Person as Responder
-from formflow.errors import ChallengeChanged, FormflowError, TransitionError
-from formflow.form import ACCEPTED_SUFFIXES, MAX_ACTIONS
+from formflow.errors import ChallengeChanged, FormflowError, RejectedForm, TransitionError
+from formflow.form import (
+    ACCEPTED_SUFFIXES,
+    BODY_FIELDS,
+    HEADER_FIELDS,
+    INFORMAL_FIELDS,
+    MAX_ACTIONS,
+    THEME_FIELDS,
+    Field,
+    FieldKind,
+    detail_fields,
+    level_fields,
+)
+from formflow.intake import read_form_bytes
 from formflow.intake.safety import MAX_FILE_BYTES
 from formflow.outbox import files
 from formflow.pipeline import Pipeline, Services
 from formflow.pipeline.events import record_version
 from formflow.reports import tracker
-from formflow.sample import sample_challenge
+from formflow.sample import sample_challenge, write_new_form
 from formflow.web import access
 
 log = logging.getLogger(__name__)
@@ -81,6 +97,9 @@ LABELS: dict[str, str] = {
     "late-reply": "Record a late reply",
 }
 """The actions a challenge's page may offer, in the words of its buttons."""
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_W14 = "{http://schemas.microsoft.com/office/word/2010/wordml}"
 
 PROBE = "(checking what the procedure allows)"
 
@@ -593,3 +612,132 @@ def uploaded(digest: str) -> tuple[str, int]:
         name=request.args.get("name", ""),
         ended=ended,
     ), 200
+
+
+# --- a new challenge raised in the browser (issue 23 part 3) -------------------------------
+
+
+def raising_sections(policy: Policy) -> list[tuple[str, tuple[Field, ...]]]:
+    """The Word form's fields for raising a challenge under ``policy``, section by section:
+    the same fields, labels and procedure-specific questions as ``formflow new``."""
+    return [
+        ("The challenge and the child", tuple(f for f in HEADER_FIELDS if f.tag != "reference")),
+        ("The level it is raised at", tuple(level_fields(policy).values())),
+        ("If it was discussed informally first", INFORMAL_FIELDS),
+        ("The concern", BODY_FIELDS),
+        ("What this procedure asks", detail_fields(policy)),
+        ("Themes", tuple(THEME_FIELDS.values())),
+    ]
+
+
+def filled_form(blank: bytes, typed: dict[str, str], ticked: set[str]) -> bytes:
+    """The blank Word form with its content controls filled by tag, as Word saves a form
+    someone typed into: what the browser sends becomes the form the watcher reads."""
+    with zipfile.ZipFile(io.BytesIO(blank)) as source:
+        parts = {i.filename: source.read(i.filename) for i in source.infolist()}
+    root = etree.fromstring(parts["word/document.xml"])
+    for control in root.iter(f"{_W}sdt"):
+        tag = control.find(f"{_W}sdtPr/{_W}tag")
+        name = tag.get(f"{_W}val") if tag is not None else None
+        texts = list(control.iter(f"{_W}t"))
+        if not texts or name is None:
+            continue
+        if name in typed:
+            texts[0].text = typed[name]
+            for extra in texts[1:]:
+                extra.text = ""
+        elif name in ticked and (box := control.find(f".//{_W14}checked")) is not None:
+            box.set(f"{_W14}val", "1")
+            texts[0].text = "☒"
+    parts["word/document.xml"] = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for name, content in parts.items():
+            target.writestr(name, content)
+    return out.getvalue()
+
+
+def _blank_form(policy: Policy) -> bytes:
+    d = _dashboard()
+    with tempfile.TemporaryDirectory(prefix="formflow-raise-") as scratch:
+        written = write_new_form(
+            Path(scratch) / "blank.docx",
+            home=d.home,
+            settings=d.settings,
+            policies=d.policies,
+            today=d.today(),
+            policy_id=policy.id,
+        )
+        return written.path.read_bytes()
+
+
+def _field_errors(
+    reasons: list[str], sections: list[tuple[str, tuple[Field, ...]]]
+) -> dict[str, str]:
+    """The intake's reasons, each beside the field whose label it names (else in the
+    summary only): the Word form's messages, word for word."""
+    fields = sorted((f for _, group in sections for f in group), key=lambda f: -len(f.label))
+    errors: dict[str, str] = {}
+    for n, reason in enumerate(reasons):
+        named = next(
+            (f.tag for f in fields if f"'{f.label}'" in reason and f.tag not in errors), None
+        )
+        errors[named or f"#{n}"] = reason
+    return errors
+
+
+def _raise_page(policy: Policy, errors: dict[str, str], status: int) -> tuple[str, int]:
+    d = _dashboard()
+    return render_template(
+        "actions/raise.html",
+        title="Raise a challenge",
+        policy=policy,
+        procedures=[(i, d.policies(i).name) for i in d.policies.ids()],
+        sections=raising_sections(policy),
+        form=request.form,
+        errors=errors,
+    ), status
+
+
+@actions.route("/raise", methods=["GET", "POST"])
+def raise_challenge() -> tuple[str, int] | BaseResponse:
+    d = _dashboard()
+    person = access.current_person()
+    if not access.may_act(person, "raise", _any_new_challenge()):
+        abort(403, access.refusal(person, "raise a challenge"))
+    try:
+        policy = d.policies(request.values.get("procedure") or d.settings.default_policy)
+    except FormflowError:
+        policy = d.policies(d.settings.default_policy)
+    if request.method == "GET" or request.form.get("step") == "procedure":
+        return _raise_page(policy, {}, 200)
+    sections = raising_sections(policy)
+    every = [f for _, group in sections for f in group]
+    typed = {
+        f.tag: request.form.get(f.tag, "").strip()
+        for f in every
+        if f.kind is not FieldKind.CHECKBOX
+    }
+    typed = {tag: text for tag, text in typed.items() if text}
+    typed["policy"] = policy.id
+    ticked = {f.tag for f in every if f.kind is FieldKind.CHECKBOX and request.form.get(f.tag)}
+    data = filled_form(_blank_form(policy), typed, ticked)
+    try:
+        read_form_bytes(
+            data,
+            suffix=".docx",
+            policies=d.policies,
+            policy_id=None,
+            settings=d.settings,
+            today=d.today(),
+        )
+    except RejectedForm as rejection:
+        return _raise_page(policy, _field_errors(rejection.reasons, sections), 400)
+    saved = safe_name("raised-in-the-dashboard.docx", d.now())
+    files.write_private(d.home.inbox / saved, data)
+    d.registers.get()[1].add_event(
+        None, "uploaded", d.now(), message=f"{saved} raised in the dashboard.", actor=g.user
+    )
+    return redirect(
+        url_for("actions.uploaded", digest=hashlib.sha256(data).hexdigest(), name=saved)
+    )
