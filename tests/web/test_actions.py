@@ -323,6 +323,11 @@ def test_an_action_on_a_page_drawn_before_a_change_is_refused_and_records_nothin
     after = show_json(site.home.root, OVERDUE)
     assert after["challenge"] == before["challenge"]
     assert after["challenge"]["due_extended_to"] == "2025-12-19"
+    # decided again on the page as it is now: both recorded, nothing lost
+    act_in_browser(client, OVERDUE, "withdraw", {"reason": "Raised in error"})
+    final = show_json(site.home.root, OVERDUE)
+    assert final["challenge"]["due_extended_to"] == "2025-12-19"
+    assert final["challenge"]["closure"]["kind"] == "withdrawn"
 
 
 def test_the_version_is_checked_inside_the_register_transaction(site: Site) -> None:

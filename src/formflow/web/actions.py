@@ -431,9 +431,17 @@ def _form_page(
     ), status
 
 
-def _changed(ctx: Context) -> str | None:
+def _version_sent() -> str:
+    """The record's version the page was drawn with; a post without one did not come from
+    the action's page."""
     sent = request.form.get("version", "")
-    if sent == ctx.version:
+    if not re.fullmatch("[0-9a-f]{16}", sent):
+        abort(400, "This form did not come from the challenge's page: open the challenge again.")
+    return sent
+
+
+def _changed(ctx: Context) -> str | None:
+    if _version_sent() == ctx.version:
         return None
     return (
         f"{ctx.challenge.reference} has changed since you opened it (a form or another person "
@@ -492,7 +500,7 @@ def confirm(reference: str, action: str) -> tuple[str, int]:
             by=asked.actor,
             reason=asked.reason,
             merge_into=asked.merge_into,
-            seen=request.form.get("version", ""),
+            seen=_version_sent(),
         )
     except ChallengeChanged as exc:
         return render_template(
