@@ -1,9 +1,14 @@
-"""The dashboard's speed over a large register: 5,000 challenges and 50,000 events.
+"""The dashboard's speed over a large register: 50,000 challenges and 500,000 events.
 
 The pages are timed server side, through the WSGI application (Flask's test client: the
-whole request, sign-in check, register reads, template and, for a challenge's page, the
-audit event it writes), without the network. Targets from issue 16: the open-challenges
-page under 150 ms and a challenge's page under 50 ms (median).
+whole request, sign-in and role check, register reads, template and, for a challenge's
+page, the audit event it writes), without the network. Targets from issue 23: the open
+list under 50 ms and a challenge's page under 30 ms (median), for a user who sees every
+challenge and for a manager who sees only their own.
+
+The register is filled in bulk through its own tables (one ``executemany`` a table, in
+one transaction, each distinct due date assessed once), so building it takes seconds,
+not the hour 50,000 ``save_challenge`` calls with their renders would.
 """
 
 from __future__ import annotations
@@ -11,27 +16,47 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import itertools
+import json
 import re
 import time
+from collections.abc import Iterator
+from functools import cache
 
 from argon2 import PasswordHasher
+from flask.testing import FlaskClient
 
 from bench.forms import challenge
 from bench.measure import Figure, timings
 from bench.parts import Run, timing_figure
-from formflow.config import Settings
-from formflow.core.engine import assess
-from formflow.core.record import THEMES, Closure, ClosureKind, RaisedBy, Role, Stage
+from formflow.config import Settings, settings_from_toml
+from formflow.core.engine import Assessment, assess
+from formflow.core.record import (
+    THEMES,
+    Challenge,
+    Closure,
+    ClosureKind,
+    Person,
+    RaisedBy,
+    Role,
+    Stage,
+)
 from formflow.outbox.folders import Home
 from formflow.policy_catalogue import built_in
 from formflow.store.register import Register
 from formflow.web.accounts import Accounts
 from formflow.web.app import create_app
 
-CHALLENGES = 5000
+CHALLENGES = 50_000
 EVENTS_PER_CHALLENGE = 10
 IROS = ("Morwenna Pentreath", "Dylan Hughes", "Aoife Byrne", "Kwame Mensah", "Ffion Price")
 TEAMS = ("Children in Care Team 1", "Children in Care Team 2", "Fostering Team", "Leaving Care")
+MANAGERS = tuple(f"Manager {n:03d}" for n in range(200))
+"""Each challenge is addressed to one of 200 team managers: a manager's list is small."""
+BENCH_MANAGER = MANAGERS[8]
+SETTINGS = f"""
+[directory]
+"{BENCH_MANAGER}" = {{ email = "manager.008@example.gov.uk", team = "Leaving Care" }}
+"""
 
 
 def _reference(i: int) -> str:
@@ -40,43 +65,99 @@ def _reference(i: int) -> str:
     return f"PC-2026-{digits}"
 
 
+def _record(i: int) -> Challenge:
+    raised = dt.date(2025, 1, 6) + dt.timedelta(days=i % 600)
+    return dataclasses.replace(
+        challenge(_reference(i)),
+        date_of_notification=raised,
+        stage=(Stage.ONE, Stage.TWO, Stage.THREE)[i % 3],
+        raised_by=RaisedBy(IROS[i % len(IROS)], Role.IRO),
+        child=dataclasses.replace(
+            challenge().child, name=f"Child {i:05d} Example", case_number=f"LCS-{i:06d}"
+        ),
+        team=TEAMS[i % len(TEAMS)],
+        addressed_to=Person(MANAGERS[i % len(MANAGERS)], "Team Manager"),
+        themes=frozenset(itertools.islice(THEMES, i % 3)),
+        closure=Closure(raised + dt.timedelta(days=9), ClosureKind.RESOLVED, "Resolved.")
+        if i % 2
+        else None,
+    )
+
+
+@cache
+def _assessed(stage: Stage, raised: dt.date, closed: bool) -> Assessment:
+    record = dataclasses.replace(
+        challenge("PC-2026-000000"),
+        stage=stage,
+        date_of_notification=raised,
+        closure=Closure(raised, ClosureKind.RESOLVED, "Resolved.") if closed else None,
+    )
+    return assess(record, built_in()("nelincs"), Settings().calendar, raised)
+
+
+def _challenge_rows(now: str) -> Iterator[tuple[object, ...]]:
+    for i in range(CHALLENGES):
+        c = _record(i)
+        a = _assessed(c.stage, c.date_of_notification, c.closure is not None)
+        yield (
+            c.reference, c.policy, json.dumps(c.to_dict(), ensure_ascii=False),
+            a.status.value, c.stage.value, a.due.isoformat() if a.due else None,
+            c.date_of_notification.isoformat(),
+            c.closure.date.isoformat() if c.closure else None, now, now,
+            c.child.name, c.child.case_number, c.raised_by.name, c.team,
+            MANAGERS[i % len(MANAGERS)],
+        )  # fmt: skip
+
+
+def _event_rows() -> Iterator[tuple[object, ...]]:
+    for i in range(CHALLENGES):
+        at = dt.datetime.combine(dt.date(2025, 1, 6) + dt.timedelta(days=i % 600), dt.time(9))
+        for n in range(EVENTS_PER_CHALLENGE):
+            yield (
+                _reference(i),
+                (at + dt.timedelta(hours=n)).isoformat(timespec="seconds"),
+                "transition" if n % 2 else "file",
+                f"20260101T090000-{i:08x}--form-{n}.docx",
+                "awaiting response",
+                f"Step {n}: raised at Stage 1 with the Team Manager.",
+            )
+
+
 def fill(home: Home) -> list[str]:
     """A register as a large council's might be after a few years: half still open."""
     home.create()
-    settings = Settings()
-    start = dt.date(2025, 1, 6)
-    references = []
+    now = dt.datetime.now().isoformat(timespec="seconds")
     with Register(home.database) as register, register.transaction():
-        for i in range(CHALLENGES):
-            reference = _reference(i)
-            raised = start + dt.timedelta(days=i % 600)
-            record = dataclasses.replace(
-                challenge(reference),
-                date_of_notification=raised,
-                stage=(Stage.ONE, Stage.TWO, Stage.THREE)[i % 3],
-                raised_by=RaisedBy(IROS[i % len(IROS)], Role.IRO),
-                team=TEAMS[i % len(TEAMS)],
-                themes=frozenset(itertools.islice(THEMES, i % 3)),
-                closure=Closure(raised + dt.timedelta(days=9), ClosureKind.RESOLVED, "Resolved.")
-                if i % 2
-                else None,
-            )
-            policy = built_in()(record.policy)
-            register.save_challenge(
-                record, assess(record, policy, settings.calendar, raised), dt.datetime.now()
-            )
-            at = dt.datetime.combine(raised, dt.time(9))
-            for n in range(EVENTS_PER_CHALLENGE):
-                register.add_event(
-                    reference,
-                    "transition" if n % 2 else "file",
-                    at + dt.timedelta(hours=n),
-                    file=f"20260101T090000-{i:08x}--form-{n}.docx",
-                    outcome="awaiting response",
-                    message=f"Step {n}: raised at Stage 1 with the Team Manager.",
-                )
-            references.append(reference)
-    return references
+        db = register._db  # the bench's bulk path: the register's own tables, no renders
+        db.executemany(
+            "INSERT INTO challenges (reference, policy, record, status, stage, due, raised_on, "
+            "closed_on, created, updated, child, case_number, iro, team, addressee) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            _challenge_rows(now),
+        )
+        db.execute(
+            "INSERT INTO addressees (kind, name, open, reference) "
+            "SELECT 'person', addressee, closed_on IS NULL, reference FROM challenges "
+            "UNION ALL SELECT 'team', team, closed_on IS NULL, reference FROM challenges"
+        )
+        db.executemany(
+            "INSERT INTO events (reference, at, what, file, outcome, message) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            _event_rows(),
+        )
+        db.execute("ANALYZE")
+    return [_reference(i) for i in range(CHALLENGES)]
+
+
+def _signed_in(app_client: FlaskClient, name: str) -> FlaskClient:
+    page = app_client.get("/signin").get_data(as_text=True)
+    token = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert token is not None
+    signed_in = app_client.post(
+        "/signin", data={"csrf": token.group(1), "name": name, "password": "three random words"}
+    )
+    assert signed_in.status_code == 302, f"the bench user {name} could not sign in"
+    return app_client
 
 
 def dashboard(run: Run) -> list[Figure]:
@@ -84,60 +165,69 @@ def dashboard(run: Run) -> list[Figure]:
     started = time.monotonic()
     references = fill(home)
     built = time.monotonic() - started
+    settings = settings_from_toml(SETTINGS, home.root / "formflow.toml")
     accounts = Accounts(home.var / "users.db", hasher=PasswordHasher())
-    accounts.add("bench.user", "three random words")
-    app = create_app(home, Settings(), accounts=accounts)
-    client = app.test_client()
-    page = client.get("/signin").get_data(as_text=True)
-    token = re.search(r'name="csrf" value="([^"]+)"', page)
-    assert token is not None
-    signed_in = client.post(
-        "/signin",
-        data={"csrf": token.group(1), "name": "bench.user", "password": "three random words"},
-    )
-    assert signed_in.status_code == 302, "the bench user could not sign in"
+    accounts.add("bench.user", "three random words", role="business-support")
+    accounts.add("bench.manager", "three random words", role="manager", person=BENCH_MANAGER)
+    app = create_app(home, settings, accounts=accounts)
+    everyone = _signed_in(app.test_client(), "bench.user")
+    manager = _signed_in(app.test_client(), "bench.manager")
+    theirs = [r for i, r in enumerate(references) if i % len(MANAGERS) == 8]
+    hidden = references[10]  # open, addressed to another manager, in another team
 
-    def open_page() -> None:
-        response = client.get("/")
-        assert response.status_code == 200 and references[0] in response.get_data(as_text=True)
+    def page(client: FlaskClient, address: str, shows: str) -> None:
+        response = client.get(address, headers={"Sec-Fetch-Site": "same-origin"})
+        assert response.status_code == 200 and shows in response.get_data(as_text=True)
 
+    assert manager.get(f"/challenges/{hidden}").status_code == 403
     cycle = itertools.cycle(references)
-
-    def challenge_page() -> None:
-        assert client.get(f"/challenges/{next(cycle)}").status_code == 200
-
-    listing = timings(open_page, 30)
-    single = timings(challenge_page, 200)
+    their_cycle = itertools.cycle(theirs)
+    measured = {
+        "open list (business support, every challenge)": (
+            timings(lambda: page(everyone, "/", references[0]), 30), 0.050, "< 50 ms"
+        ),
+        "open list, a search by child's name": (
+            timings(lambda: page(everyone, "/?q=Child+12344", _reference(12344)), 30),
+            0.050,
+            "< 50 ms",
+        ),
+        "open list, page 200 sorted by team": (
+            timings(lambda: page(everyone, "/?sort=team&page=200", "Page 200 of"), 30),
+            0.050,
+            "< 50 ms",
+        ),
+        "open list (a manager, their own)": (
+            timings(lambda: page(manager, "/?mine=0", theirs[0]), 30), 0.050, "< 50 ms"
+        ),
+        "a challenge's page": (
+            timings(lambda: page(everyone, f"/challenges/{next(cycle)}", "Timeline"), 200),
+            0.030,
+            "< 30 ms",
+        ),
+        "a challenge's page (a manager)": (
+            timings(lambda: page(manager, f"/challenges/{next(their_cycle)}", "Timeline"), 100),
+            0.030,
+            "< 30 ms",
+        ),
+    }  # fmt: skip
     run.extra["dashboard_register"] = {
         "challenges": CHALLENGES,
         "events": CHALLENGES * EVENTS_PER_CHALLENGE,
         "open": CHALLENGES // 2,
         "built_seconds": round(built, 1),
     }
-    detail = f"{CHALLENGES} challenges ({CHALLENGES // 2} open), {CHALLENGES * EVENTS_PER_CHALLENGE} events"
+    detail = (
+        f"{CHALLENGES} challenges ({CHALLENGES // 2} open), "
+        f"{CHALLENGES * EVENTS_PER_CHALLENGE} events, built in {built:.0f} s"
+    )
     return [
         dataclasses.replace(
             timing_figure(
-                "dashboard: open challenges page",
-                listing,
-                scale=1000,
-                unit="ms",
-                target="< 150 ms",
-                limit=0.150,
+                f"dashboard: {name}", samples, scale=1000, unit="ms", target=target, limit=limit
             ),
-            detail=f"{len(listing)} runs; {detail}",
-        ),
-        dataclasses.replace(
-            timing_figure(
-                "dashboard: a challenge's page",
-                single,
-                scale=1000,
-                unit="ms",
-                target="< 50 ms",
-                limit=0.050,
-            ),
-            detail=f"{len(single)} runs, each writing its audit event; {detail}",
-        ),
+            detail=f"{len(samples)} runs; {detail}",
+        )
+        for name, (samples, limit, target) in measured.items()
     ]
 
 

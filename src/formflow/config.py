@@ -39,7 +39,17 @@ from formflow.core.calendar import CONFIRMED_UNTIL, WorkingCalendar
 from formflow.errors import ConfigError
 
 CONFIG_NAME = "formflow.toml"
-SECTIONS = ("council", "calendar", "policies", "files", "directory", "smtp", "watch", "web")
+SECTIONS = (
+    "council",
+    "calendar",
+    "policies",
+    "files",
+    "directory",
+    "smtp",
+    "watch",
+    "web",
+    "tracker",
+)
 """The sections formflow reads; one spelled close to these is a mistake."""
 
 
@@ -274,11 +284,72 @@ def _sections(check: _Check, data: dict[str, Any]) -> None:
             check(name, None, f"is not a section formflow reads: did you mean [{close[0]}]?")
 
 
+@dataclass(frozen=True)
+class DirectoryEntry:
+    """A ``[directory]`` entry: a person or a role, with an email address, and for a
+    person their job title and team where the council gives them::
+
+        "Head of Service" = "hos@example.gov.uk"
+        "Priya Raman" = { email = "priya.raman@example.gov.uk", role = "Team Manager",
+                          team = "Children in Care Team 2" }
+    """
+
+    email: str
+    role: str | None = None
+    team: str | None = None
+
+
+_ENTRY_KEYS = ("email", "role", "team")
+
+
 def _directory(check: _Check, table: dict[str, Any]) -> None:
     for key, value in table.items():
         if not key.strip():
             check("directory", key, "an entry needs the name of a person or a role")
-        check.address("directory", key, value)
+        if not isinstance(value, dict):
+            check.address("directory", key, value)
+            continue
+        unknown = sorted(set(value) - set(_ENTRY_KEYS))
+        if unknown or "email" not in value:
+            check(
+                "directory",
+                key,
+                f"a person's entry has {', '.join(_ENTRY_KEYS)} (email needed), not "
+                f"{', '.join(unknown) or 'no email'}: for example "
+                '{ email = "priya.raman@example.gov.uk", team = "Children in Care Team 2" }',
+            )
+            continue
+        check.address("directory", key, value["email"])
+        for name in ("role", "team"):
+            given = value.get(name)
+            if given is not None and (not isinstance(given, str) or not given.strip()):
+                check("directory", key, f"{name} must be text in quotes, not {given!r}")
+
+
+def directory_entries(settings: Settings) -> dict[str, DirectoryEntry]:
+    """``[directory]`` (checked when the settings were read), each entry as a table."""
+    return {
+        str(key): DirectoryEntry(value["email"], value.get("role"), value.get("team"))
+        if isinstance(value, dict)
+        else DirectoryEntry(str(value))
+        for key, value in settings.raw.get("directory", {}).items()
+    }
+
+
+def tracker_live(settings: Settings) -> bool:
+    """``[tracker] live``: whether ``outbox/tracker.xlsx`` and ``tracker.csv`` are kept
+    up to date on the share (checked when the settings were read; true by default). The
+    tracker holds every child: a council that cannot limit who reads that folder turns
+    it off and gives the dashboard's tracker download, by role, instead."""
+    return bool(settings.raw.get("tracker", {}).get("live", True))
+
+
+def _tracker(check: _Check, table: dict[str, Any]) -> None:
+    for key in table:
+        if key != "live":
+            check("tracker", key, "is not a setting of [tracker]: the one setting is live")
+    if not isinstance(table.get("live", True), bool):
+        check("tracker", "live", f"must be true or false, not {table['live']!r}")
 
 
 def _smtp(check: _Check, table: dict[str, Any]) -> None:
@@ -331,6 +402,7 @@ def settings_from_toml(text: str, source: Path) -> Settings:
     file_mode = _file_mode(check, check.table(data, "files"))
     _directory(check, check.table(data, "directory"))
     _smtp(check, check.table(data, "smtp"))
+    _tracker(check, check.table(data, "tracker"))
     if check.problems:
         raise settings_to_correct(source, check.problems)
     return Settings(

@@ -158,16 +158,20 @@ def test_the_users_commands(tmp_path: Path) -> None:
     runner = CliRunner()
     home = ["--home", str(tmp_path)]
     added = runner.invoke(
-        main, ["users", "add", "amara", *home], input="three random words\nthree random words\n"
+        main,
+        ["users", "add", "amara", "--role", "admin", *home],
+        input="three random words\nthree random words\n",
     )
     assert added.exit_code == 0, added.output
     assert "three random words" not in added.output.split("\n", 2)[-1]
-    sso = runner.invoke(main, ["users", "add", "dylan", "--sso", *home])
+    sso = runner.invoke(main, ["users", "add", "dylan", "--role", "viewer", "--sso", *home])
     assert sso.exit_code == 0
     listed = runner.invoke(main, ["users", "list", *home])
     assert "amara" in listed.output and "(password)" in listed.output
     assert "dylan" in listed.output and "single sign-on only" in listed.output
-    short = runner.invoke(main, ["users", "add", "cara", *home], input="tiny\ntiny\n")
+    short = runner.invoke(
+        main, ["users", "add", "cara", "--role", "admin", *home], input="tiny\ntiny\n"
+    )
     assert short.exit_code == 1 and "too short" in short.output
     changed = runner.invoke(
         main, ["users", "passwd", "amara", *home], input="a brand new password\n" * 2

@@ -3,20 +3,25 @@ and the charts."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from hypothesis import given
+import pytest
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from web_support import DUE_LATER, NOT_IN_CARE, NOW, OVERDUE, TODAY, fill_register
 
 from conftest import make_challenge
 from formflow.core.calendar import WorkingCalendar
 from formflow.core.engine import assess
-from formflow.core.record import STANDARD_LADDER, Stage
+from formflow.core.record import Person, RaisedBy, Role, Stage, StageOutcome, StageRecord
 from formflow.outbox.folders import Home
 from formflow.policy_catalogue import built_in
-from formflow.store.register import Register
+from formflow.store.register import MIGRATIONS, OpenList, Register
 from formflow.web import charts, views
 
 
@@ -64,8 +69,19 @@ def test_event_entry_takes_who_and_why_from_whichever_column_has_them() -> None:
     assert entry.details == ()
 
 
+def listed(root: Path, chosen: OpenList | None = None) -> list[views.OpenRow]:
+    """The open list's first page, as the dashboard reads it."""
+    chosen = chosen or OpenList()
+    with Register(Home(root).database) as register:
+        procedures = views.Procedures(built_in())
+        offered = views.choices(register.open_summary(chosen, chosen, TODAY).kinds, procedures)
+        found = register.open_list(chosen, offered.ranks, 0, views.PAGE_SIZE)
+        return views.open_rows(found, procedures, TODAY)
+
+
 def test_open_rows_come_from_the_register_without_closed_ones(tmp_path: Path) -> None:
-    rows = views.open_rows(connect(tmp_path), built_in(), TODAY)
+    connect(tmp_path)
+    rows = listed(tmp_path)
     assert [r.reference for r in rows] == [OVERDUE, DUE_LATER, NOT_IN_CARE]
     first = rows[0]
     assert first.overdue and first.days_to_due == -10 and first.child == "T.E."
@@ -79,39 +95,79 @@ def test_a_challenge_page_for_an_unknown_or_malformed_reference_is_none(tmp_path
         assert (
             views.challenge_page(db, reference, built_in(), WorkingCalendar(), TODAY, Path) is None
         )
-    assert views.open_rows(db, built_in(), TODAY)
+    assert listed(tmp_path)
 
 
-stages = st.sampled_from(STANDARD_LADDER)
-open_row = st.builds(
-    views.OpenRow,
-    reference=st.from_regex(r"PC-2025-[0-9A-Z]{6}", fullmatch=True),
-    child=st.just("A.B."),
-    procedure=st.sampled_from(["nelincs", "rotherham"]),
-    stage=stages,
-    rank=st.integers(0, 4),
-    status=st.just("awaiting response"),
-    responder=st.text(max_size=5),
-    iro=st.sampled_from(["Ann", "Bob"]),
-    team=st.sampled_from(["", "Team 1"]),
-    due=st.one_of(st.none(), st.dates()),
-    days_to_due=st.none(),
-    overdue=st.booleans(),
+SORTED_BY: dict[str, Callable[[views.OpenRow], Any]] = {
+    "reference": lambda r: r.reference,
+    "child": lambda r: r.child,
+    "procedure": lambda r: r.procedure,
+    "level": lambda r: r.rank,
+    # by whom it is addressed to: "Team Manager (Priya Raman)", a role alone first
+    "responder": lambda r: r.responder.partition("(")[2].lower(),
+    "iro": lambda r: r.iro.lower(),
+    "team": lambda r: r.team.lower(),
+    "due": lambda r: r.due or dt.date.max,
+}
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-
-
-@given(st.lists(open_row, max_size=30), st.sampled_from(list(views.SORT_KEYS)), st.booleans())
-def test_filtering_keeps_exactly_the_matching_rows_in_order(
-    rows: list[views.OpenRow], key: str, overdue_only: bool
+@given(
+    st.sampled_from(views.SORT_KEYS),
+    st.booleans(),
+    st.booleans(),
+    st.sampled_from(["", "nelincs", "barnet"]),
+)
+def test_the_register_filters_and_sorts_exactly_the_matching_rows(
+    filled: Path, key: str, descending: bool, overdue_only: bool, procedure: str
 ) -> None:
-    chosen = views.select(
-        rows, views.Filters(procedure="nelincs", overdue_only=overdue_only, sort=key)
+    every = listed(filled)
+    chosen = listed(
+        filled,
+        OpenList(
+            procedure=procedure,
+            overdue_on=TODAY if overdue_only else None,
+            sort=key,
+            descending=descending,
+        ),
     )
-    assert sorted(map(id, chosen)) == sorted(
-        id(r) for r in rows if r.procedure == "nelincs" and (r.overdue or not overdue_only)
-    )
-    keys = [views.SORT_KEYS[key](r) for r in chosen]
-    assert keys == sorted(keys)
+    assert {r.reference for r in chosen} == {
+        r.reference
+        for r in every
+        if (not procedure or r.procedure == procedure) and (r.overdue or not overdue_only)
+    }
+    keys = [SORTED_BY[key](r) for r in chosen]
+    assert keys == sorted(keys, reverse=descending)
+
+
+@pytest.fixture(scope="module")
+def filled(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The test register and 30 more open challenges, under two procedures at each
+    level, with IROs, teams and due dates in no particular order."""
+    root = tmp_path_factory.mktemp("register")
+    connect(root)
+    barnet = built_in()("barnet")
+    with Register(Home(root).database) as register:
+        for n in range(30):
+            policy = barnet if n % 2 else built_in()("nelincs")
+            stage = policy.stages[n % len(policy.stages)].stage
+            challenge = make_challenge(
+                reference=f"PC-2025-{n:06d}",
+                policy=policy.id,
+                stage=stage,
+                date_of_notification=dt.date(2025, 10, 1) + dt.timedelta(days=(n * 7) % 45),
+                raised_by=RaisedBy(
+                    ("Zoe Quill", "ann Bright", "Morwenna Pentreath")[n % 3], Role.IRO
+                ),
+                team=("Fostering Team", "children in Care Team 1", "")[n % 3] or None,
+                addressed_to=Person(("Priya Raman", "sam Other", "Bea Hill")[n % 3]),
+            )
+            register.save_challenge(
+                challenge, assess(challenge, policy, WorkingCalendar(), TODAY), NOW
+            )
+    return root
 
 
 def test_a_chart_has_a_bar_and_a_value_per_label_and_escapes_labels() -> None:
@@ -139,7 +195,7 @@ def test_a_level_with_no_fixed_timescale_shows_why_it_has_no_date(tmp_path: Path
     )
     with Register(Home(tmp_path).database) as register:
         register.save_challenge(challenge, assess(challenge, barnet, WorkingCalendar(), TODAY), NOW)
-    row = next(r for r in views.open_rows(db, built_in(), TODAY) if r.reference == reference)
+    row = next(r for r in listed(tmp_path) if r.reference == reference)
     assert row.level == "Informal resolution" and row.due is None
     assert row.due_text == "No date set" and not row.overdue
     page = views.challenge_page(db, reference, built_in(), WorkingCalendar(), TODAY, Path)
@@ -147,3 +203,42 @@ def test_a_level_with_no_fixed_timescale_shows_why_it_has_no_date(tmp_path: Path
     assert page.assessment.due_note == (
         "no fixed timescale (a timescale that is appropriate to the child's needs)"
     )
+
+
+def test_a_register_from_before_roles_lists_a_managers_challenges_once_migrated(
+    tmp_path: Path,
+) -> None:
+    """Migration 4 copies the names out of each record and whom it was addressed to at
+    every level, so a manager's list is right from the first start after the upgrade."""
+    path = tmp_path / "formflow.db"
+    earlier = make_challenge(
+        reference="PC-2025-OLDOLD",
+        stage=Stage.TWO,
+        addressed_to=Person("Hannah Senior", "Service Manager"),
+        history=(
+            StageRecord(
+                Stage.ONE,
+                dt.date(2025, 10, 1),
+                StageOutcome.ESCALATED,
+                addressed_to=Person("Priya Raman", "Team Manager"),
+            ),
+        ),
+    )
+    with Register(path, migrations=MIGRATIONS[:3]) as old:
+        old._execute(
+            "INSERT INTO challenges (reference, policy, record, status, stage, raised_on, "
+            "created, updated) VALUES (?, 'nelincs', ?, 'awaiting response', '2', "
+            "'2025-10-01', '2025-10-01', '2025-10-01')",
+            ("PC-2025-OLDOLD", json.dumps(earlier.to_dict())),
+        )
+    with Register(path) as register:
+        for person, team, found in [
+            ("priya raman", None, ["PC-2025-OLDOLD"]),
+            ("Hannah Senior", None, ["PC-2025-OLDOLD"]),
+            (None, "Children in Care Team 2", ["PC-2025-OLDOLD"]),
+            ("Sam Other", "Fostering Team", []),
+        ]:
+            rows = register.open_list(OpenList(restricted_to=(person, team)), {}, 0, 50)
+            assert [r["reference"] for r in rows] == found, (person, team)
+        (row,) = register.open_list(OpenList(search="lcs-000123"), {}, 0, 50)
+        assert (row["child"], row["iro"]) == ("Tegan Example", "Morwenna Pentreath")

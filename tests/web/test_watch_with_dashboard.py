@@ -63,7 +63,16 @@ def test_make_run_serves_the_dashboard_and_keeps_the_tracker_live(tmp_path: Path
             if line.startswith("Watching"):
                 break
         assert url, "watch printed no dashboard address"
-        formflow("users", "add", USER, "--home", str(tmp_path), stdin=f"{PASSWORD}\n{PASSWORD}\n")
+        formflow(
+            "users",
+            "add",
+            USER,
+            "--role",
+            "admin",
+            "--home",
+            str(tmp_path),
+            stdin=f"{PASSWORD}\n{PASSWORD}\n",
+        )
 
         sample = tmp_path / "stage1-challenge.docx"  # as `make run` makes it, dated today
         formflow("new", "--sample", "--home", str(tmp_path), "-o", str(sample))

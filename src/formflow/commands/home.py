@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from formflow.commands.options import formflow_command, home_policies
-from formflow.config import Settings, load_settings
+from formflow.config import Settings, load_settings, tracker_live
 from formflow.errors import FormflowError
 from formflow.outbox.folders import Home
 from formflow.pipeline import Pipeline, Services
@@ -66,7 +66,9 @@ def opened(
 
 def refresh_tracker(ctx: Context, today: dt.date) -> None:
     """The live tracker after a one-off command changed the register (the watcher keeps
-    it up to date after its own changes)."""
+    it up to date after its own changes); none with ``[tracker] live = false``."""
+    if not tracker_live(ctx.settings):
+        return
     for skipped in tracker.refresh(
         ctx.register, ctx.home.outbox, ctx.policies, ctx.settings, today
     ).skipped:

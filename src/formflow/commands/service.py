@@ -21,6 +21,7 @@ import click
 from formflow.commands.home import Context, opened, refresh_tracker
 from formflow.commands.logs import log_to_stderr
 from formflow.commands.options import home_option, iso_date
+from formflow.config import tracker_live
 from formflow.core.calendar import uk_date
 from formflow.core.planning import awaiting_decisions, rehearse
 from formflow.core.policy import STATUTORY_TOTAL_WORKING_DAYS
@@ -81,7 +82,7 @@ def watch(
     """
     log_to_stderr(verbose)
     _quiet_resource_tracker()
-    writer = tracker.TrackerWriter()
+    writer = tracker.TrackerWriter()  # cued for nothing while it is not started
     with opened(home, on_change=writer.changed) as ctx, ExitStack() as running:
         try:
             options = watch_options(ctx.settings, poll=poll, settle=settle, jobs=jobs)
@@ -91,12 +92,13 @@ def watch(
                 running.callback(start_dashboard(ctx.home).stop)
         except OSError as exc:
             raise click.ClickException(str(exc)) from exc
-        running.callback(writer.stop)
-        writer.start(
-            tracker.refresher_in_thread(
-                ctx.home.database, ctx.home.outbox, ctx.policies, ctx.settings
+        if tracker_live(ctx.settings):  # false: no tracker of every child on the share
+            running.callback(writer.stop)
+            writer.start(
+                tracker.refresher_in_thread(
+                    ctx.home.database, ctx.home.outbox, ctx.policies, ctx.settings
+                )
             )
-        )
         stop = threading.Event()
 
         def _stop(_signum: int, _frame: FrameType | None) -> None:

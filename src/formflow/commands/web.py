@@ -1,5 +1,5 @@
-"""The dashboard's commands: ``serve``, and ``users add/remove/list/passwd`` for who may
-sign in to it. Thin over ``formflow.web``; errors become "Error: ..." with exit status 1."""
+"""The dashboard's commands: ``serve``, and ``users add/remove/role/list/passwd`` for who
+may sign in to it and with which role. Thin over ``formflow.web``; errors become "Error: ..." with exit status 1."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import click
 
 from formflow.commands.logs import log_to_stderr
 from formflow.commands.options import formflow_command, home_option, home_policies
-from formflow.config import load_settings
+from formflow.config import directory_entries, load_settings
 from formflow.errors import AccountError, FormflowError
 from formflow.outbox.folders import Home
 from formflow.store.register import Register
@@ -48,7 +48,7 @@ def start_dashboard(home: Home, *, host: str | None = None, port: int | None = N
     if not app.extensions["formflow"].accounts.users():
         click.echo(
             f"No one can sign in yet: create a user with "
-            f"`{formflow_command()} users add NAME --home {home.root}`.",
+            f"`{formflow_command()} users add NAME --role admin --home {home.root}`.",
             err=True,
         )
     return dashboard
@@ -119,32 +119,87 @@ def _new_password() -> str:
     return password
 
 
+ROLE_HELP = (
+    "admin, iro-service, business-support, manager (needs --person) or viewer: "
+    "what the user may see and do on the dashboard."
+)
+
+
+def _checked_person(home: Path, role: str, person: str | None) -> str | None:
+    """The ``[directory]`` person a user is tied to: one the directory names, and always
+    given for a manager, who sees only the challenges addressed to that person or team."""
+    if person is None:
+        if role == "manager":
+            raise click.ClickException(
+                "A manager sees only the challenges addressed to them or their team: say who "
+                'they are with --person "Full Name", as [directory] in formflow.toml names them.'
+            )
+        return None
+    known = directory_entries(load_settings(home=home.resolve()))
+    if person not in known:
+        raise click.ClickException(
+            f"{person!r} is not in [directory] of formflow.toml: add them there (with their "
+            'email and team, e.g. "Priya Raman" = { email = "...", team = "..." }) first.'
+        )
+    return person
+
+
 @click.group()
 def users() -> None:
-    """Who may sign in to the dashboard (kept in HOME/var/users.db).
+    """Who may sign in to the dashboard, and with which role (kept in HOME/var/users.db).
 
     \b
     Examples:
-      formflow users add amara.okafor --home .
-      formflow users add amara.okafor --sso --home .   # signs in through the proxy only
+      formflow users add amara.okafor --role business-support --home .
+      formflow users add priya --role manager --person "Priya Raman" --sso --home .
+      formflow users role priya viewer --home .
       formflow users list --home .
     """
 
 
 @users.command("add")
 @click.argument("name")
+@click.option("--role", "role", required=True, help=ROLE_HELP)
+@click.option("--person", help='The person in [directory] the user is, e.g. "Priya Raman".')
 @click.option("--sso", is_flag=True, help="No password: signs in through the SSO proxy only.")
 @home_option
-def users_add(name: str, sso: bool, home: Path) -> None:
-    """Add a user NAME; asks for the password twice (not with --sso).
+def users_add(name: str, role: str, person: str | None, sso: bool, home: Path) -> None:
+    """Add a user NAME with a role; asks for the password twice (not with --sso).
 
     \b
     Example:
-      formflow users add amara.okafor --home /srv/formflow
+      formflow users add amara.okafor --role business-support --home /srv/formflow
+    """
+    from formflow.web.accounts import check_role
+
+    with _accounts(home) as accounts:
+        try:
+            check_role(role)
+        except AccountError as exc:
+            raise click.BadParameter(str(exc), param_hint="--role") from exc
+        tied = _checked_person(home, role, person)
+        accounts.add(name, None if sso else _new_password(), role=role, person=tied)
+    click.echo(f"Added {name} ({role}{f', {tied}' if tied else ''}).")
+
+
+@users.command("role")
+@click.argument("name")
+@click.argument("role")
+@click.option("--person", help='The person in [directory] the user is, e.g. "Priya Raman".')
+@home_option
+def users_role(name: str, role: str, person: str | None, home: Path) -> None:
+    """Give the user NAME the role ROLE (and the person, with --person); at once.
+
+    \b
+    Example:
+      formflow users role priya manager --person "Priya Raman" --home /srv/formflow
     """
     with _accounts(home) as accounts:
-        accounts.add(name, None if sso else _new_password())
-    click.echo(f"Added {name}.")
+        user = accounts.user(name)
+        if user is None:
+            raise click.ClickException(f"There is no user {name}.")
+        accounts.set_role(name, role, _checked_person(home, role, person or user.person))
+    click.echo(f"{name} is now {role}.")
 
 
 @users.command("remove")
@@ -182,7 +237,7 @@ def users_passwd(name: str, home: Path) -> None:
 @users.command("list")
 @home_option
 def users_list(home: Path) -> None:
-    """List the users and when each was added.
+    """List the users: role, the [directory] person and team, when each was added.
 
     \b
     Example:
@@ -190,10 +245,22 @@ def users_list(home: Path) -> None:
     """
     with _accounts(home) as accounts:
         listed = accounts.users()
+    directory = directory_entries(load_settings(home=home.resolve()))
     for user in listed:
         how = "password" if user.has_password else "single sign-on only"
-        click.echo(f"{user.name}  added {user.created}  ({how})")
+        entry = directory.get(user.person) if user.person else None
+        who = f"  {user.person}" + (f", {entry.team}" if entry and entry.team else "")
+        line = (
+            f"{user.name}  {user.role}{who if user.person else ''}  added {user.created}  ({how})"
+        )
+        if not user.role_set:
+            line += (
+                "  [admin because added before roles: set one with "
+                f"`{formflow_command()} users role {user.name} ROLE`]"
+            )
+        click.echo(line)
     if not listed:
         click.echo(
-            f"No users yet: add one with `{formflow_command()} users add NAME --home {home}`."
+            f"No users yet: add one with `{formflow_command()} users add NAME --role admin "
+            f"--home {home}`."
         )

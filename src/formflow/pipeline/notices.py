@@ -54,7 +54,7 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any
 
-from formflow.config import NotAnAddress, Settings, email_address
+from formflow.config import NotAnAddress, Settings, directory_entries, email_address
 from formflow.core.calendar import uk_date
 from formflow.core.engine import Document, current_due
 from formflow.core.policy import Policy, StagePolicy
@@ -170,7 +170,7 @@ def directory_from(settings: Settings) -> dict[str, str]:
         raise NoticeError(
             "[directory] in formflow.toml must map people or roles to email addresses."
         )
-    return {str(k): str(v) for k, v in table.items()}
+    return {name: entry.email for name, entry in directory_entries(settings).items()}
 
 
 def _address(recipient: Recipient, directory: Mapping[str, str]) -> str | None:

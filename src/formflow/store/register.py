@@ -38,7 +38,7 @@ import json
 import logging
 import re
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,7 +162,160 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX disposals_by_token ON disposals (token);
     """,
+    # 4: the dashboard's open list, paged and searched in SQL (issue 23): the names it
+    #    shows and searches copied out of each record, whom each challenge is and was
+    #    addressed to (a manager's need-to-know), and an index that covers the list.
+    """
+    ALTER TABLE challenges ADD COLUMN child TEXT;
+    ALTER TABLE challenges ADD COLUMN case_number TEXT;
+    ALTER TABLE challenges ADD COLUMN iro TEXT;
+    ALTER TABLE challenges ADD COLUMN team TEXT;
+    ALTER TABLE challenges ADD COLUMN addressee TEXT;
+    UPDATE challenges SET
+        child = json_extract(record, '$.child.name'),
+        case_number = json_extract(record, '$.child.case_number'),
+        iro = json_extract(record, '$.raised_by.name'),
+        team = json_extract(record, '$.team'),
+        addressee = json_extract(record, '$.addressed_to.name');
+    CREATE TABLE addressees (
+        kind      TEXT NOT NULL,
+        name      TEXT NOT NULL COLLATE NOCASE,
+        open      INTEGER NOT NULL,
+        reference TEXT NOT NULL,
+        PRIMARY KEY (kind, name, open, reference)
+    ) WITHOUT ROWID;
+    INSERT OR IGNORE INTO addressees
+        SELECT 'person', trim(addressee), closed_on IS NULL, reference
+        FROM challenges WHERE addressee > ''
+        UNION ALL
+        SELECT 'team', trim(team), closed_on IS NULL, reference FROM challenges WHERE team > ''
+        UNION ALL
+        SELECT 'person', trim(json_extract(h.value, '$.addressed_to.name')),
+               c.closed_on IS NULL, c.reference
+        FROM challenges AS c, json_each(c.record, '$.history') AS h
+        WHERE json_extract(h.value, '$.addressed_to.name') > '';
+    CREATE INDEX addressees_by_reference ON addressees (reference);
+    CREATE TRIGGER addressees_go_with_their_challenge AFTER DELETE ON challenges
+    BEGIN
+        DELETE FROM addressees WHERE reference = old.reference;
+    END;
+    CREATE INDEX open_by_kind ON challenges
+        (policy, stage, iro, team, status, due, reference)
+        WHERE closed_on IS NULL;
+    CREATE INDEX open_by_due ON challenges (due IS NULL, due, reference)
+        WHERE closed_on IS NULL;
+    CREATE INDEX open_by_reference ON challenges (reference, case_number, child)
+        WHERE closed_on IS NULL;
+    CREATE INDEX open_by_child ON challenges (child COLLATE NOCASE, reference)
+        WHERE closed_on IS NULL;
+    CREATE INDEX open_by_responder ON challenges (addressee COLLATE NOCASE, reference)
+        WHERE closed_on IS NULL;
+    CREATE INDEX open_by_iro ON challenges (iro COLLATE NOCASE, reference)
+        WHERE closed_on IS NULL;
+    CREATE INDEX open_by_team ON challenges (team COLLATE NOCASE, reference)
+        WHERE closed_on IS NULL;
+    """,
 )
+
+
+def addressee_key(name: str | None) -> str:
+    """A person's or team's name as the addressees table keeps it: single-spaced (the
+    table's NOCASE ignores case), so a name typed "Priya  Raman " on a form is hers."""
+    return " ".join((name or "").split())
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+@dataclass(frozen=True)
+class OpenList:
+    """Which open challenges the dashboard lists, and in which order."""
+
+    restricted_to: tuple[str | None, str | None] | None = None
+    """(person, team): only the challenges now or once addressed to the person or to the
+    team (a manager's need-to-know); None for every open challenge."""
+    mine: str | None = None
+    """Only those raised by, or now or once addressed to, this person ("my challenges")."""
+    search: str = ""
+    """A reference (or its start), a case number, or part of a child's name."""
+    procedure: str = ""
+    level: str = ""
+    iro: str = ""
+    team: str = ""
+    overdue_on: dt.date | None = None
+    """Only those awaiting a response due before this day."""
+    sort: str = "due"
+    descending: bool = False
+
+    def where(self) -> tuple[str, tuple[Any, ...]]:
+        clauses, params = self.conditions()
+        return "WHERE " + " AND ".join(["closed_on IS NULL", *clauses]), params
+
+    def conditions(self) -> tuple[list[str], tuple[Any, ...]]:
+        """What picks among the open challenges (``where`` adds "open")."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        addressed = (
+            "reference IN (SELECT reference FROM addressees WHERE open = 1 AND "
+            "((kind = 'person' AND name = ?) OR (kind = 'team' AND name = ?)))"
+        )
+        if self.restricted_to is not None:
+            person, team = self.restricted_to
+            clauses.append(addressed)
+            params += [addressee_key(person), addressee_key(team)]
+        if self.mine:
+            clauses.append(f"(iro = ? OR {addressed})")
+            params += [self.mine, addressee_key(self.mine), ""]
+        if self.search.strip():
+            text = _like(self.search.strip())
+            clauses.append(  # read from the index that holds all three, not the records
+                "reference IN (SELECT reference FROM challenges INDEXED BY open_by_reference "
+                "WHERE closed_on IS NULL AND "
+                "(reference LIKE ? ESCAPE '\\' OR case_number LIKE ? ESCAPE '\\' "
+                "OR child LIKE ? ESCAPE '\\'))"
+            )
+            params += [f"{text}%", text, f"%{text}%"]
+        for column, value in (
+            ("policy", self.procedure),
+            ("stage", self.level),
+            ("iro", self.iro),
+            ("team", self.team),
+        ):
+            if value:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if self.overdue_on is not None:
+            clauses.append("status = 'awaiting response' AND due < ?")
+            params.append(self.overdue_on.isoformat())
+        return clauses, tuple(params)
+
+    def order_by(self, ranks: Mapping[tuple[str, str], int]) -> tuple[str, tuple[Any, ...]]:
+        way = " DESC" if self.descending else ""
+        if self.sort == "level":
+            cases = " ".join("WHEN policy = ? AND stage = ? THEN ?" for _ in ranks)
+            params = tuple(v for (p, st), n in ranks.items() for v in (p, st, n))
+            rank = f"CASE {cases} ELSE 0 END" if ranks else "0"
+            return f"{rank}{way}, stage{way}, reference{way}", params
+        first = {
+            "reference": "reference",
+            "child": "child COLLATE NOCASE",
+            "procedure": "policy",
+            "responder": "addressee COLLATE NOCASE",
+            "iro": "iro COLLATE NOCASE",
+            "team": "team COLLATE NOCASE",
+        }.get(self.sort, "due IS NULL, due")
+        keys = [f"{key.strip()}{way}" for key in first.split(",")]
+        return ", ".join([*keys, f"reference{way}"]), ()
+
+
+@dataclass(frozen=True)
+class OpenSummary:
+    open: int
+    overdue: int
+    picked: int
+    kinds: list[sqlite3.Row]
+    """policy, stage, iro, team: each combination among the open challenges."""
 
 
 @dataclass(frozen=True)
@@ -484,12 +637,14 @@ class Register:
                 """
                 INSERT INTO challenges
                     (reference, policy, record, status, stage, due, raised_on, closed_on,
-                     created, updated)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                     created, updated, child, case_number, iro, team, addressee)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (reference) DO UPDATE SET
                     policy = excluded.policy, record = excluded.record,
                     status = excluded.status, stage = excluded.stage, due = excluded.due,
-                    closed_on = excluded.closed_on, updated = excluded.updated
+                    closed_on = excluded.closed_on, updated = excluded.updated,
+                    child = excluded.child, case_number = excluded.case_number,
+                    iro = excluded.iro, team = excluded.team, addressee = excluded.addressee
                 """,
                 (
                     ref,
@@ -502,8 +657,14 @@ class Register:
                     closed,
                     _iso(at),
                     _iso(at),
+                    challenge.child.name,
+                    challenge.child.case_number,
+                    challenge.raised_by.name,
+                    challenge.team,
+                    challenge.addressed_to.name if challenge.addressed_to else None,
                 ),
             )
+            self._note_addressees(challenge, ref)
             self._execute("DELETE FROM deadlines WHERE reference = ?", (ref,))
             dates: dict[str, dt.date | None] = {
                 "response": assessment.due,
@@ -519,6 +680,66 @@ class Register:
                         "INSERT INTO deadlines (reference, kind, due) VALUES (?, ?, ?)",
                         (ref, kind, when.isoformat()),
                     )
+
+    def _note_addressees(self, challenge: Challenge, reference: str) -> None:
+        """Whom the challenge is and was addressed to, and its team: a manager's list."""
+        self._execute("DELETE FROM addressees WHERE reference = ?", (reference,))
+        people = [challenge.addressed_to, *(h.addressed_to for h in challenge.history)]
+        named = {("person", addressee_key(p.name)) for p in people if p}
+        named.add(("team", addressee_key(challenge.team)))
+        for kind, name in named - {("person", ""), ("team", "")}:
+            self._execute(
+                "INSERT OR IGNORE INTO addressees (kind, name, open, reference) "
+                "VALUES (?, ?, ?, ?)",
+                (kind, name, challenge.closure is None, reference),
+            )
+
+    def challenges_addressed_to(self, person: str | None, team: str | None) -> list[Challenge]:
+        """Every challenge, open or closed, now or once addressed to ``person`` or to
+        ``team`` (a manager's tracker)."""
+        rows = self._execute(
+            "SELECT record FROM challenges WHERE reference IN (SELECT reference FROM "
+            "addressees WHERE (kind = 'person' AND name = ?) OR (kind = 'team' AND name = ?)) "
+            "ORDER BY raised_on, reference",
+            (addressee_key(person), addressee_key(team)),
+        )
+        return [Challenge.from_dict(json.loads(r["record"])) for r in rows]
+
+    # --- the dashboard's open list ------------------------------------------------------
+
+    def open_list(
+        self, chosen: OpenList, ranks: Mapping[tuple[str, str], int], offset: int, limit: int
+    ) -> list[sqlite3.Row]:
+        """One page of the open challenges ``chosen`` picks, in its order (``ranks``: each
+        procedure's levels in ladder order, for sorting by level)."""
+        where, params = chosen.where()
+        order, order_params = chosen.order_by(ranks)
+        return self._execute(
+            f"SELECT reference, policy, stage, status, due, child, iro, team, addressee "
+            f"FROM challenges {where} ORDER BY {order} LIMIT ? OFFSET ?",
+            (*params, *order_params, limit, offset),
+        ).fetchall()
+
+    def open_summary(self, seen: OpenList, chosen: OpenList, today: dt.date) -> OpenSummary:
+        """Of the open challenges ``seen`` picks (whom the person may see, mine or not):
+        how many, how many overdue ``today``, how many of them ``chosen`` picks (the same
+        person's filters and search), and each procedure, level, IRO and team among them
+        for the filters to offer. One pass over an index that covers it."""
+        where, params = seen.where()
+        picks, picked_params = chosen.conditions()
+        groups = self._execute(
+            "SELECT policy, stage, iro, team, count(*) AS open, "
+            "count(*) FILTER (WHERE status = 'awaiting response' AND due < ?) AS overdue, "
+            f"count(*) FILTER (WHERE {' AND '.join(picks) or 'TRUE'}) AS picked "
+            f"FROM challenges {where} GROUP BY policy, stage, iro, team",
+            (today.isoformat(), *picked_params, *params),
+        ).fetchall()
+        return OpenSummary(
+            open=sum(g["open"] for g in groups),
+            overdue=sum(g["overdue"] for g in groups),
+            picked=sum(g["picked"] for g in groups),
+            kinds=groups,
+        )
 
     def deadlines(self, reference: str) -> dict[str, dt.date]:
         rows = self._execute(

@@ -6,6 +6,11 @@ the annual report should carry no password hashes. Passwords are hashed with Arg
 (argon2-cffi's defaults: 64 MiB, 3 passes, RFC 9106's second recommended setting), so a
 stolen file costs an attacker memory as well as time for every guess.
 
+Each user has a role (``formflow.web.access.ROLES``) and may be tied to a person of
+``[directory]`` (``person``). A users file from before roles gains the columns when it is
+first opened, and its users become ``admin``: they could see everything before, and
+``formflow users list`` says so until a role is set for each.
+
 A session is a random token in the signed cookie; only its SHA-256 is stored, with its
 expiry, so signing out, removing a user or changing a password ends it at once, and a
 copied cookie is refused afterwards even though its signature is still good.
@@ -56,11 +61,24 @@ CREATE TABLE IF NOT EXISTS sign_in_failures (
 """
 
 
+_ROLE_COLUMNS = (
+    # users from before roles keep what they had: everything
+    "ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'admin'",
+    "ALTER TABLE users ADD COLUMN person TEXT",
+    "ALTER TABLE users ADD COLUMN role_set INTEGER NOT NULL DEFAULT 0",
+)
+
+
 @dataclass(frozen=True)
 class User:
     name: str
     created: str
     has_password: bool
+    role: str = "admin"
+    person: str | None = None
+    """The ``[directory]`` person the user is, as challenges name them."""
+    role_set: bool = True
+    """False for a user from before roles, made ``admin`` by the migration."""
 
 
 def check_name(name: str) -> str:
@@ -79,6 +97,14 @@ def check_password(password: str) -> str:
             "(three random words are easy to remember)."
         )
     return password
+
+
+def check_role(role: str) -> str:
+    from formflow.web.access import ROLES
+
+    if role not in ROLES:
+        raise AccountError(f"{role!r} is not a role: the roles are {', '.join(ROLES)}.")
+    return role
 
 
 def _token_hash(token: str) -> str:
@@ -104,6 +130,10 @@ class Accounts:
         self._decoy = self.hasher.hash(secrets.token_urlsafe(16))
         with self._db() as db:
             db.executescript(_SCHEMA)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(users)")}
+            if "role" not in columns:
+                for statement in _ROLE_COLUMNS:
+                    db.execute(statement)
 
     def _db(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
@@ -130,16 +160,20 @@ class Accounts:
 
     # --- accounts (the ``formflow users`` commands) ---------------------------------
 
-    def add(self, name: str, password: str | None) -> None:
+    def add(
+        self, name: str, password: str | None, *, role: str = "admin", person: str | None = None
+    ) -> None:
         """A new user; ``None`` for a user who signs in only through single sign-on."""
         check_name(name)
+        check_role(role)
         hashed = self.hasher.hash(check_password(password)) if password is not None else None
         created = dt.datetime.now().isoformat(timespec="seconds")
         try:
             with self._db() as db:
                 db.execute(
-                    "INSERT INTO users (name, password, created) VALUES (?, ?, ?)",
-                    (name, hashed, created),
+                    "INSERT INTO users (name, password, created, role, person, role_set) "
+                    "VALUES (?, ?, ?, ?, ?, 1)",
+                    (name, hashed, created, role, person),
                 )
         except sqlite3.IntegrityError:
             raise AccountError(
@@ -160,9 +194,35 @@ class Accounts:
                 raise AccountError(f"There is no user {name}.")
             db.execute("DELETE FROM sessions WHERE name = ?", (name,))
 
+    def set_role(self, name: str, role: str, person: str | None = None) -> None:
+        """A new role (and person, when given); their open sessions take it at once."""
+        check_role(role)
+        with self._db() as db:
+            changed = db.execute(
+                "UPDATE users SET role = ?, person = coalesce(?, person), role_set = 1 "
+                "WHERE name = ?",
+                (role, person, name),
+            )
+            if changed.rowcount == 0:
+                raise AccountError(f"There is no user {name}.")
+
+    def _users(self, where: str = "", *args: str) -> list[User]:
+        rows = self._db().execute(
+            "SELECT name, created, password, role, person, role_set FROM users "
+            f"{where} ORDER BY name",
+            args,
+        )
+        return [
+            User(name, created, password is not None, role, person, bool(role_set))
+            for name, created, password, role, person, role_set in rows
+        ]
+
     def users(self) -> list[User]:
-        rows = self._db().execute("SELECT name, created, password FROM users ORDER BY name")
-        return [User(name, created, password is not None) for name, created, password in rows]
+        return self._users()
+
+    def user(self, name: str) -> User | None:
+        found = self._users("WHERE name = ?", name)
+        return found[0] if found else None
 
     def exists(self, name: str) -> bool:
         row = self._db().execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone()

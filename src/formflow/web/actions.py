@@ -77,7 +77,7 @@ from formflow.pipeline import Pipeline, Services
 from formflow.pipeline.events import record_version
 from formflow.reports import tracker
 from formflow.sample import sample_challenge, write_new_form
-from formflow.web import access
+from formflow.web import access, views
 
 log = logging.getLogger(__name__)
 
@@ -205,11 +205,18 @@ def _context(reference: str, action: str) -> Context:
     _, register = d.registers.get()
     challenge = register.challenge(reference) if REFERENCE_PATTERN.match(reference) else None
     person = access.current_person()
-    if challenge is None or not access.may_see(person, challenge):
+    if challenge is None:
         abort(404, f"There is no challenge {reference} in the register.")
-    if not access.may_act(person, action, challenge):
+    if not access.may_see(person, challenge) or not access.may_act(person, action, challenge):
         message = access.refusal(person, LABELS[action].lower())
-        register.add_event(reference, "refused", d.now(), message=message, actor=person.name)
+        register.add_event(
+            reference,
+            views.REFUSED,
+            d.now(),
+            message=f"{person.name} ({person.role}) was refused: {LABELS[action].lower()}.",
+            actor=person.name,
+            reason=message,
+        )
         abort(403, message)
     policy = d.policies(challenge.policy)
     return Context(challenge, policy, person, record_version(challenge))
@@ -535,9 +542,19 @@ def _any_new_challenge() -> Challenge:
     return sample_challenge(_dashboard().today())
 
 
+@actions.app_template_global()
+def may_upload() -> bool:
+    return access.may_act(access.current_person(), "upload", _any_new_challenge())
+
+
+@actions.app_template_global()
+def may_raise() -> bool:
+    return access.may_act(access.current_person(), "raise", _any_new_challenge())
+
+
 def _may_upload() -> access.Person:
     person = access.current_person()
-    if not access.may_act(person, "upload", _any_new_challenge()):
+    if not may_upload():
         abort(403, access.refusal(person, "upload a form"))
     return person
 
@@ -710,9 +727,8 @@ def _raise_page(policy: Policy, errors: dict[str, str], status: int) -> tuple[st
 @actions.route("/raise", methods=["GET", "POST"])
 def raise_challenge() -> tuple[str, int] | BaseResponse:
     d = _dashboard()
-    person = access.current_person()
-    if not access.may_act(person, "raise", _any_new_challenge()):
-        abort(403, access.refusal(person, "raise a challenge"))
+    if not may_raise():
+        abort(403, access.refusal(access.current_person(), "raise a challenge"))
     try:
         policy = d.policies(request.values.get("procedure") or d.settings.default_policy)
     except FormflowError:

@@ -5,6 +5,12 @@ Security, in the order a request meets it:
 * Nobody sees a page without signing in: a password (Argon2id, ``accounts``) or, where
   ``[web] trusted_user_header`` is set, the user the council's single sign-on proxy names
   (who must still be listed by ``formflow users``).
+* Every page is checked against the person's role (``formflow.web.access``, the one
+  place that decides): a page of its own by ``GUARDS``, a challenge and its documents by
+  ``access.may_see`` on the record. A refusal is a 403 page that says what the person may
+  do instead, and an event (``refused``) in the audit trail. With
+  ``[web] trusted_role_header`` the proxy may also name the role, read only from one of
+  ``trusted_proxies``; otherwise the role is the one ``formflow users`` set.
 * The session cookie is Flask's, signed with a key kept in ``var/web-secret.key``, and
   holds a random token the accounts file must still know: it expires after
   ``session_hours`` (the signature's timestamp and the stored expiry), and signing out
@@ -39,7 +45,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from flask import (
@@ -61,7 +67,7 @@ from werkzeug.exceptions import BadHost, HTTPException
 from werkzeug.urls import iri_to_uri
 from werkzeug.wrappers.response import Response as BaseResponse
 
-from formflow.config import Settings
+from formflow.config import DirectoryEntry, Settings, directory_entries
 from formflow.core.policy import STATUTORY_TOTAL_WORKING_DAYS
 from formflow.core.record import Challenge
 from formflow.core.retention import schedule_from_settings
@@ -70,9 +76,10 @@ from formflow.outbox.folders import Home
 from formflow.policy_catalogue import PolicyCatalogue
 from formflow.reports import tables
 from formflow.reports.tracker import tracker_payloads
-from formflow.store.register import Register
+from formflow.store.register import OpenList, Register
 from formflow.store.retention import retention_review
-from formflow.web import charts, views
+from formflow.web import access, charts, views
+from formflow.web.access import Person
 from formflow.web.accounts import USER_NAME, Accounts, SignInLimiter
 from formflow.web.actions import actions
 
@@ -90,6 +97,9 @@ class WebSettings:
     host: str = "127.0.0.1"
     port: int = 8080
     trusted_user_header: str | None = None
+    trusted_role_header: str | None = None
+    """The header in which the single sign-on proxy names the user's role, or their groups
+    (comma-separated; the first that is a role counts); read only from a trusted proxy."""
     session_hours: float = 8.0
     secure_cookies: bool = False
     cafcass_folder: str = "outbox/{reference}/CAFCASS"
@@ -137,10 +147,17 @@ def web_settings(settings: Settings) -> WebSettings:
     if not isinstance(hours, int | float) or not 0 < hours <= 24:
         raise ConfigError("formflow.toml: [web] session_hours must be above 0 and at most 24.")
     header = values["trusted_user_header"] or None
+    role_header = values["trusted_role_header"] or None
+    if role_header and not (header and values["trusted_proxies"]):
+        raise ConfigError(
+            "formflow.toml: [web] trusted_role_header is read only from the single sign-on "
+            "proxy: set trusted_user_header and trusted_proxies (the proxy's address) too."
+        )
     return WebSettings(
         host=str(values["host"]),
         port=port,
         trusted_user_header=str(header) if header else None,
+        trusted_role_header=str(role_header) if role_header else None,
         session_hours=float(hours),
         secure_cookies=bool(values["secure_cookies"]),
         cafcass_folder=str(values["cafcass_folder"]),
@@ -200,6 +217,8 @@ class Dashboard:
     registers: RegisterPool
     policies: PolicyCatalogue
     """The home's procedures, built in and the council's own."""
+    directory: dict[str, DirectoryEntry]
+    """``[directory]``: whom each user is tied to, and their team."""
     today: Callable[[], dt.date]
     now: Callable[[], dt.datetime]
 
@@ -247,13 +266,21 @@ def create_app(
         limiter=limiter or SignInLimiter(accounts),
         registers=RegisterPool(home.database),
         policies=PolicyCatalogue.for_home(home.root, settings),
+        directory=directory_entries(settings),
         today=today,
         now=now,
     )
     app.before_request(_require_user)
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _error_page)
-    app.context_processor(lambda: {"csrf_token": _csrf_token, "user": g.get("user")})
+    app.context_processor(
+        lambda: {
+            "csrf_token": _csrf_token,
+            "user": g.get("user"),
+            "person": g.get("person"),
+            "may_open": _may_open,
+        }
+    )
     app.jinja_env.globals["council"] = settings.council_name
     app.jinja_env.filters["uk_date_time"] = tables.uk_date_time
     for rule, view, methods in _ROUTES:
@@ -265,7 +292,29 @@ def create_app(
 # --- who is signed in --------------------------------------------------------------
 
 
-OPEN_ENDPOINTS = {"signin", "static"}
+ANYONE = "anyone"
+"""A page for everyone, signed in or about to be."""
+ONE_CHALLENGE = "one challenge"
+"""A page about one challenge: its view checks ``access.may_see`` (or ``may_act``) on the
+record itself, and refuses through ``refuse``."""
+GUARDS: dict[str, str] = {
+    "signin": ANYONE,
+    "static": ANYONE,
+    "signout": ANYONE,
+    "open_challenges": "open list",
+    "challenge": ONE_CHALLENGE,
+    "document": ONE_CHALLENGE,
+    "tracker": "tracker",
+    "year": "annual figures",
+    "rejected": "rejected files",
+    "sign_ins": "sign-ins",
+    "retention": "retention",
+    "actions": ONE_CHALLENGE,
+}
+"""Each endpoint (or blueprint) and its check: ``ANYONE``, ``ONE_CHALLENGE`` or a page of
+``access.PAGES``. An endpoint not listed is refused to everyone, so a new page cannot go
+out without a decision about who may see it."""
+OPEN_ENDPOINTS = {endpoint for endpoint, guard in GUARDS.items() if guard == ANYONE} - {"signout"}
 
 
 def _csrf_token() -> str:
@@ -283,6 +332,70 @@ def _check_csrf() -> None:
             "This form has expired or did not come from this site. Go back, reload "
             "the page and try again.",
         )
+
+
+def _from_trusted_proxy() -> bool:
+    peer = request.remote_addr or ""
+    try:
+        address = ipaddress.ip_address(peer)
+    except ValueError:
+        return False
+    return any(address in network for network in _dashboard().web.trusted_proxies)
+
+
+def _role_from_proxy() -> str | None:
+    """The role the single sign-on proxy names, when it is a proxy we trust: a role by
+    name, or the first of its groups that is one."""
+    header = _dashboard().web.trusted_role_header
+    if not header or not _from_trusted_proxy():
+        return None
+    said = [part.strip() for part in request.headers.get(header, "").split(",")]
+    return next((part for part in said if part in access.ROLES), None)
+
+
+def _person(name: str) -> Person:
+    """The signed-in user as the access rules see them: role, and the directory person
+    and team they are tied to."""
+    d = _dashboard()
+    user = d.accounts.user(name)
+    if user is None:  # removed while the request was on its way
+        abort(403, f"{name} is no longer a user of this dashboard: ask its administrator.")
+    role = _role_from_proxy() or user.role
+    full_name = user.person
+    entry = d.directory.get(full_name) if full_name else None
+    return Person(name, role, full_name, entry.team if entry else None)
+
+
+def refuse(what: str, reference: str | None = None) -> NoReturn:
+    """A 403 page saying what the person may do instead, and the refusal audited."""
+    person = access.current_person()
+    said = access.refusal(person, what)
+    _audit(
+        reference,
+        views.REFUSED,
+        f"{person.name} ({person.role}) was refused: {what}.",
+        actor=person.name,
+        reason=said,
+        level=logging.WARNING,
+    )
+    abort(403, said)
+
+
+def _may_open(page: str) -> bool:
+    """For the navigation: only the links the person may follow."""
+    person: Person | None = g.get("person")
+    return person is not None and access.may_open(person, page)
+
+
+def _check_page() -> None:
+    if request.routing_exception is not None:  # no such page: its 404 (or 405) follows
+        return
+    endpoint = request.endpoint or ""
+    guard = GUARDS.get(endpoint) or GUARDS.get(request.blueprint or "")
+    if guard is None:
+        refuse(f"open {request.path}, which no role has been given")
+    if guard in access.PAGES and not access.may_open(access.current_person(), guard):
+        refuse(f"open the {guard}")
 
 
 def _signed_in_user() -> str | None:
@@ -318,6 +431,9 @@ def _require_user() -> BaseResponse | None:
         if _dashboard().web.trusted_user_header:
             abort(401, "Sign in through your council's single sign-on to see this page.")
         return redirect(url_for("signin", next=request.full_path.rstrip("?")))
+    if g.user is not None:
+        g.person = _person(g.user)
+        _check_page()
     return None
 
 
@@ -475,14 +591,32 @@ def signout() -> BaseResponse:
 # --- pages ----------------------------------------------------------------------------
 
 
-def _filters() -> views.Filters:
+LANDS_ON_MINE = frozenset({"manager", "iro-service"})
+"""The roles whose list opens on "my challenges": the ones they raised or must answer."""
+
+
+def _page_number() -> int:
+    asked = request.args.get("page", "1")
+    return int(asked) if re.fullmatch("[1-9][0-9]{0,5}", asked) else 1
+
+
+def _open_list(person: Person, today: dt.date) -> OpenList:
+    """What the open list shows this person: a manager only their own, whatever the
+    address asks; "my challenges" first for those who raise or answer them."""
     a = request.args
-    return views.Filters(
+    mine_by_default = person.role in LANDS_ON_MINE and person.full_name is not None
+    mine = a.get("mine", "1" if mine_by_default else "0") == "1" and person.full_name
+    return OpenList(
+        restricted_to=None
+        if access.may_see_every_challenge(person)
+        else (person.full_name, person.team),
+        mine=person.full_name if mine else None,
+        search=a.get("q", "")[:100],
         procedure=a.get("procedure", ""),
         level=a.get("level", ""),
         iro=a.get("iro", ""),
         team=a.get("team", ""),
-        overdue_only=a.get("overdue") == "1",
+        overdue_on=today if a.get("overdue") == "1" else None,
         sort=a.get("sort", "due") if a.get("sort") in views.SORT_KEYS else "due",
         descending=a.get("order") == "desc",
     )
@@ -490,27 +624,41 @@ def _filters() -> views.Filters:
 
 def open_challenges() -> str:
     d = _dashboard()
-    db, _ = d.registers.get()
-    every = views.open_rows(db, d.policies, d.today())
-    chosen = _filters()
+    _, register = d.registers.get()
+    person, today = access.current_person(), d.today()
+    chosen = _open_list(person, today)
+    seen = OpenList(restricted_to=chosen.restricted_to, mine=chosen.mine)
+    summary = register.open_summary(seen, chosen, today)
+    procedures = views.Procedures(d.policies)
+    offered = views.choices(summary.kinds, procedures)
+    pages = max(1, math.ceil(summary.picked / views.PAGE_SIZE))
+    number = min(_page_number(), pages)
+    found = register.open_list(
+        chosen, offered.ranks, (number - 1) * views.PAGE_SIZE, views.PAGE_SIZE
+    )
     return render_template(
         "open.html",
-        title="Open challenges",
-        rows=views.select(every, chosen),
-        total=len(every),
-        overdue=sum(r.overdue for r in every),
+        title="My challenges" if chosen.mine else "Open challenges",
+        rows=views.open_rows(found, procedures, today),
+        matching=summary.picked,
+        total=summary.open,
+        overdue=summary.overdue,
         filters=chosen,
-        choices=views.choices(every),
-        sort_link=lambda key: _sort_link(chosen, key),
+        may_choose_mine=person.full_name is not None,
+        choices=offered,
+        page=number,
+        pages=pages,
+        page_size=views.PAGE_SIZE,
+        link=_list_link,
         # one url_for, not one per row: building 2,500 links was half the page's time
         challenges_url=url_for("challenge", reference="-")[:-1],
     )
 
 
-def _sort_link(chosen: views.Filters, key: str) -> str:
-    args: dict[str, Any] = {k: v for k, v in request.args.items() if k not in {"sort", "order"}}
-    descending = chosen.sort == key and not chosen.descending
-    return url_for("open_challenges", **args, sort=key, order="desc" if descending else "asc")
+def _list_link(**changes: object) -> str:
+    """This list with some of its arguments changed: a sort order, a page, "mine"."""
+    args: dict[str, Any] = {**request.args.to_dict(), **changes}
+    return url_for("open_challenges", **{k: v for k, v in args.items() if v not in ("", None)})
 
 
 def _audit(
@@ -558,6 +706,8 @@ def challenge(reference: str) -> str:
     )
     if page is None:
         abort(404, f"There is no challenge {reference} in the register.")
+    if not access.may_see(access.current_person(), page.challenge):
+        refuse(f"see {reference}", reference)
     if (ask := _asked_from_elsewhere(reference)) is not None:
         return ask
     _audit(reference, views.VIEWED, f"Page viewed on the dashboard by {g.user}.", actor=g.user)
@@ -566,10 +716,13 @@ def challenge(reference: str) -> str:
 
 def document(reference: str, name: str) -> Response | str:
     d = _dashboard()
-    db, _ = d.registers.get()
+    db, register = d.registers.get()
     path = views.document_path(db, d.home.outbox, reference, name)
     if path is None:
         abort(404, "There is no such document for this challenge.")
+    record = register.challenge(reference)
+    if record is None or not access.may_see(access.current_person(), record):
+        refuse(f"download the documents of {reference}", reference)
     if (ask := _asked_from_elsewhere(name)) is not None:
         return ask
     _audit(
@@ -581,8 +734,14 @@ def document(reference: str, name: str) -> Response | str:
     return send_file(path, as_attachment=True, download_name=name)
 
 
-def _all_challenges() -> list[Challenge]:
-    db, _ = _dashboard().registers.get()
+def _challenges_seen() -> list[Challenge]:
+    """Every challenge the signed-in person may see: for a manager, their own (read by
+    the register's list of whom each was addressed to, then judged one by one)."""
+    db, register = _dashboard().registers.get()
+    person = access.current_person()
+    if not access.may_see_every_challenge(person):
+        found = register.challenges_addressed_to(person.full_name, person.team)
+        return [c for c in found if access.may_see(person, c)]
     return [
         Challenge.from_dict(json.loads(r[0])) for r in db.execute("SELECT record FROM challenges")
     ]
@@ -593,7 +752,7 @@ def tracker(suffix: str) -> Response | str:
     d = _dashboard()
     if (ask := _asked_from_elsewhere(f"tracker.{suffix}")) is not None:
         return ask
-    rows = tables.export_table(_all_challenges(), d.policies, d.settings.calendar, d.today())
+    rows = tables.export_table(_challenges_seen(), d.policies, d.settings.calendar, d.today())
     name = f"tracker.{suffix}"
     mimetype = {
         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

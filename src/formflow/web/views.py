@@ -1,8 +1,8 @@
 """What each dashboard page shows, read from the register and the home folder.
 
-The open-challenges list is read with SQL over the columns the register copies out of
-each record (status, stage, due date) and ``json_extract`` for the three names it
-needs, so 5,000 challenges are listed without decoding 5,000 records. A challenge's page
+The open-challenges list is one page of ``Register.open_list``: filtered, searched,
+sorted and paged in SQL over the columns the register copies out of each record, so
+50,000 challenges are listed without decoding any record. A challenge's page
 decodes its one record. The timeline shows every row of the ``events`` table for the
 reference, whatever its kind and whichever columns it has, so new kinds of event appear
 without changes here.
@@ -33,8 +33,10 @@ DOWNLOADED = "downloaded"
 """... and for each document downloaded from it."""
 SIGNED_IN = "signed in"
 SIGN_IN_FAILED = "sign-in failed"
+REFUSED = "refused"
+"""A page the person's role does not allow: with the reference when it was a challenge's."""
 """Sign-ins, and tracker downloads, name no challenge: their events have no reference."""
-ACCESS_EVENTS = frozenset({VIEWED, DOWNLOADED})
+ACCESS_EVENTS = frozenset({VIEWED, DOWNLOADED, REFUSED})
 """Shown apart from the timeline, as who has looked at the challenge."""
 
 PolicyLookup = Callable[[str], Policy]
@@ -75,16 +77,6 @@ class OpenRow:
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-_OPEN_SQL = """
-SELECT reference, policy, stage, status, due,
-       json_extract(record, '$.child.name') AS child,
-       json_extract(record, '$.raised_by.name') AS iro,
-       json_extract(record, '$.team') AS team,
-       json_extract(record, '$.addressed_to.name') AS addressee
-FROM challenges WHERE closed_on IS NULL
-"""
-
-
 def _responder(policy: Policy | None, stage: Stage, status: str, addressee: str | None) -> str:
     if status == Status.CAFCASS_CONSIDERATION.value:
         return "IRO (CAFCASS decision)"
@@ -94,24 +86,41 @@ def _responder(policy: Policy | None, stage: Stage, status: str, addressee: str 
     return f"{role} ({addressee})" if role and addressee else role or addressee or ""
 
 
-def open_rows(db: sqlite3.Connection, policies: PolicyLookup, today: dt.date) -> list[OpenRow]:
-    """Every open challenge, soonest due first. The due date is the one the register
-    stored when the challenge last changed (the same ``assess`` the status command uses)."""
-    loaded: dict[str, Policy | None] = {}
-    responders: dict[tuple[str, str, str, str | None], str] = {}
-    rows = []
-    for r in db.execute(_OPEN_SQL):
-        procedure, status = r["policy"], r["status"]
-        if procedure not in loaded:
+class Procedures:
+    """The procedures the open list names, each read once per page; a procedure file
+    removed since a challenge was raised still lets the challenge be listed."""
+
+    def __init__(self, policies: PolicyLookup) -> None:
+        self.policies = policies
+        self.loaded: dict[str, Policy | None] = {}
+
+    def __call__(self, procedure: str) -> Policy | None:
+        if procedure not in self.loaded:
             try:
-                loaded[procedure] = policies(procedure)
-            except Exception:  # a procedure file removed since: still list the challenge
-                loaded[procedure] = None
-        policy = loaded[procedure]
-        stage = policy.named(Stage(r["stage"])) if policy else Stage(r["stage"])
-        key = (procedure, stage.value, status, r["addressee"])
-        if key not in responders:
-            responders[key] = _responder(loaded[procedure], stage, status, r["addressee"])
+                self.loaded[procedure] = self.policies(procedure)
+            except Exception:
+                self.loaded[procedure] = None
+        return self.loaded[procedure]
+
+    def stage(self, procedure: str, stage_id: str) -> Stage:
+        policy = self(procedure)
+        return policy.named(Stage(stage_id)) if policy else Stage(stage_id)
+
+    def rank(self, procedure: str, stage: Stage) -> int:
+        policy = self(procedure)
+        return policy.position(stage) if policy and policy.has_stage(stage) else 0
+
+
+def open_rows(
+    found: Iterable[sqlite3.Row], procedures: Procedures, today: dt.date
+) -> list[OpenRow]:
+    """The rows of one page of the open list (``Register.open_list``). The due date is the
+    one the register stored when the challenge last changed (the same ``assess`` the
+    status command uses)."""
+    rows = []
+    for r in found:
+        procedure, status = r["policy"], r["status"]
+        stage = procedures.stage(procedure, r["stage"])
         due = dt.date.fromisoformat(r["due"]) if r["due"] else None
         awaiting = status == Status.AWAITING_RESPONSE.value
         rows.append(
@@ -120,9 +129,9 @@ def open_rows(db: sqlite3.Connection, policies: PolicyLookup, today: dt.date) ->
                 child=initials(r["child"] or ""),
                 procedure=procedure,
                 stage=stage,
-                rank=policy.position(stage) if policy and policy.has_stage(stage) else 0,
+                rank=procedures.rank(procedure, stage),
                 status=status,
-                responder=responders[key],
+                responder=_responder(procedures(procedure), stage, status, r["addressee"]),
                 iro=r["iro"] or "",
                 team=r["team"] or "",
                 due=due,
@@ -130,69 +139,39 @@ def open_rows(db: sqlite3.Connection, policies: PolicyLookup, today: dt.date) ->
                 overdue=awaiting and due is not None and today > due,
             )
         )
-    return sort_rows(rows, "due")
+    return rows
 
 
-@dataclass(frozen=True)
-class Filters:
-    procedure: str = ""
-    level: str = ""
-    iro: str = ""
-    team: str = ""
-    overdue_only: bool = False
-    sort: str = "due"
-    descending: bool = False
-
-
-SORT_KEYS: dict[str, Callable[[OpenRow], Any]] = {
-    "reference": lambda r: r.reference,
-    "child": lambda r: r.child,
-    "procedure": lambda r: r.procedure,
-    "level": lambda r: (r.rank, r.stage.id),
-    "responder": lambda r: r.responder.lower(),
-    "iro": lambda r: r.iro.lower(),
-    "team": lambda r: r.team.lower(),
-    "due": lambda r: (r.due or dt.date.max, r.reference),
-}
-
-
-def sort_rows(rows: Iterable[OpenRow], key: str, descending: bool = False) -> list[OpenRow]:
-    return sorted(rows, key=SORT_KEYS.get(key, SORT_KEYS["due"]), reverse=descending)
-
-
-def select(rows: Sequence[OpenRow], f: Filters) -> list[OpenRow]:
-    chosen = [
-        r
-        for r in rows
-        if (not f.procedure or r.procedure == f.procedure)
-        and (not f.level or r.stage.value == f.level)
-        and (not f.iro or r.iro == f.iro)
-        and (not f.team or r.team == f.team)
-        and (not f.overdue_only or r.overdue)
-    ]
-    return sort_rows(chosen, f.sort, f.descending)
+SORT_KEYS = ("reference", "child", "procedure", "level", "responder", "iro", "team", "due")
+PAGE_SIZE = 50
 
 
 @dataclass(frozen=True)
 class Choices:
-    """The values each filter offers, from the rows themselves."""
+    """The values each filter offers, from the open challenges the person may see."""
 
     procedures: list[str]
     levels: list[Stage]
     iros: list[str]
     teams: list[str]
+    ranks: dict[tuple[str, str], int]
+    """Each (procedure, level id)'s place on its ladder: the list sorted by level."""
 
 
-def _one_per_level(rows: Sequence[OpenRow]) -> list[OpenRow]:
-    return list({r.stage.id: r for r in rows}.values())
-
-
-def choices(rows: Sequence[OpenRow]) -> Choices:
+def choices(kinds: Iterable[sqlite3.Row], procedures: Procedures) -> Choices:
+    """From ``Register.open_summary``'s kinds."""
+    found = list(kinds)
+    pairs = {(r["policy"], r["stage"]) for r in found}
+    ranks = {(p, st): procedures.rank(p, procedures.stage(p, st)) for p, st in pairs}
+    levels = {
+        procedures.stage(p, st).id: (ranks[p, st], procedures.stage(p, st)) for p, st in pairs
+    }
     return Choices(
-        procedures=sorted({r.procedure for r in rows}),
-        levels=[r.stage for r in sort_rows(_one_per_level(rows), "level")],
-        iros=sorted({r.iro for r in rows if r.iro}, key=str.lower),
-        teams=sorted({r.team for r in rows if r.team}, key=str.lower),
+        procedures=sorted({p for p, _ in pairs}),
+        levels=[stage for _, stage in sorted(levels.values(), key=lambda v: (v[0], v[1].id))],
+        iros=sorted({r["iro"] for r in found if r["iro"]}, key=str.lower),
+        teams=sorted({r["team"] for r in found if r["team"]}, key=str.lower),
+        ranks=ranks,
     )
 
 
@@ -421,7 +400,7 @@ def document_path(db: sqlite3.Connection, outbox: Path, reference: str, name: st
 
 # --- sign-ins and downloads ------------------------------------------------------------
 
-SITE_EVENTS = (SIGNED_IN, SIGN_IN_FAILED, DOWNLOADED)
+SITE_EVENTS = (SIGNED_IN, SIGN_IN_FAILED, DOWNLOADED, REFUSED)
 
 
 def site_events(db: sqlite3.Connection, limit: int = 500) -> list[Entry]:
