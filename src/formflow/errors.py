@@ -12,7 +12,8 @@
     ├── BackupError               a backup cannot be made, or a restore cannot trust its source
     ├── AccountError              a dashboard user name or password that cannot be used
     ├── RetentionError            a disposal, hold or subject access that cannot be done
-    └── ChallengeBusy             other jobs kept changing a challenge while one rendered
+    ├── ChallengeBusy             other jobs kept changing a challenge while one rendered
+    └── ChallengeChanged          a challenge changed after the page that acts on it was drawn
 
 Every message is a plain-English sentence meant for the person who must act on it. The
 command line turns any ``FormflowError`` into "Error: <message>" in one place
@@ -92,3 +93,9 @@ class ChallengeBusy(FormflowError):
         "Nothing is wrong with the form: formflow was busy with other forms for the same "
         "challenge. Drop it into the inbox again."
     )
+
+
+class ChallengeChanged(FormflowError):
+    """Someone (or a dropped form) changed a challenge between the page that showed it and
+    the action taken on that page: the action is refused, nothing recorded, so nobody
+    decides on a record they have not seen."""

@@ -22,6 +22,8 @@ EXAMPLE_ARGUMENTS = {
     "name": DOCUMENT,
     "suffix": "csv",
     "filename": "style.css",
+    "action": "withdraw",
+    "digest": "0" * 64,
 }
 """A value for each variable part of a route; a route with a new one fails below until
 it is given one here."""

@@ -161,6 +161,20 @@ def challenge_status(role: str, target: str) -> int:
     return 403 if role == "manager" and target == "others" else 200
 
 
+RECORDERS = frozenset({"admin", "business-support"})
+
+
+def respond_status(allowed: int) -> Callable[[str, str], int]:
+    """A response: business support and admins for anyone, a manager for theirs and their
+    team's (``allowed``: the form, or a post that lacks its answers); the rest refused."""
+
+    def status(role: str, target: str) -> int:
+        mine = role == "manager" and target != "others"
+        return allowed if role in RECORDERS or mine else 403
+
+    return status
+
+
 EXPECTED: dict[str, tuple[str, str, Callable[[str, str], int]]] = {
     # endpoint: (method, address with {ref} and {doc}, status for (role, target))
     "signin": ("GET", "/signin", lambda _r, _t: 302),
@@ -174,6 +188,11 @@ EXPECTED: dict[str, tuple[str, str, Callable[[str, str], int]]] = {
     "rejected": ("GET", "/rejected", page_for(NOT_MANAGER)),
     "sign_ins": ("GET", "/sign-ins", page_for(frozenset({"admin", "viewer"}))),
     "retention": ("GET", "/retention", page_for(frozenset({"admin", "viewer"}))),
+    "actions.action_form": ("GET", "/challenges/{ref}/actions/respond", respond_status(200)),
+    "actions.confirm": ("POST", "/challenges/{ref}/actions/respond/confirm", respond_status(400)),
+    "actions.upload": ("GET", "/upload", page_for(RECORDERS)),
+    "actions.uploaded": ("GET", "/uploads/" + "0" * 64, page_for(RECORDERS)),
+    "actions.raise_challenge": ("GET", "/raise", page_for(RECORDERS | {"iro-service"})),
 }
 
 

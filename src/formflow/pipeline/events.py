@@ -3,12 +3,14 @@ the engine, staged, recorded and published as a dropped form's are."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from dataclasses import dataclass
 
 from formflow.core.engine import Event, Transition, apply, check_mergeable
 from formflow.core.record import Challenge
-from formflow.errors import FormflowError
+from formflow.errors import ChallengeChanged, FormflowError
 from formflow.pipeline.outputs import Outputs, Staged
 
 log = logging.getLogger(__name__)
@@ -23,6 +25,13 @@ class Acted:
     outputs: tuple[str, ...]
 
 
+def record_version(challenge: Challenge) -> str:
+    """A short fingerprint of the record as it stands: a page that acts on a challenge
+    carries it, and the action is refused when the register's record no longer has it."""
+    text = json.dumps(challenge.to_dict(), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
 class RecordedEvents(Outputs):
     """Events recorded from the command line; ``Pipeline`` is one."""
 
@@ -34,14 +43,24 @@ class RecordedEvents(Outputs):
         by: str,
         reason: str | None,
         merge_into: str | None = None,
+        seen: str | None = None,
     ) -> Acted:
         """An event business support record for someone: applied by the engine, its
         documents and covering emails staged, everything committed in one register
         transaction (the watcher's jobs see the record before or after, never half), then
         published into outbox/REFERENCE/ as a dropped form's are. ``merge_into`` names the
-        challenge kept when ``event`` merges this one into it."""
+        challenge kept when ``event`` merges this one into it. ``seen`` is the
+        ``record_version`` of the record the person decided on (a dashboard page): checked
+        inside the transaction, so a form the watcher recorded meanwhile is never
+        overruled unseen."""
         with self._staging("cli") as job_dir:
             challenge = self._registered(reference)
+            if seen is not None and seen != record_version(challenge):
+                raise ChallengeChanged(
+                    f"{reference} has changed since you opened it (a form or another person "
+                    "has recorded something), so nothing has been recorded. Open the "
+                    "challenge again, check what changed, and decide again."
+                )
             if merge_into is not None:
                 check_mergeable(self._registered(merge_into), challenge)
             policy = self.services.policies(challenge.policy)

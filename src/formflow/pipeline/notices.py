@@ -312,10 +312,22 @@ def covering_email(
     lines += [
         "",
         "Attached: " + ", ".join(p.name for p in attachments) if attachments else "",
+        *_dashboard_link(settings, challenge),
         "",
         f"Drafted by formflow for {settings.council_name}.",
     ]
     return _message(settings, _subject(challenge, what), recipients, "\n".join(lines), attachments)
+
+
+def _dashboard_link(settings: Settings, challenge: Challenge) -> list[str]:
+    """Where ``[web] public_url`` gives the dashboard's address: a link to the challenge's
+    page, so a manager may answer in the browser instead of in Word."""
+    web = settings.raw.get("web", {})
+    address = web.get("public_url") if isinstance(web, dict) else None
+    if not isinstance(address, str) or not address.strip():
+        return []
+    page = f"{address.strip().rstrip('/')}/challenges/{challenge.reference}"
+    return ["", f"See it, and answer or act on it, in the dashboard: {page}"]
 
 
 def reminder_email(

@@ -6,6 +6,8 @@
     views      what each page shows, read from the register (pure over the rows)
     charts     the annual report's bar charts, drawn as SVG on the server
     app        the Flask application: sign-in, CSRF, pages, downloads, the audit trail
+    access     who may see and do what (roles, need-to-know)
+    actions    acting on a challenge, and uploading a form, through the pipeline
     server     waitress around it, alone (``serve``) or beside the watcher (``watch``)
 
 Pages are server-side Jinja templates with autoescaping and no JavaScript at all. Every
@@ -13,5 +15,6 @@ view of a challenge's page is an event (``viewed``) in the register's audit trai
 are downloads and sign-ins; logs name the reference and the user, never the child.
 
 It reads the register and may import the core, render, the register (``formflow.store``),
-the reports and the outbox; never the pipeline, the watcher or the commands.
+the reports, the outbox, and the pipeline for what a person records (``actions``: the
+same path as the commands); never the watcher or the commands.
 """

@@ -81,6 +81,7 @@ from formflow.store.retention import retention_review
 from formflow.web import access, charts, views
 from formflow.web.access import Person
 from formflow.web.accounts import USER_NAME, Accounts, SignInLimiter
+from formflow.web.actions import actions
 
 log = logging.getLogger(__name__)
 audit_log = logging.getLogger("formflow.web.audit")
@@ -107,6 +108,9 @@ class WebSettings:
     trusted_proxies: tuple[Network, ...] = ()
     """The reverse proxies (addresses or networks) whose ``X-Forwarded-For`` names the
     client; from anyone else the header is ignored."""
+    public_url: str = ""
+    """The dashboard's address as staff reach it (``https://formflow.council.example``):
+    covering emails then link to the challenge's page."""
 
 
 def _networks(value: object) -> tuple[Network, ...]:
@@ -158,6 +162,7 @@ def web_settings(settings: Settings) -> WebSettings:
         secure_cookies=bool(values["secure_cookies"]),
         cafcass_folder=str(values["cafcass_folder"]),
         trusted_proxies=_networks(values["trusted_proxies"]),
+        public_url=str(values["public_url"]),
     )
 
 
@@ -280,6 +285,7 @@ def create_app(
     app.jinja_env.filters["uk_date_time"] = tables.uk_date_time
     for rule, view, methods in _ROUTES:
         app.add_url_rule(rule, view_func=view, methods=methods)
+    app.register_blueprint(actions)
     return app
 
 
