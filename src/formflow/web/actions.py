@@ -77,7 +77,7 @@ from formflow.pipeline import Pipeline, Services
 from formflow.pipeline.events import record_version
 from formflow.reports import tracker
 from formflow.sample import sample_challenge, write_new_form
-from formflow.web import access, views
+from formflow.web import access, audit
 
 log = logging.getLogger(__name__)
 
@@ -208,16 +208,7 @@ def _context(reference: str, action: str) -> Context:
     if challenge is None:
         abort(404, f"There is no challenge {reference} in the register.")
     if not access.may_see(person, challenge) or not access.may_act(person, action, challenge):
-        message = access.refusal(person, LABELS[action].lower())
-        register.add_event(
-            reference,
-            views.REFUSED,
-            d.now(),
-            message=f"{person.name} ({person.role}) was refused: {LABELS[action].lower()}.",
-            actor=person.name,
-            reason=message,
-        )
-        abort(403, message)
+        audit.refuse(LABELS[action].lower(), reference)
     policy = d.policies(challenge.policy)
     return Context(challenge, policy, person, record_version(challenge))
 
@@ -555,7 +546,7 @@ def may_raise() -> bool:
 def _may_upload() -> access.Person:
     person = access.current_person()
     if not may_upload():
-        abort(403, access.refusal(person, "upload a form"))
+        audit.refuse("upload a form")
     return person
 
 
@@ -728,7 +719,7 @@ def _raise_page(policy: Policy, errors: dict[str, str], status: int) -> tuple[st
 def raise_challenge() -> tuple[str, int] | BaseResponse:
     d = _dashboard()
     if not may_raise():
-        abort(403, access.refusal(access.current_person(), "raise a challenge"))
+        audit.refuse("raise a challenge")
     try:
         policy = d.policies(request.values.get("procedure") or d.settings.default_policy)
     except FormflowError:

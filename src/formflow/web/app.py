@@ -45,7 +45,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import (
@@ -78,14 +78,12 @@ from formflow.reports import tables
 from formflow.reports.tracker import tracker_payloads
 from formflow.store.register import OpenList, Register
 from formflow.store.retention import retention_review
-from formflow.web import access, charts, views
+from formflow.web import access, audit, charts, views
 from formflow.web.access import Person
 from formflow.web.accounts import USER_NAME, Accounts, SignInLimiter
 from formflow.web.actions import actions
 
 log = logging.getLogger(__name__)
-audit_log = logging.getLogger("formflow.web.audit")
-audit_log.setLevel(logging.INFO)  # who signed in and looked is kept whatever the verbosity
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -366,21 +364,6 @@ def _person(name: str) -> Person:
     return Person(name, role, full_name, entry.team if entry else None)
 
 
-def refuse(what: str, reference: str | None = None) -> NoReturn:
-    """A 403 page saying what the person may do instead, and the refusal audited."""
-    person = access.current_person()
-    said = access.refusal(person, what)
-    _audit(
-        reference,
-        views.REFUSED,
-        f"{person.name} ({person.role}) was refused: {what}.",
-        actor=person.name,
-        reason=said,
-        level=logging.WARNING,
-    )
-    abort(403, said)
-
-
 def _may_open(page: str) -> bool:
     """For the navigation: only the links the person may follow."""
     person: Person | None = g.get("person")
@@ -393,9 +376,9 @@ def _check_page() -> None:
     endpoint = request.endpoint or ""
     guard = GUARDS.get(endpoint) or GUARDS.get(request.blueprint or "")
     if guard is None:
-        refuse(f"open {request.path}, which no role has been given")
+        audit.refuse(f"open {request.path}, which no role has been given")
     if guard in access.PAGES and not access.may_open(access.current_person(), guard):
-        refuse(f"open the {guard}")
+        audit.refuse(f"open the {guard}")
 
 
 def _signed_in_user() -> str | None:
@@ -542,7 +525,7 @@ def signin() -> BaseResponse | str | tuple[str, int]:
     if wait > 0:
         # Logged, not recorded: a refusal costs the sender nothing, and a flood of them
         # belongs in the log rather than in the register kept for 75 years.
-        audit_log.warning(
+        audit.audit_log.warning(
             "dashboard: sign-in as %r from %s refused for %.0f s: too many failures",
             name if USER_NAME.match(name) else NOT_A_USER_NAME,
             address,
@@ -556,7 +539,7 @@ def signin() -> BaseResponse | str | tuple[str, int]:
             error=f"Too many failed attempts from here. Try again in {_how_long(wait)}.",
         ), 429
     if not d.accounts.verify(name, request.form.get("password", "")):
-        _audit(
+        audit.record(
             None,
             views.SIGN_IN_FAILED,
             f"From {address}.",
@@ -576,7 +559,7 @@ def signin() -> BaseResponse | str | tuple[str, int]:
     session.permanent = True
     session["token"] = d.accounts.start_session(name, d.session_lifetime)
     session["csrf"] = secrets.token_urlsafe(32)
-    _audit(None, views.SIGNED_IN, f"From {address}.", actor=name)
+    audit.record(None, views.SIGNED_IN, f"From {address}.", actor=name)
     return redirect(target)
 
 
@@ -661,25 +644,6 @@ def _list_link(**changes: object) -> str:
     return url_for("open_challenges", **{k: v for k, v in args.items() if v not in ("", None)})
 
 
-def _audit(
-    reference: str | None,
-    what: str,
-    message: str,
-    *,
-    actor: str,
-    reason: str | None = None,
-    level: int = logging.INFO,
-) -> None:
-    """An event in the register's audit trail (``formflow show``, the challenge's page,
-    or with no reference for sign-ins and the tracker), and its line in the log: the
-    reference and the user, never the child."""
-    d = _dashboard()
-    _, register = d.registers.get()
-    register.add_event(reference, what, d.now(), message=message, actor=actor, reason=reason)
-    happened = f"{reference} {what}" if reference else what
-    audit_log.log(level, "dashboard: %s by %r: %s", happened, actor, message)
-
-
 CHOSEN_HERE = frozenset({"same-origin", "none"})
 """``Sec-Fetch-Site`` of a navigation the person chose: a link on this site, or an
 address typed, bookmarked or opened from an email."""
@@ -707,10 +671,12 @@ def challenge(reference: str) -> str:
     if page is None:
         abort(404, f"There is no challenge {reference} in the register.")
     if not access.may_see(access.current_person(), page.challenge):
-        refuse(f"see {reference}", reference)
+        audit.refuse(f"see {reference}", reference)
     if (ask := _asked_from_elsewhere(reference)) is not None:
         return ask
-    _audit(reference, views.VIEWED, f"Page viewed on the dashboard by {g.user}.", actor=g.user)
+    audit.record(
+        reference, views.VIEWED, f"Page viewed on the dashboard by {g.user}.", actor=g.user
+    )
     return render_template("challenge.html", title=reference, page=page, today=d.today())
 
 
@@ -722,10 +688,10 @@ def document(reference: str, name: str) -> Response | str:
         abort(404, "There is no such document for this challenge.")
     record = register.challenge(reference)
     if record is None or not access.may_see(access.current_person(), record):
-        refuse(f"download the documents of {reference}", reference)
+        audit.refuse(f"download the documents of {reference}", reference)
     if (ask := _asked_from_elsewhere(name)) is not None:
         return ask
-    _audit(
+    audit.record(
         reference,
         views.DOWNLOADED,
         f"{name} downloaded from the dashboard by {g.user}.",
@@ -759,7 +725,7 @@ def tracker(suffix: str) -> Response | str:
         "csv": "text/csv",
     }[suffix]
     body = tracker_payloads(rows)[name]
-    _audit(
+    audit.record(
         None, views.DOWNLOADED, f"{name} downloaded from the dashboard by {g.user}.", actor=g.user
     )
     return Response(
