@@ -3,6 +3,7 @@ pdftotext extracts from each PDF, as a viewer or a printout shows it."""
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -90,3 +91,32 @@ def test_a_reopened_challenges_form_says_why_it_was_reopened(
     assert "re-opened because the actions agreed at Stage 1 were not implemented" in text
     assert why in text
     assert f"Stage 1, actions not implemented: {why}" in text  # the earlier-stage history
+
+
+def test_an_extended_deadline_replaces_the_form_and_keeps_the_old_one(
+    service: Service, tmp_path: Path
+) -> None:
+    reference = service.raised()
+    due = PROCESSED_ON.date() + dt.timedelta(days=30)
+    while not service.pipeline.services.settings.calendar.is_working_day(due):
+        due += dt.timedelta(days=1)
+    code, output = cli(
+        service.home.root, "extend", reference, "--to", due.isoformat(), *WHO, "--reason", "Leave"
+    )
+    assert code == 0, output
+    folder = service.home.outbox / reference
+    assert not [p.name for p in folder.iterdir() if "(2).docx" in p.name or "(2).pdf" in p.name]
+    new_date = f"{due.day} {due:%B %Y}"
+    assert new_date in " ".join(_text(service.outbox(reference, "stage-1-form.pdf")).split())
+    old = folder / "superseded" / f"{reference}-stage-1-form.pdf"
+    assert new_date not in " ".join(_text(old).split())
+    kept = {d.path for d in service.register.documents(reference)}
+    assert f"{reference}/superseded/{reference}-stage-1-form.docx" in kept
+    assert f"{reference}/{reference}-stage-1-form.docx" in kept
+    code, output = cli(service.home.root, "check")
+    assert code == 0, output
+    assert cli(service.home.root, "backup", str(tmp_path / "copy"))[0] == 0
+    code, output = cli(tmp_path / "restored", "restore", str(tmp_path / "copy"))
+    assert code == 0, output
+    restored = tmp_path / "restored" / "outbox" / reference / "superseded" / old.name
+    assert restored.read_bytes() == old.read_bytes()
