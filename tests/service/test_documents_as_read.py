@@ -6,13 +6,16 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import subprocess
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from lxml import etree
+from pypdf import PdfReader
 from service_support import PROCESSED_ON, Service, cli
 
-from filled_forms import answer, fill_docx
+from filled_forms import answer, fill_docx, fill_pdf
 from formflow.store.register import Register
 
 WHO = ("--by", "Morwenna Pentreath, IRO")
@@ -120,3 +123,34 @@ def test_an_extended_deadline_replaces_the_form_and_keeps_the_old_one(
     assert code == 0, output
     restored = tmp_path / "restored" / "outbox" / reference / "superseded" / old.name
     assert restored.read_bytes() == old.read_bytes()
+
+
+NELINCS = "IRO and CP Chair Professional Challenge and Escalation Process (North East Lincolnshire)"
+
+
+def _word_text(docx: Path) -> str:
+    with zipfile.ZipFile(docx) as package:
+        xml = package.read("word/document.xml")
+    return "".join(etree.fromstring(xml).itertext())
+
+
+def test_forms_name_the_procedure_and_a_form_showing_the_name_comes_back_in(
+    service: Service, tmp_path: Path
+) -> None:
+    reference = service.raised()
+    pdf = service.outbox(reference, "stage-1-form.pdf")
+    fields = PdfReader(pdf).get_fields() or {}
+    assert fields["policy"].get("/V") == NELINCS
+    assert "Procedure: nelincs" not in _text(pdf)
+    word = service.outbox(reference, "stage-1-form.docx")
+    assert NELINCS in _word_text(word) and "nelincs" not in _word_text(word)
+    answered = fill_pdf(
+        pdf,
+        tmp_path / "answered.pdf",
+        {"response_text": "Agreed.", "response_by": "Priya Raman", "response_date": "01/12/2026"},
+        ("response_not_resolved",),
+    )
+    result = service.drop(answered)
+    assert result.outcome.value == "processed", result.message
+    assert service.record(reference).policy == "nelincs"
+    assert NELINCS in _word_text(service.outbox(reference, "stage-2-form.docx"))

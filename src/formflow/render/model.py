@@ -287,7 +287,7 @@ def checklist(
             ),
             Section(
                 "Before the referral",
-                (f"The {policy.id} procedure requires these steps, with dates.",),
+                (f"The {policy.name} requires these steps, with dates.",),
                 Table(("Date", "Step", "Status"), prerequisites) if prerequisites else None,
             ),
             Section(

@@ -238,6 +238,8 @@ class ChallengePage:
     actions: list[ActionRow]
     cafcass: list[CafcassItem] | None
     """None where the CAFCASS pack does not apply (a child not in care)."""
+    procedure: str = ""
+    """The procedure's name, as the forms give it."""
 
 
 # Columns told in the event's sentence; any other column an event has is listed as a detail.
@@ -368,7 +370,8 @@ def challenge_page(
     if row is None:
         return None
     challenge = Challenge.from_dict(json.loads(row["record"]))
-    assessment = assess(challenge, policies(challenge.policy), calendar, today)
+    policy = policies(challenge.policy)
+    assessment = assess(challenge, policy, calendar, today)
     rows = [
         dict(r)
         for r in db.execute("SELECT * FROM events WHERE reference = ? ORDER BY id", (reference,))
@@ -391,6 +394,7 @@ def challenge_page(
         documents=documents,
         actions=actions(challenge, assessment.status, today),
         cafcass=cafcass_items(challenge, cafcass_folder(reference)),
+        procedure=policy.name,
     )
 
 
