@@ -15,6 +15,7 @@ from pathlib import Path
 import docx
 import pikepdf
 import pytest
+from lxml import etree
 from pdf_checks import pdfinfo, text_in_tag_order, untagged_text
 from render_fixtures import NELINCS, SETTINGS, TODAY, assessed, stage_two
 
@@ -210,3 +211,29 @@ def test_every_word_file_has_headings_header_rows_title_and_language(
     assert re.findall(r'<w:lang w:val="([^"]+)"', styles) == ["en-GB"]
     for picture in re.findall(r"<wp:docPr [^>]*>", body):
         assert re.search(r'descr="[^"]+"', picture), f"a picture without alt text: {picture}"
+
+
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+@pytest.mark.parametrize("kind", DOCX_KINDS)
+def test_every_word_table_starts_with_a_header_row_of_column_headings(
+    documents: dict[str, dict[str, Path]], kind: str
+) -> None:
+    """What Word's accessibility checker asks: each table's first row marked as its header
+    row (w:tblHeader), holding the headings of its columns; no table used for a box."""
+    body = etree.fromstring(_docx_xml(documents[kind][".docx"], "word/document.xml").encode())
+    headings = []
+    for table in body.iter(f"{W}tbl"):
+        first = table.find(f"{W}tr")
+        assert first is not None
+        assert first.find(f"{W}trPr/{W}tblHeader") is not None, _row_text(first)
+        headings.append([_row_text(c) for c in first.findall(f"{W}tc")])
+        assert all(headings[-1]), headings[-1]
+    assert headings
+    if kind != "blank":  # the summary of labels and values, with its column headings
+        assert ["Item", "Details"] in headings
+
+
+def _row_text(element: etree._Element) -> str:
+    return "".join(element.itertext())
