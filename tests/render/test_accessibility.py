@@ -123,8 +123,45 @@ def test_every_fillable_field_has_its_printed_label_as_its_name_and_a_tag(
         assert len(widgets) >= 70
         for widget in widgets:
             name = str(widget.get("/TU", ""))
-            assert name and name in printed, f"{widget.T}: no accessible name from its label"
+            # An action's cell is named by its row and column headings ("Action 2, by when").
+            parts = [p.strip().lower() for p in name.split(",")]
+            assert name and all(p in printed.lower() for p in parts), (
+                f"{widget.T}: no accessible name from its label"
+            )
             assert int(widget.StructParent) in forms, f"{widget.T} is not in the tags"
+
+
+@pytest.mark.parametrize("kind", ["next-stage", "final"])
+def test_each_agreed_action_in_a_pdf_is_a_numbered_row_of_a_real_table(
+    documents: dict[str, dict[str, Path]], kind: str
+) -> None:
+    """A screen reader announces which action a cell belongs to: each action a table row
+    whose first cell is a header numbering it, and each field named by its action."""
+    with pikepdf.open(documents[kind][".pdf"]) as pdf:
+        rows = _elements(pdf.Root.StructTreeRoot, "/TR")
+        cells = [[str(k.S) for k in row.K if isinstance(k, pikepdf.Dictionary)] for row in rows]
+        assert ["/TH", "/TD", "/TD", "/TD"] in cells
+        fields = {str(f.T): str(f.get("/TU", "")) for f in pdf.Root.AcroForm.Fields}
+    assert fields["action_1"] == "Action 1"
+    assert fields["action_1_by_when"] == "Action 1, by when"
+    if kind == "next-stage":
+        assert fields["history_1_action_1_by_whom"] == "Earlier stage 1, action 1, by whom"
+    printed = text_in_tag_order(documents[kind][".pdf"])
+    assert "Action 1" in printed and "No." in printed
+
+
+def _elements(node: pikepdf.Object, kind: str) -> list[pikepdf.Object]:
+    """Every structure element of ``kind`` below ``node``."""
+    found, pending = [], [node]
+    while pending:
+        element = pending.pop()
+        kids = element.get("/K")
+        for kid in kids if isinstance(kids, pikepdf.Array) else [kids]:
+            if isinstance(kid, pikepdf.Dictionary) and "/S" in kid:
+                if kind == kid.S:
+                    found.append(kid)
+                pending.append(kid)
+    return found
 
 
 def _form_elements(pdf: pikepdf.Pdf) -> set[int]:
