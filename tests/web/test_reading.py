@@ -227,6 +227,20 @@ def test_the_timeline_names_the_stage_of_each_form_written(life: Life) -> None:
     assert not any("next-stage form" in line.lower() for line in said)
 
 
+def test_a_form_replaced_by_a_newer_copy_is_listed_as_such_with_no_dead_link(
+    life: Life,
+) -> None:
+    client = signed_in(life.home)
+    html = client.get(f"/challenges/{life.reference}").get_data(as_text=True)
+    documents = html[html.index('<ul class="documents">') :]
+    documents = documents[: documents.index("</ul>")]
+    links = re.findall(r'href="([^"]+)"', documents)
+    assert links and not any("superseded" in link for link in links)
+    said = read(documents)
+    assert f"{life.reference}-stage-2-form.pdf (next-stage form, " in said, said
+    assert f"replaced by a newer one; kept in outbox/{life.reference}/superseded/" in said, said
+
+
 def test_a_reopened_challenge_still_shows_what_the_earlier_stage_agreed(life: Life) -> None:
     html = signed_in(life.home).get(f"/challenges/{life.reference}").get_data(as_text=True)
     actions = read(html[html.index("<h2>Agreed actions</h2>") : html.index("<h2>CAFCASS pack")])
