@@ -154,3 +154,5 @@ def test_forms_name_the_procedure_and_a_form_showing_the_name_comes_back_in(
     assert result.outcome.value == "processed", result.message
     assert service.record(reference).policy == "nelincs"
     assert NELINCS in _word_text(service.outbox(reference, "stage-2-form.docx"))
+    code, shown = cli(service.home.root, "show", reference)
+    assert code == 0 and shown.splitlines()[0] == f"{reference}  {NELINCS}  Stage 2", shown
