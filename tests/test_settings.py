@@ -67,7 +67,14 @@ MISTAKES = {
         'default_policy = "nelincz"\n',
         "line 3: [council] default_policy: There is no policy 'nelincz'",
     ),
+    "cafcass phone": (
+        'cafcass_phone = "ring Cafcass"\n',
+        "line 3: [council] cafcass_phone: must be a telephone number in quotes, such as "
+        "\"01632 960123\", not 'ring Cafcass'",
+    ),
 }
+COUNCIL_KEYS = {"procedure", "cafcass phone"}
+"""Mistakes in keys of [council], the file's first section."""
 
 
 def home_with(tmp_path: Path, text: str) -> Path:
@@ -79,7 +86,7 @@ def home_with(tmp_path: Path, text: str) -> Path:
 
 def with_mistake(kind: str) -> str:
     added, _ = MISTAKES[kind]
-    if kind == "procedure":  # a key of [council], the file's first section
+    if kind in COUNCIL_KEYS:
         return GOOD.replace('name = "Northtown Council"\n', f'name = "Northtown Council"\n{added}')
     return GOOD + added
 

@@ -3,6 +3,7 @@
 [council]
 name = "Northtown Council"           # shown on every document
 default_policy = "nelincs"
+cafcass_phone = "01632 960123"       # the local Cafcass office, on the CAFCASS checklist
 
 [calendar]
 closure_days = ["2025-12-29", "2025-12-30", "2025-12-31"]
@@ -57,6 +58,9 @@ SECTIONS = (
 class Settings:
     council_name: str = "Children's Services"
     default_policy: str = "nelincs"
+    cafcass_phone: str | None = None
+    """[council] cafcass_phone: the local Cafcass office's telephone number, for the
+    CAFCASS checklist; None where the council has not set it (never a made-up number)."""
     calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
     policy_folder: Path | None = None
     """[policies] folder: more of the council's procedures (relative to formflow.toml)."""
@@ -275,6 +279,25 @@ def _file_mode(check: _Check, section: dict[str, Any]) -> int:
     return Settings.file_mode
 
 
+_PHONE = re.compile(r"\+?[0-9][0-9 ()-]*")
+
+
+def _phone(check: _Check, council: dict[str, Any]) -> str | None:
+    """``cafcass_phone``: a telephone number as people write one, or not set."""
+    value = council.get("cafcass_phone")
+    if value is None:
+        return None
+    digits = sum(c.isdigit() for c in str(value))
+    if not isinstance(value, str) or not _PHONE.fullmatch(value.strip()) or not 7 <= digits <= 15:
+        check(
+            "council",
+            "cafcass_phone",
+            'must be a telephone number in quotes, such as "01632 960123", not ' + repr(value),
+        )
+        return None
+    return " ".join(value.split())
+
+
 def _sections(check: _Check, data: dict[str, Any]) -> None:
     for name in data:
         if name in SECTIONS:
@@ -391,6 +414,7 @@ def settings_from_toml(text: str, source: Path) -> Settings:
     council = check.table(data, "council")
     check.text_value(council, "council", "name", '"Northtown Council"')
     check.text_value(council, "council", "default_policy", '"nelincs"')
+    cafcass_phone = _phone(check, council)
     cal = check.table(data, "calendar")
     check.whole_number(cal, "calendar", "confirmed_until", 2000, 2200)
     calendar = WorkingCalendar(
@@ -410,6 +434,7 @@ def settings_from_toml(text: str, source: Path) -> Settings:
         file_mode=file_mode,
         council_name=str(council.get("name", Settings.council_name)),
         default_policy=str(council.get("default_policy", Settings.default_policy)),
+        cafcass_phone=cafcass_phone,
         calendar=calendar,
         raw=data,
         source=source,

@@ -47,7 +47,7 @@ DATE_HINT = "such as 03/11/2025"
 
 HEADER_FIELDS: tuple[Field, ...] = (
     Field("reference", "Reference", FieldKind.TEXT, "leave it blank on a new challenge"),
-    Field("policy", "Procedure", FieldKind.TEXT, "the procedure id, such as nelincs"),
+    Field("policy", "Procedure", FieldKind.TEXT, "the procedure's name or id, such as nelincs"),
     Field(
         "date_of_notification",
         "Date of Notification",

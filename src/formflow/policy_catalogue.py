@@ -172,7 +172,25 @@ class PolicyCatalogue:
     # --- reading ----------------------------------------------------------------------
 
     def __call__(self, policy_id: str) -> Policy:
-        return self.read(self.entry(policy_id).path)
+        """The procedure with this id, or with this name: forms show people the name."""
+        try:
+            return self.read(self.entry(policy_id).path)
+        except PolicyError:
+            named = self._named(policy_id)
+            if named is None:
+                raise
+            return named
+
+    def _named(self, name: str) -> Policy | None:
+        wanted = " ".join(name.split()).casefold()
+        for entry in self.entries().values():
+            try:
+                policy = self.read(entry.path)
+            except PolicyError:  # a broken file is reported by its own id, not here
+                continue
+            if " ".join(policy.name.split()).casefold() == wanted:
+                return policy
+        return None
 
     def read(self, path: Path) -> Policy:
         """The policy in ``path``, validated, read again only when the file changes."""

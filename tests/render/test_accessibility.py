@@ -15,6 +15,7 @@ from pathlib import Path
 import docx
 import pikepdf
 import pytest
+from lxml import etree
 from pdf_checks import pdfinfo, text_in_tag_order, untagged_text
 from render_fixtures import NELINCS, SETTINGS, TODAY, assessed, stage_two
 
@@ -122,8 +123,45 @@ def test_every_fillable_field_has_its_printed_label_as_its_name_and_a_tag(
         assert len(widgets) >= 70
         for widget in widgets:
             name = str(widget.get("/TU", ""))
-            assert name and name in printed, f"{widget.T}: no accessible name from its label"
+            # An action's cell is named by its row and column headings ("Action 2, by when").
+            parts = [p.strip().lower() for p in name.split(",")]
+            assert name and all(p in printed.lower() for p in parts), (
+                f"{widget.T}: no accessible name from its label"
+            )
             assert int(widget.StructParent) in forms, f"{widget.T} is not in the tags"
+
+
+@pytest.mark.parametrize("kind", ["next-stage", "final"])
+def test_each_agreed_action_in_a_pdf_is_a_numbered_row_of_a_real_table(
+    documents: dict[str, dict[str, Path]], kind: str
+) -> None:
+    """A screen reader announces which action a cell belongs to: each action a table row
+    whose first cell is a header numbering it, and each field named by its action."""
+    with pikepdf.open(documents[kind][".pdf"]) as pdf:
+        rows = _elements(pdf.Root.StructTreeRoot, "/TR")
+        cells = [[str(k.S) for k in row.K if isinstance(k, pikepdf.Dictionary)] for row in rows]
+        assert ["/TH", "/TD", "/TD", "/TD"] in cells
+        fields = {str(f.T): str(f.get("/TU", "")) for f in pdf.Root.AcroForm.Fields}
+    assert fields["action_1"] == "Action 1"
+    assert fields["action_1_by_when"] == "Action 1, by when"
+    if kind == "next-stage":
+        assert fields["history_1_action_1_by_whom"] == "Earlier stage 1, action 1, by whom"
+    printed = text_in_tag_order(documents[kind][".pdf"])
+    assert "Action 1" in printed and "No." in printed
+
+
+def _elements(node: pikepdf.Object, kind: str) -> list[pikepdf.Object]:
+    """Every structure element of ``kind`` below ``node``."""
+    found, pending = [], [node]
+    while pending:
+        element = pending.pop()
+        kids = element.get("/K")
+        for kid in kids if isinstance(kids, pikepdf.Array) else [kids]:
+            if isinstance(kid, pikepdf.Dictionary) and "/S" in kid:
+                if kind == kid.S:
+                    found.append(kid)
+                pending.append(kid)
+    return found
 
 
 def _form_elements(pdf: pikepdf.Pdf) -> set[int]:
@@ -210,3 +248,29 @@ def test_every_word_file_has_headings_header_rows_title_and_language(
     assert re.findall(r'<w:lang w:val="([^"]+)"', styles) == ["en-GB"]
     for picture in re.findall(r"<wp:docPr [^>]*>", body):
         assert re.search(r'descr="[^"]+"', picture), f"a picture without alt text: {picture}"
+
+
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+@pytest.mark.parametrize("kind", DOCX_KINDS)
+def test_every_word_table_starts_with_a_header_row_of_column_headings(
+    documents: dict[str, dict[str, Path]], kind: str
+) -> None:
+    """What Word's accessibility checker asks: each table's first row marked as its header
+    row (w:tblHeader), holding the headings of its columns; no table used for a box."""
+    body = etree.fromstring(_docx_xml(documents[kind][".docx"], "word/document.xml").encode())
+    headings = []
+    for table in body.iter(f"{W}tbl"):
+        first = table.find(f"{W}tr")
+        assert first is not None
+        assert first.find(f"{W}trPr/{W}tblHeader") is not None, _row_text(first)
+        headings.append([_row_text(c) for c in first.findall(f"{W}tc")])
+        assert all(headings[-1]), headings[-1]
+    assert headings
+    if kind != "blank":  # the summary of labels and values, with its column headings
+        assert ["Item", "Details"] in headings
+
+
+def _row_text(element: etree._Element) -> str:
+    return "".join(element.itertext())

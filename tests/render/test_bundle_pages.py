@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import re
+import struct
+import zlib
 from pathlib import Path
 
 import pikepdf
@@ -11,6 +14,7 @@ from pdf_checks import Page, Word, pages, raster, untagged_text
 from render_fixtures import NELINCS, SETTINGS, TODAY, stage_two
 
 from formflow.render import write_cafcass_pack, write_form
+from formflow.render.pdf import html_to_pdf
 
 MM = 72 / 25.4
 A4 = (595.28, 841.89)
@@ -120,7 +124,65 @@ def test_bundled_files_keep_their_tags_and_scans_say_what_they_are(bundle: Path)
         (scan,) = parts["Bundled item 3. Review records from the preceding 12 months"].K
         figures = list(scan.K)
         assert [str(f.S) for f in figures] == ["/Figure"] * 4
-        assert "Page 1 of 4 of 3 scan.pdf, supplied without tags" in str(figures[0].Alt)
+        assert "Page 1 of 4 of the supplied file '3 scan.pdf': a scan" in str(figures[0].Alt)
         (group,) = pdf.Root.AcroForm.Fields
         assert str(group.T) == "bundled-1" and int(group.Ff) & 1  # read-only, named apart
         assert len(group.Kids) >= 70
+
+
+def test_every_picture_in_the_bundle_says_what_it_is(tmp_path: Path) -> None:
+    """Alternative text on every figure, read back from the bundle: a one-page scan is
+    named by its file (not "Page 1 of 1 of 1 ..."), and a picture a tagged file gave no
+    description says where it came from."""
+    folder = tmp_path / "supplied"
+    folder.mkdir()
+    supplied_pdf(folder / "1 Care Order.pdf", [(*A4, 0)])
+    picture = base64.b64encode(_png())
+    letter = (
+        '<!DOCTYPE html><html lang="en-GB"><head><meta charset="utf-8"/><title>Letter</title>'
+        f'</head><body><p>A letter.</p><img src="data:image/png;base64,{picture.decode()}"/>'
+        "</body></html>"
+    )
+    (folder / "2 letter.pdf").write_bytes(html_to_pdf(letter))
+    out = tmp_path / "out"
+    write_cafcass_pack(stage_two(), NELINCS, SETTINGS, out, today=TODAY, supplied=folder)
+    with pikepdf.open(out / "PC-2025-7KQ3XM-cafcass-bundle.pdf") as pdf:
+        figures = _figures(pdf.Root.StructTreeRoot)
+        said = [str(f.get("/Alt", "")) for f in figures]
+    assert len(said) == 2 and all(said), said
+    assert said[0].startswith("The supplied file '1 Care Order.pdf': a scan"), said
+    assert "of 1 of" not in said[0]
+    assert (
+        said[1]
+        == "A picture in the supplied file '2 letter.pdf', which came without a description."
+    )
+
+
+def _png() -> bytes:
+    """An 8 by 8 grey square, as a PNG."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    pixels = b"".join(b"\x00" + b"\x80\x80\x80" * 8 for _ in range(8))
+    header = struct.pack(">IIBBBBB", 8, 8, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(pixels))
+        + chunk(b"IEND", b"")
+    )
+
+
+def _figures(node: pikepdf.Object) -> list[pikepdf.Object]:
+    """The /Figure elements below ``node``, in reading order."""
+    found = []
+    kids = node.get("/K")
+    for kid in kids if isinstance(kids, pikepdf.Array) else [kids]:
+        if isinstance(kid, pikepdf.Dictionary) and "/S" in kid:
+            if kid.S == "/Figure":
+                found.append(kid)
+            found.extend(_figures(kid))
+    return found

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from pdf_checks import pages
 from render_fixtures import NELINCS, SETTINGS, TODAY, docx_text, stage_two
 
 from formflow.cli import main
@@ -218,3 +219,49 @@ def test_render_without_a_register_says_where_to_look(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert "There is no register in" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("council", "says"),
+    [
+        (
+            'cafcass_phone = "01632 960123"\n',
+            "Cafcass Legal, initially by telephone: 01632 960123",
+        ),
+        (
+            "",
+            "find the number of Cafcass Legal, or of your local Cafcass office, on the Cafcass website (www.cafcass.gov.uk)",
+        ),
+    ],
+    ids=["set", "not set"],
+)
+def test_the_cafcass_checklist_gives_the_councils_number_or_where_to_find_it(
+    tmp_path: Path, council: str, says: str
+) -> None:
+    settings = tmp_path / "formflow.toml"
+    settings.write_text(f'[council]\nname = "Northtown Council"\n{council}', encoding="utf-8")
+    folder = tmp_path / "CAFCASS"
+    folder.mkdir()
+    record = tmp_path / "record.json"
+    record.write_text(json.dumps(stage_two().to_dict()))
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main,
+        [
+            "pack",
+            str(folder),
+            "--challenge",
+            str(record),
+            "-o",
+            str(out),
+            "--config",
+            str(settings),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    text = " ".join(
+        " ".join(p.text() for p in pages(out / "PC-2025-7KQ3XM-cafcass-checklist.pdf")).split()
+    )
+    assert says in text
+    if not council:
+        assert not re.search(r"\d{4} ?\d{6}", text)  # no number made up

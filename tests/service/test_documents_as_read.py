@@ -3,15 +3,19 @@ pdftotext extracts from each PDF, as a viewer or a printout shows it."""
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import subprocess
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from lxml import etree
+from pypdf import PdfReader
 from service_support import PROCESSED_ON, Service, cli
 
-from filled_forms import answer, fill_docx
+from filled_forms import answer, fill_docx, fill_pdf
 from formflow.store.register import Register
 
 WHO = ("--by", "Morwenna Pentreath, IRO")
@@ -90,3 +94,65 @@ def test_a_reopened_challenges_form_says_why_it_was_reopened(
     assert "re-opened because the actions agreed at Stage 1 were not implemented" in text
     assert why in text
     assert f"Stage 1, actions not implemented: {why}" in text  # the earlier-stage history
+
+
+def test_an_extended_deadline_replaces_the_form_and_keeps_the_old_one(
+    service: Service, tmp_path: Path
+) -> None:
+    reference = service.raised()
+    due = PROCESSED_ON.date() + dt.timedelta(days=30)
+    while not service.pipeline.services.settings.calendar.is_working_day(due):
+        due += dt.timedelta(days=1)
+    code, output = cli(
+        service.home.root, "extend", reference, "--to", due.isoformat(), *WHO, "--reason", "Leave"
+    )
+    assert code == 0, output
+    folder = service.home.outbox / reference
+    assert not [p.name for p in folder.iterdir() if "(2).docx" in p.name or "(2).pdf" in p.name]
+    new_date = f"{due.day} {due:%B %Y}"
+    assert new_date in " ".join(_text(service.outbox(reference, "stage-1-form.pdf")).split())
+    old = folder / "superseded" / f"{reference}-stage-1-form.pdf"
+    assert new_date not in " ".join(_text(old).split())
+    kept = {d.path for d in service.register.documents(reference)}
+    assert f"{reference}/superseded/{reference}-stage-1-form.docx" in kept
+    assert f"{reference}/{reference}-stage-1-form.docx" in kept
+    code, output = cli(service.home.root, "check")
+    assert code == 0, output
+    assert cli(service.home.root, "backup", str(tmp_path / "copy"))[0] == 0
+    code, output = cli(tmp_path / "restored", "restore", str(tmp_path / "copy"))
+    assert code == 0, output
+    restored = tmp_path / "restored" / "outbox" / reference / "superseded" / old.name
+    assert restored.read_bytes() == old.read_bytes()
+
+
+NELINCS = "IRO and CP Chair Professional Challenge and Escalation Process (North East Lincolnshire)"
+
+
+def _word_text(docx: Path) -> str:
+    with zipfile.ZipFile(docx) as package:
+        xml = package.read("word/document.xml")
+    return "".join(etree.fromstring(xml).itertext())
+
+
+def test_forms_name_the_procedure_and_a_form_showing_the_name_comes_back_in(
+    service: Service, tmp_path: Path
+) -> None:
+    reference = service.raised()
+    pdf = service.outbox(reference, "stage-1-form.pdf")
+    fields = PdfReader(pdf).get_fields() or {}
+    assert fields["policy"].get("/V") == NELINCS
+    assert "Procedure: nelincs" not in _text(pdf)
+    word = service.outbox(reference, "stage-1-form.docx")
+    assert NELINCS in _word_text(word) and "nelincs" not in _word_text(word)
+    answered = fill_pdf(
+        pdf,
+        tmp_path / "answered.pdf",
+        {"response_text": "Agreed.", "response_by": "Priya Raman", "response_date": "01/12/2026"},
+        ("response_not_resolved",),
+    )
+    result = service.drop(answered)
+    assert result.outcome.value == "processed", result.message
+    assert service.record(reference).policy == "nelincs"
+    assert NELINCS in _word_text(service.outbox(reference, "stage-2-form.docx"))
+    code, shown = cli(service.home.root, "show", reference)
+    assert code == 0 and shown.splitlines()[0] == f"{reference}  {NELINCS}  Stage 2", shown

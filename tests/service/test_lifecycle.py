@@ -321,10 +321,10 @@ def test_extend_changes_the_due_date_everywhere_and_says_so(service: Service) ->
     assert json.loads(status)["challenges"][0]["overdue"] is False
     assert service.pipeline.chase_deadlines(dt.date(2026, 12, 1)) == []
     form = read_form(
-        service.outbox(reference, "stage-1-form (2).docx"), policies=built_in(), today=NOTIFIED
+        service.outbox(reference, "stage-1-form.docx"), policies=built_in(), today=NOTIFIED
     )
     assert form.reference == reference
-    with zipfile.ZipFile(service.outbox(reference, "stage-1-form (2).docx")) as package:
+    with zipfile.ZipFile(service.outbox(reference, "stage-1-form.docx")) as package:
         assert "4 December 2026: extended by agreement" in package.read("word/document.xml").decode(
             "utf-8"
         )

@@ -201,7 +201,8 @@ def test_the_timeline_tells_each_event_once_in_peoples_words_and_uk_dates(life: 
     assert said[3].startswith("The same file (reopen.docx) was saved into the inbox again.")
     assert said[4] == (
         f"Stage 2 response deadline extended from {uk_date(life.stage_2_due)} to "
-        f"{uk_date(life.extended_to)}: manager on leave"
+        f"{uk_date(life.extended_to)}: manager on leave. "
+        "Stage 2 form for the Service Manager written."
     )
     assert rows[4][2:] == ["Morwenna Pentreath", ""]  # the reason is in what happened
     assert [why for *_, why in rows][:3] == [
@@ -213,6 +214,31 @@ def test_the_timeline_tells_each_event_once_in_peoples_words_and_uk_dates(life: 
     assert all(re.fullmatch(rf"{today}, \d\d:\d\d", when) for when, *_ in rows)
     words = " ".join(" ".join(row) for row in rows)
     assert not re.search(r"\btransition\b|\bfile processed\b|\d{4}-\d\d-\d\d", words)
+
+
+def test_the_timeline_names_the_stage_of_each_form_written(life: Life) -> None:
+    html = signed_in(life.home).get(f"/challenges/{life.reference}").get_data(as_text=True)
+    said = [what for _when, what, _who, _why in timeline_rows(html)]
+    assert said[0].endswith(". Stage 1 form for the Team Manager written.")
+    assert said[1].endswith(". Final record written.")
+    assert said[2].endswith(". Stage 2 form for the Service Manager written.")
+    assert "written" not in said[3]  # the same file again wrote nothing
+    assert said[4].endswith(". Stage 2 form for the Service Manager written.")
+    assert not any("next-stage form" in line.lower() for line in said)
+
+
+def test_a_form_replaced_by_a_newer_copy_is_listed_as_such_with_no_dead_link(
+    life: Life,
+) -> None:
+    client = signed_in(life.home)
+    html = client.get(f"/challenges/{life.reference}").get_data(as_text=True)
+    documents = html[html.index('<ul class="documents">') :]
+    documents = documents[: documents.index("</ul>")]
+    links = re.findall(r'href="([^"]+)"', documents)
+    assert links and not any("superseded" in link for link in links)
+    said = read(documents)
+    assert f"{life.reference}-stage-2-form.pdf (next-stage form, " in said, said
+    assert f"replaced by a newer one; kept in outbox/{life.reference}/superseded/" in said, said
 
 
 def test_a_reopened_challenge_still_shows_what_the_earlier_stage_agreed(life: Life) -> None:

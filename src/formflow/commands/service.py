@@ -25,6 +25,7 @@ from formflow.config import tracker_live
 from formflow.core.calendar import uk_date
 from formflow.core.planning import awaiting_decisions, rehearse
 from formflow.core.policy import STATUTORY_TOTAL_WORKING_DAYS
+from formflow.errors import PolicyError
 from formflow.outbox import files, folders
 from formflow.pipeline import Outcome, Result
 from formflow.reports import tables, tracker
@@ -324,7 +325,11 @@ def show(reference: str, home: Path, as_json: bool) -> None:
             return
         events = ctx.register.events(challenge.reference)
         documents = ctx.register.documents(challenge.reference)
-    click.echo(f"{challenge.reference}  {challenge.policy}  {challenge.stage.label}")
+        try:
+            procedure = ctx.policies(challenge.policy).name
+        except PolicyError:  # its file gone since: the id is all there is to show
+            procedure = challenge.policy
+    click.echo(f"{challenge.reference}  {procedure}  {challenge.stage.label}")
     for entry in tables.timeline(challenge, events):
         click.echo(f"  {entry.when}  {entry.what}")
     for document in documents:

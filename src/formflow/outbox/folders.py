@@ -8,6 +8,7 @@
       outbox/
         REFERENCE/             documents and covering .eml drafts for one challenge
           CAFCASS/             the IRO's documents for a CAFCASS referral (formflow pack)
+          superseded/          earlier copies of a form a newer one replaced (formflow extend)
         .staging/JOB/REFERENCE/  outputs written but not yet published
       var/
         formflow.db            the register (SQLite, WAL)
@@ -53,6 +54,8 @@ log = logging.getLogger(__name__)
 
 CLAIM_SEPARATOR = "--"
 CAFCASS_FOLDER = "CAFCASS"
+SUPERSEDED_FOLDER = "superseded"
+"""``outbox/REFERENCE/superseded/``: earlier copies of a document a newer copy replaced."""
 NOTE_SUFFIX = ".errors.txt"
 _CLAIM_NAME = re.compile(r"\d{8}T\d{6}-[0-9a-f]{8}--(?P<name>.+)", re.DOTALL)
 """A claim's name; the dropped name after the prefix may hold any character, a newline too."""
@@ -268,35 +271,61 @@ def free_name(folder: Path, name: str, taken: set[str]) -> str:
     return candidate
 
 
+def set_aside(current: Path, staged: Path) -> None:
+    """Stage ``current``, a published document a newer copy replaces, for its place under
+    ``superseded/`` (``staged``): a hard link, or a copy where the share has none. The
+    outbox is untouched until ``publish``, so a job that never commits leaves no trace."""
+    private_dir(staged.parent)
+    try:
+        os.link(current, staged, follow_symlinks=False)
+    except OSError as exc:
+        if exc.errno not in {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK}:
+            raise
+        shutil.copy2(current, staged)
+
+
 def publish(
     staged: Path, outbox: Path, committed: Callable[[str], bool], file_mode: int = FILE_MODE
 ) -> tuple[list[Path], list[Path]]:
     """Move each ``staged/REFERENCE/NAME`` to ``outbox/REFERENCE/NAME`` when the register
     has it (``committed("REFERENCE/NAME")``), else delete it; then remove ``staged``.
+    Earlier copies staged under ``REFERENCE/superseded/`` go to their place first, so the
+    newer copy that then takes the plain name never loses the older one.
     What is published takes ``file_mode`` (``[files] mode``), its folder the folder mode.
 
     Safe to repeat after a crash at any point: a moved file is no longer staged."""
     published: list[Path] = []
     discarded: list[Path] = []
+
+    def place(item: Path, relative: str, folder: Path) -> None:
+        if item.name.startswith(".") or item.is_dir() or not committed(relative):
+            if item.is_dir():
+                shutil.rmtree(item)
+            else:
+                item.unlink()
+            discarded.append(item)
+            return
+        target = shared_dir(folder, file_mode) / item.name
+        item.chmod(file_mode)
+        os.replace(item, target)
+        published.append(target)
+
     # Another process may publish the same job at the same time (the owner just after its
     # commit, recovery under the lock): every step tolerates the file already gone.
     with contextlib.suppress(FileNotFoundError):
         for folder in sorted(p for p in staged.iterdir() if p.is_dir()):
+            earlier = folder / SUPERSEDED_FOLDER
+            with contextlib.suppress(FileNotFoundError):
+                for item in sorted(earlier.iterdir()):
+                    relative = f"{folder.name}/{SUPERSEDED_FOLDER}/{item.name}"
+                    with contextlib.suppress(FileNotFoundError):
+                        place(item, relative, outbox / folder.name / SUPERSEDED_FOLDER)
+            with contextlib.suppress(OSError):
+                earlier.rmdir()
             with contextlib.suppress(FileNotFoundError):
                 for item in sorted(folder.iterdir()):
-                    relative = f"{folder.name}/{item.name}"
                     with contextlib.suppress(FileNotFoundError):
-                        if item.name.startswith(".") or not committed(relative):
-                            if item.is_dir():
-                                shutil.rmtree(item)
-                            else:
-                                item.unlink()
-                            discarded.append(item)
-                            continue
-                        target = shared_dir(outbox / folder.name, file_mode) / item.name
-                        item.chmod(file_mode)
-                        os.replace(item, target)
-                        published.append(target)
+                        place(item, f"{folder.name}/{item.name}", outbox / folder.name)
             with contextlib.suppress(OSError):
                 folder.rmdir()
         for leftover in staged.iterdir():  # scratch folders, stray files

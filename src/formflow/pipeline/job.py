@@ -460,7 +460,7 @@ class Pipeline(DeadlineSweep, RecordedEvents):
         name the job chose taken by a job that committed first."""
         assert job.reference is not None
         record = self.register.challenge(job.reference)
-        names_taken = any(self.register.has_output(s.path) for s in job.staged)
+        names_taken = any(self.register.has_output(s.new_path) for s in job.staged)
         # A copy of the same new challenge may have committed first: plan again to refuse it.
         copied = (
             job.previous is None

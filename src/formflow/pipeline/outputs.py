@@ -45,6 +45,21 @@ class Staged:
     recipients: str = ""
     step: int = 0
     """Which of the job's transitions wrote it (its event in the register)."""
+    supersedes: str = ""
+    """Where the earlier copy it replaces goes: ``REFERENCE/superseded/NAME``, or ""."""
+
+    @property
+    def new_path(self) -> str:
+        """The path under outbox/ that this file adds to the register."""
+        return self.supersedes or self.path
+
+
+REPLACED_BY_A_NEWER_COPY = frozenset(
+    {Document.NEXT_STAGE_FORM, Document.FINAL_RECORD, Document.CLOSURE_NOTE}
+)
+"""Documents read as they stand (a due date, the agreed plan): a newer copy takes the plain
+name and the earlier one moves to ``superseded/``, so nobody answers an out-of-date form.
+Each CAFCASS packing stays beside the last (``... (2).pdf``), as the README says."""
 
 
 @dataclass(frozen=True)
@@ -127,18 +142,40 @@ class Outputs:
         step: int = 0,
     ) -> tuple[Path, ...]:
         """Move ``written`` into ``job_dir/REFERENCE/`` under names free in the outbox
-        (``x (2).pdf`` beside an earlier ``x.pdf``), each staged as a ``kind`` document."""
+        (``x (2).pdf`` beside an earlier ``x.pdf``), each staged as a ``kind`` document;
+        a newer copy of a document ``REPLACED_BY_A_NEWER_COPY`` takes the earlier one's
+        name instead, the earlier one staged for ``superseded/``."""
         target = files.private_dir(job_dir / reference)
         outbox = self.home.outbox_for(reference)
         moved: list[Path] = []
         for path in written:
-            name = folders.free_name(outbox, path.name, self._taken(staged, reference))
+            taken = self._taken(staged, reference)
+            earlier = outbox / path.name
+            supersedes = ""
+            if kind in REPLACED_BY_A_NEWER_COPY and path.name not in taken and earlier.is_file():
+                name = path.name
+                aside = folders.free_name(
+                    outbox / folders.SUPERSEDED_FOLDER, name, self._set_aside(staged, reference)
+                )
+                folders.set_aside(earlier, target / folders.SUPERSEDED_FOLDER / aside)
+                supersedes = f"{reference}/{folders.SUPERSEDED_FOLDER}/{aside}"
+            else:
+                name = folders.free_name(outbox, path.name, taken)
             final = target / name
             shutil.move(path, final)  # a rename, or a copy where the file was made elsewhere
             final.chmod(files.FILE_MODE)
             moved.append(final)
-            staged.append(Staged(reference, f"{reference}/{name}", kind, step=step))
+            staged.append(
+                Staged(reference, f"{reference}/{name}", kind, step=step, supersedes=supersedes)
+            )
         return tuple(moved)
+
+    def _set_aside(self, staged: Sequence[Staged], reference: str) -> set[str]:
+        return {
+            s.supersedes.rsplit("/", 1)[1]
+            for s in staged
+            if s.reference == reference and s.supersedes
+        }
 
     def _draft(self, job_dir: Path, written: Written, staged: list[Staged]) -> None:
         challenge = written.transition.challenge
@@ -235,6 +272,8 @@ class Outputs:
             events.append(event)
         for item in staged:
             made_by = events[item.step] if item.step < len(events) else None
+            if item.supersedes:
+                self.register.supersede_document(item.path, item.supersedes)
             if item.kind is not None:
                 self.register.add_document(item.reference, item.kind.value, item.path, at, made_by)
             else:

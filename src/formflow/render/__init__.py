@@ -193,7 +193,9 @@ def write_cafcass_pack(
         for item in items:
             for problem in item.problems:
                 tell(f"Item {item.number}: {problem}; the checklist shows it MISSING.")
-    checklist = model.checklist(challenge, policy, settings.council_name, items, report_name)
+    checklist = model.checklist(
+        challenge, policy, settings.council_name, items, report_name, settings.cafcass_phone
+    )
     return _document(outdir, "cafcass-checklist", checklist) + written
 
 

@@ -259,7 +259,7 @@ def cafcass_guidance(policy: Policy) -> dict[str, str]:
     guidance = {}
     cafcass = policy.cafcass
     if not cafcass.available:
-        guidance["cafcass_requested"] = f"Not available under the {policy.id} procedure"
+        guidance["cafcass_requested"] = f"Not available under the {policy.name}"
     elif cafcass.when == "after_final_stage":
         guidance["cafcass_requested"] = (
             "Children in care only, after the last stage ends unresolved (Regulation 45)"
@@ -316,9 +316,11 @@ def form_context(
     names the document (``Stage 2 challenge form``, ``Final record``). With
     ``agreed_actions_only`` (the final record) the action table shows the agreed plan, not
     empty rows to fill in, even where the rest of the form stays fillable."""
-    values: dict[str, FieldValue] = field_values(challenge) if challenge else {"policy": policy.id}
+    values: dict[str, FieldValue] = field_values(challenge) if challenge else {}
     return {
         **values,
+        # People read the procedure's name; intake takes it back as well as the id.
+        "policy": policy.name,
         "title": title,
         "council_name": council_name,
         "procedure_line": f"Procedure: {policy.name}.",

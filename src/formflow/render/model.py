@@ -237,6 +237,7 @@ def checklist(
     council_name: str,
     items: tuple[ItemStatus, ...],
     draft_report: str,
+    cafcass_phone: str | None = None,
 ) -> DocumentModel:
     require_in_care(challenge)
     by_number = {i.number: i for i in items}
@@ -274,7 +275,7 @@ def checklist(
                 "Referral requested",
                 uk_date(challenge.cafcass.request_date) or "Not yet requested",
             ),
-            Row("Cafcass Legal contact", policy.cafcass.contact or "Not named by the procedure"),
+            Row("Cafcass Legal contact", _cafcass_contact(policy, cafcass_phone)),
         ),
         sections=(
             Section(
@@ -287,7 +288,7 @@ def checklist(
             ),
             Section(
                 "Before the referral",
-                (f"The {policy.id} procedure requires these steps, with dates.",),
+                (f"The {policy.name} requires these steps, with dates.",),
                 Table(("Date", "Step", "Status"), prerequisites) if prerequisites else None,
             ),
             Section(
@@ -295,6 +296,19 @@ def checklist(
                 policy.cafcass.notifications or ("The procedure names no one to notify.",),
             ),
         ),
+    )
+
+
+def _cafcass_contact(policy: Policy, phone: str | None) -> str:
+    """Who to call at Cafcass: the council's number where it set one; otherwise where to
+    find it, for a number printed here is one someone will dial."""
+    contact = policy.cafcass.contact or "Cafcass Legal"
+    if phone:
+        return f"{contact}: {phone}"
+    return (
+        f"{contact}. The council has not set a telephone number for Cafcass: find the "
+        "number of Cafcass Legal, or of your local Cafcass office, on the Cafcass website "
+        "(www.cafcass.gov.uk), or ask the council's legal team."
     )
 
 

@@ -276,6 +276,7 @@ class Assembly:
             self._tag_untagged(pages, parent, label)
         else:
             self._adopt_tree(self.pdf.copy_foreign(source.make_indirect(tree)), pages, parent)
+            _describe_pictures(parent, tree.get("/RoleMap", Dictionary()), label)
         fields = source.Root.get("/AcroForm", Dictionary()).get("/Fields")
         if fields:
             form = self.pdf.copy_foreign(source.make_indirect(source.Root.AcroForm))
@@ -314,11 +315,7 @@ class Assembly:
                     P=parent,
                     Pg=page.obj,
                     K=0,
-                    Alt=String(
-                        f"Page {n} of {len(pages)} of {label}, supplied without tags (a scan "
-                        "or an untagged PDF): its text cannot be read aloud. Ask the sender "
-                        "for an accessible copy."
-                    ),
+                    Alt=String(_scan_description(label, n, len(pages))),
                 )
             )
             parent.K.append(figure)
@@ -365,6 +362,37 @@ class Assembly:
 
 
 READ_ONLY = 1
+
+
+def _scan_description(label: str, page: int, pages: int) -> str:
+    """A page supplied without tags, as a screen reader announces it: which file, and
+    which of its pages where it has more than one."""
+    where = f"the supplied file '{label}'"
+    where = f"Page {page} of {pages} of {where}" if pages > 1 else where[0].upper() + where[1:]
+    return (
+        f"{where}: a scan or an untagged PDF, so its text cannot be read aloud. Ask the "
+        "sender for an accessible copy."
+    )
+
+
+def _describe_pictures(part: pikepdf.Object, role_map: pikepdf.Object, label: str) -> None:
+    """Alternative text for each picture a supplied file tagged without one, so no image
+    in the bundle is announced as nothing at all."""
+    pending, seen = list(_kids(part)), set()
+    while pending:
+        element = pending.pop()
+        if not isinstance(element, Dictionary) or element.objgen in seen:
+            continue
+        if element.is_indirect:  # only a reference can lead back to an element seen
+            seen.add(element.objgen)
+        role = element.get("/S")
+        if not isinstance(role, Name):  # a marked-content or object reference
+            continue
+        if role_map.get(role, role) == Name.Figure and not str(element.get("/Alt", "")).strip():
+            element.Alt = String(
+                f"A picture in the supplied file '{label}', which came without a description."
+            )
+        pending.extend(_kids(element))
 
 
 def _kids(element: pikepdf.Object) -> list[pikepdf.Object]:

@@ -375,7 +375,8 @@ def form_fields(values: dict[str, Any]) -> dict[str, Any]:
         "body": [_field(f, values) for f in BODY_FIELDS],
         "themes": [_field(f, values) for f in THEME_FIELDS.values()],
         "actions": [
-            [_field(f, values) for f in action_fields(n)] for n in range(1, MAX_ACTIONS + 1)
+            {"n": n, "cells": [_field(f, values) for f in action_fields(n)]}
+            for n in range(1, MAX_ACTIONS + 1)
         ],
         "response": [_field(f, values) for f in RESPONSE_FIELDS],
         "final": [_field(f, values) for f in FINAL_FIELDS],
@@ -445,8 +446,12 @@ def form_pdf(context: dict[str, Any], *, fillable: bool = True) -> bytes:
 
 
 def field_labels(context: dict[str, Any]) -> dict[str, str]:
-    """Every field's printed label by tag, for the PDF's tooltips."""
+    """Every field's printed label by tag, for the PDF's tooltips; an action's cells say
+    which action they belong to ("Action 2, by when"), where the printed column heading
+    alone would name every row the same."""
     labels = {f.tag: f.label for f in all_fields()}
+    for n in range(1, MAX_ACTIONS + 1):
+        labels.update(_numbered(action_fields(n), f"Action {n}"))
     for p in (
         *(context.get("prerequisites") or ()),
         *(context.get("levels") or ()),
@@ -457,8 +462,18 @@ def field_labels(context: dict[str, Any]) -> dict[str, str]:
     for h in context.get("history") or ():
         labels.update({f.tag: f.label for f in history_fields(h["n"])})
         for a in h["actions"]:
-            labels.update({f.tag: f.label for f in history_action_fields(h["n"], a["n"])})
+            named = f"Earlier stage {h['n']}, action {a['n']}"
+            labels.update(_numbered(history_action_fields(h["n"], a["n"]), named))
     return labels
+
+
+def _numbered(cells: tuple[Field, Field, Field], action: str) -> dict[str, str]:
+    what, when, whom = cells
+    return {
+        what.tag: action,
+        when.tag: f"{action}, {when.label.lower()}",
+        whom.tag: f"{action}, {whom.label.lower()}",
+    }
 
 
 def all_fields() -> list[Field]:

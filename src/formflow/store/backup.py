@@ -42,7 +42,13 @@ from typing import Any
 from formflow import __version__
 from formflow.errors import BackupError
 from formflow.outbox.files import private_dir, write_private
-from formflow.outbox.folders import CAFCASS_FOLDER, Home, files_within, sha256_of
+from formflow.outbox.folders import (
+    CAFCASS_FOLDER,
+    SUPERSEDED_FOLDER,
+    Home,
+    files_within,
+    sha256_of,
+)
 from formflow.resources import policies_dir
 from formflow.store.register import Register, copy_database
 
@@ -220,7 +226,8 @@ def verify_backup(source: Path) -> dict[str, Any]:
 
 _SHAPES = {REGISTER: 1, ACCOUNTS: 1, SETTINGS: 1, POLICIES: 2, "archive": 3, "outbox": 3}
 """The top of each path a manifest may name, and how many parts such a path has; and
-below ``outbox/REF/CAFCASS/``, the IRO's folder, any number."""
+below ``outbox/REF/CAFCASS/``, the IRO's folder, any number; ``outbox/REF/superseded/NAME``
+is a document a newer copy replaced."""
 
 
 def _inside(root: Path, relative: str) -> Path:
@@ -228,7 +235,8 @@ def _inside(root: Path, relative: str) -> Path:
     reach elsewhere (``..``, an absolute path, a name formflow never writes) is refused."""
     parts = relative.split("/")
     supplied = len(parts) > 3 and parts[0] == "outbox" and parts[2] == CAFCASS_FOLDER
-    shaped = _SHAPES.get(parts[0]) == len(parts) or supplied
+    superseded = len(parts) == 4 and parts[0] == "outbox" and parts[2] == SUPERSEDED_FOLDER
+    shaped = _SHAPES.get(parts[0]) == len(parts) or supplied or superseded
     if not shaped or any(p in {"", ".", ".."} for p in parts):
         raise BackupError(f"The manifest names {relative!r}, which no backup holds: refused.")
     return root / relative

@@ -873,6 +873,12 @@ class Register:
                 (reference, kind, path, _iso(at), event),
             )
 
+    def supersede_document(self, path: str, kept_at: str) -> None:
+        """The document at ``path`` under outbox/ is now kept at ``kept_at``: a newer
+        copy takes its name."""
+        with self.transaction():
+            self._execute("UPDATE documents SET path = ? WHERE path = ?", (kept_at, path))
+
     def documents(self, reference: str | None = None) -> list[DocumentRecord]:
         sql = "SELECT reference, kind, path, created, event FROM documents"
         params: tuple[Any, ...] = ()

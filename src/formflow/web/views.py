@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
@@ -217,6 +218,8 @@ class ChallengePage:
     actions: list[ActionRow]
     cafcass: list[CafcassItem] | None
     """None where the CAFCASS pack does not apply (a child not in care)."""
+    procedure: str = ""
+    """The procedure's name, as the forms give it."""
 
 
 # Columns told in the event's sentence; any other column an event has is listed as a detail.
@@ -234,12 +237,20 @@ def _event(row: dict[str, Any]) -> EventRecord:
     return EventRecord(**{**known, "actor": _first(row, _WHO), "reason": _first(row, _WHY)})
 
 
-def event_entry(row: dict[str, Any], file_names: Mapping[str, str] | None = None) -> Entry:
+def event_entry(
+    row: dict[str, Any],
+    file_names: Mapping[str, str] | None = None,
+    written: Sequence[str] = (),
+) -> Entry:
     """Any event row, whatever its kind or columns, in people's words and UK dates and
-    times (``file_names``: the names files were dropped as, by their claim)."""
+    times (``file_names``: the names files were dropped as, by their claim; ``written``:
+    the documents it wrote, as ``documents_written`` says them)."""
     event = _event(row)
     file_name = (file_names or {}).get(event.file or "", event.file)
     said = tables.told(event, file_name)
+    what = said.what
+    if written:
+        what = f"{what}{'' if what.endswith('.') else '.'} {'. '.join(written)}."
     details = tuple(
         (name.replace("_", " "), tables.in_uk_dates(str(value)))
         for name, value in row.items()
@@ -249,11 +260,45 @@ def event_entry(row: dict[str, Any], file_names: Mapping[str, str] | None = None
         details = (("file", file_name or ""), *details)
     return Entry(
         when=tables.uk_date_time(str(row["at"])),
-        what=said.what,
+        what=what,
         who=said.who,
         why=said.why,
         details=details,
     )
+
+
+_DOCUMENT_WORDS = {
+    "final record": "Final record written",
+    "closure note": "Closure note written",
+    "CAFCASS pack": "CAFCASS pack written",
+}
+_COPY = re.compile(r" \(\d+\)$")
+"""`` (2)``: an earlier copy's name taken when the document was written."""
+
+
+def documents_written(documents: Iterable[sqlite3.Row], policy: Policy) -> dict[int, list[str]]:
+    """What each event wrote, in people's words ("Stage 2 form for the Service Manager
+    written"), once per document: its Word and PDF copies are one to a reader."""
+    said: dict[int, list[str]] = {}
+    for doc in documents:
+        if doc["event"] is None:
+            continue
+        words = _document_words(doc["kind"], doc["path"], policy)
+        if words not in said.setdefault(doc["event"], []):
+            said[doc["event"]].append(words)
+    return said
+
+
+def _document_words(kind: str, path: str, policy: Policy) -> str:
+    if kind in _DOCUMENT_WORDS:
+        return _DOCUMENT_WORDS[kind]
+    reference, name = path.split("/", 1)[0], path.rsplit("/", 1)[-1]
+    # A next-stage form is named by its level: PC-2026-XXXXXX-stage-2-form.pdf.
+    slug = _COPY.sub("", name.split(".", 1)[0]).removeprefix(f"{reference}-")
+    for rules in policy.stages:
+        if f"{rules.stage.slug}-form" == slug:
+            return f"{rules.stage.label} form for the {rules.responder} written"
+    return f"{kind.capitalize()} written"
 
 
 def record_entries(challenge: Challenge) -> list[Entry]:
@@ -347,21 +392,25 @@ def challenge_page(
     if row is None:
         return None
     challenge = Challenge.from_dict(json.loads(row["record"]))
-    assessment = assess(challenge, policies(challenge.policy), calendar, today)
+    policy = policies(challenge.policy)
+    assessment = assess(challenge, policy, calendar, today)
     rows = [
         dict(r)
         for r in db.execute("SELECT * FROM events WHERE reference = ? ORDER BY id", (reference,))
     ]
     names = _file_names(db, [r["file"] for r in rows if r.get("file")])
     kept = {e.id for e in tables.told_once([_event(r) for r in rows])}
-    timeline = [
-        event_entry(r, names) for r in rows if r["id"] in kept and r["what"] not in ACCESS_EVENTS
-    ]
-    views = [event_entry(r) for r in rows if r["what"] in ACCESS_EVENTS]
     documents = db.execute(
-        "SELECT id, kind, path, created FROM documents WHERE reference = ? ORDER BY id",
+        "SELECT id, kind, path, created, event FROM documents WHERE reference = ? ORDER BY id",
         (reference,),
     ).fetchall()
+    written = documents_written(documents, policy)
+    timeline = [
+        event_entry(r, names, written.get(r["id"], ()))
+        for r in rows
+        if r["id"] in kept and r["what"] not in ACCESS_EVENTS
+    ]
+    views = [event_entry(r) for r in rows if r["what"] in ACCESS_EVENTS]
     return ChallengePage(
         challenge=challenge,
         assessment=assessment,
@@ -370,6 +419,7 @@ def challenge_page(
         documents=documents,
         actions=actions(challenge, assessment.status, today),
         cafcass=cafcass_items(challenge, cafcass_folder(reference)),
+        procedure=policy.name,
     )
 
 
