@@ -92,7 +92,7 @@ def test_a_reopened_challenges_form_says_why_it_was_reopened(
     assert code == 0, output
     text = " ".join(_text(service.outbox(reference, "stage-2-form.pdf")).split())
     assert "re-opened because the actions agreed at Stage 1 were not implemented" in text
-    assert why in text
+    assert f"not effective. The reason given: “{why}.”" in text
     assert f"Stage 1, actions not implemented: {why}" in text  # the earlier-stage history
 
 

@@ -91,6 +91,17 @@ def test_where_they_ended_adds_up_to_the_challenges_raised(site: Site) -> None:
     assert ">Withdrawn</text>" in chart[: chart.index("</svg>")]
 
 
+def test_the_open_list_names_each_procedure_as_its_forms_do(site: Site) -> None:
+    with Register(site.home.database) as register:
+        ids = {c.policy for c in register.challenges() if c.closure is None}
+    named = {id: built_in()(id).name for id in ids}
+    html = page(site, "/")
+    cells = {read(cell) for cell in re.findall(r"<td>([^<]*)</td>", html)}
+    assert set(named.values()) <= cells and not ids & cells
+    offered = re.findall(r'<option value="([^"]+)"\s*>([^<]+)</option>', html)
+    assert {(id, unescape(name)) for id, name in offered if id in ids} == set(named.items())
+
+
 # --- a challenge's life through real forms, read on its page --------------------------
 
 CALENDAR = Settings().calendar

@@ -450,8 +450,9 @@ def next_stage_banner(c: Challenge, a: Assessment) -> str:
     when = f"Please respond by {uk_date(a.due)}." if a.due else f"No date is set: {a.due_note}."
     last = c.history[-1] if c.history else None
     reopened = (
+        # The reason is quoted as typed: lower-casing its first letter would mangle a name.
         f" It was re-opened because the actions agreed at {last.stage.label} were not "
-        f"implemented or not effective: {last.reason.rstrip('.')}."
+        f"implemented or not effective. The reason given: “{last.reason.rstrip('.')}.”"
         if last and last.outcome is StageOutcome.ACTIONS_NOT_IMPLEMENTED and last.reason
         else ""
     )

@@ -52,6 +52,7 @@ class OpenRow:
     child: str
     """Initials only: the full name is on the challenge's own page."""
     procedure: str
+    """The procedure's name, as the forms give it."""
     stage: Stage
     rank: int
     """The level's place on its procedure's ladder, for sorting by level."""
@@ -107,6 +108,11 @@ class Procedures:
         policy = self(procedure)
         return policy.named(Stage(stage_id)) if policy else Stage(stage_id)
 
+    def name(self, procedure: str) -> str:
+        """The procedure's name as its forms give it; the id where its file is gone."""
+        policy = self(procedure)
+        return policy.name if policy else procedure
+
     def rank(self, procedure: str, stage: Stage) -> int:
         policy = self(procedure)
         return policy.position(stage) if policy and policy.has_stage(stage) else 0
@@ -128,7 +134,7 @@ def open_rows(
             OpenRow(
                 reference=r["reference"],
                 child=initials(r["child"] or ""),
-                procedure=procedure,
+                procedure=procedures.name(procedure),
                 stage=stage,
                 rank=procedures.rank(procedure, stage),
                 status=status,
@@ -151,7 +157,8 @@ PAGE_SIZE = 50
 class Choices:
     """The values each filter offers, from the open challenges the person may see."""
 
-    procedures: list[str]
+    procedures: list[tuple[str, str]]
+    """Each procedure's id (the filter's value) and name (what the list shows)."""
     levels: list[Stage]
     iros: list[str]
     teams: list[str]
@@ -168,7 +175,7 @@ def choices(kinds: Iterable[sqlite3.Row], procedures: Procedures) -> Choices:
         procedures.stage(p, st).id: (ranks[p, st], procedures.stage(p, st)) for p, st in pairs
     }
     return Choices(
-        procedures=sorted({p for p, _ in pairs}),
+        procedures=sorted({(p, procedures.name(p)) for p, _ in pairs}, key=lambda p: p[1].lower()),
         levels=[stage for _, stage in sorted(levels.values(), key=lambda v: (v[0], v[1].id))],
         iros=sorted({r["iro"] for r in found if r["iro"]}, key=str.lower),
         teams=sorted({r["team"] for r in found if r["team"]}, key=str.lower),
