@@ -52,7 +52,8 @@ class OpenRow:
     child: str
     """Initials only: the full name is on the challenge's own page."""
     procedure: str
-    """The procedure's name, as the forms give it."""
+    procedure_name: str
+    """As the forms give it: what the list shows."""
     stage: Stage
     rank: int
     """The level's place on its procedure's ladder, for sorting by level."""
@@ -134,7 +135,8 @@ def open_rows(
             OpenRow(
                 reference=r["reference"],
                 child=initials(r["child"] or ""),
-                procedure=procedures.name(procedure),
+                procedure=procedure,
+                procedure_name=procedures.name(procedure),
                 stage=stage,
                 rank=procedures.rank(procedure, stage),
                 status=status,
