@@ -32,7 +32,7 @@ from formflow.pipeline import Pipeline, Result
 from formflow.pipeline.deadlines import MAX_CHASES
 from formflow.policy_catalogue import built_in
 from formflow.store.register import Register
-from formflow.watch.supervisor import Watcher, WatchOptions, watch_options
+from formflow.watch.supervisor import Watcher, WatchOptions
 
 NOTIFIED = dt.date(2025, 11, 3)
 
@@ -112,7 +112,7 @@ def test_a_sweep_stopped_in_the_middle_goes_on_at_the_next_start_each_chased_onc
     rest, and none twice. Documents are stand-ins here, so the sweep is quick."""
     home = Home(tmp_path / "home")
     references = overdue_register(home, 60)
-    options = WatchOptions(settle_seconds=0.2, sweep_seconds=0.05, check_seconds=0.02)
+    options = WatchOptions(settle_seconds=0.2, check_seconds=0.02)
 
     def watch_until(enough: int) -> list[Result]:
         reported: list[Result] = []
@@ -136,11 +136,6 @@ def test_a_sweep_stopped_in_the_middle_goes_on_at_the_next_start_each_chased_onc
         assert moved == Counter(dict.fromkeys(references, 1))
         assert {r.stage for r in register.challenges()} == {Stage.TWO}
     assert sorted(r.reference or "" for r in first + second) == references
-
-
-def test_sweep_seconds_comes_from_the_watch_settings() -> None:
-    settings = dataclasses.replace(Settings(), raw={"watch": {"sweep_seconds": 3}})
-    assert watch_options(settings).sweep_seconds == 3.0
 
 
 # --- documents written without the register's lock ---------------------------------
