@@ -376,8 +376,8 @@ class Watcher:
         the register's lock, side by side (a PDF in the PDF process, another here), and
         commits only what the register still agrees with, so one chased meanwhile (or by
         an earlier watcher killed in the middle of the sweep) is never chased twice. The
-        loop calls this only while no file is in hand, and a file that arrives takes the
-        first worker free; a stop lets each worker finish the challenge it has."""
+        loop calls this only while no file is settling or in hand, so a file that arrives
+        takes the first worker free; a stop lets each worker finish the challenge it has."""
         while self.to_chase and self.jobs.has_room():
             self.jobs.chase(self.to_chase.popleft(), self.sweep_day)
 
@@ -429,9 +429,9 @@ class Watcher:
                 if now >= next_tick:
                     next_tick = now + self.options.tick_seconds
                     self.start_sweep()
-                if self.to_chase and not self.jobs.files_in_flight():
-                    # Forms first: while one is in hand no more challenges are handed out,
-                    # so the sweep's commits never keep a form's from its turn.
+                if self.to_chase and not self.jobs.files_in_flight() and not self.tracker:
+                    # Forms first: while one is settling or in hand no more challenges are
+                    # handed out, so by the time it is ready a worker is free for it.
                     self.sweep()
                 if self.paths.empty():
                     self._wait(stop)
