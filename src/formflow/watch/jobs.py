@@ -79,6 +79,10 @@ class JobRunner:
     def has_room(self) -> bool:
         return len(self._busy) + self._chasing < self.count
 
+    def has_room_to_chase(self) -> bool:
+        """A worker free for a challenge, one kept for a form that arrives meanwhile."""
+        return len(self._busy) + self._chasing < max(1, self.count - 1)
+
     def busy(self, path: Path) -> bool:
         return path in self._busy
 

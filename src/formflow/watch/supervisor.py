@@ -378,7 +378,7 @@ class Watcher:
         an earlier watcher killed in the middle of the sweep) is never chased twice. The
         loop calls this only while no file is settling or in hand, so a file that arrives
         takes the first worker free; a stop lets each worker finish the challenge it has."""
-        while self.to_chase and self.jobs.has_room():
+        while self.to_chase and self.jobs.has_room_to_chase():
             self.jobs.chase(self.to_chase.popleft(), self.sweep_day)
 
     def _chased(self, item: Chasing) -> None:
