@@ -11,8 +11,11 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from service_support import (
+    FAKE_WRITERS,
+    assert_outbox_matches_register,
     fake_pipeline,
     make_challenge,
     new_form,
@@ -22,13 +25,14 @@ from service_support import (
 )
 
 from formflow.config import Settings
-from formflow.core.engine import DEADLINE_ACTOR, assess
-from formflow.core.record import Child, LegalStatus, Stage
+from formflow.core.engine import DEADLINE_ACTOR, Document, assess
+from formflow.core.record import Challenge, Child, LegalStatus, Stage
 from formflow.outbox.folders import Home
-from formflow.pipeline import Result
+from formflow.pipeline import Pipeline, Result
+from formflow.pipeline.deadlines import MAX_CHASES
 from formflow.policy_catalogue import built_in
 from formflow.store.register import Register
-from formflow.watch.supervisor import Watcher, WatchOptions, watch_options
+from formflow.watch.supervisor import Watcher, WatchOptions
 
 NOTIFIED = dt.date(2025, 11, 3)
 
@@ -108,7 +112,7 @@ def test_a_sweep_stopped_in_the_middle_goes_on_at_the_next_start_each_chased_onc
     rest, and none twice. Documents are stand-ins here, so the sweep is quick."""
     home = Home(tmp_path / "home")
     references = overdue_register(home, 60)
-    options = WatchOptions(settle_seconds=0.2, sweep_seconds=0.05, check_seconds=0.02)
+    options = WatchOptions(settle_seconds=0.2, check_seconds=0.02)
 
     def watch_until(enough: int) -> list[Result]:
         reported: list[Result] = []
@@ -134,6 +138,99 @@ def test_a_sweep_stopped_in_the_middle_goes_on_at_the_next_start_each_chased_onc
     assert sorted(r.reference or "" for r in first + second) == references
 
 
-def test_sweep_seconds_comes_from_the_watch_settings() -> None:
-    settings = dataclasses.replace(Settings(), raw={"watch": {"sweep_seconds": 3}})
-    assert watch_options(settings).sweep_seconds == 3.0
+# --- documents written without the register's lock ---------------------------------
+
+
+def _pipeline_changing_the_record(
+    home: Home, register: Register, reference: str, times: int
+) -> tuple[Pipeline, list[int]]:
+    """A pipeline whose next-stage writer, the first ``times`` times it is called, lets
+    another connection (another watcher, a form's job) change the challenge's team while
+    its documents are written."""
+    pipeline = fake_pipeline(home.root, register, now=dt.datetime(2026, 12, 1, 10, 0))
+    writes: list[int] = []
+    stand_in = pipeline.services.writer(Document.NEXT_STAGE_FORM)
+
+    def writer_meanwhile(challenge: Challenge, *args: Any, **options: Any) -> list[Path]:
+        writes.append(1)
+        if len(writes) <= times:
+            with Register(home.database) as other:
+                current = other.challenge(reference)
+                assert current is not None
+                changed = dataclasses.replace(current, team=f"Fostering Team {len(writes)}")
+                assessment = assess(
+                    changed, built_in()(changed.policy), Settings().calendar, NOTIFIED
+                )
+                other.save_challenge(changed, assessment, dt.datetime(2026, 12, 1, 9, 0))
+        return stand_in(challenge, *args, **options)
+
+    writers = {**FAKE_WRITERS, Document.NEXT_STAGE_FORM: writer_meanwhile}
+    pipeline.services = dataclasses.replace(pipeline.services, writers=writers)
+    return pipeline, writes
+
+
+def test_a_challenge_changed_while_its_documents_are_written_is_chased_again_once(
+    tmp_path: Path,
+) -> None:
+    """The sweep writes a challenge's next-stage form without the register's lock; the
+    challenge changes meanwhile. What was written from the old record is thrown away, the
+    chase is decided and written again from the new one, and committed once: one
+    escalation, the change kept, one set of documents in the outbox and the register."""
+    home = Home(tmp_path / "home")
+    [reference] = overdue_register(home, 1)
+    with Register(home.database) as register:
+        pipeline, writes = _pipeline_changing_the_record(home, register, reference, times=1)
+        results = pipeline.chase(reference, dt.date(2026, 12, 1))
+        assert len(writes) == 2
+        assert [r.reference for r in results] == [reference]
+        assert escalations(register) == Counter({reference: 1})
+        record = register.challenge(reference)
+        assert record is not None
+        assert (record.stage, record.team) == (Stage.TWO, "Fostering Team 1")
+        assert_outbox_matches_register(home, register)
+        assert len(register.documents()) == 1
+        assert pipeline.chase(reference, dt.date(2026, 12, 1)) == []
+    assert list(home.staging.iterdir()) == []
+
+
+def test_a_challenge_that_keeps_changing_is_left_for_the_next_sweep(tmp_path: Path) -> None:
+    """Changed during every attempt: nothing is recorded or published, nothing is left in
+    staging, and the next sweep chases it."""
+    home = Home(tmp_path / "home")
+    [reference] = overdue_register(home, 1)
+    with Register(home.database) as register:
+        pipeline, writes = _pipeline_changing_the_record(
+            home, register, reference, times=MAX_CHASES
+        )
+        assert pipeline.chase(reference, dt.date(2026, 12, 1)) == []
+        assert len(writes) == MAX_CHASES
+        assert escalations(register) == Counter()
+        assert register.documents() == [] and register.notices() == []
+        assert list(home.staging.iterdir()) == []
+        assert pipeline.due_chases(dt.date(2026, 12, 1)) == [reference]
+        assert len(pipeline.chase(reference, dt.date(2026, 12, 1))) == 1
+        assert escalations(register) == Counter({reference: 1})
+
+
+def test_recovery_leaves_a_chase_writing_its_documents_alone(tmp_path: Path) -> None:
+    """Another watcher's recovery runs while a chase writes without the register's lock:
+    the chase's staging folder is held, so its documents are not thrown away."""
+    home = Home(tmp_path / "home")
+    [reference] = overdue_register(home, 1)
+    with Register(home.database) as register, Register(home.database) as other_register:
+        pipeline = fake_pipeline(home.root, register, now=dt.datetime(2026, 12, 1, 10, 0))
+        other = fake_pipeline(home.root, other_register, now=dt.datetime(2026, 12, 1, 10, 0))
+        stand_in = pipeline.services.writer(Document.NEXT_STAGE_FORM)
+
+        def writer_then_recovery(challenge: Challenge, *args: Any, **options: Any) -> list[Path]:
+            written = stand_in(challenge, *args, **options)
+            other.recover()
+            assert all(path.exists() for path in written)
+            return written
+
+        writers = {**FAKE_WRITERS, Document.NEXT_STAGE_FORM: writer_then_recovery}
+        pipeline.services = dataclasses.replace(pipeline.services, writers=writers)
+        assert len(pipeline.chase(reference, dt.date(2026, 12, 1))) == 1
+        assert_outbox_matches_register(home, register)
+        assert len(register.documents()) == 1
+    assert list(home.staging.iterdir()) == []

@@ -10,6 +10,8 @@ import datetime as dt
 import fcntl
 import os
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +110,7 @@ def test_the_writer_coalesces_changes_and_retries_a_skipped_tracker() -> None:
     skipped_once = threading.Event()
     retried = threading.Event()
 
-    def refresh() -> tracker.TrackerResult:
+    def refresh(_stopping: Callable[[], bool]) -> tracker.TrackerResult:
         calls.append(1)
         if not skipped_once.is_set():
             skipped_once.set()
@@ -126,6 +128,48 @@ def test_the_writer_coalesces_changes_and_retries_a_skipped_tracker() -> None:
         assert len(calls) <= count + 2
     finally:
         writer.stop()
+
+
+def test_a_stop_during_a_rewrite_writes_neither_file(tmp_path: Path) -> None:
+    """The service stops while the spreadsheets are being made: no file is begun after
+    that, so nothing is left half written and the old trackers stay as they were."""
+    write(tmp_path)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    asked: list[bool] = []
+
+    def stop_once_begun() -> bool:
+        asked.append(True)
+        return len(asked) > 1  # the first look says go on; the stop comes meanwhile
+
+    later = dt.date(2026, 12, 1)  # a day on which the trackers would say something else
+    result = tracker.write_tracker(
+        tmp_path, [OVERDUE, CLOSED], built_in(), WorkingCalendar(), later, stopping=stop_once_begun
+    )
+    assert result.written == []
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_a_stop_waits_only_briefly_for_a_rewrite_under_way() -> None:
+    """A rewrite that would take 30 s more (a large register on a loaded machine) does
+    not hold a stop: ``stop()`` returns after ``stop_wait``, and the rewrite, told the
+    service is stopping, writes nothing."""
+    begun, heard_stop = threading.Event(), threading.Event()
+
+    def slow_refresh(stopping: Callable[[], bool]) -> tracker.TrackerResult:
+        begun.set()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not stopping():
+            time.sleep(0.01)
+        if stopping():
+            heard_stop.set()
+        return tracker.TrackerResult()
+
+    writer = tracker.TrackerWriter(settle=0.01, stop_wait=0.5).start(slow_refresh)
+    assert begun.wait(5)
+    started = time.monotonic()
+    writer.stop()
+    assert time.monotonic() - started < 5
+    assert heard_stop.wait(5)
 
 
 def test_the_pipeline_calls_on_change_after_each_commit(tmp_path: Path) -> None:

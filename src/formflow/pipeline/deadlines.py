@@ -6,7 +6,14 @@ drafts, records and publishes, each challenge in its own transaction."""
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import logging
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from formflow.core.engine import (
@@ -16,15 +23,51 @@ from formflow.core.engine import (
     Transition,
     apply,
 )
-from formflow.core.planning import chases
+from formflow.core.planning import Chase, chases
 from formflow.core.policy import Policy
 from formflow.core.record import Challenge
 from formflow.errors import FormflowError
+from formflow.outbox import files
 from formflow.pipeline import notices
 from formflow.pipeline.outputs import Outputs, Staged
 from formflow.pipeline.result import Outcome, Result
 
 log = logging.getLogger(__name__)
+
+
+MAX_CHASES = 5
+"""Times one challenge is decided and written again because the register changed while
+its documents were written (a form for it, an event recorded for someone)."""
+
+
+@dataclass
+class _ChaseWrite:
+    """What a chase wrote: the record it leaves, the transition and its assessment."""
+
+    challenge: Challenge
+    transitions: list[Transition] = field(default_factory=list)
+    assessment: Assessment | None = None
+    """The transition's record's; without a transition, ``_record_state`` assesses."""
+
+
+def staging_lock(job_dir: Path) -> Path:
+    """The file beside a chase's staging folder that its chase holds (``flock``) while it
+    writes without the register's lock."""
+    return job_dir.with_name(f"{job_dir.name}.lock")
+
+
+@contextmanager
+def held_while_written(job_dir: Path) -> Iterator[None]:
+    """Hold ``staging_lock(job_dir)`` for the block; the lock file goes with it."""
+    lock = staging_lock(job_dir)
+    files.private_dir(lock.parent)
+    fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, files.FILE_MODE)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+        os.close(fd)
 
 
 class DeadlineSweep(Outputs):
@@ -53,21 +96,48 @@ class DeadlineSweep(Outputs):
         ]
 
     def chase(self, reference: str, today: dt.date) -> list[Result]:
-        """Chase one challenge, decided again under the register's lock: a challenge chased
-        already (by an earlier round, or another watcher) is left as it is."""
+        """Chase one challenge. Its documents are written without the register's write
+        lock, which the jobs of dropped forms want meanwhile, and committed only if the
+        register still says what the chase was decided on (decided again, under the lock):
+        a challenge changed meanwhile is decided and written again, at most ``MAX_CHASES``
+        times, then left for the next sweep; one chased already (by an earlier round, or
+        another watcher) is left as it is."""
         try:
-            with self._staging("tick") as job_dir:
-                messages = self._chase_one(reference, today, job_dir)
+            for _ in range(MAX_CHASES):
+                with self._sweep_staging() as job_dir:
+                    messages = self._chase_once(reference, today, job_dir)
+                if messages is not None:
+                    return [Result("(deadline)", Outcome.PROCESSED, reference, m) for m in messages]
         except FormflowError as exc:
             log.warning("%s: deadline not chased: %s", reference, exc)
             return []
-        return [Result("(deadline)", Outcome.PROCESSED, reference, m) for m in messages]
+        log.info(
+            "%s: changed while the sweep wrote its documents: left for the next sweep", reference
+        )
+        return []
 
-    def _chase_one(self, reference: str, today: dt.date, job_dir: Path) -> list[str]:
+    def _chase_once(self, reference: str, today: dt.date, job_dir: Path) -> list[str] | None:
+        """Decide, write without the lock, then commit if the decision still holds: the
+        messages, or None when the register changed meanwhile (all staged is thrown away)."""
+        with self.register.reading():
+            decided = self._decide(reference, today)
+        if decided is None:
+            return []
+        challenge, chase = decided
+        staged: list[Staged] = []
+        write = self._write_chase(challenge, chase, today, job_dir, staged)
+        with self.register.transaction():
+            if self._decide(reference, today) != decided or any(
+                self.register.has_output(s.path) for s in staged
+            ):
+                shutil.rmtree(job_dir, ignore_errors=True)
+                return None
+            return self._record_chase(write, chase, today, staged)
+
+    def _decide(self, reference: str, today: dt.date) -> tuple[Challenge, Chase] | None:
         challenge = self.register.challenge(reference)
         if challenge is None:
-            return []
-        # Decide again under the lock: another watcher may have chased it a moment ago.
+            return None
         fresh = chases(
             [challenge],
             self.services.policies,
@@ -75,36 +145,54 @@ class DeadlineSweep(Outputs):
             today,
             self.register.reminded,
         )
-        if not fresh:
-            return []
-        chase = fresh[0]
-        messages: list[str] = []
-        staged: list[Staged] = []
+        return (challenge, fresh[0]) if fresh else None
+
+    def _write_chase(
+        self,
+        challenge: Challenge,
+        chase: Chase,
+        today: dt.date,
+        job_dir: Path,
+        staged: list[Staged],
+    ) -> _ChaseWrite:
+        """Stage what a chase sends and writes; nothing is recorded yet."""
+        assert challenge.reference is not None
         policy = self.services.policies(challenge.policy)
-        transitions: list[Transition] = []
-        assessment: Assessment | None = None  # without a transition, _record_state assesses
+        write = _ChaseWrite(challenge)
         if chase.overdue:
             transition = apply(
                 challenge, ResponseOverdue(today), policy, self.services.settings.calendar
             )
-            assessment = self._assess(transition.challenge, self.services.now().date())
-            for written in self._write(job_dir, transition, assessment, staged):
+            write.assessment = self._assess(transition.challenge, self.services.now().date())
+            for written in self._write(job_dir, transition, write.assessment, staged):
                 self._draft(job_dir, written, staged)
-            transitions.append(transition)
-            messages.append(transition.message)
-            challenge = transition.challenge
+            write.transitions.append(transition)
+            write.challenge = transition.challenge
+        if chase.awaiting_decision:
+            email = notices.timeout_email(write.challenge, policy, self.services.settings)
+            self._stage_email(job_dir, challenge.reference, "response-overdue", email, staged)
+        for reminder in chase.reminders:
+            email = notices.reminder_email(
+                write.challenge, policy, self.services.settings, reminder.action
+            )
+            self._stage_email(job_dir, challenge.reference, "action-reminder", email, staged)
+        return write
+
+    def _record_chase(
+        self, write: _ChaseWrite, chase: Chase, today: dt.date, staged: list[Staged]
+    ) -> list[str]:
+        """In the commit's transaction: the new state, the reminders and their events."""
+        challenge = write.challenge
+        reference = chase.reference
+        policy = self.services.policies(challenge.policy)
+        messages = [t.message for t in write.transitions]
+        for transition in write.transitions:
             log.info("%s: response overdue: %s", reference, transition.message)
         if chase.awaiting_decision:
             messages.append(
-                self._remind_of_timeout(
-                    challenge, policy, chase.awaiting_decision, today, job_dir, staged
-                )
+                self._remind_of_timeout(challenge, policy, chase.awaiting_decision, today)
             )
         for reminder in chase.reminders:
-            email = notices.reminder_email(
-                challenge, policy, self.services.settings, reminder.action
-            )
-            self._stage_email(job_dir, reference, "action-reminder", email, staged)
             self.register.add_reminder(reference, reminder.key, today)
             when = reminder.action.by_when.isoformat() if reminder.action.by_when else "now"
             self.register.add_event(
@@ -118,13 +206,32 @@ class DeadlineSweep(Outputs):
             log.info("%s: IRO reminded of action %s", reference, reminder.key)
         self._record_state(
             challenge,
-            transitions,
+            write.transitions,
             staged,
             None,
-            assessment=assessment,
-            actors=[DEADLINE_ACTOR] * len(transitions),
+            assessment=write.assessment,
+            actors=[DEADLINE_ACTOR] * len(write.transitions),
         )
         return messages
+
+    @contextmanager
+    def _sweep_staging(self) -> Iterator[Path]:
+        """A staging folder for one chase, held (``held_while_written``) while its documents
+        are written without the register's lock, so that recovery, which takes an unheld
+        staging folder for a dead process's, leaves it alone; what it staged is published
+        after the commit, or thrown away."""
+        job_dir = self.home.staging / (
+            f"tick-{self.services.now():%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
+        )
+        with held_while_written(job_dir):
+            try:
+                yield job_dir
+            except BaseException:
+                shutil.rmtree(job_dir, ignore_errors=True)
+                raise
+            if job_dir.exists():
+                self._publish(job_dir)
+        self.services.on_change()
 
     def _remind_of_timeout(
         self,
@@ -132,14 +239,11 @@ class DeadlineSweep(Outputs):
         policy: Policy,
         key: str,
         today: dt.date,
-        job_dir: Path,
-        staged: list[Staged],
     ) -> str:
-        """A missed deadline where the procedure waits for a person's decision: remind the
-        responder and tell that person, once; the challenge stays where it is."""
+        """A missed deadline where the procedure waits for a person's decision: the
+        responder is reminded and that person told, once (the email is staged by
+        ``_write_chase``); the challenge stays where it is."""
         assert challenge.reference is not None
-        email = notices.timeout_email(challenge, policy, self.services.settings)
-        self._stage_email(job_dir, challenge.reference, "response-overdue", email, staged)
         self.register.add_reminder(challenge.reference, key, today)
         decider = policy.stage(challenge.stage).decided_by
         message = (

@@ -51,7 +51,8 @@ in the outbox only if the register has it; nothing is left in ``.processing/``.
 A file's outputs are staged in ``outbox/.staging/CLAIM/`` only while its job holds the
 claim's flock, so recovery leaves a staging folder alone while that flock is held (a
 live job) and otherwise publishes what the register lists and discards the rest. The
-deadline sweep stages inside its transaction, so recovery under the same lock is safe.
+deadline sweep writes without the register's lock too, holding a lock file beside its
+staging folder (``deadlines.staging_lock``) that recovery likewise respects.
 
 Two watchers may share one home on one machine (flock and SQLite locking are local);
 SQLite must not live on a network share. The inbox itself may be a share (use --poll).
@@ -78,7 +79,7 @@ from formflow.form import ACCEPTED_SUFFIXES
 from formflow.intake.safety import OLD_WORD, SAVE_AS_DOCX
 from formflow.outbox import files, folders
 from formflow.pipeline import notices
-from formflow.pipeline.deadlines import DeadlineSweep
+from formflow.pipeline.deadlines import DeadlineSweep, staging_lock
 from formflow.pipeline.events import RecordedEvents
 from formflow.pipeline.outputs import Staged, Written
 from formflow.pipeline.result import Outcome, Result
@@ -273,17 +274,20 @@ class Pipeline(DeadlineSweep, RecordedEvents):
         """Publish what the register lists of each dead job's staging folder and discard
         the rest. A file's job stages only while it holds its claim's flock, so a folder
         whose claim is locked belongs to a live job (this process's or another's) and is
-        left alone; the deadline sweep stages inside a transaction, so under the same
-        lock its leftovers are dead too."""
+        left alone, as is a deadline chase's whose lock file is held (``staging_lock``);
+        an event recorded for someone stages inside a transaction, so under the same lock
+        its leftovers are dead too."""
         if not self.home.staging.exists():
             return
         for job_dir in sorted(p for p in self.home.staging.iterdir() if p.is_dir()):
             claimed = self.home.claims / job_dir.name
-            unclaimed = folders.held(claimed) if claimed.exists() else nullcontext(True)
-            with unclaimed as dead:
+            lock = claimed if claimed.exists() else staging_lock(job_dir)
+            unheld = folders.held(lock) if lock.exists() else nullcontext(True)
+            with unheld as dead:
                 if dead:
                     with self.register.transaction():
                         self._publish(job_dir)
+                    staging_lock(job_dir).unlink(missing_ok=True)  # a dead chase's
 
     # --- the steps ----------------------------------------------------------------
 

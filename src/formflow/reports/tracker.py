@@ -43,6 +43,10 @@ RETRY_SECONDS = 30.0
 """How soon a tracker skipped because it was open is tried again."""
 SETTLE_SECONDS = 1.0
 """Changes this close together are written once (a burst of dropped forms)."""
+STOP_WAIT_SECONDS = 3.0
+"""How long a stop waits for a rewrite under way. The spreadsheets of 5,000 challenges take
+a few seconds to make; a stop asked meanwhile writes neither file (``write_tracker``) and
+the rewrite is left to end with the process: the next start writes them afresh."""
 _BUSY = {errno.EACCES, errno.EBUSY, errno.EPERM, errno.ETXTBSY}
 
 
@@ -93,16 +97,19 @@ def write_tracker(
     calendar: WorkingCalendar,
     today: dt.date,
     file_mode: int = FILE_MODE,
+    stopping: Callable[[], bool] = lambda: False,
 ) -> TrackerResult:
     """Rewrite both trackers from the challenges (as ``file_mode``: ``[files] mode``),
-    skipping any that is open."""
+    skipping any that is open. Neither is written once ``stopping()`` says the service is
+    stopping: it is asked again just before the files are written, so a stop never waits
+    for a file and never leaves one half written."""
     result = TrackerResult()
     targets = [outbox / name for name in TRACKER_NAMES]
     free = [t for t in targets if not in_use(t)]
     result.skipped = [t for t in targets if t not in free]
-    if free:
+    if free and not stopping():
         payloads = tracker_payloads(tables.export_table(challenges, policies, calendar, today))
-        for target in free:
+        for target in () if stopping() else free:
             try:
                 write_private(target, payloads[target.name], file_mode)
             except OSError as exc:
@@ -116,20 +123,32 @@ def write_tracker(
     return result
 
 
+Refresh = Callable[[Callable[[], bool]], TrackerResult]
+"""Rewrites the trackers, unless the check it is given says the service is stopping."""
+
+
 class TrackerWriter:
     """Rewrites the trackers in a thread of its own after each ``changed()``: the
     pipeline's threads only set a flag and never wait for a spreadsheet. A burst of
-    changes is written once; a skipped tracker is retried every ``retry`` seconds."""
+    changes is written once; a skipped tracker is retried every ``retry`` seconds. A
+    ``stop()`` waits ``stop_wait`` seconds at most for a rewrite under way."""
 
-    def __init__(self, *, settle: float = SETTLE_SECONDS, retry: float = RETRY_SECONDS) -> None:
-        self._refresh: Callable[[], TrackerResult] = TrackerResult
+    def __init__(
+        self,
+        *,
+        settle: float = SETTLE_SECONDS,
+        retry: float = RETRY_SECONDS,
+        stop_wait: float = STOP_WAIT_SECONDS,
+    ) -> None:
+        self._refresh: Refresh = lambda _stopping: TrackerResult()
         self._settle = settle
         self._retry = retry
+        self._stop_wait = stop_wait
         self._changed = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="tracker", daemon=True)
 
-    def start(self, refresh: Callable[[], TrackerResult]) -> TrackerWriter:
+    def start(self, refresh: Refresh) -> TrackerWriter:
         self._refresh = refresh
         self._changed.set()  # the first write: the register as it is at start-up
         self._thread.start()
@@ -142,7 +161,7 @@ class TrackerWriter:
         self._stop.set()
         self._changed.set()
         if self._thread.is_alive():
-            self._thread.join(timeout=30)
+            self._thread.join(timeout=self._stop_wait)
 
     def _run(self) -> None:
         pending = False
@@ -153,7 +172,7 @@ class TrackerWriter:
                 return
             self._changed.clear()
             try:
-                pending = bool(self._refresh().skipped)
+                pending = bool(self._refresh(self._stop.is_set).skipped)
             except Exception:
                 log.exception("the tracker could not be written; tried again at the next change")
                 pending = True
@@ -165,10 +184,17 @@ def refresh(
     policies: PolicyCatalogue,
     settings: Settings,
     today: dt.date,
+    stopping: Callable[[], bool] = lambda: False,
 ) -> TrackerResult:
-    """Both trackers from the register as it is now."""
+    """Both trackers from the register as it is now, unless ``stopping()``."""
     return write_tracker(
-        outbox, register.challenges(), policies, settings.calendar, today, settings.file_mode
+        outbox,
+        register.challenges(),
+        policies,
+        settings.calendar,
+        today,
+        settings.file_mode,
+        stopping,
     )
 
 
@@ -178,14 +204,14 @@ def refresher_in_thread(
     policies: PolicyCatalogue,
     settings: Settings,
     today: Callable[[], dt.date] = dt.date.today,
-) -> Callable[[], TrackerResult]:
+) -> Refresh:
     """``refresh`` for the writer's own thread, over a register connection it opens on
     first use (a connection stays in the thread that made it)."""
     opened: list[Register] = []
 
-    def run() -> TrackerResult:
+    def run(stopping: Callable[[], bool]) -> TrackerResult:
         if not opened:
             opened.append(Register(database))
-        return refresh(opened[0], outbox, policies, settings, today())
+        return refresh(opened[0], outbox, policies, settings, today(), stopping)
 
     return run

@@ -1,4 +1,5 @@
-"""Files run through the pipeline side by side, in worker threads of the watcher.
+"""Files run through the pipeline side by side, in worker threads of the watcher, and
+the deadline sweep's challenges between them (``chase``), two cores' worth at a time.
 
 Each worker has its own register connection (an SQLite connection belongs to the thread
 that opened it) and so its own Pipeline. The pipeline renders without the register's
@@ -11,11 +12,12 @@ both cores of a two-core machine busy: three PDFs with the PDF process, one here
 from __future__ import annotations
 
 import ctypes
+import datetime as dt
 import logging
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -46,15 +48,26 @@ class Finished:
     error: OSError | None = None
 
 
+@dataclass(frozen=True)
+class Chasing:
+    """A challenge the deadline sweep of ``day`` hands to a worker; ``results`` when done."""
+
+    reference: str
+    day: dt.date
+    results: list[Result] = field(default_factory=list, compare=False)
+
+
 class JobRunner:
-    """``count`` workers taking paths from ``submit`` and putting ``Finished`` on ``done``."""
+    """``count`` workers taking paths from ``submit`` and challenges to chase from
+    ``chase``, and putting ``Finished`` and ``Chasing`` (done) on ``done``."""
 
     def __init__(self, services: Services, count: int) -> None:
         self.services = services
         self.count = count
-        self.done: queue.SimpleQueue[Finished] = queue.SimpleQueue()
-        self._todo: queue.SimpleQueue[Path | None] = queue.SimpleQueue()
+        self.done: queue.SimpleQueue[Finished | Chasing] = queue.SimpleQueue()
+        self._todo: queue.SimpleQueue[Path | Chasing | None] = queue.SimpleQueue()
         self._busy: set[Path] = set()
+        self._chasing = 0
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
@@ -64,22 +77,37 @@ class JobRunner:
             self._threads.append(thread)
 
     def has_room(self) -> bool:
-        return len(self._busy) < self.count
+        return len(self._busy) + self._chasing < self.count
+
+    def has_room_to_chase(self) -> bool:
+        """A worker free for a challenge, one kept for a form that arrives meanwhile."""
+        return len(self._busy) + self._chasing < max(1, self.count - 1)
 
     def busy(self, path: Path) -> bool:
         return path in self._busy
 
     def in_flight(self) -> int:
+        """Files and challenges in the workers' hands."""
+        return len(self._busy) + self._chasing
+
+    def files_in_flight(self) -> int:
         return len(self._busy)
+
+    def chasing(self) -> int:
+        return self._chasing
 
     def submit(self, path: Path) -> None:
         self._busy.add(path)
         self._todo.put(path)
 
-    def collect(self, timeout: float | None) -> list[Finished]:
+    def chase(self, reference: str, day: dt.date) -> None:
+        self._chasing += 1
+        self._todo.put(Chasing(reference, day))
+
+    def collect(self, timeout: float | None) -> list[Finished | Chasing]:
         """What finished since the last call; waits up to ``timeout`` for the first one
         when nothing has (None: do not wait)."""
-        finished: list[Finished] = []
+        finished: list[Finished | Chasing] = []
         if timeout is not None:
             try:
                 finished.append(self.done.get(timeout=timeout))
@@ -87,10 +115,13 @@ class JobRunner:
                 return []
         finished += drained(self.done)
         for item in finished:
-            self._busy.discard(item.path)
+            if isinstance(item, Chasing):
+                self._chasing -= 1
+            else:
+                self._busy.discard(item.path)
         return finished
 
-    def stop(self) -> list[Finished]:
+    def stop(self) -> list[Finished | Chasing]:
         """Let each worker finish the file it has, then end them; what they finished."""
         for _ in self._threads:
             self._todo.put(None)
@@ -102,9 +133,27 @@ class JobRunner:
     def _work(self) -> None:
         with Register(self.services.home.database) as register:
             pipeline = Pipeline(register, self.services)
-            while (path := self._todo.get()) is not None:
-                self.done.put(_run(pipeline, path))
+            # The sweep's chases leave the live tracker's cue to the watcher: rewriting it
+            # after each would take the CPU the sweep wants (TRACKER_CUE_SECONDS).
+            sweeper = Pipeline(register, replace(self.services, on_change=_quiet))
+            while (item := self._todo.get()) is not None:
+                if isinstance(item, Chasing):
+                    self.done.put(_chase(sweeper, item))
+                else:
+                    self.done.put(_run(pipeline, item))
                 release_free_memory()
+
+
+def _quiet() -> None:
+    """A chase's cue to the live tracker: the watcher cues it instead."""
+
+
+def _chase(sweeper: Pipeline, item: Chasing) -> Chasing:
+    try:
+        item.results.extend(sweeper.chase(item.reference, item.day))
+    except Exception:  # never lose the worker: the next sweep chases it again
+        log.exception("%s: unexpected error chasing its deadline", item.reference)
+    return item
 
 
 def _heap_trimmer() -> Callable[[], object]:

@@ -4,8 +4,9 @@
                                           │    (formflow.watch.jobs: pipeline.handle, 4 at once)
                                           ├─ every supervise_seconds: observer alive? else restart
                                           ├─ every rescan_seconds: recover claims, list the inbox
-                                          ├─ every tick_seconds: a deadline sweep, chased
-                                          │    sweep_seconds at a time between looks at files
+                                          ├─ every tick_seconds: a deadline sweep, its
+                                          │    challenges handed to free workers while no
+                                          │    file is in hand
                                           └─ after work: send notices when [smtp] is set
 
 Events only say "look at this path"; whether and when to read it is decided here, on
@@ -22,7 +23,6 @@ Settings (``[watch]`` in formflow.toml; command-line options win)::
                              # (0.2 s after a native close-after-write or rename)
     rescan_seconds = 300     # full rescan of the inbox and the claim folder
     tick_seconds = 3600      # deadline sweep
-    sweep_seconds = 1        # the sweep's turn between two looks at the inbox
     jobs = 4                 # files processed side by side (4 keeps 2 cores busy)
 """
 
@@ -36,7 +36,7 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISDIR
 from typing import Any
@@ -54,7 +54,7 @@ from watchdog.observers.polling import PollingObserver
 from formflow.config import Settings
 from formflow.errors import ConfigError, FormflowError
 from formflow.pipeline import Outcome, Pipeline, Result
-from formflow.watch.jobs import Finished, JobRunner, drained
+from formflow.watch.jobs import Chasing, Finished, JobRunner, drained
 from formflow.watch.junk import judge_path
 from formflow.watch.stability import Signature, StabilityTracker
 
@@ -70,9 +70,6 @@ class WatchOptions:
     settle_seconds: float = 2.0
     rescan_seconds: float = 300.0
     tick_seconds: float = 3600.0
-    sweep_seconds: float = 1.0
-    """How long the deadline sweep chases challenges before the loop looks at the inbox
-    again (it finishes the challenge it has: about a second at most)."""
     supervise_seconds: float = 5.0
     check_seconds: float = 0.2
     """How often the loop looks at the files it is waiting on."""
@@ -108,7 +105,6 @@ def watch_options(
         settle_seconds=settle_value if settle_value is not None else defaults.settle_seconds,
         rescan_seconds=number("rescan_seconds", defaults.rescan_seconds) or defaults.rescan_seconds,
         tick_seconds=number("tick_seconds", defaults.tick_seconds) or defaults.tick_seconds,
-        sweep_seconds=number("sweep_seconds", defaults.sweep_seconds) or defaults.sweep_seconds,
         jobs=jobs if jobs is not None else _jobs(section.get("jobs", defaults.jobs)),
     )
 
@@ -228,10 +224,6 @@ time (16 s of CPU for 5,000 challenges, measured), which it would otherwise spen
 rewriting it again and again while the sweep waits for it."""
 
 
-def _quiet() -> None:
-    """The sweep's own cue to the live tracker: the watcher cues it (TRACKER_CUE_SECONDS)."""
-
-
 def _stopping_noise(record: logging.LogRecord) -> bool:
     """False for the error watchdog's inotify emitter logs when it is stopped while it
     waits for an event (it checks it is running, then the stop takes its queue away):
@@ -278,7 +270,6 @@ class Watcher:
         )
         self.jobs = JobRunner(pipeline.services, options.jobs)
         self.handled = 0
-        self.sweeper = Pipeline(pipeline.register, replace(pipeline.services, on_change=_quiet))
         self.to_chase: deque[str] = deque()
         """What the deadline sweep under way has still to chase, in order."""
         self.sweep_day = pipeline.services.now().date()
@@ -353,9 +344,11 @@ class Watcher:
             self.tracker.forget(path)
             self.jobs.submit(path)
 
-    def finish(self, finished: list[Finished]) -> None:
+    def finish(self, finished: list[Finished | Chasing]) -> None:
         for item in finished:
-            if item.error is not None:
+            if isinstance(item, Chasing):
+                self._chased(item)
+            elif item.error is not None:
                 log.warning(
                     "%s: not claimed yet (%s)", item.path.name, item.error.strerror or item.error
                 )
@@ -378,18 +371,21 @@ class Watcher:
             log.info("deadline sweep: %d challenge(s) to chase", len(self.to_chase))
         self.next_cue = self.clock() + TRACKER_CUE_SECONDS
 
-    def sweep(self, stop: threading.Event) -> None:
-        """Chase the next challenges for ``sweep_seconds``, one at a time, then give the
-        loop back its files; a stop is honoured between two challenges. Each is decided
-        again under the register's lock, so one chased meanwhile (or by an earlier watcher
-        killed in the middle of the sweep) is never chased twice."""
-        until = self.clock() + self.options.sweep_seconds
-        while self.to_chase and not stop.is_set():
-            for result in self.sweeper.chase(self.to_chase.popleft(), self.sweep_day):
-                self._report(result)
-            if self.clock() >= until:
-                break
-        if not self.to_chase or self.clock() >= self.next_cue:
+    def sweep(self) -> None:
+        """Hand the next challenges to the free workers: each writes its documents without
+        the register's lock, side by side (a PDF in the PDF process, another here), and
+        commits only what the register still agrees with, so one chased meanwhile (or by
+        an earlier watcher killed in the middle of the sweep) is never chased twice. The
+        loop calls this only while no file is settling or in hand, so a file that arrives
+        takes the first worker free; a stop lets each worker finish the challenge it has."""
+        while self.to_chase and self.jobs.has_room_to_chase():
+            self.jobs.chase(self.to_chase.popleft(), self.sweep_day)
+
+    def _chased(self, item: Chasing) -> None:
+        for result in item.results:
+            self._report(result)
+        ended = not self.to_chase and not self.jobs.chasing()
+        if ended or self.clock() >= self.next_cue:
             self.next_cue = self.clock() + TRACKER_CUE_SECONDS
             self.pipeline.services.on_change()
 
@@ -433,11 +429,11 @@ class Watcher:
                 if now >= next_tick:
                     next_tick = now + self.options.tick_seconds
                     self.start_sweep()
-                if self.to_chase and not self.jobs.in_flight():
-                    self.sweep(stop)
-                elif self.to_chase or self.paths.empty():
-                    # Forms first: while one is in hand the sweep waits, or the sweep's
-                    # back-to-back register transactions could starve its commit.
+                if self.to_chase and not self.jobs.files_in_flight() and not self.tracker:
+                    # Forms first: while one is settling or in hand no more challenges are
+                    # handed out, so by the time it is ready a worker is free for it.
+                    self.sweep()
+                if self.paths.empty():
                     self._wait(stop)
                 if self.handled != before:
                     self.send()
