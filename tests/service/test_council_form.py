@@ -143,6 +143,10 @@ def test_the_ladder_waits_for_the_iro_then_needs_both_joint_agreements(home: Hom
     late = dt.date(2025, 11, 17)
     with Register(home.database) as register:
         reference = drop(pipeline_for(home, register, MONDAY), home, filled)
+        rehearsed = CliRunner().invoke(
+            main, ["tick", "--today", late.isoformat(), "--rehearse", "--home", str(home.root)]
+        )
+        assert rehearsed.exit_code == 0, rehearsed.output
         for _ in range(2):  # the second sweep sends nothing more
             pipeline_for(home, register, late).chase_deadlines(late)
         record = register.challenge(reference)
@@ -150,6 +154,7 @@ def test_the_ladder_waits_for_the_iro_then_needs_both_joint_agreements(home: Hom
         reminders = [e for e in register.events(reference) if e.what == "reminder"]
         assert len(reminders) == 1
         assert "the IRO decides whether to escalate" in (reminders[0].message or "")
+        assert f"{reference}  {reminders[0].message}" in rehearsed.output  # the same words
     drafts = list((home.outbox / reference).glob("*response-overdue*.eml"))
     assert len(drafts) == 1
     escalated = CliRunner().invoke(

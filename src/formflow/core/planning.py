@@ -339,6 +339,24 @@ def _decision_key(challenge: Challenge) -> str:
     return f"timeout:{challenge.stage.id}:{challenge.date_of_notification.isoformat()}"
 
 
+def decision_awaited(challenge: Challenge, policy: Policy) -> str:
+    """The audit trail's words for a missed deadline where the procedure waits for a
+    person to decide whether to escalate."""
+    return (
+        f"{challenge.stage.label} response overdue: the responder is reminded and the "
+        f"{policy.stage(challenge.stage).decided_by} decides whether to escalate "
+        "(formflow escalate)."
+    )
+
+
+def action_reminder(reminder: Reminder) -> str:
+    """The audit trail's words for the IRO reminded of an agreed action."""
+    by_when = reminder.action.by_when
+    return (
+        f"IRO reminded to check an agreed action due {by_when.isoformat() if by_when else 'now'}."
+    )
+
+
 def rehearse(
     challenges: Sequence[Challenge],
     policies: Callable[[str], Policy],
@@ -357,16 +375,6 @@ def rehearse(
             moved = apply(challenge, ResponseOverdue(day), policy, settings.calendar)
             said.append((chase.reference, moved.message))
         if chase.awaiting_decision:
-            said.append(
-                (
-                    chase.reference,
-                    f"{challenge.stage.label} response overdue: the responder would be "
-                    f"reminded and the {policy.stage(challenge.stage).decided_by} asked to "
-                    "decide.",
-                )
-            )
-        said += [
-            (chase.reference, f"The IRO would be reminded of an agreed action: {r.action.action}")
-            for r in chase.reminders
-        ]
+            said.append((chase.reference, decision_awaited(challenge, policy)))
+        said += [(chase.reference, action_reminder(r)) for r in chase.reminders]
     return said

@@ -23,7 +23,7 @@ from formflow.core.engine import (
     Transition,
     apply,
 )
-from formflow.core.planning import Chase, chases
+from formflow.core.planning import Chase, action_reminder, chases, decision_awaited
 from formflow.core.policy import Policy
 from formflow.core.record import Challenge
 from formflow.errors import FormflowError
@@ -194,15 +194,11 @@ class DeadlineSweep(Outputs):
             )
         for reminder in chase.reminders:
             self.register.add_reminder(reference, reminder.key, today)
-            when = reminder.action.by_when.isoformat() if reminder.action.by_when else "now"
+            message = action_reminder(reminder)
             self.register.add_event(
-                reference,
-                "reminder",
-                self.services.now(),
-                message=f"IRO reminded to check an agreed action due {when}.",
-                actor=DEADLINE_ACTOR,
+                reference, "reminder", self.services.now(), message=message, actor=DEADLINE_ACTOR
             )
-            messages.append(f"IRO reminded to check an agreed action due {when}.")
+            messages.append(message)
             log.info("%s: IRO reminded of action %s", reference, reminder.key)
         self._record_state(
             challenge,
@@ -246,10 +242,7 @@ class DeadlineSweep(Outputs):
         assert challenge.reference is not None
         self.register.add_reminder(challenge.reference, key, today)
         decider = policy.stage(challenge.stage).decided_by
-        message = (
-            f"{challenge.stage.label} response overdue: the responder is reminded and the "
-            f"{decider} decides whether to escalate (formflow escalate)."
-        )
+        message = decision_awaited(challenge, policy)
         self.register.add_event(
             challenge.reference,
             "reminder",
