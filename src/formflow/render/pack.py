@@ -17,8 +17,9 @@ import multiprocessing
 import re
 import resource
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import cast
@@ -166,6 +167,36 @@ def _index_pdf(model: DocumentModel) -> Pdf:
     stamp numbers every page, the index's included, once."""
     html = render_html("document.html", {**model.context(), "bundle_index": True})
     return Pdf.open(io.BytesIO(html_to_pdf(html)))
+
+
+def settled_index(
+    lengths: Sequence[int], index_for: Callable[[list[int]], DocumentModel]
+) -> tuple[Pdf, list[int]]:
+    """A bundle's index, and the first page of each part after it (parts in bundle
+    order, ``lengths`` their page counts): the index names those pages, so its own length
+    moves them; it is laid out again until that settles (three tries at most)."""
+    index_pages = 1
+    for _ in range(3):
+        starts = list(accumulate(lengths, initial=index_pages + 1))[: len(lengths)]
+        index = _index_pdf(index_for(starts))
+        if len(index.pages) == index_pages:
+            break
+        index_pages = len(index.pages)
+    return index, starts
+
+
+def finished_bundle(
+    assembly: Assembly, title: str, outline: list[OutlineItem], stamp: str
+) -> bytes:
+    """The bundle's bytes: its parts joined under ``title``, bookmarked, and every page
+    stamped with ``stamp`` (a reference, or a subject access label)."""
+    bundle = assembly.finish(title)
+    with bundle.open_outline() as bookmarks:
+        bookmarks.root.extend(outline)
+    _stamp(bundle, stamp)
+    buffer = io.BytesIO()
+    bundle.save(buffer, min_version="1.7")
+    return buffer.getvalue()
 
 
 def shown_size(page: pikepdf.Page) -> tuple[float, float]:
@@ -415,17 +446,20 @@ def build_bundle(
 ) -> tuple[bytes, tuple[ItemStatus, ...]]:
     parts, items, unassigned = assess_supplied(folder)
     reference = challenge.reference or ""
-    index_pages = 1
-    for _ in range(3):  # the index's own length moves every start page
+    ordered = sorted(parts, key=lambda p: p.item)
+
+    def first_pages(part_starts: list[int]) -> dict[int, int]:
+        """Each bundled item's first page: that of its first part."""
         starts: dict[int, int] = {}
-        page = index_pages + 1
-        for part in sorted(parts, key=lambda p: p.item):
+        for part, page in zip(ordered, part_starts, strict=True):
             starts.setdefault(part.item, page)
-            page += len(part.pdf.pages)
-        index = _index_pdf(index_model(challenge, council_name, items, starts, unassigned))
-        if len(index.pages) == index_pages:
-            break
-        index_pages = len(index.pages)
+        return starts
+
+    index, part_starts = settled_index(
+        [len(p.pdf.pages) for p in ordered],
+        lambda found: index_model(challenge, council_name, items, first_pages(found), unassigned),
+    )
+    starts = first_pages(part_starts)
     assembly = Assembly()
     assembly.add(index, assembly.document, "the index")
     outline = [OutlineItem("Index", 0)]
@@ -441,13 +475,8 @@ def build_bundle(
                 assembly.add(part.pdf, assembly.part(part.relative, element), part.relative)
             except (pikepdf.PdfError, RuntimeError, ValueError) as exc:
                 raise RenderError(f"{part.relative} {DAMAGED} ({exc}).") from exc
-    bundle = assembly.finish(f"CAFCASS referral bundle {reference}")
-    with bundle.open_outline() as bookmarks:
-        bookmarks.root.extend(outline)
-    _stamp(bundle, reference)
-    buffer = io.BytesIO()
-    bundle.save(buffer, min_version="1.7")
-    return buffer.getvalue(), items
+    bundle = finished_bundle(assembly, f"CAFCASS referral bundle {reference}", outline, reference)
+    return bundle, items
 
 
 BUNDLE_SECONDS = 300

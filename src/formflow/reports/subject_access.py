@@ -21,7 +21,6 @@ PDF, every original, document and email draft, and each record as JSON.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import os
 import re
@@ -37,7 +36,7 @@ from formflow.core.record import Challenge
 from formflow.errors import RetentionError
 from formflow.outbox.folders import Home, original_name
 from formflow.render.model import DocumentModel, Section, Table
-from formflow.render.pack import Assembly, _index_pdf, _stamp
+from formflow.render.pack import Assembly, finished_bundle, settled_index
 from formflow.reports.tables import timeline
 from formflow.store.register import Register
 from formflow.store.retention import SUBJECT_ACCESS, child_challenges
@@ -353,16 +352,17 @@ def _pdf(
     label: str,
 ) -> bytes:
     parts = [(item, pdf) for item in items if (pdf := _openable(item)) is not None]
-    index_pages = 1
-    for _ in range(3):  # the index's own length moves every start page
-        pages, page = {}, index_pages + 1
-        for item, pdf in parts:
-            pages[item.path] = page
-            page += len(pdf.pages)
-        index = _index_pdf(_index(challenges, register, items, pages, named, council_name, label))
-        if len(index.pages) == index_pages:
-            break
-        index_pages = len(index.pages)
+
+    def first_pages(starts: list[int]) -> dict[Path, int]:
+        return {item.path: page for (item, _), page in zip(parts, starts, strict=True)}
+
+    index, starts = settled_index(
+        [len(pdf.pages) for _, pdf in parts],
+        lambda found: _index(
+            challenges, register, items, first_pages(found), named, council_name, label
+        ),
+    )
+    pages = first_pages(starts)
     assembly = Assembly()
     assembly.add(index, assembly.document, "the index")
     outline = [pikepdf.OutlineItem("Index", 0)]
@@ -370,13 +370,7 @@ def _pdf(
         title = f"{item.reference} {item.kind}: {item.name}"
         assembly.add(pdf, assembly.part(title), title)
         outline.append(pikepdf.OutlineItem(title, pages[item.path] - 1))
-    bundle = assembly.finish(f"Subject access bundle {label}")
-    with bundle.open_outline() as bookmarks:
-        bookmarks.root.extend(outline)
-    _stamp(bundle, label)
-    buffer = io.BytesIO()
-    bundle.save(buffer, min_version="1.7")
-    return buffer.getvalue()
+    return finished_bundle(assembly, f"Subject access bundle {label}", outline, label)
 
 
 def _create(path: Path) -> int:
