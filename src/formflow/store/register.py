@@ -1,8 +1,12 @@
-"""The register: every challenge, every file received and every document made, in SQLite.
+"""The register: every challenge, every file received and every document made, in SQLite
+or on a PostgreSQL server.
 
-One database per home folder (``var/formflow.db`` by default), in WAL mode so ``status``
-and ``export`` read while the watcher writes. The connection is injected:
-``Register(":memory:")`` gives a fresh register for tests.
+By default one SQLite database per home folder (``var/formflow.db``), in WAL mode so
+``status`` and ``export`` read while the watcher writes; ``[register] url`` (or
+``FORMFLOW_REGISTER_URL``) puts it on PostgreSQL instead. One implementation speaks to
+both through SQLAlchemy Core; what differs between the engines is in ``_SQLite`` and
+``_PostgreSQL`` below, nowhere else. ``Register(":memory:")`` gives a fresh register for
+tests.
 
 Tables::
 
@@ -22,11 +26,12 @@ Tables::
     deaths      a child's date of death, where recorded (store/retention.py)
     disposals   what each disposal removed: counts and SHA-256 sums, no personal data
 
-Writes go through ``transaction()`` (``BEGIN IMMEDIATE``): a transaction holds
-SQLite's write lock from its first statement, so two watchers on one home serialise on
-it, and a process killed inside one leaves nothing behind. Transactions nest by joining
-the outermost. Schema changes are a list of SQL scripts applied in one transaction and
-counted by ``PRAGMA user_version``.
+Writes go through ``transaction()``: one writer at a time from the transaction's first
+statement (SQLite's ``BEGIN IMMEDIATE``; on PostgreSQL an advisory lock taken as the
+transaction begins), so two watchers serialise on it, and a process killed inside one
+leaves nothing behind. Transactions nest by joining the outermost. Schema changes are a
+list of SQL scripts applied in one transaction and counted by ``PRAGMA user_version``
+(SQLite) or the one row of ``schema_version`` (PostgreSQL).
 
 Log lines and messages name the reference, never the child.
 """
@@ -43,7 +48,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Unpack
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, CursorResult, Engine
+from sqlalchemy.pool import NullPool, StaticPool
 
 from formflow.core.engine import Assessment
 from formflow.core.record import Challenge, new_reference
@@ -291,8 +300,151 @@ def copy_database(source: sqlite3.Connection, target: Path) -> None:
         copy.close()
 
 
+def is_server_url(database: object) -> bool:
+    """Whether ``database`` names a PostgreSQL register rather than a SQLite file."""
+    return isinstance(database, str) and database.startswith(("postgresql:", "postgresql+"))
+
+
+def shown_url(url: str) -> str:
+    """A register's URL for a message or a log line: the password, if any, hidden."""
+    return sa.engine.make_url(url).render_as_string(hide_password=True)
+
+
+def _named(sql: str, params: tuple[Any, ...]) -> tuple[sa.TextClause, dict[str, Any]]:
+    """``?`` placeholders as SQLAlchemy's named ones: the register's SQL is written once
+    for both engines, whose drivers spell parameters differently."""
+    pieces = sql.split("?")
+    if len(pieces) - 1 != len(params):
+        raise RegisterError(f"{len(params)} values for {len(pieces) - 1} placeholders: {sql[:60]}")
+    named = pieces[0] + "".join(f":p{i}{piece}" for i, piece in enumerate(pieces[1:]))
+    return sa.text(named), {f"p{i}": value for i, value in enumerate(params)}
+
+
+class _SQLite:
+    """What only SQLite does: a file in var/, WAL, BEGIN IMMEDIATE, PRAGMA user_version,
+    its integrity check and online backup."""
+
+    name = "SQLite"
+
+    def __init__(self, database: str | Path | sqlite3.Connection, timeout: float) -> None:
+        self.timeout = timeout
+        self.file = not isinstance(database, sqlite3.Connection) and str(database) != ":memory:"
+        if isinstance(database, sqlite3.Connection):
+            injected = database
+            self.engine = sa.create_engine(
+                "sqlite://", creator=lambda: injected, poolclass=StaticPool
+            )
+            return
+        if self.file:
+            path = Path(database)
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            refuse_network_file_system(path.parent)
+            files.create_private_once(path)
+            self.engine = sa.create_engine(
+                f"sqlite:///{path}", poolclass=NullPool, connect_args={"timeout": timeout}
+            )
+        else:
+            self.engine = sa.create_engine("sqlite://", poolclass=StaticPool)
+
+    def prepare(self, db: Connection) -> None:
+        db.exec_driver_sql(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+        db.exec_driver_sql("PRAGMA foreign_keys = ON")
+        if self.file:
+            db.exec_driver_sql("PRAGMA journal_mode = WAL")
+            db.exec_driver_sql("PRAGMA synchronous = FULL")
+
+    def begin_writing(self, db: Connection) -> None:
+        db.exec_driver_sql("BEGIN IMMEDIATE")
+
+    def begin_reading(self, db: Connection) -> None:
+        db.exec_driver_sql("BEGIN DEFERRED")
+
+    def schema_version(self, db: Connection) -> int:
+        return int(db.exec_driver_sql("PRAGMA user_version").scalar_one())
+
+    def set_schema_version(self, db: Connection, number: int) -> None:
+        db.exec_driver_sql(f"PRAGMA user_version = {int(number)}")
+
+    def ddl(self, statement: str) -> str:
+        return statement
+
+    def integrity_problems(self, db: Connection) -> list[str]:
+        found = [str(r[0]) for r in db.exec_driver_sql("PRAGMA integrity_check")]
+        problems = [] if found == ["ok"] else [f"SQLite reports: {f}" for f in found]
+        for row in db.exec_driver_sql("PRAGMA foreign_key_check"):
+            problems.append(f"A row of {row[0]} points at a missing row of {row[2]}.")
+        return problems
+
+    def backup_to(self, db: Connection, target: Path) -> None:
+        raw = db.connection.dbapi_connection
+        if not isinstance(raw, sqlite3.Connection):
+            raise RegisterError("The register's SQLite connection is not sqlite3's.")
+        copy_database(raw, target)
+
+
+WRITER_LOCK = 0x666F726D666C6F77  # "formflow" in ASCII: the one key of the writers' lock
+"""The advisory lock every writing transaction takes first on PostgreSQL."""
+
+
+class _PostgreSQL:
+    """What only PostgreSQL does: a server at a URL, one writer at a time by an advisory
+    lock taken as a writing transaction begins (held to its end, as SQLite's write lock
+    is), snapshot reads, and the schema version in a table."""
+
+    name = "PostgreSQL"
+
+    def __init__(self, url: str, timeout: float) -> None:
+        self.timeout = timeout
+        self.url = sa.engine.make_url(url).set(drivername="postgresql+psycopg")
+        self.engine = sa.create_engine(self.url, poolclass=NullPool)
+
+    def prepare(self, db: Connection) -> None:
+        db.exec_driver_sql("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+
+    def begin_writing(self, db: Connection) -> None:
+        db.exec_driver_sql("BEGIN ISOLATION LEVEL READ COMMITTED")
+        try:
+            # A writer waits as long as SQLite's busy timeout, then fails as SQLite does
+            # (and, as there, with no transaction left open).
+            db.exec_driver_sql(f"SET LOCAL lock_timeout = {int(self.timeout * 1000)}")
+            db.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITER_LOCK})")
+        except BaseException:
+            db.exec_driver_sql("ROLLBACK")
+            raise
+
+    def begin_reading(self, db: Connection) -> None:
+        db.exec_driver_sql("BEGIN ISOLATION LEVEL REPEATABLE READ")
+
+    def schema_version(self, db: Connection) -> int:
+        found = db.exec_driver_sql("SELECT max(version) FROM schema_version").scalar()
+        return int(found or 0)
+
+    def set_schema_version(self, db: Connection, number: int) -> None:
+        db.exec_driver_sql("DELETE FROM schema_version")
+        db.execute(sa.text("INSERT INTO schema_version (version) VALUES (:n)"), {"n": number})
+
+    def ddl(self, statement: str) -> str:
+        """SQLite's row-id keys as PostgreSQL identity columns: the one difference in the
+        migrations' SQL."""
+        return statement.replace(
+            "INTEGER PRIMARY KEY", "INTEGER GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"
+        )
+
+    def integrity_problems(self, db: Connection) -> list[str]:
+        """Pages and indexes are the server's to check (and its administrators' backups):
+        nothing to add here."""
+        return []
+
+    def backup_to(self, db: Connection, target: Path) -> None:
+        raise RegisterError(
+            "A register on PostgreSQL is backed up by the database server "
+            "(pg_dump, or the council's own backups), not by formflow backup."
+        )
+
+
 class Register:
-    """The register over one SQLite connection (opened here, or injected)."""
+    """The register over one connection to SQLite or PostgreSQL (opened here; a SQLite
+    connection may be injected)."""
 
     def __init__(
         self,
@@ -301,37 +453,31 @@ class Register:
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
         migrations: tuple[str, ...] = MIGRATIONS,
     ) -> None:
-        if isinstance(database, sqlite3.Connection):
-            self._db = database
-            self._owned = False
-        else:
-            if str(database) != ":memory:":
-                path = Path(database)
-                path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-                refuse_network_file_system(path.parent)
-                files.create_private_once(path)
-            try:
-                self._db = sqlite3.connect(
-                    database, timeout=timeout, isolation_level=None, check_same_thread=True
-                )
-            except sqlite3.Error as exc:
-                raise RegisterError(f"Cannot open the register {database}: {exc}.") from exc
-            self._owned = True
-        self._db.isolation_level = None  # transactions are explicit, below
-        self._db.row_factory = sqlite3.Row
+        self._side: _SQLite | _PostgreSQL = (
+            _PostgreSQL(str(database), timeout)
+            if is_server_url(database)
+            else _SQLite(database, timeout)
+        )
+        shown = shown_url(str(database)) if is_server_url(database) else str(database)
+        try:
+            # Transactions are explicit, below: the driver is told to start none itself.
+            self._db = self._side.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        except sa.exc.SQLAlchemyError as exc:
+            raise RegisterError(f"Cannot open the register {shown}: {exc}.") from exc
         self._depth = 0
-        self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-        self._db.execute("PRAGMA foreign_keys = ON")
-        if str(database) != ":memory:" and not isinstance(database, sqlite3.Connection):
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = FULL")
+        self._side.prepare(self._db)
         self.migrate(migrations)
+
+    @property
+    def engine_name(self) -> str:
+        """SQLite or PostgreSQL."""
+        return self._side.name
 
     # --- life cycle ---------------------------------------------------------------------
 
     def close(self) -> None:
-        if self._owned:
-            self._db.close()
+        self._db.close()
+        self._side.engine.dispose(close=isinstance(self._side, _PostgreSQL) or self._side.file)
 
     def __enter__(self) -> Register:
         return self
@@ -346,8 +492,7 @@ class Register:
 
     @property
     def schema_version(self) -> int:
-        row = self._db.execute("PRAGMA user_version").fetchone()
-        return int(row[0])
+        return self._side.schema_version(self._db)
 
     def migrate(self, migrations: tuple[str, ...] = MIGRATIONS) -> None:
         """Apply the scripts beyond ``user_version``, all in one transaction."""
@@ -360,14 +505,14 @@ class Register:
                 )
             for number, script in enumerate(migrations[current:], start=current + 1):
                 for statement in _statements(script):
-                    self._db.execute(statement)
-                self._db.execute(f"PRAGMA user_version = {number}")
+                    self._db.exec_driver_sql(self._side.ddl(statement))
+                self._side.set_schema_version(self._db, number)
                 log.info("register migrated to schema version %d", number)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """``BEGIN IMMEDIATE`` … ``COMMIT``, or ``ROLLBACK`` on any exception; nested calls
-        join the outermost transaction."""
+        """Begin writing (one writer at a time) … ``COMMIT``, or ``ROLLBACK`` on any
+        exception; nested calls join the outermost transaction."""
         if self._depth:
             self._depth += 1
             try:
@@ -375,16 +520,16 @@ class Register:
             finally:
                 self._depth -= 1
             return
-        self._db.execute("BEGIN IMMEDIATE")
+        self._side.begin_writing(self._db)
         self._depth = 1
         try:
             yield
         except BaseException:
             self._depth = 0
-            self._db.execute("ROLLBACK")
+            self._db.exec_driver_sql("ROLLBACK")
             raise
         self._depth = 0
-        self._db.execute("COMMIT")
+        self._db.exec_driver_sql("COMMIT")
 
     @contextmanager
     def reading(self) -> Iterator[None]:
@@ -393,26 +538,26 @@ class Register:
         if self._depth:
             yield
             return
-        self._db.execute("BEGIN DEFERRED")
+        self._side.begin_reading(self._db)
         self._depth = 1
         try:
             yield
         finally:
             self._depth = 0
-            self._db.execute("COMMIT")
+            self._db.exec_driver_sql("COMMIT")
 
-    def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
-        return self._db.execute(sql, params)
+    def _execute(
+        self, sql: str, params: tuple[Any, ...] = ()
+    ) -> CursorResult[Unpack[tuple[Any, ...]]]:
+        statement, values = _named(sql, params)
+        return self._db.execute(statement, values)
 
     # --- upkeep: check and backup -------------------------------------------------------
 
     def integrity_problems(self) -> list[str]:
-        """SQLite's own check of every page and index, and of foreign keys: [] when sound."""
-        found = [str(r[0]) for r in self._execute("PRAGMA integrity_check")]
-        problems = [] if found == ["ok"] else [f"SQLite reports: {f}" for f in found]
-        for row in self._execute("PRAGMA foreign_key_check"):
-            problems.append(f"A row of {row[0]} points at a missing row of {row[2]}.")
-        return problems
+        """The engine's own check of the database (SQLite: every page and index, and
+        foreign keys): [] when sound."""
+        return self._side.integrity_problems(self._db)
 
     def raw_challenges(self) -> list[tuple[str, str, str]]:
         """(reference, stage, record JSON) as stored, for a check that must not trust them."""
@@ -432,7 +577,7 @@ class Register:
     def backup_to(self, target: Path) -> None:
         """A consistent copy of the whole register into the new file ``target``, with
         SQLite's online backup: safe while watchers write (it starts again if one does)."""
-        copy_database(self._db, target)
+        self._side.backup_to(self._db, target)
 
     # --- challenges ---------------------------------------------------------------------
 
@@ -440,14 +585,14 @@ class Register:
         row = self._execute(
             "SELECT record FROM challenges WHERE reference = ?", (reference,)
         ).fetchone()
-        return Challenge.from_dict(json.loads(row["record"])) if row else None
+        return Challenge.from_dict(json.loads(row.record)) if row else None
 
     def challenges(self, *, open_only: bool = False) -> list[Challenge]:
         sql = "SELECT record FROM challenges"
         if open_only:
             sql += " WHERE closed_on IS NULL"
         sql += " ORDER BY raised_on, reference"
-        return [Challenge.from_dict(json.loads(r["record"])) for r in self._execute(sql)]
+        return [Challenge.from_dict(json.loads(r.record)) for r in self._execute(sql)]
 
     def references(self) -> list[str]:
         return [r[0] for r in self._execute("SELECT reference FROM challenges ORDER BY 1")]
@@ -524,7 +669,7 @@ class Register:
         rows = self._execute(
             "SELECT kind, due FROM deadlines WHERE reference = ? ORDER BY due", (reference,)
         )
-        return {r["kind"]: dt.date.fromisoformat(r["due"]) for r in rows}
+        return {r.kind: dt.date.fromisoformat(r.due) for r in rows}
 
     # --- files --------------------------------------------------------------------------
 
@@ -535,17 +680,19 @@ class Register:
                 """
                 INSERT INTO files (claim, original_name, sha256, claimed_at)
                 VALUES (?, ?, ?, ?)
-                ON CONFLICT (claim) DO UPDATE SET attempts = attempts + 1
-                    WHERE outcome IS NULL
+                ON CONFLICT (claim) DO UPDATE SET attempts = files.attempts + 1
+                    WHERE files.outcome IS NULL
                 """,
                 (claim, original_name, sha256, _iso(at)),
             )
-            row = self._execute("SELECT attempts FROM files WHERE claim = ?", (claim,)).fetchone()
-        return int(row["attempts"])
+            attempts = self._execute(
+                "SELECT attempts FROM files WHERE claim = ?", (claim,)
+            ).scalar_one()
+        return int(attempts)
 
     def file(self, claim: str) -> FileRecord | None:
         row = self._execute("SELECT * FROM files WHERE claim = ?", (claim,)).fetchone()
-        return FileRecord(**dict(row)) if row else None
+        return FileRecord(**row._mapping) if row else None
 
     def processed_copy(self, sha256: str) -> FileRecord | None:
         """The first file with these bytes that became (part of) a challenge."""
@@ -554,7 +701,7 @@ class Register:
             "ORDER BY finished_at, claim LIMIT 1",
             (sha256,),
         ).fetchone()
-        return FileRecord(**dict(row)) if row else None
+        return FileRecord(**row._mapping) if row else None
 
     def finish_file(
         self,
@@ -592,7 +739,8 @@ class Register:
 
     def files(self) -> list[FileRecord]:
         return [
-            FileRecord(**dict(r)) for r in self._execute("SELECT * FROM files ORDER BY claimed_at")
+            FileRecord(**r._mapping)
+            for r in self._execute("SELECT * FROM files ORDER BY claimed_at")
         ]
 
     # --- events, documents, notices, reminders -----------------------------------------
@@ -611,13 +759,13 @@ class Register:
         reason: str | None = None,
     ) -> int:
         with self.transaction():
-            cursor = self._execute(
+            new_id = self._execute(
                 "INSERT INTO events "
                 "(reference, at, what, file, sha256, outcome, message, actor, reason) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (reference, _iso(at), what, file, sha256, outcome, message, actor, reason),
-            )
-        return int(cursor.lastrowid or 0)
+            ).scalar_one()
+        return int(new_id)
 
     def events(self, reference: str | None = None) -> list[EventRecord]:
         if reference is None:
@@ -626,7 +774,7 @@ class Register:
             rows = self._execute(
                 "SELECT * FROM events WHERE reference = ? ORDER BY id", (reference,)
             )
-        return [EventRecord(**dict(r)) for r in rows]
+        return [EventRecord(**r._mapping) for r in rows]
 
     def add_document(
         self, reference: str, kind: str, path: str, at: dt.datetime, event: int | None = None
@@ -644,7 +792,7 @@ class Register:
         if reference is not None:
             sql += " WHERE reference = ?"
             params = (reference,)
-        return [DocumentRecord(**dict(r)) for r in self._execute(sql + " ORDER BY id", params)]
+        return [DocumentRecord(**r._mapping) for r in self._execute(sql + " ORDER BY id", params)]
 
     def add_notice(
         self,
@@ -664,7 +812,7 @@ class Register:
 
     def unsent_notices(self) -> list[NoticeRecord]:
         rows = self._execute("SELECT * FROM notices WHERE sent_at IS NULL ORDER BY id")
-        return [NoticeRecord(**dict(r)) for r in rows]
+        return [NoticeRecord(**r._mapping) for r in rows]
 
     def notices(self, reference: str | None = None) -> list[NoticeRecord]:
         if reference is None:
@@ -673,7 +821,7 @@ class Register:
             rows = self._execute(
                 "SELECT * FROM notices WHERE reference = ? ORDER BY id", (reference,)
             )
-        return [NoticeRecord(**dict(r)) for r in rows]
+        return [NoticeRecord(**r._mapping) for r in rows]
 
     def mark_sent(self, notice_id: int, at: dt.datetime) -> None:
         with self.transaction():
