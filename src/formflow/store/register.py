@@ -48,10 +48,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Unpack
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, CursorResult, Engine
+from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.pool import NullPool, StaticPool
 
 from formflow.core.engine import Assessment
@@ -548,7 +548,7 @@ class Register:
 
     def _execute(
         self, sql: str, params: tuple[Any, ...] = ()
-    ) -> CursorResult[Unpack[tuple[Any, ...]]]:
+    ) -> CursorResult[*tuple[Any, ...]]:
         statement, values = _named(sql, params)
         return self._db.execute(statement, values)
 
