@@ -546,9 +546,7 @@ class Register:
             self._depth = 0
             self._db.exec_driver_sql("COMMIT")
 
-    def _execute(
-        self, sql: str, params: tuple[Any, ...] = ()
-    ) -> CursorResult[*tuple[Any, ...]]:
+    def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> CursorResult[*tuple[Any, ...]]:
         statement, values = _named(sql, params)
         return self._db.execute(statement, values)
 
