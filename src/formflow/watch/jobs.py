@@ -100,7 +100,7 @@ class JobRunner:
         return self.collect(None)
 
     def _work(self) -> None:
-        with Register(self.services.home.database) as register:
+        with Register(self.services.home.register) as register:
             pipeline = Pipeline(register, self.services)
             while (path := self._todo.get()) is not None:
                 self.done.put(_run(pipeline, path))
