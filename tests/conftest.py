@@ -60,3 +60,12 @@ def register_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return str(tmp_path / "var" / "formflow.db")
     cluster: Cluster = request.getfixturevalue("postgres")
     return cluster.new_database()
+
+
+@pytest.fixture
+def home_register(register_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The register of the home at ``tmp_path``, on each engine, where the CLI finds it:
+    var/formflow.db, or PostgreSQL named by FORMFLOW_REGISTER_URL."""
+    if register_url.startswith("postgresql"):
+        monkeypatch.setenv("FORMFLOW_REGISTER_URL", register_url)
+    return register_url
