@@ -110,3 +110,29 @@ def test_a_register_is_copied_from_postgresql_into_a_new_home(
     assert code == 0, output
     with Register(home / "var" / "formflow.db") as local:
         assert [e.message for e in local.events()] == ["Kept on the server."]
+
+
+def test_a_postgresql_register_is_backed_up_and_restored_onto_postgresql(
+    postgres: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """backup takes a logical copy of the server's rows into the backup's formflow.db;
+    restore into a home whose register is on PostgreSQL puts them on the server again."""
+    url = postgres.new_database()
+    monkeypatch.setenv(REGISTER_URL_ENV, url)
+    forms = tmp_path / "forms"
+    forms.mkdir()
+    home = tmp_path / "home"
+    assert cli(home, "process", str(new_form(forms, "one.docx")))[0] == 0
+    with Register(url) as server:
+        before = _contents(server)
+    code, output = cli(home, "backup", str(tmp_path / "backup"))
+    assert code == 0 and "Backed up 1 challenge(s)" in output, output
+
+    restored_url = postgres.new_database()
+    monkeypatch.setenv(REGISTER_URL_ENV, restored_url)
+    restored = tmp_path / "restored"
+    code, output = cli(restored, "restore", str(tmp_path / "backup"))
+    assert code == 0 and "agrees" in output, output
+    with Register(restored_url) as server:
+        assert _contents(server) == before
+    assert not (restored / "var" / "formflow.db").exists(), "two registers left in use"

@@ -15,7 +15,7 @@ import click
 from formflow.commands.home import opened
 from formflow.commands.options import home_option
 from formflow.commands.retention import NOT_CONFIGURED, schedule_of
-from formflow.config import register_url_problem
+from formflow.config import load_settings, register_url_problem
 from formflow.outbox.folders import Home
 from formflow.store.backup import backup_home, restore_home
 from formflow.store.check import CheckReport, check_home
@@ -162,12 +162,13 @@ def restore(home: Path, source: Path, identity: Path | None) -> None:
       formflow restore --home /srv/formflow-restored /mnt/offsite/formflow-2026-12-01 \\
           --identity /media/keys/formflow-backup.key
     """
-    target = Home(home.resolve())
+    settings = load_settings(home=home.resolve())
+    target = Home(home.resolve(), settings.file_mode, settings.register_url)
     if is_sealed(source):
         count = restore_sealed(source, identity, target)
     else:
         count = restore_home(source, target)
-    with Register(target.database) as register:
+    with Register(target.register) as register:
         report = check_home(target, register)
     click.echo(f"Restored {count} file(s) into {target.root}.")
     _print_report(report, as_json=False)

@@ -34,6 +34,16 @@ def table_hashes(register: Register, table: str) -> Counter[str]:
     return Counter(row_hash(row) for row in register.rows(table))
 
 
+def refuse_filled(target: Register) -> None:
+    """Raise RegisterError unless every table of ``target`` is empty."""
+    filled = [table for table in target.tables() if target.rows(table)]
+    if filled:
+        raise RegisterError(
+            f"The target register is not empty ({', '.join(filled)} have rows): a copy goes "
+            "only into a new, empty register, so that no records are mixed."
+        )
+
+
 def copy_register(source: Register, target: Register) -> CopyReport:
     """Copy every row of ``source`` into the empty ``target``, then prove the copy."""
     tables = source.tables()
@@ -43,12 +53,7 @@ def copy_register(source: Register, target: Register) -> CopyReport:
             f"{source.schema_version} and {target.schema_version}): open each with this "
             "formflow first, so both are brought up to date."
         )
-    filled = [table for table in tables if target.rows(table)]
-    if filled:
-        raise RegisterError(
-            f"The target register is not empty ({', '.join(filled)} have rows): a copy goes "
-            "only into a new, empty register, so that no records are mixed."
-        )
+    refuse_filled(target)
     report = CopyReport()
     with source.reading():
         for table in tables:
