@@ -21,7 +21,10 @@ SYSTEM_PACKAGES := libharfbuzz-subset0 fonts-liberation2
 #   a reader's viewer draws them (margins, footers, tags).
 # - chromium, chromium-driver: the dashboard's browser tests (selenium drives Debian's
 #   own browser and driver; nothing is downloaded at run time).
-TEST_PACKAGES := poppler-utils chromium chromium-driver
+# - postgresql: initdb, pg_ctl and postgres, with which the tests start a throwaway
+#   PostgreSQL cluster of their own to run every register test on both engines (the
+#   service itself needs no server here: psycopg's wheel carries the client library).
+TEST_PACKAGES := poppler-utils chromium chromium-driver postgresql
 
 # $(call install_missing,PACKAGES,what goes without them)
 define install_missing
@@ -39,7 +42,7 @@ system-packages:
 	$(call install_missing,$(SYSTEM_PACKAGES),PDFs will be slower or use another font)
 
 test-packages:
-	$(call install_missing,$(TEST_PACKAGES),the tests that look at PDFs or drive a browser will fail)
+	$(call install_missing,$(TEST_PACKAGES),the tests that look at PDFs, drive a browser or use PostgreSQL will fail)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

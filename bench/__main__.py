@@ -21,7 +21,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import dashboard, parts, sweep
+from bench import dashboard, parts, registers, sweep
 from bench.forms import Variants, make_template
 from bench.measure import Figure
 
@@ -100,6 +100,7 @@ def main() -> int:
         guarded("throughput", lambda: parts.throughput(run, 500, box=150), figures)
         guarded("dashboard", lambda: dashboard.dashboard(run), figures)
         guarded("deadline sweep", lambda: sweep.sweep(run), figures)
+        guarded("registers", lambda: registers.registers(tmp), figures)
 
         memory_forms = 2000
         memory_seconds = max(80.0, run.remaining() - 15)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +12,7 @@ from formflow.core.calendar import WorkingCalendar
 from formflow.core.policy import Policy
 from formflow.core.record import Challenge, Child, LegalStatus, RaisedBy, Role, Stage
 from formflow.policy_catalogue import built_in
+from postgres_server import Cluster, running_cluster
 
 
 @pytest.fixture
@@ -40,3 +43,29 @@ def make_challenge(**overrides: object) -> Challenge:
     }
     base.update(overrides)
     return Challenge(**base)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Cluster]:
+    """One real PostgreSQL cluster for the whole test run, started on first use."""
+    with running_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def register_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a test's register lives, once on each engine: a SQLite file, or a fresh
+    database on the session's PostgreSQL cluster."""
+    if request.param == "sqlite":
+        return str(tmp_path / "var" / "formflow.db")
+    cluster: Cluster = request.getfixturevalue("postgres")
+    return cluster.new_database()
+
+
+@pytest.fixture
+def home_register(register_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The register of the home at ``tmp_path``, on each engine, where the CLI finds it:
+    var/formflow.db, or PostgreSQL named by FORMFLOW_REGISTER_URL."""
+    if register_url.startswith("postgresql"):
+        monkeypatch.setenv("FORMFLOW_REGISTER_URL", register_url)
+    return register_url

@@ -63,6 +63,16 @@ MISTAKES = {
         "[directroy]\n",
         "line 7: [directroy]: is not a section formflow reads: did you mean",
     ),
+    "register password": (
+        '[register]\nurl = "postgresql://formflow:Secret-1@db.northtown.example/formflow"\n',
+        "line 8: [register] url: must not hold the password: anyone who can read "
+        "formflow.toml could read it. Put the whole address in the FORMFLOW_REGISTER_URL "
+        "environment variable",
+    ),
+    "register engine": (
+        '[register]\nurl = "mysql://formflow@db.northtown.example/formflow"\n',
+        "line 8: [register] url: must be a PostgreSQL address such as",
+    ),
     "procedure": (
         'default_policy = "nelincz"\n',
         "line 3: [council] default_policy: There is no policy 'nelincz'",
@@ -166,3 +176,15 @@ def test_a_key_is_found_under_its_own_table_however_it_is_quoted() -> None:
     assert line_of(text, "web", "Team Manager") == 6
     assert line_of(text, "web") == 4
     assert line_of(text, "directory", "IRO") is None
+
+
+def test_a_register_url_in_the_environment_is_checked_at_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FORMFLOW_REGISTER_URL", "postgresql://formflow@db.northtown.example")
+    result = CliRunner().invoke(main, ["status", "--home", str(tmp_path / "home")])
+    assert result.exit_code == 1
+    assert "Error: The environment variable FORMFLOW_REGISTER_URL must name the database" in (
+        result.output
+    )
+    assert not (tmp_path / "home").exists()

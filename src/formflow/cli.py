@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "check": "formflow.commands.upkeep:check",
     "backup": "formflow.commands.upkeep:backup",
     "restore": "formflow.commands.upkeep:restore",
+    "register": "formflow.commands.upkeep:register_group",
     "withdraw": "formflow.commands.events:withdraw",
     "close": "formflow.commands.events:close",
     "reopen": "formflow.commands.events:reopen",

@@ -16,6 +16,9 @@ folder = "S:/Safeguarding/formflow-procedures"   # the council's procedures, bes
 [files]
 mode = "0640"                        # documents for people on the share (default "0600")
 
+[register]
+url = "postgresql://formflow@db.example.org/formflow"   # else SQLite in HOME/var/
+
 The whole file is checked when it is read, so every command refuses a mistake at start,
 each problem on a line of its own naming the key and its line in the file: an address
 in ``[directory]`` or ``[smtp]`` that a draft could not carry, a number that is not one,
@@ -28,9 +31,11 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+import urllib.parse
+from dataclasses import dataclass, field, replace
 from email.errors import HeaderParseError
 from email.headerregistry import Address
 from pathlib import Path
@@ -45,6 +50,7 @@ SECTIONS = (
     "calendar",
     "policies",
     "files",
+    "register",
     "directory",
     "smtp",
     "watch",
@@ -67,6 +73,9 @@ class Settings:
     file_mode: int = 0o600
     """[files] mode: of the files written for people on the share (the outbox, the
     inbox's notes); their folders are open (x) to whoever may read them."""
+    register_url: str | None = None
+    """[register] url, or FORMFLOW_REGISTER_URL: the register on PostgreSQL; None for
+    SQLite in HOME/var/."""
     raw: dict[str, Any] = field(default_factory=dict)
     """The whole parsed file, for the sections other parts of formflow read."""
     source: Path | None = None
@@ -298,6 +307,39 @@ def _phone(check: _Check, council: dict[str, Any]) -> str | None:
     return " ".join(value.split())
 
 
+REGISTER_URL_ENV = "FORMFLOW_REGISTER_URL"
+"""Where a register URL with its password goes, kept out of formflow.toml."""
+
+
+def register_url_problem(url: str, *, in_file: bool) -> str | None:
+    """Why ``url`` cannot name the register, or None."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("postgresql", "postgresql+psycopg"):
+        return f'must be a PostgreSQL address such as "postgresql://formflow@db.example.org/formflow", not {url!r}'
+    if not parts.path.strip("/") and "dbname=" not in parts.query:
+        return "must name the database after the server, as in postgresql://formflow@db.example.org/formflow"
+    if in_file and parts.password:
+        return (
+            f"must not hold the password: anyone who can read formflow.toml could read it. "
+            f"Put the whole address in the {REGISTER_URL_ENV} environment variable, or the "
+            "password in the service account's ~/.pgpass"
+        )
+    return None
+
+
+def _register(check: _Check, table: dict[str, Any]) -> str | None:
+    url = table.get("url")
+    if url is None:
+        return None
+    if not isinstance(url, str):
+        check("register", "url", f"must be a PostgreSQL address in quotes, not {url!r}")
+        return None
+    problem = register_url_problem(url, in_file=True)
+    if problem:
+        check("register", "url", problem)
+    return url
+
+
 def _sections(check: _Check, data: dict[str, Any]) -> None:
     for name in data:
         if name in SECTIONS:
@@ -427,11 +469,13 @@ def settings_from_toml(text: str, source: Path) -> Settings:
     _directory(check, check.table(data, "directory"))
     _smtp(check, check.table(data, "smtp"))
     _tracker(check, check.table(data, "tracker"))
+    register_url = _register(check, check.table(data, "register"))
     if check.problems:
         raise settings_to_correct(source, check.problems)
     return Settings(
         policy_folder=folder,
         file_mode=file_mode,
+        register_url=register_url,
         council_name=str(council.get("name", Settings.council_name)),
         default_policy=str(council.get("default_policy", Settings.default_policy)),
         cafcass_phone=cafcass_phone,
@@ -443,7 +487,19 @@ def settings_from_toml(text: str, source: Path) -> Settings:
 
 
 def load_settings(config: Path | None = None, home: Path | None = None) -> Settings:
-    """Settings from ``config`` if given, else ``HOME/formflow.toml`` if present, else defaults."""
+    """Settings from ``config`` if given, else ``HOME/formflow.toml`` if present, else
+    defaults; ``FORMFLOW_REGISTER_URL``, when set, names the register."""
+    settings = _settings_file(config, home)
+    url = os.environ.get(REGISTER_URL_ENV, "").strip()
+    if not url:
+        return settings
+    problem = register_url_problem(url, in_file=False)
+    if problem:
+        raise ConfigError(f"The environment variable {REGISTER_URL_ENV} {problem}.")
+    return replace(settings, register_url=url)
+
+
+def _settings_file(config: Path | None, home: Path | None) -> Settings:
     if config is None:
         candidate = (home or Path.cwd()) / CONFIG_NAME
         if not candidate.is_file():

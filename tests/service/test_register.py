@@ -11,13 +11,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from service_support import make_challenge
 
 from formflow.core.calendar import WorkingCalendar
 from formflow.core.engine import assess
+from formflow.core.record import Child, LegalStatus, Person
 from formflow.policy_catalogue import built_in
 from formflow.store.register import (
     MIGRATIONS,
+    OpenList,
     Register,
     RegisterError,
     file_system_type,
@@ -28,17 +31,31 @@ AT = dt.datetime(2025, 11, 3, 10, 0)
 
 
 @pytest.fixture
-def register() -> Iterator[Register]:
-    with Register(":memory:") as r:
+def register(register_url: str) -> Iterator[Register]:
+    """A fresh register, once on SQLite and once on PostgreSQL."""
+    with Register(register_url) as r:
         yield r
+
+
+def _tables(url: str) -> set[str]:
+    """The tables in the register at ``url``, read without formflow."""
+    engine = sa.create_engine(
+        url.replace("postgresql:", "postgresql+psycopg:")
+        if url.startswith("postgresql")
+        else f"sqlite:///{url}"
+    )
+    try:
+        return set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
 
 
 def test_a_fresh_register_is_at_the_latest_schema(register: Register) -> None:
     assert register.schema_version == len(MIGRATIONS)
 
 
-def test_migrations_apply_once_and_only_the_new_ones(tmp_path: Path) -> None:
-    db = tmp_path / "r.db"
+def test_migrations_apply_once_and_only_the_new_ones(register_url: str) -> None:
+    db = register_url
     with Register(db, migrations=MIGRATIONS):
         pass
     extra = (*MIGRATIONS, "CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT);")
@@ -48,22 +65,17 @@ def test_migrations_apply_once_and_only_the_new_ones(tmp_path: Path) -> None:
         assert r.schema_version == len(MIGRATIONS) + 1
 
 
-def test_a_failing_migration_leaves_nothing_behind(tmp_path: Path) -> None:
-    db = tmp_path / "r.db"
+def test_a_failing_migration_leaves_nothing_behind(register_url: str) -> None:
     broken = (*MIGRATIONS, "CREATE TABLE half (id INTEGER);\nCREATE TABLE oops (;")
-    with pytest.raises(sqlite3.Error):
-        Register(db, migrations=broken)
-    connection = sqlite3.connect(db)
-    try:
-        tables = {r[0] for r in connection.execute("SELECT name FROM sqlite_master")}
-        assert "half" not in tables and "challenges" not in tables
-        assert connection.execute("PRAGMA user_version").fetchone()[0] == 0
-    finally:
-        connection.close()
+    with pytest.raises(sa.exc.DBAPIError):
+        Register(register_url, migrations=broken)
+    assert not {"half", "challenges"} & _tables(register_url)
+    with Register(register_url, migrations=()) as untouched:  # refused were it at 1 or more
+        assert untouched.schema_version == 0
 
 
-def test_a_register_from_a_newer_formflow_is_refused(tmp_path: Path) -> None:
-    db = tmp_path / "r.db"
+def test_a_register_from_a_newer_formflow_is_refused(register_url: str) -> None:
+    db = register_url
     with Register(db, migrations=(*MIGRATIONS, "CREATE TABLE later (id INTEGER);")):
         pass
     with pytest.raises(RegisterError, match="newer"):
@@ -73,7 +85,7 @@ def test_a_register_from_a_newer_formflow_is_refused(tmp_path: Path) -> None:
 def test_the_database_file_is_private_and_in_wal_mode(tmp_path: Path) -> None:
     db = tmp_path / "var" / "formflow.db"
     with Register(db) as r:
-        mode = r._db.execute("PRAGMA journal_mode").fetchone()[0]
+        mode = r._db.exec_driver_sql("PRAGMA journal_mode").scalar()
     assert mode == "wal"
     assert stat.S_IMODE(db.stat().st_mode) == 0o600
     assert stat.S_IMODE(db.parent.stat().st_mode) == 0o700
@@ -135,6 +147,19 @@ def test_processed_copy_finds_only_processed_files(register: Register) -> None:
     register.finish_file("c2", outcome="processed", reference="PC-2025-7KQ3XM", message="ok", at=AT)
     found = register.processed_copy("f" * 64)
     assert found is not None and found.reference == "PC-2025-7KQ3XM"
+
+
+def test_two_registers_on_one_engine_write_one_at_a_time(register_url: str) -> None:
+    """A second writer waits for the first's transaction, on either engine, and gives
+    up after its timeout with nothing written (SQLite's BEGIN IMMEDIATE; PostgreSQL's
+    advisory lock)."""
+    with Register(register_url) as first, Register(register_url, timeout=0.5) as second:
+        with first.transaction():
+            first.add_event("PC-2025-7KQ3XM", "note", AT, message="first")
+            with pytest.raises(sa.exc.OperationalError):
+                second.add_event("PC-2025-7KQ3XM", "note", AT, message="second")
+        second.add_event("PC-2025-7KQ3XM", "note", AT, message="second")
+        assert [e.message for e in first.events()] == ["first", "second"]
 
 
 def _count_in_another_process(db: Path, table: str) -> int:
@@ -206,3 +231,50 @@ def test_the_register_refuses_to_live_on_a_network_share(tmp_path: Path, share: 
     with pytest.raises(RegisterError, match=r"network share .* Keep HOME/var/ on a disk"):
         refuse_network_file_system(var, table)
     refuse_network_file_system(tmp_path / "elsewhere", table)  # a local disk: no complaint
+
+
+def test_the_open_list_pages_searches_and_limits_alike_on_both_engines(
+    register: Register,
+) -> None:
+    """The dashboard's list in SQL: a manager's need-to-know by name or team whatever the
+    case and spacing typed, a search by the start of a reference, part of a child's
+    name or a case number, and sorting by name regardless of case."""
+    calendar = WorkingCalendar()
+    people = [
+        ("PC-2025-AAAAAA", "ada Example", "LCS-1", "Priya Raman", "Team A"),
+        ("PC-2025-BBBBBB", "Bea Example", "LCS-2", "priya  raman ", "Team B"),
+        ("PC-2025-CCCCCC", "cai Sample", "LCS-3", "Dylan Hughes", "Team B"),
+    ]
+    for reference, child, case, manager, team in people:
+        c = make_challenge(
+            reference=reference,
+            child=Child(child, dt.date(2014, 2, 9), case, LegalStatus.CHILD_IN_CARE),
+            addressed_to=Person(manager, "Team Manager"),
+            team=team,
+        )
+        register.save_challenge(c, assess(c, built_in()(c.policy), calendar, AT.date()), AT)
+
+    def listed(chosen: OpenList) -> list[str]:
+        return [r["reference"] for r in register.open_list(chosen, {}, 0, 50)]
+
+    assert listed(OpenList(restricted_to=("PRIYA RAMAN", None))) == [
+        "PC-2025-AAAAAA",
+        "PC-2025-BBBBBB",
+    ]
+    assert listed(OpenList(restricted_to=(None, "team b"))) == [
+        "PC-2025-BBBBBB",
+        "PC-2025-CCCCCC",
+    ]
+    assert listed(OpenList(search="PC-2025-C")) == ["PC-2025-CCCCCC"]
+    assert listed(OpenList(search="Example", sort="child")) == [
+        "PC-2025-AAAAAA",
+        "PC-2025-BBBBBB",
+    ]
+    assert listed(OpenList(sort="child", descending=True))[0] == "PC-2025-CCCCCC"
+    assert listed(OpenList(search="LCS-2")) == ["PC-2025-BBBBBB"]
+    summary = register.open_summary(OpenList(), OpenList(team="Team B"), AT.date())
+    assert (summary.open, summary.picked) == (3, 2)
+    assert [c.reference for c in register.challenges_addressed_to("priya raman", None)] == [
+        "PC-2025-AAAAAA",
+        "PC-2025-BBBBBB",
+    ]

@@ -131,8 +131,8 @@ def test_the_spreadsheet_has_initials_and_case_number_never_the_name(tmp_path: P
 
 
 @pytest.fixture
-def home(tmp_path: Path) -> Path:
-    with Register(tmp_path / "var" / "formflow.db") as register:
+def home(tmp_path: Path, home_register: str) -> Path:
+    with Register(home_register) as register:
         for challenge in records():
             policy = built_in()(challenge.policy)
             register.save_challenge(
@@ -207,9 +207,9 @@ def test_commands_on_an_empty_folder_say_what_to_do(tmp_path: Path) -> None:
     assert result.exit_code == 1 and "formflow watch" in result.output
 
 
-def test_a_record_round_trips_through_the_register() -> None:
+def test_a_record_round_trips_through_the_register(register_url: str) -> None:
     challenge = dataclasses.replace(records()[2])
-    with Register(":memory:") as register:
+    with Register(register_url) as register:
         register.save_challenge(
             challenge,
             assess(challenge, built_in()("nelincs"), CAL, TODAY),
@@ -218,7 +218,9 @@ def test_a_record_round_trips_through_the_register() -> None:
         assert register.challenge("PC-2025-CCCCCC") == challenge
 
 
-def test_every_challenge_raised_is_counted_once_where_it_ended(tmp_path: Path) -> None:
+def test_every_challenge_raised_is_counted_once_where_it_ended(
+    tmp_path: Path, home_register: str
+) -> None:
     """Withdrawn, merged and referred challenges too, so the figures add up; through
     `formflow report`."""
     ended = [
@@ -235,7 +237,7 @@ def test_every_challenge_raised_is_counted_once_where_it_ended(tmp_path: Path) -
     assert sum(counts.values()) == report.raised
     assert counts["Withdrawn"] == counts["Merged into another challenge"] == 1
     assert counts["Referred to CAFCASS"] == 1
-    with Register(tmp_path / "var" / "formflow.db") as register:
+    with Register(home_register) as register:
         for challenge in [*records(), *ended]:
             policy = built_in()(challenge.policy)
             assessed = assess(challenge, policy, CAL, TODAY)

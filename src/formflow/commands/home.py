@@ -44,16 +44,16 @@ def opened(
     if create:
         os.umask(0o077)  # children's records: everything written is the service account's only
     settings = load_settings(home=home_dir.resolve())
-    home = Home(home_dir.resolve(), settings.file_mode)
+    home = Home(home_dir.resolve(), settings.file_mode, settings.register_url)
     policies = home_policies(home.root, settings)
     if create:
         home.create()
-    elif not home.database.exists():
+    elif home.register_url is None and not home.database.exists():
         raise FormflowError(
             f"There is no register in {home.root}: run `{formflow_command()} watch --home "
             f"{home_dir}` or `{formflow_command()} process` there first."
         )
-    register = Register(home.database)
+    register = Register(home.register)
     try:
         finish_disposals(home, register)  # one a kill interrupted after it committed
         services = Services(home, settings, policies)

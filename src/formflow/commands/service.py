@@ -97,7 +97,7 @@ def watch(
             running.callback(writer.stop)
             writer.start(
                 tracker.refresher_in_thread(
-                    ctx.home.database, ctx.home.outbox, ctx.policies, ctx.settings
+                    ctx.home.register, ctx.home.outbox, ctx.policies, ctx.settings
                 )
             )
         stop = threading.Event()

@@ -15,9 +15,11 @@ import click
 from formflow.commands.home import opened
 from formflow.commands.options import home_option
 from formflow.commands.retention import NOT_CONFIGURED, schedule_of
+from formflow.config import load_settings, register_url_problem
 from formflow.outbox.folders import Home
 from formflow.store.backup import backup_home, restore_home
 from formflow.store.check import CheckReport, check_home
+from formflow.store.copy import copy_register
 from formflow.store.register import Register
 from formflow.store.sealed import is_sealed, restore_sealed, sealed_backup
 
@@ -60,6 +62,48 @@ def check(home: Path, as_json: bool) -> None:
         report = check_home(ctx.home, ctx.register)
         configured = schedule_of(ctx.settings).configured
     _print_report(report, as_json, () if configured else (NOT_CONFIGURED,))
+
+
+@click.group("register")
+def register_group() -> None:
+    """Move the register between SQLite and PostgreSQL."""
+
+
+def _register_at(place: str) -> str | Path:
+    """A register named on the command line: a PostgreSQL URL, or a SQLite file."""
+    if not place.startswith("postgresql"):
+        return Path(place)
+    problem = register_url_problem(place, in_file=False)
+    if problem:
+        raise click.BadParameter(f"The register's address {problem}.")
+    return place
+
+
+@register_group.command("copy")
+@home_option
+@click.option("--to", "to", help="Copy HOME's register into this new, empty one (URL or file).")
+@click.option("--from", "from_", help="Copy this register (URL or file) into HOME's, empty.")
+def copy(home: Path, to: str | None, from_: str | None) -> None:
+    """Copy a whole register between SQLite and PostgreSQL, into an empty one, and prove
+    every row arrived unchanged; then check the copy against the archive and outbox.
+    Stop the watchers first: what they write meanwhile is not copied.
+
+    \b
+    Examples:
+      FORMFLOW_REGISTER_URL= formflow register copy --to postgresql://formflow@db/formflow
+      formflow register copy --from /srv/old/var/formflow.db --home /srv/formflow
+    """
+    if (to is None) == (from_ is None):
+        raise click.UsageError("Give either --to or --from: where to copy the register.")
+    other_place = _register_at(to or from_ or "")
+    with opened(home, create=from_ is not None) as ctx, Register(other_place) as other:
+        source, target = (ctx.register, other) if to else (other, ctx.register)
+        copied = copy_register(source, target)
+        counts = ", ".join(f"{table} {n}" for table, n in copied.counts.items())
+        click.echo(f"Copied the register ({source.engine_name} to {target.engine_name}): {counts}.")
+        click.echo("Every row is the same in both (counts and each row's SHA-256).")
+        report = check_home(ctx.home, target)
+    _print_report(report, as_json=False)
 
 
 @click.command()
@@ -118,12 +162,13 @@ def restore(home: Path, source: Path, identity: Path | None) -> None:
       formflow restore --home /srv/formflow-restored /mnt/offsite/formflow-2026-12-01 \\
           --identity /media/keys/formflow-backup.key
     """
-    target = Home(home.resolve())
+    settings = load_settings(home=home.resolve())
+    target = Home(home.resolve(), settings.file_mode, settings.register_url)
     if is_sealed(source):
         count = restore_sealed(source, identity, target)
     else:
         count = restore_home(source, target)
-    with Register(target.database) as register:
+    with Register(target.register) as register:
         report = check_home(target, register)
     click.echo(f"Restored {count} file(s) into {target.root}.")
     _print_report(report, as_json=False)

@@ -35,7 +35,13 @@ def start_dashboard(home: Home, *, host: str | None = None, port: int | None = N
     from formflow.web.app import create_app
     from formflow.web.server import make_server
 
-    app = create_app(home, load_settings(home=home.root))
+    settings = load_settings(home=home.root)
+    if settings.register_url:  # it reads var/ directly: it would show an empty register
+        raise FormflowError(
+            "The dashboard does not yet read a register on PostgreSQL ([register] url or "
+            "FORMFLOW_REGISTER_URL): use status, show and export meanwhile."
+        )
+    app = create_app(home, settings)
     web = app.extensions["formflow"].web
     try:
         dashboard = make_server(app, web, host=host, port=port).start()

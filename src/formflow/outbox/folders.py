@@ -68,6 +68,8 @@ class Home:
     root: Path
     file_mode: int = FILE_MODE
     """The mode of files written for people on the share (``[files] mode``)."""
+    register_url: str | None = None
+    """The register on PostgreSQL (``[register] url``); None for SQLite in var/."""
 
     @property
     def inbox(self) -> Path:
@@ -99,7 +101,13 @@ class Home:
 
     @property
     def database(self) -> Path:
+        """The SQLite register's file (used when no ``register_url`` is set)."""
         return self.var / "formflow.db"
+
+    @property
+    def register(self) -> str | Path:
+        """What ``Register`` opens: the PostgreSQL URL, else the SQLite file."""
+        return self.register_url or self.database
 
     def create(self) -> None:
         for shared in (self.inbox, self.rejected, self.outbox):

@@ -199,7 +199,7 @@ def refresh(
 
 
 def refresher_in_thread(
-    database: Path,
+    database: str | Path,
     outbox: Path,
     policies: PolicyCatalogue,
     settings: Settings,

@@ -50,6 +50,7 @@ from formflow.outbox.folders import (
     sha256_of,
 )
 from formflow.resources import policies_dir
+from formflow.store.copy import copy_register, refuse_filled
 from formflow.store.register import Register, copy_database
 
 MANIFEST = "manifest.json"
@@ -124,7 +125,7 @@ def backup_home(home: Home, register: Register, destination: Path) -> BackupSumm
     if destination.exists() and any(destination.iterdir()):
         raise BackupError(f"{destination} is not empty: give a new folder for each backup.")
     private_dir(destination)
-    register.backup_to(destination / REGISTER)
+    _snapshot(register, destination / REGISTER)
     sums: dict[str, str] = {}
     missing: list[str] = []
     with Register(destination / REGISTER) as snapshot:
@@ -155,6 +156,17 @@ def backup_home(home: Home, register: Register, destination: Path) -> BackupSumm
     }
     write_private(destination / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
     return BackupSummary(destination, len(sums), total, challenges, tuple(missing))
+
+
+def _snapshot(register: Register, target: Path) -> None:
+    """The register as one SQLite file, whichever engine holds it: SQLite's online
+    backup, or a logical copy of PostgreSQL's rows read in one snapshot and proved as
+    ``register copy`` proves it; ``restore`` reads either back, onto either engine."""
+    if register.engine_name == "SQLite":
+        register.backup_to(target)
+        return
+    with Register(target) as snapshot:
+        copy_register(register, snapshot)
 
 
 def _copy_database(source: Path, target: Path) -> None:
@@ -253,6 +265,9 @@ def _refuse_a_used_home(home: Home) -> None:
             "A backup is restored only into a home with no register, archive or outbox of "
             f"its own, and {home.root} has {', '.join(used)}: restore into a new folder."
         )
+    if home.register_url:
+        with Register(home.register_url) as server:
+            refuse_filled(server)
 
 
 def restore_home(source: Path, home: Home) -> int:
@@ -277,7 +292,17 @@ def restore_home(source: Path, home: Home) -> int:
         _copy_summed(_inside(source, relative), temporary)
         os.replace(temporary, target)
         restored += 1
+    if home.register_url:
+        _onto_the_server(home, home.register_url)
     return restored
+
+
+def _onto_the_server(home: Home, url: str) -> None:
+    """The restored SQLite register's rows into the home's empty PostgreSQL register;
+    the file is then removed, so that only one register is ever in use."""
+    with Register(home.database) as restored, Register(url) as server:
+        copy_register(restored, server)
+    home.database.unlink()
 
 
 def _restored_place(home: Home, relative: str) -> Path:

@@ -1,8 +1,12 @@
-"""The register: every challenge, every file received and every document made, in SQLite.
+"""The register: every challenge, every file received and every document made, in SQLite
+or on a PostgreSQL server.
 
-One database per home folder (``var/formflow.db`` by default), in WAL mode so ``status``
-and ``export`` read while the watcher writes. The connection is injected:
-``Register(":memory:")`` gives a fresh register for tests.
+By default one SQLite database per home folder (``var/formflow.db``), in WAL mode so
+``status`` and ``export`` read while the watcher writes; ``[register] url`` (or
+``FORMFLOW_REGISTER_URL``) puts it on PostgreSQL instead. One implementation speaks to
+both through SQLAlchemy Core; what differs between the engines is in ``_SQLite`` and
+``_PostgreSQL`` below, nowhere else. ``Register(":memory:")`` gives a fresh register for
+tests.
 
 Tables::
 
@@ -22,11 +26,12 @@ Tables::
     deaths      a child's date of death, where recorded (store/retention.py)
     disposals   what each disposal removed: counts and SHA-256 sums, no personal data
 
-Writes go through ``transaction()`` (``BEGIN IMMEDIATE``): a transaction holds
-SQLite's write lock from its first statement, so two watchers on one home serialise on
-it, and a process killed inside one leaves nothing behind. Transactions nest by joining
-the outermost. Schema changes are a list of SQL scripts applied in one transaction and
-counted by ``PRAGMA user_version``.
+Writes go through ``transaction()``: one writer at a time from the transaction's first
+statement (SQLite's ``BEGIN IMMEDIATE``; on PostgreSQL an advisory lock taken as the
+transaction begins), so two watchers serialise on it, and a process killed inside one
+leaves nothing behind. Transactions nest by joining the outermost. Schema changes are a
+list of SQL scripts applied in one transaction and counted by ``PRAGMA user_version``
+(SQLite) or the one row of ``schema_version`` (PostgreSQL).
 
 Log lines and messages name the reference, never the child.
 """
@@ -39,12 +44,16 @@ import logging
 import re
 import secrets
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, CursorResult, RowMapping
+from sqlalchemy.pool import NullPool, StaticPool
 
 from formflow.core.engine import Assessment
 from formflow.core.record import (
@@ -69,7 +78,19 @@ def new_reference(year: int) -> str:
 DEFAULT_TIMEOUT_SECONDS = 120.0
 """How long a writer waits for another process's transaction (a watcher rendering a file)."""
 
-MIGRATIONS: tuple[str, ...] = (
+
+@dataclass(frozen=True)
+class PerEngine:
+    """A migration written once for each engine, where their SQL differs."""
+
+    sqlite: str
+    postgresql: str
+
+
+Migration = str | PerEngine
+"""A schema change: one script for both engines, or one for each."""
+
+MIGRATIONS: tuple[Migration, ...] = (
     # 1: the first schema.
     """
     CREATE TABLE challenges (
@@ -178,8 +199,10 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 4: the dashboard's open list, paged and searched in SQL (issue 23): the names it
     #    shows and searches copied out of each record, whom each challenge is and was
-    #    addressed to (a manager's need-to-know), and an index that covers the list.
-    """
+    #    addressed to (a manager's need-to-know), and indexes that cover the list. Each
+    #    engine reads JSON, ignores case and deletes with a challenge in its own words.
+    PerEngine(
+        sqlite="""
     ALTER TABLE challenges ADD COLUMN child TEXT;
     ALTER TABLE challenges ADD COLUMN case_number TEXT;
     ALTER TABLE challenges ADD COLUMN iro TEXT;
@@ -228,14 +251,66 @@ MIGRATIONS: tuple[str, ...] = (
         WHERE closed_on IS NULL;
     CREATE INDEX open_by_team ON challenges (team COLLATE NOCASE, reference)
         WHERE closed_on IS NULL;
+""",
+        postgresql="""
+    ALTER TABLE challenges ADD COLUMN child TEXT;
+    ALTER TABLE challenges ADD COLUMN case_number TEXT;
+    ALTER TABLE challenges ADD COLUMN iro TEXT;
+    ALTER TABLE challenges ADD COLUMN team TEXT;
+    ALTER TABLE challenges ADD COLUMN addressee TEXT;
+    UPDATE challenges SET
+        child = record::jsonb #>> '{child,name}',
+        case_number = record::jsonb #>> '{child,case_number}',
+        iro = record::jsonb #>> '{raised_by,name}',
+        team = record::jsonb #>> '{team}',
+        addressee = record::jsonb #>> '{addressed_to,name}';
+    CREATE TABLE addressees (
+        kind      TEXT NOT NULL,
+        name      TEXT NOT NULL,
+        open      INTEGER NOT NULL,
+        reference TEXT NOT NULL,
+        PRIMARY KEY (kind, name, open, reference)
+    );
+    INSERT INTO addressees
+        SELECT 'person', lower(trim(addressee)), (closed_on IS NULL)::int, reference
+        FROM challenges WHERE addressee > ''
+        UNION
+        SELECT 'team', lower(trim(team)), (closed_on IS NULL)::int, reference
+        FROM challenges WHERE team > ''
+        UNION
+        SELECT 'person', lower(trim(h.value #>> '{addressed_to,name}')),
+               (c.closed_on IS NULL)::int, c.reference
+        FROM challenges AS c, jsonb_array_elements(c.record::jsonb -> 'history') AS h(value)
+        WHERE h.value #>> '{addressed_to,name}' > '';
+    CREATE INDEX addressees_by_reference ON addressees (reference);
+    CREATE FUNCTION addressees_go_with_their_challenge() RETURNS trigger LANGUAGE plpgsql
+        AS 'BEGIN DELETE FROM addressees WHERE reference = OLD.reference; RETURN OLD; END';
+    CREATE TRIGGER addressees_go_with_their_challenge AFTER DELETE ON challenges
+        FOR EACH ROW EXECUTE FUNCTION addressees_go_with_their_challenge();
+    CREATE INDEX open_by_kind ON challenges
+        (policy, stage, iro, team, status, due, reference)
+        WHERE closed_on IS NULL;
+    CREATE INDEX open_by_due ON challenges ((due IS NULL), due, reference)
+        WHERE closed_on IS NULL;
+    CREATE INDEX open_by_reference ON challenges (reference, case_number, child)
+        WHERE closed_on IS NULL;
+    CREATE INDEX open_by_child ON challenges (lower(child), reference)
+        WHERE closed_on IS NULL;
+    CREATE INDEX open_by_responder ON challenges (lower(addressee), reference)
+        WHERE closed_on IS NULL;
+    CREATE INDEX open_by_iro ON challenges (lower(iro), reference)
+        WHERE closed_on IS NULL;
+    CREATE INDEX open_by_team ON challenges (lower(team), reference)
+        WHERE closed_on IS NULL;
     """,
+    ),
 )
 
 
 def addressee_key(name: str | None) -> str:
-    """A person's or team's name as the addressees table keeps it: single-spaced (the
-    table's NOCASE ignores case), so a name typed "Priya  Raman " on a form is hers."""
-    return " ".join((name or "").split())
+    """A person's or team's name as the addressees table keeps it: single-spaced and in
+    lower case, so a name typed "priya  Raman " on a form is hers on either engine."""
+    return " ".join((name or "").split()).lower()
 
 
 def _like(text: str) -> str:
@@ -262,11 +337,11 @@ class OpenList:
     sort: str = "due"
     descending: bool = False
 
-    def where(self) -> tuple[str, tuple[Any, ...]]:
-        clauses, params = self.conditions()
+    def where(self, engine: Engine) -> tuple[str, tuple[Any, ...]]:
+        clauses, params = self.conditions(engine)
         return "WHERE " + " AND ".join(["closed_on IS NULL", *clauses]), params
 
-    def conditions(self) -> tuple[list[str], tuple[Any, ...]]:
+    def conditions(self, engine: Engine) -> tuple[list[str], tuple[Any, ...]]:
         """What picks among the open challenges (``where`` adds "open")."""
         clauses: list[str] = []
         params: list[Any] = []
@@ -284,8 +359,8 @@ class OpenList:
         if self.search.strip():
             text = _like(self.search.strip())
             clauses.append(  # read from the index that holds all three, not the records
-                "reference IN (SELECT reference FROM challenges INDEXED BY open_by_reference "
-                "WHERE closed_on IS NULL AND "
+                "reference IN (SELECT reference FROM challenges "
+                f"{engine.read_through('open_by_reference')} WHERE closed_on IS NULL AND "
                 "(reference LIKE ? ESCAPE '\\' OR case_number LIKE ? ESCAPE '\\' "
                 "OR child LIKE ? ESCAPE '\\'))"
             )
@@ -304,7 +379,9 @@ class OpenList:
             params.append(self.overdue_on.isoformat())
         return clauses, tuple(params)
 
-    def order_by(self, ranks: Mapping[tuple[str, str], int]) -> tuple[str, tuple[Any, ...]]:
+    def order_by(
+        self, ranks: Mapping[tuple[str, str], int], engine: Engine
+    ) -> tuple[str, tuple[Any, ...]]:
         way = " DESC" if self.descending else ""
         if self.sort == "level":
             cases = " ".join("WHEN policy = ? AND stage = ? THEN ?" for _ in ranks)
@@ -313,11 +390,11 @@ class OpenList:
             return f"{rank}{way}, stage{way}, reference{way}", params
         first = {
             "reference": "reference",
-            "child": "child COLLATE NOCASE",
+            "child": engine.any_case("child"),
             "procedure": "policy",
-            "responder": "addressee COLLATE NOCASE",
-            "iro": "iro COLLATE NOCASE",
-            "team": "team COLLATE NOCASE",
+            "responder": engine.any_case("addressee"),
+            "iro": engine.any_case("iro"),
+            "team": engine.any_case("team"),
         }.get(self.sort, "due IS NULL, due")
         keys = [f"{key.strip()}{way}" for key in first.split(",")]
         return ", ".join([*keys, f"reference{way}"]), ()
@@ -328,7 +405,7 @@ class OpenSummary:
     open: int
     overdue: int
     picked: int
-    kinds: list[sqlite3.Row]
+    kinds: Sequence[RowMapping]
     """policy, stage, iro, team: each combination among the open challenges."""
 
 
@@ -458,47 +535,229 @@ def copy_database(source: sqlite3.Connection, target: Path) -> None:
         copy.close()
 
 
+def is_server_url(database: object) -> bool:
+    """Whether ``database`` names a PostgreSQL register rather than a SQLite file."""
+    return isinstance(database, str) and database.startswith(("postgresql:", "postgresql+"))
+
+
+def shown_url(url: str) -> str:
+    """A register's URL for a message or a log line: the password, if any, hidden."""
+    return sa.engine.make_url(url).render_as_string(hide_password=True)
+
+
+def _named(sql: str, params: tuple[Any, ...]) -> tuple[sa.TextClause, dict[str, Any]]:
+    """``?`` placeholders as SQLAlchemy's named ones: the register's SQL is written once
+    for both engines, whose drivers spell parameters differently."""
+    pieces = sql.split("?")
+    if len(pieces) - 1 != len(params):
+        raise RegisterError(f"{len(params)} values for {len(pieces) - 1} placeholders: {sql[:60]}")
+    named = pieces[0] + "".join(f":p{i}{piece}" for i, piece in enumerate(pieces[1:]))
+    return sa.text(named), {f"p{i}": value for i, value in enumerate(params)}
+
+
+class _SQLite:
+    """What only SQLite does: a file in var/, WAL, BEGIN IMMEDIATE, PRAGMA user_version,
+    its integrity check and online backup."""
+
+    name = "SQLite"
+
+    def __init__(self, database: str | Path | sqlite3.Connection, timeout: float) -> None:
+        self.timeout = timeout
+        self.file = not isinstance(database, sqlite3.Connection) and str(database) != ":memory:"
+        if isinstance(database, sqlite3.Connection):
+            injected = database
+            self.engine = sa.create_engine(
+                "sqlite://", creator=lambda: injected, poolclass=StaticPool
+            )
+            return
+        if self.file:
+            path = Path(database)
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            refuse_network_file_system(path.parent)
+            files.create_private_once(path)
+            self.engine = sa.create_engine(
+                f"sqlite:///{path}", poolclass=NullPool, connect_args={"timeout": timeout}
+            )
+        else:
+            self.engine = sa.create_engine("sqlite://", poolclass=StaticPool)
+
+    def prepare(self, db: Connection) -> None:
+        db.exec_driver_sql(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+        db.exec_driver_sql("PRAGMA foreign_keys = ON")
+        if self.file:
+            db.exec_driver_sql("PRAGMA journal_mode = WAL")
+            db.exec_driver_sql("PRAGMA synchronous = FULL")
+
+    def begin_writing(self, db: Connection) -> None:
+        db.exec_driver_sql("BEGIN IMMEDIATE")
+
+    def begin_reading(self, db: Connection) -> None:
+        db.exec_driver_sql("BEGIN DEFERRED")
+
+    def schema_version(self, db: Connection) -> int:
+        return int(db.exec_driver_sql("PRAGMA user_version").scalar_one())
+
+    def set_schema_version(self, db: Connection, number: int) -> None:
+        db.exec_driver_sql(f"PRAGMA user_version = {int(number)}")
+
+    def ddl(self, statement: str) -> str:
+        return statement
+
+    def statements(self, migration: Migration) -> Iterator[str]:
+        return _statements(migration if isinstance(migration, str) else migration.sqlite)
+
+    def any_case(self, column: str) -> str:
+        """``column`` compared and sorted regardless of case, as its index has it."""
+        return f"{column} COLLATE NOCASE"
+
+    def read_through(self, index: str) -> str:
+        """Tell the planner to read the open list's search from ``index``: SQLite would
+        otherwise scan the records themselves."""
+        return f"INDEXED BY {index}"
+
+    def follow_ids(self, db: Connection, table: str) -> None:
+        """Nothing to do: SQLite's next row id is always one past the largest."""
+
+    def integrity_problems(self, db: Connection) -> list[str]:
+        found = [str(r[0]) for r in db.exec_driver_sql("PRAGMA integrity_check")]
+        problems = [] if found == ["ok"] else [f"SQLite reports: {f}" for f in found]
+        for row in db.exec_driver_sql("PRAGMA foreign_key_check"):
+            problems.append(f"A row of {row[0]} points at a missing row of {row[2]}.")
+        return problems
+
+    def backup_to(self, db: Connection, target: Path) -> None:
+        raw = db.connection.dbapi_connection
+        if not isinstance(raw, sqlite3.Connection):
+            raise RegisterError("The register's SQLite connection is not sqlite3's.")
+        copy_database(raw, target)
+
+
+WRITER_LOCK = 0x666F726D666C6F77  # "formflow" in ASCII: the one key of the writers' lock
+"""The advisory lock every writing transaction takes first on PostgreSQL."""
+
+
+class _PostgreSQL:
+    """What only PostgreSQL does: a server at a URL, one writer at a time by an advisory
+    lock taken as a writing transaction begins (held to its end, as SQLite's write lock
+    is), snapshot reads, and the schema version in a table."""
+
+    name = "PostgreSQL"
+
+    def __init__(self, url: str, timeout: float) -> None:
+        self.timeout = timeout
+        self.url = sa.engine.make_url(url).set(drivername="postgresql+psycopg")
+        self.engine = sa.create_engine(self.url, poolclass=NullPool)
+
+    def prepare(self, db: Connection) -> None:
+        db.exec_driver_sql("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+
+    def begin_writing(self, db: Connection) -> None:
+        db.exec_driver_sql("BEGIN ISOLATION LEVEL READ COMMITTED")
+        try:
+            # A writer waits as long as SQLite's busy timeout, then fails as SQLite does
+            # (and, as there, with no transaction left open).
+            db.exec_driver_sql(f"SET LOCAL lock_timeout = {int(self.timeout * 1000)}")
+            db.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITER_LOCK})")
+        except BaseException:
+            db.exec_driver_sql("ROLLBACK")
+            raise
+
+    def begin_reading(self, db: Connection) -> None:
+        db.exec_driver_sql("BEGIN ISOLATION LEVEL REPEATABLE READ")
+
+    def schema_version(self, db: Connection) -> int:
+        found = db.exec_driver_sql("SELECT max(version) FROM schema_version").scalar()
+        return int(found or 0)
+
+    def set_schema_version(self, db: Connection, number: int) -> None:
+        db.exec_driver_sql("DELETE FROM schema_version")
+        db.execute(sa.text("INSERT INTO schema_version (version) VALUES (:n)"), {"n": number})
+
+    def ddl(self, statement: str) -> str:
+        """SQLite's row-id keys as PostgreSQL identity columns: the one difference in the
+        migrations' SQL."""
+        return statement.replace(
+            "INTEGER PRIMARY KEY", "INTEGER GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"
+        )
+
+    def statements(self, migration: Migration) -> Iterator[str]:
+        """Split where a line ends in a semicolon: SQLite's own test of a whole statement
+        wants a trigger's BEGIN ... END, which PostgreSQL's triggers do not have."""
+        if isinstance(migration, str):
+            yield from _statements(migration)
+            return
+        for statement in re.split(r";\s*\n", migration.postgresql):
+            if statement.strip():
+                yield statement.strip()
+
+    def any_case(self, column: str) -> str:
+        return f"lower({column})"
+
+    def read_through(self, index: str) -> str:
+        """PostgreSQL's planner takes no hints, and needs none here."""
+        return ""
+
+    def follow_ids(self, db: Connection, table: str) -> None:
+        """After rows were copied in with their ids, the identity column goes on from the
+        largest, or the next new row would take an id already used."""
+        if "id" in {c["name"] for c in sa.inspect(db).get_columns(table)}:
+            db.exec_driver_sql(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"COALESCE(max(id), 1), max(id) IS NOT NULL) FROM {table}"
+            )
+
+    def integrity_problems(self, db: Connection) -> list[str]:
+        """Pages and indexes are the server's to check (and its administrators' backups):
+        nothing to add here."""
+        return []
+
+    def backup_to(self, db: Connection, target: Path) -> None:
+        raise RegisterError(
+            "A register on PostgreSQL is backed up by the database server "
+            "(pg_dump, or the council's own backups), not by formflow backup."
+        )
+
+
+Engine = _SQLite | _PostgreSQL
+"""What differs between the engines, each in one place."""
+
+
 class Register:
-    """The register over one SQLite connection (opened here, or injected)."""
+    """The register over one connection to SQLite or PostgreSQL (opened here; a SQLite
+    connection may be injected)."""
 
     def __init__(
         self,
         database: str | Path | sqlite3.Connection,
         *,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
-        migrations: tuple[str, ...] = MIGRATIONS,
+        migrations: tuple[Migration, ...] = MIGRATIONS,
     ) -> None:
-        if isinstance(database, sqlite3.Connection):
-            self._db = database
-            self._owned = False
-        else:
-            if str(database) != ":memory:":
-                path = Path(database)
-                path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-                refuse_network_file_system(path.parent)
-                files.create_private_once(path)
-            try:
-                self._db = sqlite3.connect(
-                    database, timeout=timeout, isolation_level=None, check_same_thread=True
-                )
-            except sqlite3.Error as exc:
-                raise RegisterError(f"Cannot open the register {database}: {exc}.") from exc
-            self._owned = True
-        self._db.isolation_level = None  # transactions are explicit, below
-        self._db.row_factory = sqlite3.Row
+        self._side: Engine = (
+            _PostgreSQL(str(database), timeout)
+            if is_server_url(database)
+            else _SQLite(database, timeout)
+        )
+        shown = shown_url(str(database)) if is_server_url(database) else str(database)
+        try:
+            # Transactions are explicit, below: the driver is told to start none itself.
+            self._db = self._side.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        except sa.exc.SQLAlchemyError as exc:
+            raise RegisterError(f"Cannot open the register {shown}: {exc}.") from exc
         self._depth = 0
-        self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-        self._db.execute("PRAGMA foreign_keys = ON")
-        if str(database) != ":memory:" and not isinstance(database, sqlite3.Connection):
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = FULL")
+        self._side.prepare(self._db)
         self.migrate(migrations)
+
+    @property
+    def engine_name(self) -> str:
+        """SQLite or PostgreSQL."""
+        return self._side.name
 
     # --- life cycle ---------------------------------------------------------------------
 
     def close(self) -> None:
-        if self._owned:
-            self._db.close()
+        self._db.close()
+        self._side.engine.dispose(close=isinstance(self._side, _PostgreSQL) or self._side.file)
 
     def __enter__(self) -> Register:
         return self
@@ -513,10 +772,9 @@ class Register:
 
     @property
     def schema_version(self) -> int:
-        row = self._db.execute("PRAGMA user_version").fetchone()
-        return int(row[0])
+        return self._side.schema_version(self._db)
 
-    def migrate(self, migrations: tuple[str, ...] = MIGRATIONS) -> None:
+    def migrate(self, migrations: tuple[Migration, ...] = MIGRATIONS) -> None:
         """Apply the scripts beyond ``user_version``, all in one transaction."""
         with self.transaction():
             current = self.schema_version
@@ -526,15 +784,15 @@ class Register:
                     f"formflow knows ({len(migrations)}): upgrade formflow."
                 )
             for number, script in enumerate(migrations[current:], start=current + 1):
-                for statement in _statements(script):
-                    self._db.execute(statement)
-                self._db.execute(f"PRAGMA user_version = {number}")
+                for statement in self._side.statements(script):
+                    self._db.exec_driver_sql(self._side.ddl(statement))
+                self._side.set_schema_version(self._db, number)
                 log.info("register migrated to schema version %d", number)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """``BEGIN IMMEDIATE`` … ``COMMIT``, or ``ROLLBACK`` on any exception; nested calls
-        join the outermost transaction."""
+        """Begin writing (one writer at a time) … ``COMMIT``, or ``ROLLBACK`` on any
+        exception; nested calls join the outermost transaction."""
         if self._depth:
             self._depth += 1
             try:
@@ -542,16 +800,16 @@ class Register:
             finally:
                 self._depth -= 1
             return
-        self._db.execute("BEGIN IMMEDIATE")
+        self._side.begin_writing(self._db)
         self._depth = 1
         try:
             yield
         except BaseException:
             self._depth = 0
-            self._db.execute("ROLLBACK")
+            self._db.exec_driver_sql("ROLLBACK")
             raise
         self._depth = 0
-        self._db.execute("COMMIT")
+        self._db.exec_driver_sql("COMMIT")
 
     @contextmanager
     def reading(self) -> Iterator[None]:
@@ -560,26 +818,24 @@ class Register:
         if self._depth:
             yield
             return
-        self._db.execute("BEGIN DEFERRED")
+        self._side.begin_reading(self._db)
         self._depth = 1
         try:
             yield
         finally:
             self._depth = 0
-            self._db.execute("COMMIT")
+            self._db.exec_driver_sql("COMMIT")
 
-    def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
-        return self._db.execute(sql, params)
+    def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> CursorResult[*tuple[Any, ...]]:
+        statement, values = _named(sql, params)
+        return self._db.execute(statement, values)
 
     # --- upkeep: check and backup -------------------------------------------------------
 
     def integrity_problems(self) -> list[str]:
-        """SQLite's own check of every page and index, and of foreign keys: [] when sound."""
-        found = [str(r[0]) for r in self._execute("PRAGMA integrity_check")]
-        problems = [] if found == ["ok"] else [f"SQLite reports: {f}" for f in found]
-        for row in self._execute("PRAGMA foreign_key_check"):
-            problems.append(f"A row of {row[0]} points at a missing row of {row[2]}.")
-        return problems
+        """The engine's own check of the database (SQLite: every page and index, and
+        foreign keys): [] when sound."""
+        return self._side.integrity_problems(self._db)
 
     def raw_challenges(self) -> list[tuple[str, str, str]]:
         """(reference, stage, record JSON) as stored, for a check that must not trust them."""
@@ -596,10 +852,38 @@ class Register:
         )
         return {r[0] for r in rows}
 
+    def tables(self) -> list[str]:
+        """The register's tables, but for the engine's bookkeeping (the schema version)."""
+        names = sa.inspect(self._db).get_table_names()
+        return sorted(name for name in names if name != "schema_version")
+
+    def rows(self, table: str) -> list[dict[str, Any]]:
+        """Every row of ``table`` (one of ``tables()``), as column -> value."""
+        self._known_table(table)
+        return [dict(r._mapping) for r in self._db.exec_driver_sql(f"SELECT * FROM {table}")]
+
+    def insert_rows(self, table: str, rows: list[dict[str, Any]]) -> None:
+        """Add ``rows`` to ``table`` as they are, ids included (a copy of a register)."""
+        self._known_table(table)
+        if not rows:
+            return
+        columns = list(rows[0])
+        statement = sa.text(
+            f"INSERT INTO {table} ({', '.join(columns)}) "
+            f"VALUES ({', '.join(':' + c for c in columns)})"
+        )
+        with self.transaction():
+            self._db.execute(statement, rows)
+            self._side.follow_ids(self._db, table)
+
+    def _known_table(self, table: str) -> None:
+        if table not in self.tables():  # a name put into SQL must be one of ours
+            raise RegisterError(f"The register has no table {table!r}.")
+
     def backup_to(self, target: Path) -> None:
         """A consistent copy of the whole register into the new file ``target``, with
         SQLite's online backup: safe while watchers write (it starts again if one does)."""
-        copy_database(self._db, target)
+        self._side.backup_to(self._db, target)
 
     # --- challenges ---------------------------------------------------------------------
 
@@ -607,14 +891,14 @@ class Register:
         row = self._execute(
             "SELECT record FROM challenges WHERE reference = ?", (reference,)
         ).fetchone()
-        return Challenge.from_dict(json.loads(row["record"])) if row else None
+        return Challenge.from_dict(json.loads(row.record)) if row else None
 
     def challenges(self, *, open_only: bool = False) -> list[Challenge]:
         sql = "SELECT record FROM challenges"
         if open_only:
             sql += " WHERE closed_on IS NULL"
         sql += " ORDER BY raised_on, reference"
-        return [Challenge.from_dict(json.loads(r["record"])) for r in self._execute(sql)]
+        return [Challenge.from_dict(json.loads(r.record)) for r in self._execute(sql)]
 
     def references(self) -> list[str]:
         return [r[0] for r in self._execute("SELECT reference FROM challenges ORDER BY 1")]
@@ -703,9 +987,9 @@ class Register:
         named.add(("team", addressee_key(challenge.team)))
         for kind, name in named - {("person", ""), ("team", "")}:
             self._execute(
-                "INSERT OR IGNORE INTO addressees (kind, name, open, reference) "
-                "VALUES (?, ?, ?, ?)",
-                (kind, name, challenge.closure is None, reference),
+                "INSERT INTO addressees (kind, name, open, reference) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (kind, name, int(challenge.closure is None), reference),
             )
 
     def challenges_addressed_to(self, person: str | None, team: str | None) -> list[Challenge]:
@@ -717,37 +1001,45 @@ class Register:
             "ORDER BY raised_on, reference",
             (addressee_key(person), addressee_key(team)),
         )
-        return [Challenge.from_dict(json.loads(r["record"])) for r in rows]
+        return [Challenge.from_dict(json.loads(r.record)) for r in rows]
 
     # --- the dashboard's open list ------------------------------------------------------
 
     def open_list(
         self, chosen: OpenList, ranks: Mapping[tuple[str, str], int], offset: int, limit: int
-    ) -> list[sqlite3.Row]:
+    ) -> Sequence[RowMapping]:
         """One page of the open challenges ``chosen`` picks, in its order (``ranks``: each
         procedure's levels in ladder order, for sorting by level)."""
-        where, params = chosen.where()
-        order, order_params = chosen.order_by(ranks)
-        return self._execute(
-            f"SELECT reference, policy, stage, status, due, child, iro, team, addressee "
-            f"FROM challenges {where} ORDER BY {order} LIMIT ? OFFSET ?",
-            (*params, *order_params, limit, offset),
-        ).fetchall()
+        where, params = chosen.where(self._side)
+        order, order_params = chosen.order_by(ranks, self._side)
+        return (
+            self._execute(
+                f"SELECT reference, policy, stage, status, due, child, iro, team, addressee "
+                f"FROM challenges {where} ORDER BY {order} LIMIT ? OFFSET ?",
+                (*params, *order_params, limit, offset),
+            )
+            .mappings()
+            .all()
+        )
 
     def open_summary(self, seen: OpenList, chosen: OpenList, today: dt.date) -> OpenSummary:
         """Of the open challenges ``seen`` picks (whom the person may see, mine or not):
         how many, how many overdue ``today``, how many of them ``chosen`` picks (the same
         person's filters and search), and each procedure, level, IRO and team among them
         for the filters to offer. One pass over an index that covers it."""
-        where, params = seen.where()
-        picks, picked_params = chosen.conditions()
-        groups = self._execute(
-            "SELECT policy, stage, iro, team, count(*) AS open, "
-            "count(*) FILTER (WHERE status = 'awaiting response' AND due < ?) AS overdue, "
-            f"count(*) FILTER (WHERE {' AND '.join(picks) or 'TRUE'}) AS picked "
-            f"FROM challenges {where} GROUP BY policy, stage, iro, team",
-            (today.isoformat(), *picked_params, *params),
-        ).fetchall()
+        where, params = seen.where(self._side)
+        picks, picked_params = chosen.conditions(self._side)
+        groups = (
+            self._execute(
+                "SELECT policy, stage, iro, team, count(*) AS open, "
+                "count(*) FILTER (WHERE status = 'awaiting response' AND due < ?) AS overdue, "
+                f"count(*) FILTER (WHERE {' AND '.join(picks) or 'TRUE'}) AS picked "
+                f"FROM challenges {where} GROUP BY policy, stage, iro, team",
+                (today.isoformat(), *picked_params, *params),
+            )
+            .mappings()
+            .all()
+        )
         return OpenSummary(
             open=sum(g["open"] for g in groups),
             overdue=sum(g["overdue"] for g in groups),
@@ -759,7 +1051,7 @@ class Register:
         rows = self._execute(
             "SELECT kind, due FROM deadlines WHERE reference = ? ORDER BY due", (reference,)
         )
-        return {r["kind"]: dt.date.fromisoformat(r["due"]) for r in rows}
+        return {r.kind: dt.date.fromisoformat(r.due) for r in rows}
 
     # --- files --------------------------------------------------------------------------
 
@@ -770,17 +1062,19 @@ class Register:
                 """
                 INSERT INTO files (claim, original_name, sha256, claimed_at)
                 VALUES (?, ?, ?, ?)
-                ON CONFLICT (claim) DO UPDATE SET attempts = attempts + 1
-                    WHERE outcome IS NULL
+                ON CONFLICT (claim) DO UPDATE SET attempts = files.attempts + 1
+                    WHERE files.outcome IS NULL
                 """,
                 (claim, original_name, sha256, _iso(at)),
             )
-            row = self._execute("SELECT attempts FROM files WHERE claim = ?", (claim,)).fetchone()
-        return int(row["attempts"])
+            attempts = self._execute(
+                "SELECT attempts FROM files WHERE claim = ?", (claim,)
+            ).scalar_one()
+        return int(attempts)
 
     def file(self, claim: str) -> FileRecord | None:
         row = self._execute("SELECT * FROM files WHERE claim = ?", (claim,)).fetchone()
-        return FileRecord(**dict(row)) if row else None
+        return FileRecord(**row._mapping) if row else None
 
     def processed_copy(self, sha256: str) -> FileRecord | None:
         """The first file with these bytes that became (part of) a challenge."""
@@ -789,7 +1083,7 @@ class Register:
             "ORDER BY finished_at, claim LIMIT 1",
             (sha256,),
         ).fetchone()
-        return FileRecord(**dict(row)) if row else None
+        return FileRecord(**row._mapping) if row else None
 
     def finish_file(
         self,
@@ -827,7 +1121,8 @@ class Register:
 
     def files(self) -> list[FileRecord]:
         return [
-            FileRecord(**dict(r)) for r in self._execute("SELECT * FROM files ORDER BY claimed_at")
+            FileRecord(**r._mapping)
+            for r in self._execute("SELECT * FROM files ORDER BY claimed_at")
         ]
 
     # --- events, documents, notices, reminders -----------------------------------------
@@ -846,13 +1141,13 @@ class Register:
         reason: str | None = None,
     ) -> int:
         with self.transaction():
-            cursor = self._execute(
+            new_id = self._execute(
                 "INSERT INTO events "
                 "(reference, at, what, file, sha256, outcome, message, actor, reason) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (reference, _iso(at), what, file, sha256, outcome, message, actor, reason),
-            )
-        return int(cursor.lastrowid or 0)
+            ).scalar_one()
+        return int(new_id)
 
     def events(self, reference: str | None = None) -> list[EventRecord]:
         if reference is None:
@@ -861,7 +1156,7 @@ class Register:
             rows = self._execute(
                 "SELECT * FROM events WHERE reference = ? ORDER BY id", (reference,)
             )
-        return [EventRecord(**dict(r)) for r in rows]
+        return [EventRecord(**r._mapping) for r in rows]
 
     def add_document(
         self, reference: str, kind: str, path: str, at: dt.datetime, event: int | None = None
@@ -885,7 +1180,7 @@ class Register:
         if reference is not None:
             sql += " WHERE reference = ?"
             params = (reference,)
-        return [DocumentRecord(**dict(r)) for r in self._execute(sql + " ORDER BY id", params)]
+        return [DocumentRecord(**r._mapping) for r in self._execute(sql + " ORDER BY id", params)]
 
     def add_notice(
         self,
@@ -905,7 +1200,7 @@ class Register:
 
     def unsent_notices(self) -> list[NoticeRecord]:
         rows = self._execute("SELECT * FROM notices WHERE sent_at IS NULL ORDER BY id")
-        return [NoticeRecord(**dict(r)) for r in rows]
+        return [NoticeRecord(**r._mapping) for r in rows]
 
     def notices(self, reference: str | None = None) -> list[NoticeRecord]:
         if reference is None:
@@ -914,7 +1209,7 @@ class Register:
             rows = self._execute(
                 "SELECT * FROM notices WHERE reference = ? ORDER BY id", (reference,)
             )
-        return [NoticeRecord(**dict(r)) for r in rows]
+        return [NoticeRecord(**r._mapping) for r in rows]
 
     def mark_sent(self, notice_id: int, at: dt.datetime) -> None:
         with self.transaction():

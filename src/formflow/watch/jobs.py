@@ -131,7 +131,7 @@ class JobRunner:
         return self.collect(None)
 
     def _work(self) -> None:
-        with Register(self.services.home.database) as register:
+        with Register(self.services.home.register) as register:
             pipeline = Pipeline(register, self.services)
             # The sweep's chases leave the live tracker's cue to the watcher: rewriting it
             # after each would take the CPU the sweep wants (TRACKER_CUE_SECONDS).

@@ -200,6 +200,7 @@ class RegisterPool:
         pair: tuple[sqlite3.Connection, Register] | None = getattr(self._local, "pair", None)
         if pair is None:
             db = sqlite3.connect(self.database, timeout=30, isolation_level=None)
+            db.row_factory = sqlite3.Row  # the views read columns by name
             pair = (db, Register(db, timeout=30))
             self._local.pair = pair
         return pair

@@ -120,7 +120,7 @@ class Procedures:
 
 
 def open_rows(
-    found: Iterable[sqlite3.Row], procedures: Procedures, today: dt.date
+    found: Iterable[Mapping[Any, Any]], procedures: Procedures, today: dt.date
 ) -> list[OpenRow]:
     """The rows of one page of the open list (``Register.open_list``). The due date is the
     one the register stored when the challenge last changed (the same ``assess`` the
@@ -168,7 +168,7 @@ class Choices:
     """Each (procedure, level id)'s place on its ladder: the list sorted by level."""
 
 
-def choices(kinds: Iterable[sqlite3.Row], procedures: Procedures) -> Choices:
+def choices(kinds: Iterable[Mapping[Any, Any]], procedures: Procedures) -> Choices:
     """From ``Register.open_summary``'s kinds."""
     found = list(kinds)
     pairs = {(r["policy"], r["stage"]) for r in found}

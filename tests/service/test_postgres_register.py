@@ -1,0 +1,117 @@
+"""The register on PostgreSQL (issue 26): the CLI with FORMFLOW_REGISTER_URL set works
+through a real server (the test run's own cluster), and nothing goes to SQLite in var/."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from service_support import cli, new_form
+
+from filled_forms import answer, fill_docx
+from formflow.config import REGISTER_URL_ENV
+from formflow.core.calendar import WorkingCalendar
+from formflow.store.register import Register
+from postgres_server import Cluster
+
+WHO = ("--by", "Kemi Adeyemi, business support")
+TODAY = dt.date.today()
+
+
+def _ok(home: Path, *args: str) -> str:
+    code, output = cli(home, *args)
+    assert code == 0, f"formflow {' '.join(args)}: {output}"
+    return output
+
+
+def _stage_form(home: Path, reference: str, stage: str) -> Path:
+    return home / "outbox" / reference / f"{reference}-stage-{stage}-form.docx"
+
+
+def test_every_command_and_life_event_runs_on_postgresql(
+    postgres: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = postgres.new_database()
+    monkeypatch.setenv(REGISTER_URL_ENV, url)
+    home = tmp_path / "home"
+    forms = tmp_path / "forms"
+    forms.mkdir()
+    names = ("one", "two", "three", "four", "five", "six")
+    dropped = [
+        new_form(
+            forms,
+            f"{name}.docx",
+            date_of_notification=TODAY,
+            concern=f"Concern {name}.",
+            separate_challenge=True,
+        )
+        for name in names
+    ]
+    _ok(home, "process", *map(str, dropped))
+    with Register(url) as register:
+        references = register.references()
+    assert len(references) == len(names)
+    one, two, three, four, five, six = references
+
+    listed = json.loads(_ok(home, "status", "--json"))
+    assert {c["reference"] for c in listed["challenges"]} == set(references)
+    assert json.loads(_ok(home, "show", one, "--json"))["reference"] == one
+
+    _ok(home, "withdraw", one, *WHO, "--reason", "Raised in error")
+    _ok(home, "escalate", two, *WHO, "--reason", "No reply")
+    _ok(
+        home,
+        "extend",
+        three,
+        *WHO,
+        "--reason",
+        "Agreed",
+        "--to",
+        str(WorkingCalendar().add_working_days(TODAY, 25)),
+    )
+    _ok(
+        home,
+        "reassign",
+        three,
+        *WHO,
+        "--reason",
+        "Sick leave",
+        "--to",
+        "Dara Okafor",
+        "--role",
+        "Team Manager",
+    )
+    _ok(home, "amend", four, *WHO, "--reason", "Typed wrongly", "team", "Children in Care Team 3")
+    _ok(home, "merge", four, five, *WHO, "--reason", "Saved twice")
+    _ok(home, "close", three, *WHO, "--reason", "The IRO's decision")
+    typed = {
+        "response_text": "Agreed.",
+        "response_by": "Priya Raman",
+        "response_date": TODAY.strftime("%d/%m/%Y"),
+    }
+    resolved = fill_docx(
+        _stage_form(home, six, "1"), forms / "six-answer.docx", typed, ("response_resolved",)
+    )
+    _ok(home, "process", str(resolved))
+    _ok(home, "reopen", six, *WHO, "--reason", "The review was not held")
+    not_resolved = answer(_stage_form(home, two, "2"), forms / "two-answer.docx", TODAY)
+    _ok(home, "process", str(not_resolved))
+    _ok(home, "tick")
+    assert "agrees" in _ok(home, "check")
+
+    with Register(url) as register:
+        events = {(e.reference, e.what) for e in register.events()}
+    for reference in references:
+        assert (reference, "file") in events
+    assert not (home / "var" / "formflow.db").exists(), "a SQLite register was made as well"
+
+
+def test_the_dashboard_refuses_a_register_it_cannot_read_yet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(REGISTER_URL_ENV, "postgresql://formflow@db.northtown.example/formflow")
+    code, output = cli(tmp_path / "home", "serve", "--port", "0")
+    assert code == 1
+    assert "The dashboard does not yet read a register on PostgreSQL" in output
