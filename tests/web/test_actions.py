@@ -20,13 +20,14 @@ from werkzeug.test import encode_multipart
 
 from filled_forms import fill_docx
 from formflow.cli import main
-from formflow.config import Settings
+from formflow.config import Settings, settings_from_toml
 from formflow.core.engine import Withdraw
 from formflow.errors import ChallengeChanged
 from formflow.form import HEADER_FIELDS, detail_fields, level_fields
 from formflow.pipeline import Pipeline, Services
 from formflow.policy_catalogue import built_in
 from formflow.store.register import Register
+from waiting import wait_for
 
 ON = TODAY.isoformat()
 
@@ -568,3 +569,35 @@ def test_a_likely_duplicate_raised_in_the_browser_is_caught_as_for_a_form(
     cli(site.home.root, "process", str(saved))  # rejected: the exit code says so too
     ended = client.get(sent.headers["Location"]).get_data(as_text=True)
     assert f"the child already has an open challenge: {OVERDUE}" in ended
+
+
+# --- the live tracker beside an action ----------------------------------------------------
+
+
+def test_an_action_cues_the_live_tracker_which_is_rewritten_beside_it(
+    site: Site, client: FlaskClient
+) -> None:
+    act_in_browser(client, OVERDUE, "withdraw", {"reason": "Raised in error"})
+    tracker = site.home.outbox / "tracker.csv"
+
+    def shows_withdrawn() -> bool:
+        text = tracker.read_text("utf-8-sig") if tracker.exists() else ""
+        return any(row.startswith(OVERDUE) and "withdrawn" in row for row in text.splitlines())
+
+    try:
+        wait_for(shows_withdrawn, 20, "the tracker to show the withdrawal")
+    finally:
+        site.app.extensions["formflow"].tracker.stop()
+
+
+def test_an_action_writes_no_tracker_where_the_live_tracker_is_off(tmp_path: Path) -> None:
+    """``[tracker] live = false``: the tracker of every child is not put on the share."""
+    root = tmp_path / "web"
+    off = settings_from_toml("[tracker]\nlive = false\n", root / "formflow.toml")
+    site = make_site(root, off)
+    client = site.client()
+    assert sign_in(client) == 302
+    act_in_browser(client, OVERDUE, "withdraw", {"reason": "Raised in error"})
+    site.app.extensions["formflow"].tracker.stop()
+    assert not (site.home.outbox / "tracker.csv").exists()
+    assert not (site.home.outbox / "tracker.xlsx").exists()
