@@ -23,7 +23,14 @@ from formflow.cli import main
 from formflow.config import Settings, settings_from_toml
 from formflow.core.engine import Withdraw
 from formflow.errors import ChallengeChanged
-from formflow.form import HEADER_FIELDS, detail_fields, level_fields
+from formflow.form import (
+    CAFCASS_FIELDS,
+    HEADER_FIELDS,
+    SEPARATE_CHALLENGE,
+    detail_fields,
+    level_fields,
+    prerequisite_fields,
+)
 from formflow.pipeline import Pipeline, Services
 from formflow.policy_catalogue import built_in
 from formflow.store.register import Register
@@ -601,3 +608,43 @@ def test_an_action_writes_no_tracker_where_the_live_tracker_is_off(tmp_path: Pat
     site.app.extensions["formflow"].tracker.stop()
     assert not (site.home.outbox / "tracker.csv").exists()
     assert not (site.home.outbox / "tracker.xlsx").exists()
+
+
+def test_the_web_form_has_the_word_forms_cafcass_and_separate_challenge_fields(
+    client: FlaskClient,
+) -> None:
+    page = client.get("/raise?procedure=nelincs").get_data(as_text=True)
+    asked = set(re.findall(r'<label for="([a-z_0-9]+)"', page))
+    nelincs = built_in()("nelincs")
+    words = [*CAFCASS_FIELDS, *prerequisite_fields(nelincs), SEPARATE_CHALLENGE]
+    assert {f.tag for f in words} <= asked
+    assert SEPARATE_CHALLENGE.label in page
+
+
+def test_a_deliberate_second_challenge_for_the_same_child_is_raised_in_the_browser(
+    site: Site, client: FlaskClient
+) -> None:
+    """The child of OVERDUE, a new concern, the "separate challenge" box ticked: processed
+    as a new challenge, not refused as a likely duplicate."""
+    second = {
+        **RAISED,
+        "child_name": "Tegan Example",
+        "child_case_number": "LCS-000123",
+        "concern": "Contact with her brother has stopped.",
+        SEPARATE_CHALLENGE.tag: "1",
+    }
+    sent = raised(client, second)
+    assert sent.status_code == 302, sent.get_data(as_text=True)
+    (saved,) = [p for p in site.home.inbox.iterdir() if p.is_file()]
+    code, output = cli(site.home.root, "process", str(saved))
+    assert code == 0, output
+    ended = client.get(sent.headers["Location"]).get_data(as_text=True)
+    reference = re.search(r"Open (PC-\d{4}-[0-9A-Z]{6})", ended)
+    assert reference is not None, ended
+    assert reference.group(1) != OVERDUE
+    record = show_json(site.home.root, reference.group(1))["challenge"]
+    assert record["child"]["case_number"] == "LCS-000123"
+    assert record["concern"] == "Contact with her brother has stopped."
+    assert show_json(site.home.root, OVERDUE)["challenge"]["closure"] is None  # both open
+    code, output = cli(site.home.root, "check")
+    assert code == 0, output

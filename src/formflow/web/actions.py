@@ -61,14 +61,17 @@ from formflow.errors import ChallengeChanged, FormflowError, RejectedForm, Trans
 from formflow.form import (
     ACCEPTED_SUFFIXES,
     BODY_FIELDS,
+    CAFCASS_FIELDS,
     HEADER_FIELDS,
     INFORMAL_FIELDS,
     MAX_ACTIONS,
+    SEPARATE_CHALLENGE,
     THEME_FIELDS,
     Field,
     FieldKind,
     detail_fields,
     level_fields,
+    prerequisite_fields,
 )
 from formflow.intake import read_form_bytes
 from formflow.intake.safety import MAX_FILE_BYTES
@@ -642,6 +645,8 @@ def raising_sections(policy: Policy) -> list[tuple[str, tuple[Field, ...]]]:
         ("The concern", BODY_FIELDS),
         ("What this procedure asks", detail_fields(policy)),
         ("Themes", tuple(THEME_FIELDS.values())),
+        ("CAFCASS", (*CAFCASS_FIELDS, *prerequisite_fields(policy))),
+        ("A second challenge for the same child", (SEPARATE_CHALLENGE,)),
     ]
 
 
