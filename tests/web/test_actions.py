@@ -3,25 +3,40 @@ form, the confirmation and the register, recorded exactly as the same event from
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 import email.policy
 import io
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
-from web_support import DUE_LATER, OVERDUE, RESOLVED, TODAY, USER, Site, csrf_of, make_site, sign_in
+from web_support import (
+    DUE_LATER,
+    NOW,
+    OVERDUE,
+    RESOLVED,
+    TODAY,
+    USER,
+    Site,
+    csrf_of,
+    make_site,
+    sign_in,
+)
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
+from conftest import make_challenge
 from filled_forms import fill_docx
 from formflow.cli import main
 from formflow.config import Settings, settings_from_toml
-from formflow.core.engine import Withdraw
+from formflow.core.engine import RequestCafcass, Withdraw, assess
+from formflow.core.record import Cafcass
 from formflow.errors import ChallengeChanged
 from formflow.form import (
     CAFCASS_FIELDS,
@@ -646,5 +661,51 @@ def test_a_deliberate_second_challenge_for_the_same_child_is_raised_in_the_brows
     assert record["child"]["case_number"] == "LCS-000123"
     assert record["concern"] == "Contact with her brother has stopped."
     assert show_json(site.home.root, OVERDUE)["challenge"]["closure"] is None  # both open
+    code, output = cli(site.home.root, "check")
+    assert code == 0, output
+
+
+ELIGIBLE = "PC-2025-EEEEEE"
+PREREQUISITES_MET = Cafcass(
+    prerequisites={
+        "iro_manager_consulted": dt.date(2025, 11, 3),
+        "nominated_officer_informed": dt.date(2025, 11, 3),
+        "service_manager_agreement": dt.date(2025, 11, 3),
+        "head_of_service_approval": dt.date(2025, 11, 3),
+    }
+)
+
+
+def with_eligible_challenge(site: Site) -> Site:
+    """A child in care whose challenge has every CAFCASS prerequisite met (as
+    tests/test_engine.py's PREREQUISITES_MET), in ``site``'s register."""
+    eligible = make_challenge(
+        reference=ELIGIBLE,
+        child=replace(make_challenge().child, name="Rowan Example", case_number="LCS-000555"),
+        cafcass=PREREQUISITES_MET,
+    )
+    with Register(site.home.database) as register:
+        policy = built_in()(eligible.policy)
+        register.save_challenge(eligible, assess(eligible, policy, Settings().calendar, TODAY), NOW)
+    return site
+
+
+def test_a_cafcass_request_in_the_browser_is_recorded_as_the_same_event_from_the_shell(
+    tmp_path: Path, site: Site, client: FlaskClient
+) -> None:
+    """The shell's own path for an event (``Pipeline.act``, as every event command of the
+    CLI takes it; the CLI has no CAFCASS command of its own) on a twin of the register."""
+    with_eligible_challenge(site)
+    done = act_in_browser(client, ELIGIBLE, "request-cafcass", {})
+    assert "Recorded" in done
+    twin = with_eligible_challenge(make_site(tmp_path / "shell"))
+    with Register(twin.home.database) as register:
+        pipeline = Pipeline(register, Services(twin.home, Settings(), built_in(), now=lambda: NOW))
+        pipeline.act(ELIGIBLE, RequestCafcass(TODAY), by=USER, reason=None)
+    from_browser = comparable(site.home.root, ELIGIBLE)
+    assert from_browser == comparable(twin.home.root, ELIGIBLE)
+    assert from_browser["challenge"]["cafcass"]["requested"] is True
+    assert from_browser["challenge"]["cafcass"]["request_date"] == ON
+    assert from_browser["events"][-1]["actor"] == USER
     code, output = cli(site.home.root, "check")
     assert code == 0, output
