@@ -305,6 +305,11 @@ def prerequisite_field(prerequisite_id: str, label: str) -> Field:
 PREREQUISITE_TAG_PREFIX = "cafcass_prerequisite_"
 
 
+def prerequisite_fields(policy: Policy) -> tuple[Field, ...]:
+    """The date fields of ``policy``'s CAFCASS prerequisites, in its order."""
+    return tuple(prerequisite_field(p.id, p.label) for p in policy.cafcass.prerequisites)
+
+
 def history_fields(entry: int) -> tuple[Field, ...]:
     """The fields of earlier stage ``entry`` (1-based, oldest first) on a next-stage form.
 

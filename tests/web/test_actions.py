@@ -3,30 +3,53 @@ form, the confirmation and the register, recorded exactly as the same event from
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 import email.policy
 import io
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
-from web_support import DUE_LATER, OVERDUE, RESOLVED, TODAY, USER, Site, csrf_of, make_site, sign_in
+from web_support import (
+    DUE_LATER,
+    NOW,
+    OVERDUE,
+    RESOLVED,
+    TODAY,
+    USER,
+    Site,
+    csrf_of,
+    make_site,
+    sign_in,
+)
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
+from conftest import make_challenge
 from filled_forms import fill_docx
 from formflow.cli import main
-from formflow.config import Settings
-from formflow.core.engine import Withdraw
+from formflow.config import Settings, settings_from_toml
+from formflow.core.engine import RequestCafcass, Withdraw, assess
+from formflow.core.record import Cafcass
 from formflow.errors import ChallengeChanged
-from formflow.form import HEADER_FIELDS, detail_fields, level_fields
+from formflow.form import (
+    CAFCASS_FIELDS,
+    HEADER_FIELDS,
+    SEPARATE_CHALLENGE,
+    detail_fields,
+    level_fields,
+    prerequisite_fields,
+)
 from formflow.pipeline import Pipeline, Services
 from formflow.policy_catalogue import built_in
 from formflow.store.register import Register
+from waiting import wait_for
 
 ON = TODAY.isoformat()
 
@@ -568,3 +591,121 @@ def test_a_likely_duplicate_raised_in_the_browser_is_caught_as_for_a_form(
     cli(site.home.root, "process", str(saved))  # rejected: the exit code says so too
     ended = client.get(sent.headers["Location"]).get_data(as_text=True)
     assert f"the child already has an open challenge: {OVERDUE}" in ended
+
+
+# --- the live tracker beside an action ----------------------------------------------------
+
+
+def test_an_action_cues_the_live_tracker_which_is_rewritten_beside_it(
+    site: Site, client: FlaskClient
+) -> None:
+    act_in_browser(client, OVERDUE, "withdraw", {"reason": "Raised in error"})
+    tracker = site.home.outbox / "tracker.csv"
+
+    def shows_withdrawn() -> bool:
+        text = tracker.read_text("utf-8-sig") if tracker.exists() else ""
+        return any(row.startswith(OVERDUE) and "withdrawn" in row for row in text.splitlines())
+
+    try:
+        wait_for(shows_withdrawn, 20, "the tracker to show the withdrawal")
+    finally:
+        site.app.extensions["formflow"].tracker.stop()
+
+
+def test_an_action_writes_no_tracker_where_the_live_tracker_is_off(tmp_path: Path) -> None:
+    """``[tracker] live = false``: the tracker of every child is not put on the share."""
+    root = tmp_path / "web"
+    off = settings_from_toml("[tracker]\nlive = false\n", root / "formflow.toml")
+    site = make_site(root, off)
+    client = site.client()
+    assert sign_in(client) == 302
+    act_in_browser(client, OVERDUE, "withdraw", {"reason": "Raised in error"})
+    site.app.extensions["formflow"].tracker.stop()
+    assert not (site.home.outbox / "tracker.csv").exists()
+    assert not (site.home.outbox / "tracker.xlsx").exists()
+
+
+def test_the_web_form_has_the_word_forms_cafcass_and_separate_challenge_fields(
+    client: FlaskClient,
+) -> None:
+    page = client.get("/raise?procedure=nelincs").get_data(as_text=True)
+    asked = set(re.findall(r'<label for="([a-z_0-9]+)"', page))
+    nelincs = built_in()("nelincs")
+    words = [*CAFCASS_FIELDS, *prerequisite_fields(nelincs), SEPARATE_CHALLENGE]
+    assert {f.tag for f in words} <= asked
+    assert SEPARATE_CHALLENGE.label in page
+
+
+def test_a_deliberate_second_challenge_for_the_same_child_is_raised_in_the_browser(
+    site: Site, client: FlaskClient
+) -> None:
+    """The child of OVERDUE, a new concern, the "separate challenge" box ticked: processed
+    as a new challenge, not refused as a likely duplicate."""
+    second = {
+        **RAISED,
+        "child_name": "Tegan Example",
+        "child_case_number": "LCS-000123",
+        "concern": "Contact with her brother has stopped.",
+        SEPARATE_CHALLENGE.tag: "1",
+    }
+    sent = raised(client, second)
+    assert sent.status_code == 302, sent.get_data(as_text=True)
+    (saved,) = [p for p in site.home.inbox.iterdir() if p.is_file()]
+    code, output = cli(site.home.root, "process", str(saved))
+    assert code == 0, output
+    ended = client.get(sent.headers["Location"]).get_data(as_text=True)
+    reference = re.search(r"Open (PC-\d{4}-[0-9A-Z]{6})", ended)
+    assert reference is not None, ended
+    assert reference.group(1) != OVERDUE
+    record = show_json(site.home.root, reference.group(1))["challenge"]
+    assert record["child"]["case_number"] == "LCS-000123"
+    assert record["concern"] == "Contact with her brother has stopped."
+    assert show_json(site.home.root, OVERDUE)["challenge"]["closure"] is None  # both open
+    code, output = cli(site.home.root, "check")
+    assert code == 0, output
+
+
+ELIGIBLE = "PC-2025-EEEEEE"
+PREREQUISITES_MET = Cafcass(
+    prerequisites={
+        "iro_manager_consulted": dt.date(2025, 11, 3),
+        "nominated_officer_informed": dt.date(2025, 11, 3),
+        "service_manager_agreement": dt.date(2025, 11, 3),
+        "head_of_service_approval": dt.date(2025, 11, 3),
+    }
+)
+
+
+def with_eligible_challenge(site: Site) -> Site:
+    """A child in care whose challenge has every CAFCASS prerequisite met (as
+    tests/test_engine.py's PREREQUISITES_MET), in ``site``'s register."""
+    eligible = make_challenge(
+        reference=ELIGIBLE,
+        child=replace(make_challenge().child, name="Rowan Example", case_number="LCS-000555"),
+        cafcass=PREREQUISITES_MET,
+    )
+    with Register(site.home.database) as register:
+        policy = built_in()(eligible.policy)
+        register.save_challenge(eligible, assess(eligible, policy, Settings().calendar, TODAY), NOW)
+    return site
+
+
+def test_a_cafcass_request_in_the_browser_is_recorded_as_the_same_event_from_the_shell(
+    tmp_path: Path, site: Site, client: FlaskClient
+) -> None:
+    """The shell's own path for an event (``Pipeline.act``, as every event command of the
+    CLI takes it; the CLI has no CAFCASS command of its own) on a twin of the register."""
+    with_eligible_challenge(site)
+    done = act_in_browser(client, ELIGIBLE, "request-cafcass", {})
+    assert "Recorded" in done
+    twin = with_eligible_challenge(make_site(tmp_path / "shell"))
+    with Register(twin.home.database) as register:
+        pipeline = Pipeline(register, Services(twin.home, Settings(), built_in(), now=lambda: NOW))
+        pipeline.act(ELIGIBLE, RequestCafcass(TODAY), by=USER, reason=None)
+    from_browser = comparable(site.home.root, ELIGIBLE)
+    assert from_browser == comparable(twin.home.root, ELIGIBLE)
+    assert from_browser["challenge"]["cafcass"]["requested"] is True
+    assert from_browser["challenge"]["cafcass"]["request_date"] == ON
+    assert from_browser["events"][-1]["actor"] == USER
+    code, output = cli(site.home.root, "check")
+    assert code == 0, output

@@ -54,12 +54,12 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[object, 
         yield driver, downloads
 
 
-def sign_in(driver: object, url: str) -> None:
+def sign_in(driver: object, url: str, name: str = USER) -> None:
     from selenium.webdriver.common.by import By
 
     driver.get(url)  # type: ignore[attr-defined]
     assert "Sign in" in driver.title  # type: ignore[attr-defined]
-    driver.find_element(By.ID, "name").send_keys(USER)  # type: ignore[attr-defined]
+    driver.find_element(By.ID, "name").send_keys(name)  # type: ignore[attr-defined]
     password = driver.find_element(By.ID, "password")  # type: ignore[attr-defined]
     password.send_keys(PASSWORD)
     password.submit()

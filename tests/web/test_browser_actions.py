@@ -10,7 +10,7 @@ import pytest
 from browser import available, axe_violations, chromium, served
 from click.testing import CliRunner
 from test_browser import settled, sign_in
-from web_support import FAST_HASHER, OVERDUE, PASSWORD, USER, fill_register
+from web_support import FAST_HASHER, OVERDUE, PASSWORD, fill_register
 
 from formflow.cli import main
 from formflow.outbox.folders import Home
@@ -24,10 +24,21 @@ pytestmark = [
 ]
 
 
+MANAGER = "priya"
+DIRECTORY = """
+[directory]
+"Priya Raman" = { email = "priya.raman@example.gov.uk", role = "Team Manager", team = "Children in Care Team 2" }
+"""
+"""The Team Manager every challenge of ``fill_register`` is addressed to, as a council
+lists her in ``formflow.toml``."""
+
+
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     fill_register(Home(tmp_path))
-    Accounts(tmp_path / "var" / "users.db", hasher=FAST_HASHER).add(USER, PASSWORD)
+    (tmp_path / "formflow.toml").write_text(DIRECTORY, encoding="utf-8")
+    accounts = Accounts(tmp_path / "var" / "users.db", hasher=FAST_HASHER)
+    accounts.add(MANAGER, PASSWORD, role="manager", person="Priya Raman")
     return tmp_path
 
 
@@ -38,9 +49,10 @@ def test_a_manager_responds_in_chromium_by_keyboard_and_it_is_recorded(
     from selenium.webdriver.common.keys import Keys
 
     with served(home) as url, chromium(tmp_path_factory.mktemp("downloads")) as driver:
-        sign_in(driver, f"{url}challenges/{OVERDUE}")
+        sign_in(driver, f"{url}challenges/{OVERDUE}", MANAGER)
         settled(driver, lambda d: d.title.startswith(OVERDUE))
         find = driver.find_element  # type: ignore[attr-defined]
+        assert "Signed in as priya (manager)" in find(By.TAG_NAME, "body").text
         find(By.LINK_TEXT, "Respond").send_keys(Keys.ENTER)
         settled(driver, lambda d: d.title.startswith("Respond"))
         found = axe_violations(driver)
@@ -64,7 +76,8 @@ def test_a_manager_responds_in_chromium_by_keyboard_and_it_is_recorded(
     record = json.loads(shown.output)
     assert record["challenge"]["response"]["text"] == "The review is booked for 1 December."
     assert record["challenge"]["actions"][0]["action"] == "Hold the pathway plan review"
-    assert record["events"][-1]["actor"] == USER
+    assert record["events"][-1]["actor"] == MANAGER
+    assert record["challenge"]["response"]["by"] == "Priya Raman"
     assert [d["kind"] for d in record["documents"]][-1] == "final record"
     checked = CliRunner().invoke(main, ["check", "--home", str(home)])
     assert checked.exit_code == 0, checked.output

@@ -116,7 +116,7 @@ def policy_index(policy: Policy) -> LabelIndex:
             *form.level_fields(policy).values(),
             *form.detail_fields(policy),
             *(f for level in policy.stages for f in form.agreement_fields(level).values()),
-            *(form.prerequisite_field(p.id, p.label) for p in policy.cafcass.prerequisites),
+            *form.prerequisite_fields(policy),
         )
     )
 

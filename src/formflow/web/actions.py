@@ -61,21 +61,23 @@ from formflow.errors import ChallengeChanged, FormflowError, RejectedForm, Trans
 from formflow.form import (
     ACCEPTED_SUFFIXES,
     BODY_FIELDS,
+    CAFCASS_FIELDS,
     HEADER_FIELDS,
     INFORMAL_FIELDS,
     MAX_ACTIONS,
+    SEPARATE_CHALLENGE,
     THEME_FIELDS,
     Field,
     FieldKind,
     detail_fields,
     level_fields,
+    prerequisite_fields,
 )
 from formflow.intake import read_form_bytes
 from formflow.intake.safety import MAX_FILE_BYTES
 from formflow.outbox import files
 from formflow.pipeline import Pipeline, Services
 from formflow.pipeline.events import record_version
-from formflow.reports import tracker
 from formflow.sample import sample_challenge, write_new_form
 from formflow.web import access, audit
 
@@ -490,7 +492,8 @@ def confirm(reference: str, action: str) -> tuple[str, int]:
     if asked.errors or asked.event is None:
         return _form_page(action, ctx, asked.errors, 400)
     _, register = d.registers.get()
-    pipeline = Pipeline(register, Services(d.home, d.settings, d.policies, now=d.now))
+    services = Services(d.home, d.settings, d.policies, now=d.now, on_change=d.tracker.changed)
+    pipeline = Pipeline(register, services)
     try:
         acted = pipeline.act(
             reference,
@@ -510,7 +513,6 @@ def confirm(reference: str, action: str) -> tuple[str, int]:
     except FormflowError as exc:
         return _form_page(action, ctx, {"": str(exc)}, 400)
     pipeline.send_notices()
-    tracker.refresh(register, d.home.outbox, d.policies, d.settings, d.today())
     log.info("dashboard: %s %s by %r", reference, action, g.user)
     return render_template(
         "actions/done.html",
@@ -643,6 +645,8 @@ def raising_sections(policy: Policy) -> list[tuple[str, tuple[Field, ...]]]:
         ("The concern", BODY_FIELDS),
         ("What this procedure asks", detail_fields(policy)),
         ("Themes", tuple(THEME_FIELDS.values())),
+        ("CAFCASS", (*CAFCASS_FIELDS, *prerequisite_fields(policy))),
+        ("A second challenge for the same child", (SEPARATE_CHALLENGE,)),
     ]
 
 

@@ -67,7 +67,7 @@ from werkzeug.exceptions import BadHost, HTTPException
 from werkzeug.urls import iri_to_uri
 from werkzeug.wrappers.response import Response as BaseResponse
 
-from formflow.config import DirectoryEntry, Settings, directory_entries
+from formflow.config import DirectoryEntry, Settings, directory_entries, tracker_live
 from formflow.core.policy import STATUTORY_TOTAL_WORKING_DAYS
 from formflow.core.record import Challenge
 from formflow.core.retention import schedule_from_settings
@@ -75,7 +75,7 @@ from formflow.errors import ConfigError
 from formflow.outbox.folders import Home
 from formflow.policy_catalogue import PolicyCatalogue
 from formflow.reports import tables
-from formflow.reports.tracker import tracker_payloads
+from formflow.reports.tracker import TrackerWriter, refresher_in_thread, tracker_payloads
 from formflow.store.register import OpenList, Register
 from formflow.store.retention import retention_review
 from formflow.web import access, audit, charts, views
@@ -206,6 +206,35 @@ class RegisterPool:
         return pair
 
 
+class LiveTracker:
+    """The live tracker after an action taken in the dashboard, rewritten by a
+    ``TrackerWriter`` in a thread of its own, as the watcher's is: an action waits for its
+    own record and documents, never for a spreadsheet of every child. The writer starts at
+    the first change, so a dashboard that is only read never writes the tracker; with
+    ``[tracker] live = false`` nothing is written."""
+
+    def __init__(self, home: Home, settings: Settings, policies: PolicyCatalogue) -> None:
+        self._refresh = refresher_in_thread(home.database, home.outbox, policies, settings)
+        self._live = tracker_live(settings)
+        self._writer = TrackerWriter()
+        self._started = False
+        self._lock = threading.Lock()
+
+    def changed(self) -> None:
+        if not self._live:
+            return
+        with self._lock:
+            if self._started:
+                self._writer.changed()
+            else:
+                self._writer.start(self._refresh)  # its first write is the change
+                self._started = True
+
+    def stop(self) -> None:
+        """Let a rewrite under way finish (briefly), then write no more."""
+        self._writer.stop()
+
+
 @dataclass
 class Dashboard:
     home: Home
@@ -220,6 +249,7 @@ class Dashboard:
     """``[directory]``: whom each user is tied to, and their team."""
     today: Callable[[], dt.date]
     now: Callable[[], dt.datetime]
+    tracker: LiveTracker
 
     @property
     def session_lifetime(self) -> dt.timedelta:
@@ -257,6 +287,7 @@ def create_app(
         PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=web.session_hours),
         MAX_CONTENT_LENGTH=64 * 1024,
     )
+    policies = PolicyCatalogue.for_home(home.root, settings)
     app.extensions["formflow"] = Dashboard(
         home=home,
         settings=settings,
@@ -264,10 +295,11 @@ def create_app(
         accounts=accounts,
         limiter=limiter or SignInLimiter(accounts),
         registers=RegisterPool(home.database),
-        policies=PolicyCatalogue.for_home(home.root, settings),
+        policies=policies,
         directory=directory_entries(settings),
         today=today,
         now=now,
+        tracker=LiveTracker(home, settings, policies),
     )
     app.before_request(_require_user)
     app.after_request(_security_headers)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from flask import Flask
 from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
-from formflow.web.app import WebSettings
+from formflow.web.app import LiveTracker, WebSettings
 
 THREADS = 4
 
@@ -22,6 +22,7 @@ THREADS = 4
 class Dashboard:
     server: BaseWSGIServer | MultiSocketServer
     url: str
+    tracker: LiveTracker
     thread: threading.Thread | None = None
 
     def start(self) -> Dashboard:
@@ -34,6 +35,7 @@ class Dashboard:
         self.server.close()
         if self.thread is not None:
             self.thread.join(timeout=10)
+        self.tracker.stop()  # after the last request: an action's rewrite is not cut short
 
 
 def make_server(
@@ -52,4 +54,4 @@ def make_server(
     )
     host, bound = server.effective_host, server.effective_port  # type: ignore[union-attr]
     shown = f"[{host}]" if ":" in str(host) else host
-    return Dashboard(server, f"http://{shown}:{bound}/")
+    return Dashboard(server, f"http://{shown}:{bound}/", app.extensions["formflow"].tracker)
