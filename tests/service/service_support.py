@@ -121,8 +121,8 @@ def assert_outbox_matches_register(home: Home, register: Register) -> None:
     assert outbox_references(home) == set(register.references())
     listed = {d.path for d in register.documents()} | {n.path for n in register.notices()}
     on_disk = {
-        f"{p.parent.name}/{p.name}"
-        for p in home.outbox.glob("*/*")
+        p.relative_to(home.outbox).as_posix()
+        for p in [*home.outbox.glob("*/*"), *home.outbox.glob("*/superseded/*")]
         if p.is_file() and not p.parent.name.startswith(".")
     }
     assert listed == on_disk
