@@ -66,7 +66,13 @@ def check(home: Path, as_json: bool) -> None:
 
 @click.group("register")
 def register_group() -> None:
-    """Move the register between SQLite and PostgreSQL."""
+    """Move the register between SQLite and PostgreSQL (each command takes --home).
+
+    \b
+    Examples:
+      formflow register copy --home /srv/formflow --to postgresql://formflow@db.example.org/formflow
+      formflow register copy --home /srv/new --from postgresql://formflow@db.example.org/formflow
+    """
 
 
 def _register_at(place: str) -> str | Path:
