@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from conftest import make_challenge
 from filled_forms import fill_docx
 from formflow.cli import main
-from formflow.config import Settings, load_settings
+from formflow.config import Settings
 from formflow.core.calendar import WorkingCalendar
 from formflow.core.engine import (
     Document,
@@ -32,12 +32,12 @@ from formflow.core.planning import chases
 from formflow.core.record import Challenge, Person, Stage
 from formflow.errors import TransitionError
 from formflow.outbox.folders import Home
-from formflow.pipeline import Outcome, Pipeline, Services
+from formflow.pipeline import Outcome
 from formflow.pipeline.notices import covering_email, read_eml
-from formflow.policy_catalogue import PolicyCatalogue, read_policy_file
+from formflow.policy_catalogue import read_policy_file
 from formflow.render.context import Row, next_stage_summary
 from formflow.store.register import Register
-from service.test_council_form import text_of
+from service.test_council_form import pipeline_for, text_of
 
 POLICIES = Path(__file__).parent / "data" / "policies"
 EASTBROOK = read_policy_file(POLICIES / "eastbrook.json")
@@ -212,16 +212,11 @@ def home(tmp_path: Path) -> Home:
     return home
 
 
-def pipeline_for(home: Home, register: Register) -> Pipeline:
-    settings = load_settings(home=home.root)
-    policies = PolicyCatalogue.for_home(home.root, settings)
-    noon = dt.datetime.combine(MON, dt.time(12))
-    return Pipeline(register, Services(home, settings, policies, now=lambda: noon))
-
-
 def handle(home: Home, register: Register, form: Path) -> tuple[Outcome, str]:
     """How the dropped form ended: its challenge's reference, or why it was rejected."""
-    result = pipeline_for(home, register).handle(Path(shutil.copy(form, home.inbox / form.name)))
+    result = pipeline_for(home, register, MON).handle(
+        Path(shutil.copy(form, home.inbox / form.name))
+    )
     if result.outcome is Outcome.REJECTED:
         return result.outcome, result.message
     return result.outcome, result.reference or ""

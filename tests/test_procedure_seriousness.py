@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from conftest import make_challenge
 from filled_forms import fill_docx, fill_pdf
 from formflow.cli import main
-from formflow.config import Settings, load_settings
+from formflow.config import Settings
 from formflow.core.calendar import WorkingCalendar
 from formflow.core.engine import (
     Document,
@@ -32,12 +32,11 @@ from formflow.core.planning import chases
 from formflow.core.record import Stage
 from formflow.errors import TransitionError
 from formflow.outbox.folders import Home
-from formflow.pipeline import Outcome, Pipeline, Services
 from formflow.pipeline.notices import covering_email
-from formflow.policy_catalogue import PolicyCatalogue, read_policy_file
+from formflow.policy_catalogue import read_policy_file
 from formflow.render.context import next_stage_summary
 from formflow.store.register import Register
-from service.test_council_form import text_of
+from service.test_council_form import drop, pipeline_for, text_of
 
 POLICIES = Path(__file__).parent / "data" / "policies"
 WESTVALE = read_policy_file(POLICIES / "westvale.json")
@@ -235,17 +234,8 @@ def test_a_word_form_asks_for_the_condition_and_the_duty_and_the_register_keeps_
         {**PERSON, "detail_" + DUTY_FIELD: "04/11/2025"},
         ("stage_case_alert", "raised_by_iro", "status_child_in_care"),
     )
-    settings = load_settings(home=home.root)
-    noon = dt.datetime.combine(MON, dt.time(12))
-    policies = PolicyCatalogue.for_home(home.root, settings)
-    services = Services(home, settings, policies, now=lambda: noon)
     with Register(home.database) as register:
-        result = Pipeline(register, services).handle(
-            Path(shutil.copy(filled, home.inbox / filled.name))
-        )
-        assert result.outcome is Outcome.PROCESSED, result.message
-        assert result.reference is not None
-        record = register.challenge(result.reference)
+        record = register.challenge(drop(pipeline_for(home, register, MON), home, filled))
     assert record is not None and record.details[DUTY_FIELD] == "2025-11-04"
     assert assess(record, WESTVALE, CALENDAR, MON).outstanding == ()
 
@@ -260,16 +250,8 @@ def test_a_pdf_form_carries_the_date_a_duty_was_done_to_the_register(home: Home)
         {**PERSON, "detail_" + DUTY_FIELD: "04/11/2025"},
         ("stage_case_alert", "raised_by_iro", "status_child_in_care"),
     )
-    settings = load_settings(home=home.root)
-    policies = PolicyCatalogue.for_home(home.root, settings)
-    services = Services(home, settings, policies, now=lambda: dt.datetime(2025, 11, 3, 12))
     with Register(home.database) as register:
-        result = Pipeline(register, services).handle(
-            Path(shutil.copy(filled, home.inbox / filled.name))
-        )
-        assert result.outcome is Outcome.PROCESSED, result.message
-        assert result.reference is not None
-        record = register.challenge(result.reference)
+        record = register.challenge(drop(pipeline_for(home, register, MON), home, filled))
     assert record is not None and record.details[DUTY_FIELD] == "2025-11-04"
 
 
@@ -296,19 +278,12 @@ def test_tick_ends_an_uncontested_window_resolved_through_the_cli(home: Home) ->
         PERSON,
         ("stage_review", "raised_by_iro", "status_child_in_care"),
     )
-    settings = load_settings(home=home.root)
-    policies = PolicyCatalogue.for_home(home.root, settings)
-    services = Services(home, settings, policies, now=lambda: dt.datetime(2025, 11, 3, 12))
     with Register(home.database) as register:
-        result = Pipeline(register, services).handle(
-            Path(shutil.copy(filled, home.inbox / filled.name))
-        )
-    assert result.outcome is Outcome.PROCESSED, result.message
-    assert result.reference is not None
+        reference = drop(pipeline_for(home, register, MON), home, filled)
     ticked = CliRunner().invoke(main, ["tick", "--home", str(home.root), "--today", "2025-11-11"])
     assert ticked.exit_code == 0, ticked.output
     with Register(home.database) as register:
-        record = register.challenge(result.reference)
+        record = register.challenge(reference)
     assert record is not None and record.stage == REVIEW
     assert status_of(record) is Status.RESOLVED
     assert record.closure is not None
