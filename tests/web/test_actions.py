@@ -354,7 +354,7 @@ def test_an_action_on_a_page_drawn_before_a_change_is_refused_and_records_nothin
 def test_the_version_is_checked_inside_the_register_transaction(site: Site) -> None:
     """The check that matters is the one under the write lock: a version read before it
     and compared after would let a form committed in between be overruled."""
-    with Register(site.home.database) as register:
+    with Register(site.home.register) as register:
         pipeline = Pipeline(register, Services(site.home, Settings(), built_in()))
         with pytest.raises(ChallengeChanged, match="has changed since you opened it"):
             pipeline.act(
@@ -684,7 +684,7 @@ def with_eligible_challenge(site: Site) -> Site:
         child=replace(make_challenge().child, name="Rowan Example", case_number="LCS-000555"),
         cafcass=PREREQUISITES_MET,
     )
-    with Register(site.home.database) as register:
+    with Register(site.home.register) as register:
         policy = built_in()(eligible.policy)
         register.save_challenge(eligible, assess(eligible, policy, Settings().calendar, TODAY), NOW)
     return site
@@ -699,7 +699,7 @@ def test_a_cafcass_request_in_the_browser_is_recorded_as_the_same_event_from_the
     done = act_in_browser(client, ELIGIBLE, "request-cafcass", {})
     assert "Recorded" in done
     twin = with_eligible_challenge(make_site(tmp_path / "shell"))
-    with Register(twin.home.database) as register:
+    with Register(twin.home.register) as register:
         pipeline = Pipeline(register, Services(twin.home, Settings(), built_in(), now=lambda: NOW))
         pipeline.act(ELIGIBLE, RequestCafcass(TODAY), by=USER, reason=None)
     from_browser = comparable(site.home.root, ELIGIBLE)

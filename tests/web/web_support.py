@@ -28,7 +28,7 @@ from formflow.core.record import (
 )
 from formflow.outbox.folders import Home
 from formflow.policy_catalogue import built_in
-from formflow.store.register import Register
+from formflow.store.register import Register, is_server_url
 from formflow.web.accounts import Accounts, SignInLimiter
 from formflow.web.app import create_app
 
@@ -46,6 +46,13 @@ DOCUMENT = f"{OVERDUE}-stage-1-form.docx"
 
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 """Argon2id still, cheap enough for tests."""
+
+
+def home_on(root: Path, register_url: str | None = None) -> Home:
+    """The home at ``root``, its register where ``register_url`` says (the
+    ``register_url`` fixture): on a PostgreSQL server, or SQLite in var/."""
+    on_server = register_url is not None and is_server_url(register_url)
+    return Home(root, register_url=register_url if on_server else None)
 
 
 def fill_register(home: Home) -> None:
@@ -77,7 +84,7 @@ def fill_register(home: Home) -> None:
             date_of_notification=dt.date(2025, 11, 19),
         ),
     ]
-    with Register(home.database) as register:
+    with Register(home.register) as register:
         for c in challenges:
             register.save_challenge(
                 c, assess(c, built_in()(c.policy), Settings().calendar, TODAY), NOW
@@ -108,11 +115,14 @@ class Site:
         return self.app.test_client()
 
 
-def make_site(root: Path, settings: Settings | None = None, **limits: Any) -> Site:
-    """The site over a filled register; ``limits`` are the sign-in limiter's settings."""
-    home = Home(root)
+def make_site(
+    root: Path, settings: Settings | None = None, register_url: str | None = None, **limits: Any
+) -> Site:
+    """The site over a filled register (on the engine of ``register_url``, SQLite when
+    None); ``limits`` are the sign-in limiter's settings."""
+    home = home_on(root, register_url)
     fill_register(home)
-    accounts = Accounts(home.var / "users.db", hasher=FAST_HASHER)
+    accounts = Accounts.of(home, hasher=FAST_HASHER)
     accounts.add(USER, PASSWORD)
     app = create_app(
         home,
