@@ -52,8 +52,9 @@ PAGES = [
 
 
 @pytest.fixture
-def site(tmp_path: Path) -> Site:
-    return make_site(tmp_path)
+def site(tmp_path: Path, register_url: str) -> Site:
+    """The site on each engine."""
+    return make_site(tmp_path, register_url=register_url)
 
 
 def test_nothing_is_shown_without_signing_in(site: Site) -> None:

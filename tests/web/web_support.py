@@ -122,6 +122,8 @@ def make_site(
     None); ``limits`` are the sign-in limiter's settings."""
     home = home_on(root, register_url)
     fill_register(home)
+    if home.register_url:  # where the CLI run on this home finds the register too
+        (root / "formflow.toml").write_text(f'[register]\nurl = "{home.register_url}"\n')
     accounts = Accounts.of(home, hasher=FAST_HASHER)
     accounts.add(USER, PASSWORD)
     app = create_app(

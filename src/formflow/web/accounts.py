@@ -339,14 +339,19 @@ class Accounts:
     def exists(self, name: str) -> bool:
         return bool(self._run("SELECT 1 FROM {users} WHERE name = :name", name=name))
 
+    def refuse_users(self) -> None:
+        """Raise AccountError if there are users here: a copy goes only where there are
+        none yet, so that no two councils' lists are mixed."""
+        if self.users():
+            raise AccountError(
+                f"The dashboard's users at {self.shown} are not empty: the register and its "
+                "users are copied only where there are none yet."
+            )
+
     def copy_users_to(self, target: Accounts) -> int:
         """Every user, password hash and role as they are, into ``target``, which must have
         none (``formflow register copy``); sessions are not copied: each signs in again."""
-        if target.users():
-            raise AccountError(
-                f"The dashboard's users at {target.shown} are not empty: users are copied "
-                "only where there are none yet, so that no two lists are mixed."
-            )
+        target.refuse_users()
         rows = [
             dict(r._mapping)
             for r in self._run(

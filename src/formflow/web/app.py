@@ -221,7 +221,7 @@ class LiveTracker:
     ``[tracker] live = false`` nothing is written."""
 
     def __init__(self, home: Home, settings: Settings, policies: PolicyCatalogue) -> None:
-        self._refresh = refresher_in_thread(home.database, home.outbox, policies, settings)
+        self._refresh = refresher_in_thread(home.register, home.outbox, policies, settings)
         self._live = tracker_live(settings)
         self._writer = TrackerWriter()
         self._started = False

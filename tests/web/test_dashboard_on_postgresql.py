@@ -1,0 +1,139 @@
+"""The dashboard over a register on PostgreSQL (issue 26): ``formflow serve`` started
+through the CLI answers a signed-in request, and a register of 5,000 challenges copied
+from SQLite with ``formflow register copy --to`` is checked and listed."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import os
+import re
+import signal
+import subprocess
+import sys
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from web_support import (
+    CHILD,
+    FAST_HASHER,
+    NOW,
+    OVERDUE,
+    PASSWORD,
+    TODAY,
+    USER,
+    fill_register,
+    home_on,
+    sign_in,
+)
+
+from formflow.cli import main
+from formflow.config import REGISTER_URL_ENV, Settings
+from formflow.outbox.folders import Home
+from formflow.web.accounts import Accounts
+from formflow.web.app import create_app
+from postgres_server import Cluster
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from bench.dashboard import claim_of, fill  # the bench's bulk builder: seconds, not minutes
+
+pytestmark = pytest.mark.slow
+
+COPIED = 5000
+FORMFLOW = (sys.executable, "-m", "formflow.cli")
+
+
+def _signed_in_opener(url: str) -> urllib.request.OpenerDirector:
+    browser = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+    )
+    page = browser.open(f"{url}signin", timeout=10).read().decode()
+    token = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert token, page
+    form = {"csrf": token.group(1), "name": USER, "password": PASSWORD, "next": "/"}
+    browser.open(f"{url}signin", data=urllib.parse.urlencode(form).encode(), timeout=10)
+    return browser
+
+
+def test_serve_through_the_cli_answers_a_signed_in_request_on_postgresql(
+    postgres: Cluster, tmp_path: Path
+) -> None:
+    url = postgres.new_database()
+    fill_register(home_on(tmp_path, url))
+    environment = {**os.environ, REGISTER_URL_ENV: url}
+    added = subprocess.run(
+        [*FORMFLOW, "users", "add", USER, "--role", "admin", "--home", str(tmp_path)],
+        input=f"{PASSWORD}\n{PASSWORD}\n",
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert added.returncode == 0, added.stderr
+    server = subprocess.Popen(
+        [*FORMFLOW, "serve", "--home", str(tmp_path), "--port", "0"],
+        env=environment,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stderr is not None
+        address = ""
+        for line in server.stderr:
+            found = re.search(r"Dashboard at (http://127\.0\.0\.1:\d+/)", line)
+            if found:
+                address = found.group(1)
+                break
+        assert address, "serve printed no dashboard address"
+        browser = _signed_in_opener(address)
+        listing = browser.open(address, timeout=10).read().decode()
+        assert OVERDUE in listing and "Open challenges" in listing
+        page = browser.open(f"{address}challenges/{OVERDUE}", timeout=10).read().decode()
+        assert CHILD in page and "Timeline" in page
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
+        if server.stderr is not None:
+            server.stderr.close()
+    assert server.returncode == 0
+    # nothing of the register or of the users went to SQLite files in var/
+    assert not (tmp_path / "var" / "formflow.db").exists()
+    assert not (tmp_path / "var" / "users.db").exists()
+
+
+def test_a_register_of_5000_copied_to_postgresql_is_checked_and_served(
+    postgres: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = Home(tmp_path / "home")
+    references = fill(home, COPIED)
+    for i, reference in enumerate(references):  # the originals `check` looks for
+        (home.archive / reference).mkdir(parents=True)
+        (home.archive / reference / claim_of(i)).write_bytes(b"a form")
+    users = Accounts.of(home, hasher=FAST_HASHER)
+    users.add(USER, PASSWORD, role="business-support")
+    url = postgres.new_database()
+    monkeypatch.delenv(REGISTER_URL_ENV, raising=False)
+    runner = CliRunner()
+    copied = runner.invoke(main, ["register", "copy", "--to", url, "--home", str(home.root)])
+    assert copied.exit_code == 0, copied.output
+    assert f"challenges {COPIED}" in copied.output and "Copied 1 dashboard user" in copied.output
+    monkeypatch.setenv(REGISTER_URL_ENV, url)
+    checked = runner.invoke(main, ["check", "--home", str(home.root)])
+    assert checked.exit_code == 0, checked.output
+    on_server = home_on(home.root, url)
+    app = create_app(on_server, Settings(), today=lambda: TODAY, now=lambda: NOW)
+    try:
+        client = app.test_client()
+        assert sign_in(client) == 302  # the user came across with the register
+        listing = client.get("/").get_data(as_text=True)
+        assert f"of {COPIED // 2} open challenges" in listing, listing[:3000]
+        found = client.get("/?q=Child+01234").get_data(as_text=True)
+        assert references[1234] in found and f"1 of {COPIED // 2} open challenges" in found
+        page = client.get(
+            f"/challenges/{references[1234]}", headers={"Sec-Fetch-Site": "same-origin"}
+        )
+        assert page.status_code == 200 and "Child 01234 Example" in page.get_data(as_text=True)
+    finally:
+        app.extensions["formflow"].registers.close()
