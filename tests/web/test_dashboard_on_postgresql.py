@@ -4,14 +4,10 @@ from SQLite with ``formflow register copy --to`` is checked and listed."""
 
 from __future__ import annotations
 
-import http.cookiejar
 import os
-import re
 import signal
 import subprocess
 import sys
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -24,9 +20,11 @@ from web_support import (
     PASSWORD,
     TODAY,
     USER,
+    dashboard_address,
     fill_register,
     home_on,
     sign_in,
+    sign_in_over_http,
 )
 
 from formflow.cli import main
@@ -43,18 +41,6 @@ pytestmark = pytest.mark.slow
 
 COPIED = 5000
 FORMFLOW = (sys.executable, "-m", "formflow.cli")
-
-
-def _signed_in_opener(url: str) -> urllib.request.OpenerDirector:
-    browser = urllib.request.build_opener(
-        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
-    )
-    page = browser.open(f"{url}signin", timeout=10).read().decode()
-    token = re.search(r'name="csrf" value="([^"]+)"', page)
-    assert token, page
-    form = {"csrf": token.group(1), "name": USER, "password": PASSWORD, "next": "/"}
-    browser.open(f"{url}signin", data=urllib.parse.urlencode(form).encode(), timeout=10)
-    return browser
 
 
 def test_serve_through_the_cli_answers_a_signed_in_request_on_postgresql(
@@ -80,15 +66,9 @@ def test_serve_through_the_cli_answers_a_signed_in_request_on_postgresql(
     )
     try:
         assert server.stderr is not None
-        address = ""
-        for line in server.stderr:
-            found = re.search(r"Dashboard at (http://127\.0\.0\.1:\d+/)", line)
-            if found:
-                address = found.group(1)
-                break
+        address = dashboard_address(server.stderr)
         assert address, "serve printed no dashboard address"
-        browser = _signed_in_opener(address)
-        listing = browser.open(address, timeout=10).read().decode()
+        browser, listing = sign_in_over_http(address)
         assert OVERDUE in listing and "Open challenges" in listing
         page = browser.open(f"{address}challenges/{OVERDUE}", timeout=10).read().decode()
         assert CHILD in page and "Timeline" in page

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import http.cookiejar
 import re
+import urllib.parse
+import urllib.request
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -148,3 +152,29 @@ def sign_in(client: FlaskClient, name: str = USER, password: str = PASSWORD) -> 
     token = csrf_of(client.get("/signin").get_data(as_text=True))
     response = client.post("/signin", data={"csrf": token, "name": name, "password": password})
     return response.status_code
+
+
+def sign_in_over_http(
+    url: str, name: str = USER, password: str = PASSWORD
+) -> tuple[urllib.request.OpenerDirector, str]:
+    """A browser signed in to the dashboard served at ``url``, and the page it lands on."""
+    browser = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+    )
+    token = csrf_of(browser.open(f"{url}signin", timeout=10).read().decode())
+    form = urllib.parse.urlencode({"csrf": token, "name": name, "password": password, "next": "/"})
+    landed = browser.open(f"{url}signin", data=form.encode(), timeout=10).read().decode()
+    return browser, landed
+
+
+def dashboard_address(stderr: Iterable[str], until: str = "Dashboard at") -> str:
+    """The address ``formflow serve`` or ``watch`` prints ("Dashboard at http://..."), read
+    from its standard error up to the line that starts with ``until``."""
+    address = ""
+    for line in stderr:
+        found = re.search(r"Dashboard at (http://127\.0\.0\.1:\d+/)", line)
+        if found:
+            address = found.group(1)
+        if line.startswith(until):
+            break
+    return address
