@@ -5,6 +5,7 @@ from SQLite with ``formflow register copy --to`` is checked and listed."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -30,6 +31,7 @@ from web_support import (
 from formflow.cli import main
 from formflow.config import REGISTER_URL_ENV, Settings
 from formflow.outbox.folders import Home
+from formflow.store.register import Register
 from formflow.web.accounts import Accounts
 from formflow.web.app import create_app
 from postgres_server import Cluster
@@ -117,3 +119,31 @@ def test_a_register_of_5000_copied_to_postgresql_is_checked_and_served(
         assert page.status_code == 200 and "Child 01234 Example" in page.get_data(as_text=True)
     finally:
         app.extensions["formflow"].registers.close()
+
+
+def test_register_copy_brings_the_users_back_and_never_mixes_two_lists(
+    postgres: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = postgres.new_database()
+    fill_register(home_on(tmp_path / "server", url))
+    Accounts(url, hasher=FAST_HASHER).add("priya", PASSWORD, role="viewer")
+    monkeypatch.delenv(REGISTER_URL_ENV, raising=False)
+    runner = CliRunner()
+    back = tmp_path / "back"
+    shutil.copytree(tmp_path / "server" / "outbox", back / "outbox")  # as a move would
+    copied = runner.invoke(main, ["register", "copy", "--from", url, "--home", str(back)])
+    assert copied.exit_code == 0, copied.output
+    assert "Copied 1 dashboard user(s)" in copied.output
+    users = Accounts(back / "var" / "users.db", hasher=FAST_HASHER)
+    user = users.user("priya")
+    assert user is not None and user.role == "viewer" and users.verify("priya", PASSWORD)
+
+    elsewhere = Home(tmp_path / "elsewhere")
+    Accounts.of(elsewhere, hasher=FAST_HASHER).add("amara", None)
+    refused = runner.invoke(
+        main, ["register", "copy", "--from", url, "--home", str(elsewhere.root)]
+    )
+    assert refused.exit_code == 1 and "are not empty" in refused.output, refused.output
+    with Register(elsewhere.database) as register:
+        assert register.references() == []  # refused before any row was copied
+    assert [u.name for u in Accounts.of(elsewhere).users()] == ["amara"]
