@@ -28,6 +28,7 @@ import hashlib
 import re
 import secrets
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -38,7 +39,6 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.engine import Connection
-from sqlalchemy.pool import NullPool
 
 from formflow.errors import AccountError
 from formflow.outbox import files
@@ -145,7 +145,7 @@ def _token_hash(token: str) -> str:
 def _sqlite_engine(path: Path) -> sa.Engine:
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     files.create_private_once(path)  # never reopened: see its docstring
-    engine = sa.create_engine(f"sqlite:///{path}", poolclass=NullPool, connect_args={"timeout": 30})
+    engine = sa.create_engine(f"sqlite:///{path}", connect_args={"timeout": 30})
     sa.event.listen(engine, "connect", lambda db, _record: db.execute("PRAGMA foreign_keys = ON"))
     return engine
 
@@ -166,8 +166,8 @@ class _Statements:
 
 class Accounts:
     """The accounts at ``database``: a SQLite file (``var/users.db``) or the PostgreSQL
-    database of the register (``users_place``). A connection per call, so that any thread
-    may use one ``Accounts``."""
+    database of the register (``users_place``). Each call takes a connection from the
+    pool and gives it back, so that any thread may use one ``Accounts``."""
 
     def __init__(
         self,
@@ -185,7 +185,7 @@ class Accounts:
         self.engine = (
             sa.create_engine(
                 sa.engine.make_url(str(database)).set(drivername="postgresql+psycopg"),
-                poolclass=NullPool,
+                pool_pre_ping=True,  # a server restarted meanwhile: a fresh connection
             )
             if self.on_server
             else _sqlite_engine(Path(database))
@@ -195,6 +195,9 @@ class Accounts:
         # A hash to verify against when the name is unknown, so a wrong name takes as
         # long as a wrong password and response times do not list who has an account.
         self._decoy = self.hasher.hash(secrets.token_urlsafe(16))
+        # The connections are kept in a pool (a new one to a server costs more than the
+        # page it serves) and closed with the Accounts, or when it is dropped.
+        self._closing = weakref.finalize(self, self.engine.dispose)
         self._take_schema_steps()
 
     @classmethod
@@ -203,7 +206,7 @@ class Accounts:
         return cls(users_place(home.register), **options)
 
     def close(self) -> None:
-        self.engine.dispose()
+        self._closing()
 
     @contextmanager
     def _statements(self) -> Iterator[_Statements]:
