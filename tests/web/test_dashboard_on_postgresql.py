@@ -32,7 +32,7 @@ from formflow.cli import main
 from formflow.config import REGISTER_URL_ENV, Settings
 from formflow.outbox.folders import Home
 from formflow.store.register import Register
-from formflow.web.accounts import Accounts
+from formflow.web.accounts import Accounts, accounts_at
 from formflow.web.app import create_app
 from postgres_server import Cluster
 
@@ -147,3 +147,17 @@ def test_register_copy_brings_the_users_back_and_never_mixes_two_lists(
     with Register(elsewhere.database) as register:
         assert register.references() == []  # refused before any row was copied
     assert [u.name for u in Accounts.of(elsewhere).users()] == ["amara"]
+
+
+def test_a_register_with_no_users_is_copied_from_without_making_any_there(
+    postgres: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = postgres.new_database()
+    Register(url).close()
+    monkeypatch.delenv(REGISTER_URL_ENV, raising=False)
+    copied = CliRunner().invoke(
+        main, ["register", "copy", "--from", url, "--home", str(tmp_path / "home")]
+    )
+    assert copied.exit_code == 0, copied.output
+    assert "Copied 0 dashboard user(s)" in copied.output
+    assert not accounts_at(url)  # the register copied from is left as it was

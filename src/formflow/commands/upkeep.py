@@ -122,11 +122,11 @@ def copy(home: Path, to: str | None, from_: str | None) -> None:
 def _users_copy(source: str | Path, target: str | Path) -> Iterator[Callable[[], int]]:
     """The dashboard's users beside the ``source`` register, to copy beside ``target``'s
     once the register is across; refused before anything is copied where ``target``
-    already has users. A SQLite register with no users file beside it has none to copy."""
-    from formflow.web.accounts import Accounts, users_place
+    already has users. A register with no accounts beside it has none to copy."""
+    from formflow.web.accounts import Accounts, accounts_at, users_place
 
     origin = users_place(source)
-    if isinstance(origin, Path) and not origin.exists():
+    if not accounts_at(origin):
         yield lambda: 0
         return
     with closing(Accounts(origin)) as from_, closing(Accounts(users_place(target))) as to:

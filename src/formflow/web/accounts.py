@@ -100,6 +100,19 @@ def users_place(register: str | Path) -> str | Path:
     return register if is_server_url(register) else Path(register).parent / USERS_FILE
 
 
+def accounts_at(place: str | Path) -> bool:
+    """Whether accounts were ever made at ``place`` (looked at without making them, so a
+    register copied from is left as it was)."""
+    if not is_server_url(place):
+        return Path(place).exists()
+    engine = sa.create_engine(_server_url(str(place)))
+    try:
+        with engine.connect() as db:
+            return sa.inspect(db).has_table(DASHBOARD_TABLES + "users")
+    finally:
+        engine.dispose()
+
+
 @dataclass(frozen=True)
 class User:
     name: str
@@ -140,6 +153,11 @@ def check_role(role: str) -> str:
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+def _server_url(url: str) -> sa.URL:
+    """The register's URL, spoken through psycopg 3 as the register speaks it."""
+    return sa.engine.make_url(url).set(drivername="postgresql+psycopg")
 
 
 def _sqlite_engine(path: Path) -> sa.Engine:
@@ -184,7 +202,7 @@ class Accounts:
         }
         self.engine = (
             sa.create_engine(
-                sa.engine.make_url(str(database)).set(drivername="postgresql+psycopg"),
+                _server_url(str(database)),
                 pool_pre_ping=True,  # a server restarted meanwhile: a fresh connection
             )
             if self.on_server
