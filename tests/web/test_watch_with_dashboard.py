@@ -41,7 +41,10 @@ def csv_text(outbox: Path) -> str:
     return (outbox / "tracker.csv").read_text(encoding="utf-8-sig")
 
 
-def test_make_run_serves_the_dashboard_and_keeps_the_tracker_live(tmp_path: Path) -> None:
+def test_make_run_serves_the_dashboard_and_keeps_the_tracker_live(
+    tmp_path: Path, home_register: str
+) -> None:
+    """On each engine: the register and the users in var/, or on PostgreSQL."""
     (tmp_path / "formflow.toml").write_text("[web]\nport = 0\n", encoding="utf-8")
     process = subprocess.Popen(
         [sys.executable, "-m", "formflow.cli", "watch", "--home", str(tmp_path), "--settle", "0.2"],
