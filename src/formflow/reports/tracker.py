@@ -280,6 +280,7 @@ def made_in_child(
     started = time.monotonic()
     child.start()
     sender.close()
+    log.debug("process %d makes the trackers", child.pid)
     try:
         while not receiver.poll(STOP_CHECK_SECONDS):
             if stopping():
@@ -295,7 +296,7 @@ def made_in_child(
     if isinstance(answer, str):
         raise TrackerProcessFailed(f"The tracker process failed: {answer}")
     pid, niceness, payloads = answer
-    log.debug(
+    log.info(
         "the trackers were made by process %d at niceness %d in %.1f s",
         pid,
         niceness,
