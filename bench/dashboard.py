@@ -132,7 +132,8 @@ def fill(home: Home) -> list[str]:
     home.create()
     now = dt.datetime.now().isoformat(timespec="seconds")
     with Register(home.database) as register, register.transaction():
-        db = register._db  # the bench's bulk path: the register's own tables, no renders
+        # The bench's bulk path: the register's own tables through its sqlite3 connection.
+        db = register._db.connection.driver_connection
         db.executemany(
             "INSERT INTO challenges (reference, policy, record, status, stage, due, raised_on, "
             "closed_on, created, updated, child, case_number, iro, team, addressee) "
