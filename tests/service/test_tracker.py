@@ -10,6 +10,7 @@ import datetime as dt
 import fcntl
 import logging
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -20,7 +21,16 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
-from service_support import CHILD_NAME, drop_json, fake_pipeline, make_challenge, wait_for
+from service_support import (
+    CHILD_NAME,
+    drop_json,
+    fake_pipeline,
+    make_challenge,
+    new_form,
+    start_watch,
+    stop_watch,
+    wait_for,
+)
 
 from filled_forms import fill_docx
 from formflow.cli import main
@@ -28,6 +38,7 @@ from formflow.config import Settings
 from formflow.core.calendar import WorkingCalendar
 from formflow.core.engine import assess
 from formflow.core.record import Challenge, Closure, ClosureKind
+from formflow.outbox.folders import Home
 from formflow.pipeline import Outcome
 from formflow.policy_catalogue import PolicyCatalogue, built_in
 from formflow.reports import tracker
@@ -456,3 +467,29 @@ def test_a_child_that_fails_says_why_and_the_next_change_is_made_afresh(tmp_path
     database.unlink()
     _register_of(database, OVERDUE)
     assert len(refresh(lambda: False).written) == 2
+
+
+def test_the_watcher_s_trackers_are_made_by_a_niced_process_other_than_the_watcher(
+    tmp_path: Path,
+) -> None:
+    """``formflow watch -v`` over a dropped form: the tracker shows it, and the log says
+    which process made it (neither the watcher nor at the watcher's priority)."""
+    home = Home(tmp_path / "home")
+    home.create()
+    log = tmp_path / "watch.log"
+    watcher = start_watch(home.root, log, "-v")
+    try:
+        wait_for(lambda: "Watching" in log.read_text(), 30, "the watcher to start")
+        new_form(home.inbox, "challenge.docx")
+        csv_file = home.outbox / "tracker.csv"
+        wait_for(
+            lambda: csv_file.exists() and "T.E." in csv_file.read_text("utf-8-sig"),
+            90,
+            "the tracker to show the dropped form",
+        )
+    finally:
+        stop_watch(watcher)
+    made = re.findall(r"the trackers were made by process (\d+) at niceness (\d+)", log.read_text())
+    assert made, log.read_text()
+    assert all(int(process) != watcher.pid for process, _ in made)
+    assert all(int(niceness) >= tracker.TRACKER_NICENESS for _, niceness in made)
