@@ -210,7 +210,7 @@ class LiveTracker:
     """The live tracker after an action taken in the dashboard, rewritten by a
     ``TrackerWriter`` as the watcher's is: made in a process of its own at a lower
     priority, so an action waits for its own record and documents, never for a
-    spreadsheet of every child, nor for the CPU that spreadsheet takes. The writer starts
+    spreadsheet of every child, and gets the CPU before that spreadsheet. The writer starts
     at the first change, so a dashboard that is only read never writes the tracker; with
     ``[tracker] live = false`` nothing is written."""
 
