@@ -5,7 +5,7 @@ are that spreadsheet (the columns of ``formflow export``, frozen headers, a filt
 every column, overdue rows in red), rewritten after every change to the register. Each is
 written under a temporary name and renamed into place, so nobody opens half a file. The
 watcher and the dashboard have them made by a child process at a lower CPU priority
-(``made_in_child``), so a rewrite over a large register never slows a form or a request.
+(``made_in_child``): the forms and requests get the CPU first, the large spreadsheet after.
 
 A file someone has open is skipped, never waited on, and written at the next change or
 retry. Open is judged three ways, because a Linux service cannot see a Windows user's
