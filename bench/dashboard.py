@@ -7,8 +7,8 @@ list under 50 ms and a challenge's page under 30 ms (median), for a user who see
 challenge and for a manager who sees only their own; an action under 500 ms (median): the
 confirm step of "extend the deadline", each on another open challenge, which records the
 event and writes its documents and drafts as the watcher would. The live tracker is on, as
-by default: after the first action its rewrite over the whole register runs in the
-dashboard's background thread, in the same process as the actions timed.
+by default: after the first action its rewrite over the whole register runs beside the
+actions timed, in a child process at a lower priority (``tracker.made_in_child``).
 
 Each is measured on both engines in one run, over the same register: SQLite in var/,
 and PostgreSQL on the tests' own throwaway cluster (tests/postgres_server.py), the

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -43,6 +43,19 @@ def make_challenge(**overrides: object) -> Challenge:
     }
     base.update(overrides)
     return Challenge(**base)  # type: ignore[arg-type]
+
+
+CLOSED_AFTER_THE_MODULE: list[Callable[[], None]] = []
+"""What a test module started that outlives its tests (a dashboard's live tracker writer,
+a thread), stopped when the module ends, so it never works or logs during the next
+module's tests."""
+
+
+@pytest.fixture(autouse=True, scope="module")
+def close_what_the_module_started() -> Iterator[None]:
+    yield
+    while CLOSED_AFTER_THE_MODULE:
+        CLOSED_AFTER_THE_MODULE.pop()()
 
 
 @pytest.fixture(scope="session")

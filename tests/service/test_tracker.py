@@ -8,7 +8,10 @@ import csv
 import dataclasses
 import datetime as dt
 import fcntl
+import logging
 import os
+import re
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -18,15 +21,26 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
-from service_support import CHILD_NAME, drop_json, fake_pipeline, make_challenge
+from service_support import (
+    CHILD_NAME,
+    drop_json,
+    fake_pipeline,
+    make_challenge,
+    new_form,
+    start_watch,
+    stop_watch,
+    wait_for,
+)
 
 from filled_forms import fill_docx
 from formflow.cli import main
+from formflow.config import Settings
 from formflow.core.calendar import WorkingCalendar
 from formflow.core.engine import assess
 from formflow.core.record import Challenge, Closure, ClosureKind
+from formflow.outbox.folders import Home
 from formflow.pipeline import Outcome
-from formflow.policy_catalogue import built_in
+from formflow.policy_catalogue import PolicyCatalogue, built_in
 from formflow.reports import tracker
 from formflow.reports.tables import EXPORT_COLUMNS, OVERDUE_FILL
 from formflow.store.register import Register
@@ -301,11 +315,15 @@ def test_the_csv_and_the_workbook_say_which_rows_are_overdue(tmp_path: Path) -> 
     assert _row_of(sheet, "PC-2025-AAAAAA")["Overdue"].value == "Yes"
 
 
-def _registered(home: Path, *challenges: Challenge) -> None:
-    with Register(home / "var" / "formflow.db") as register:
+def _register_of(register: str | Path, *challenges: Challenge) -> None:
+    with Register(register) as opened:
         for c in challenges:
             assessed = assess(c, built_in()(c.policy), WorkingCalendar(), TODAY)
-            register.save_challenge(c, assessed, dt.datetime(2025, 11, 3, 9))
+            opened.save_challenge(c, assessed, dt.datetime(2025, 11, 3, 9))
+
+
+def _registered(home: Path, *challenges: Challenge) -> None:
+    _register_of(home / "var" / "formflow.db", *challenges)
 
 
 def test_export_xlsx_marks_overdue_rows_in_red_and_the_csv_says_so(tmp_path: Path) -> None:
@@ -337,3 +355,139 @@ def test_a_command_refreshes_the_live_workbook_with_the_new_date(tmp_path: Path)
     due = _row_of(sheet, "PC-2025-DDDDDD")["Due"]
     assert due.value == dt.datetime.combine(later, dt.time())
     assert _cells(tmp_path / "outbox" / "tracker.csv", "PC-2025-DDDDDD")["Due"] == later.isoformat()
+
+
+# --- made in a child process, at a lower priority ------------------------------------
+
+
+def _in_child(register: str | Path, outbox: Path) -> tracker.Refresh:
+    settings = Settings()
+    policies = PolicyCatalogue.for_home(outbox.parent, settings)
+    return tracker.refresher_in_child(register, outbox, policies, settings, lambda: TODAY)
+
+
+def _made_by(caplog: pytest.LogCaptureFixture) -> list[tuple[int, int]]:
+    """(process, niceness) of each tracker made, as the log says."""
+    made = [r for r in caplog.records if r.getMessage().startswith("the trackers were made")]
+    return [(int(r.args[0]), int(r.args[1])) for r in made]  # type: ignore[index]
+
+
+def _started(caplog: pytest.LogCaptureFixture) -> list[int]:
+    """The process of each tracker begun, as the log says."""
+    begun = [r for r in caplog.records if r.getMessage().endswith("makes the trackers")]
+    return [int(r.args[0]) for r in begun]  # type: ignore[index]
+
+
+def test_the_service_s_trackers_are_made_by_a_child_at_a_lower_priority_and_are_the_same(
+    tmp_path: Path, register_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The watcher's and the dashboard's refresh, over a register on either engine: another
+    process, niced, makes the spreadsheets (their CPU no longer competes with the requests
+    and forms), and they hold what ``write_tracker`` writes in this process."""
+    _register_of(register_url, OVERDUE, CLOSED)
+    outbox = tmp_path / "outbox"
+    with caplog.at_level(logging.INFO, logger="formflow.reports.tracker"):
+        result = _in_child(register_url, outbox)(lambda: False)
+    assert sorted(p.name for p in result.written) == ["tracker.csv", "tracker.xlsx"]
+    [(process, niceness)] = _made_by(caplog)
+    assert process != os.getpid()
+    assert niceness == min(19, os.nice(0) + tracker.TRACKER_NICENESS)  # 19 is the lowest
+    here = tmp_path / "here"
+    write(here)
+    assert (outbox / "tracker.csv").read_bytes() == (here / "tracker.csv").read_bytes()
+    made, expected = (load_workbook(f / "tracker.xlsx").active for f in (outbox, here))
+    assert [[c.value for c in r] for r in made.iter_rows()] == [
+        [c.value for c in r] for r in expected.iter_rows()
+    ]
+    assert sorted(p.name for p in outbox.iterdir()) == ["tracker.csv", "tracker.xlsx"]
+
+
+def test_a_stop_while_the_child_makes_the_trackers_ends_it_and_leaves_them_as_they_were(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The child is kept waiting on a register another program has locked (as it would be
+    busy for half a minute making 50,000 rows): a stop returns within ``stop_wait``, the
+    child is gone, and the trackers are as they were, with no temporary file beside them."""
+    database = tmp_path / "var" / "formflow.db"
+    _register_of(database, OVERDUE)
+    outbox = tmp_path / "outbox"
+    tracker.write_tracker(outbox, [CLOSED], built_in(), WorkingCalendar(), TODAY)
+    before = {p.name: p.read_bytes() for p in outbox.iterdir()}
+    locker = sqlite3.connect(database, isolation_level=None)
+    locker.execute("PRAGMA locking_mode = EXCLUSIVE")
+    locker.execute("BEGIN EXCLUSIVE")
+    try:
+        with caplog.at_level(logging.DEBUG, logger="formflow.reports.tracker"):
+            writer = tracker.TrackerWriter(settle=0.01, stop_wait=5).start(
+                _in_child(database, outbox)
+            )
+            wait_for(lambda: bool(_started(caplog)), 20, "the child to start")
+            [child] = _started(caplog)
+            time.sleep(0.5)  # it is reading the register, or waiting for it
+            stopped = time.monotonic()
+            writer.stop()
+            # Back before stop_wait: the rewrite ended, its child killed and reaped.
+            assert time.monotonic() - stopped < 5
+    finally:
+        locker.close()
+    with pytest.raises(ProcessLookupError):
+        os.kill(child, 0)
+    assert {p.name: p.read_bytes() for p in outbox.iterdir()} == before
+    assert _made_by(caplog) == []
+
+
+def test_a_burst_of_changes_is_made_by_one_child(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    database = tmp_path / "var" / "formflow.db"
+    _register_of(database, OVERDUE)
+    with caplog.at_level(logging.DEBUG, logger="formflow.reports.tracker"):
+        writer = tracker.TrackerWriter(settle=0.3).start(_in_child(database, tmp_path / "outbox"))
+        try:
+            wait_for(lambda: len(_made_by(caplog)) == 1, 60, "the first tracker")
+            for _ in range(20):
+                writer.changed()
+            wait_for(lambda: len(_made_by(caplog)) == 2, 60, "the tracker after the burst")
+            time.sleep(1)  # time enough for a third to start, were one due
+        finally:
+            writer.stop()
+    assert len(_started(caplog)) == 2
+
+
+def test_a_child_that_fails_says_why_and_the_next_change_is_made_afresh(tmp_path: Path) -> None:
+    database = tmp_path / "var" / "formflow.db"
+    database.parent.mkdir()
+    database.write_text("not a register")
+    refresh = _in_child(database, tmp_path / "outbox")
+    with pytest.raises(tracker.TrackerProcessFailed, match="not a database"):
+        refresh(lambda: False)
+    assert not (tmp_path / "outbox").exists() or list((tmp_path / "outbox").iterdir()) == []
+    database.unlink()
+    _register_of(database, OVERDUE)
+    assert len(refresh(lambda: False).written) == 2
+
+
+def test_the_watcher_s_trackers_are_made_by_a_niced_process_other_than_the_watcher(
+    tmp_path: Path,
+) -> None:
+    """``formflow watch -v`` over a dropped form: the tracker shows it, and the log says
+    which process made it (neither the watcher nor at the watcher's priority)."""
+    home = Home(tmp_path / "home")
+    home.create()
+    log = tmp_path / "watch.log"
+    watcher = start_watch(home.root, log, "-v")
+    try:
+        wait_for(lambda: "Watching" in log.read_text(), 30, "the watcher to start")
+        new_form(home.inbox, "challenge.docx")
+        csv_file = home.outbox / "tracker.csv"
+        wait_for(
+            lambda: csv_file.exists() and "T.E." in csv_file.read_text("utf-8-sig"),
+            90,
+            "the tracker to show the dropped form",
+        )
+    finally:
+        stop_watch(watcher)
+    made = re.findall(r"the trackers were made by process (\d+) at niceness (\d+)", log.read_text())
+    assert made, log.read_text()
+    assert all(int(process) != watcher.pid for process, _ in made)
+    assert all(int(niceness) >= tracker.TRACKER_NICENESS for _, niceness in made)

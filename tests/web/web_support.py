@@ -16,7 +16,7 @@ from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 
-from conftest import make_challenge
+from conftest import CLOSED_AFTER_THE_MODULE, make_challenge
 from formflow.config import Settings
 from formflow.core.engine import assess
 from formflow.core.record import (
@@ -118,6 +118,14 @@ class Site:
     def client(self) -> FlaskClient:
         return self.app.test_client()
 
+    def close(self) -> None:
+        """Stop what the site runs beside its requests (the live tracker's writer) and
+        close its connections, as ``formflow serve`` does when it stops."""
+        dashboard = self.app.extensions["formflow"]
+        dashboard.tracker.stop()
+        dashboard.registers.close()
+        self.accounts.close()
+
 
 def make_site(
     root: Path, settings: Settings | None = None, register_url: str | None = None, **limits: Any
@@ -139,7 +147,9 @@ def make_site(
         now=lambda: NOW,
     )
     app.config["TESTING"] = True
-    return Site(home, app, accounts)
+    site = Site(home, app, accounts)
+    CLOSED_AFTER_THE_MODULE.append(site.close)
+    return site
 
 
 def csrf_of(html: str) -> str:

@@ -96,7 +96,7 @@ def watch(
         if tracker_live(ctx.settings):  # false: no tracker of every child on the share
             running.callback(writer.stop)
             writer.start(
-                tracker.refresher_in_thread(
+                tracker.refresher_in_child(
                     ctx.home.register, ctx.home.outbox, ctx.policies, ctx.settings
                 )
             )

@@ -3,7 +3,9 @@
 Business support keep their tracking spreadsheet in the shared folder; these two files
 are that spreadsheet (the columns of ``formflow export``, frozen headers, a filter on
 every column, overdue rows in red), rewritten after every change to the register. Each is
-written under a temporary name and renamed into place, so nobody opens half a file.
+written under a temporary name and renamed into place, so nobody opens half a file. The
+watcher and the dashboard have them made by a child process at a lower CPU priority
+(``made_in_child``): the forms and requests get the CPU first, the large spreadsheet after.
 
 A file someone has open is skipped, never waited on, and written at the next change or
 retry. Open is judged three ways, because a Linux service cannot see a Windows user's
@@ -17,22 +19,27 @@ next save.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import errno
 import fcntl
 import logging
+import multiprocessing
 import os
 import threading
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import cast
 
 from formflow.config import Settings
 from formflow.core.calendar import WorkingCalendar
 from formflow.core.policy import Policy
 from formflow.core.record import Challenge
 from formflow.outbox.files import FILE_MODE, write_private
-from formflow.policy_catalogue import PolicyCatalogue
+from formflow.policy_catalogue import PolicyCatalogue, PolicyFolder
 from formflow.reports import tables
 from formflow.store.register import Register
 
@@ -44,9 +51,14 @@ RETRY_SECONDS = 30.0
 SETTLE_SECONDS = 1.0
 """Changes this close together are written once (a burst of dropped forms)."""
 STOP_WAIT_SECONDS = 3.0
-"""How long a stop waits for a rewrite under way. The spreadsheets of 5,000 challenges take
-a few seconds to make; a stop asked meanwhile writes neither file (``write_tracker``) and
-the rewrite is left to end with the process: the next start writes them afresh."""
+"""How long a stop waits for a rewrite under way. The spreadsheets of 50,000 challenges take
+half a minute to make; a stop asked meanwhile ends the process making them at once
+(``made_in_child``) and writes neither file: the next start writes them afresh."""
+STOP_CHECK_SECONDS = 0.1
+"""How often the wait for the tracker process looks whether the service is stopping."""
+TRACKER_NICENESS = 10
+"""How far below the service's the tracker process's CPU priority is: on a busy machine
+the dashboard's requests and the watcher's forms go first, the spreadsheet after."""
 _BUSY = {errno.EACCES, errno.EBUSY, errno.EPERM, errno.ETXTBSY}
 
 
@@ -103,12 +115,28 @@ def write_tracker(
     skipping any that is open. Neither is written once ``stopping()`` says the service is
     stopping: it is asked again just before the files are written, so a stop never waits
     for a file and never leaves one half written."""
+    return write_payloads(
+        outbox,
+        lambda: tracker_payloads(tables.export_table(challenges, policies, calendar, today)),
+        file_mode,
+        stopping,
+    )
+
+
+def write_payloads(
+    outbox: Path,
+    make: Callable[[], Mapping[str, bytes]],
+    file_mode: int = FILE_MODE,
+    stopping: Callable[[], bool] = lambda: False,
+) -> TrackerResult:
+    """``write_tracker`` with the spreadsheets' bytes from ``make()``, which is not called
+    when both trackers are open or the service is stopping."""
     result = TrackerResult()
     targets = [outbox / name for name in TRACKER_NAMES]
     free = [t for t in targets if not in_use(t)]
     result.skipped = [t for t in targets if t not in free]
     if free and not stopping():
-        payloads = tracker_payloads(tables.export_table(challenges, policies, calendar, today))
+        payloads = make()
         for target in () if stopping() else free:
             try:
                 write_private(target, payloads[target.name], file_mode)
@@ -131,7 +159,9 @@ class TrackerWriter:
     """Rewrites the trackers in a thread of its own after each ``changed()``: the
     pipeline's threads only set a flag and never wait for a spreadsheet. A burst of
     changes is written once; a skipped tracker is retried every ``retry`` seconds. A
-    ``stop()`` waits ``stop_wait`` seconds at most for a rewrite under way."""
+    ``stop()`` waits ``stop_wait`` seconds at most for a rewrite under way. The service's
+    refresh is ``refresher_in_child``: the thread waits while another process makes the
+    spreadsheets."""
 
     def __init__(
         self,
@@ -198,20 +228,95 @@ def refresh(
     )
 
 
-def refresher_in_thread(
-    database: str | Path,
+@dataclass(frozen=True)
+class TrackerSource:
+    """What the tracker process reads: plain values, since they are sent to it."""
+
+    register: str | Path
+    """What ``Register`` opens (``Home.register``): a PostgreSQL URL, or the SQLite file."""
+    policy_folders: tuple[PolicyFolder, ...]
+    calendar: WorkingCalendar
+
+
+class TrackerProcessFailed(RuntimeError):
+    """The tracker process ended without making the spreadsheets."""
+
+
+def refresher_in_child(
+    register: str | Path,
     outbox: Path,
     policies: PolicyCatalogue,
     settings: Settings,
     today: Callable[[], dt.date] = dt.date.today,
 ) -> Refresh:
-    """``refresh`` for the writer's own thread, over a register connection it opens on
-    first use (a connection stays in the thread that made it)."""
-    opened: list[Register] = []
+    """``refresh`` with the spreadsheets made in a child process (``made_in_child``); this
+    process only checks which trackers are open and writes the bytes it is sent."""
+    source = TrackerSource(register, policies.folders, settings.calendar)
 
     def run(stopping: Callable[[], bool]) -> TrackerResult:
-        if not opened:
-            opened.append(Register(database))
-        return refresh(opened[0], outbox, policies, settings, today(), stopping)
+        return write_payloads(
+            outbox, lambda: made_in_child(source, today(), stopping), settings.file_mode, stopping
+        )
 
     return run
+
+
+def made_in_child(
+    source: TrackerSource, today: dt.date, stopping: Callable[[], bool]
+) -> dict[str, bytes]:
+    """Both trackers' bytes, made in a process of their own at a lower CPU priority.
+
+    Reading every challenge and laying out their spreadsheet is seconds of CPU (33 s for
+    50,000 challenges): in a thread of the dashboard or the watcher it held the GIL
+    against the requests and the forms. The process comes from the forkserver, as the PDF
+    processes do: forking the service itself, which has threads, could copy a lock
+    another thread holds. It writes no file, so ending it can leave nothing half done:
+    once ``stopping()`` it is killed, and nothing (an empty answer) is written."""
+    context = multiprocessing.get_context("forkserver")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(
+        target=_make_in_child, args=(sender, source, today), daemon=True, name="formflow-tracker"
+    )
+    started = time.monotonic()
+    child.start()
+    sender.close()
+    log.debug("process %d makes the trackers", child.pid)
+    try:
+        while not receiver.poll(STOP_CHECK_SECONDS):
+            if stopping():
+                return {}
+        answer = receiver.recv()
+    except EOFError as exc:
+        raise TrackerProcessFailed("The tracker process ended without an answer.") from exc
+    finally:
+        receiver.close()
+        child.kill()
+        child.join()
+        child.close()
+    if isinstance(answer, str):
+        raise TrackerProcessFailed(f"The tracker process failed: {answer}")
+    pid, niceness, payloads = answer
+    log.info(
+        "the trackers were made by process %d at niceness %d in %.1f s",
+        pid,
+        niceness,
+        time.monotonic() - started,
+    )
+    return cast(dict[str, bytes], payloads)
+
+
+def _make_in_child(sender: Connection, source: TrackerSource, today: dt.date) -> None:
+    """The tracker process's whole life: lower its priority, read the register, make the
+    spreadsheets, send their bytes (or what went wrong) and end."""
+    try:
+        niceness = os.nice(TRACKER_NICENESS)
+        with Register(source.register) as register:
+            challenges = register.challenges()
+        policies = PolicyCatalogue(source.policy_folders)
+        rows = tables.export_table(challenges, policies, source.calendar, today)
+        answer: object = (os.getpid(), niceness, tracker_payloads(rows))
+    except Exception as exc:  # the parent logs it and tries again at the next change
+        answer = f"{type(exc).__name__}: {exc}"
+    with contextlib.suppress(BrokenPipeError):  # the service was killed meanwhile
+        sender.send(answer)
+    sender.close()

@@ -73,7 +73,7 @@ from formflow.errors import ConfigError
 from formflow.outbox.folders import Home
 from formflow.policy_catalogue import PolicyCatalogue
 from formflow.reports import tables
-from formflow.reports.tracker import TrackerWriter, refresher_in_thread, tracker_payloads
+from formflow.reports.tracker import TrackerWriter, refresher_in_child, tracker_payloads
 from formflow.store.register import OpenList, Register
 from formflow.store.retention import retention_review
 from formflow.web import access, audit, charts, views
@@ -215,13 +215,14 @@ class RegisterPool:
 
 class LiveTracker:
     """The live tracker after an action taken in the dashboard, rewritten by a
-    ``TrackerWriter`` in a thread of its own, as the watcher's is: an action waits for its
-    own record and documents, never for a spreadsheet of every child. The writer starts at
-    the first change, so a dashboard that is only read never writes the tracker; with
+    ``TrackerWriter`` as the watcher's is: made in a process of its own at a lower
+    priority, so an action waits for its own record and documents, never for a
+    spreadsheet of every child, and gets the CPU before that spreadsheet. The writer starts
+    at the first change, so a dashboard that is only read never writes the tracker; with
     ``[tracker] live = false`` nothing is written."""
 
     def __init__(self, home: Home, settings: Settings, policies: PolicyCatalogue) -> None:
-        self._refresh = refresher_in_thread(home.register, home.outbox, policies, settings)
+        self._refresh = refresher_in_child(home.register, home.outbox, policies, settings)
         self._live = tracker_live(settings)
         self._writer = TrackerWriter()
         self._started = False
