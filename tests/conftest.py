@@ -8,10 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from formflow.commands.home import home_of
+from formflow.config import load_settings
 from formflow.core.calendar import WorkingCalendar
 from formflow.core.policy import Policy
 from formflow.core.record import Challenge, Child, LegalStatus, RaisedBy, Role, Stage
+from formflow.outbox.folders import Home
 from formflow.policy_catalogue import built_in
+from formflow.store.register import Register
 from postgres_server import Cluster, running_cluster
 
 
@@ -69,3 +73,19 @@ def home_register(register_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     if register_url.startswith("postgresql"):
         monkeypatch.setenv("FORMFLOW_REGISTER_URL", register_url)
     return register_url
+
+
+on_both_engines = pytest.mark.usefixtures("home_register")
+"""Runs a test once on each engine: the home's register in var/, then on a fresh
+PostgreSQL database that the CLI, a watcher in a process of its own and
+``open_register`` all find through FORMFLOW_REGISTER_URL."""
+
+
+def home_at(root: Path) -> Home:
+    """The home at ``root`` as the CLI places it (``home_register`` sets the engine)."""
+    return home_of(root, load_settings(home=root))
+
+
+def open_register(root: Path) -> Register:
+    """The register of the home at ``root``, on the engine the CLI would open."""
+    return Register(home_at(root).register)

@@ -13,6 +13,8 @@ from service_support import (
     PROCESSED_ON,
     Service,
     cli,
+    on_both_engines,
+    open_register,
     show_json,
 )
 
@@ -20,14 +22,15 @@ from filled_forms import answer, fill_docx
 from formflow.core.record import Stage
 from formflow.pipeline import Outcome
 from formflow.pipeline.job import Job
-from formflow.store.register import Register
+
+pytestmark = on_both_engines
 
 WHO = ("--by", "Kemi Adeyemi, business support")
 
 
 @pytest.fixture
 def service(tmp_path: Path) -> Iterator[Service]:
-    with Register(tmp_path / "var" / "formflow.db") as register:
+    with open_register(tmp_path) as register:
         yield Service(tmp_path, register)
 
 
