@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from formflow.commands.home import home_of
-from formflow.config import load_settings
+from formflow.config import REGISTER_URL_ENV, load_settings
 from formflow.core.calendar import WorkingCalendar
 from formflow.core.policy import Policy
 from formflow.core.record import Challenge, Child, LegalStatus, RaisedBy, Role, Stage
@@ -71,8 +71,23 @@ def home_register(register_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """The register of the home at ``tmp_path``, on each engine, where the CLI finds it:
     var/formflow.db, or PostgreSQL named by FORMFLOW_REGISTER_URL."""
     if register_url.startswith("postgresql"):
-        monkeypatch.setenv("FORMFLOW_REGISTER_URL", register_url)
+        monkeypatch.setenv(REGISTER_URL_ENV, register_url)
     return register_url
+
+
+@pytest.fixture
+def next_home_register(
+    home_register: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[], None]:
+    """For a test of several homes: call it before the next home is made so that home has
+    a register of its own (a fresh PostgreSQL database; a SQLite home has its own var/)."""
+
+    def fresh() -> None:
+        if home_register.startswith("postgresql"):
+            cluster: Cluster = request.getfixturevalue("postgres")
+            monkeypatch.setenv(REGISTER_URL_ENV, cluster.new_database())
+
+    return fresh
 
 
 on_both_engines = pytest.mark.usefixtures("home_register")
