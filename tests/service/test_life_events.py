@@ -23,8 +23,6 @@ from formflow.core.record import Stage
 from formflow.pipeline import Outcome
 from formflow.pipeline.job import Job
 
-pytestmark = on_both_engines
-
 WHO = ("--by", "Kemi Adeyemi, business support")
 
 
@@ -72,6 +70,7 @@ def test_a_response_with_a_mistyped_reference_is_answered_with_a_note(
     assert service.pipeline.recover() == []
 
 
+@on_both_engines
 def test_a_prefilled_form_for_a_child_with_an_open_challenge_is_refused_then_opened_if_separate(
     service: Service, tmp_path: Path
 ) -> None:
@@ -108,6 +107,7 @@ def test_a_prefilled_form_for_a_child_with_an_open_challenge_is_refused_then_ope
     assert sorted(service.register.references()) == sorted([first, opened.reference])
 
 
+@on_both_engines
 def test_a_plan_that_cannot_be_committed_ends_the_file_with_a_note(
     service: Service, tmp_path: Path
 ) -> None:
@@ -163,6 +163,7 @@ def test_new_refuses_a_form_the_procedure_would_refuse(tmp_path: Path) -> None:
     assert not (tmp_path / "stage2.docx").exists()
 
 
+@on_both_engines
 def test_an_unknown_reference_with_an_iro_decision_leaves_check_green(
     service: Service, tmp_path: Path
 ) -> None:
@@ -194,6 +195,7 @@ def test_an_unknown_reference_with_an_iro_decision_leaves_check_green(
 # --- 3. dates from the future ----------------------------------------------------------------
 
 
+@on_both_engines
 def test_tick_refuses_a_day_to_come_unless_rehearsed(service: Service) -> None:
     reference = service.raised()
     before = service.record(reference)
@@ -245,6 +247,7 @@ def test_a_form_dated_after_it_arrived_is_refused(
 # --- 4. dates from the past: one rule for every event ---------------------------------------
 
 
+@on_both_engines
 def test_no_event_is_dated_before_what_it_answers(service: Service, tmp_path: Path) -> None:
     reference = service.raised()
     form = service.outbox(reference, "stage-1-form.docx")
@@ -339,6 +342,7 @@ def test_an_answer_after_escalation_by_decision_is_kept_as_late(
     assert "carries on unless the IRO withdraws or closes it" in result.message
 
 
+@on_both_engines
 def test_a_response_to_a_merged_or_withdrawn_challenge_says_where_it_stands(
     service: Service, tmp_path: Path
 ) -> None:
