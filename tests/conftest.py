@@ -57,13 +57,16 @@ def postgres() -> Iterator[Cluster]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def register_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def register_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """Where a test's register lives, once on each engine: a SQLite file, or a fresh
-    database on the session's PostgreSQL cluster."""
+    database on the session's PostgreSQL cluster (dropped after the test)."""
     if request.param == "sqlite":
-        return str(tmp_path / "var" / "formflow.db")
+        yield str(tmp_path / "var" / "formflow.db")
+        return
     cluster: Cluster = request.getfixturevalue("postgres")
-    return cluster.new_database()
+    url = cluster.new_database()
+    yield url
+    cluster.drop_database(url)
 
 
 @pytest.fixture
@@ -78,16 +81,22 @@ def home_register(register_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
 @pytest.fixture
 def next_home_register(
     home_register: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
-) -> Callable[[], None]:
+) -> Iterator[Callable[[], None]]:
     """For a test of several homes: call it before the next home is made so that home has
     a register of its own (a fresh PostgreSQL database; a SQLite home has its own var/)."""
+    if not home_register.startswith("postgresql"):
+        yield lambda: None
+        return
+    cluster: Cluster = request.getfixturevalue("postgres")
+    made: list[str] = []
 
     def fresh() -> None:
-        if home_register.startswith("postgresql"):
-            cluster: Cluster = request.getfixturevalue("postgres")
-            monkeypatch.setenv(REGISTER_URL_ENV, cluster.new_database())
+        made.append(cluster.new_database())
+        monkeypatch.setenv(REGISTER_URL_ENV, made[-1])
 
-    return fresh
+    yield fresh
+    for url in made:
+        cluster.drop_database(url)
 
 
 on_both_engines = pytest.mark.usefixtures("home_register")
