@@ -60,6 +60,7 @@ def test_an_encrypted_backup_holds_nothing_readable_and_restores_with_its_key(
         assert after.challenge(reference) == backed_up
 
 
+# SQLite only: that nothing was restored is seen as no var/formflow.db made.
 def test_a_wrong_key_or_no_key_is_refused_plainly(home: Home, tmp_path: Path) -> None:
     public, _ = key_file(tmp_path, "right.key")
     _, wrong = key_file(tmp_path, "wrong.key")

@@ -6,11 +6,19 @@ import dataclasses
 import datetime as dt
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from service_support import drop_json, fake_pipeline, make_challenge, on_both_engines, open_register
+from service_support import (
+    drop_json,
+    fake_pipeline,
+    home_at,
+    make_challenge,
+    on_both_engines,
+    open_register,
+)
 
 from formflow.cli import main
 from formflow.core.record import Response
@@ -44,7 +52,7 @@ def home(tmp_path: Path) -> Home:
     root = tmp_path / "home"
     with open_register(root) as register:
         raise_and_answer(fake_pipeline(root, register))
-    return Home(root)
+    return home_at(root)
 
 
 def kinds(home: Home) -> list[str]:
@@ -124,7 +132,10 @@ def test_check_prints_each_problem_and_exits_1(home: Home) -> None:
     assert report["ok"] is False and report["problems"][0]["kind"] == "output missing"
 
 
-def test_a_restored_home_passes_check_and_goes_on_processing(home: Home, tmp_path: Path) -> None:
+@on_both_engines
+def test_a_restored_home_passes_check_and_goes_on_processing(
+    home: Home, tmp_path: Path, next_home_register: Callable[[], None]
+) -> None:
     (home.root / "formflow.toml").write_text('[council]\nname = "Northtown Council"\n')
     Accounts(home.var / "users.db").add("amara.okafor", None)  # a dashboard user (SSO)
     destination = tmp_path / "backup"
@@ -133,6 +144,7 @@ def test_a_restored_home_passes_check_and_goes_on_processing(home: Home, tmp_pat
     assert summary.missing == () and summary.challenges == 1
     assert summary.files == 2 + 2 + 4 + 1  # register and accounts, originals, outputs, settings
     restored = Home(tmp_path / "restored")
+    next_home_register()
     result = CliRunner().invoke(main, ["restore", "--home", str(restored.root), str(destination)])
     assert result.exit_code == 0, result.output
     assert "The register agrees with the archive and the outbox." in result.output
