@@ -107,7 +107,6 @@ def test_a_prefilled_form_for_a_child_with_an_open_challenge_is_refused_then_ope
     assert sorted(service.register.references()) == sorted([first, opened.reference])
 
 
-@on_both_engines
 def test_a_plan_that_cannot_be_committed_ends_the_file_with_a_note(
     service: Service, tmp_path: Path
 ) -> None:
@@ -163,7 +162,6 @@ def test_new_refuses_a_form_the_procedure_would_refuse(tmp_path: Path) -> None:
     assert not (tmp_path / "stage2.docx").exists()
 
 
-@on_both_engines
 def test_an_unknown_reference_with_an_iro_decision_leaves_check_green(
     service: Service, tmp_path: Path
 ) -> None:
@@ -342,7 +340,6 @@ def test_an_answer_after_escalation_by_decision_is_kept_as_late(
     assert "carries on unless the IRO withdraws or closes it" in result.message
 
 
-@on_both_engines
 def test_a_response_to_a_merged_or_withdrawn_challenge_says_where_it_stands(
     service: Service, tmp_path: Path
 ) -> None:

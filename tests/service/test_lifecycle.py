@@ -67,7 +67,6 @@ def test_a_form_that_changes_nothing_says_what_it_compared(service: Service) -> 
     assert f"record of {reference} at Stage 1" in result.message
 
 
-@on_both_engines
 def test_a_late_response_to_a_stage_that_escalated_is_recorded_against_it(
     service: Service, tmp_path: Path
 ) -> None:
@@ -196,7 +195,6 @@ def test_the_stage_two_form_shows_the_date_of_notification_received(
 # --- the IRO's decisions on the form ------------------------------------------------------
 
 
-@on_both_engines
 def test_the_iro_reopens_a_resolved_challenge_on_the_final_record(
     service: Service, tmp_path: Path
 ) -> None:
