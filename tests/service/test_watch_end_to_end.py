@@ -323,7 +323,8 @@ def test_a_dead_observer_is_restarted(
 # --- separate processes: kill -9, and two watchers on one folder -------------------------
 
 
-@on_both_engines
+# SQLite only for the suite's time: a kill -9 and restart on PostgreSQL is in
+# test_concurrent_use.py and test_watch_restart.py.
 def test_kill_9_mid_batch_then_restart_ends_exactly_once(tmp_path: Path, forms: Forms) -> None:
     home = Home(tmp_path / "home")
     home.create()
@@ -357,7 +358,7 @@ def test_kill_9_mid_batch_then_restart_ends_exactly_once(tmp_path: Path, forms: 
     assert "Tegan" not in log.read_text()
 
 
-@on_both_engines
+# SQLite only for the suite's time: test_two_machines.py runs two watchers on PostgreSQL.
 def test_two_watchers_on_one_folder_never_process_a_file_twice(
     tmp_path: Path, forms: Forms
 ) -> None:
