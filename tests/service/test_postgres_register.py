@@ -106,12 +106,3 @@ def test_every_command_and_life_event_runs_on_postgresql(
     for reference in references:
         assert (reference, "file") in events
     assert not (home / "var" / "formflow.db").exists(), "a SQLite register was made as well"
-
-
-def test_the_dashboard_refuses_a_register_it_cannot_read_yet(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv(REGISTER_URL_ENV, "postgresql://formflow@db.northtown.example/formflow")
-    code, output = cli(tmp_path / "home", "serve", "--port", "0")
-    assert code == 1
-    assert "The dashboard does not yet read a register on PostgreSQL" in output

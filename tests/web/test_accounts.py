@@ -16,19 +16,27 @@ from web_support import FAST_HASHER
 
 from formflow.cli import COMMANDS, main
 from formflow.errors import AccountError
-from formflow.web.accounts import Accounts, SignInLimiter
+from formflow.store.register import Register
+from formflow.web.accounts import Accounts, SignInLimiter, users_place
 
 HOUR = dt.timedelta(hours=1)
 
 
 @pytest.fixture
-def accounts(tmp_path: Path) -> Accounts:
-    return Accounts(tmp_path / "var" / "users.db", hasher=FAST_HASHER)
+def accounts(register_url: str) -> Accounts:
+    """The users beside the register, on each engine."""
+    return Accounts(users_place(register_url), hasher=FAST_HASHER)
+
+
+def stored_password(accounts: Accounts, name: str) -> str:
+    with accounts.write_lock() as run:
+        found = run("SELECT password FROM {users} WHERE name = :name", name=name).scalar_one()
+    return str(found)
 
 
 def test_passwords_are_stored_as_argon2id_and_verified(accounts: Accounts) -> None:
     accounts.add("amara", "three random words")
-    stored = accounts._db().execute("SELECT password FROM users").fetchone()[0]
+    stored = stored_password(accounts, "amara")
     assert stored.startswith("$argon2id$") and "three random words" not in stored
     assert accounts.verify("amara", "three random words")
     assert not accounts.verify("amara", "three random word")
@@ -38,12 +46,30 @@ def test_passwords_are_stored_as_argon2id_and_verified(accounts: Accounts) -> No
 def test_the_default_hash_is_memory_hard(tmp_path: Path) -> None:
     accounts = Accounts(tmp_path / "users.db")
     accounts.add("amara", "three random words")
-    stored = accounts._db().execute("SELECT password FROM users").fetchone()[0]
-    assert "m=65536" in stored  # 64 MiB for every guess
+    assert "m=65536" in stored_password(accounts, "amara")  # 64 MiB for every guess
 
 
-def test_the_file_is_owner_only(accounts: Accounts) -> None:
-    assert accounts.path.stat().st_mode & 0o777 == 0o600
+def test_the_file_is_owner_only(tmp_path: Path) -> None:
+    Accounts(tmp_path / "var" / "users.db", hasher=FAST_HASHER)
+    assert (tmp_path / "var" / "users.db").stat().st_mode & 0o777 == 0o600
+
+
+def test_on_postgresql_the_users_are_tables_of_their_own_beside_the_register(
+    home_register: str, tmp_path: Path
+) -> None:
+    """In the register's database, named apart, left out of the register's tables (so
+    never in a copy of it); versioned by the accounts themselves, and opened again as
+    they are."""
+    Accounts(users_place(home_register), hasher=FAST_HASHER).add("amara", None)
+    again = Accounts(users_place(home_register), hasher=FAST_HASHER)
+    assert [u.name for u in again.users()] == ["amara"]
+    with Register(home_register) as register:
+        assert not [t for t in register.tables() if "users" in t or "session" in t]
+    on_server = home_register.startswith("postgresql")
+    assert (tmp_path / "var" / "users.db").exists() is not on_server
+    with again.write_lock() as run:
+        assert run("SELECT version FROM {accounts_version}").scalar_one() == 1
+    assert again.tables["users"] == ("dashboard_users" if on_server else "users")
 
 
 @pytest.mark.parametrize(
@@ -136,11 +162,13 @@ def test_failures_are_forgotten_after_a_day_without_one(accounts: Accounts) -> N
 
 
 def test_parallel_guesses_from_two_processes_get_no_more_checks_than_the_limit(
-    tmp_path: Path,
+    register_url: str,
 ) -> None:
-    """Two Accounts on one file are two connections, as two serving processes have:
-    the count is checked and raised inside one BEGIN IMMEDIATE, never check-then-record."""
-    path = tmp_path / "var" / "users.db"
+    """Two Accounts on one place are two connections, as two serving processes have:
+    the count is checked and raised inside one transaction holding the accounts' write
+    lock (SQLite's BEGIN IMMEDIATE, an advisory lock on PostgreSQL), never
+    check-then-record."""
+    path = users_place(register_url)
     limiters = [SignInLimiter(Accounts(path, hasher=FAST_HASHER), free=5) for _ in range(2)]
     start = threading.Barrier(40)
 
@@ -153,7 +181,8 @@ def test_parallel_guesses_from_two_processes_get_no_more_checks_than_the_limit(
     assert allowed == 5
 
 
-def test_the_users_commands(tmp_path: Path) -> None:
+def test_the_users_commands(tmp_path: Path, home_register: str) -> None:
+    """On each engine: var/users.db, or the register's PostgreSQL database."""
     assert {"serve", "users"} <= set(COMMANDS)
     runner = CliRunner()
     home = ["--home", str(tmp_path)]
@@ -177,7 +206,7 @@ def test_the_users_commands(tmp_path: Path) -> None:
         main, ["users", "passwd", "amara", *home], input="a brand new password\n" * 2
     )
     assert changed.exit_code == 0
-    assert Accounts(tmp_path / "var" / "users.db").verify("amara", "a brand new password")
+    assert Accounts(users_place(home_register)).verify("amara", "a brand new password")
     missing = runner.invoke(main, ["users", "passwd", "nobody", *home])
     assert missing.exit_code == 1 and "no user nobody" in missing.output
     removed = runner.invoke(main, ["users", "remove", "dylan", *home])

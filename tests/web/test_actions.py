@@ -48,7 +48,8 @@ from formflow.form import (
 )
 from formflow.pipeline import Pipeline, Services
 from formflow.policy_catalogue import built_in
-from formflow.store.register import Register
+from formflow.store.register import Register, is_server_url
+from postgres_server import Cluster
 from waiting import wait_for
 
 ON = TODAY.isoformat()
@@ -121,8 +122,18 @@ def comparable(home: Path, reference: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def site(tmp_path: Path) -> Site:
-    return make_site(tmp_path / "web")
+def site(tmp_path: Path, register_url: str) -> Site:
+    """The site on each engine."""
+    return make_site(tmp_path / "web", register_url=register_url)
+
+
+@pytest.fixture
+def twin_url(register_url: str, request: pytest.FixtureRequest) -> str | None:
+    """A second register on the site's engine, for the same steps taken by the CLI."""
+    if not is_server_url(register_url):
+        return None
+    cluster: Cluster = request.getfixturevalue("postgres")
+    return cluster.new_database()
 
 
 @pytest.fixture
@@ -198,6 +209,7 @@ def test_an_action_in_the_browser_is_recorded_as_the_same_event_from_the_cli(
     tmp_path: Path,
     site: Site,
     client: FlaskClient,
+    twin_url: str | None,
     action: str,
     reference: str,
     fields: dict[str, str],
@@ -205,7 +217,7 @@ def test_an_action_in_the_browser_is_recorded_as_the_same_event_from_the_cli(
 ) -> None:
     done = act_in_browser(client, reference, action, fields)
     assert "Recorded" in done
-    by_cli = make_site(tmp_path / "cli")
+    by_cli = make_site(tmp_path / "cli", register_url=twin_url)
     code, output = cli(by_cli.home.root, *command, "--by", USER, "--on", ON)
     assert code == 0, output
     from_browser = comparable(site.home.root, reference)
@@ -354,7 +366,7 @@ def test_an_action_on_a_page_drawn_before_a_change_is_refused_and_records_nothin
 def test_the_version_is_checked_inside_the_register_transaction(site: Site) -> None:
     """The check that matters is the one under the write lock: a version read before it
     and compared after would let a form committed in between be overruled."""
-    with Register(site.home.database) as register:
+    with Register(site.home.register) as register:
         pipeline = Pipeline(register, Services(site.home, Settings(), built_in()))
         with pytest.raises(ChallengeChanged, match="has changed since you opened it"):
             pipeline.act(
@@ -684,22 +696,22 @@ def with_eligible_challenge(site: Site) -> Site:
         child=replace(make_challenge().child, name="Rowan Example", case_number="LCS-000555"),
         cafcass=PREREQUISITES_MET,
     )
-    with Register(site.home.database) as register:
+    with Register(site.home.register) as register:
         policy = built_in()(eligible.policy)
         register.save_challenge(eligible, assess(eligible, policy, Settings().calendar, TODAY), NOW)
     return site
 
 
 def test_a_cafcass_request_in_the_browser_is_recorded_as_the_same_event_from_the_shell(
-    tmp_path: Path, site: Site, client: FlaskClient
+    tmp_path: Path, site: Site, client: FlaskClient, twin_url: str | None
 ) -> None:
     """The shell's own path for an event (``Pipeline.act``, as every event command of the
     CLI takes it; the CLI has no CAFCASS command of its own) on a twin of the register."""
     with_eligible_challenge(site)
     done = act_in_browser(client, ELIGIBLE, "request-cafcass", {})
     assert "Recorded" in done
-    twin = with_eligible_challenge(make_site(tmp_path / "shell"))
-    with Register(twin.home.database) as register:
+    twin = with_eligible_challenge(make_site(tmp_path / "shell", register_url=twin_url))
+    with Register(twin.home.register) as register:
         pipeline = Pipeline(register, Services(twin.home, Settings(), built_in(), now=lambda: NOW))
         pipeline.act(ELIGIBLE, RequestCafcass(TODAY), by=USER, reason=None)
     from_browser = comparable(site.home.root, ELIGIBLE)

@@ -52,8 +52,9 @@ PAGES = [
 
 
 @pytest.fixture
-def site(tmp_path: Path) -> Site:
-    return make_site(tmp_path)
+def site(tmp_path: Path, register_url: str) -> Site:
+    """The site on each engine."""
+    return make_site(tmp_path, register_url=register_url)
 
 
 def test_nothing_is_shown_without_signing_in(site: Site) -> None:
@@ -148,7 +149,7 @@ def test_behind_a_trusted_proxy_each_client_is_its_own_address(tmp_path: Path) -
     # from a peer that is not a trusted proxy the header is the sender's invention
     spoofer = from_address(site, "192.0.2.1", "198.51.100.7")
     assert sign_in(spoofer, password="guess guess guess") == 401
-    with Register(site.home.database) as register:
+    with Register(site.home.register) as register:
         places = [e.message for e in register.events() if e.reference is None]
     assert places == [
         "From 203.0.113.9.",
@@ -333,7 +334,7 @@ def test_agreed_actions_say_which_are_overdue(site: Site) -> None:
 
 
 def test_the_cafcass_items_are_provided_from_the_iros_folder(site: Site) -> None:
-    with Register(site.home.database) as register:
+    with Register(site.home.register) as register:
         challenge = register.challenge(OVERDUE)
         assert challenge is not None
         asked = replace(challenge, cafcass=Cafcass(requested=True, request_date=NOW.date()))
@@ -364,7 +365,7 @@ def test_every_view_is_in_the_audit_trail_and_the_log_never_names_the_child(
     with caplog.at_level(logging.INFO):
         client.get(f"/challenges/{OVERDUE}")
         client.get(f"/challenges/{OVERDUE}/documents/{DOCUMENT}").close()
-    with Register(site.home.database) as register:
+    with Register(site.home.register) as register:
         events = [e for e in register.events(OVERDUE) if e.what in {"viewed", "downloaded"}]
     assert [e.what for e in events] == ["viewed", "downloaded"]
     assert all(USER in (e.message or "") and e.at == NOW.isoformat() for e in events)
@@ -416,7 +417,7 @@ def test_a_path_outside_the_registered_documents_is_refused(site: Site, name: st
 def test_a_registered_document_that_is_a_link_out_of_the_outbox_is_refused(site: Site) -> None:
     link = site.home.outbox / OVERDUE / "link.pdf"
     link.symlink_to(site.home.var / "secret-elsewhere.txt")
-    with Register(site.home.database) as register:
+    with Register(site.home.register) as register:
         register.add_document(OVERDUE, "final record", f"{OVERDUE}/link.pdf", NOW)
     client = site.client()
     sign_in(client)

@@ -43,7 +43,7 @@ def site(tmp_path: Path) -> Site:
 
 
 def events(site: Site, reference: str | None = None) -> list[EventRecord]:
-    with Register(site.home.database) as register:
+    with Register(site.home.register) as register:
         every = register.events()
     return [e for e in every if e.reference == reference and e.what != "transition"]
 
@@ -131,12 +131,12 @@ def test_a_link_from_another_site_asks_first_and_records_nothing(site: Site, pat
     assert asked.status_code == 200 and asked.mimetype == "text/html"
     assert "You followed a link from another site" in page and f'href="{path}"' in page
     assert CHILD not in page and "the stage 1 form" not in page
-    with Register(site.home.database) as register:
+    with Register(site.home.register) as register:
         assert not [e for e in register.events() if e.what in {"viewed", "downloaded"}]
     chosen = client.get(path, headers={"Sec-Fetch-Site": "same-origin"})
     assert chosen.status_code == 200 and "You followed a link" not in chosen.get_data(as_text=True)
     chosen.close()
-    with Register(site.home.database) as register:
+    with Register(site.home.register) as register:
         assert [e.actor for e in register.events() if e.what in {"viewed", "downloaded"}] == [USER]
 
 

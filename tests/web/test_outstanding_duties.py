@@ -36,7 +36,7 @@ def test_a_duty_to_record_is_outstanding_on_the_page_until_its_date_is_given(
     ).challenge
     pages = []
     for challenge in (raised, replace(raised, details={"recorded_1_1": "2025-11-04"})):
-        with Register(site.home.database) as register:
+        with Register(site.home.register) as register:
             seen = assess(challenge, PETERBOROUGH, Settings().calendar, TODAY)
             register.save_challenge(challenge, seen, NOW)
         client = site.client()

@@ -54,7 +54,7 @@ def page(site: Site, path: str) -> str:
 
 
 def register_more(site: Site, *challenges: Challenge) -> None:
-    with Register(site.home.database) as register:
+    with Register(site.home.register) as register:
         for c in challenges:
             assessed = assess(c, built_in()(c.policy), Settings().calendar, TODAY)
             register.save_challenge(c, assessed, NOW)
@@ -92,7 +92,7 @@ def test_where_they_ended_adds_up_to_the_challenges_raised(site: Site) -> None:
 
 
 def test_the_open_list_names_each_procedure_as_its_forms_do(site: Site) -> None:
-    with Register(site.home.database) as register:
+    with Register(site.home.register) as register:
         ids = {c.policy for c in register.challenges() if c.closure is None}
     named = {id: built_in()(id).name for id in ids}
     html = page(site, "/")

@@ -24,7 +24,7 @@ def test_the_page_lists_what_is_due_and_what_is_held(tmp_path: Path) -> None:
     page = client.get("/retention").get_data(as_text=True)
     assert RESOLVED in page and "Resolved: at once (test)" in page and "6 Nov 2025" in page
     assert CHILD not in page
-    with Register(site.home.database) as register:
+    with Register(site.home.register) as register:
         place_hold(register, None, reason="Public inquiry", by="Ada Lovell", at=NOW)
     page = client.get("/retention").get_data(as_text=True)
     assert "Nothing is due for disposal." in page and "Every record" in page

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from web_support import FAST_HASHER, NOW, TODAY, csrf_of, sign_in
+from web_support import FAST_HASHER, NOW, TODAY, csrf_of, home_on, sign_in
 
 from conftest import make_challenge
 from formflow.config import Settings, settings_from_toml
@@ -118,18 +118,19 @@ class Site:
         return self.clients[name]
 
     def events(self, what: str) -> list[EventRecord]:
-        with Register(self.home.database) as register:
+        with Register(self.home.register) as register:
             return [e for e in register.events() if e.what == what]
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
-    root = tmp_path_factory.mktemp("roles")
-    home = Home(root)
+@pytest.fixture
+def site(tmp_path: Path, register_url: str) -> Site:
+    """The site on each engine (``register_url``): the register and the users beside it."""
+    root = tmp_path
+    home = home_on(root, register_url)
     home.create()
     (root / "formflow.toml").write_text(SETTINGS, encoding="utf-8")
     settings = settings_from_toml(SETTINGS, root / "formflow.toml")
-    with Register(home.database) as register:
+    with Register(home.register) as register:
         for c in _challenges():
             assessed = assess(c, built_in()(c.policy), settings.calendar, TODAY)
             register.save_challenge(c, assessed, NOW)
@@ -139,7 +140,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
     home.rejected.mkdir(parents=True, exist_ok=True)
     (home.rejected / "gwenllian-form.docx").write_bytes(b"not a form")
     (home.rejected / "gwenllian-form.docx.errors.txt").write_text(f"{OTHER_CHILD}: no date.")
-    accounts = Accounts(home.var / "users.db", hasher=FAST_HASHER)
+    accounts = Accounts.of(home, hasher=FAST_HASHER)
     for name, (role, person) in USERS.items():
         accounts.add(name, PASSWORD, role=role, person=person)
     app = create_app(home, settings, accounts=accounts, today=lambda: TODAY, now=lambda: NOW)
@@ -275,6 +276,7 @@ def test_a_refusal_says_what_to_do_instead_and_is_audited(site: Site) -> None:
     assert "Your challenges are on the open list" in said
     refused = [e for e in site.events("refused") if e.actor == "priya"]
     assert any(e.reference == TO_OTHERS for e in refused)
+    assert site.client("priya").get("/report").status_code == 403  # a page, no reference
     assert site.client("vic").get("/sign-ins").status_code == 200
     log = site.client("vic").get("/sign-ins").get_data(as_text=True)
     assert "refused" in log and "priya (manager) was refused" in log

@@ -3,22 +3,17 @@ the live tracker rewritten as forms arrive, while other commands run."""
 
 from __future__ import annotations
 
-import http.cookiejar
-import re
 import shutil
 import signal
 import subprocess
 import sys
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from web_support import PASSWORD, USER, dashboard_address, sign_in_over_http
 
 from waiting import wait_for
-
-USER, PASSWORD = "amara.okafor", "three random words"
 
 pytestmark = pytest.mark.slow
 
@@ -46,7 +41,10 @@ def csv_text(outbox: Path) -> str:
     return (outbox / "tracker.csv").read_text(encoding="utf-8-sig")
 
 
-def test_make_run_serves_the_dashboard_and_keeps_the_tracker_live(tmp_path: Path) -> None:
+def test_make_run_serves_the_dashboard_and_keeps_the_tracker_live(
+    tmp_path: Path, home_register: str
+) -> None:
+    """On each engine: the register and the users in var/, or on PostgreSQL."""
     (tmp_path / "formflow.toml").write_text("[web]\nport = 0\n", encoding="utf-8")
     process = subprocess.Popen(
         [sys.executable, "-m", "formflow.cli", "watch", "--home", str(tmp_path), "--settle", "0.2"],
@@ -55,13 +53,7 @@ def test_make_run_serves_the_dashboard_and_keeps_the_tracker_live(tmp_path: Path
     )
     try:
         assert process.stderr is not None
-        url = ""
-        for line in process.stderr:
-            found = re.search(r"Dashboard at (http://127\.0\.0\.1:\d+/)", line)
-            if found:
-                url = found.group(1)
-            if line.startswith("Watching"):
-                break
+        url = dashboard_address(process.stderr, until="Watching")
         assert url, "watch printed no dashboard address"
         formflow(
             "users",
@@ -101,15 +93,7 @@ def test_make_run_serves_the_dashboard_and_keeps_the_tracker_live(tmp_path: Path
         )
         assert (outbox / "tracker.xlsx").read_bytes() == before
 
-        jar = http.cookiejar.CookieJar()
-        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-        page = browser.open(f"{url}signin", timeout=10).read().decode()
-        token = re.search(r'name="csrf" value="([^"]+)"', page)
-        assert token
-        form = urllib.parse.urlencode(
-            {"csrf": token.group(1), "name": USER, "password": PASSWORD, "next": "/"}
-        ).encode()
-        listing = browser.open(f"{url}signin", data=form, timeout=10).read().decode()
+        _, listing = sign_in_over_http(url)
         assert reference in listing and "Open challenges" in listing
     finally:
         process.send_signal(signal.SIGINT)

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import http.cookiejar
 import re
+import urllib.parse
+import urllib.request
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +32,7 @@ from formflow.core.record import (
 )
 from formflow.outbox.folders import Home
 from formflow.policy_catalogue import built_in
-from formflow.store.register import Register
+from formflow.store.register import Register, is_server_url
 from formflow.web.accounts import Accounts, SignInLimiter
 from formflow.web.app import create_app
 
@@ -46,6 +50,13 @@ DOCUMENT = f"{OVERDUE}-stage-1-form.docx"
 
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 """Argon2id still, cheap enough for tests."""
+
+
+def home_on(root: Path, register_url: str | None = None) -> Home:
+    """The home at ``root``, its register where ``register_url`` says (the
+    ``register_url`` fixture): on a PostgreSQL server, or SQLite in var/."""
+    on_server = register_url is not None and is_server_url(register_url)
+    return Home(root, register_url=register_url if on_server else None)
 
 
 def fill_register(home: Home) -> None:
@@ -77,7 +88,7 @@ def fill_register(home: Home) -> None:
             date_of_notification=dt.date(2025, 11, 19),
         ),
     ]
-    with Register(home.database) as register:
+    with Register(home.register) as register:
         for c in challenges:
             register.save_challenge(
                 c, assess(c, built_in()(c.policy), Settings().calendar, TODAY), NOW
@@ -108,11 +119,16 @@ class Site:
         return self.app.test_client()
 
 
-def make_site(root: Path, settings: Settings | None = None, **limits: Any) -> Site:
-    """The site over a filled register; ``limits`` are the sign-in limiter's settings."""
-    home = Home(root)
+def make_site(
+    root: Path, settings: Settings | None = None, register_url: str | None = None, **limits: Any
+) -> Site:
+    """The site over a filled register (on the engine of ``register_url``, SQLite when
+    None); ``limits`` are the sign-in limiter's settings."""
+    home = home_on(root, register_url)
     fill_register(home)
-    accounts = Accounts(home.var / "users.db", hasher=FAST_HASHER)
+    if home.register_url:  # where the CLI run on this home finds the register too
+        (root / "formflow.toml").write_text(f'[register]\nurl = "{home.register_url}"\n')
+    accounts = Accounts.of(home, hasher=FAST_HASHER)
     accounts.add(USER, PASSWORD)
     app = create_app(
         home,
@@ -136,3 +152,29 @@ def sign_in(client: FlaskClient, name: str = USER, password: str = PASSWORD) -> 
     token = csrf_of(client.get("/signin").get_data(as_text=True))
     response = client.post("/signin", data={"csrf": token, "name": name, "password": password})
     return response.status_code
+
+
+def sign_in_over_http(
+    url: str, name: str = USER, password: str = PASSWORD
+) -> tuple[urllib.request.OpenerDirector, str]:
+    """A browser signed in to the dashboard served at ``url``, and the page it lands on."""
+    browser = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+    )
+    token = csrf_of(browser.open(f"{url}signin", timeout=10).read().decode())
+    form = urllib.parse.urlencode({"csrf": token, "name": name, "password": password, "next": "/"})
+    landed = browser.open(f"{url}signin", data=form.encode(), timeout=10).read().decode()
+    return browser, landed
+
+
+def dashboard_address(stderr: Iterable[str], until: str = "Dashboard at") -> str:
+    """The address ``formflow serve`` or ``watch`` prints ("Dashboard at http://..."), read
+    from its standard error up to the line that starts with ``until``."""
+    address = ""
+    for line in stderr:
+        found = re.search(r"Dashboard at (http://127\.0\.0\.1:\d+/)", line)
+        if found:
+            address = found.group(1)
+        if line.startswith(until):
+            break
+    return address

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import click
@@ -103,12 +105,32 @@ def copy(home: Path, to: str | None, from_: str | None) -> None:
     other_place = _register_at(to or from_ or "")
     with opened(home, create=from_ is not None) as ctx, Register(other_place) as other:
         source, target = (ctx.register, other) if to else (other, ctx.register)
-        copied = copy_register(source, target)
+        places = (ctx.home.register, other_place) if to else (other_place, ctx.home.register)
+        with _users_copy(*places) as copy_users:
+            copied = copy_register(source, target)
+            users = copy_users()
         counts = ", ".join(f"{table} {n}" for table, n in copied.counts.items())
         click.echo(f"Copied the register ({source.engine_name} to {target.engine_name}): {counts}.")
         click.echo("Every row is the same in both (counts and each row's SHA-256).")
+        click.echo(f"Copied {users} dashboard user(s), with their roles; each signs in again.")
         report = check_home(ctx.home, target)
     _print_report(report, as_json=False)
+
+
+@contextmanager
+def _users_copy(source: str | Path, target: str | Path) -> Iterator[Callable[[], int]]:
+    """The dashboard's users beside the ``source`` register, to copy beside ``target``'s
+    once the register is across; refused before anything is copied where ``target``
+    already has users. A register with no accounts beside it has none to copy."""
+    from formflow.web.accounts import Accounts, accounts_at, users_place
+
+    origin = users_place(source)
+    if not accounts_at(origin):
+        yield lambda: 0
+        return
+    with closing(Accounts(origin)) as from_, closing(Accounts(users_place(target))) as to:
+        to.refuse_users()
+        yield lambda: from_.copy_users_to(to)
 
 
 @click.command()

@@ -26,22 +26,12 @@ if TYPE_CHECKING:
     from formflow.web.server import Dashboard
 
 
-def accounts_file(home: Path) -> Path:
-    return home.resolve() / "var" / "users.db"
-
-
 def start_dashboard(home: Home, *, host: str | None = None, port: int | None = None) -> Dashboard:
     """The dashboard bound and serving in a thread, its address printed."""
     from formflow.web.app import create_app
     from formflow.web.server import make_server
 
-    settings = load_settings(home=home.root)
-    if settings.register_url:  # it reads var/ directly: it would show an empty register
-        raise FormflowError(
-            "The dashboard does not yet read a register on PostgreSQL ([register] url or "
-            "FORMFLOW_REGISTER_URL): use status, show and export meanwhile."
-        )
-    app = create_app(home, settings)
+    app = create_app(home, load_settings(home=home.root))
     web = app.extensions["formflow"].web
     try:
         dashboard = make_server(app, web, host=host, port=port).start()
@@ -76,8 +66,9 @@ def serve(home: Path, host: str | None, port: int | None) -> None:
     """
     os.umask(0o077)
     log_to_stderr(verbose=False)  # as `watch` logs: warnings, and the dashboard's audit lines
-    place = Home(home.resolve())
-    home_policies(place.root, load_settings(home=place.root))  # formflow.toml checked first
+    settings = load_settings(home=home.resolve())
+    place = Home(home.resolve(), settings.file_mode, settings.register_url)
+    home_policies(place.root, settings)  # formflow.toml checked first
     stop = threading.Event()
 
     def _stop(_signum: int, _frame: FrameType | None) -> None:
@@ -85,7 +76,7 @@ def serve(home: Path, host: str | None, port: int | None) -> None:
 
     try:
         place.create()
-        with Register(place.database):  # created and migrated before the threads open it
+        with Register(place.register):  # created and migrated before the threads open it
             dashboard = start_dashboard(place, host=host, port=port)
     except OSError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -102,7 +93,12 @@ def _accounts(home: Path) -> Iterator[Accounts]:
     from formflow.web.accounts import Accounts
 
     os.umask(0o077)
-    yield Accounts(accounts_file(home))
+    settings = load_settings(home=home.resolve())
+    accounts = Accounts.of(Home(home.resolve(), settings.file_mode, settings.register_url))
+    try:
+        yield accounts
+    finally:
+        accounts.close()
 
 
 def _new_password() -> str:
@@ -152,7 +148,8 @@ def _checked_person(home: Path, role: str, person: str | None) -> str | None:
 
 @click.group()
 def users() -> None:
-    """Who may sign in to the dashboard, and with which role (kept in HOME/var/users.db).
+    """Who may sign in to the dashboard, and with which role (kept beside the register:
+    HOME/var/users.db, or its PostgreSQL database).
 
     \b
     Examples:

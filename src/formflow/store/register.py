@@ -307,6 +307,12 @@ MIGRATIONS: tuple[Migration, ...] = (
 )
 
 
+DASHBOARD_TABLES = "dashboard_"
+"""How the names of the dashboard's own tables (its accounts, formflow.web.accounts) begin
+where they share the register's PostgreSQL database: not the register's, so never
+copied, counted or checked with it, and no migration here may name a table so."""
+
+
 def addressee_key(name: str | None) -> str:
     """A person's or team's name as the addressees table keeps it: single-spaced and in
     lower case, so a name typed "priya  Raman " on a form is hers on either engine."""
@@ -357,12 +363,12 @@ class OpenList:
             clauses.append(f"(iro = ? OR {addressed})")
             params += [self.mine, addressee_key(self.mine), ""]
         if self.search.strip():
-            text = _like(self.search.strip())
+            text, like = _like(self.search.strip()), engine.like
             clauses.append(  # read from the index that holds all three, not the records
                 "reference IN (SELECT reference FROM challenges "
                 f"{engine.read_through('open_by_reference')} WHERE closed_on IS NULL AND "
-                "(reference LIKE ? ESCAPE '\\' OR case_number LIKE ? ESCAPE '\\' "
-                "OR child LIKE ? ESCAPE '\\'))"
+                f"(reference {like} ? ESCAPE '\\' OR case_number {like} ? ESCAPE '\\' "
+                f"OR child {like} ? ESCAPE '\\'))"
             )
             params += [f"{text}%", text, f"%{text}%"]
         for column, value in (
@@ -610,6 +616,9 @@ class _SQLite:
         """``column`` compared and sorted regardless of case, as its index has it."""
         return f"{column} COLLATE NOCASE"
 
+    like = "LIKE"
+    """A pattern match that ignores case (SQLite's LIKE does, for ASCII letters)."""
+
     def read_through(self, index: str) -> str:
         """Tell the planner to read the open list's search from ``index``: SQLite would
         otherwise scan the records themselves."""
@@ -692,6 +701,9 @@ class _PostgreSQL:
 
     def any_case(self, column: str) -> str:
         return f"lower({column})"
+
+    like = "ILIKE"
+    """PostgreSQL's LIKE minds case: "lcs-7" must find LCS-777777 as on SQLite."""
 
     def read_through(self, index: str) -> str:
         """PostgreSQL's planner takes no hints, and needs none here."""
@@ -853,9 +865,14 @@ class Register:
         return {r[0] for r in rows}
 
     def tables(self) -> list[str]:
-        """The register's tables, but for the engine's bookkeeping (the schema version)."""
+        """The register's tables, but for the engine's bookkeeping (the schema version) and
+        the dashboard's accounts that share its database on PostgreSQL."""
         names = sa.inspect(self._db).get_table_names()
-        return sorted(name for name in names if name != "schema_version")
+        return sorted(
+            name
+            for name in names
+            if name != "schema_version" and not name.startswith(DASHBOARD_TABLES)
+        )
 
     def rows(self, table: str) -> list[dict[str, Any]]:
         """Every row of ``table`` (one of ``tables()``), as column -> value."""
@@ -1119,6 +1136,23 @@ class Register:
                 actor=actor,
             )
 
+    def latest_file(self, sha256: str) -> FileRecord | None:
+        """The file with these bytes claimed last (an upload's fate, as the watcher left it)."""
+        row = self._execute(
+            "SELECT * FROM files WHERE sha256 = ? ORDER BY claimed_at DESC LIMIT 1", (sha256,)
+        ).fetchone()
+        return FileRecord(**row._mapping) if row else None
+
+    def original_names(self, claims: Sequence[str]) -> dict[str, str]:
+        """The names these claimed files were dropped as, by claim."""
+        if not claims:
+            return {}
+        rows = self._execute(
+            f"SELECT claim, original_name FROM files WHERE claim IN ({', '.join('?' * len(claims))})",
+            tuple(claims),
+        )
+        return {r.claim: r.original_name for r in rows}
+
     def files(self) -> list[FileRecord]:
         return [
             FileRecord(**r._mapping)
@@ -1158,6 +1192,22 @@ class Register:
             )
         return [EventRecord(**r._mapping) for r in rows]
 
+    def event_rows(self, reference: str) -> list[dict[str, Any]]:
+        """Every column of each event of ``reference``, in order: the dashboard's timeline
+        shows whatever columns an event has, so a new kind appears without changes there."""
+        rows = self._execute("SELECT * FROM events WHERE reference = ? ORDER BY id", (reference,))
+        return [dict(r._mapping) for r in rows]
+
+    def site_events(self, kinds: Sequence[str], limit: int) -> list[EventRecord]:
+        """The newest ``limit`` events of these kinds that name no challenge (sign-ins,
+        tracker downloads, refusals), newest first."""
+        rows = self._execute(
+            f"SELECT * FROM events WHERE reference IS NULL AND what IN "
+            f"({', '.join('?' * len(kinds))}) ORDER BY id DESC LIMIT ?",
+            (*kinds, limit),
+        )
+        return [EventRecord(**r._mapping) for r in rows]
+
     def add_document(
         self, reference: str, kind: str, path: str, at: dt.datetime, event: int | None = None
     ) -> None:
@@ -1181,6 +1231,13 @@ class Register:
             sql += " WHERE reference = ?"
             params = (reference,)
         return [DocumentRecord(**r._mapping) for r in self._execute(sql + " ORDER BY id", params)]
+
+    def is_document(self, reference: str, path: str) -> bool:
+        """Whether ``path`` (``REFERENCE/NAME`` under outbox/) is a document of ``reference``."""
+        row = self._execute(
+            "SELECT 1 FROM documents WHERE reference = ? AND path = ?", (reference, path)
+        ).fetchone()
+        return row is not None
 
     def add_notice(
         self,

@@ -1,9 +1,10 @@
 """The dashboard: ``formflow serve``, the register's pages for people without a terminal.
 
-    accounts   who may sign in (``var/users.db``): Argon2id hashes, sessions, rate limit,
-               each user's role and the ``[directory]`` person they are
+    accounts   who may sign in (beside the register: ``var/users.db``, or ``dashboard_*``
+               tables on PostgreSQL): Argon2id hashes, sessions, rate limit, each user's
+               role and the ``[directory]`` person they are
     access     who may see and do what: roles, need-to-know, refusals (every decision)
-    views      what each page shows, read from the register (pure over the rows)
+    views      what each page shows, read through the register's read methods
     charts     the annual report's bar charts, drawn as SVG on the server
     app        the Flask application: sign-in, CSRF, pages, downloads, the audit trail
     access     who may see and do what (roles, need-to-know)

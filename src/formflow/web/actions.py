@@ -21,7 +21,6 @@ import io
 import logging
 import re
 import secrets
-import sqlite3
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -79,6 +78,7 @@ from formflow.outbox import files
 from formflow.pipeline import Pipeline, Services
 from formflow.pipeline.events import record_version
 from formflow.sample import sample_challenge, write_new_form
+from formflow.store.register import FileRecord
 from formflow.web import access, audit
 
 log = logging.getLogger(__name__)
@@ -204,7 +204,7 @@ def _context(reference: str, action: str) -> Context:
     d = _dashboard()
     if action not in LABELS:
         abort(404, "There is no such action.")
-    _, register = d.registers.get()
+    register = d.registers.get()
     challenge = register.challenge(reference) if REFERENCE_PATTERN.match(reference) else None
     person = access.current_person()
     if challenge is None:
@@ -219,7 +219,7 @@ def _context(reference: str, action: str) -> Context:
 def offers(reference: str) -> list[Offer]:
     """The buttons a challenge's page shows to the signed-in person (a template global)."""
     d = _dashboard()
-    _, register = d.registers.get()
+    register = d.registers.get()
     challenge = register.challenge(reference)
     if challenge is None:
         return []
@@ -394,7 +394,7 @@ def _preview(ctx: Context, asked: Asked) -> Transition:
     d = _dashboard()
     assert asked.event is not None
     if asked.merge_into is not None:
-        _, register = d.registers.get()
+        register = d.registers.get()
         kept = register.challenge(asked.merge_into)
         if kept is None:
             raise TransitionError(f"There is no challenge {asked.merge_into} in the register.")
@@ -491,7 +491,7 @@ def confirm(reference: str, action: str) -> tuple[str, int]:
     asked = ask(action, ctx, request.form, d.today())
     if asked.errors or asked.event is None:
         return _form_page(action, ctx, asked.errors, 400)
-    _, register = d.registers.get()
+    register = d.registers.get()
     services = Services(d.home, d.settings, d.policies, now=d.now, on_change=d.tracker.changed)
     pipeline = Pipeline(register, services)
     try:
@@ -597,23 +597,16 @@ def upload() -> tuple[str, int] | BaseResponse:
     saved = safe_name(name, d.now())
     files.write_private(d.home.inbox / saved, data)
     digest = hashlib.sha256(data).hexdigest()
-    d.registers.get()[1].add_event(
+    d.registers.get().add_event(
         None, "uploaded", d.now(), message=f"{saved} uploaded to the inbox.", actor=g.user
     )
     return redirect(url_for("actions.uploaded", digest=digest, name=saved))
 
 
-def how_it_ended(digest: str) -> sqlite3.Row | None:
+def how_it_ended(digest: str) -> FileRecord | None:
     """The register's latest word on a file with these bytes, or None while it waits."""
-    db, _ = _dashboard().registers.get()
-    cursor = db.cursor()
-    cursor.row_factory = sqlite3.Row  # this query's rows only: the pages share ``db``
-    row: sqlite3.Row | None = cursor.execute(
-        "SELECT outcome, reference, message FROM files WHERE sha256 = ? "
-        "ORDER BY claimed_at DESC LIMIT 1",
-        (digest,),
-    ).fetchone()
-    return row if row is not None and row["outcome"] is not None else None
+    row = _dashboard().registers.get().latest_file(digest)
+    return row if row is not None and row.outcome is not None else None
 
 
 @actions.route("/uploads/<digest>", methods=["GET"])
@@ -754,7 +747,7 @@ def raise_challenge() -> tuple[str, int] | BaseResponse:
         return _raise_page(policy, _field_errors(rejection.reasons, sections), 400)
     saved = safe_name("raised-in-the-dashboard.docx", d.now())
     files.write_private(d.home.inbox / saved, data)
-    d.registers.get()[1].add_event(
+    d.registers.get().add_event(
         None, "uploaded", d.now(), message=f"{saved} raised in the dashboard.", actor=g.user
     )
     return redirect(

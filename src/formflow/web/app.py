@@ -35,12 +35,10 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import ipaddress
-import json
 import logging
 import math
 import re
 import secrets
-import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -189,21 +187,30 @@ class _SessionInterface(SecureCookieSessionInterface):
 
 
 class RegisterPool:
-    """One register connection per server thread (SQLite connections stay in the thread
-    that made them), opened on first use and kept: opening costs a schema check."""
+    """One register per server thread, on either engine (a connection stays in the thread
+    that made it), opened on first use and kept: opening costs a schema check, which
+    waits for a writer's transaction. ``close`` closes them all once serving has ended."""
 
-    def __init__(self, database: Path) -> None:
+    def __init__(self, database: str | Path) -> None:
         self.database = database
         self._local = threading.local()
+        self._opened: list[Register] = []
+        self._lock = threading.Lock()
 
-    def get(self) -> tuple[sqlite3.Connection, Register]:
-        pair: tuple[sqlite3.Connection, Register] | None = getattr(self._local, "pair", None)
-        if pair is None:
-            db = sqlite3.connect(self.database, timeout=30, isolation_level=None)
-            db.row_factory = sqlite3.Row  # the views read columns by name
-            pair = (db, Register(db, timeout=30))
-            self._local.pair = pair
-        return pair
+    def get(self) -> Register:
+        register: Register | None = getattr(self._local, "register", None)
+        if register is None:
+            register = Register(self.database, timeout=30)
+            self._local.register = register
+            with self._lock:
+                self._opened.append(register)
+        return register
+
+    def close(self) -> None:
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for register in opened:
+            register.close()
 
 
 class LiveTracker:
@@ -214,7 +221,7 @@ class LiveTracker:
     ``[tracker] live = false`` nothing is written."""
 
     def __init__(self, home: Home, settings: Settings, policies: PolicyCatalogue) -> None:
-        self._refresh = refresher_in_thread(home.database, home.outbox, policies, settings)
+        self._refresh = refresher_in_thread(home.register, home.outbox, policies, settings)
         self._live = tracker_live(settings)
         self._writer = TrackerWriter()
         self._started = False
@@ -274,7 +281,7 @@ def create_app(
     now: Callable[[], dt.datetime] = dt.datetime.now,
 ) -> Flask:
     web = web_settings(settings)
-    accounts = accounts or Accounts(home.root / "var" / "users.db")
+    accounts = accounts or Accounts.of(home)
     app = Flask(__name__)
     app.secret_key = secret_key(home.root / "var" / "web-secret.key")
     app.session_interface = _SessionInterface()
@@ -294,7 +301,7 @@ def create_app(
         web=web,
         accounts=accounts,
         limiter=limiter or SignInLimiter(accounts),
-        registers=RegisterPool(home.database),
+        registers=RegisterPool(home.register),
         policies=policies,
         directory=directory_entries(settings),
         today=today,
@@ -640,7 +647,7 @@ def _open_list(person: Person, today: dt.date) -> OpenList:
 
 def open_challenges() -> str:
     d = _dashboard()
-    _, register = d.registers.get()
+    register = d.registers.get()
     person, today = access.current_person(), d.today()
     chosen = _open_list(person, today)
     seen = OpenList(restricted_to=chosen.restricted_to, mine=chosen.mine)
@@ -697,9 +704,8 @@ def _asked_from_elsewhere(what: str) -> str | None:
 
 def challenge(reference: str) -> str:
     d = _dashboard()
-    db, _ = d.registers.get()
     page = views.challenge_page(
-        db, reference, d.policies, d.settings.calendar, d.today(), d.cafcass_folder
+        d.registers.get(), reference, d.policies, d.settings.calendar, d.today(), d.cafcass_folder
     )
     if page is None:
         abort(404, f"There is no challenge {reference} in the register.")
@@ -715,8 +721,8 @@ def challenge(reference: str) -> str:
 
 def document(reference: str, name: str) -> Response | str:
     d = _dashboard()
-    db, register = d.registers.get()
-    path = views.document_path(db, d.home.outbox, reference, name)
+    register = d.registers.get()
+    path = views.document_path(register, d.home.outbox, reference, name)
     if path is None:
         abort(404, "There is no such document for this challenge.")
     record = register.challenge(reference)
@@ -736,14 +742,12 @@ def document(reference: str, name: str) -> Response | str:
 def _challenges_seen() -> list[Challenge]:
     """Every challenge the signed-in person may see: for a manager, their own (read by
     the register's list of whom each was addressed to, then judged one by one)."""
-    db, register = _dashboard().registers.get()
+    register = _dashboard().registers.get()
     person = access.current_person()
     if not access.may_see_every_challenge(person):
         found = register.challenges_addressed_to(person.full_name, person.team)
         return [c for c in found if access.may_see(person, c)]
-    return [
-        Challenge.from_dict(json.loads(r[0])) for r in db.execute("SELECT record FROM challenges")
-    ]
+    return register.challenges()
 
 
 def tracker(suffix: str) -> Response | str:
@@ -779,9 +783,8 @@ def _year_asked(default: int) -> int:
 
 def year() -> str:
     d = _dashboard()
-    db, _ = d.registers.get()
     number = _year_asked(default=d.today().year)
-    page = views.year_page(db, number, d.settings.calendar)
+    page = views.year_page(d.registers.get(), number, d.settings.calendar)
     months = [dt.date(2000, m, 1).strftime("%b") for m in range(1, 13)]
     f = page.figures
     outcomes = f.where_ended()
@@ -811,15 +814,16 @@ def year() -> str:
 
 
 def sign_ins() -> str:
-    db, _ = _dashboard().registers.get()
     return render_template(
-        "signins.html", title="Sign-ins and downloads", entries=views.site_events(db)
+        "signins.html",
+        title="Sign-ins and downloads",
+        entries=views.site_events(_dashboard().registers.get()),
     )
 
 
 def rejected() -> str:
     d = _dashboard()
-    _, register = d.registers.get()
+    register = d.registers.get()
     files = views.rejected_files(d.home, register.processed_copy)
     return render_template(
         "rejected.html",
@@ -834,7 +838,7 @@ def retention() -> str:
     and dates only. For every signed-in user until roles (issue 23) narrow it to the
     records manager's."""
     d = _dashboard()
-    _, register = d.registers.get()
+    register = d.registers.get()
     schedule = schedule_from_settings(d.settings.raw.get("retention"))
     found = retention_review(register, schedule, d.today())
     return render_template("retention.html", title="Retention", review=found)

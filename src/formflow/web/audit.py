@@ -27,7 +27,7 @@ def record(
     """An event in the register's audit trail (with no reference for sign-ins and the
     tracker), and its line in the log."""
     dashboard = current_app.extensions["formflow"]
-    _, register = dashboard.registers.get()
+    register = dashboard.registers.get()
     register.add_event(
         reference, what, dashboard.now(), message=message, actor=actor, reason=reason
     )

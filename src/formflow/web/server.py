@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from flask import Flask
 from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
-from formflow.web.app import LiveTracker, WebSettings
+from formflow.web.app import LiveTracker, RegisterPool, WebSettings
 
 THREADS = 4
 
@@ -23,6 +23,7 @@ class Dashboard:
     server: BaseWSGIServer | MultiSocketServer
     url: str
     tracker: LiveTracker
+    registers: RegisterPool
     thread: threading.Thread | None = None
 
     def start(self) -> Dashboard:
@@ -36,6 +37,7 @@ class Dashboard:
         if self.thread is not None:
             self.thread.join(timeout=10)
         self.tracker.stop()  # after the last request: an action's rewrite is not cut short
+        self.registers.close()
 
 
 def make_server(
@@ -54,4 +56,5 @@ def make_server(
     )
     host, bound = server.effective_host, server.effective_port  # type: ignore[union-attr]
     shown = f"[{host}]" if ":" in str(host) else host
-    return Dashboard(server, f"http://{shown}:{bound}/", app.extensions["formflow"].tracker)
+    served = app.extensions["formflow"]
+    return Dashboard(server, f"http://{shown}:{bound}/", served.tracker, served.registers)

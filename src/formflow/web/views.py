@@ -11,9 +11,7 @@ without changes here.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
-import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -26,7 +24,7 @@ from formflow.core.record import REFERENCE_PATTERN, Action, Challenge, Stage
 from formflow.outbox.folders import NOTE_SUFFIX, Home, is_special, sha256_of
 from formflow.reports import tables
 from formflow.reports.tables import initials
-from formflow.store.register import EventRecord, FileRecord
+from formflow.store.register import DocumentRecord, EventRecord, FileRecord, Register
 
 VIEWED = "viewed"
 """The kind of event written for each view of a challenge's page."""
@@ -223,7 +221,7 @@ class ChallengePage:
     assessment: Assessment
     timeline: list[Entry]
     views: list[Entry]
-    documents: list[sqlite3.Row]
+    documents: list[DocumentRecord]
     actions: list[ActionRow]
     cafcass: list[CafcassItem] | None
     """None where the CAFCASS pack does not apply (a child not in care)."""
@@ -285,16 +283,16 @@ _COPY = re.compile(r" \(\d+\)$")
 """`` (2)``: an earlier copy's name taken when the document was written."""
 
 
-def documents_written(documents: Iterable[sqlite3.Row], policy: Policy) -> dict[int, list[str]]:
+def documents_written(documents: Iterable[DocumentRecord], policy: Policy) -> dict[int, list[str]]:
     """What each event wrote, in people's words ("Stage 2 form for the Service Manager
     written"), once per document: its Word and PDF copies are one to a reader."""
     said: dict[int, list[str]] = {}
     for doc in documents:
-        if doc["event"] is None:
+        if doc.event is None:
             continue
-        words = _document_words(doc["kind"], doc["path"], policy)
-        if words not in said.setdefault(doc["event"], []):
-            said[doc["event"]].append(words)
+        words = _document_words(doc.kind, doc.path, policy)
+        if words not in said.setdefault(doc.event, []):
+            said[doc.event].append(words)
     return said
 
 
@@ -388,7 +386,7 @@ def cafcass_items(challenge: Challenge, folder: Path) -> list[CafcassItem] | Non
 
 
 def challenge_page(
-    db: sqlite3.Connection,
+    register: Register,
     reference: str,
     policies: PolicyLookup,
     calendar: WorkingCalendar,
@@ -397,22 +395,15 @@ def challenge_page(
 ) -> ChallengePage | None:
     if not REFERENCE_PATTERN.match(reference):
         return None
-    row = db.execute("SELECT record FROM challenges WHERE reference = ?", (reference,)).fetchone()
-    if row is None:
+    challenge = register.challenge(reference)
+    if challenge is None:
         return None
-    challenge = Challenge.from_dict(json.loads(row["record"]))
     policy = policies(challenge.policy)
     assessment = assess(challenge, policy, calendar, today)
-    rows = [
-        dict(r)
-        for r in db.execute("SELECT * FROM events WHERE reference = ? ORDER BY id", (reference,))
-    ]
-    names = _file_names(db, [r["file"] for r in rows if r.get("file")])
+    rows = register.event_rows(reference)
+    names = register.original_names([r["file"] for r in rows if r.get("file")])
     kept = {e.id for e in tables.told_once([_event(r) for r in rows])}
-    documents = db.execute(
-        "SELECT id, kind, path, created, event FROM documents WHERE reference = ? ORDER BY id",
-        (reference,),
-    ).fetchall()
+    documents = register.documents(reference)
     written = documents_written(documents, policy)
     timeline = [
         event_entry(r, names, written.get(r["id"], ()))
@@ -432,23 +423,12 @@ def challenge_page(
     )
 
 
-def _file_names(db: sqlite3.Connection, claims: Sequence[str]) -> dict[str, str]:
-    """The names the files were dropped as, by their claim."""
-    found = db.execute(
-        f"SELECT claim, original_name FROM files WHERE claim IN ({', '.join('?' * len(claims))})",
-        list(claims),
-    )
-    return {r["claim"]: r["original_name"] for r in found}
-
-
-def document_path(db: sqlite3.Connection, outbox: Path, reference: str, name: str) -> Path | None:
+def document_path(register: Register, outbox: Path, reference: str, name: str) -> Path | None:
     """The file behind a download link, only if the register lists it as a document of
     this challenge and it is a regular file inside the outbox (never a link out of it)."""
-    relative = f"{reference}/{name}"
-    listed = db.execute(
-        "SELECT 1 FROM documents WHERE reference = ? AND path = ?", (reference, relative)
-    ).fetchone()
-    if listed is None or "/" in name or name.startswith("."):
+    if not register.is_document(reference, f"{reference}/{name}"):
+        return None
+    if "/" in name or name.startswith("."):
         return None
     root = outbox.resolve()
     path = outbox / reference / name
@@ -462,23 +442,17 @@ def document_path(db: sqlite3.Connection, outbox: Path, reference: str, name: st
 SITE_EVENTS = (SIGNED_IN, SIGN_IN_FAILED, DOWNLOADED, REFUSED)
 
 
-def site_events(db: sqlite3.Connection, limit: int = 500) -> list[Entry]:
+def site_events(register: Register, limit: int = 500) -> list[Entry]:
     """The audit trail's events that name no challenge (sign-ins, failed or not, and
     tracker downloads), newest first: what an auditor asks of the dashboard itself."""
-    rows = db.execute(
-        "SELECT at, what, actor, reason, message FROM events "
-        f"WHERE reference IS NULL AND what IN ({', '.join('?' * len(SITE_EVENTS))}) "
-        "ORDER BY id DESC LIMIT ?",
-        (*SITE_EVENTS, limit),
-    )
     return [
         Entry(
-            when=str(r["at"]).replace("T", " "),
-            what=str(r["what"]),
-            who=r["actor"] or "",
-            why=" ".join(part for part in (r["reason"], r["message"]) if part),
+            when=e.at.replace("T", " "),
+            what=e.what,
+            who=e.actor or "",
+            why=" ".join(part for part in (e.reason, e.message) if part),
         )
-        for r in rows
+        for e in register.site_events(SITE_EVENTS, limit)
     ]
 
 
@@ -493,10 +467,8 @@ class YearPage:
     per_month: list[int]
 
 
-def year_page(db: sqlite3.Connection, year: int, calendar: WorkingCalendar) -> YearPage:
-    records = [
-        Challenge.from_dict(json.loads(r[0])) for r in db.execute("SELECT record FROM challenges")
-    ]
+def year_page(register: Register, year: int, calendar: WorkingCalendar) -> YearPage:
+    records = register.challenges()
     figures = tables.year_report(records, year, calendar)
     per_month = [0] * 12
     for c in records:
