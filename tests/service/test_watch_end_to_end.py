@@ -24,7 +24,6 @@ from service_support import (
     files_in,
     home_at,
     make_challenge,
-    on_both_engines,
     open_register,
     start_watch,
     stop_watch,
@@ -411,7 +410,8 @@ def _command(home: Home, *args: str) -> subprocess.Popen[bytes]:
     )
 
 
-@on_both_engines
+# SQLite only for the suite's time: commands beside a watcher on PostgreSQL are in
+# test_random_life.py.
 def test_commands_and_dropped_forms_on_the_same_challenges_while_the_watcher_runs(
     running: Callable[..., tuple[Home, list[Result]]], forms: Forms
 ) -> None:
