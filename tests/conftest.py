@@ -8,10 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from formflow.commands.home import home_of
+from formflow.config import REGISTER_URL_ENV, load_settings
 from formflow.core.calendar import WorkingCalendar
 from formflow.core.policy import Policy
 from formflow.core.record import Challenge, Child, LegalStatus, RaisedBy, Role, Stage
+from formflow.outbox.folders import Home
 from formflow.policy_catalogue import built_in
+from formflow.store.register import Register
 from postgres_server import Cluster, running_cluster
 
 
@@ -66,13 +70,16 @@ def postgres() -> Iterator[Cluster]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def register_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def register_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """Where a test's register lives, once on each engine: a SQLite file, or a fresh
-    database on the session's PostgreSQL cluster."""
+    database on the session's PostgreSQL cluster (dropped after the test)."""
     if request.param == "sqlite":
-        return str(tmp_path / "var" / "formflow.db")
+        yield str(tmp_path / "var" / "formflow.db")
+        return
     cluster: Cluster = request.getfixturevalue("postgres")
-    return cluster.new_database()
+    url = cluster.new_database()
+    yield url
+    cluster.drop_database(url)
 
 
 @pytest.fixture
@@ -80,5 +87,42 @@ def home_register(register_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """The register of the home at ``tmp_path``, on each engine, where the CLI finds it:
     var/formflow.db, or PostgreSQL named by FORMFLOW_REGISTER_URL."""
     if register_url.startswith("postgresql"):
-        monkeypatch.setenv("FORMFLOW_REGISTER_URL", register_url)
+        monkeypatch.setenv(REGISTER_URL_ENV, register_url)
     return register_url
+
+
+@pytest.fixture
+def next_home_register(
+    home_register: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[], None]]:
+    """For a test of several homes: call it before the next home is made so that home has
+    a register of its own (a fresh PostgreSQL database; a SQLite home has its own var/)."""
+    if not home_register.startswith("postgresql"):
+        yield lambda: None
+        return
+    cluster: Cluster = request.getfixturevalue("postgres")
+    made: list[str] = []
+
+    def fresh() -> None:
+        made.append(cluster.new_database())
+        monkeypatch.setenv(REGISTER_URL_ENV, made[-1])
+
+    yield fresh
+    for url in made:
+        cluster.drop_database(url)
+
+
+on_both_engines = pytest.mark.usefixtures("home_register")
+"""Runs a test once on each engine: the home's register in var/, then on a fresh
+PostgreSQL database that the CLI, a watcher in a process of its own and
+``open_register`` all find through FORMFLOW_REGISTER_URL."""
+
+
+def home_at(root: Path) -> Home:
+    """The home at ``root`` as the CLI places it (``home_register`` sets the engine)."""
+    return home_of(root, load_settings(home=root))
+
+
+def open_register(root: Path) -> Register:
+    """The register of the home at ``root``, on the engine the CLI would open."""
+    return Register(home_at(root).register)

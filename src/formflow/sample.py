@@ -78,9 +78,9 @@ class NewForm:
 def free_reference(home: Home, year: int) -> tuple[str, bool]:
     """A reference no challenge in the home's register has (any, without a register), and
     whether a register was there to check it against."""
-    if not home.database.is_file():
+    if home.register_url is None and not home.database.is_file():
         return new_reference(year), False
-    with Register(home.database) as register:
+    with Register(home.register) as register:
         return register.assign_reference(year), True
 
 

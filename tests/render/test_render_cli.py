@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from pdf_checks import pages
 from render_fixtures import NELINCS, SETTINGS, TODAY, docx_text, stage_two
 
+from conftest import on_both_engines, open_register
 from formflow.cli import main
 from formflow.core.engine import assess
 from formflow.core.record import Person, Stage
@@ -21,7 +22,6 @@ from formflow.outbox.folders import Home
 from formflow.policy_catalogue import built_in
 from formflow.render import write_form
 from formflow.sample import Prefill, write_new_form
-from formflow.store.register import Register
 
 
 @pytest.mark.parametrize("command", ["new", "render", "pack"])
@@ -54,6 +54,7 @@ def test_new_sample_is_raised_today_under_the_homes_settings(tmp_path: Path) -> 
     assert not due.overdue and due.due is not None and due.due > dt.date.today()
 
 
+@on_both_engines
 def test_new_prefilled_says_its_reference_is_chosen_now_and_free(service_home: Path) -> None:
     form = service_home / "form.docx"
     prefill = ["--child-name", "Tegan Example", "--child-dob", "2014-02-09"]
@@ -132,14 +133,16 @@ def test_new_explains_an_incomplete_or_wrong_prefill(
 
 @pytest.fixture
 def service_home(tmp_path: Path) -> Path:
-    """A service home whose register holds the fictional stage 2 challenge."""
+    """A service home whose register holds the fictional stage 2 challenge (on PostgreSQL
+    in a test run ``on_both_engines``)."""
     challenge = stage_two()
-    with Register(Home(tmp_path).database) as register:
+    with open_register(tmp_path) as register:
         assessment = assess(challenge, NELINCS, SETTINGS.calendar, TODAY)
         register.save_challenge(challenge, assessment, dt.datetime(2025, 11, 7, 9))
     return tmp_path
 
 
+@on_both_engines
 def test_render_from_the_register(service_home: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = CliRunner().invoke(

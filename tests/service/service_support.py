@@ -29,9 +29,18 @@ from formflow.store.register import Register
 from waiting import wait_for
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from conftest import make_challenge
+from conftest import home_at, make_challenge, on_both_engines, open_register
 
-__all__ = ["FakeClock", "make_challenge", "start_watch", "stop_watch", "wait_for"]
+__all__ = [
+    "FakeClock",
+    "home_at",
+    "make_challenge",
+    "on_both_engines",
+    "open_register",
+    "start_watch",
+    "stop_watch",
+    "wait_for",
+]
 
 CHILD_NAME = "Tegan Example"
 
@@ -99,7 +108,7 @@ def fake_pipeline(
     now: dt.datetime = dt.datetime(2025, 11, 3, 10, 0),
     settings: Settings | None = None,
 ) -> Pipeline:
-    home = Home(root)
+    home = home_at(root)
     home.create()
     services = Services(
         home=home,
@@ -194,7 +203,7 @@ class Service:
     """The real pipeline over a home folder, its clock set by the test."""
 
     def __init__(self, root: Path, register: Register) -> None:
-        self.home = Home(root)
+        self.home = home_at(root)
         self.home.create()
         self.clock = FixedNow(PROCESSED_ON)
         self.register = register

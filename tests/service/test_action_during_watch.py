@@ -13,12 +13,11 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 from flask.testing import FlaskClient
-from service_support import Service, cli, show_json, start_watch, stop_watch
+from service_support import Service, cli, open_register, show_json, start_watch, stop_watch
 
 from filled_forms import answer
 from formflow.config import Settings
 from formflow.outbox.folders import NOTE_SUFFIX
-from formflow.store.register import Register
 from formflow.web.accounts import Accounts
 from formflow.web.app import create_app
 from waiting import wait_for
@@ -33,7 +32,7 @@ TODAY = dt.date.today()
 def raised(tmp_path: Path) -> Iterator[tuple[Service, str]]:
     """A challenge at Stage 1, its form in the outbox for the manager to answer."""
     home = tmp_path / "home"
-    with Register(home / "var" / "formflow.db") as register:
+    with open_register(home) as register:
         service = Service(home, register)
         yield service, service.raised()
 

@@ -12,10 +12,10 @@ import datetime as dt
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +24,10 @@ from service_support import (
     FORMFLOW,
     assert_outbox_matches_register,
     files_in,
+    home_at,
     make_challenge,
+    on_both_engines,
+    open_register,
     start_watch,
     stop_watch,
     wait_for,
@@ -37,7 +40,6 @@ from formflow.outbox import folders
 from formflow.outbox.folders import Home
 from formflow.policy_catalogue import built_in
 from formflow.render import write_form
-from formflow.store.register import Register
 
 pytestmark = pytest.mark.slow
 
@@ -79,22 +81,18 @@ def drop(source: Path, inbox: Path, name: str) -> None:
     os.rename(partial, inbox / name)
 
 
-def finished_files(database: Path) -> dict[str | None, int]:
-    """Outcome -> count, read as another program reads the register (its own connection)."""
-    if not database.exists():
+def finished_files(home: Home) -> dict[str | None, int]:
+    """Outcome -> count, read as another program reads the register (its own connection);
+    nothing before the first watcher has made a SQLite register."""
+    place = home_at(home.root)
+    if place.register_url is None and not place.database.exists():
         return {}
-    connection = sqlite3.connect(database, timeout=30)
-    try:
-        rows = connection.execute("SELECT outcome, count(*) FROM files GROUP BY outcome")
-        return {outcome: count for outcome, count in rows}
-    except sqlite3.OperationalError:  # not yet created by the first watcher
-        return {}
-    finally:
-        connection.close()
+    with open_register(home.root) as register:
+        return dict(Counter(f.outcome for f in register.files()))
 
 
 def processed(home: Home) -> int:
-    return finished_files(home.database).get("processed", 0)
+    return finished_files(home).get("processed", 0)
 
 
 @dataclass
@@ -132,7 +130,7 @@ def bystanders(home: Home, workdir: Path, reference: str) -> list[Bystander]:
 def answer_all(home: Home, stage: Stage, workdir: Path) -> list[Path]:
     """The responder's form of each challenge answered 'not resolved', as Word saves it."""
     answered = []
-    with Register(home.database) as register:
+    with open_register(home.root) as register:
         challenges = register.challenges()
     for challenge in challenges:
         assert challenge.stage == stage, (challenge.reference, challenge.stage)
@@ -150,6 +148,8 @@ def kill_9(process: subprocess.Popen[bytes]) -> None:
     process.wait(timeout=30)
 
 
+# SQLite only for the suite's time (20 min under load): test_two_machines.py takes 200
+# forms through three stages with kills, status and tick on PostgreSQL.
 def test_the_register_keeps_every_step_while_people_read_it_and_the_watcher_is_killed(
     tmp_path: Path,
 ) -> None:
@@ -168,7 +168,7 @@ def test_the_register_keeps_every_step_while_people_read_it_and_the_watcher_is_k
             drop(form, home.inbox, form.name)
             if i == 0:
                 wait_for(lambda: processed(home) >= 1, 60, "the first challenge")
-                with Register(home.database) as register:
+                with open_register(home.root) as register:
                     first = register.references()[0]
                 people = bystanders(home, workdir, first)
                 threads = [
@@ -201,11 +201,11 @@ def test_the_register_keeps_every_step_while_people_read_it_and_the_watcher_is_k
         stop_watch(watcher)
 
     assert kills >= 2
-    assert finished_files(home.database) == {"processed": 3 * CHALLENGES}
+    assert finished_files(home) == {"processed": 3 * CHALLENGES}
     for person in people:
         assert person.runs >= 2, f"{person.name} ran only {person.runs} time(s)"
         assert person.failures == [], f"{person.name}: {person.failures[:3]}"
-    with Register(home.database) as register:
+    with open_register(home.root) as register:
         challenges = register.challenges()
         assert len(challenges) == CHALLENGES
         assert {c.stage for c in challenges} == {Stage.THREE}
@@ -230,6 +230,7 @@ def test_the_register_keeps_every_step_while_people_read_it_and_the_watcher_is_k
     assert "Example-" not in log.read_text()
 
 
+@on_both_engines
 def test_a_watcher_killed_each_time_recovery_picks_a_form_up_still_processes_it(
     tmp_path: Path,
 ) -> None:
@@ -246,7 +247,7 @@ def test_a_watcher_killed_each_time_recovery_picks_a_form_up_still_processes_it(
     for restart in range(1, 5):
 
         def picked_up_again(n: int = restart) -> bool:
-            with Register(home.database) as register:
+            with open_register(home.root) as register:
                 return max((f.attempts for f in register.files()), default=0) >= n
 
         watcher = start_watch(home.root, log)
@@ -259,7 +260,7 @@ def test_a_watcher_killed_each_time_recovery_picks_a_form_up_still_processes_it(
         wait_for(lambda: processed(home) == 3, 120, f"every form; log:\n{log.read_text()}")
     finally:
         stop_watch(watcher)
-    assert finished_files(home.database) == {"processed": 3}
+    assert finished_files(home) == {"processed": 3}
     assert files_in(home.rejected) == []
 
 

@@ -13,17 +13,16 @@ from pathlib import Path
 import pytest
 from lxml import etree
 from pypdf import PdfReader
-from service_support import PROCESSED_ON, Service, cli
+from service_support import PROCESSED_ON, Service, cli, open_register
 
 from filled_forms import answer, fill_docx, fill_pdf
-from formflow.store.register import Register
 
 WHO = ("--by", "Morwenna Pentreath, IRO")
 
 
 @pytest.fixture
 def service(tmp_path: Path) -> Iterator[Service]:
-    with Register(tmp_path / "var" / "formflow.db") as register:
+    with open_register(tmp_path) as register:
         yield Service(tmp_path, register)
 
 

@@ -9,17 +9,16 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from service_support import Service, cli
+from service_support import Service, cli, open_register
 
 from formflow.pipeline.notices import read_eml
-from formflow.store.register import Register
 
 WHO = ("--by", "Morwenna Pentreath, IRO")
 
 
 @pytest.fixture
 def service(tmp_path: Path) -> Iterator[Service]:
-    with Register(tmp_path / "var" / "formflow.db") as register:
+    with open_register(tmp_path) as register:
         yield Service(tmp_path, register)
 
 

@@ -13,6 +13,8 @@ from service_support import (
     PROCESSED_ON,
     Service,
     cli,
+    on_both_engines,
+    open_register,
     show_json,
 )
 
@@ -20,14 +22,13 @@ from filled_forms import answer, fill_docx
 from formflow.core.record import Stage
 from formflow.pipeline import Outcome
 from formflow.pipeline.job import Job
-from formflow.store.register import Register
 
 WHO = ("--by", "Kemi Adeyemi, business support")
 
 
 @pytest.fixture
 def service(tmp_path: Path) -> Iterator[Service]:
-    with Register(tmp_path / "var" / "formflow.db") as register:
+    with open_register(tmp_path) as register:
         yield Service(tmp_path, register)
 
 
@@ -69,6 +70,7 @@ def test_a_response_with_a_mistyped_reference_is_answered_with_a_note(
     assert service.pipeline.recover() == []
 
 
+@on_both_engines
 def test_a_prefilled_form_for_a_child_with_an_open_challenge_is_refused_then_opened_if_separate(
     service: Service, tmp_path: Path
 ) -> None:
@@ -191,6 +193,7 @@ def test_an_unknown_reference_with_an_iro_decision_leaves_check_green(
 # --- 3. dates from the future ----------------------------------------------------------------
 
 
+@on_both_engines
 def test_tick_refuses_a_day_to_come_unless_rehearsed(service: Service) -> None:
     reference = service.raised()
     before = service.record(reference)
@@ -242,6 +245,7 @@ def test_a_form_dated_after_it_arrived_is_refused(
 # --- 4. dates from the past: one rule for every event ---------------------------------------
 
 
+@on_both_engines
 def test_no_event_is_dated_before_what_it_answers(service: Service, tmp_path: Path) -> None:
     reference = service.raised()
     form = service.outbox(reference, "stage-1-form.docx")

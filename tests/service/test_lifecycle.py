@@ -19,6 +19,8 @@ from service_support import (
     cli,
     make_challenge,
     new_form,
+    on_both_engines,
+    open_register,
     show_json,
 )
 
@@ -29,12 +31,11 @@ from formflow.intake import read_form
 from formflow.pipeline import Outcome
 from formflow.pipeline.notices import read_eml
 from formflow.policy_catalogue import built_in
-from formflow.store.register import Register
 
 
 @pytest.fixture
 def service(tmp_path: Path) -> Iterator[Service]:
-    with Register(tmp_path / "var" / "formflow.db") as register:
+    with open_register(tmp_path) as register:
         yield Service(tmp_path, register)
 
 
@@ -298,6 +299,7 @@ def test_two_decisions_ticked_are_refused(service: Service, tmp_path: Path) -> N
 WHO = ("--by", "Kemi Adeyemi, business support")
 
 
+@on_both_engines
 def test_extend_changes_the_due_date_everywhere_and_says_so(service: Service) -> None:
     reference = service.raised()
     assert service.register.deadlines(reference)["response"] == dt.date(2026, 11, 30)
@@ -332,6 +334,7 @@ def test_extend_changes_the_due_date_everywhere_and_says_so(service: Service) ->
     assert "4 December 2026" in email
 
 
+@on_both_engines
 def test_each_cli_event_is_audited_and_refuses_what_makes_no_sense(service: Service) -> None:
     root = service.home.root
     reference = service.raised()
@@ -367,6 +370,7 @@ def test_each_cli_event_is_audited_and_refuses_what_makes_no_sense(service: Serv
     assert whole["status"] == "withdrawn"
 
 
+@on_both_engines
 def test_close_and_merge_from_thecli(service: Service) -> None:
     root = service.home.root
     kept = service.raised()
@@ -390,6 +394,7 @@ def test_close_and_merge_from_thecli(service: Service) -> None:
     assert code == 2 and "is not a formflow reference" in output
 
 
+@on_both_engines
 def test_reopen_from_the_cli_after_actions_not_implemented(service: Service) -> None:
     reference = service.raised()
     # The manager's answer, recorded for them, then business support re-open it.

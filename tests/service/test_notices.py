@@ -12,7 +12,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from service_support import CHILD_NAME, drop_json, fake_pipeline, make_challenge
+from service_support import (
+    CHILD_NAME,
+    drop_json,
+    fake_pipeline,
+    make_challenge,
+    on_both_engines,
+    open_register,
+)
 
 from filled_forms import fill_docx
 from formflow.cli import main
@@ -32,7 +39,6 @@ from formflow.pipeline.notices import (
 )
 from formflow.policy_catalogue import built_in
 from formflow.reports.tables import initials
-from formflow.store.register import Register
 
 DIRECTORY = {
     "directory": {"Team Manager": "cic-tm@northtown.example", "IRO": "iro@northtown.example"}
@@ -178,6 +184,7 @@ def smtp_server() -> Iterator[tuple[int, list[tuple[list[str], bytes]]]]:
         thread.join(timeout=5)
 
 
+@on_both_engines
 def test_drafts_are_sent_over_smtp_once_when_configured(
     tmp_path: Path, smtp_server: tuple[int, list[tuple[list[str], bytes]]]
 ) -> None:
@@ -193,7 +200,7 @@ def test_drafts_are_sent_over_smtp_once_when_configured(
     }
     settings = Settings(raw=raw)
     assert smtp_settings(settings) is not None
-    with Register(tmp_path / "var" / "formflow.db") as register:
+    with open_register(tmp_path) as register:
         pipeline = fake_pipeline(tmp_path, register, settings=settings)
         result = pipeline.handle(
             drop_json(pipeline.home.inbox, "a.docx", make_challenge(reference=None))
@@ -301,7 +308,7 @@ def test_a_form_and_the_deadline_sweep_go_on_past_a_mistyped_address(
 ) -> None:
     """The form ends processed with its draft written (the IRO, copied in, is told), the
     log says whose address is needed and why, and `tick` escalates as usual."""
-    with Register(tmp_path / "var" / "formflow.db") as register:
+    with open_register(tmp_path) as register:
         pipeline = fake_pipeline(tmp_path, register, settings=Settings(raw=MISTYPED))
         with caplog.at_level("WARNING", logger="formflow.pipeline"):
             result = pipeline.handle(

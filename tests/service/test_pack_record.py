@@ -16,7 +16,7 @@ from pathlib import Path
 import pikepdf
 import pytest
 from click.testing import CliRunner, Result
-from service_support import show_json
+from service_support import open_register, show_json
 
 from conftest import make_challenge
 from formflow.cli import main
@@ -25,7 +25,6 @@ from formflow.core.engine import assess
 from formflow.outbox.folders import Home
 from formflow.policy_catalogue import built_in
 from formflow.resources import data_root
-from formflow.store.register import Register
 
 REFERENCE = "PC-2025-7KQ3XM"
 IRO = "Morwenna Pentreath, IRO"
@@ -43,7 +42,7 @@ def registered_home(root: Path) -> Home:
     home = Home(root)
     challenge = make_challenge()
     assessment = assess(challenge, built_in()("nelincs"), Settings().calendar, dt.date.today())
-    with Register(home.database) as register:
+    with open_register(home.root) as register:
         register.save_challenge(challenge, assessment, dt.datetime(2025, 11, 3, 9))
     supplied = home.cafcass_for(REFERENCE)
     (supplied / "5 wishes and feelings").mkdir(parents=True)
@@ -116,7 +115,7 @@ def test_a_second_pack_is_a_new_version_and_the_first_is_kept_unchanged(packed: 
     assert len(packed.first_sums) == 4
     for name, digest in packed.first_sums.items():
         assert sha256(outbox / name) == digest, f"{name} was overwritten"
-    with Register(packed.home.database) as register:
+    with open_register(packed.home.root) as register:
         listed = [d.path for d in register.documents(REFERENCE)]
     assert len(listed) == 8
     assert all((packed.home.outbox / path).is_file() for path in listed)

@@ -22,7 +22,9 @@ from service_support import (
     drop_json,
     fake_pipeline,
     files_in,
+    home_at,
     make_challenge,
+    on_both_engines,
 )
 
 from formflow.config import Settings
@@ -42,12 +44,13 @@ class Crash(BaseException):
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return tmp_path / "var" / "formflow.db"
+def db(tmp_path: Path) -> str | Path:
+    """Where the register of the home at ``tmp_path`` lives, on the test's engine."""
+    return home_at(tmp_path).register
 
 
 @pytest.fixture
-def register(db: Path) -> Iterator[Register]:
+def register(db: str | Path) -> Iterator[Register]:
     with Register(db) as r:
         yield r
 
@@ -74,6 +77,7 @@ def assert_exactly_once(root: Path, register: Register, dropped: int) -> None:
     assert_outbox_matches_register(home, register)
 
 
+@on_both_engines
 def test_a_new_form_gets_a_reference_documents_and_a_covering_email(
     tmp_path: Path, register: Register
 ) -> None:
@@ -159,6 +163,7 @@ def test_the_response_form_moves_the_same_challenge_on(tmp_path: Path, register:
     assert_exactly_once(tmp_path, register, 2)
 
 
+@on_both_engines
 def test_the_same_bytes_twice_are_a_duplicate_with_a_plain_note(
     tmp_path: Path, register: Register
 ) -> None:
@@ -343,11 +348,17 @@ def _crash_at(monkeypatch: pytest.MonkeyPatch, step: str, after: bool) -> None:
     monkeypatch.setattr(Pipeline, step, crashing)
 
 
+@on_both_engines
 @pytest.mark.parametrize("after", [False, True], ids=["before", "after"])
 @pytest.mark.parametrize("step", CRASH_POINTS)
 @pytest.mark.parametrize("valid", [True, False], ids=["valid", "invalid"])
 def test_a_crash_at_any_step_ends_exactly_once_after_recovery(
-    tmp_path: Path, db: Path, monkeypatch: pytest.MonkeyPatch, step: str, after: bool, valid: bool
+    tmp_path: Path,
+    db: str | Path,
+    monkeypatch: pytest.MonkeyPatch,
+    step: str,
+    after: bool,
+    valid: bool,
 ) -> None:
     with Register(db) as register:
         pipeline = fake_pipeline(tmp_path, register)
@@ -372,8 +383,9 @@ def test_a_crash_at_any_step_ends_exactly_once_after_recovery(
             assert len(register.references()) == 2
 
 
+@on_both_engines
 def test_a_correct_form_is_never_set_aside_for_stops_it_did_not_cause(
-    tmp_path: Path, db: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, db: str | Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A watcher killed again and again while it works on a form (a reboot loop, an
     operator restarting a hung service) says nothing about the form: it ends processed,
@@ -401,6 +413,7 @@ def test_a_correct_form_is_never_set_aside_for_stops_it_did_not_cause(
     assert files_in(tmp_path / "inbox" / "rejected") == []
 
 
+@on_both_engines
 def test_a_live_watchers_claim_is_not_taken_over(tmp_path: Path, register: Register) -> None:
     pipeline = fake_pipeline(tmp_path, register)
     claimed = pipeline.home.claims / folders.claim_name("busy.docx", dt.datetime(2025, 11, 3))
@@ -411,6 +424,7 @@ def test_a_live_watchers_claim_is_not_taken_over(tmp_path: Path, register: Regis
     assert [r.outcome for r in pipeline.recover()] == [Outcome.PROCESSED]
 
 
+@on_both_engines
 def test_a_claim_is_locked_from_the_moment_it_is_made(
     tmp_path: Path, register: Register, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -445,8 +459,9 @@ def _answer(register: Register, reference: str, name: str) -> Challenge:
     )
 
 
+@on_both_engines
 def test_a_plan_overtaken_while_rendering_is_made_again_not_committed(
-    tmp_path: Path, db: Path, register: Register, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, db: str | Path, register: Register, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Two stage 1 responses to one challenge, the second committed by another job while
     the first renders (without the write lock, or this would wait for ever): the first
@@ -483,8 +498,9 @@ def test_a_plan_overtaken_while_rendering_is_made_again_not_committed(
     assert_exactly_once(tmp_path, register, 3)
 
 
+@on_both_engines
 def test_a_document_name_taken_meanwhile_is_chosen_again(
-    tmp_path: Path, db: Path, register: Register, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, db: str | Path, register: Register, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Two updates to one challenge that both stand: the second plans again and picks
     the next free name, so neither document overwrites the other."""
@@ -508,6 +524,7 @@ def test_a_document_name_taken_meanwhile_is_chosen_again(
     assert_exactly_once(tmp_path, register, 2)
 
 
+@on_both_engines
 def test_recovery_leaves_a_live_jobs_staging_alone(tmp_path: Path, register: Register) -> None:
     pipeline = fake_pipeline(tmp_path, register)
     claimed = pipeline.home.claims / folders.claim_name("busy.docx", dt.datetime(2025, 11, 3))
@@ -526,6 +543,7 @@ def test_recovery_leaves_a_live_jobs_staging_alone(tmp_path: Path, register: Reg
 # --- deadlines ------------------------------------------------------------------------
 
 
+@on_both_engines
 def test_an_overdue_response_moves_on_once(tmp_path: Path, register: Register) -> None:
     pipeline = fake_pipeline(tmp_path, register)
     first = pipeline.handle(drop_json(pipeline.home.inbox, "a.docx", new_form()))
@@ -559,6 +577,7 @@ def test_an_unaddressed_draft_is_logged_with_who_must_be_filled_in(
     ), warnings
 
 
+@on_both_engines
 def test_agreed_actions_due_remind_the_iro_once_each(tmp_path: Path, register: Register) -> None:
     pipeline = fake_pipeline(tmp_path, register)
     first = pipeline.handle(drop_json(pipeline.home.inbox, "a.docx", new_form()))

@@ -23,7 +23,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from click.testing import CliRunner
-from service_support import make_challenge, start_watch, stop_watch, wait_for
+from service_support import (
+    home_at,
+    make_challenge,
+    on_both_engines,
+    open_register,
+    start_watch,
+    stop_watch,
+    wait_for,
+)
 
 from filled_forms import fill_docx
 from formflow.cli import main
@@ -72,7 +80,7 @@ class Life:
     count: int = 0
 
     def __post_init__(self) -> None:
-        self.home = Home(self.root)
+        self.home = home_at(self.root)
         self.home.create()
         self.calendar = Settings().calendar
         self.today = dt.date.today()
@@ -364,6 +372,7 @@ def _dashboard(life: Life) -> Iterator[object]:
 # --- the test ----------------------------------------------------------------------------------
 
 
+@on_both_engines
 def test_random_sequences_of_life_events_keep_everything_consistent(tmp_path: Path) -> None:
     rng = random.Random(SEED)
     life = Life(tmp_path, rng)
@@ -372,7 +381,7 @@ def test_random_sequences_of_life_events_keep_everything_consistent(tmp_path: Pa
     deadline = time.monotonic() + SECONDS
     steps, weights = zip(*STEPS, strict=True)
     try:
-        with Register(life.home.database) as register:
+        with open_register(life.home.root) as register:
             while time.monotonic() < deadline:
                 step = rng.choices(steps, weights)[0]
                 life.steps.append(step(life, register))

@@ -10,18 +10,17 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfWriter
-from service_support import PROCESSED_ON, Service, new_form
+from service_support import PROCESSED_ON, Service, new_form, open_register
 
 from filled_forms import answer, fill_docx
 from formflow.pipeline import Outcome
-from formflow.store.register import Register
 
 CORRECT_THE_FORM = "Correct the form and drop it into the inbox again."
 
 
 @pytest.fixture
 def service(tmp_path: Path) -> Iterator[Service]:
-    with Register(tmp_path / "var" / "formflow.db") as register:
+    with open_register(tmp_path) as register:
         yield Service(tmp_path, register)
 
 

@@ -8,13 +8,20 @@ import datetime as dt
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from service_support import CHILD_NAME, cli, raise_and_withdraw, wait_for
+from service_support import (
+    CHILD_NAME,
+    cli,
+    on_both_engines,
+    open_register,
+    raise_and_withdraw,
+    wait_for,
+)
 
 from formflow.core.retention import Anchor, Rule, Schedule
 from formflow.errors import RetentionError
@@ -43,7 +50,7 @@ class Killed(BaseException):
 @pytest.fixture
 def home(tmp_path: Path) -> Home:
     root = tmp_path / "home"
-    with Register(Home(root).database) as register:
+    with open_register(root) as register:
         raise_and_withdraw(register, root)
         raise_and_withdraw(register, root, case="LCS-000456")
         register.add_event(register.references()[0], "viewed", NOW, actor="kemi.adeyemi")
@@ -53,7 +60,7 @@ def home(tmp_path: Path) -> Home:
 
 def state(home: Home, reference: str) -> tuple[bool, bool, bool]:
     """(its challenge row, its files on disk, its disposal record)."""
-    with Register(home.database) as register:
+    with open_register(home.root) as register:
         row = register.challenge(reference) is not None
         recorded = any(d.reference == reference for d in retention.disposals(register))
     on_disk = any((home.archive / reference).glob("*")) or any((home.outbox / reference).glob("*"))
@@ -61,23 +68,24 @@ def state(home: Home, reference: str) -> tuple[bool, bool, bool]:
 
 
 def check_ok(home: Home) -> None:
-    with Register(home.database) as register:
+    with open_register(home.root) as register:
         report = check_home(home, register)
     assert report.ok, report.problems
 
 
 def everything_about_the_child(home: Home) -> str:
-    connection = sqlite3.connect(home.database)
-    try:
-        return "\n".join(connection.iterdump())
-    finally:
-        connection.close()
+    """Every row of every table of the register, on either engine."""
+    with open_register(home.root) as register:
+        return "\n".join(
+            sorted(repr(row) for table in register.tables() for row in register.rows(table))
+        )
 
 
+@on_both_engines
 def test_a_disposal_removes_the_record_and_keeps_a_record_without_personal_data(
     home: Home,
 ) -> None:
-    with Register(home.database) as register:
+    with open_register(home.root) as register:
         first, second = sorted(register.references())
         viewed = register.references()[0]
         done = retention.dispose(
@@ -130,10 +138,11 @@ def _reopened(register: Register, reference: str) -> None:
         (_reopened, "is open"),
     ],
 )
+@on_both_engines
 def test_nothing_open_or_held_is_disposed_of_and_nothing_at_all_changes(
     home: Home, make: object, message: str
 ) -> None:
-    with Register(home.database) as register:
+    with open_register(home.root) as register:
         first, second = sorted(register.references())
         make(register, second)  # type: ignore[operator]
         before = everything_about_the_child(home)
@@ -153,7 +162,7 @@ def test_nothing_open_or_held_is_disposed_of_and_nothing_at_all_changes(
 
 def test_a_record_not_yet_due_is_refused_with_the_day_its_period_ends(home: Home) -> None:
     longer = Schedule((Rule("Six years after closure", 6, Anchor.CLOSURE),))
-    with Register(home.database) as register:
+    with open_register(home.root) as register:
         reference = register.references()[0]
         with pytest.raises(RetentionError, match="keeps it until 03 November 2031"):
             retention.dispose(
@@ -170,7 +179,7 @@ def test_a_record_not_yet_due_is_refused_with_the_day_its_period_ends(home: Home
 def _steps(tmp_path: Path) -> list[str]:
     seen: list[str] = []
     root = tmp_path / "rehearsal"
-    with Register(Home(root).database) as register:
+    with open_register(root) as register:
         reference = raise_and_withdraw(register, root)
         retention.dispose(
             Home(root),
@@ -185,12 +194,16 @@ def _steps(tmp_path: Path) -> list[str]:
     return seen
 
 
-def test_a_disposal_killed_at_every_step_leaves_everything_or_nothing(tmp_path: Path) -> None:
+@on_both_engines
+def test_a_disposal_killed_at_every_step_leaves_everything_or_nothing(
+    tmp_path: Path, next_home_register: Callable[[], None]
+) -> None:
     steps = _steps(tmp_path)
     assert steps[0] == "journal" and "commit" in steps and steps[-1] == "journal removed"
     for n, stopped_at in enumerate(steps):
         root = tmp_path / f"home-{n}"
-        with Register(Home(root).database) as register:
+        next_home_register()
+        with open_register(root) as register:
             reference = raise_and_withdraw(register, root)
 
             calls: list[str] = []
@@ -211,7 +224,7 @@ def test_a_disposal_killed_at_every_step_leaves_everything_or_nothing(tmp_path: 
                     now=NOW,
                     step=kill,
                 )
-        with Register(Home(root).database) as register:  # the next start
+        with open_register(root) as register:  # the next start
             retention.finish_disposals(Home(root), register)
         committed = steps.index(stopped_at) > steps.index("commit")
         expected = (False, False, True) if committed else (True, True, False)
@@ -234,6 +247,7 @@ main()
 """
 
 
+@on_both_engines
 @pytest.mark.slow
 def test_a_real_kill_after_the_commit_is_finished_by_the_next_command(home: Home) -> None:
     reference = sorted(Home(home.root).archive.iterdir())[0].name
@@ -264,6 +278,7 @@ def test_a_real_kill_after_the_commit_is_finished_by_the_next_command(home: Home
     assert state(home, reference) == (False, False, True)
 
 
+@on_both_engines
 def test_the_cli_reviews_holds_and_disposes(home: Home) -> None:
     first, second = sorted(p.name for p in home.archive.iterdir())
     code, output = cli(home.root, "hold", second, "--reason", "Complaint 2026/14", "--by", APPROVER)
@@ -282,13 +297,14 @@ def test_the_cli_reviews_holds_and_disposes(home: Home) -> None:
     code, output = cli(home.root, "retention", "dispose", first, second, "--approved-by", APPROVER)
     assert code == 0, output
     assert f"Disposed of {first}" in output and f"Disposed of {second}" in output
-    with Register(home.database) as register:
+    with open_register(home.root) as register:
         trail = [(e.reference, e.what) for e in register.events()]
     assert (second, "legal hold") in trail and (second, "hold released") in trail
     code, output = cli(home.root, "check")
     assert code == 0, output
 
 
+@on_both_engines
 def test_holds_named_together_are_placed_all_or_none_and_a_blanket_hold_is_mentioned(
     home: Home,
 ) -> None:
@@ -296,7 +312,7 @@ def test_holds_named_together_are_placed_all_or_none_and_a_blanket_hold_is_menti
     unknown = "PC-2026-ZZZZZZ"
     code, output = cli(home.root, "hold", first, unknown, "--reason", "Claim", "--by", APPROVER)
     assert code == 1 and unknown in output, output
-    with Register(home.database) as register:
+    with open_register(home.root) as register:
         assert retention.holds_in_force(register) == []
     code, output = cli(home.root, "hold", first, "--all", "--reason", "Claim", "--by", APPROVER)
     assert code == 2 and "Name the references, or give --all, not both." in output
@@ -318,8 +334,9 @@ def test_review_says_when_retention_is_not_configured(home: Home) -> None:
     assert "Retention is not configured" in output
 
 
+@on_both_engines
 def test_a_death_before_18_is_recorded_for_every_challenge_of_the_child(home: Home) -> None:
-    with Register(home.database) as register:
+    with open_register(home.root) as register:
         reference = register.references()[0]
         case = register.challenge(reference)
         assert case is not None

@@ -3,20 +3,20 @@ key restores it whole, and a wrong key is refused in plain words."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pyrage
 import pytest
-from service_support import CHILD_NAME, cli, raise_and_withdraw
+from service_support import CHILD_NAME, cli, on_both_engines, open_register, raise_and_withdraw
 
 from formflow.outbox.folders import Home
-from formflow.store.register import Register
 
 
 @pytest.fixture
 def home(tmp_path: Path) -> Home:
     root = tmp_path / "home"
-    with Register(Home(root).database) as register:
+    with open_register(root) as register:
         raise_and_withdraw(register, root)
     return Home(root)
 
@@ -29,8 +29,9 @@ def key_file(folder: Path, name: str) -> tuple[str, Path]:
     return str(identity.to_public()), path
 
 
+@on_both_engines
 def test_an_encrypted_backup_holds_nothing_readable_and_restores_with_its_key(
-    home: Home, tmp_path: Path
+    home: Home, tmp_path: Path, next_home_register: Callable[[], None]
 ) -> None:
     public, private = key_file(tmp_path, "backup.key")
     destination = tmp_path / "offsite" / "formflow-2026-12-03"
@@ -46,15 +47,20 @@ def test_an_encrypted_backup_holds_nothing_readable_and_restores_with_its_key(
         assert CHILD_NAME.encode() not in data and b"raise-" not in data and b"SQLite" not in data
     assert not list(home.var.glob(".sealing-*"))  # the plain copy is gone
 
+    with open_register(home.root) as before:
+        [reference] = before.references()
+        backed_up = before.challenge(reference)
     restored = tmp_path / "restored"
+    next_home_register()
     code, output = cli(restored, "restore", str(destination), "--identity", str(private))
     assert code == 0, output
     assert "The register agrees with the archive and the outbox." in output
-    with Register(home.database) as before, Register(Home(restored).database) as after:
-        assert after.references() == before.references()
-        assert after.challenge(before.references()[0]) == before.challenge(before.references()[0])
+    with open_register(restored) as after:
+        assert after.references() == [reference]
+        assert after.challenge(reference) == backed_up
 
 
+# SQLite only: that nothing was restored is seen as no var/formflow.db made.
 def test_a_wrong_key_or_no_key_is_refused_plainly(home: Home, tmp_path: Path) -> None:
     public, _ = key_file(tmp_path, "right.key")
     _, wrong = key_file(tmp_path, "wrong.key")

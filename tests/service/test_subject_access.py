@@ -10,11 +10,10 @@ from pathlib import Path
 import pikepdf
 import pytest
 from pypdf import PdfReader
-from service_support import CHILD_NAME, cli, raise_and_withdraw
+from service_support import CHILD_NAME, cli, on_both_engines, open_register, raise_and_withdraw
 
 from formflow.outbox.folders import Home
 from formflow.reports.subject_access import names_in
-from formflow.store.register import Register
 
 UNCLE = "Jordan Example"
 OTHER_CHILD = "Rowan Sample"
@@ -25,7 +24,7 @@ def home(tmp_path: Path) -> Home:
     """Three challenges about one child (one concern naming an uncle, one with a PDF
     document), and one about another child."""
     root = tmp_path / "home"
-    with Register(Home(root).database) as register:
+    with open_register(root) as register:
         for n in range(3):
             concern = (
                 f"Contact with {UNCLE} has stopped." if n == 0 else f"The plan has drifted ({n})."
@@ -59,6 +58,7 @@ def files_of(home: Home, references: set[str]) -> set[str]:
     return found
 
 
+@on_both_engines
 def test_the_bundle_holds_exactly_the_childs_records_and_names_the_others(
     home: Home, tmp_path: Path
 ) -> None:
@@ -68,7 +68,7 @@ def test_the_bundle_holds_exactly_the_childs_records_and_names_the_others(
         home.root, "subject-access", "--case", "LCS-000123", "--out", str(out), "--by", "Ada Lovell"
     )
     assert code == 0, output
-    with Register(home.database) as register:
+    with open_register(home.root) as register:
         mine = {c.reference for c in register.challenges() if c.child.case_number == "LCS-000123"}
         theirs = {c.reference for c in register.challenges()} - mine
         trail = [(e.reference, e.what, e.actor) for e in register.events()]
@@ -93,6 +93,7 @@ def test_the_bundle_holds_exactly_the_childs_records_and_names_the_others(
     assert len(reader.pages) >= 2  # the index, then the PDF document
 
 
+@on_both_engines
 def test_by_name_and_date_of_birth_and_only_into_a_folder_given(home: Home, tmp_path: Path) -> None:
     code, output = cli(
         home.root,

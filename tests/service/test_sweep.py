@@ -19,6 +19,8 @@ from service_support import (
     fake_pipeline,
     make_challenge,
     new_form,
+    on_both_engines,
+    open_register,
     start_watch,
     stop_watch,
     wait_for,
@@ -43,7 +45,7 @@ def overdue_register(home: Home, count: int) -> list[str]:
     settings = Settings()
     policy = built_in()("nelincs")
     references = [f"PC-2025-{n:06d}" for n in range(count)]
-    with Register(home.database) as register, register.transaction():
+    with open_register(home.root) as register, register.transaction():
         for reference in references:
             record = make_challenge(reference=reference, date_of_notification=NOTIFIED)
             assessment = assess(record, policy, settings.calendar, NOTIFIED)
@@ -62,7 +64,7 @@ def escalations(register: Register) -> Counter[str]:
 
 def chased(home: Home) -> int:
     """Challenges the sweep has committed so far, from the register."""
-    with Register(home.database) as register:
+    with open_register(home.root) as register:
         return len(escalations(register))
 
 
@@ -95,7 +97,7 @@ def test_a_form_dropped_during_a_long_sweep_is_processed_and_a_stop_is_prompt(
         stop_watch(process)
     assert stopped_in < 15, f"SIGTERM took {stopped_in:.1f} s to stop the watcher"
     assert "Stopped." in log.read_text()
-    with Register(home.database) as register:
+    with open_register(home.root) as register:
         moved = escalations(register)
         assert 0 < len(moved) < count
         assert set(moved.values()) == {1}
@@ -105,6 +107,7 @@ def test_a_form_dropped_during_a_long_sweep_is_processed_and_a_stop_is_prompt(
     assert len(reported) == len(moved)
 
 
+@on_both_engines
 def test_a_sweep_stopped_in_the_middle_goes_on_at_the_next_start_each_chased_once(
     tmp_path: Path,
 ) -> None:
@@ -123,7 +126,7 @@ def test_a_sweep_stopped_in_the_middle_goes_on_at_the_next_start_each_chased_onc
             if len(reported) >= enough:
                 stop.set()
 
-        with Register(home.database) as register:
+        with open_register(home.root) as register:
             pipeline = fake_pipeline(home.root, register, now=dt.datetime(2026, 12, 1, 10, 0))
             Watcher(pipeline, options, report=stop_when_enough).run(stop)
         return reported
@@ -131,7 +134,7 @@ def test_a_sweep_stopped_in_the_middle_goes_on_at_the_next_start_each_chased_onc
     first = watch_until(10)
     assert 10 <= len(first) < len(references)
     second = watch_until(len(references) - len(first))
-    with Register(home.database) as register:
+    with open_register(home.root) as register:
         moved = escalations(register)
         assert moved == Counter(dict.fromkeys(references, 1))
         assert {r.stage for r in register.challenges()} == {Stage.TWO}
@@ -154,7 +157,7 @@ def _pipeline_changing_the_record(
     def writer_meanwhile(challenge: Challenge, *args: Any, **options: Any) -> list[Path]:
         writes.append(1)
         if len(writes) <= times:
-            with Register(home.database) as other:
+            with open_register(home.root) as other:
                 current = other.challenge(reference)
                 assert current is not None
                 changed = dataclasses.replace(current, team=f"Fostering Team {len(writes)}")
@@ -169,6 +172,7 @@ def _pipeline_changing_the_record(
     return pipeline, writes
 
 
+@on_both_engines
 def test_a_challenge_changed_while_its_documents_are_written_is_chased_again_once(
     tmp_path: Path,
 ) -> None:
@@ -178,7 +182,7 @@ def test_a_challenge_changed_while_its_documents_are_written_is_chased_again_onc
     escalation, the change kept, one set of documents in the outbox and the register."""
     home = Home(tmp_path / "home")
     [reference] = overdue_register(home, 1)
-    with Register(home.database) as register:
+    with open_register(home.root) as register:
         pipeline, writes = _pipeline_changing_the_record(home, register, reference, times=1)
         results = pipeline.chase(reference, dt.date(2026, 12, 1))
         assert len(writes) == 2
@@ -193,12 +197,13 @@ def test_a_challenge_changed_while_its_documents_are_written_is_chased_again_onc
     assert list(home.staging.iterdir()) == []
 
 
+@on_both_engines
 def test_a_challenge_that_keeps_changing_is_left_for_the_next_sweep(tmp_path: Path) -> None:
     """Changed during every attempt: nothing is recorded or published, nothing is left in
     staging, and the next sweep chases it."""
     home = Home(tmp_path / "home")
     [reference] = overdue_register(home, 1)
-    with Register(home.database) as register:
+    with open_register(home.root) as register:
         pipeline, writes = _pipeline_changing_the_record(
             home, register, reference, times=MAX_CHASES
         )
@@ -212,12 +217,13 @@ def test_a_challenge_that_keeps_changing_is_left_for_the_next_sweep(tmp_path: Pa
         assert escalations(register) == Counter({reference: 1})
 
 
+@on_both_engines
 def test_recovery_leaves_a_chase_writing_its_documents_alone(tmp_path: Path) -> None:
     """Another watcher's recovery runs while a chase writes without the register's lock:
     the chase's staging folder is held, so its documents are not thrown away."""
     home = Home(tmp_path / "home")
     [reference] = overdue_register(home, 1)
-    with Register(home.database) as register, Register(home.database) as other_register:
+    with open_register(home.root) as register, open_register(home.root) as other_register:
         pipeline = fake_pipeline(home.root, register, now=dt.datetime(2026, 12, 1, 10, 0))
         other = fake_pipeline(home.root, other_register, now=dt.datetime(2026, 12, 1, 10, 0))
         stand_in = pipeline.services.writer(Document.NEXT_STAGE_FORM)

@@ -6,11 +6,19 @@ import dataclasses
 import datetime as dt
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from service_support import drop_json, fake_pipeline, make_challenge
+from service_support import (
+    drop_json,
+    fake_pipeline,
+    home_at,
+    make_challenge,
+    on_both_engines,
+    open_register,
+)
 
 from formflow.cli import main
 from formflow.core.record import Response
@@ -20,7 +28,6 @@ from formflow.outbox.folders import Home
 from formflow.pipeline import Outcome, Pipeline
 from formflow.store.backup import backup_home, restore_home, verify_backup
 from formflow.store.check import check_home
-from formflow.store.register import Register
 from formflow.web.accounts import Accounts
 
 
@@ -43,18 +50,19 @@ def raise_and_answer(pipeline: Pipeline) -> str:
 @pytest.fixture
 def home(tmp_path: Path) -> Home:
     root = tmp_path / "home"
-    with Register(Home(root).database) as register:
+    with open_register(root) as register:
         raise_and_answer(fake_pipeline(root, register))
-    return Home(root)
+    return home_at(root)
 
 
 def kinds(home: Home) -> list[str]:
-    with Register(home.database) as register:
+    with open_register(home.root) as register:
         return [f.kind for f in check_home(home, register).problems]
 
 
+@on_both_engines
 def test_a_home_the_pipeline_made_agrees_with_itself(home: Home) -> None:
-    with Register(home.database) as register:
+    with open_register(home.root) as register:
         report = check_home(home, register)
     assert report.ok, report.problems
     assert report.counts == {
@@ -66,6 +74,7 @@ def test_a_home_the_pipeline_made_agrees_with_itself(home: Home) -> None:
     }
 
 
+@on_both_engines
 def test_an_original_missing_from_the_archive_is_found(home: Home) -> None:
     archived = next(p for p in home.archive.rglob("*") if p.is_file())
     archived.unlink()
@@ -90,8 +99,9 @@ def test_a_file_in_the_outbox_the_register_does_not_know_is_found(home: Home) ->
     assert kinds(home) == ["output without record"]
 
 
+@on_both_engines
 def test_a_file_whose_event_is_gone_and_a_record_that_disagrees_are_found(home: Home) -> None:
-    with Register(home.database) as register, register.transaction():
+    with open_register(home.root) as register, register.transaction():
         register._execute(
             "DELETE FROM events WHERE what = 'file' AND id = (SELECT min(id) FROM events WHERE what = 'file')"
         )
@@ -99,8 +109,9 @@ def test_a_file_whose_event_is_gone_and_a_record_that_disagrees_are_found(home: 
     assert sorted(kinds(home)) == ["file without event", "record disagrees"]
 
 
+@on_both_engines
 def test_work_in_flight_is_reported_as_such_not_as_a_problem(home: Home) -> None:
-    with Register(home.database) as register:
+    with open_register(home.root) as register:
         claim = folders.claim_name("working.docx", dt.datetime(2025, 11, 3, 9))
         register.note_claim(claim, "working.docx", "0" * 64, dt.datetime(2025, 11, 3, 9))
         report = check_home(home, register)
@@ -108,6 +119,7 @@ def test_work_in_flight_is_reported_as_such_not_as_a_problem(home: Home) -> None
     assert report.in_progress == ["working.docx is being processed."]
 
 
+@on_both_engines
 def test_check_prints_each_problem_and_exits_1(home: Home) -> None:
     next(home.outbox.glob("*/*.eml")).unlink()
     runner = CliRunner()
@@ -120,21 +132,25 @@ def test_check_prints_each_problem_and_exits_1(home: Home) -> None:
     assert report["ok"] is False and report["problems"][0]["kind"] == "output missing"
 
 
-def test_a_restored_home_passes_check_and_goes_on_processing(home: Home, tmp_path: Path) -> None:
+@on_both_engines
+def test_a_restored_home_passes_check_and_goes_on_processing(
+    home: Home, tmp_path: Path, next_home_register: Callable[[], None]
+) -> None:
     (home.root / "formflow.toml").write_text('[council]\nname = "Northtown Council"\n')
     Accounts(home.var / "users.db").add("amara.okafor", None)  # a dashboard user (SSO)
     destination = tmp_path / "backup"
-    with Register(home.database) as register:
+    with open_register(home.root) as register:
         summary = backup_home(home, register, destination)
     assert summary.missing == () and summary.challenges == 1
     assert summary.files == 2 + 2 + 4 + 1  # register and accounts, originals, outputs, settings
     restored = Home(tmp_path / "restored")
+    next_home_register()
     result = CliRunner().invoke(main, ["restore", "--home", str(restored.root), str(destination)])
     assert result.exit_code == 0, result.output
     assert "The register agrees with the archive and the outbox." in result.output
     assert (restored.root / "formflow.toml").read_text().startswith("[council]")
     assert [u.name for u in Accounts(restored.var / "users.db").users()] == ["amara.okafor"]
-    with Register(restored.database) as register:
+    with open_register(restored.root) as register:
         pipeline = fake_pipeline(restored.root, register)
         [reference] = register.references()
         stored = register.challenge(reference)
@@ -151,7 +167,7 @@ def test_a_backup_that_changed_is_refused_before_anything_is_written(
     home: Home, tmp_path: Path
 ) -> None:
     destination = tmp_path / "backup"
-    with Register(home.database) as register:
+    with open_register(home.root) as register:
         backup_home(home, register, destination)
     original = next((destination / "archive").rglob("*.docx"))
     original.write_bytes(b"tampered")
@@ -171,7 +187,7 @@ def test_a_manifest_naming_a_path_outside_the_backup_is_refused(tmp_path: Path) 
 
 def test_a_backup_is_never_restored_over_a_home_in_use(home: Home, tmp_path: Path) -> None:
     destination = tmp_path / "backup"
-    with Register(home.database) as register:
+    with open_register(home.root) as register:
         backup_home(home, register, destination)
     with pytest.raises(BackupError, match="restore into a new folder"):
         restore_home(destination, home)
@@ -181,10 +197,11 @@ def test_a_backup_goes_only_into_a_new_or_empty_folder(home: Home, tmp_path: Pat
     used = tmp_path / "used"
     used.mkdir()
     (used / "something").write_text("x")
-    with Register(home.database) as register, pytest.raises(BackupError, match="not empty"):
+    with open_register(home.root) as register, pytest.raises(BackupError, match="not empty"):
         backup_home(home, register, used)
 
 
+@on_both_engines
 def test_a_backup_finds_a_document_a_live_job_has_not_yet_published(
     home: Home, tmp_path: Path
 ) -> None:
@@ -193,7 +210,7 @@ def test_a_backup_finds_a_document_a_live_job_has_not_yet_published(
     staged = home.staging / "20251103T090000-0a1b2c3d--raise.docx" / document.parent.name
     staged.mkdir(parents=True)
     shutil.move(document, staged / document.name)
-    with Register(home.database) as register:
+    with open_register(home.root) as register:
         summary = backup_home(home, register, tmp_path / "backup")
     assert summary.missing == ()
     assert (tmp_path / "backup" / "outbox" / document.parent.name / document.name).is_file()

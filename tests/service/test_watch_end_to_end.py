@@ -22,7 +22,9 @@ import pytest
 from service_support import (
     assert_outbox_matches_register,
     files_in,
+    home_at,
     make_challenge,
+    open_register,
     start_watch,
     stop_watch,
     wait_for,
@@ -33,7 +35,6 @@ from formflow.outbox.folders import Home
 from formflow.pipeline import Outcome, Pipeline, Result, Services
 from formflow.policy_catalogue import PolicyCatalogue, built_in
 from formflow.render import write_form
-from formflow.store.register import Register
 from formflow.watch.supervisor import Watcher, WatchOptions
 
 pytestmark = pytest.mark.slow
@@ -87,7 +88,7 @@ class Tally:
 
 
 def tally(home: Home) -> Tally:
-    with Register(home.database) as register:
+    with open_register(home.root) as register:
         outcomes = [f.outcome for f in register.files()]
         assert_outbox_matches_register(home, register)
     archived = [p for p in home.archive.rglob("*") if p.is_file()]
@@ -124,14 +125,14 @@ def running(tmp_path: Path) -> Iterator[Callable[..., tuple[Home, list[Result]]]
     failures: list[BaseException] = []
 
     def start(poll: float | None = None, settle: float = 0.3) -> tuple[Home, list[Result]]:
-        home = Home(tmp_path / "home")
+        home = home_at(tmp_path / "home")
         home.create()
         results: list[Result] = []
         stop = threading.Event()
 
         def run() -> None:
             try:
-                with Register(home.database) as register:
+                with open_register(home.root) as register:
                     pipeline = Pipeline(
                         register,
                         Services(home, Settings(), PolicyCatalogue.for_home(home.root, Settings())),
@@ -321,6 +322,8 @@ def test_a_dead_observer_is_restarted(
 # --- separate processes: kill -9, and two watchers on one folder -------------------------
 
 
+# SQLite only for the suite's time: a kill -9 and restart on PostgreSQL is in
+# test_concurrent_use.py and test_watch_restart.py.
 def test_kill_9_mid_batch_then_restart_ends_exactly_once(tmp_path: Path, forms: Forms) -> None:
     home = Home(tmp_path / "home")
     home.create()
@@ -354,6 +357,7 @@ def test_kill_9_mid_batch_then_restart_ends_exactly_once(tmp_path: Path, forms: 
     assert "Tegan" not in log.read_text()
 
 
+# SQLite only for the suite's time: test_two_machines.py runs two watchers on PostgreSQL.
 def test_two_watchers_on_one_folder_never_process_a_file_twice(
     tmp_path: Path, forms: Forms
 ) -> None:
@@ -406,6 +410,8 @@ def _command(home: Home, *args: str) -> subprocess.Popen[bytes]:
     )
 
 
+# SQLite only for the suite's time: commands beside a watcher on PostgreSQL are in
+# test_random_life.py.
 def test_commands_and_dropped_forms_on_the_same_challenges_while_the_watcher_runs(
     running: Callable[..., tuple[Home, list[Result]]], forms: Forms
 ) -> None:
@@ -418,7 +424,7 @@ def test_commands_and_dropped_forms_on_the_same_challenges_while_the_watcher_run
     for n in (0, 1):
         drop(forms, home.inbox, f"new-{n}.docx", "valid", n)
     wait_for(lambda: accounted(home) == 2, 120, "two challenges to be raised")
-    with Register(home.database) as register:
+    with open_register(home.root) as register:
         first, second = sorted(register.references())
     answered = fill_docx(
         home.outbox / first / f"{first}-stage-1-form.docx",
@@ -439,7 +445,7 @@ def test_commands_and_dropped_forms_on_the_same_challenges_while_the_watcher_run
     assert [c.returncode for c in commands] == [0, 0], outputs
     wait_for(lambda: accounted(home) == 5, 120, "the answer and two new forms")
     assert tally(home).leftovers == []
-    with Register(home.database) as register:
+    with open_register(home.root) as register:
         answered_record = register.challenge(first)
         withdrawn = register.challenge(second)
         assert answered_record is not None and answered_record.history

@@ -11,11 +11,18 @@ import sys
 import textwrap
 from pathlib import Path
 
-from service_support import cli, new_form, start_watch, stop_watch, wait_for
+from service_support import (
+    cli,
+    new_form,
+    on_both_engines,
+    open_register,
+    start_watch,
+    stop_watch,
+    wait_for,
+)
 
 from formflow.core.record import Child, LegalStatus
 from formflow.outbox.folders import Home, claim_name
-from formflow.store.register import Register
 
 
 def _descendants(pid: int) -> set[int]:
@@ -96,10 +103,11 @@ def _left_claimed(home: Home, name: str, child: Child) -> None:
     form.rename(home.claims / claim_name(name, dt.datetime(2026, 12, 1, 9, 30)))
 
 
+@on_both_engines
 def test_a_start_says_how_the_forms_left_from_before_the_stop_ended(tmp_path: Path) -> None:
     home = Home(tmp_path / "home")
     home.create()
-    Register(home.database).close()  # the register the stopped watcher kept
+    open_register(home.root).close()  # the register the stopped watcher kept
     _left_claimed(
         home,
         "first.docx",

@@ -11,14 +11,13 @@ from pathlib import Path
 
 import click
 
-from formflow.commands.home import opened
+from formflow.commands.home import home_of, opened
 from formflow.commands.options import config_option, home_option, home_policies, iso_date, level_id
 from formflow.config import Settings, load_settings
 from formflow.core.calendar import uk_date
 from formflow.core.engine import assess
 from formflow.core.record import Challenge, LegalStatus, Role, Stage
 from formflow.intake import read_form
-from formflow.outbox.folders import Home
 from formflow.pipeline.packs import PACKED, CafcassPacks
 from formflow.policy_catalogue import PolicyCatalogue
 from formflow.render import (
@@ -116,7 +115,7 @@ def new(
         settings = load_settings(config, home=home)
         written = write_new_form(
             output,
-            home=Home(home.resolve()),
+            home=home_of(home, settings),
             settings=settings,
             policies=home_policies(home, settings),
             today=dt.date.today(),
@@ -196,14 +195,14 @@ REFERENCE = click.option(
 )
 
 
-def _from_register(reference: str, home: Path) -> Challenge:
+def _from_register(reference: str, home: Path, settings: Settings) -> Challenge:
     """The register's current record of ``reference``, read without changing anything."""
-    database = Home(home.resolve()).database
-    if not database.is_file():
+    place = home_of(home, settings)
+    if place.register_url is None and not place.database.is_file():
         raise click.ClickException(
             f"There is no register in {home}: give --home the folder formflow watch runs in."
         )
-    with Register(database) as register:
+    with Register(place.register) as register:
         challenge = register.challenge(reference)
     if challenge is None:
         raise click.ClickException(f"The register in {home} has no challenge {reference}.")
@@ -237,7 +236,7 @@ def _load_challenge(
     if (source is None) == (reference is None):
         raise click.UsageError("Give exactly one challenge: a file, or --reference with --home.")
     if reference is not None:
-        return _from_register(reference, home)
+        return _from_register(reference, home, settings)
     assert source is not None
     if source.suffix.lower() in {".docx", ".pdf"}:
         return read_form(source, policies=policies, settings=settings)
@@ -341,7 +340,7 @@ def pack(
         on_problem=lambda problem: click.echo(problem, err=True),
     )
     if reference is not None and source is None:
-        _pack_into_the_record(reference.strip().upper(), home, write, by, outdir)
+        _pack_into_the_record(reference.strip().upper(), home, settings, write, by, outdir)
         return
     challenge = _load_challenge(source, reference, home, settings, policies)
     if outdir is None:
@@ -352,16 +351,21 @@ def pack(
 
 
 def _pack_into_the_record(
-    reference: str, home: Path, write: Writer, by: str | None, outdir: Path | None
+    reference: str,
+    home: Path,
+    settings: Settings,
+    write: Writer,
+    by: str | None,
+    outdir: Path | None,
 ) -> None:
     """The pack of a challenge in the register: recorded, then published in its outbox."""
-    published = Home(home.resolve()).outbox_for(reference)
+    published = home_of(home, settings).outbox_for(reference)
     if outdir is not None and outdir.resolve() != published:
         raise click.UsageError(
             f"A pack from the register is part of its record and goes into {published}; "
             "leave out -o (or give that folder)."
         )
-    _from_register(reference, home)  # a plain message for a home or reference not there
+    _from_register(reference, home, settings)  # a plain message for a home or reference not there
     who = (by or _account()).strip()
     if not who:
         raise click.UsageError("--by must name who builds the pack.")

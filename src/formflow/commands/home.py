@@ -35,6 +35,12 @@ class Context:
     pipeline: Pipeline
 
 
+def home_of(home_dir: Path, settings: Settings) -> Home:
+    """The home at ``home_dir`` as its settings place it: their file mode, and the
+    register on PostgreSQL where they name one (else SQLite in var/)."""
+    return Home(home_dir.resolve(), settings.file_mode, settings.register_url)
+
+
 @contextmanager
 def opened(
     home_dir: Path, *, create: bool = True, on_change: Callable[[], None] | None = None
@@ -44,7 +50,7 @@ def opened(
     if create:
         os.umask(0o077)  # children's records: everything written is the service account's only
     settings = load_settings(home=home_dir.resolve())
-    home = Home(home_dir.resolve(), settings.file_mode, settings.register_url)
+    home = home_of(home_dir, settings)
     policies = home_policies(home.root, settings)
     if create:
         home.create()

@@ -14,11 +14,10 @@ from pathlib import Path
 
 import click
 
-from formflow.commands.home import opened
+from formflow.commands.home import home_of, opened
 from formflow.commands.options import home_option
 from formflow.commands.retention import NOT_CONFIGURED, schedule_of
 from formflow.config import load_settings, register_url_problem
-from formflow.outbox.folders import Home
 from formflow.store.backup import backup_home, restore_home
 from formflow.store.check import CheckReport, check_home
 from formflow.store.copy import copy_register
@@ -191,7 +190,7 @@ def restore(home: Path, source: Path, identity: Path | None) -> None:
           --identity /media/keys/formflow-backup.key
     """
     settings = load_settings(home=home.resolve())
-    target = Home(home.resolve(), settings.file_mode, settings.register_url)
+    target = home_of(home, settings)
     if is_sealed(source):
         count = restore_sealed(source, identity, target)
     else:

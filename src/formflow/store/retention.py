@@ -128,11 +128,16 @@ def release_hold(
     register: Register, reference: str | None, *, by: str, reason: str | None, at: dt.datetime
 ) -> int:
     """Release the holds on ``reference`` (None: the holds on every record); how many."""
+    # Spelt out for NULL: "reference IS ?" matches a NULL parameter in SQLite only, and
+    # is a syntax error on PostgreSQL.
+    held, named = (
+        ("reference IS NULL", ()) if reference is None else ("reference = ?", (reference,))
+    )
     with register.transaction():
         released = register._execute(
             "UPDATE holds SET released_by = ?, released_at = ? "
-            "WHERE released_at IS NULL AND reference IS ?",
-            (by, _iso(at), reference),
+            f"WHERE released_at IS NULL AND {held}",
+            (by, _iso(at), *named),
         ).rowcount
         if not released:
             what = reference or "Every record"
