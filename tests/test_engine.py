@@ -420,10 +420,16 @@ TABLE = [
         error="Head of Service",
         overrides={"cafcass": Cafcass(prerequisites={"service_manager_agreement": MON})},
     ),
-    # ops-flowchart: no informal stage, CAFCASS only after stage 4
+    # ops-flowchart: no informal stage, bypass not stated, CAFCASS only after stage 4
     row("no informal stage", "ops-flowchart", S.INFORMAL, error="has no level Informal;"),
+    # bypass not stated: starting past stage 1 is the IRO's recorded decision, not refused
+    row("start at stage 2", "ops-flowchart", S.TWO, status=AWAIT, stage=S.TWO),
     row(
-        "CAFCASS before stage 4", "ops-flowchart", S.TWO, RequestCafcass(later(1)), error="bypassed"
+        "CAFCASS before stage 4",
+        "ops-flowchart",
+        S.TWO,
+        RequestCafcass(later(1)),
+        error="only after the last stage",
     ),
     row(
         "CAFCASS too early",
