@@ -489,22 +489,31 @@ TABLE = [
         status=AWAIT,
         stage=S.TWO,
     ),
-    row(
-        "stage 4 not resolved",
-        "cic-issues",
-        S.FOUR,
-        NOT_RESOLVED,
-        status=Status.CAFCASS_CONSIDERATION,
-    ),
+    # cic-issues states no route after stage 4, for agreed actions or for a missed timeframe
+    row("stage 4 not resolved", "cic-issues", S.FOUR, NOT_RESOLVED, status=AWAIT, stage=S.FOUR),
     row(
         "stage 3 actions not implemented",
         "cic-issues",
         S.THREE,
         RESOLVED,
         ActionsNotImplemented(later(14)),
+        error="give the level with `formflow reopen --stage LEVEL`",
+    ),
+    row(
+        "stage 3 actions not implemented, the IRO chooses stage 4",
+        "cic-issues",
+        S.THREE,
+        RESOLVED,
+        ActionsNotImplemented(later(14), "Not done", S.FOUR),
         stage=S.FOUR,
     ),
-    row("informal overdue", "cic-issues", S.INFORMAL, ResponseOverdue(later(8)), stage=S.ONE),
+    row(
+        "informal overdue",
+        "cic-issues",
+        S.INFORMAL,
+        ResponseOverdue(later(8)),
+        error="does not move the challenge on by itself: the IRO decides",
+    ),
     # A named person's decision to move on (a procedure that waits for it, or any time)
     row(
         "stage 1 escalated by the IRO's decision",
