@@ -360,8 +360,9 @@ TABLE = [
         status=AWAIT,
         stage=S.TWO,
     ),
-    # rotherham: no bypass, reverts to the stage last exited, stage 4 back to 3, CAFCASS not concurrent
-    row("bypass refused", "rotherham", S.TWO, error="does not allow Stage 1 to be bypassed"),
+    # rotherham: bypass of a formal stage not stated, reverts to the stage last exited, stage 4
+    # back to 3, CAFCASS not concurrent
+    row("start at stage 2 on the IRO's decision", "rotherham", S.TWO, status=AWAIT, stage=S.TWO),
     row("informal may be skipped", "rotherham", S.ONE, status=AWAIT, stage=S.ONE),
     row("informal not resolved", "rotherham", S.INFORMAL, NOT_RESOLVED, stage=S.ONE),
     row(
@@ -394,15 +395,14 @@ TABLE = [
         stage=S.THREE,
     ),
     row(
-        "stage 4 overdue after ten days",
+        "stage 4 overdue: the guidance does not say what follows",
         "rotherham",
         S.ONE,
         NOT_RESOLVED,
         NOT_RESOLVED,
         NOT_RESOLVED,
         ResponseOverdue(dt.date(2025, 11, 20)),
-        status=Status.CAFCASS_CONSIDERATION,
-        overrides={},
+        error="does not move the challenge on by itself: the IRO decides",
     ),
     row(
         "CAFCASS ends the escalation",
