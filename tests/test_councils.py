@@ -61,8 +61,17 @@ CALENDAR = HandTypedCalendar()
 _UNROUTED = ("bypass", "on_not_resolved", "on_actions_not_implemented", "on_timeout")
 EXPECTED_WARNINGS = {
     "barnet": {
-        ("Higher level of seniority", "timescale"),
-        ("Higher level of seniority", "responder"),
+        ("The procedure", "cafcass.concurrent"),
+        ("The procedure", "cafcass.prerequisites"),
+        *(
+            ("Informal resolution", what)
+            for what in ("on_not_resolved", "on_actions_not_implemented", "on_timeout")
+        ),
+        *(("Practice Alert", what) for what in ("on_actions_not_implemented", "on_timeout")),
+        *(
+            ("Level 3 (name not stated)", what)
+            for what in ("name", "responder", "timescale", *_UNROUTED[1:])
+        ),
     },
     "nottinghamshire": {
         ("The procedure", "cafcass.eligible"),

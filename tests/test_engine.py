@@ -360,8 +360,9 @@ TABLE = [
         status=AWAIT,
         stage=S.TWO,
     ),
-    # rotherham: no bypass, reverts to the stage last exited, stage 4 back to 3, CAFCASS not concurrent
-    row("bypass refused", "rotherham", S.TWO, error="does not allow Stage 1 to be bypassed"),
+    # rotherham: bypass of a formal stage not stated, reverts to the stage last exited, stage 4
+    # back to 3, CAFCASS not concurrent
+    row("start at stage 2 on the IRO's decision", "rotherham", S.TWO, status=AWAIT, stage=S.TWO),
     row("informal may be skipped", "rotherham", S.ONE, status=AWAIT, stage=S.ONE),
     row("informal not resolved", "rotherham", S.INFORMAL, NOT_RESOLVED, stage=S.ONE),
     row(
@@ -394,15 +395,14 @@ TABLE = [
         stage=S.THREE,
     ),
     row(
-        "stage 4 overdue after ten days",
+        "stage 4 overdue: the guidance does not say what follows",
         "rotherham",
         S.ONE,
         NOT_RESOLVED,
         NOT_RESOLVED,
         NOT_RESOLVED,
         ResponseOverdue(dt.date(2025, 11, 20)),
-        status=Status.CAFCASS_CONSIDERATION,
-        overrides={},
+        error="does not move the challenge on by itself: the IRO decides",
     ),
     row(
         "CAFCASS ends the escalation",
@@ -420,10 +420,16 @@ TABLE = [
         error="Head of Service",
         overrides={"cafcass": Cafcass(prerequisites={"service_manager_agreement": MON})},
     ),
-    # ops-flowchart: no informal stage, CAFCASS only after stage 4
+    # ops-flowchart: no informal stage, bypass not stated, CAFCASS only after stage 4
     row("no informal stage", "ops-flowchart", S.INFORMAL, error="has no level Informal;"),
+    # bypass not stated: starting past stage 1 is the IRO's recorded decision, not refused
+    row("start at stage 2", "ops-flowchart", S.TWO, status=AWAIT, stage=S.TWO),
     row(
-        "CAFCASS before stage 4", "ops-flowchart", S.TWO, RequestCafcass(later(1)), error="bypassed"
+        "CAFCASS before stage 4",
+        "ops-flowchart",
+        S.TWO,
+        RequestCafcass(later(1)),
+        error="only after the last stage",
     ),
     row(
         "CAFCASS too early",
@@ -483,22 +489,31 @@ TABLE = [
         status=AWAIT,
         stage=S.TWO,
     ),
-    row(
-        "stage 4 not resolved",
-        "cic-issues",
-        S.FOUR,
-        NOT_RESOLVED,
-        status=Status.CAFCASS_CONSIDERATION,
-    ),
+    # cic-issues states no route after stage 4, for agreed actions or for a missed timeframe
+    row("stage 4 not resolved", "cic-issues", S.FOUR, NOT_RESOLVED, status=AWAIT, stage=S.FOUR),
     row(
         "stage 3 actions not implemented",
         "cic-issues",
         S.THREE,
         RESOLVED,
         ActionsNotImplemented(later(14)),
+        error="give the level with `formflow reopen --stage LEVEL`",
+    ),
+    row(
+        "stage 3 actions not implemented, the IRO chooses stage 4",
+        "cic-issues",
+        S.THREE,
+        RESOLVED,
+        ActionsNotImplemented(later(14), "Not done", S.FOUR),
         stage=S.FOUR,
     ),
-    row("informal overdue", "cic-issues", S.INFORMAL, ResponseOverdue(later(8)), stage=S.ONE),
+    row(
+        "informal overdue",
+        "cic-issues",
+        S.INFORMAL,
+        ResponseOverdue(later(8)),
+        error="does not move the challenge on by itself: the IRO decides",
+    ),
     # A named person's decision to move on (a procedure that waits for it, or any time)
     row(
         "stage 1 escalated by the IRO's decision",
@@ -650,6 +665,9 @@ def test_any_run_of_responses_climbs_the_ladder_and_ends_cleanly(
         before = challenge.stage
         challenge = apply(challenge, Respond(day, resolved), policy, CALENDAR).challenge
         if not resolved and status_of(challenge) is Status.AWAITING_RESPONSE:
+            if policy.stage(before).on_not_resolved is None:  # not stated: the IRO decides
+                assert challenge.stage == before
+                break
             assert STANDARD_LADDER.index(challenge.stage) > STANDARD_LADDER.index(before)
     status = status_of(challenge)
     assert status in set(Status)

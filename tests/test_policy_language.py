@@ -325,12 +325,15 @@ def test_a_malformed_level_is_refused_by_the_schema(
 # --- migration of version 1 --------------------------------------------------------------
 
 SEEDS_AS_VERSION_1 = sorted(p.stem for p in (DATA / "policy-v1").glob("*.json"))
+MIGRATED = DATA / "policy-v1-migrated"
+"""What each version 1 file migrates to: the shipped procedures as they were before they
+were traced to their sources, which version 1 could not say "not stated" in."""
 
 
 @pytest.mark.parametrize("policy_id", SEEDS_AS_VERSION_1)
-def test_each_seed_migrates_to_exactly_its_shipped_version_2_file(policy_id: str) -> None:
+def test_each_seed_migrates_to_exactly_its_version_2_file(policy_id: str) -> None:
     old = json.loads((DATA / "policy-v1" / f"{policy_id}.json").read_text())
-    assert policy_from_dict(migrate(old)) == built_in()(policy_id)
+    assert policy_from_dict(migrate(old)) == read_policy_file(MIGRATED / f"{policy_id}.json")
 
 
 @pytest.mark.parametrize("policy_id", SEEDS_AS_VERSION_1)
@@ -340,7 +343,7 @@ def test_a_version_1_file_in_a_home_is_read_with_the_same_deadlines(
     path = tmp_path / f"{policy_id}.json"
     path.write_text((DATA / "policy-v1" / f"{policy_id}.json").read_text())
     old = read_policy_file(path)
-    assert old == built_in()(policy_id)
+    assert old == read_policy_file(MIGRATED / f"{policy_id}.json")
 
 
 @given(

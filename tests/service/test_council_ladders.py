@@ -118,27 +118,33 @@ def test_barnet_practice_alert_to_the_top_of_the_ladder(tmp_path: Path) -> None:
             f"practice-alert-form.{kind}" for kind in ("docx", "pdf", "eml")
         }
 
+        # 'escalating the matter in dispute through a number of levels of seniority': the
+        # level above is one the guide does not name, so it is shown by its place.
         form = home.outbox / reference / f"{reference}-practice-alert-form.docx"
         processed(pipeline, answer(form, home.inbox / "answer-1.docx", alert.date_of_notification))
         higher = current(register, reference)
-        assert higher.stage.label == "Higher level of seniority"
+        assert higher.stage.label == "Level 3 (name not stated)"
         assert higher.addressed_to is not None
         assert higher.addressed_to.role is None  # the source names no responder: none invented
         assert assess(higher, policies("barnet"), settings.calendar, dt.date.today()).due is None
 
-        form = home.outbox / reference / f"{reference}-higher-level-of-seniority-form.docx"
+        # The stored guide ends before saying what follows: the IRO is asked, nothing moves.
+        form = home.outbox / reference / f"{reference}-level-3-name-not-stated-form.docx"
         on = higher.date_of_notification
         processed(pipeline, answer(form, home.inbox / "answer-2.docx", on))
         top = current(register, reference)
-        assert status_of(top) is Status.CAFCASS_CONSIDERATION
+        assert top.stage == Stage("2") and status_of(top) is Status.AWAITING_RESPONSE
         assert [h.stage.label for h in top.history] == ["Practice Alert"]
         assert top.response is not None and top.response.resolved is False
+        assert top.closure is None
     assert written(home, reference) >= {
-        "higher-level-of-seniority-form.docx",
-        "higher-level-of-seniority-form.pdf",
-        "cafcass-checklist.docx",
-        "cafcass-pack.eml",
+        "level-3-name-not-stated-form.docx",
+        "level-3-name-not-stated-form.pdf",
     }
+    assert not any("cafcass" in name for name in written(home, reference))
+    note = read_eml(home.outbox / reference / f"{reference}-note-to-the-iro.eml").get_content()
+    assert "does not say what happens when Level 3 (name not stated) is not resolved" in note
+    assert "decide with `formflow escalate`, `close` or `withdraw`" in note
 
 
 def test_nottinghamshire_iro_alert_waits_for_the_iros_decision_then_resolves(

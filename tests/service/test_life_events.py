@@ -143,9 +143,11 @@ def test_new_refuses_a_form_the_procedure_would_refuse(tmp_path: Path) -> None:
         tmp_path,
         "new",
         "--policy",
-        "rotherham",
+        "cic-issues",
         "--stage",
         "2",
+        "--role",
+        "CP chair",
         "--child-name",
         "Cai Example",
         "--child-dob",
@@ -158,7 +160,7 @@ def test_new_refuses_a_form_the_procedure_would_refuse(tmp_path: Path) -> None:
         str(tmp_path / "stage2.docx"),
     )
     assert code != 0
-    assert "does not allow Stage 1 to be bypassed" in output
+    assert "is for challenges raised by an IRO, not by a CP chair" in output
     assert not (tmp_path / "stage2.docx").exists()
 
 
