@@ -149,3 +149,21 @@ def test_every_command_is_in_the_readme() -> None:
     for name, command in _commands(main):
         if not isinstance(command, click.Group):
             assert f"formflow {name}" in readme, f"README does not mention 'formflow {name}'"
+
+
+@pytest.mark.parametrize("policy_id", sorted(built_in().ids()))
+def test_policies_show_says_of_cafcass_what_the_engine_does(policy_id: str) -> None:
+    """Where the source does not say when a referral may be made, or whether the
+    escalation goes on beside it, the engine allows it at any time and leaves the challenge
+    open: ``policies show`` said the opposite ("after the last stage", "instead of
+    escalating") for Barnet and Peterborough."""
+    cafcass = built_in()(policy_id).cafcass
+    code, out, _ = invoke("policies", "show", policy_id)
+    assert code == 0
+    [line] = [x for x in out.splitlines() if x.startswith("  CAFCASS: ")]
+    assert ("after the last stage" in line) == (cafcass.when == "after_final_stage")
+    assert ("instead of escalating" in line) == (cafcass.concurrent is False)
+    if cafcass.concurrent is None:
+        assert "not stated, so a referral leaves the escalation open" in line
+    if cafcass.when is None:
+        assert "when is not stated, so a referral may be made at any time" in line

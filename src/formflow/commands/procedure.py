@@ -15,6 +15,7 @@ from formflow.core.engine import deadline
 from formflow.core.policy import (
     COUNTED_FROM_CHALLENGE_START,
     COUNTED_FROM_RAISED,
+    WHAT_FORMFLOW_DOES,
     Policy,
     StagePolicy,
     is_version_1,
@@ -222,14 +223,29 @@ def show_policy(policy_id: str, home: Path, config: Path | None, as_json: bool) 
     for f in policy.fields:
         options = f" ({', '.join(f.options)})" if f.options else ""
         click.echo(f"  Form field: {f.label} [{f.id}, {f.kind.value}]{options}")
-    cafcass = policy.cafcass
-    when = "at any time" if cafcass.when == "any_time" else "after the last stage"
-    concurrent = "alongside the escalation" if cafcass.concurrent else "instead of escalating"
-    click.echo(f"  CAFCASS: {when}, {concurrent}")
-    for p in cafcass.prerequisites:
+    click.echo(f"  CAFCASS: {_cafcass_line(policy)}")
+    for p in policy.cafcass.prerequisites:
         click.echo(f"    first: {p.label}")
     for note in policy.notes:
         click.echo(f"  Note - {note.topic}: {note.choice}")
+
+
+def _cafcass_line(policy: Policy) -> str:
+    """When a referral may be made and whether the escalation goes on beside it; where the
+    source says neither, what formflow does instead, as the engine does it."""
+    cafcass = policy.cafcass
+    if cafcass.when is None:
+        when = f"when is not stated, so {WHAT_FORMFLOW_DOES['cafcass.when']}"
+    else:
+        when = "at any time" if cafcass.when == "any_time" else "after the last stage"
+    if cafcass.concurrent is None:
+        concurrent = (
+            f"whether the escalation goes on is not stated, so "
+            f"{WHAT_FORMFLOW_DOES['cafcass.concurrent']}"
+        )
+    else:
+        concurrent = "alongside the escalation" if cafcass.concurrent else "instead of escalating"
+    return f"{when}; {concurrent}"
 
 
 def _level_line(policy: Policy, s: StagePolicy) -> str:
