@@ -44,7 +44,9 @@ def opened(
     if create:
         os.umask(0o077)  # children's records: everything written is the service account's only
     settings = load_settings(home=home_dir.resolve())
-    home = Home(home_dir.resolve(), settings.file_mode, settings.register_url)
+    home = Home(
+        home_dir.resolve(), settings.file_mode, settings.register_url, settings.shared_folder
+    )
     policies = home_policies(home.root, settings)
     if create:
         home.create()

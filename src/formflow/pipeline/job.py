@@ -79,6 +79,7 @@ from formflow.form import ACCEPTED_SUFFIXES
 from formflow.intake.safety import OLD_WORD, SAVE_AS_DOCX
 from formflow.outbox import files, folders
 from formflow.pipeline import notices
+from formflow.pipeline.claims import ClaimLost
 from formflow.pipeline.deadlines import DeadlineSweep, staging_lock
 from formflow.pipeline.events import RecordedEvents
 from formflow.pipeline.outputs import Staged, Written
@@ -205,6 +206,15 @@ class Pipeline(DeadlineSweep, RecordedEvents):
             claimed = folders.claim(path, self.home.claims, self.services.now()) if mine else None
             if claimed is None:
                 return Result(path.name, Outcome.SKIPPED, message="claimed by another watcher")
+            return self._run_claimed(claimed, special)
+
+    def _run_claimed(self, claimed: Path, special: bool) -> Result:
+        """The steps for ``claimed``, while this process holds its claim in the register
+        (``formflow.pipeline.claims``): another server's recovery may have taken a claim
+        whose row it found missing between the rename and now."""
+        with self.claims.held(claimed.name) as ours:
+            if not ours:
+                return Result(claimed.name, Outcome.SKIPPED, message="another server has it")
             if special:
                 return self.refuse_special(claimed)
             return self._run_locked(Job(claimed, folders.original_name(claimed)))
@@ -236,16 +246,21 @@ class Pipeline(DeadlineSweep, RecordedEvents):
         return Result(job.name, Outcome.REJECTED, None, job.message, job.claimed)
 
     def run_claimed(self, claimed: Path) -> Result:
-        """The steps for a file left in the claim folder (recovery), once its lock is free."""
-        job = Job(claimed, folders.original_name(claimed))
+        """The steps for a file left in the claim folder (recovery), once its lock is free
+        (no process of this machine works on it) and its owner in the register is proved
+        dead (nor one of another machine)."""
         with folders.held(claimed) as mine:
             if not mine:
-                return Result(job.name, Outcome.SKIPPED, message="another watcher has it")
-            return self._run_locked(job)
+                name = folders.original_name(claimed)
+                return Result(name, Outcome.SKIPPED, message="another watcher has it")
+            return self._run_claimed(claimed, special=False)
 
     def _run_locked(self, job: Job) -> Result:
         try:
             return self._run(job)
+        except ClaimLost as exc:
+            log.warning("%s; it is left to that server", exc)
+            return Result(job.name, Outcome.SKIPPED, message="taken over by another server")
         except Exception:
             log.exception("%s: unexpected error; it stays claimed and is retried", job.claim)
             return Result(job.name, Outcome.RETRY, message="unexpected error, see the log")
@@ -260,7 +275,7 @@ class Pipeline(DeadlineSweep, RecordedEvents):
             if claimed.name.startswith("."):
                 continue
             if folders.is_special(claimed):
-                result = self.refuse_special(claimed)
+                result = self._run_claimed(claimed, special=True)
             elif claimed.is_file():
                 result = self.run_claimed(claimed)
             else:
@@ -283,11 +298,14 @@ class Pipeline(DeadlineSweep, RecordedEvents):
             claimed = self.home.claims / job_dir.name
             lock = claimed if claimed.exists() else staging_lock(job_dir)
             unheld = folders.held(lock) if lock.exists() else nullcontext(True)
-            with unheld as dead:
-                if dead:
-                    with self.register.transaction():
-                        self._publish(job_dir)
-                    staging_lock(job_dir).unlink(missing_ok=True)  # a dead chase's
+            with unheld as dead_here:
+                if not dead_here:  # a live job of this machine: no need to ask the register
+                    continue
+                with self.claims.held(job_dir.name) as dead:
+                    if dead:
+                        with self.register.transaction():
+                            self._publish(job_dir)
+                        staging_lock(job_dir).unlink(missing_ok=True)  # a dead chase's
 
     # --- the steps ----------------------------------------------------------------
 
@@ -358,8 +376,10 @@ class Pipeline(DeadlineSweep, RecordedEvents):
         return reference if reference and self.register.challenge(reference) else None
 
     def _finish(self, job: Job) -> None:
-        """Record how the file ended (inside the caller's transaction)."""
+        """Record how the file ended (inside the caller's transaction), if its claim is
+        still this process's (``ClaimLost`` undoes the transaction otherwise)."""
         assert job.outcome is not None
+        self.claims.still_mine(job.claim)
         self.register.finish_file(
             job.claim,
             outcome=job.outcome.value,
