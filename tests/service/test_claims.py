@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from service_support import drop_json, fake_pipeline, make_challenge
 
 from formflow.config import Settings
 from formflow.core.engine import Document
@@ -20,7 +21,6 @@ from formflow.outbox import folders
 from formflow.pipeline import Job, Outcome, Pipeline
 from formflow.pipeline.claims import this_process
 from formflow.store.register import ClaimOwner, Register
-from service_support import drop_json, fake_pipeline, make_challenge
 
 ANOTHER_SERVER = ClaimOwner("formflow-b.example.org", "another-boot", 4321, "0123456789abcdef")
 TAKEOVER = 1.0

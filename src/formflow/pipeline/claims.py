@@ -174,7 +174,9 @@ class Claims:
                 if self.register.take_over_claim(
                     name, me, holder.owner, self.takeover_seconds if silent else None
                 ):
-                    log.info(
+                    # Another machine's work taken over is worth an operator's look.
+                    log.log(
+                        logging.WARNING if holder.owner.host != me.host else logging.INFO,
                         "%s: taken over from %s (process %d), silent for %.0f s",
                         name,
                         holder.owner.host,

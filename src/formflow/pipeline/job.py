@@ -4,7 +4,8 @@
     lock         an exclusive flock on the dropped file, held to the end
     claim        os.rename into inbox/.processing/ (formflow.outbox.folders.claim)
                  (a link or special file: claimed unopened, then refuse_special)
-    ── the stages, with that flock held (recovery takes it on a claim left behind) ──
+                 the claim in the register (formflow.pipeline.claims), held to the end
+    ── the stages, with both held (recovery takes them on a claim left behind) ──────
     take     hash_file          SHA-256 of the bytes
              note_claim         register: the file and its attempt number      COMMIT
     read     check_duplicate    the same bytes already processed → duplicate
@@ -49,13 +50,24 @@ Crash safety (kill -9 at any instant, then a restart):
 So every input ends archived once or rejected once; a new challenge's reference exists
 in the outbox only if the register has it; nothing is left in ``.processing/``.
 A file's outputs are staged in ``outbox/.staging/CLAIM/`` only while its job holds the
-claim's flock, so recovery leaves a staging folder alone while that flock is held (a
-live job) and otherwise publishes what the register lists and discards the rest. The
-deadline sweep writes without the register's lock too, holding a lock file beside its
-staging folder (``deadlines.staging_lock``) that recovery likewise respects.
+claim, so recovery leaves a staging folder alone while the claim is held (a live job)
+and otherwise publishes what the register lists and discards the rest. The deadline
+sweep writes without the register's lock too, under a claim of its own staging folder
+(and a lock file beside it, ``deadlines.staging_lock``) that recovery likewise respects.
 
-Two watchers may share one home on one machine (flock and SQLite locking are local);
-SQLite must not live on a network share. The inbox itself may be a share (use --poll).
+Across watchers and machines: a job holds its claim twice. On this machine by the
+flock (recovery skips a file or staging folder whose flock is held, at no cost to the
+register); everywhere by a row in the register's ``claims`` table, which decides
+(``formflow.pipeline.claims``): taken just after the rename, renewed by a heartbeat
+while the job runs, released when it ends. Recovery on any machine takes a claim over
+only when its owner is proved dead (its heartbeat older than ``[folders]
+takeover_seconds`` by the database server's clock, or a process of this machine and boot
+that has gone), by a conditional UPDATE only one machine wins; and ``_finish``, in the
+commit's transaction, refuses to record a file whose claim another has taken over
+(``ClaimLost``). So two servers may share one inbox, outbox and archive on a network
+share (``[folders] shared``, watching with --poll) with one PostgreSQL register; with
+SQLite, var/ must be on a local disk (the register refuses a network file system), and
+only the watchers of one machine share a home.
 
 Deadline chasing (``chase_deadlines``, in ``formflow.pipeline.deadlines``) and events
 recorded for someone (``act``, in ``formflow.pipeline.events``) use the same
