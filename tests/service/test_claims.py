@@ -216,3 +216,17 @@ def test_documents_of_a_live_job_on_another_server_are_not_published_by_recovery
     assert register.take_claim(claimed.name, ANOTHER_SERVER)
     assert pipeline.recover() == []
     assert (staged / name).exists()
+
+
+def test_the_claim_of_a_server_killed_after_its_job_ended_is_forgotten(
+    tmp_path: Path, register: Register
+) -> None:
+    """Killed between archiving the form and letting its claim go: nothing is left to
+    do, and the claim goes once its owner is proved dead; a live one's stays."""
+    pipeline = fake_pipeline(tmp_path, register, settings=settings())
+    assert register.take_claim("20251103T100000-0a1b2c3d--done.docx", ANOTHER_SERVER)
+    assert register.take_claim("tick-20251103T100000-0a1b2c3d", this_process())
+    silent_for_longer_than_takeover(register, "20251103T100000-0a1b2c3d--done.docx")
+    register.renew_claims(this_process().instance)
+    assert pipeline.recover() == []
+    assert [c.name for c in register.claims()] == ["tick-20251103T100000-0a1b2c3d"]

@@ -74,7 +74,11 @@ def _running(pid: int) -> bool:
         return False
     except PermissionError:  # someone else's process: running
         return True
-    return True
+    try:  # a process killed and not yet waited for by its parent is dead all the same
+        state = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return True
+    return state[:1] != ["Z"]
 
 
 def proved_dead(holder: ClaimRecord, me: ClaimOwner, takeover_seconds: float) -> bool:
@@ -202,6 +206,14 @@ class Claims:
             if beat is not None:
                 beat.let_go(name)
             self.register.release_claim(name, self.me.instance)
+
+    def forget_dead(self, present: set[str]) -> None:
+        """Remove the claims of dead owners whose file or folder is not among ``present``
+        (a process killed after its job ended, before it let the claim go)."""
+        for holder in self.register.claims():
+            if holder.name not in present and proved_dead(holder, self.me, self.takeover_seconds):
+                with self.held(holder.name):
+                    pass
 
     def still_mine(self, name: str) -> None:
         """Inside a commit's transaction: raise ``ClaimLost`` unless ``name`` is still this

@@ -295,6 +295,10 @@ class Pipeline(DeadlineSweep, RecordedEvents):
             if result.outcome is not Outcome.SKIPPED:
                 log.info("%s: recovered as %s", claimed.name, result.outcome.value)
                 results.append(result)
+        folders_of_claims = (self.home.claims, self.home.staging)
+        self.claims.forget_dead(
+            {p.name for folder in folders_of_claims if folder.exists() for p in folder.iterdir()}
+        )
         return results
 
     def publish_staged(self) -> None:
