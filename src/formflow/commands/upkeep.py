@@ -169,7 +169,7 @@ def restore(home: Path, source: Path, identity: Path | None) -> None:
           --identity /media/keys/formflow-backup.key
     """
     settings = load_settings(home=home.resolve())
-    target = Home(home.resolve(), settings.file_mode, settings.register_url)
+    target = Home(home.resolve(), settings.file_mode, settings.register_url, settings.shared_folder)
     if is_sealed(source):
         count = restore_sealed(source, identity, target)
     else:

@@ -138,6 +138,20 @@ class Home:
         for folder in (self.claims, self.staging, self.var, self.archive):
             private_dir(folder)
 
+    def relative(self, path: Path) -> str:
+        """``path`` as a journal or a backup names it: from the shared folder for what is
+        in it (``archive/...``, ``outbox/...``), else from the home (``var/...``)."""
+        if self.shared is not None and path.is_relative_to(self.shared):
+            return path.relative_to(self.shared).as_posix()
+        return path.relative_to(self.root).as_posix()
+
+    def place(self, relative: str) -> Path:
+        """Where a path named by ``relative`` is: the inverse of ``relative``."""
+        top = relative.split("/", 1)[0]
+        if self.shared is not None and top in {"inbox", "outbox", "archive"}:
+            return self.shared / relative
+        return self.root / relative
+
     def outbox_for(self, reference: str) -> Path:
         return self.outbox / reference
 
