@@ -79,9 +79,9 @@ def _commits(register: Register, engine: str) -> list[Figure]:
     ]
 
 
-BURST = 120
+BURST = 40
 """Forms dropped at once for a throughput figure."""
-ONE_BY_ONE = 15
+ONE_BY_ONE = 10
 """Forms dropped one at a time, each waited for, for a latency figure."""
 
 
