@@ -97,16 +97,26 @@ def now_and_then(bystander: Bystander, stop: threading.Event) -> None:
 REFUSES_POSTGRESQL = "does not yet read a register on PostgreSQL"
 
 
-def serve_dashboard(command: list[str], root: Path) -> tuple[subprocess.Popen[bytes], str]:
+def serve_dashboard(
+    command: list[str], port: int, root: Path
+) -> tuple[subprocess.Popen[bytes], str]:
     """``formflow serve`` on the shared register; where this formflow's dashboard
     refuses a register on PostgreSQL, on an empty home of its own instead, so that its
     load is there all the same. The process, and what it serves."""
     said = root / "dashboard.err"
     with said.open("wb") as err:
         dashboard = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err)
-    try:
-        dashboard.wait(timeout=20)
-    except subprocess.TimeoutExpired:
+
+    def answers() -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/signin", timeout=5):
+                return True
+        except (urllib.error.URLError, OSError):
+            return False
+
+    # Started (it answers) or refused (it ended): a loaded machine takes a while to say.
+    wait_for(lambda: dashboard.poll() is not None or answers(), 180, "the dashboard")
+    if dashboard.poll() is None:
         return dashboard, "the shared register"
     assert REFUSES_POSTGRESQL in said.read_text(), said.read_text()
     empty = root / "dashboard-home"
@@ -160,7 +170,7 @@ def test_two_servers_on_one_shared_folder_process_every_form_exactly_once(
     ]
     dashboard_port = 18000 + os.getpid() % 1000
     dashboard, dashboard_on = serve_dashboard(
-        formflow(homes[0], "serve", "--port", str(dashboard_port)), tmp_path
+        formflow(homes[0], "serve", "--port", str(dashboard_port)), dashboard_port, tmp_path
     )
     reads = Bystander("dashboard", [])
     stop = threading.Event()
