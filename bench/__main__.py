@@ -100,7 +100,7 @@ def main() -> int:
         guarded("throughput", lambda: parts.throughput(run, 500, box=150), figures)
         guarded("dashboard", lambda: dashboard.dashboard(run), figures)
         guarded("deadline sweep", lambda: sweep.sweep(run), figures)
-        guarded("registers", lambda: registers.registers(tmp), figures)
+        guarded("registers", lambda: registers.registers(tmp, run.new_form), figures)
 
         memory_forms = 2000
         memory_seconds = max(80.0, run.remaining() - 15)

@@ -19,6 +19,10 @@ mode = "0640"                        # documents for people on the share (defaul
 [register]
 url = "postgresql://formflow@db.example.org/formflow"   # else SQLite in HOME/var/
 
+[folders]
+shared = "/srv/share/formflow"       # inbox, outbox, archive for several servers (else in HOME)
+takeover_seconds = 60                # a claim silent this long is a dead server's
+
 The whole file is checked when it is read, so every command refuses a mistake at start,
 each problem on a line of its own naming the key and its line in the file: an address
 in ``[directory]`` or ``[smtp]`` that a draft could not carry, a number that is not one,
@@ -51,6 +55,7 @@ SECTIONS = (
     "policies",
     "files",
     "register",
+    "folders",
     "directory",
     "smtp",
     "watch",
@@ -76,6 +81,12 @@ class Settings:
     register_url: str | None = None
     """[register] url, or FORMFLOW_REGISTER_URL: the register on PostgreSQL; None for
     SQLite in HOME/var/."""
+    shared_folder: Path | None = None
+    """[folders] shared: the inbox, outbox and archive on a share several servers use
+    (relative to formflow.toml); None: in the home."""
+    takeover_seconds: float = 60.0
+    """[folders] takeover_seconds: how long a claim's owner may stay silent (no
+    heartbeat, renewed every quarter of it) before another server takes its work over."""
     raw: dict[str, Any] = field(default_factory=dict)
     """The whole parsed file, for the sections other parts of formflow read."""
     source: Path | None = None
@@ -340,6 +351,42 @@ def _register(check: _Check, table: dict[str, Any]) -> str | None:
     return url
 
 
+MAX_TAKEOVER_SECONDS = 3600
+
+
+def _folders(check: _Check, table: dict[str, Any]) -> tuple[Path | None, float]:
+    """[folders]: the shared folder (it must be there: a share not mounted is found at
+    start, not when the first form is dropped) and the takeover time."""
+    takeover = table.get("takeover_seconds", Settings.takeover_seconds)
+    if (
+        isinstance(takeover, bool)
+        or not isinstance(takeover, int | float)
+        or not 1 <= takeover <= MAX_TAKEOVER_SECONDS
+    ):
+        check(
+            "folders",
+            "takeover_seconds",
+            f"must be a number of seconds from 1 to {MAX_TAKEOVER_SECONDS}, such as 60, "
+            f"not {takeover!r}",
+        )
+        takeover = Settings.takeover_seconds
+    shared = table.get("shared")
+    if shared is None:
+        return None, float(takeover)
+    if not isinstance(shared, str) or not shared.strip():
+        check("folders", "shared", 'must be the path of a folder, such as "/srv/share/formflow"')
+        return None, float(takeover)
+    path = check.source.parent / shared
+    if not path.is_dir():
+        check(
+            "folders",
+            "shared",
+            f"{str(path)!r} is not a folder formflow can reach (a path is read from the folder "
+            "formflow.toml is in); mount the share, make the folder, or correct the path",
+        )
+    return path, float(takeover)
+
+
 def _sections(check: _Check, data: dict[str, Any]) -> None:
     for name in data:
         if name in SECTIONS:
@@ -470,12 +517,15 @@ def settings_from_toml(text: str, source: Path) -> Settings:
     _smtp(check, check.table(data, "smtp"))
     _tracker(check, check.table(data, "tracker"))
     register_url = _register(check, check.table(data, "register"))
+    shared_folder, takeover_seconds = _folders(check, check.table(data, "folders"))
     if check.problems:
         raise settings_to_correct(source, check.problems)
     return Settings(
         policy_folder=folder,
         file_mode=file_mode,
         register_url=register_url,
+        shared_folder=shared_folder,
+        takeover_seconds=takeover_seconds,
         council_name=str(council.get("name", Settings.council_name)),
         default_policy=str(council.get("default_policy", Settings.default_policy)),
         cafcass_phone=cafcass_phone,

@@ -36,9 +36,12 @@ class Context:
 
 
 def home_of(home_dir: Path, settings: Settings) -> Home:
-    """The home at ``home_dir`` as its settings place it: their file mode, and the
-    register on PostgreSQL where they name one (else SQLite in var/)."""
-    return Home(home_dir.resolve(), settings.file_mode, settings.register_url)
+    """The home at ``home_dir`` as its settings place it: their file mode, the register
+    on PostgreSQL where they name one (else SQLite in var/), and the inbox, outbox and
+    archive on a shared folder where ``[folders] shared`` names one."""
+    return Home(
+        home_dir.resolve(), settings.file_mode, settings.register_url, settings.shared_folder
+    )
 
 
 @contextmanager

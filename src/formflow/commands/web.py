@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from formflow.commands.home import home_of
 from formflow.commands.logs import log_to_stderr
 from formflow.commands.options import formflow_command, home_option, home_policies
 from formflow.config import directory_entries, load_settings
@@ -67,7 +68,7 @@ def serve(home: Path, host: str | None, port: int | None) -> None:
     os.umask(0o077)
     log_to_stderr(verbose=False)  # as `watch` logs: warnings, and the dashboard's audit lines
     settings = load_settings(home=home.resolve())
-    place = Home(home.resolve(), settings.file_mode, settings.register_url)
+    place = home_of(home, settings)
     home_policies(place.root, settings)  # formflow.toml checked first
     stop = threading.Event()
 
@@ -94,7 +95,7 @@ def _accounts(home: Path) -> Iterator[Accounts]:
 
     os.umask(0o077)
     settings = load_settings(home=home.resolve())
-    accounts = Accounts.of(Home(home.resolve(), settings.file_mode, settings.register_url))
+    accounts = Accounts.of(home_of(home, settings))
     try:
         yield accounts
     finally:

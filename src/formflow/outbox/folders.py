@@ -14,6 +14,13 @@
         formflow.db            the register (SQLite, WAL)
         archive/REFERENCE/     each original form, under its claim name
 
+With ``[folders] shared`` (several servers on one network share, a PostgreSQL register)
+the inbox, the outbox and the archive are in that shared folder instead, and the home
+keeps what is each server's own: formflow.toml, var/ (logs, the PDF process's files, the
+dashboard's key) on the machine's own disk::
+
+    SHARED/inbox/  SHARED/outbox/  SHARED/archive/REFERENCE/
+
 Every directory is created owner-only (0o700) and every file formflow writes is 0o600,
 except what is there for people: the inbox, ``inbox/rejected/``, the outbox and what is
 published into it take ``[files] mode`` (``Home.file_mode``) and its folder mode.
@@ -25,9 +32,10 @@ so the rename never crosses file systems (an inbox on a share, var/ on a local d
 A process takes an exclusive ``flock`` on a file before it claims it and holds it for as
 long as it works on it (the lock is on the file, so it follows it through the rename).
 Recovery takes over a claim only if it can take that lock, so a live watcher's work is
-never picked up by another, nor by its own rescan (flock is released by the kernel when
-a process dies, even by ``kill -9``). Locks need the watchers on one machine; see
-``formflow.pipeline``.
+never picked up by another process on this machine, nor by its own rescan (flock is
+released by the kernel when a process dies, even by ``kill -9``). Across machines a lock
+on a share cannot be trusted: the register's claims decide there
+(``formflow.pipeline.claims``).
 """
 
 from __future__ import annotations
@@ -70,10 +78,18 @@ class Home:
     """The mode of files written for people on the share (``[files] mode``)."""
     register_url: str | None = None
     """The register on PostgreSQL (``[register] url``); None for SQLite in var/."""
+    shared: Path | None = None
+    """``[folders] shared``: the folder on a network share that holds the inbox, the
+    outbox and the archive, for several servers at once; None: they are in the home."""
+
+    @property
+    def shared_root(self) -> Path:
+        """The folder above the inbox, the outbox and the archive."""
+        return self.shared or self.root
 
     @property
     def inbox(self) -> Path:
-        return self.root / "inbox"
+        return self.shared_root / "inbox"
 
     @property
     def claims(self) -> Path:
@@ -85,7 +101,7 @@ class Home:
 
     @property
     def outbox(self) -> Path:
-        return self.root / "outbox"
+        return self.shared_root / "outbox"
 
     @property
     def staging(self) -> Path:
@@ -97,7 +113,9 @@ class Home:
 
     @property
     def archive(self) -> Path:
-        return self.var / "archive"
+        """In var/ on one server; beside the inbox and outbox on a shared folder, where
+        every server reaches it (``formflow check`` from either reads it)."""
+        return self.shared / "archive" if self.shared else self.var / "archive"
 
     @property
     def database(self) -> Path:
@@ -110,10 +128,29 @@ class Home:
         return self.register_url or self.database
 
     def create(self) -> None:
+        if self.shared is not None and not self.shared.is_dir():
+            raise FormflowError(
+                f"The shared folder {self.shared} ([folders] shared) is not there: mount the "
+                "share, or correct the setting."
+            )
         for shared in (self.inbox, self.rejected, self.outbox):
             shared_dir(shared, self.file_mode)
         for folder in (self.claims, self.staging, self.var, self.archive):
             private_dir(folder)
+
+    def relative(self, path: Path) -> str:
+        """``path`` as a journal or a backup names it: from the shared folder for what is
+        in it (``archive/...``, ``outbox/...``), else from the home (``var/...``)."""
+        if self.shared is not None and path.is_relative_to(self.shared):
+            return path.relative_to(self.shared).as_posix()
+        return path.relative_to(self.root).as_posix()
+
+    def place(self, relative: str) -> Path:
+        """Where a path named by ``relative`` is: the inverse of ``relative``."""
+        top = relative.split("/", 1)[0]
+        if self.shared is not None and top in {"inbox", "outbox", "archive"}:
+            return self.shared / relative
+        return self.root / relative
 
     def outbox_for(self, reference: str) -> Path:
         return self.outbox / reference

@@ -2,6 +2,7 @@
 register and the outbox.
 
 job        the per-file job and its steps, in order (``Pipeline``)
+claims     who has a claimed file or staging folder: rows in the register, a heartbeat
 deadlines  the deadline sweep: overdue responses moved on, agreed actions reminded
 events     events recorded for someone: withdraw, close, extend, reassign, amend, merge
 packs      the CAFCASS pack of a challenge in the register, recorded as an event

@@ -14,6 +14,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from formflow.core.engine import (
@@ -29,6 +30,7 @@ from formflow.core.record import Challenge
 from formflow.errors import FormflowError
 from formflow.outbox import files
 from formflow.pipeline import notices
+from formflow.pipeline.claims import ClaimLost, Claims
 from formflow.pipeline.outputs import Outputs, Staged
 from formflow.pipeline.result import Outcome, Result
 
@@ -73,6 +75,11 @@ def held_while_written(job_dir: Path) -> Iterator[None]:
 class DeadlineSweep(Outputs):
     """The sweep over every challenge in the register; ``Pipeline`` is one."""
 
+    @cached_property
+    def claims(self) -> Claims:
+        """Who has a claimed file or staging folder, in this pipeline's register."""
+        return Claims(self.register, self.services.settings.takeover_seconds)
+
     def chase_deadlines(self, today: dt.date) -> list[Result]:
         """Move on every challenge whose response is overdue, and remind the IRO of agreed
         actions whose date has come (once each). Each challenge in its own transaction."""
@@ -111,6 +118,9 @@ class DeadlineSweep(Outputs):
         except FormflowError as exc:
             log.warning("%s: deadline not chased: %s", reference, exc)
             return []
+        except ClaimLost as exc:
+            log.warning("%s: deadline not chased: %s", reference, exc)
+            return []
         log.info(
             "%s: changed while the sweep wrote its documents: left for the next sweep", reference
         )
@@ -127,6 +137,7 @@ class DeadlineSweep(Outputs):
         staged: list[Staged] = []
         write = self._write_chase(challenge, chase, today, job_dir, staged)
         with self.register.transaction():
+            self.claims.still_mine(job_dir.name)
             if self._decide(reference, today) != decided or any(
                 self.register.has_output(s.path) for s in staged
             ):
@@ -212,16 +223,20 @@ class DeadlineSweep(Outputs):
 
     @contextmanager
     def _sweep_staging(self) -> Iterator[Path]:
-        """A staging folder for one chase, held (``held_while_written``) while its documents
-        are written without the register's lock, so that recovery, which takes an unheld
-        staging folder for a dead process's, leaves it alone; what it staged is published
-        after the commit, or thrown away."""
+        """A staging folder for one chase, claimed in the register and held
+        (``held_while_written``) while its documents are written without the register's
+        lock, so that recovery, which takes a staging folder whose owner is dead, leaves
+        it alone; what it staged is published after the commit, or thrown away."""
         job_dir = self.home.staging / (
             f"tick-{self.services.now():%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
         )
-        with held_while_written(job_dir):
+        with self.claims.held(job_dir.name) as mine, held_while_written(job_dir):
+            if not mine:  # a fresh random name: only a register that cannot be written
+                raise ClaimLost(f"{job_dir.name}: could not be claimed in the register")
             try:
                 yield job_dir
+            except ClaimLost:  # the folder is the new owner's to publish or throw away
+                raise
             except BaseException:
                 shutil.rmtree(job_dir, ignore_errors=True)
                 raise

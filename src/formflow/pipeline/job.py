@@ -4,7 +4,8 @@
     lock         an exclusive flock on the dropped file, held to the end
     claim        os.rename into inbox/.processing/ (formflow.outbox.folders.claim)
                  (a link or special file: claimed unopened, then refuse_special)
-    ── the stages, with that flock held (recovery takes it on a claim left behind) ──
+                 the claim in the register (formflow.pipeline.claims), held to the end
+    ── the stages, with both held (recovery takes them on a claim left behind) ──────
     take     hash_file          SHA-256 of the bytes
              note_claim         register: the file and its attempt number      COMMIT
     read     check_duplicate    the same bytes already processed → duplicate
@@ -49,13 +50,24 @@ Crash safety (kill -9 at any instant, then a restart):
 So every input ends archived once or rejected once; a new challenge's reference exists
 in the outbox only if the register has it; nothing is left in ``.processing/``.
 A file's outputs are staged in ``outbox/.staging/CLAIM/`` only while its job holds the
-claim's flock, so recovery leaves a staging folder alone while that flock is held (a
-live job) and otherwise publishes what the register lists and discards the rest. The
-deadline sweep writes without the register's lock too, holding a lock file beside its
-staging folder (``deadlines.staging_lock``) that recovery likewise respects.
+claim, so recovery leaves a staging folder alone while the claim is held (a live job)
+and otherwise publishes what the register lists and discards the rest. The deadline
+sweep writes without the register's lock too, under a claim of its own staging folder
+(and a lock file beside it, ``deadlines.staging_lock``) that recovery likewise respects.
 
-Two watchers may share one home on one machine (flock and SQLite locking are local);
-SQLite must not live on a network share. The inbox itself may be a share (use --poll).
+Across watchers and machines: a job holds its claim twice. On this machine by the
+flock (recovery skips a file or staging folder whose flock is held, at no cost to the
+register); everywhere by a row in the register's ``claims`` table, which decides
+(``formflow.pipeline.claims``): taken just after the rename, renewed by a heartbeat
+while the job runs, released when it ends. Recovery on any machine takes a claim over
+only when its owner is proved dead (its heartbeat older than ``[folders]
+takeover_seconds`` by the database server's clock, or a process of this machine and boot
+that has gone), by a conditional UPDATE only one machine wins; and ``_finish``, in the
+commit's transaction, refuses to record a file whose claim another has taken over
+(``ClaimLost``). So two servers may share one inbox, outbox and archive on a network
+share (``[folders] shared``, watching with --poll) with one PostgreSQL register; with
+SQLite, var/ must be on a local disk (the register refuses a network file system), and
+only the watchers of one machine share a home.
 
 Deadline chasing (``chase_deadlines``, in ``formflow.pipeline.deadlines``) and events
 recorded for someone (``act``, in ``formflow.pipeline.events``) use the same
@@ -79,6 +91,7 @@ from formflow.form import ACCEPTED_SUFFIXES
 from formflow.intake.safety import OLD_WORD, SAVE_AS_DOCX
 from formflow.outbox import files, folders
 from formflow.pipeline import notices
+from formflow.pipeline.claims import ClaimLost
 from formflow.pipeline.deadlines import DeadlineSweep, staging_lock
 from formflow.pipeline.events import RecordedEvents
 from formflow.pipeline.outputs import Staged, Written
@@ -205,6 +218,15 @@ class Pipeline(DeadlineSweep, RecordedEvents):
             claimed = folders.claim(path, self.home.claims, self.services.now()) if mine else None
             if claimed is None:
                 return Result(path.name, Outcome.SKIPPED, message="claimed by another watcher")
+            return self._run_claimed(claimed, special)
+
+    def _run_claimed(self, claimed: Path, special: bool) -> Result:
+        """The steps for ``claimed``, while this process holds its claim in the register
+        (``formflow.pipeline.claims``): another server's recovery may have taken a claim
+        whose row it found missing between the rename and now."""
+        with self.claims.held(claimed.name) as ours:
+            if not ours:
+                return Result(claimed.name, Outcome.SKIPPED, message="another server has it")
             if special:
                 return self.refuse_special(claimed)
             return self._run_locked(Job(claimed, folders.original_name(claimed)))
@@ -236,16 +258,21 @@ class Pipeline(DeadlineSweep, RecordedEvents):
         return Result(job.name, Outcome.REJECTED, None, job.message, job.claimed)
 
     def run_claimed(self, claimed: Path) -> Result:
-        """The steps for a file left in the claim folder (recovery), once its lock is free."""
-        job = Job(claimed, folders.original_name(claimed))
+        """The steps for a file left in the claim folder (recovery), once its lock is free
+        (no process of this machine works on it) and its owner in the register is proved
+        dead (nor one of another machine)."""
         with folders.held(claimed) as mine:
             if not mine:
-                return Result(job.name, Outcome.SKIPPED, message="another watcher has it")
-            return self._run_locked(job)
+                name = folders.original_name(claimed)
+                return Result(name, Outcome.SKIPPED, message="another watcher has it")
+            return self._run_claimed(claimed, special=False)
 
     def _run_locked(self, job: Job) -> Result:
         try:
             return self._run(job)
+        except ClaimLost as exc:
+            log.warning("%s; it is left to that server", exc)
+            return Result(job.name, Outcome.SKIPPED, message="taken over by another server")
         except Exception:
             log.exception("%s: unexpected error; it stays claimed and is retried", job.claim)
             return Result(job.name, Outcome.RETRY, message="unexpected error, see the log")
@@ -260,7 +287,7 @@ class Pipeline(DeadlineSweep, RecordedEvents):
             if claimed.name.startswith("."):
                 continue
             if folders.is_special(claimed):
-                result = self.refuse_special(claimed)
+                result = self._run_claimed(claimed, special=True)
             elif claimed.is_file():
                 result = self.run_claimed(claimed)
             else:
@@ -268,6 +295,10 @@ class Pipeline(DeadlineSweep, RecordedEvents):
             if result.outcome is not Outcome.SKIPPED:
                 log.info("%s: recovered as %s", claimed.name, result.outcome.value)
                 results.append(result)
+        folders_of_claims = (self.home.claims, self.home.staging)
+        self.claims.forget_dead(
+            {p.name for folder in folders_of_claims if folder.exists() for p in folder.iterdir()}
+        )
         return results
 
     def publish_staged(self) -> None:
@@ -283,11 +314,14 @@ class Pipeline(DeadlineSweep, RecordedEvents):
             claimed = self.home.claims / job_dir.name
             lock = claimed if claimed.exists() else staging_lock(job_dir)
             unheld = folders.held(lock) if lock.exists() else nullcontext(True)
-            with unheld as dead:
-                if dead:
-                    with self.register.transaction():
-                        self._publish(job_dir)
-                    staging_lock(job_dir).unlink(missing_ok=True)  # a dead chase's
+            with unheld as dead_here:
+                if not dead_here:  # a live job of this machine: no need to ask the register
+                    continue
+                with self.claims.held(job_dir.name) as dead:
+                    if dead:
+                        with self.register.transaction():
+                            self._publish(job_dir)
+                        staging_lock(job_dir).unlink(missing_ok=True)  # a dead chase's
 
     # --- the steps ----------------------------------------------------------------
 
@@ -358,8 +392,10 @@ class Pipeline(DeadlineSweep, RecordedEvents):
         return reference if reference and self.register.challenge(reference) else None
 
     def _finish(self, job: Job) -> None:
-        """Record how the file ended (inside the caller's transaction)."""
+        """Record how the file ended (inside the caller's transaction), if its claim is
+        still this process's (``ClaimLost`` undoes the transaction otherwise)."""
         assert job.outcome is not None
+        self.claims.still_mine(job.claim)
         self.register.finish_file(
             job.claim,
             outcome=job.outcome.value,

@@ -117,7 +117,7 @@ def _sources(home: Home, snapshot: Register) -> Iterator[tuple[str, list[Path]]]
         yield f"outbox/{path}", [home.outbox / path, *(job / path for job in staging)]
     for reference in snapshot.references():
         for supplied in files_within(home.cafcass_for(reference)):
-            yield supplied.relative_to(home.root).as_posix(), [supplied]
+            yield home.relative(supplied), [supplied]
 
 
 def backup_home(home: Home, register: Register, destination: Path) -> BackupSummary:

@@ -25,6 +25,8 @@ Tables::
     holds       legal holds: on one reference, or on every record (reference NULL)
     deaths      a child's date of death, where recorded (store/retention.py)
     disposals   what each disposal removed: counts and SHA-256 sums, no personal data
+    claims      who has each claimed file and staging folder now, and the server's time
+                of the owner's last heartbeat (``formflow.pipeline.claims``)
 
 Writes go through ``transaction()``: one writer at a time from the transaction's first
 statement (SQLite's ``BEGIN IMMEDIATE``; on PostgreSQL an advisory lock taken as the
@@ -304,6 +306,36 @@ MIGRATIONS: tuple[Migration, ...] = (
         WHERE closed_on IS NULL;
     """,
     ),
+    # 5: who has each claimed file and staging folder (issue 26): with two machines on one
+    #    shared folder a file lock cannot be trusted, so the register decides. Each row
+    #    names its owner (the machine, its boot, the process and a random instance) and
+    #    the server's time of its last heartbeat, in seconds since 1970.
+    PerEngine(
+        sqlite="""
+    CREATE TABLE claims (
+        name      TEXT PRIMARY KEY,
+        host      TEXT NOT NULL,
+        boot      TEXT NOT NULL,
+        pid       INTEGER NOT NULL,
+        instance  TEXT NOT NULL,
+        taken     REAL NOT NULL,
+        heartbeat REAL NOT NULL
+    );
+    CREATE INDEX claims_by_instance ON claims (instance);
+""",
+        postgresql="""
+    CREATE TABLE claims (
+        name      TEXT PRIMARY KEY,
+        host      TEXT NOT NULL,
+        boot      TEXT NOT NULL,
+        pid       INTEGER NOT NULL,
+        instance  TEXT NOT NULL,
+        taken     DOUBLE PRECISION NOT NULL,
+        heartbeat DOUBLE PRECISION NOT NULL
+    );
+    CREATE INDEX claims_by_instance ON claims (instance);
+    """,
+    ),
 )
 
 
@@ -426,6 +458,27 @@ class FileRecord:
     reference: str | None
     message: str | None
     finished_at: str | None
+
+
+@dataclass(frozen=True)
+class ClaimOwner:
+    """Who holds a claim: the process of one formflow on one machine."""
+
+    host: str
+    """The machine's name (``FORMFLOW_MACHINE``, else its host name)."""
+    boot: str
+    """The machine's boot (Linux's boot id): a pid means something only within it."""
+    pid: int
+    instance: str
+    """Random for each process: never the same twice, whatever the machine and pid."""
+
+
+@dataclass(frozen=True)
+class ClaimRecord:
+    name: str
+    owner: ClaimOwner
+    silent_for: float
+    """Seconds since the owner's last heartbeat, by the database server's clock."""
 
 
 @dataclass(frozen=True)
@@ -612,6 +665,9 @@ class _SQLite:
     def statements(self, migration: Migration) -> Iterator[str]:
         return _statements(migration if isinstance(migration, str) else migration.sqlite)
 
+    clock = "((julianday('now') - 2440587.5) * 86400.0)"
+    """The database's own time in seconds since 1970, for claims' heartbeats."""
+
     def any_case(self, column: str) -> str:
         """``column`` compared and sorted regardless of case, as its index has it."""
         return f"{column} COLLATE NOCASE"
@@ -699,6 +755,10 @@ class _PostgreSQL:
             if statement.strip():
                 yield statement.strip()
 
+    clock = "extract(epoch FROM clock_timestamp())::double precision"
+    """The server's time now (``now()`` would be the transaction's start, which may have
+    waited for the writers' lock), in seconds since 1970."""
+
     def any_case(self, column: str) -> str:
         return f"lower({column})"
 
@@ -750,6 +810,12 @@ class Register:
             if is_server_url(database)
             else _SQLite(database, timeout)
         )
+        self.opened_as = (
+            None
+            if isinstance(database, sqlite3.Connection) or str(database) == ":memory:"
+            else database
+        )
+        """What another connection to this register opens; None for one in memory."""
         shown = shown_url(str(database)) if is_server_url(database) else str(database)
         try:
             # Transactions are explicit, below: the driver is told to start none itself.
@@ -1157,6 +1223,88 @@ class Register:
         return [
             FileRecord(**r._mapping)
             for r in self._execute("SELECT * FROM files ORDER BY claimed_at")
+        ]
+
+    # --- claims: who has a file or a staging folder -----------------------------------
+
+    def claim_holder(self, name: str) -> ClaimRecord | None:
+        """Who holds the claim ``name``, and for how long they have been silent."""
+        row = self._execute(
+            f"SELECT host, boot, pid, instance, {self._side.clock} - heartbeat AS silent_for "
+            "FROM claims WHERE name = ?",
+            (name,),
+        ).fetchone()
+        if row is None:
+            return None
+        owner = ClaimOwner(row.host, row.boot, int(row.pid), row.instance)
+        return ClaimRecord(name, owner, float(row.silent_for))
+
+    def take_claim(self, name: str, owner: ClaimOwner) -> bool:
+        """Claim ``name`` for ``owner`` unless someone holds it: True when it is theirs."""
+        clock = self._side.clock
+        with self.transaction():
+            taken = self._execute(
+                "INSERT INTO claims (name, host, boot, pid, instance, taken, heartbeat) "
+                f"VALUES (?, ?, ?, ?, ?, {clock}, {clock}) ON CONFLICT (name) DO NOTHING",
+                (name, owner.host, owner.boot, owner.pid, owner.instance),
+            )
+        return taken.rowcount == 1
+
+    def take_over_claim(
+        self, name: str, owner: ClaimOwner, dead: ClaimOwner, silent_for: float | None
+    ) -> bool:
+        """Give ``owner`` the claim ``name`` that ``dead`` holds, if ``dead`` still holds it
+        and (unless ``silent_for`` is None: its death is proved another way) has not
+        renewed it for ``silent_for`` seconds by the server's clock. One UPDATE whose
+        condition only one of several machines racing for it can meet: True for that one."""
+        clock = self._side.clock
+        silent = "" if silent_for is None else f" AND heartbeat < {clock} - ?"
+        with self.transaction():
+            taken = self._execute(
+                "UPDATE claims SET host = ?, boot = ?, pid = ?, instance = ?, "
+                f"taken = {clock}, heartbeat = {clock} WHERE name = ? AND instance = ?{silent}",
+                (
+                    owner.host,
+                    owner.boot,
+                    owner.pid,
+                    owner.instance,
+                    name,
+                    dead.instance,
+                    *(() if silent_for is None else (silent_for,)),
+                ),
+            )
+        return taken.rowcount == 1
+
+    def renew_claims(self, instance: str) -> int:
+        """The heartbeat of every claim ``instance`` holds, set to the server's time now."""
+        with self.transaction():
+            renewed = self._execute(
+                f"UPDATE claims SET heartbeat = {self._side.clock} WHERE instance = ?",
+                (instance,),
+            )
+        return renewed.rowcount
+
+    def holds_claim(self, name: str, instance: str) -> bool:
+        found = self._execute(
+            "SELECT 1 FROM claims WHERE name = ? AND instance = ?", (name, instance)
+        ).fetchone()
+        return found is not None
+
+    def release_claim(self, name: str, instance: str) -> None:
+        with self.transaction():
+            self._execute("DELETE FROM claims WHERE name = ? AND instance = ?", (name, instance))
+
+    def claims(self) -> list[ClaimRecord]:
+        """Every claim held, oldest heartbeat first."""
+        rows = self._execute(
+            f"SELECT name, host, boot, pid, instance, {self._side.clock} - heartbeat "
+            "AS silent_for FROM claims ORDER BY heartbeat, name"
+        )
+        return [
+            ClaimRecord(
+                r.name, ClaimOwner(r.host, r.boot, int(r.pid), r.instance), float(r.silent_for)
+            )
+            for r in rows
         ]
 
     # --- events, documents, notices, reminders -----------------------------------------

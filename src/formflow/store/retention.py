@@ -339,7 +339,7 @@ def dispose(
 
 
 def _relative(home: Home, files: dict[str, list[Path]]) -> list[str]:
-    return [str(p.relative_to(home.root)) for paths in files.values() for p in paths]
+    return [home.relative(p) for paths in files.values() for p in paths]
 
 
 def _file_counts(home: Home, reference: str, paths: Iterable[Path]) -> dict[str, int]:
@@ -390,7 +390,9 @@ def _finish(home: Home, journal: Path, *, files: Iterable[Path], step: Step = _n
         path.unlink(missing_ok=True)
         folders.add(path.parent)
     for folder in sorted(folders, key=lambda f: len(f.parts), reverse=True):
-        while folder not in (home.archive, home.outbox) and folder.is_relative_to(home.root):
+        while folder not in (home.archive, home.outbox) and (
+            folder.is_relative_to(home.root) or folder.is_relative_to(home.shared_root)
+        ):
             try:
                 folder.rmdir()
             except (FileNotFoundError, OSError):
@@ -425,7 +427,7 @@ def finish_disposals(home: Home, register: Register) -> int:
 
 def _inside(home: Home, relative: str) -> Path:
     """A journal's path, only under the archive or the outbox."""
-    path = home.root / relative
+    path = home.place(relative)
     if ".." in Path(relative).parts or not (
         path.is_relative_to(home.archive) or path.is_relative_to(home.outbox)
     ):
