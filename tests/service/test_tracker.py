@@ -491,3 +491,43 @@ def test_the_watcher_s_trackers_are_made_by_a_niced_process_other_than_the_watch
     assert made, log.read_text()
     assert all(int(process) != watcher.pid for process, _ in made)
     assert all(int(niceness) >= tracker.TRACKER_NICENESS for _, niceness in made)
+
+
+def test_a_tracker_made_before_another_process_changed_the_register_is_made_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A command in another process (`formflow withdraw`) writes the trackers itself after
+    its commit, and cues nothing here: a child that read the register before that commit
+    and is written after it left the older picture until the next change (seen as the
+    randomised life test's "live tracker to agree" timing out)."""
+    database = tmp_path / "var" / "formflow.db"
+    _register_of(database, OVERDUE)
+    made_in_child = tracker.made_in_child
+
+    def read_then_overtaken(*args: Any) -> tuple[dict[str, bytes], int]:
+        made = made_in_child(*args)
+        with Register(database) as elsewhere:  # committed after the child's read
+            elsewhere.add_event(OVERDUE.reference, "note", dt.datetime(2025, 11, 20, 9))
+        return made
+
+    monkeypatch.setattr(tracker, "made_in_child", read_then_overtaken)
+    assert _in_child(database, tmp_path / "outbox")(lambda: False).stale
+    monkeypatch.setattr(tracker, "made_in_child", made_in_child)
+    assert not _in_child(database, tmp_path / "outbox")(lambda: False).stale
+
+
+def test_the_writer_makes_a_stale_tracker_again_without_a_change() -> None:
+    results = [tracker.TrackerResult(stale=True), tracker.TrackerResult()]
+    calls: list[float] = []
+
+    def refresh(_stopping: Callable[[], bool]) -> tracker.TrackerResult:
+        calls.append(time.monotonic())
+        return results[len(calls) - 1] if len(calls) <= len(results) else results[-1]
+
+    writer = tracker.TrackerWriter(settle=0.01).start(refresh)  # one cue: the start
+    try:
+        wait_for(lambda: len(calls) == 2, 10, "the stale tracker to be made again")
+        time.sleep(0.2)
+        assert len(calls) == 2  # and then nothing more, with no change
+    finally:
+        writer.stop()

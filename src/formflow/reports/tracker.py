@@ -96,6 +96,9 @@ class TrackerResult:
     written: list[Path] = field(default_factory=list)
     skipped: list[Path] = field(default_factory=list)
     """Open elsewhere: to be written at the next change or retry."""
+    stale: bool = False
+    """The register changed while the trackers were made (by another process, which no
+    ``changed()`` reaches): they are made again."""
 
 
 def tracker_payloads(rows: Sequence[tables.ExportRow]) -> dict[str, bytes]:
@@ -202,7 +205,10 @@ class TrackerWriter:
                 return
             self._changed.clear()
             try:
-                pending = bool(self._refresh(self._stop.is_set).skipped)
+                result = self._refresh(self._stop.is_set)
+                pending = bool(result.skipped)
+                if result.stale:
+                    self._changed.set()
             except Exception:
                 log.exception("the tracker could not be written; tried again at the next change")
                 pending = True
@@ -254,17 +260,30 @@ def refresher_in_child(
     source = TrackerSource(register, policies.folders, settings.calendar)
 
     def run(stopping: Callable[[], bool]) -> TrackerResult:
-        return write_payloads(
-            outbox, lambda: made_in_child(source, today(), stopping), settings.file_mode, stopping
-        )
+        seen: list[int] = []
+
+        def make() -> dict[str, bytes]:
+            payloads, last_event = made_in_child(source, today(), stopping)
+            seen.append(last_event)
+            return payloads
+
+        result = write_payloads(outbox, make, settings.file_mode, stopping)
+        # A command in another process (`formflow withdraw`) writes the trackers itself
+        # after its commit; made from a read before that commit and written after it,
+        # ours would leave the older picture until the next change here.
+        if seen and not stopping():
+            with Register(source.register) as register:
+                result.stale = register.last_event_id() != seen[0]
+        return result
 
     return run
 
 
 def made_in_child(
     source: TrackerSource, today: dt.date, stopping: Callable[[], bool]
-) -> dict[str, bytes]:
-    """Both trackers' bytes, made in a process of their own at a lower CPU priority.
+) -> tuple[dict[str, bytes], int]:
+    """Both trackers' bytes, made in a process of their own at a lower CPU priority, and
+    the register's last event as the process read it (its version, in effect).
 
     Reading every challenge and laying out their spreadsheet is seconds of CPU (33 s for
     50,000 challenges): in a thread of the dashboard or the watcher it held the GIL
@@ -284,7 +303,7 @@ def made_in_child(
     try:
         while not receiver.poll(STOP_CHECK_SECONDS):
             if stopping():
-                return {}
+                return {}, 0
         answer = receiver.recv()
     except EOFError as exc:
         raise TrackerProcessFailed("The tracker process ended without an answer.") from exc
@@ -295,14 +314,14 @@ def made_in_child(
         child.close()
     if isinstance(answer, str):
         raise TrackerProcessFailed(f"The tracker process failed: {answer}")
-    pid, niceness, payloads = answer
+    pid, niceness, payloads, last_event = answer
     log.info(
         "the trackers were made by process %d at niceness %d in %.1f s",
         pid,
         niceness,
         time.monotonic() - started,
     )
-    return cast(dict[str, bytes], payloads)
+    return cast(dict[str, bytes], payloads), int(last_event)
 
 
 def _make_in_child(sender: Connection, source: TrackerSource, today: dt.date) -> None:
@@ -310,11 +329,12 @@ def _make_in_child(sender: Connection, source: TrackerSource, today: dt.date) ->
     spreadsheets, send their bytes (or what went wrong) and end."""
     try:
         niceness = os.nice(TRACKER_NICENESS)
-        with Register(source.register) as register:
+        with Register(source.register) as register, register.reading():
             challenges = register.challenges()
+            last_event = register.last_event_id()
         policies = PolicyCatalogue(source.policy_folders)
         rows = tables.export_table(challenges, policies, source.calendar, today)
-        answer: object = (os.getpid(), niceness, tracker_payloads(rows))
+        answer: object = (os.getpid(), niceness, tracker_payloads(rows), last_event)
     except Exception as exc:  # the parent logs it and tries again at the next change
         answer = f"{type(exc).__name__}: {exc}"
     with contextlib.suppress(BrokenPipeError):  # the service was killed meanwhile

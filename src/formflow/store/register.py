@@ -983,6 +983,11 @@ class Register:
         sql += " ORDER BY raised_on, reference"
         return [Challenge.from_dict(json.loads(r.record)) for r in self._execute(sql)]
 
+    def last_event_id(self) -> int:
+        """The newest event's id (0 for none): every change to a challenge records an
+        event, so a reader can tell the register changed since it last looked."""
+        return int(self._execute("SELECT COALESCE(max(id), 0) FROM events").scalar_one())
+
     def references(self) -> list[str]:
         return [r[0] for r in self._execute("SELECT reference FROM challenges ORDER BY 1")]
 
