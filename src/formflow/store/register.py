@@ -89,8 +89,21 @@ class PerEngine:
     postgresql: str
 
 
-Migration = str | PerEngine
-"""A schema change: one script for both engines, or one for each."""
+@dataclass(frozen=True)
+class WithTypeNames:
+    """A migration written once for both engines but for the names of the types they
+    spell differently, written as fields to fill in: ``{float}`` for a floating-point
+    column (each engine's ``float_type``)."""
+
+    script: str
+
+    def written_for(self, engine: Engine) -> str:
+        return self.script.format(float=engine.float_type)
+
+
+Migration = str | PerEngine | WithTypeNames
+"""A schema change: one script for both engines, one for each, or one with the engines'
+own type names."""
 
 MIGRATIONS: tuple[Migration, ...] = (
     # 1: the first schema.
@@ -310,31 +323,19 @@ MIGRATIONS: tuple[Migration, ...] = (
     #    shared folder a file lock cannot be trusted, so the register decides. Each row
     #    names its owner (the machine, its boot, the process and a random instance) and
     #    the server's time of its last heartbeat, in seconds since 1970.
-    PerEngine(
-        sqlite="""
+    WithTypeNames(
+        """
     CREATE TABLE claims (
         name      TEXT PRIMARY KEY,
         host      TEXT NOT NULL,
         boot      TEXT NOT NULL,
         pid       INTEGER NOT NULL,
         instance  TEXT NOT NULL,
-        taken     REAL NOT NULL,
-        heartbeat REAL NOT NULL
+        taken     {float} NOT NULL,
+        heartbeat {float} NOT NULL
     );
     CREATE INDEX claims_by_instance ON claims (instance);
-""",
-        postgresql="""
-    CREATE TABLE claims (
-        name      TEXT PRIMARY KEY,
-        host      TEXT NOT NULL,
-        boot      TEXT NOT NULL,
-        pid       INTEGER NOT NULL,
-        instance  TEXT NOT NULL,
-        taken     DOUBLE PRECISION NOT NULL,
-        heartbeat DOUBLE PRECISION NOT NULL
-    );
-    CREATE INDEX claims_by_instance ON claims (instance);
-    """,
+    """
     ),
 )
 
@@ -663,7 +664,14 @@ class _SQLite:
         return statement
 
     def statements(self, migration: Migration) -> Iterator[str]:
-        return _statements(migration if isinstance(migration, str) else migration.sqlite)
+        if isinstance(migration, PerEngine):
+            return _statements(migration.sqlite)
+        if isinstance(migration, WithTypeNames):
+            return _statements(migration.written_for(self))
+        return _statements(migration)
+
+    float_type = "REAL"
+    """A floating-point column's type: SQLite's is 8 bytes, as PostgreSQL's double."""
 
     clock = "((julianday('now') - 2440587.5) * 86400.0)"
     """The database's own time in seconds since 1970, for claims' heartbeats."""
@@ -748,12 +756,18 @@ class _PostgreSQL:
     def statements(self, migration: Migration) -> Iterator[str]:
         """Split where a line ends in a semicolon: SQLite's own test of a whole statement
         wants a trigger's BEGIN ... END, which PostgreSQL's triggers do not have."""
+        if isinstance(migration, WithTypeNames):
+            migration = migration.written_for(self)
         if isinstance(migration, str):
             yield from _statements(migration)
             return
         for statement in re.split(r";\s*\n", migration.postgresql):
             if statement.strip():
                 yield statement.strip()
+
+    float_type = "DOUBLE PRECISION"
+    """A floating-point column's type: PostgreSQL's REAL would keep only 6 digits, too
+    few for seconds since 1970."""
 
     clock = "extract(epoch FROM clock_timestamp())::double precision"
     """The server's time now (``now()`` would be the transaction's start, which may have
