@@ -270,7 +270,7 @@ def status(home: Path, today: dt.date | None, as_json: bool) -> None:
         table.add_row(r.reference, r.child, r.stage, r.status, r.responder, due, style=style)
     Console().print(table)
     if working:
-        click.echo(f"Files in progress ({len(working)}), in inbox/.processing:")
+        click.echo(f"Files in progress ({len(working)}), in {ctx.home.claims}:")
     for file in working:
         click.echo(f"  {file['file']}  since {file['claimed_at']}  (attempt {file['attempts']})")
 
@@ -333,7 +333,7 @@ def show(reference: str, home: Path, as_json: bool) -> None:
     for entry in tables.timeline(challenge, events):
         click.echo(f"  {entry.when}  {entry.what}")
     for document in documents:
-        click.echo(f"  document: outbox/{document.path} ({document.kind})")
+        click.echo(f"  document: {ctx.home.outbox / document.path} ({document.kind})")
 
 
 @click.command()
