@@ -21,6 +21,7 @@ from formflow.core.record import Child, LegalStatus, Person
 from formflow.policy_catalogue import built_in
 from formflow.store.register import (
     MIGRATIONS,
+    ListRanks,
     OpenList,
     Register,
     RegisterError,
@@ -309,7 +310,7 @@ def test_the_open_list_pages_searches_and_limits_alike_on_both_engines(
         register.save_challenge(c, assess(c, built_in()(c.policy), calendar, AT.date()), AT)
 
     def listed(chosen: OpenList) -> list[str]:
-        return [r["reference"] for r in register.open_list(chosen, {}, 0, 50)]
+        return [r["reference"] for r in register.open_list(chosen, ListRanks(), 0, 50)]
 
     assert listed(OpenList(restricted_to=("PRIYA RAMAN", None))) == [
         "PC-2025-AAAAAA",

@@ -46,9 +46,9 @@ import logging
 import re
 import secrets
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -357,6 +357,28 @@ def _like(text: str) -> str:
 
 
 @dataclass(frozen=True)
+class ListRanks:
+    """The orders the open list sorts by that the register does not hold: each level's
+    place on its procedure's ladder, and each procedure's place by the name the list
+    shows (procedure files are not in the register)."""
+
+    levels: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    """(procedure id, level id): its place on the procedure's ladder."""
+    procedures: Mapping[str, int] = field(default_factory=dict)
+    """Procedure id: its place among the procedures, by the name shown."""
+
+
+def _ranked(test: str, ranks: Iterable[tuple[tuple[str, ...], int]]) -> tuple[str, tuple[Any, ...]]:
+    """An SQL expression giving each key of ``ranks`` its number (0 for any other), and
+    its parameters; ``test`` matches one key's columns, as "policy = ? AND stage = ?"."""
+    given = list(ranks)
+    if not given:
+        return "0", ()
+    cases = " ".join(f"WHEN {test} THEN ?" for _ in given)
+    return f"CASE {cases} ELSE 0 END", tuple(v for key, n in given for v in (*key, n))
+
+
+@dataclass(frozen=True)
 class OpenList:
     """Which open challenges the dashboard lists, and in which order."""
 
@@ -418,19 +440,17 @@ class OpenList:
             params.append(self.overdue_on.isoformat())
         return clauses, tuple(params)
 
-    def order_by(
-        self, ranks: Mapping[tuple[str, str], int], engine: Engine
-    ) -> tuple[str, tuple[Any, ...]]:
+    def order_by(self, ranks: ListRanks, engine: Engine) -> tuple[str, tuple[Any, ...]]:
         way = " DESC" if self.descending else ""
         if self.sort == "level":
-            cases = " ".join("WHEN policy = ? AND stage = ? THEN ?" for _ in ranks)
-            params = tuple(v for (p, st), n in ranks.items() for v in (p, st, n))
-            rank = f"CASE {cases} ELSE 0 END" if ranks else "0"
+            rank, params = _ranked("policy = ? AND stage = ?", ranks.levels.items())
             return f"{rank}{way}, stage{way}, reference{way}", params
+        if self.sort == "procedure":
+            place, params = _ranked("policy = ?", (((p,), n) for p, n in ranks.procedures.items()))
+            return f"{place}{way}, policy{way}, reference{way}", params
         first = {
             "reference": "reference",
             "child": engine.any_case("child"),
-            "procedure": "policy",
             "responder": engine.any_case("addressee"),
             "iro": engine.any_case("iro"),
             "team": engine.any_case("team"),
@@ -1108,10 +1128,10 @@ class Register:
     # --- the dashboard's open list ------------------------------------------------------
 
     def open_list(
-        self, chosen: OpenList, ranks: Mapping[tuple[str, str], int], offset: int, limit: int
+        self, chosen: OpenList, ranks: ListRanks, offset: int, limit: int
     ) -> Sequence[RowMapping]:
-        """One page of the open challenges ``chosen`` picks, in its order (``ranks``: each
-        procedure's levels in ladder order, for sorting by level)."""
+        """One page of the open challenges ``chosen`` picks, in its order (``ranks``: the
+        levels' and the procedures' places, for sorting by level or by procedure)."""
         where, params = chosen.where(self._side)
         order, order_params = chosen.order_by(ranks, self._side)
         return (
