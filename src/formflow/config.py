@@ -245,22 +245,41 @@ def _dates(check: _Check, section: dict[str, Any], key: str) -> frozenset[dt.dat
     return frozenset(days)
 
 
-def _policy_folder(check: _Check, section: dict[str, Any]) -> Path | None:
-    folder = section.get("folder")
-    if folder is None:
+def _folder_setting(
+    check: _Check,
+    table: dict[str, Any],
+    section: str,
+    key: str,
+    example: str,
+    what_to_do: str,
+) -> Path | None:
+    """``[section] key``: a folder's path, read from the folder formflow.toml is in, that
+    must be there now (a share not mounted is found at start, not when first used).
+    ``what_to_do`` ends the message for one that is not: "can reach (...); mount ..."."""
+    value = table.get(key)
+    if value is None:
         return None
-    if not isinstance(folder, str) or not folder.strip():
-        check("policies", "folder", 'must be the path of a folder, such as "procedures"')
+    if not isinstance(value, str) or not value.strip():
+        check(section, key, f'must be the path of a folder, such as "{example}"')
         return None
-    path = check.source.parent / folder
+    path = check.source.parent / value
     if not path.is_dir():
-        check(
-            "policies",
-            "folder",
-            f"{str(path)!r} is not a folder formflow can read (a path is read from the folder "
-            "formflow.toml is in); make it, mount the share, or correct the path",
-        )
+        check(section, key, f"{str(path)!r} is not a folder formflow {what_to_do}")
     return path
+
+
+_FROM_THE_FILE = "(a path is read from the folder formflow.toml is in)"
+
+
+def _policy_folder(check: _Check, section: dict[str, Any]) -> Path | None:
+    return _folder_setting(
+        check,
+        section,
+        "policies",
+        "folder",
+        "procedures",
+        f"can read {_FROM_THE_FILE}; make it, mount the share, or correct the path",
+    )
 
 
 _MODE = re.compile(r"0?[0-7]{3}")
@@ -355,8 +374,7 @@ MAX_TAKEOVER_SECONDS = 3600
 
 
 def _folders(check: _Check, table: dict[str, Any]) -> tuple[Path | None, float]:
-    """[folders]: the shared folder (it must be there: a share not mounted is found at
-    start, not when the first form is dropped) and the takeover time."""
+    """[folders]: the shared folder and the takeover time."""
     takeover = table.get("takeover_seconds", Settings.takeover_seconds)
     if (
         isinstance(takeover, bool)
@@ -370,21 +388,15 @@ def _folders(check: _Check, table: dict[str, Any]) -> tuple[Path | None, float]:
             f"not {takeover!r}",
         )
         takeover = Settings.takeover_seconds
-    shared = table.get("shared")
-    if shared is None:
-        return None, float(takeover)
-    if not isinstance(shared, str) or not shared.strip():
-        check("folders", "shared", 'must be the path of a folder, such as "/srv/share/formflow"')
-        return None, float(takeover)
-    path = check.source.parent / shared
-    if not path.is_dir():
-        check(
-            "folders",
-            "shared",
-            f"{str(path)!r} is not a folder formflow can reach (a path is read from the folder "
-            "formflow.toml is in); mount the share, make the folder, or correct the path",
-        )
-    return path, float(takeover)
+    shared = _folder_setting(
+        check,
+        table,
+        "folders",
+        "shared",
+        "/srv/share/formflow",
+        f"can reach {_FROM_THE_FILE}; mount the share, make the folder, or correct the path",
+    )
+    return shared, float(takeover)
 
 
 def _sections(check: _Check, data: dict[str, Any]) -> None:

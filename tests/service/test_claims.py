@@ -6,6 +6,8 @@ names another machine; racing recoveries are separate processes."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 import subprocess
 import sys
 import time
@@ -13,13 +15,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from service_support import drop_json, fake_pipeline, make_challenge
+from service_support import cli, drop_json, fake_pipeline, make_challenge
 
+from conftest import home_at, open_register
 from formflow.config import Settings
 from formflow.core.engine import Document
 from formflow.outbox import folders
 from formflow.pipeline import Job, Outcome, Pipeline
-from formflow.pipeline.claims import this_process
+from formflow.pipeline.claims import Claims, this_process
 from formflow.store.register import ClaimOwner, Register
 
 ANOTHER_SERVER = ClaimOwner("formflow-b.example.org", "another-boot", 4321, "0123456789abcdef")
@@ -230,3 +233,53 @@ def test_the_claim_of_a_server_killed_after_its_job_ended_is_forgotten(
     register.renew_claims(this_process().instance)
     assert pipeline.recover() == []
     assert [c.name for c in register.claims()] == ["tick-20251103T100000-0a1b2c3d"]
+
+
+def test_status_says_what_is_being_processed_now_by_whom_and_whether_it_is_stale(
+    tmp_path: Path, home_register: str
+) -> None:
+    """A form this process claimed, and a chase's staging folder on another server that
+    has been silent for longer than the takeover time: `status` names both, their owner
+    and their last heartbeat, the silent one as stale; with none, it says nothing."""
+    root = tmp_path / "home"
+    root.mkdir()
+    (root / "formflow.toml").write_text(f"[folders]\ntakeover_seconds = {TAKEOVER}\n")
+    home_at(root).create()
+    with open_register(root) as register:
+        code, said = cli(root, "status")
+        assert code == 0, said
+        assert "Being processed now" not in said
+        chase = "tick-20251103T100000-0a1b2c3d"
+        assert register.take_claim(chase, ANOTHER_SERVER)
+        silent_for_longer_than_takeover(register, chase)
+        busy = folders.claim_name("busy.docx", NOW)
+        assert Claims(register, TAKEOVER).take(busy)
+    me = this_process()
+    code, said = cli(root, "status")
+    assert code == 0, said
+    shown = said[said.index("Being processed now (2):") :].splitlines()
+    assert re.fullmatch(
+        rf"  staging folder {chase}  by formflow-b\.example\.org, process 4321: "
+        r"last heartbeat \d+ s ago \(stale: another server may take it over\)",
+        shown[1],
+    ), shown
+    assert re.fullmatch(
+        rf"  busy\.docx  by {re.escape(me.host)}, process {me.pid}: last heartbeat [01] s ago",
+        shown[2],
+    ), shown
+    code, said = cli(root, "status", "--json")
+    assert code == 0, said
+    stale, mine = json.loads(said)["being_processed"]
+    assert (stale["what"], stale["kind"], stale["host"], stale["stale"]) == (
+        chase,
+        "staging folder",
+        "formflow-b.example.org",
+        True,
+    )
+    assert stale["heartbeat_seconds_ago"] > TAKEOVER
+    assert (mine["what"], mine["kind"], mine["pid"], mine["stale"]) == (
+        "busy.docx",
+        "file",
+        me.pid,
+        False,
+    )

@@ -100,7 +100,8 @@ def test_a_pack_from_the_register_is_an_event_with_its_documents(packed: Packed)
         f"{REFERENCE}/{REFERENCE}-cafcass-iro-report-draft.docx",
         f"{REFERENCE}/{REFERENCE}-cafcass-bundle.pdf",
     ]
-    assert f"written: outbox/{REFERENCE}/{REFERENCE}-cafcass-bundle.pdf" in packed.first.output
+    bundle = packed.home.outbox_for(REFERENCE) / f"{REFERENCE}-cafcass-bundle.pdf"
+    assert f"written: {bundle}" in packed.first.output
 
 
 def test_a_second_pack_is_a_new_version_and_the_first_is_kept_unchanged(packed: Packed) -> None:

@@ -8,6 +8,7 @@ import stat
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from formflow.core.record import Child, LegalStatus, Person
 from formflow.policy_catalogue import built_in
 from formflow.store.register import (
     MIGRATIONS,
+    ListRanks,
     OpenList,
     Register,
     RegisterError,
@@ -37,17 +39,70 @@ def register(register_url: str) -> Iterator[Register]:
         yield r
 
 
-def _tables(url: str) -> set[str]:
-    """The tables in the register at ``url``, read without formflow."""
+@contextmanager
+def _without_formflow(url: str) -> Iterator[sa.Engine]:
+    """The database of the register at ``url``, opened without formflow."""
     engine = sa.create_engine(
         url.replace("postgresql:", "postgresql+psycopg:")
         if url.startswith("postgresql")
         else f"sqlite:///{url}"
     )
     try:
-        return set(sa.inspect(engine).get_table_names())
+        yield engine
     finally:
         engine.dispose()
+
+
+def _tables(url: str) -> set[str]:
+    """The tables in the register at ``url``, read without formflow."""
+    with _without_formflow(url) as engine:
+        return set(sa.inspect(engine).get_table_names())
+
+
+CLAIMS_AS_MIGRATED = {
+    "sqlite": [
+        ("name", "TEXT", 0, 1),
+        ("host", "TEXT", 1, 0),
+        ("boot", "TEXT", 1, 0),
+        ("pid", "INTEGER", 1, 0),
+        ("instance", "TEXT", 1, 0),
+        ("taken", "REAL", 1, 0),
+        ("heartbeat", "REAL", 1, 0),
+    ],
+    "postgresql": [
+        ("name", "text", "NO"),
+        ("host", "text", "NO"),
+        ("boot", "text", "NO"),
+        ("pid", "integer", "NO"),
+        ("instance", "text", "NO"),
+        ("taken", "double precision", "NO"),
+        ("heartbeat", "double precision", "NO"),
+    ],
+}
+"""The claims table as migration 5 made it on each engine since it was first released:
+a register migrated then must match one migrated now."""
+
+
+def test_the_claims_table_is_as_migration_5_first_made_it(register_url: str) -> None:
+    with Register(register_url):
+        pass
+    with _without_formflow(register_url) as engine, engine.connect() as db:
+        if engine.dialect.name == "sqlite":
+            columns = [
+                (r.name, r.type, r.notnull, r.pk)
+                for r in db.exec_driver_sql("PRAGMA table_info(claims)")
+            ]
+        else:
+            columns = [
+                tuple(r)
+                for r in db.exec_driver_sql(
+                    "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
+                    "WHERE table_name = 'claims' ORDER BY ordinal_position"
+                )
+            ]
+        indexes = {i["name"]: i["column_names"] for i in sa.inspect(db).get_indexes("claims")}
+    assert columns == CLAIMS_AS_MIGRATED[engine.dialect.name]
+    assert indexes == {"claims_by_instance": ["instance"]}
 
 
 def test_a_fresh_register_is_at_the_latest_schema(register: Register) -> None:
@@ -255,7 +310,7 @@ def test_the_open_list_pages_searches_and_limits_alike_on_both_engines(
         register.save_challenge(c, assess(c, built_in()(c.policy), calendar, AT.date()), AT)
 
     def listed(chosen: OpenList) -> list[str]:
-        return [r["reference"] for r in register.open_list(chosen, {}, 0, 50)]
+        return [r["reference"] for r in register.open_list(chosen, ListRanks(), 0, 50)]
 
     assert listed(OpenList(restricted_to=("PRIYA RAMAN", None))) == [
         "PC-2025-AAAAAA",

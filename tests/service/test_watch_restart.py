@@ -120,7 +120,7 @@ def test_a_start_says_how_the_forms_left_from_before_the_stop_ended(tmp_path: Pa
     )
     code, shown = cli(home.root, "status")
     assert code == 0, shown
-    assert "Files in progress (2), in inbox/.processing:" in shown
+    assert f"Files in progress (2), in {home.claims}:" in shown
     assert "  first.docx  since 20261201T093000  (attempt 0)" in shown
     code, shown = cli(home.root, "status", "--json")
     assert code == 0, shown

@@ -13,7 +13,7 @@ from formflow.core.calendar import WorkingCalendar
 from formflow.core.engine import assess
 from formflow.core.record import Person as Addressee
 from formflow.policy_catalogue import built_in
-from formflow.store.register import OpenList, Register
+from formflow.store.register import ListRanks, OpenList, Register
 from formflow.web.access import ACTIONS, IRO_DECISIONS, ROLES, Person, may_act, may_see, refusal
 
 PRIYA = Person("priya", "manager", "Priya Raman", "Children in Care Team 2")
@@ -73,7 +73,9 @@ def test_the_register_lists_what_may_see_allows_whatever_the_spacing(tmp_path: P
             register.save_challenge(
                 c, assess(c, built_in()(c.policy), WorkingCalendar(), TODAY), NOW
             )
-        listed = register.open_list(OpenList(restricted_to=(PRIYA.full_name, PRIYA.team)), {}, 0, 9)
+        listed = register.open_list(
+            OpenList(restricted_to=(PRIYA.full_name, PRIYA.team)), ListRanks(), 0, 9
+        )
         seen = [c.reference for c in register.challenges() if may_see(PRIYA, c)]
     assert (
         sorted(r["reference"] for r in listed)

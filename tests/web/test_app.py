@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -32,6 +34,7 @@ from web_support import (
     sign_in,
 )
 
+from conftest import make_challenge
 from formflow.config import Settings
 from formflow.core.engine import assess
 from formflow.core.record import Cafcass
@@ -294,6 +297,34 @@ def test_the_open_list_filters_and_sorts(site: Site) -> None:
     )
     nothing = client.get("/?procedure=nowhere").get_data(as_text=True)
     assert "No open challenge matches these filters." in nothing
+
+
+def test_the_open_list_sorted_by_procedure_follows_the_names_it_shows(site: Site) -> None:
+    """Procedures whose ids sort otherwise than their names (ops-flowchart's is
+    "Challenge and Escalation Flowchart ...", barnet's "Dispute Resolution ..."): the
+    list sorted by procedure is in the order of the names in its column, either way."""
+    with Register(site.home.register) as register:
+        for n, policy_id in enumerate(["barnet", "cic-issues", "ops-flowchart", "rotherham"]):
+            policy = built_in()(policy_id)
+            challenge = make_challenge(
+                reference=f"PC-2025-00000{n}", policy=policy_id, stage=policy.stages[0].stage
+            )
+            register.save_challenge(
+                challenge, assess(challenge, policy, Settings().calendar, NOW.date()), NOW
+            )
+    client = site.client()
+    sign_in(client)
+    for order in ("asc", "desc"):
+        html = client.get(f"/?sort=procedure&order={order}").get_data(as_text=True)
+        shown = [
+            re.sub(r"\s+", " ", unescape(name)).strip()
+            for name in re.findall(
+                r'<th scope="row">.*?</th>\s*<td>.*?</td>\s*<td>(.*?)</td>', html, re.DOTALL
+            )
+        ]
+        assert len(shown) == 7, html  # the three open challenges before and the four above
+        names = [name.lower() for name in shown]
+        assert names == sorted(names, reverse=order == "desc"), shown
 
 
 def test_a_challenge_page_shows_the_whole_timeline_documents_and_the_full_name(

@@ -21,7 +21,7 @@ from formflow.core.engine import assess
 from formflow.core.record import Person, RaisedBy, Role, Stage, StageOutcome, StageRecord
 from formflow.outbox.folders import Home
 from formflow.policy_catalogue import built_in
-from formflow.store.register import MIGRATIONS, OpenList, Register
+from formflow.store.register import MIGRATIONS, ListRanks, OpenList, Register
 from formflow.web import charts, views
 
 
@@ -109,7 +109,7 @@ def test_a_challenge_page_for_an_unknown_or_malformed_reference_is_none(
 SORTED_BY: dict[str, Callable[[views.OpenRow], Any]] = {
     "reference": lambda r: r.reference,
     "child": lambda r: r.child,
-    "procedure": lambda r: r.procedure,
+    "procedure": lambda r: (r.procedure_name.lower(), r.procedure),
     "level": lambda r: r.rank,
     # by whom it is addressed to: "Team Manager (Priya Raman)", a role alone first
     "responder": lambda r: r.responder.partition("(")[2].lower(),
@@ -247,7 +247,7 @@ def test_a_register_from_before_roles_lists_a_managers_challenges_once_migrated(
             (None, "Children in Care Team 2", ["PC-2025-OLDOLD"]),
             ("Sam Other", "Fostering Team", []),
         ]:
-            rows = register.open_list(OpenList(restricted_to=(person, team)), {}, 0, 50)
+            rows = register.open_list(OpenList(restricted_to=(person, team)), ListRanks(), 0, 50)
             assert [r["reference"] for r in rows] == found, (person, team)
-        (row,) = register.open_list(OpenList(search="lcs-000123"), {}, 0, 50)
+        (row,) = register.open_list(OpenList(search="lcs-000123"), ListRanks(), 0, 50)
         assert (row["child"], row["iro"]) == ("Tegan Example", "Morwenna Pentreath")

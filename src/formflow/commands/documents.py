@@ -11,13 +11,14 @@ from pathlib import Path
 
 import click
 
-from formflow.commands.home import home_of, opened
+from formflow.commands.home import echo_written, home_of, opened
 from formflow.commands.options import config_option, home_option, home_policies, iso_date, level_id
 from formflow.config import Settings, load_settings
 from formflow.core.calendar import uk_date
 from formflow.core.engine import assess
 from formflow.core.record import Challenge, LegalStatus, Role, Stage
 from formflow.intake import read_form
+from formflow.outbox.folders import Home
 from formflow.pipeline.packs import PACKED, CafcassPacks
 from formflow.policy_catalogue import PolicyCatalogue
 from formflow.render import (
@@ -113,9 +114,10 @@ def new(
         )
     try:
         settings = load_settings(config, home=home)
+        place = home_of(home, settings)
         written = write_new_form(
             output,
-            home=home_of(home, settings),
+            home=place,
             settings=settings,
             policies=home_policies(home, settings),
             today=dt.date.today(),
@@ -126,7 +128,7 @@ def new(
         )
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(_what_was_written(written, home))
+    click.echo(_what_was_written(written, place))
 
 
 def _prefill(
@@ -166,7 +168,7 @@ def _prefill(
     )
 
 
-def _what_was_written(new: NewForm, home: Path) -> str:
+def _what_was_written(new: NewForm, home: Home) -> str:
     written, challenge = new.path, new.challenge
     if challenge is None:
         return (
@@ -176,17 +178,17 @@ def _what_was_written(new: NewForm, home: Path) -> str:
     if challenge.reference is None:
         return (
             f"Sample form (fictional, raised {uk_date(challenge.date_of_notification)}) written "
-            f"to {written}. Drop it into {home / 'inbox'}: formflow gives it a reference then."
+            f"to {written}. Drop it into {home.inbox}: formflow gives it a reference then."
         )
     checked = (
-        f"free in the register in {home}"
+        f"free in the register in {home.root}"
         if new.reference_checked
-        else f"no register in {home} to check it against"
+        else f"no register in {home.root} to check it against"
     )
     return (
         f"Form written to {written} with reference {challenge.reference}, chosen now "
         f"({checked}). The challenge is registered under it when the form is dropped into "
-        f"{home / 'inbox'}."
+        f"{home.inbox}."
     )
 
 
@@ -372,8 +374,7 @@ def _pack_into_the_record(
     with opened(home, create=False) as ctx:
         packed = CafcassPacks(ctx.register, ctx.pipeline.services).pack(reference, write, by=who)
     click.echo(f"{reference}  {PACKED} (by {who})")
-    for path in packed.outputs:
-        click.echo(f"  written: outbox/{path}")
+    echo_written(ctx.home, packed.outputs)
 
 
 def _account() -> str:

@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from formflow.commands.home import opened, refresh_tracker
+from formflow.commands.home import echo_written, opened, refresh_tracker
 from formflow.commands.options import checked_reference, home_option, iso_date, level_id
 from formflow.core.engine import (
     AMENDABLE,
@@ -79,8 +79,7 @@ def _record(
         ctx.pipeline.send_notices()
         refresh_tracker(ctx, dt.date.today())
     click.echo(f"{reference}  {acted.transition.message}")
-    for path in acted.outputs:
-        click.echo(f"  written: outbox/{path}")
+    echo_written(ctx.home, acted.outputs)
 
 
 def _today(on: dt.date | None) -> dt.date:

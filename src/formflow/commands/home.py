@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -42,6 +42,13 @@ def home_of(home_dir: Path, settings: Settings) -> Home:
     return Home(
         home_dir.resolve(), settings.file_mode, settings.register_url, settings.shared_folder
     )
+
+
+def echo_written(home: Home, outputs: Iterable[str]) -> None:
+    """Each document published, by its whole path: paths under the outbox, which
+    ``[folders] shared`` may put on a share rather than in the home."""
+    for path in outputs:
+        click.echo(f"  written: {home.outbox / path}")
 
 
 @contextmanager

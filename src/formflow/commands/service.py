@@ -28,6 +28,7 @@ from formflow.core.policy import STATUTORY_TOTAL_WORKING_DAYS
 from formflow.errors import PolicyError
 from formflow.outbox import files, folders
 from formflow.pipeline import Outcome, Result
+from formflow.pipeline.claims import BeingProcessed, being_processed
 from formflow.reports import tables, tracker
 from formflow.watch.supervisor import MAX_JOBS, Watcher, watch_options
 
@@ -236,9 +237,10 @@ def _rehearse(ctx: Context, day: dt.date) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def status(home: Path, today: dt.date | None, as_json: bool) -> None:
     """List open challenges: who must respond and by when; overdue ones in red. Then the
-    files the watcher is working on (or that a stop left half done).
+    files the watcher is working on (or that a stop left half done), and what each
+    server is processing now, by the register's claims.
 
-    --json prints {"challenges": [...], "files_in_progress": [...]}.
+    --json prints {"challenges": [...], "files_in_progress": [...], "being_processed": [...]}.
 
     \b
     Example:
@@ -255,8 +257,13 @@ def status(home: Path, today: dt.date | None, as_json: bool) -> None:
             today or dt.date.today(),
         )
         working = _files_in_progress(ctx)
+        now = being_processed(ctx.register, ctx.settings.takeover_seconds)
     if as_json:
-        whole = {"challenges": [r.__dict__ for r in rows], "files_in_progress": working}
+        whole = {
+            "challenges": [r.__dict__ for r in rows],
+            "files_in_progress": working,
+            "being_processed": [claim.__dict__ for claim in now],
+        }
         click.echo(json.dumps(whole, indent=2))
         return
     table = Table(title=f"Open challenges ({len(rows)})")
@@ -270,9 +277,25 @@ def status(home: Path, today: dt.date | None, as_json: bool) -> None:
         table.add_row(r.reference, r.child, r.stage, r.status, r.responder, due, style=style)
     Console().print(table)
     if working:
-        click.echo(f"Files in progress ({len(working)}), in inbox/.processing:")
+        click.echo(f"Files in progress ({len(working)}), in {ctx.home.claims}:")
     for file in working:
         click.echo(f"  {file['file']}  since {file['claimed_at']}  (attempt {file['attempts']})")
+    _echo_being_processed(now)
+
+
+def _echo_being_processed(now: list[BeingProcessed]) -> None:
+    """Who works on what now, by the register's claims (nothing when nobody does)."""
+    if now:
+        click.echo(f"Being processed now ({len(now)}):")
+    for claim in now:
+        what = claim.what if claim.kind == "file" else f"staging folder {claim.what}"
+        if claim.reference:
+            what += f" ({claim.reference})"
+        stale = " (stale: another server may take it over)" if claim.stale else ""
+        click.echo(
+            f"  {what}  by {claim.host}, process {claim.pid}: "
+            f"last heartbeat {claim.heartbeat_seconds_ago:.0f} s ago{stale}"
+        )
 
 
 def _files_in_progress(ctx: Context) -> list[dict[str, object]]:
@@ -333,7 +356,7 @@ def show(reference: str, home: Path, as_json: bool) -> None:
     for entry in tables.timeline(challenge, events):
         click.echo(f"  {entry.when}  {entry.what}")
     for document in documents:
-        click.echo(f"  document: outbox/{document.path} ({document.kind})")
+        click.echo(f"  document: {ctx.home.outbox / document.path} ({document.kind})")
 
 
 @click.command()

@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from formflow.outbox import files, folders
 from formflow.store.register import ClaimOwner, ClaimRecord, Register
 
 log = logging.getLogger(__name__)
@@ -226,3 +227,42 @@ class Claims:
         if opened_as is None:  # a register in memory: no other process can see it
             return None
         return _heartbeat(opened_as, self.takeover_seconds / 4)
+
+
+@dataclass(frozen=True)
+class BeingProcessed:
+    """A claim as ``formflow status`` shows it: what is worked on now, by whom, and how
+    long since its owner's last heartbeat."""
+
+    what: str
+    """The file's name as it was dropped, or the staging folder's name."""
+    kind: str
+    """"file" (a dropped form) or "staging folder" (a chase's documents)."""
+    reference: str | None
+    """The challenge, where the register knows it already."""
+    host: str
+    pid: int
+    heartbeat_seconds_ago: float
+    stale: bool
+    """Silent for longer than the takeover time: its owner may be dead, and the next
+    server to look for work takes it over."""
+
+
+def being_processed(register: Register, takeover_seconds: float) -> list[BeingProcessed]:
+    """Every claim in the register, oldest heartbeat first."""
+    shown: list[BeingProcessed] = []
+    for claim in register.claims():
+        dropped_as = folders.original_name(claim.name)
+        noted = register.file(claim.name)
+        shown.append(
+            BeingProcessed(
+                what=files.printable(dropped_as),
+                kind="file" if dropped_as != claim.name else "staging folder",
+                reference=noted.reference if noted else None,
+                host=files.printable(claim.owner.host),
+                pid=claim.owner.pid,
+                heartbeat_seconds_ago=round(max(claim.silent_for, 0.0), 1),
+                stale=claim.silent_for > takeover_seconds,
+            )
+        )
+    return shown

@@ -24,7 +24,13 @@ from formflow.core.record import REFERENCE_PATTERN, Action, Challenge, Stage
 from formflow.outbox.folders import NOTE_SUFFIX, Home, is_special, sha256_of
 from formflow.reports import tables
 from formflow.reports.tables import initials
-from formflow.store.register import DocumentRecord, EventRecord, FileRecord, Register
+from formflow.store.register import (
+    DocumentRecord,
+    EventRecord,
+    FileRecord,
+    ListRanks,
+    Register,
+)
 
 VIEWED = "viewed"
 """The kind of event written for each view of a challenge's page."""
@@ -162,8 +168,9 @@ class Choices:
     levels: list[Stage]
     iros: list[str]
     teams: list[str]
-    ranks: dict[tuple[str, str], int]
-    """Each (procedure, level id)'s place on its ladder: the list sorted by level."""
+    ranks: ListRanks
+    """Each level's place on its ladder and each procedure's by its name: the list
+    sorted by level or by procedure, as it shows them."""
 
 
 def choices(kinds: Iterable[Mapping[Any, Any]], procedures: Procedures) -> Choices:
@@ -174,12 +181,13 @@ def choices(kinds: Iterable[Mapping[Any, Any]], procedures: Procedures) -> Choic
     levels = {
         procedures.stage(p, st).id: (ranks[p, st], procedures.stage(p, st)) for p, st in pairs
     }
+    named = sorted({(p, procedures.name(p)) for p, _ in pairs}, key=lambda p: (p[1].lower(), p[0]))
     return Choices(
-        procedures=sorted({(p, procedures.name(p)) for p, _ in pairs}, key=lambda p: p[1].lower()),
+        procedures=named,
         levels=[stage for _, stage in sorted(levels.values(), key=lambda v: (v[0], v[1].id))],
         iros=sorted({r["iro"] for r in found if r["iro"]}, key=str.lower),
         teams=sorted({r["team"] for r in found if r["team"]}, key=str.lower),
-        ranks=ranks,
+        ranks=ListRanks(ranks, {p: place for place, (p, _) in enumerate(named, start=1)}),
     )
 
 
