@@ -657,7 +657,7 @@ def open_challenges() -> str:
     d = _dashboard()
     register = d.registers.get()
     person, today = access.current_person(), d.today()
-    chosen = _open_list(person, today)
+    chosen = register.searched(_open_list(person, today))  # once, for the summary and page
     seen = OpenList(restricted_to=chosen.restricted_to, mine=chosen.mine)
     summary = register.open_summary(seen, chosen, today)
     procedures = views.Procedures(d.policies)
