@@ -34,6 +34,8 @@ class CountingWriter:
         self.calls = 0
         self.made: list[str] = []
         """Each making's concern, in order."""
+        self.entered = threading.Event()
+        """Set when a making has begun (before the gate)."""
         self.gate = threading.Event()
         self.gate.set()
         self.fail_next = False
@@ -49,6 +51,7 @@ class CountingWriter:
         today: dt.date,
         assessment: Assessment,
     ) -> list[Path]:
+        self.entered.set()
         self.gate.wait(timeout=30)
         with self._counting:
             self.calls += 1
@@ -121,6 +124,7 @@ def test_a_document_made_ahead_is_handed_over_instead_of_made_again(
 ) -> None:
     challenge = make_challenge()
     ahead.prepare(challenge, *inputs(challenge), kinds=[FORM])
+    wait_until_made(writer, 1)  # so that it is handed over, not dropped as queued
     assert written(ahead, challenge, tmp_path / "out") == (
         f"{challenge.concern} {TODAY} making 1".encode()
     )
@@ -136,6 +140,7 @@ def test_a_document_for_other_inputs_is_made_by_the_real_writer(
 ) -> None:
     challenge = make_challenge()
     ahead.prepare(challenge, *inputs(challenge), kinds=[FORM])
+    wait_until_made(writer, 1)
     out = tmp_path / "out"
     if difference == "the record changed":
         changed = replace(challenge, concern="A different concern, recorded meanwhile.")
@@ -163,9 +168,24 @@ def test_a_confirm_while_the_document_is_still_being_made_waits_for_it(
     writer.gate.clear()
     challenge = make_challenge()
     ahead.prepare(challenge, *inputs(challenge), kinds=[FORM])
+    assert writer.entered.wait(30)
     threading.Timer(0.2, writer.gate.set).start()
     assert written(ahead, challenge, tmp_path / "out").endswith(b"making 1")
     assert writer.calls == 1
+
+
+def test_a_confirm_whose_document_is_queued_behind_others_makes_it_at_once(
+    ahead: DocumentsAhead, writer: CountingWriter, tmp_path: Path
+) -> None:
+    writer.gate.clear()
+    first, queued = make_challenge(concern="First."), make_challenge(concern="Queued.")
+    ahead.prepare(first, *inputs(first), kinds=[FORM])
+    assert writer.entered.wait(30)
+    ahead.prepare(queued, *inputs(queued), kinds=[FORM])
+    threading.Timer(0.2, writer.gate.set).start()
+    assert written(ahead, queued, tmp_path / "out").startswith(b"Queued.")
+    ahead.close()
+    assert sorted(writer.made) == ["First.", "Queued."]  # made once, by the confirm
 
 
 def test_a_making_that_failed_is_made_again_by_the_real_writer(
@@ -174,6 +194,7 @@ def test_a_making_that_failed_is_made_again_by_the_real_writer(
     writer.fail_next = True
     challenge = make_challenge()
     ahead.prepare(challenge, *inputs(challenge), kinds=[FORM])
+    wait_until_made(writer, 1)
     assert written(ahead, challenge, tmp_path / "out").endswith(b"making 2")
 
 
@@ -189,6 +210,7 @@ def test_documents_not_taken_in_time_are_let_go(
 ) -> None:
     challenge = make_challenge()
     ahead.prepare(challenge, *inputs(challenge), kinds=[FORM])
+    wait_until_made(writer, 1)
     clock.now += KEPT_SECONDS + 1
     other = make_challenge(reference="PC-2025-7KQ3XN")
     ahead.prepare(other, *inputs(other), kinds=[FORM])  # lets go of the first
@@ -219,6 +241,7 @@ def test_a_burst_of_confirmation_pages_queues_no_more_than_waiting(
     for concern in concerns:
         challenge = make_challenge(concern=concern)
         ahead.prepare(challenge, *inputs(challenge), kinds=[FORM])
+        assert writer.entered.wait(30)  # the first is under way before the rest queue
     writer.gate.set()
     wait_until_made(writer, 1 + WAITING)
     time.sleep(0.3)  # a making queued beyond WAITING would have started by now
@@ -240,6 +263,7 @@ def test_the_scratch_is_emptied_after_each_making(
 ) -> None:
     challenge = make_challenge()
     ahead.prepare(challenge, *inputs(challenge), kinds=[FORM])
+    wait_until_made(writer, 1)
     ahead.close()
     assert writer.calls == 1
     assert list((tmp_path / "var" / "ahead").iterdir()) == []

@@ -160,13 +160,14 @@ class DocumentsAhead:
         assessment: Assessment,
     ) -> Made | None:
         """The files made ahead for exactly these inputs (waiting for them if they are
-        still being made), or None; each is handed over once."""
+        being made), or None; each is handed over once. One still queued behind other
+        pages' is dropped: the caller makes it at once instead of waiting for theirs."""
         if settings is not self.settings:
             return None
         key = _key(kind, challenge, policy, today, assessment)
         with self._lock:
             entry = self._made.pop(key, None)
-        if entry is None:
+        if entry is None or entry[1].cancel():  # still queued: made now, not after others
             return None
         try:
             return entry[1].result()
