@@ -20,6 +20,7 @@ from formflow.core.engine import assess
 from formflow.core.record import Child, LegalStatus, Person
 from formflow.policy_catalogue import built_in
 from formflow.store.register import (
+    LOOKED_UP,
     MIGRATIONS,
     ListRanks,
     OpenList,
@@ -333,3 +334,32 @@ def test_the_open_list_pages_searches_and_limits_alike_on_both_engines(
         "PC-2025-AAAAAA",
         "PC-2025-BBBBBB",
     ]
+
+
+def test_a_search_with_many_matches_pages_and_counts_as_one_with_few(register: Register) -> None:
+    """Past LOOKED_UP matches the list walks its own order instead of looking each match
+    up: the same rows, pages and counts either way."""
+    calendar = WorkingCalendar()
+    matching = LOOKED_UP + 12
+    for n in range(matching + 5):
+        child = f"Many Example {n:03}" if n < matching else f"Other Child {n:03}"
+        c = make_challenge(
+            reference=f"PC-2025-{n:06}",
+            child=Child(child, dt.date(2014, 2, 9), f"LCS-{n}", LegalStatus.CHILD_IN_CARE),
+            date_of_notification=dt.date(2025, 9, 1) + dt.timedelta(days=n % 40),
+        )
+        register.save_challenge(c, assess(c, built_in()(c.policy), calendar, AT.date()), AT)
+    chosen = register.searched(OpenList(search="many example", sort="child", descending=True))
+    assert chosen.found is not None and len(chosen.found) == matching
+    paged = [
+        r["child"]
+        for offset in range(0, matching, 100)
+        for r in register.open_list(chosen, ListRanks(), offset, 100)
+    ]
+    assert paged == [f"Many Example {n:03}" for n in reversed(range(matching))]
+    few = register.searched(OpenList(search="Many Example 00"))
+    assert few.found is not None and len(few.found) == 10
+    by_due = [r["reference"] for r in register.open_list(few, ListRanks(), 0, 50)]
+    assert sorted(by_due) == [f"PC-2025-{n:06}" for n in range(10)]
+    summary = register.open_summary(OpenList(), chosen, AT.date())
+    assert (summary.open, summary.picked) == (matching + 5, matching)

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import re
+import zipfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ from conftest import make_challenge
 from filled_forms import fill_docx
 from formflow.cli import main
 from formflow.config import Settings, settings_from_toml
-from formflow.core.engine import RequestCafcass, Withdraw, assess
+from formflow.core.engine import Document, RequestCafcass, Withdraw, assess
 from formflow.core.record import Cafcass
 from formflow.errors import ChallengeChanged
 from formflow.form import (
@@ -731,3 +732,79 @@ def test_a_cafcass_request_in_the_browser_is_recorded_as_the_same_event_from_the
     assert from_browser["events"][-1]["actor"] == USER
     code, output = cli(site.home.root, "check")
     assert code == 0, output
+
+
+# --- documents made while the confirmation page is read (pipeline.ahead) -------------
+
+
+class CountedRenders:
+    """The Word documents the dashboard's process renders (each document's pair has one)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import formflow.render
+
+        self.count = 0
+        real = formflow.render.render_docx
+
+        def counted(*args: Any, **kwargs: Any) -> bytes:
+            data = real(*args, **kwargs)
+            self.count += 1
+            return data
+
+        monkeypatch.setattr(formflow.render, "render_docx", counted)
+
+
+def word_text(path: Path) -> str:
+    xml = zipfile.ZipFile(path).read("word/document.xml").decode("utf-8")
+    return re.sub(r"<[^>]+>", " ", xml)
+
+
+EXTENSION = {"to": "2025-12-19", "reason": "Meeting set"}
+
+
+def test_a_confirmed_action_takes_the_documents_made_while_its_confirmation_was_read(
+    site: Site, client: FlaskClient, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    renders = CountedRenders(monkeypatch)
+    confirmation = previewed(client, DUE_LATER, "extend", EXTENSION)
+    wait_for(lambda: renders.count == 1, 60, "the form made while the confirmation is read")
+    done = client.post(
+        f"/challenges/{DUE_LATER}/actions/extend/confirm", data=hidden_fields(confirmation)
+    )
+    assert done.status_code == 200, done.get_data(as_text=True)
+    assert renders.count == 1  # handed over, not made again
+    documents = [d["path"] for d in show_json(site.home.root, DUE_LATER)["documents"]]
+    form = next(p for p in documents if p.endswith("-form.docx") and "superseded" not in p)
+    assert (site.home.outbox / form.replace(".docx", ".pdf")).is_file()
+    # The same as the pipeline's own writer makes for the record as it now stands.
+    with Register(site.home.register) as register:
+        record = register.challenge(DUE_LATER)
+    assert record is not None and record.due_extended_to == dt.date(2025, 12, 19)
+    policy = built_in()(record.policy)
+    settings = site.app.extensions["formflow"].settings
+    fresh = Services(site.home, settings, built_in()).writer(Document.NEXT_STAGE_FORM)(
+        record,
+        policy,
+        settings,
+        tmp_path,
+        today=NOW.date(),
+        assessment=assess(record, policy, settings.calendar, NOW.date()),
+    )
+    made_now = next(p for p in fresh if p.suffix == ".docx")
+    assert word_text(site.home.outbox / form) == word_text(made_now)
+
+
+def test_an_action_confirmed_on_another_day_has_its_documents_made_that_day(
+    site: Site, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    renders = CountedRenders(monkeypatch)
+    confirmation = previewed(client, DUE_LATER, "extend", EXTENSION)
+    wait_for(lambda: renders.count == 1, 60, "the form made while the confirmation is read")
+    dashboard = site.app.extensions["formflow"]
+    monkeypatch.setattr(dashboard, "now", lambda: NOW + dt.timedelta(days=1))
+    monkeypatch.setattr(dashboard, "today", lambda: TODAY + dt.timedelta(days=1))
+    done = client.post(
+        f"/challenges/{DUE_LATER}/actions/extend/confirm", data=hidden_fields(confirmation)
+    )
+    assert done.status_code == 200, done.get_data(as_text=True)
+    assert renders.count == 2  # made again, for the day it was confirmed

@@ -123,6 +123,7 @@ class Site:
         close its connections, as ``formflow serve`` does when it stops."""
         dashboard = self.app.extensions["formflow"]
         dashboard.tracker.stop()
+        dashboard.ahead.close()
         dashboard.registers.close()
         self.accounts.close()
 

@@ -402,6 +402,17 @@ def _preview(ctx: Context, asked: Asked) -> Transition:
     return apply(ctx.challenge, asked.event, ctx.policy, d.settings.calendar)
 
 
+def _make_documents_ahead(transition: Transition, policy: Policy) -> None:
+    """Start making the documents the action will write, while the person reads the
+    confirmation page: confirmed unchanged, they are handed over rather than made again
+    (``pipeline.ahead``)."""
+    d = _dashboard()
+    today = d.now().date()  # the pipeline's day for documents (``Outputs._write``)
+    after = transition.challenge
+    assessment = assess(after, policy, d.settings.calendar, today)
+    d.ahead.prepare(after, policy, today, assessment, transition.documents)
+
+
 # --- the routes ------------------------------------------------------------------------
 
 
@@ -470,6 +481,7 @@ def action_form(reference: str, action: str) -> tuple[str, int]:
         transition = _preview(ctx, asked)
     except TransitionError as exc:
         return _form_page(action, ctx, {"": str(exc)}, 400)
+    _make_documents_ahead(transition, ctx.policy)
     return render_template(
         "actions/confirm.html",
         title=f"Check before you {LABELS[action].lower()}: {reference}",
@@ -492,7 +504,14 @@ def confirm(reference: str, action: str) -> tuple[str, int]:
     if asked.errors or asked.event is None:
         return _form_page(action, ctx, asked.errors, 400)
     register = d.registers.get()
-    services = Services(d.home, d.settings, d.policies, now=d.now, on_change=d.tracker.changed)
+    services = Services(
+        d.home,
+        d.settings,
+        d.policies,
+        writers=d.ahead.writers(),
+        now=d.now,
+        on_change=d.tracker.changed,
+    )
     pipeline = Pipeline(register, services)
     try:
         acted = pipeline.act(

@@ -71,6 +71,8 @@ from formflow.core.record import Challenge
 from formflow.core.retention import schedule_from_settings
 from formflow.errors import ConfigError
 from formflow.outbox.folders import Home
+from formflow.pipeline.ahead import DocumentsAhead
+from formflow.pipeline.services import Services
 from formflow.policy_catalogue import PolicyCatalogue
 from formflow.reports import tables
 from formflow.reports.tracker import TrackerWriter, refresher_in_child, tracker_payloads
@@ -258,6 +260,8 @@ class Dashboard:
     today: Callable[[], dt.date]
     now: Callable[[], dt.datetime]
     tracker: LiveTracker
+    ahead: DocumentsAhead
+    """Each open confirmation page's documents, made while the person reads it."""
 
     @property
     def session_lifetime(self) -> dt.timedelta:
@@ -308,6 +312,9 @@ def create_app(
         today=today,
         now=now,
         tracker=LiveTracker(home, settings, policies),
+        ahead=DocumentsAhead(
+            settings, home.var / "ahead", Services(home, settings, policies).writer
+        ),
     )
     app.before_request(_require_user)
     app.after_request(_security_headers)
@@ -650,7 +657,7 @@ def open_challenges() -> str:
     d = _dashboard()
     register = d.registers.get()
     person, today = access.current_person(), d.today()
-    chosen = _open_list(person, today)
+    chosen = register.searched(_open_list(person, today))  # once, for the summary and page
     seen = OpenList(restricted_to=chosen.restricted_to, mine=chosen.mine)
     summary = register.open_summary(seen, chosen, today)
     procedures = views.Procedures(d.policies)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from flask import Flask
 from waitress.server import BaseWSGIServer, MultiSocketServer, create_server
 
+from formflow.pipeline.ahead import DocumentsAhead
 from formflow.web.app import LiveTracker, RegisterPool, WebSettings
 
 THREADS = 4
@@ -24,6 +25,7 @@ class Dashboard:
     url: str
     tracker: LiveTracker
     registers: RegisterPool
+    ahead: DocumentsAhead
     thread: threading.Thread | None = None
 
     def start(self) -> Dashboard:
@@ -37,6 +39,7 @@ class Dashboard:
         if self.thread is not None:
             self.thread.join(timeout=10)
         self.tracker.stop()  # after the last request: an action's rewrite is not cut short
+        self.ahead.close()
         self.registers.close()
 
 
@@ -57,4 +60,6 @@ def make_server(
     host, bound = server.effective_host, server.effective_port  # type: ignore[union-attr]
     shown = f"[{host}]" if ":" in str(host) else host
     served = app.extensions["formflow"]
-    return Dashboard(server, f"http://{shown}:{bound}/", served.tracker, served.registers)
+    return Dashboard(
+        server, f"http://{shown}:{bound}/", served.tracker, served.registers, served.ahead
+    )
