@@ -4,13 +4,22 @@ key restores it whole, and a wrong key is refused in plain words."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
 import pyrage
 import pytest
-from service_support import CHILD_NAME, cli, on_both_engines, open_register, raise_and_withdraw
+from service_support import (
+    CHILD_NAME,
+    cli,
+    home_at,
+    on_both_engines,
+    open_register,
+    raise_and_withdraw,
+)
 
 from formflow.outbox.folders import Home
+from formflow.web.accounts import Accounts
 
 
 @pytest.fixture
@@ -34,6 +43,9 @@ def test_an_encrypted_backup_holds_nothing_readable_and_restores_with_its_key(
     home: Home, tmp_path: Path, next_home_register: Callable[[], None]
 ) -> None:
     public, private = key_file(tmp_path, "backup.key")
+    with closing(Accounts.of(home_at(home.root))) as accounts:
+        accounts.add("amara.okafor", None, role="business-support")  # signs in through SSO
+        users = accounts.users()
     destination = tmp_path / "offsite" / "formflow-2026-12-03"
     code, output = cli(home.root, "backup", str(destination), "--encrypt-to", public)
     assert code == 0, output
@@ -58,6 +70,8 @@ def test_an_encrypted_backup_holds_nothing_readable_and_restores_with_its_key(
     with open_register(restored) as after:
         assert after.references() == [reference]
         assert after.challenge(reference) == backed_up
+    with closing(Accounts.of(home_at(restored))) as accounts:
+        assert accounts.users() == users
 
 
 # SQLite only: that nothing was restored is seen as no var/formflow.db made.

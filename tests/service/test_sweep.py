@@ -7,6 +7,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -16,6 +18,7 @@ from typing import Any
 from service_support import (
     FAKE_WRITERS,
     assert_outbox_matches_register,
+    cli,
     fake_pipeline,
     make_challenge,
     new_form,
@@ -240,3 +243,38 @@ def test_recovery_leaves_a_chase_writing_its_documents_alone(tmp_path: Path) -> 
         assert_outbox_matches_register(home, register)
         assert len(register.documents()) == 1
     assert list(home.staging.iterdir()) == []
+
+
+KILLED_HOLDING_THE_LOCK = """
+import os, signal, sys
+from formflow.cli import main
+from formflow.pipeline.deadlines import DeadlineSweep
+
+def killed(*_args):  # the chase holds its lock and has not made its staging folder yet
+    os.kill(os.getpid(), signal.SIGKILL)
+
+DeadlineSweep._chase_once = killed
+main(["tick", "--home", sys.argv[1]])
+"""
+
+
+@on_both_engines
+def test_a_chase_killed_before_it_made_its_folder_leaves_no_lock_after_recovery(
+    tmp_path: Path,
+) -> None:
+    home = Home(tmp_path / "home")
+    [reference] = overdue_register(home, 1)
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_HOLDING_THE_LOCK, str(home.root)],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()
+    [left] = home.staging.iterdir()
+    assert left.name.startswith("tick-") and left.name.endswith(".lock")  # and no folder
+    code, output = cli(home.root, "tick")  # recovers, then chases
+    assert code == 0, output
+    assert list(home.staging.iterdir()) == []
+    with open_register(home.root) as register:
+        assert escalations(register) == Counter({reference: 1})

@@ -5,13 +5,17 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import re
 import shutil
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from click.testing import CliRunner
 from service_support import (
+    cli,
     drop_json,
     fake_pipeline,
     home_at,
@@ -21,6 +25,7 @@ from service_support import (
 )
 
 from formflow.cli import main
+from formflow.config import Settings
 from formflow.core.record import Response
 from formflow.errors import BackupError
 from formflow.outbox import folders
@@ -28,7 +33,12 @@ from formflow.outbox.folders import Home
 from formflow.pipeline import Outcome, Pipeline
 from formflow.store.backup import backup_home, restore_home, verify_backup
 from formflow.store.check import check_home
-from formflow.web.accounts import Accounts
+from formflow.web.accounts import Accounts, SignInLimiter, users_copied
+from formflow.web.app import create_app
+
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+"""Argon2id still, cheap enough for tests."""
+PASSWORD = "three random words"
 
 
 def raise_and_answer(pipeline: Pipeline) -> str:
@@ -137,10 +147,11 @@ def test_a_restored_home_passes_check_and_goes_on_processing(
     home: Home, tmp_path: Path, next_home_register: Callable[[], None]
 ) -> None:
     (home.root / "formflow.toml").write_text('[council]\nname = "Northtown Council"\n')
-    Accounts(home.var / "users.db").add("amara.okafor", None)  # a dashboard user (SSO)
+    with closing(Accounts.of(home, hasher=FAST_HASHER)) as accounts:
+        accounts.add("amara.okafor", None)  # a dashboard user (SSO)
     destination = tmp_path / "backup"
     with open_register(home.root) as register:
-        summary = backup_home(home, register, destination)
+        summary = backup_home(home, register, destination, users=users_copied)
     assert summary.missing == () and summary.challenges == 1
     assert summary.files == 2 + 2 + 4 + 1  # register and accounts, originals, outputs, settings
     restored = Home(tmp_path / "restored")
@@ -149,7 +160,8 @@ def test_a_restored_home_passes_check_and_goes_on_processing(
     assert result.exit_code == 0, result.output
     assert "The register agrees with the archive and the outbox." in result.output
     assert (restored.root / "formflow.toml").read_text().startswith("[council]")
-    assert [u.name for u in Accounts(restored.var / "users.db").users()] == ["amara.okafor"]
+    with closing(Accounts.of(home_at(restored.root), hasher=FAST_HASHER)) as accounts:
+        assert [u.name for u in accounts.users()] == ["amara.okafor"]
     with open_register(restored.root) as register:
         pipeline = fake_pipeline(restored.root, register)
         [reference] = register.references()
@@ -163,17 +175,77 @@ def test_a_restored_home_passes_check_and_goes_on_processing(
         assert check_home(restored, register).ok
 
 
+def signs_in(home: Home, name: str, password: str) -> bool:
+    """Whether ``name`` signs in to ``home``'s dashboard and sees the open challenges."""
+    accounts = Accounts.of(home, hasher=FAST_HASHER)
+    app = create_app(home, Settings(), accounts=accounts, limiter=SignInLimiter(accounts))
+    app.config["TESTING"] = True
+    try:
+        client = app.test_client()
+        form = client.get("/signin").get_data(as_text=True)
+        token = re.search(r'name="csrf" value="([^"]+)"', form)
+        assert token, "no CSRF token on the sign-in page"
+        signed = client.post("/signin", data={"csrf": token[1], "name": name, "password": password})
+        return signed.status_code == 302 and client.get("/").status_code == 200
+    finally:
+        app.extensions["formflow"].tracker.stop()
+        app.extensions["formflow"].registers.close()
+        accounts.close()
+
+
+@on_both_engines
+def test_the_dashboards_users_are_backed_up_and_restored_without_their_sessions(
+    home: Home, tmp_path: Path, next_home_register: Callable[[], None]
+) -> None:
+    with closing(Accounts.of(home, hasher=FAST_HASHER)) as accounts:
+        accounts.add("amara.okafor", PASSWORD, role="business-support")
+        accounts.add("sam.example", None, role="manager", person="Sam Example")  # SSO only
+        session = accounts.start_session("amara.okafor", dt.timedelta(hours=8))
+        before = accounts.users()
+    code, output = cli(home.root, "backup", str(tmp_path / "backup"))
+    assert code == 0, output
+    next_home_register()
+    code, output = cli(tmp_path / "restored", "restore", str(tmp_path / "backup"))
+    assert code == 0, output
+    restored = home_at(tmp_path / "restored")
+    with closing(Accounts.of(restored, hasher=FAST_HASHER)) as accounts:
+        assert accounts.users() == before  # names, roles, people, who has a password
+        assert accounts.session_user(session) is None  # each signs in again
+    assert signs_in(restored, "amara.okafor", PASSWORD)
+    assert not signs_in(restored, "amara.okafor", "not the password at all")
+
+
+@on_both_engines
+def test_a_backups_users_are_never_restored_over_a_homes_own(
+    home: Home, tmp_path: Path, next_home_register: Callable[[], None]
+) -> None:
+    with closing(Accounts.of(home, hasher=FAST_HASHER)) as accounts:
+        accounts.add("amara.okafor", PASSWORD)
+    assert cli(home.root, "backup", str(tmp_path / "backup"))[0] == 0
+    next_home_register()
+    target = home_at(tmp_path / "restored")
+    with closing(Accounts.of(target, hasher=FAST_HASHER)) as accounts:
+        accounts.add("priya.example", PASSWORD)
+    code, output = cli(target.root, "restore", str(tmp_path / "backup"))
+    assert code == 1
+    assert "The dashboard's users at " in output and "are not empty" in output
+    assert not target.outbox.exists() and not target.archive.exists()  # nothing restored
+    assert list(target.var.glob(".restoring-*")) == []
+    with closing(Accounts.of(target, hasher=FAST_HASHER)) as accounts:
+        assert [u.name for u in accounts.users()] == ["priya.example"]
+
+
 def test_a_backup_that_changed_is_refused_before_anything_is_written(
     home: Home, tmp_path: Path
 ) -> None:
     destination = tmp_path / "backup"
     with open_register(home.root) as register:
-        backup_home(home, register, destination)
+        backup_home(home, register, destination, users=users_copied)
     original = next((destination / "archive").rglob("*.docx"))
     original.write_bytes(b"tampered")
     target = Home(tmp_path / "restored")
     with pytest.raises(BackupError, match="has changed since the backup"):
-        restore_home(destination, target)
+        restore_home(destination, target, users=users_copied)
     assert not target.root.exists()
 
 
@@ -188,9 +260,9 @@ def test_a_manifest_naming_a_path_outside_the_backup_is_refused(tmp_path: Path) 
 def test_a_backup_is_never_restored_over_a_home_in_use(home: Home, tmp_path: Path) -> None:
     destination = tmp_path / "backup"
     with open_register(home.root) as register:
-        backup_home(home, register, destination)
+        backup_home(home, register, destination, users=users_copied)
     with pytest.raises(BackupError, match="restore into a new folder"):
-        restore_home(destination, home)
+        restore_home(destination, home, users=users_copied)
 
 
 def test_a_backup_goes_only_into_a_new_or_empty_folder(home: Home, tmp_path: Path) -> None:
@@ -198,7 +270,7 @@ def test_a_backup_goes_only_into_a_new_or_empty_folder(home: Home, tmp_path: Pat
     used.mkdir()
     (used / "something").write_text("x")
     with open_register(home.root) as register, pytest.raises(BackupError, match="not empty"):
-        backup_home(home, register, used)
+        backup_home(home, register, used, users=users_copied)
 
 
 @on_both_engines
@@ -211,6 +283,6 @@ def test_a_backup_finds_a_document_a_live_job_has_not_yet_published(
     staged.mkdir(parents=True)
     shutil.move(document, staged / document.name)
     with open_register(home.root) as register:
-        summary = backup_home(home, register, tmp_path / "backup")
+        summary = backup_home(home, register, tmp_path / "backup", users=users_copied)
     assert summary.missing == ()
     assert (tmp_path / "backup" / "outbox" / document.parent.name / document.name).is_file()

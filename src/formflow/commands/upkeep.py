@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
 from pathlib import Path
 
 import click
@@ -23,6 +21,7 @@ from formflow.store.check import CheckReport, check_home
 from formflow.store.copy import copy_register
 from formflow.store.register import Register
 from formflow.store.sealed import is_sealed, restore_sealed, sealed_backup
+from formflow.web.accounts import users_copied
 
 
 def _print_report(report: CheckReport, as_json: bool, notes: tuple[str, ...] = ()) -> None:
@@ -106,7 +105,7 @@ def copy(home: Path, to: str | None, from_: str | None) -> None:
     with opened(home, create=from_ is not None) as ctx, Register(other_place) as other:
         source, target = (ctx.register, other) if to else (other, ctx.register)
         places = (ctx.home.register, other_place) if to else (other_place, ctx.home.register)
-        with _users_copy(*places) as copy_users:
+        with users_copied(*places) as copy_users:
             copied = copy_register(source, target)
             users = copy_users()
         counts = ", ".join(f"{table} {n}" for table, n in copied.counts.items())
@@ -115,22 +114,6 @@ def copy(home: Path, to: str | None, from_: str | None) -> None:
         click.echo(f"Copied {users} dashboard user(s), with their roles; each signs in again.")
         report = check_home(ctx.home, target)
     _print_report(report, as_json=False)
-
-
-@contextmanager
-def _users_copy(source: str | Path, target: str | Path) -> Iterator[Callable[[], int]]:
-    """The dashboard's users beside the ``source`` register, to copy beside ``target``'s
-    once the register is across; refused before anything is copied where ``target``
-    already has users. A register with no accounts beside it has none to copy."""
-    from formflow.web.accounts import Accounts, accounts_at, users_place
-
-    origin = users_place(source)
-    if not accounts_at(origin):
-        yield lambda: 0
-        return
-    with closing(Accounts(origin)) as from_, closing(Accounts(users_place(target))) as to:
-        to.refuse_users()
-        yield lambda: from_.copy_users_to(to)
 
 
 @click.command()
@@ -143,9 +126,10 @@ def _users_copy(source: str | Path, target: str | Path) -> Iterator[Callable[[],
     help="Encrypt the backup to this age public key (age1...); repeat for more than one.",
 )
 def backup(home: Path, destination: Path, recipients: tuple[str, ...]) -> None:
-    """Copy the register (consistently, while the watcher runs), the archived originals,
-    the outbox documents and the settings into DESTINATION, a new folder, with a
-    manifest of SHA-256 sums; with --encrypt-to, as one file encrypted with age.
+    """Copy the register (consistently, while the watcher runs), the dashboard's users, the
+    archived originals, the outbox documents and the settings into DESTINATION, a new
+    folder, with a manifest of SHA-256 sums; with --encrypt-to, as one file encrypted
+    with age.
 
     \b
     Examples:
@@ -155,9 +139,11 @@ def backup(home: Path, destination: Path, recipients: tuple[str, ...]) -> None:
     """
     with opened(home, create=False) as ctx:
         if recipients:
-            summary = sealed_backup(ctx.home, ctx.register, destination, list(recipients))
+            summary = sealed_backup(
+                ctx.home, ctx.register, destination, list(recipients), users=users_copied
+            )
         else:
-            summary = backup_home(ctx.home, ctx.register, destination)
+            summary = backup_home(ctx.home, ctx.register, destination, users=users_copied)
     sealed = " (encrypted)" if recipients else ""
     click.echo(
         f"Backed up {summary.challenges} challenge(s): {summary.files} file(s), "
@@ -180,7 +166,8 @@ def backup(home: Path, destination: Path, recipients: tuple[str, ...]) -> None:
 )
 def restore(home: Path, source: Path, identity: Path | None) -> None:
     """Restore the backup in SOURCE into HOME, which must have no register, archive or
-    outbox yet. Every file's SHA-256 is checked first; then the restored home is checked.
+    outbox yet, and whose register has no dashboard users yet. Every file's SHA-256 is
+    checked first; then the restored home is checked.
     An encrypted backup needs --identity.
 
     \b
@@ -192,9 +179,9 @@ def restore(home: Path, source: Path, identity: Path | None) -> None:
     settings = load_settings(home=home.resolve())
     target = home_of(home, settings)
     if is_sealed(source):
-        count = restore_sealed(source, identity, target)
+        count = restore_sealed(source, identity, target, users=users_copied)
     else:
-        count = restore_home(source, target)
+        count = restore_home(source, target, users=users_copied)
     with Register(target.register) as register:
         report = check_home(target, register)
     click.echo(f"Restored {count} file(s) into {target.root}.")

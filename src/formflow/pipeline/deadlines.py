@@ -9,7 +9,6 @@ import datetime as dt
 import fcntl
 import logging
 import os
-import secrets
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,7 +27,7 @@ from formflow.core.planning import Chase, action_reminder, chases, decision_awai
 from formflow.core.policy import Policy
 from formflow.core.record import Challenge
 from formflow.errors import FormflowError
-from formflow.outbox import files
+from formflow.outbox import files, folders
 from formflow.pipeline import notices
 from formflow.pipeline.claims import ClaimLost, Claims
 from formflow.pipeline.outputs import Outputs, Staged
@@ -52,10 +51,27 @@ class _ChaseWrite:
     """The transition's record's; without a transition, ``_record_state`` assesses."""
 
 
+LOCK_SUFFIX = ".lock"
+
+
 def staging_lock(job_dir: Path) -> Path:
     """The file beside a chase's staging folder that its chase holds (``flock``) while it
     writes without the register's lock."""
-    return job_dir.with_name(f"{job_dir.name}.lock")
+    return job_dir.with_name(f"{job_dir.name}{LOCK_SUFFIX}")
+
+
+def forget_dead_locks(staging: Path) -> None:
+    """Remove each chase's lock file that has no staging folder beside it and that nobody
+    holds: its chase was killed after taking the lock and before making the folder (or
+    after publishing it), and a leftover would stay for ever. One removed just before a
+    live chase takes its flock costs that chase nothing: its claim in the register still
+    keeps recovery away from its folder."""
+    for lock in staging.glob(f"*{LOCK_SUFFIX}") if staging.is_dir() else ():
+        if lock.with_name(lock.name.removesuffix(LOCK_SUFFIX)).exists():
+            continue  # recovery takes the folder, and its lock with it
+        with folders.held(lock) as dead:
+            if dead:
+                lock.unlink(missing_ok=True)
 
 
 @contextmanager
@@ -111,7 +127,7 @@ class DeadlineSweep(Outputs):
         another watcher) is left as it is."""
         try:
             for _ in range(MAX_CHASES):
-                with self._sweep_staging() as job_dir:
+                with self._staging("tick", self._chase_held) as job_dir:
                     messages = self._chase_once(reference, today, job_dir)
                 if messages is not None:
                     return [Result("(deadline)", Outcome.PROCESSED, reference, m) for m in messages]
@@ -222,27 +238,14 @@ class DeadlineSweep(Outputs):
         return messages
 
     @contextmanager
-    def _sweep_staging(self) -> Iterator[Path]:
-        """A staging folder for one chase, claimed in the register and held
-        (``held_while_written``) while its documents are written without the register's
-        lock, so that recovery, which takes a staging folder whose owner is dead, leaves
-        it alone; what it staged is published after the commit, or thrown away."""
-        job_dir = self.home.staging / (
-            f"tick-{self.services.now():%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
-        )
+    def _chase_held(self, job_dir: Path) -> Iterator[None]:
+        """A chase's staging folder claimed in the register and its lock file held
+        (``held_while_written``) for the block: ``_staging`` holds it while the chase's
+        documents are written without the register's lock, and published."""
         with self.claims.held(job_dir.name) as mine, held_while_written(job_dir):
             if not mine:  # a fresh random name: only a register that cannot be written
                 raise ClaimLost(f"{job_dir.name}: could not be claimed in the register")
-            try:
-                yield job_dir
-            except ClaimLost:  # the folder is the new owner's to publish or throw away
-                raise
-            except BaseException:
-                shutil.rmtree(job_dir, ignore_errors=True)
-                raise
-            if job_dir.exists():
-                self._publish(job_dir)
-        self.services.on_change()
+            yield
 
     def _remind_of_timeout(
         self,

@@ -92,7 +92,7 @@ from formflow.intake.safety import OLD_WORD, SAVE_AS_DOCX
 from formflow.outbox import files, folders
 from formflow.pipeline import notices
 from formflow.pipeline.claims import ClaimLost
-from formflow.pipeline.deadlines import DeadlineSweep, staging_lock
+from formflow.pipeline.deadlines import DeadlineSweep, forget_dead_locks, staging_lock
 from formflow.pipeline.events import RecordedEvents
 from formflow.pipeline.outputs import Staged, Written
 from formflow.pipeline.result import Outcome, Result
@@ -310,6 +310,7 @@ class Pipeline(DeadlineSweep, RecordedEvents):
         its leftovers are dead too."""
         if not self.home.staging.exists():
             return
+        forget_dead_locks(self.home.staging)
         for job_dir in sorted(p for p in self.home.staging.iterdir() if p.is_dir()):
             claimed = self.home.claims / job_dir.name
             lock = claimed if claimed.exists() else staging_lock(job_dir)

@@ -8,8 +8,8 @@ import datetime as dt
 import logging
 import secrets
 import shutil
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -26,6 +26,7 @@ from formflow.core.engine import (
 from formflow.core.record import Challenge
 from formflow.outbox import files, folders
 from formflow.pipeline import notices
+from formflow.pipeline.claims import ClaimLost
 from formflow.pipeline.services import Services
 from formflow.store.register import Register
 
@@ -282,19 +283,29 @@ class Outputs:
                 )
 
     @contextmanager
-    def _staging(self, kind: str) -> Iterator[Path]:
-        """A staging folder for work that is not a dropped file (the deadline sweep, a
-        command): the caller stages and records inside one register transaction, held
-        here; what it staged is published after the commit, or thrown away on failure."""
+    def _staging(
+        self, kind: str, held: Callable[[Path], AbstractContextManager[object]] | None = None
+    ) -> Iterator[Path]:
+        """A staging folder under outbox/.staging/ for work that is not a dropped file (a
+        command, the deadline sweep); what was staged is published once recorded, or
+        thrown away on failure. Without ``held``, the caller stages and records inside one
+        register transaction, held here, and publishing follows its commit. With it (a
+        chase, which writes without the register's lock and records in a transaction of
+        its own), ``held(folder)`` is held while the folder is staged and published, so
+        that recovery, which takes a staging folder whose owner is dead, leaves it alone."""
         job_dir = self.home.staging / (
             f"{kind}-{self.services.now():%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
         )
-        try:
-            with self.register.transaction():
-                yield job_dir
-        except BaseException:
-            shutil.rmtree(job_dir, ignore_errors=True)
-            raise
-        if job_dir.exists():
-            self._publish(job_dir)
+        recording = nullcontext() if held else self.register.transaction()
+        with held(job_dir) if held else nullcontext():
+            try:
+                with recording:
+                    yield job_dir
+            except ClaimLost:  # the folder is the new owner's to publish or throw away
+                raise
+            except BaseException:
+                shutil.rmtree(job_dir, ignore_errors=True)
+                raise
+            if job_dir.exists():
+                self._publish(job_dir)
         self.services.on_change()

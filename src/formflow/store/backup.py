@@ -4,7 +4,9 @@ A backup is a folder::
 
     DEST/
       formflow.db          the register, copied with SQLite's online backup API
-      users.db             the dashboard's accounts (var/users.db), likewise, if any
+      users.db             the dashboard's users (names, password hashes, roles, people;
+                           no sessions), from var/users.db or the PostgreSQL register's
+                           database, if it has any
       archive/REF/CLAIM    every original the copy lists as processed
       outbox/REF/NAME      every document and email draft the copy lists
       outbox/REF/CAFCASS/  the IRO's CAFCASS documents for each challenge the copy lists,
@@ -23,7 +25,11 @@ than the copy waits for the next backup.
 ``restore`` checks every sum before it writes anything, and only into a home with no
 register, archive or outbox of its own, so it can never mix two councils' records. It
 restores the council's own procedures, never formflow's built-in ones (which a home in
-the project folder keeps in HOME/policies/): those come with the installation.
+the project folder keeps in HOME/policies/): those come with the installation. The
+users go back beside the restored register, on its engine, and only where it has none.
+
+The users are the dashboard's (``formflow.web.accounts``, which store/ may not import):
+the command hands their copy in (``UsersCopy``).
 """
 
 from __future__ import annotations
@@ -32,9 +38,11 @@ import datetime as dt
 import hashlib
 import json
 import os
-import sqlite3
+import secrets
+import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,16 +59,19 @@ from formflow.outbox.folders import (
 )
 from formflow.resources import policies_dir
 from formflow.store.copy import copy_register, refuse_filled
-from formflow.store.register import Register, copy_database
+from formflow.store.register import Register
 
 MANIFEST = "manifest.json"
 REGISTER = "formflow.db"
 ACCOUNTS = "users.db"
-"""The dashboard's accounts, kept beside the register in var/ (formflow.web.accounts)."""
+"""The dashboard's users, beside the backup's register as a SQLite register keeps them."""
 SETTINGS = "formflow.toml"
 POLICIES = "policies"
 BUILT_IN = "built_in_procedures"
 """The manifest's list of procedures backed up from formflow's own folder."""
+UsersCopy = Callable[[str | Path, str | Path], AbstractContextManager[Callable[[], int]]]
+"""``formflow.web.accounts.users_copied``: given the places of two registers (a SQLite
+file or a URL), refuses where the second has users beside it, then copies the first's."""
 LOOK_AGAIN_SECONDS = (0.2, 0.5, 1.0, 2.0)
 """Waits before looking again for a file a live job is moving into place."""
 
@@ -120,8 +131,11 @@ def _sources(home: Home, snapshot: Register) -> Iterator[tuple[str, list[Path]]]
             yield home.relative(supplied), [supplied]
 
 
-def backup_home(home: Home, register: Register, destination: Path) -> BackupSummary:
-    """Copy the register, then what it lists, then the settings, into ``destination``."""
+def backup_home(
+    home: Home, register: Register, destination: Path, *, users: UsersCopy
+) -> BackupSummary:
+    """Copy the register, then its users, then what it lists, then the settings, into
+    ``destination``."""
     if destination.exists() and any(destination.iterdir()):
         raise BackupError(f"{destination} is not empty: give a new folder for each backup.")
     private_dir(destination)
@@ -133,9 +147,10 @@ def backup_home(home: Home, register: Register, destination: Path) -> BackupSumm
         wanted = list(_sources(home, snapshot))
     sums[REGISTER] = sha256_of(destination / REGISTER)  # closed: nothing more is written
     total = (destination / REGISTER).stat().st_size
-    accounts = home.var / ACCOUNTS
-    if accounts.is_file():
-        _copy_database(accounts, destination / ACCOUNTS)
+    with users(home.register, destination / REGISTER) as copy_users:
+        copy_users()
+    accounts = destination / ACCOUNTS
+    if accounts.is_file():  # a register with no users beside it has none to back up
         sums[ACCOUNTS] = sha256_of(destination / ACCOUNTS)
         total += (destination / ACCOUNTS).stat().st_size
     for relative, candidates in [*wanted, *_settings_files(home)]:
@@ -167,15 +182,6 @@ def _snapshot(register: Register, target: Path) -> None:
         return
     with Register(target) as snapshot:
         copy_register(register, snapshot)
-
-
-def _copy_database(source: Path, target: Path) -> None:
-    """A consistent copy of an SQLite file that another process may be writing."""
-    reading = sqlite3.connect(source)
-    try:
-        copy_database(reading, target)
-    finally:
-        reading.close()
 
 
 def _settings_files(home: Home) -> Iterator[tuple[str, list[Path]]]:
@@ -270,15 +276,42 @@ def _refuse_a_used_home(home: Home) -> None:
             refuse_filled(server)
 
 
-def restore_home(source: Path, home: Home) -> int:
-    """Check the backup in ``source``, then lay it out in the empty ``home``; the number
-    of files restored."""
+def restore_home(source: Path, home: Home, *, users: UsersCopy) -> int:
+    """Check the backup in ``source``, then lay it out in the empty ``home`` (refused
+    where the home's register has users beside it already); the number of files
+    restored."""
     manifest = verify_backup(source)
-    built_in = set(manifest.get(BUILT_IN, []))
     _refuse_a_used_home(home)
+    backed_up = _backed_up_users(source, manifest, home)
+    with backed_up as place, users(place, home.register) as copy_users:
+        restored = _lay_out(source, manifest, home)
+        copy_users()
+    return restored
+
+
+@contextmanager
+def _backed_up_users(source: Path, manifest: dict[str, Any], home: Home) -> Iterator[Path]:
+    """The place of a register beside which the backup's users are: a scratch copy under
+    the home's var/, as opening them may bring their schema up to date and the backup must
+    stay as its sums say; removed afterwards."""
+    scratch = private_dir(home.var / f".restoring-users-{secrets.token_hex(4)}")
+    try:
+        if ACCOUNTS in manifest["files"]:
+            _copy_summed(source / ACCOUNTS, scratch / ACCOUNTS)
+        yield scratch / REGISTER
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _lay_out(source: Path, manifest: dict[str, Any], home: Home) -> int:
+    """Every file of the checked backup but its users in its place in ``home``, and the
+    register onto the home's server if it has one; the number of files restored."""
+    built_in = set(manifest.get(BUILT_IN, []))
     home.create()
     restored = 0
     for relative in sorted(manifest["files"]):
+        if relative == ACCOUNTS:  # copied instead, beside the register on its engine
+            continue
         target = _restored_place(home, relative)
         if target.exists():  # formflow.toml or a policy the new home already has
             continue
@@ -308,8 +341,6 @@ def _onto_the_server(home: Home, url: str) -> None:
 def _restored_place(home: Home, relative: str) -> Path:
     if relative == REGISTER:
         return home.database
-    if relative == ACCOUNTS:
-        return home.var / ACCOUNTS
     top, _, rest = relative.partition("/")
     if top == "archive":
         return home.archive / rest

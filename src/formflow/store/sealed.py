@@ -33,7 +33,7 @@ from formflow import __version__
 from formflow.errors import BackupError
 from formflow.outbox.files import private_dir, write_private
 from formflow.outbox.folders import Home, sha256_of
-from formflow.store.backup import BackupSummary, backup_home, restore_home
+from formflow.store.backup import BackupSummary, UsersCopy, backup_home, restore_home
 from formflow.store.register import Register
 
 SEALED = "sealed.json"
@@ -90,7 +90,7 @@ def _scratch(home: Home) -> Iterator[Path]:
 
 
 def sealed_backup(
-    home: Home, register: Register, destination: Path, recipients: list[str]
+    home: Home, register: Register, destination: Path, recipients: list[str], *, users: UsersCopy
 ) -> BackupSummary:
     """``backup_home`` into a private scratch folder, then one tar of it encrypted to
     ``recipients`` into ``destination``."""
@@ -98,7 +98,7 @@ def sealed_backup(
     if destination.exists() and any(destination.iterdir()):
         raise BackupError(f"{destination} is not empty: give a new folder for each backup.")
     with _scratch(home) as scratch:
-        summary = backup_home(home, register, scratch / "backup")
+        summary = backup_home(home, register, scratch / "backup", users=users)
         plain = scratch / "backup.tar"
         with tarfile.open(plain, "w") as tar:
             tar.add(scratch / "backup", arcname="backup")
@@ -133,7 +133,7 @@ def is_sealed(source: Path) -> bool:
     return (source / SEALED).is_file()
 
 
-def restore_sealed(source: Path, identity: Path | None, home: Home) -> int:
+def restore_sealed(source: Path, identity: Path | None, home: Home, *, users: UsersCopy) -> int:
     """Check the encrypted file's sum, decrypt it with ``identity`` into a private scratch
     folder of the new home, and restore from there (every file's sum checked again)."""
     if identity is None:
@@ -166,4 +166,4 @@ def restore_sealed(source: Path, identity: Path | None, home: Home) -> int:
         with tarfile.open(plain) as tar:
             tar.extractall(scratch, filter="data")
         plain.unlink()
-        return restore_home(scratch / "backup", home)
+        return restore_home(scratch / "backup", home, users=users)

@@ -30,7 +30,7 @@ import secrets
 import time
 import weakref
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,6 +111,21 @@ def accounts_at(place: str | Path) -> bool:
             return sa.inspect(db).has_table(DASHBOARD_TABLES + "users")
     finally:
         engine.dispose()
+
+
+@contextmanager
+def users_copied(source: str | Path, target: str | Path) -> Iterator[Callable[[], int]]:
+    """The dashboard's users beside the ``source`` register (a SQLite file or a URL), to
+    copy beside ``target``'s once the register is across (``register copy``, ``backup``,
+    ``restore``): refused here, before anything is copied, where ``target`` already has
+    users. A register with no accounts beside it has none to copy."""
+    origin = users_place(source)
+    if not accounts_at(origin):
+        yield lambda: 0
+        return
+    with closing(Accounts(origin)) as from_, closing(Accounts(users_place(target))) as to:
+        to.refuse_users()
+        yield lambda: from_.copy_users_to(to)
 
 
 @dataclass(frozen=True)
