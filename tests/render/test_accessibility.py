@@ -150,6 +150,38 @@ def test_each_agreed_action_in_a_pdf_is_a_numbered_row_of_a_real_table(
     assert "Action 1" in printed and "No." in printed
 
 
+@pytest.mark.parametrize("kind", ["next-stage", "final"])
+def test_a_filled_field_is_in_the_tags_once_as_its_field(
+    documents: dict[str, dict[str, Path]], kind: str
+) -> None:
+    """A reader hears a filled one-line field's value from the field itself. WeasyPrint's
+    form stylesheet also lays the value out as hidden text, which the tags held as a Span
+    beside the field over nothing drawn (and cost layout time): formflow.css leaves it out."""
+    with pikepdf.open(documents[kind][".pdf"]) as pdf:
+        beside = _beside_one_line_fields(pdf)
+    assert {"child_name", "history_1_stage"} <= beside.keys()
+    assert all(kinds == ["/Form"] for kinds in beside.values()), beside
+
+
+MULTILINE = 1 << 12
+"""A text field's Multiline flag (/Ff bit 13): WeasyPrint's textarea."""
+
+
+def _beside_one_line_fields(pdf: pikepdf.Pdf) -> dict[str, list[str]]:
+    """For each one-line text field, by name: the kinds of the structure elements that
+    share its parent, its own /Form included."""
+    found = {}
+    for parent in _elements(pdf.Root.StructTreeRoot, "/NonStruct"):
+        kinds = [str(k.S) for k in parent.K if isinstance(k, pikepdf.Dictionary)]
+        for form in (k for k in parent.K if isinstance(k, pikepdf.Dictionary)):
+            if form.S != "/Form":
+                continue
+            widget = next(k.Obj for k in form.K if "/Obj" in k)
+            if widget.FT == "/Tx" and not int(widget.get("/Ff", 0)) & MULTILINE:
+                found[str(widget.T)] = kinds
+    return found
+
+
 def _elements(node: pikepdf.Object, kind: str) -> list[pikepdf.Object]:
     """Every structure element of ``kind`` below ``node``."""
     found, pending = [], [node]
