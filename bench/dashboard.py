@@ -372,6 +372,8 @@ def _on(run: Run, home: Home) -> list[Figure]:
     ]  # fmt: skip
 
 
+MET = {True: "met", False: "NOT met", None: "no target"}
+
 if __name__ == "__main__":  # just this part: python -m bench.dashboard
     import tempfile
 
@@ -380,6 +382,6 @@ if __name__ == "__main__":  # just this part: python -m bench.dashboard
         for figure in dashboard(run):
             print(
                 f"{figure.name}: median {figure.value:.1f} {figure.unit}, p95 {figure.p95:.1f} {figure.unit} "
-                f"(target {figure.target}: {'met' if figure.met else 'NOT met'}) - {figure.detail}"
+                f"(target {figure.target}: {MET[figure.met]}) - {figure.detail}"
             )
         print(run.extra)
