@@ -5,16 +5,23 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from pathlib import Path
 
+import psycopg
 import pytest
 from service_support import cli, new_form
 
+from conftest import make_challenge
 from filled_forms import answer, fill_docx
 from formflow.config import REGISTER_URL_ENV
 from formflow.core.calendar import WorkingCalendar
-from formflow.store.register import Register
-from postgres_server import Cluster
+from formflow.core.engine import Assessment, assess
+from formflow.core.record import Challenge
+from formflow.policy_catalogue import built_in
+from formflow.store import register as register_module
+from formflow.store.register import OpenList, Register
+from postgres_server import SUPERUSER, Cluster
 
 WHO = ("--by", "Kemi Adeyemi, business support")
 TODAY = dt.date.today()
@@ -106,3 +113,49 @@ def test_every_command_and_life_event_runs_on_postgresql(
     for reference in references:
         assert (reference, "file") in events
     assert not (home / "var" / "formflow.db").exists(), "a SQLite register was made as well"
+
+
+def assess_on(challenge: Challenge) -> Assessment:
+    return assess(challenge, built_in()(challenge.policy), WorkingCalendar(), dt.date(2025, 11, 3))
+
+
+def _searched(register: Register, text: str) -> tuple[str, ...] | None:
+    return register.searched(OpenList(search=text)).found
+
+
+def test_the_register_on_postgresql_indexes_its_search_by_trigrams(postgres: Cluster) -> None:
+    url = postgres.new_database()
+    with Register(url) as register:
+        register.save_challenge(
+            make_challenge(), assess_on(make_challenge()), dt.datetime(2025, 11, 3, 10)
+        )
+        indexed = register._db.exec_driver_sql(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'open_search'"
+        ).scalar_one()
+        assert "gin_trgm_ops" in indexed and "closed_on IS NULL" in indexed
+        assert _searched(register, "tegan") == (make_challenge().reference,)
+    with Register(url) as again:  # opened again: the index is there, nothing is redone
+        assert _searched(again, "lcs-000123") == (make_challenge().reference,)
+
+
+def test_a_register_whose_user_may_not_add_pg_trgm_opens_searches_and_says_what_to_ask(
+    postgres: Cluster, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A council's database user that owns no database: no CREATE on it, so no
+    extension; tables in a schema it was given."""
+    owners = postgres.new_database()
+    database = owners.split("@/", 1)[1].split("?", 1)[0]
+    with psycopg.connect(owners, autocommit=True) as admin:
+        admin.execute("CREATE ROLE clerk LOGIN")
+        admin.execute(f"REVOKE CREATE ON DATABASE {database} FROM PUBLIC")
+        admin.execute("CREATE SCHEMA register AUTHORIZATION clerk")
+        admin.execute("ALTER ROLE clerk SET search_path = register")
+    clerks = owners.replace(f"{SUPERUSER}@/", "clerk@/")
+    monkeypatch.setattr(register_module, "_said", set())  # as in a process just started
+    with caplog.at_level(logging.WARNING), Register(clerks) as register:
+        register.save_challenge(
+            make_challenge(), assess_on(make_challenge()), dt.datetime(2025, 11, 3, 10)
+        )
+        assert _searched(register, "Tegan") == (make_challenge().reference,)
+    said = [r.getMessage() for r in caplog.records if "pg_trgm" in r.getMessage()]
+    assert len(said) == 1 and "Ask the database's administrator" in said[0]

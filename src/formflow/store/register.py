@@ -725,6 +725,9 @@ class _SQLite:
         a rank): SQLite would otherwise scan the records themselves."""
         return f"INDEXED BY {index}"
 
+    def index_searches(self, db: Connection) -> None:
+        """Nothing to add: SQLite's search reads its covering index (``read_through``)."""
+
     def follow_ids(self, db: Connection, table: str) -> None:
         """Nothing to do: SQLite's next row id is always one past the largest."""
 
@@ -740,6 +743,16 @@ class _SQLite:
         if not isinstance(raw, sqlite3.Connection):
             raise RegisterError("The register's SQLite connection is not sqlite3's.")
         copy_database(raw, target)
+
+
+_said: set[str] = set()
+
+
+def _say_once(warning: str) -> None:
+    """Log ``warning`` the first time this process meets it, not at each register opened."""
+    if warning not in _said:
+        _said.add(warning)
+        log.warning("%s", warning)
 
 
 WRITER_LOCK = 0x666F726D666C6F77  # "formflow" in ASCII: the one key of the writers' lock
@@ -760,6 +773,34 @@ class _PostgreSQL:
 
     def prepare(self, db: Connection) -> None:
         db.exec_driver_sql("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+
+    def index_searches(self, db: Connection) -> None:
+        """A trigram index for the open list's search (``Register.searched``), which
+        otherwise reads every open challenge: 67 ms against 1 ms with 25,000 open. It
+        needs the pg_trgm extension, which a database's owner may add (PostgreSQL 13 and
+        later trust it); where that is refused, the register works without it and says
+        once what to ask the database's administrator. Not a migration: a register
+        whose user may not add it must still open."""
+        made = "SELECT 1 FROM pg_indexes WHERE indexname = 'open_search'"
+        if db.exec_driver_sql(made).first() is not None:
+            return
+        db.exec_driver_sql("SAVEPOINT search_index")
+        try:
+            db.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+            db.exec_driver_sql(
+                "CREATE INDEX open_search ON challenges USING gin (reference gin_trgm_ops, "
+                "case_number gin_trgm_ops, child gin_trgm_ops) WHERE closed_on IS NULL"
+            )
+        except sa.exc.DBAPIError as exc:
+            db.exec_driver_sql("ROLLBACK TO SAVEPOINT search_index")
+            _say_once(
+                "The dashboard's search reads every open challenge: formflow could not add "
+                f"its index ({str(exc.orig).strip()}). Ask the database's administrator to "
+                "run CREATE EXTENSION pg_trgm; in the register's database, and formflow adds "
+                "the index the next time it starts."
+            )
+        else:
+            db.exec_driver_sql("RELEASE SAVEPOINT search_index")
 
     def begin_writing(self, db: Connection) -> None:
         db.exec_driver_sql("BEGIN ISOLATION LEVEL READ COMMITTED")
@@ -923,6 +964,8 @@ class Register:
                     self._db.exec_driver_sql(self._side.ddl(statement))
                 self._side.set_schema_version(self._db, number)
                 log.info("register migrated to schema version %d", number)
+            if migrations == MIGRATIONS:  # the search's columns are there
+                self._side.index_searches(self._db)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
