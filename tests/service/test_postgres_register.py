@@ -159,3 +159,25 @@ def test_a_register_whose_user_may_not_add_pg_trgm_opens_searches_and_says_what_
         assert _searched(register, "Tegan") == (make_challenge().reference,)
     said = [r.getMessage() for r in caplog.records if "pg_trgm" in r.getMessage()]
     assert len(said) == 1 and "Ask the database's administrator" in said[0]
+
+
+def test_the_open_lists_name_indexes_hold_the_name_for_a_page_read_from_them_alone(
+    postgres: Cluster,
+) -> None:
+    """Migration 6: PostgreSQL reads a page sorted by lower(name) from the index alone
+    only when the index holds the name itself."""
+    with Register(postgres.new_database()) as register:
+        defined = dict(
+            register._db.exec_driver_sql(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE indexname IN "
+                "('open_by_child', 'open_by_responder', 'open_by_iro', 'open_by_team')"
+            ).all()
+        )
+    for index, column in (
+        ("open_by_child", "child"),
+        ("open_by_responder", "addressee"),
+        ("open_by_iro", "iro"),
+        ("open_by_team", "team"),
+    ):
+        assert f"(lower({column}), reference, {column})" in defined[index]
+        assert "WHERE (closed_on IS NULL)" in defined[index]

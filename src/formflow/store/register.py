@@ -337,6 +337,27 @@ MIGRATIONS: tuple[Migration, ...] = (
     CREATE INDEX claims_by_instance ON claims (instance);
     """
     ),
+    # 6: PostgreSQL reads a page of the open list sorted by a name from its index alone
+    #    only when the index holds the name itself beside lower(name): without it, page
+    #    200 sorted by team sorted every open challenge (50 to 150 ms; 3.5 ms with it).
+    #    SQLite's indexes on the names themselves already serve.
+    PerEngine(
+        sqlite="",
+        postgresql="""
+    DROP INDEX open_by_child;
+    CREATE INDEX open_by_child ON challenges (lower(child), reference, child)
+        WHERE closed_on IS NULL;
+    DROP INDEX open_by_responder;
+    CREATE INDEX open_by_responder ON challenges (lower(addressee), reference, addressee)
+        WHERE closed_on IS NULL;
+    DROP INDEX open_by_iro;
+    CREATE INDEX open_by_iro ON challenges (lower(iro), reference, iro)
+        WHERE closed_on IS NULL;
+    DROP INDEX open_by_team;
+    CREATE INDEX open_by_team ON challenges (lower(team), reference, team)
+        WHERE closed_on IS NULL;
+    """,
+    ),
 )
 
 
@@ -1216,20 +1237,23 @@ class Register:
         chosen = self.searched(chosen)
         where, params = chosen.where(self._side)
         order, order_params = chosen.order_by(ranks, self._side)
-        columns = "reference, policy, stage, status, due, child, iro, team, addressee"
-        page = f"{where} ORDER BY {order} LIMIT ? OFFSET ?"
-        values = (*params, *order_params, limit, offset)
-        if chosen.sort in RANKED_SORTS:
-            # No index has a rank's order, so every open challenge is sorted: the page is
-            # found over the narrow index that holds all it picks and sorts by, then only
-            # its rows are read (50,000 challenges on SQLite: 60 ms rather than 200).
-            narrow = self._side.read_through("open_by_kind")
-            page = (
-                f"WHERE reference IN (SELECT reference FROM challenges {narrow} {page}) "
-                f"ORDER BY {order}"
+        # The page is found over an index (the order's own, or for a rank, which no index
+        # has, the narrow one that holds all it picks and sorts by), then only its rows
+        # are read. Reading whole rows while counting off the offset cost PostgreSQL a
+        # sort of every open challenge on disk: page 200 by team, 150 ms rather than 50.
+        narrow = self._side.read_through("open_by_kind") if chosen.sort in RANKED_SORTS else ""
+        found = (
+            f"SELECT reference FROM challenges {narrow} {where} ORDER BY {order} LIMIT ? OFFSET ?"
+        )
+        return (
+            self._execute(
+                "SELECT reference, policy, stage, status, due, child, iro, team, addressee "
+                f"FROM challenges WHERE reference IN ({found}) ORDER BY {order}",
+                (*params, *order_params, limit, offset, *order_params),
             )
-            values = (*values, *order_params)
-        return self._execute(f"SELECT {columns} FROM challenges {page}", values).mappings().all()
+            .mappings()
+            .all()
+        )
 
     def open_summary(self, seen: OpenList, chosen: OpenList, today: dt.date) -> OpenSummary:
         """Of the open challenges ``seen`` picks (whom the person may see, mine or not):
