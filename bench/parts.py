@@ -190,10 +190,17 @@ def pipeline(run: Run) -> list[Figure]:
 # --- LibreOffice ---------------------------------------------------------------------
 
 
+def _with_writer(soffice: str) -> bool:
+    """Whether ``soffice`` can open a Word document: LibreOffice without Writer (Calc
+    alone, say) has the program too, and says only "source file could not be loaded"."""
+    return (Path(soffice).resolve().parent / "libswlo.so").exists()
+
+
 def soffice() -> tuple[str, str]:
-    """The soffice program, installing Debian's libreoffice-writer-nogui when missing."""
+    """The soffice program, installing Debian's libreoffice-writer-nogui when it or its
+    Writer is missing."""
     found = shutil.which("soffice")
-    if found:
+    if found and _with_writer(found):
         return found, ""
     if os.geteuid() != 0 or not shutil.which("apt-get"):
         raise RuntimeError("soffice is missing and apt-get cannot be used (not root)")
@@ -208,8 +215,8 @@ def soffice() -> tuple[str, str]:
         stdout=subprocess.DEVNULL,
     )
     found = shutil.which("soffice")
-    if not found:
-        raise RuntimeError("libreoffice-writer-nogui installed but no soffice on PATH")
+    if not found or not _with_writer(found):
+        raise RuntimeError("libreoffice-writer-nogui installed but no soffice with Writer on PATH")
     return found, f"installed libreoffice-writer-nogui ({time.monotonic() - started:.0f} s)"
 
 
